@@ -1,0 +1,36 @@
+#include "ir/shape.h"
+
+namespace kiln {
+
+Shape shape_of(const Dims& dims) { return Shape(dims.begin(), dims.end()); }
+
+bool shape_known(const Shape& s) {
+  for (const Dim& d : s)
+    if (!d.known()) return false;
+  return true;
+}
+
+Dims shape_dims(const Shape& s) {
+  Dims dims;
+  for (const Dim& d : s) {
+    KILN_ASSERT(d.known());
+    dims.push_back(d.value);
+  }
+  return dims;
+}
+
+std::string shape_to_string(const Shape& s) {
+  if (s.empty()) return "scalar";
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i) out += "x";
+    out += s[i].known() ? std::to_string(s[i].value) : (s[i].symbol.empty() ? "?" : s[i].symbol);
+  }
+  return out;
+}
+
+std::string ValueType::to_string() const {
+  return std::string(dtype_name(dtype)) + "[" + (shape ? shape_to_string(*shape) : "?") + "]";
+}
+
+}  // namespace kiln

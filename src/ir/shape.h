@@ -1,0 +1,41 @@
+// Shapes with symbolic dimensions, as declared by a model ("batch", "height") or unknown.
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ir/tensor.h"
+
+namespace kiln {
+
+struct Dim {
+  int64_t value = -1;  // >= 0 when known
+  std::string symbol;  // name when symbolic; empty and value < 0 means unknown
+
+  Dim() = default;
+  Dim(int64_t v) : value(v) {}  // NOLINT: a known dim reads naturally as a number
+  static Dim symbolic(std::string name) {
+    Dim d;
+    d.symbol = std::move(name);
+    return d;
+  }
+  bool known() const { return value >= 0; }
+  bool operator==(const Dim& o) const { return value == o.value && symbol == o.symbol; }
+};
+
+using Shape = std::vector<Dim>;
+
+Shape shape_of(const Dims& dims);
+bool shape_known(const Shape& s);
+Dims shape_dims(const Shape& s);  // requires shape_known
+std::string shape_to_string(const Shape& s);  // "1x3xHxW", "?" for unknown dims
+
+// Type of a value as far as shape inference knows: dtype and, if known, rank + dims.
+struct ValueType {
+  DType dtype = DType::kUndefined;
+  std::optional<Shape> shape;  // nullopt: rank unknown
+
+  std::string to_string() const;
+};
+
+}  // namespace kiln

@@ -1,0 +1,7 @@
+#include "ops/registry.h"
+
+namespace kiln {
+
+void register_conv_ops(OpRegistry& r) { (void)r; }  // placeholder until the family lands
+
+}  // namespace kiln

@@ -1,0 +1,38 @@
+#include "ops/registry.h"
+
+namespace kiln {
+
+const OpRegistry& OpRegistry::instance() {
+  static const OpRegistry registry = [] {
+    OpRegistry r;
+    register_elementwise_ops(r);  // unary/binary math, comparisons, logic, Where, Cast, Clip
+    register_tensor_ops(r);       // shape and data movement: Reshape, Slice, Gather, Concat, Pad...
+    register_reduce_ops(r);       // Reduce*, ArgMax/Min, Softmax, TopK, CumSum
+    register_norm_ops(r);         // LayerNorm, InstanceNorm, BatchNorm, GroupNorm
+    register_linear_ops(r);       // MatMul, Gemm, Einsum
+    register_conv_ops(r);         // Conv, ConvTranspose, pools
+    register_spatial_ops(r);      // Resize, GridSample
+    return r;
+  }();
+  return registry;
+}
+
+const OpSchema* OpRegistry::find(const std::string& domain, const std::string& name) const {
+  auto it = ops_.find({domain == "ai.onnx" ? "" : domain, name});
+  return it == ops_.end() ? nullptr : &it->second;
+}
+
+std::vector<const OpSchema*> OpRegistry::all() const {
+  std::vector<const OpSchema*> out;
+  for (const auto& [key, schema] : ops_) out.push_back(&schema);
+  return out;
+}
+
+void OpRegistry::add(OpSchema schema) {
+  KILN_ASSERT(schema.infer && schema.cpu);
+  auto key = std::make_pair(schema.domain, schema.name);
+  bool inserted = ops_.emplace(key, std::move(schema)).second;
+  if (!inserted) fail(ErrorCode::kInternal, "internal error: op " + key.second + " registered twice");
+}
+
+}  // namespace kiln

@@ -1,0 +1,35 @@
+// The one op registry: every op kiln knows, by (domain, name).
+#pragma once
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ops/op.h"
+
+namespace kiln {
+
+class OpRegistry {
+ public:
+  static const OpRegistry& instance();
+
+  // nullptr when kiln has no such op.
+  const OpSchema* find(const std::string& domain, const std::string& name) const;
+  std::vector<const OpSchema*> all() const;
+
+  void add(OpSchema schema);  // a duplicate (domain, name) is an internal error
+
+ private:
+  std::map<std::pair<std::string, std::string>, OpSchema> ops_;
+};
+
+// Op families, one folder each under src/ops/. Each adds its ops to the registry.
+void register_elementwise_ops(OpRegistry& r);
+void register_tensor_ops(OpRegistry& r);
+void register_reduce_ops(OpRegistry& r);
+void register_norm_ops(OpRegistry& r);
+void register_linear_ops(OpRegistry& r);
+void register_conv_ops(OpRegistry& r);
+void register_spatial_ops(OpRegistry& r);
+
+}  // namespace kiln
