@@ -63,8 +63,9 @@ std::vector<Tensor> run_op(const OpCall& call) {
     const Shape& s = *inferred[i].shape;
     EXPECT_EQ(s.size(), out[i].dims().size()) << call.op << " output " << i << " rank";
     for (size_t d = 0; d < std::min(s.size(), out[i].dims().size()); ++d)
-      if (s[d].known())
+      if (s[d].known()) {
         EXPECT_EQ(s[d].value, out[i].dims()[d]) << call.op << " output " << i << " dim " << d;
+      }
   }
   return out;
 }
