@@ -30,7 +30,7 @@ const USAGE = `usage: node tests/ort/live_reference.js --kiln KILN --model MODEL
 exit: 0 all outputs match, 1 a mismatch or kiln failed, 2 usage error or ORT could not run the model`;
 
 function usage(msg) {
-  console.error(`live_reference: ${msg}\n${USAGE}`);
+  console.error(`live_reference: ${msg} (--help for usage)`);
   process.exit(2);
 }
 
