@@ -239,8 +239,18 @@ function unravel(i, shape) {
 
 // ---- helpers ----------------------------------------------------------------------------
 
-// kiln writes output NAME as <NAME with every character outside [A-Za-z0-9._-] replaced by '_'>.npy
-const fileName = (name) => `${name.replace(/[^A-Za-z0-9._-]/g, '_')}.npy`;
+// kiln writes output NAME to <stem>.npy, stem = NAME's UTF-8 bytes with every byte outside
+// [A-Za-z0-9._-] replaced by '_', and '_' put in front of an empty stem or one starting with '.'
+// (tools/kiln/cli.cpp, file_name_for).
+function fileName(name) {
+  let stem = '';
+  for (const b of Buffer.from(name, 'utf8')) {
+    const c = String.fromCharCode(b);
+    stem += /[A-Za-z0-9._-]/.test(c) ? c : '_';
+  }
+  if (stem === '' || stem[0] === '.') stem = `_${stem}`;
+  return `${stem}.npy`;
+}
 const fmt = (x) => (x === undefined ? '-' : Number.isFinite(x) ? x.toExponential(2) : String(x));
 const secs = (ns) => `${(Number(ns) / 1e9).toFixed(3)} s`;
 
@@ -396,7 +406,11 @@ async function main() {
   return failed ? 1 : 0;
 }
 
-main().then((code) => process.exit(code), (e) => {
-  console.error(`live_reference: ${e.stack || e}`);
-  process.exit(1);
-});
+module.exports = { fileName, compare, resolveShapes, makeInput };
+
+if (require.main === module) {
+  main().then((code) => process.exit(code), (e) => {
+    console.error(`live_reference: ${e.stack || e}`);
+    process.exit(1);
+  });
+}
