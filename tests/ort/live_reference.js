@@ -362,7 +362,9 @@ async function main() {
     encoding: 'utf8', maxBuffer: 64 << 20, timeout: opts.timeout ? opts.timeout * 1000 : undefined,
   });
   const tKiln = process.hrtime.bigint() - t2;
-  const timing = `kiln wall: ${secs(tKiln)} (whole process: load, build, run); ${ortTime}`;
+  // kiln run's summary line ("cpu: N nodes (M in file), prepare X ms, run Y ms") when present.
+  const said = /^.*prepare [\d.]+ ms, run [\d.]+ ms.*$/m.exec(k.stdout || '');
+  const timing = `kiln wall: ${secs(tKiln)} (whole process${said ? `; kiln: ${said[0].trim()}` : ''}); ${ortTime}`;
 
   let passed = 0;
   let failed = 0;
