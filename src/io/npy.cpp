@@ -81,7 +81,12 @@ Tensor parse_npy(const std::string& b, const std::string& what) {
   for (char c : shape)
     if (!std::isdigit(uint8_t(c)) && c != ',' && c != ' ') bad(what, "malformed shape (" + shape + ")");
 
-  int64_t n = numel_of(dims);
+  int64_t n = 0;
+  try {
+    n = numel_of(dims);
+  } catch (const Error&) {
+    bad(what, "shape " + dims_to_string(dims) + " is too large");
+  }
   size_t data_start = header_start + header_len;
   size_t want = size_t(n) * dtype_size(dt);
   if (n != 0 && want / size_t(n) != dtype_size(dt)) bad(what, "shape too large");

@@ -56,8 +56,13 @@ for name in sorted(os.listdir(root)):
         continue
     m = json.load(open(p))
     mb = sum(m["files_bytes"].values()) / 1e6
-    outs = ", ".join(f"{k}{v} {m['onnxruntime_rel_l2'][k]:.2e}" for k, v in m["outputs"].items())
+    rel = m["onnxruntime_rel_l2"]
+    outs = ", ".join(f"{k}{v} " + (f"{rel[k]:.2e}" if rel[k] is not None else "n/a") for k, v in m["outputs"].items())
     print(f"{name:18s} {m['onnx_nodes']:6d} {m['parameters']:9d} {mb:6.2f}  {outs}")
+    big = [f for f, n in m["files_bytes"].items() if n > 5_000_000]
+    print(f"{'':18s} opset {m['opset_import']} float64 casts/consts {m.get('float64_casts_and_constants')}"
+          f" exporter: {m['exporter']}" + (f" ORT ERROR: {m['onnxruntime_error']}" if m.get("onnxruntime_error") else "")
+          + (f" FILES OVER 5 MB: {big}" if big else ""))
     print(f"{'':18s} ops: {' '.join(f'{k}:{v}' for k, v in m['op_histogram'].items())}")
 PY
 exit $fail

@@ -74,6 +74,27 @@ def build_config():
     raise RuntimeError("no DetrConfig variant accepted: " + "; ".join(errors))
 
 
+def rescale_box_head(torch, model, pixel_values, pixel_mask):
+    """With init_std 0.02 the box head's pre-sigmoid output has std ~0.003, so every box is
+    ~(0.5, 0.5, 0.5, 0.5) and pred_boxes tests nothing. Scale the last box-MLP layer's weight
+    so that W @ h has unit std on this input (bias kept): boxes spread over (0, 1)."""
+    head = getattr(model, "bbox_predictor", None)
+    last = head.layers[-1] if head is not None and hasattr(head, "layers") else None
+    if last is None:
+        kc.log("no bbox_predictor.layers found; box head left as initialized")
+        return None
+    seen = {}
+    hook = last.register_forward_hook(lambda m, i, o: seen.__setitem__("o", o.detach()))
+    with torch.no_grad():
+        model(pixel_values=pixel_values, pixel_mask=pixel_mask)
+    hook.remove()
+    s = float((seen["o"] - last.bias.detach()).std())
+    scale = 1.0 / s
+    with torch.no_grad():
+        last.weight.mul_(scale)
+    return scale
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
@@ -102,6 +123,8 @@ def main():
     pixel_mask[:, :vh, :vw] = 1
     pixel_values = torch.randn(1, 3, h, w, generator=g) * pixel_mask[:, None].float()
     inputs = collections.OrderedDict(pixel_values=pixel_values, pixel_mask=pixel_mask)
+    box_scale = rescale_box_head(torch, model, pixel_values, pixel_mask)
+    kc.log(f"{NAME}: box head last-layer weight scaled by {box_scale}")
     kc.export_and_check(
         name=NAME,
         model=model,
@@ -116,6 +139,7 @@ def main():
             "randomized_trivial_params": changed,
             "patched_mask_helpers": patched,
             "pixel_mask_valid_region": list(VALID_HW),
+            "box_head_last_weight_scale": box_scale,
         },
     )
 

@@ -23,6 +23,7 @@ struct ConformanceOptions {
   std::string filter;
   bool json = false;
   bool verbose = false;
+  int expect_passed = 0;  // CI's floor: fewer passing cases is a failure
 };
 
 struct CaseResult {
@@ -135,6 +136,11 @@ int conformance(const ConformanceOptions& o) {
                 "passed", counts["passed"], "failed", counts["failed"], "unsupported",
                 counts["unsupported"], "total", cases.size());
   }
+  if (counts["passed"] < o.expect_passed) {
+    std::fprintf(stderr, "kiln: conformance: %d passed, fewer than the expected %d\n", counts["passed"],
+                 o.expect_passed);
+    return 1;
+  }
   return counts["failed"] ? 1 : 0;
 }
 
@@ -147,6 +153,7 @@ Action add_conformance_command(CLI::App& app) {
   cmd->add_option("--filter", o->filter, "Only cases whose name contains this");
   cmd->add_flag("--json", o->json, "Print JSON");
   cmd->add_flag("--verbose,-v", o->verbose, "Print every case, not only failures");
+  cmd->add_option("--expect-passed", o->expect_passed, "Exit 1 unless at least this many pass");
   return [o] { return conformance(*o); };
 }
 
