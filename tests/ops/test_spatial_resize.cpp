@@ -3,7 +3,9 @@
 // antialias, tf_crop_and_resize, dtypes, inference and error cases.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 
 #include "harness.h"
 #include "test_spatial_resize_ref.h"
@@ -249,7 +251,10 @@ TEST(SpatialResize, SegformerShapesRunFast) {
   for (int64_t hw : {16, 32, 64}) {
     Tensor x = random_tensor(DType::kF32, {1, 256, hw, hw}, 5);
     Case c{.in = {1, 256, hw, hw}, .p = params("linear", "half_pixel"), .sizes = {1, 256, 128, 128}};
+    auto t0 = std::chrono::steady_clock::now();
     Tensor y = run_op(call_of(c, x))[0];
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("[ timing ] Resize 1x256x%lldx%lld -> 128x128: %.1f ms\n", (long long)hw, (long long)hw, ms);
     expect_dims(y, {1, 256, 128, 128});
   }
 }
