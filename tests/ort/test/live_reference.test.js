@@ -51,7 +51,7 @@ test('compare: relative L2, matching NaNs, all-zero reference, integers', () => 
 test('every fixture matches through check_models.sh', () => {
   const r = spawnSync('bash', [path.join(ORT_DIR, 'check_models.sh'), FAKE, FIX], { encoding: 'utf8' });
   assert.strictEqual(r.status, 0, r.stdout + r.stderr);
-  assert.match(r.stdout, /^models: 5 passed, 0 failed$/m);
+  assert.match(r.stdout, /^models: 6 passed, 0 failed$/m);
 });
 
 test('a 1e-4 relative error fails at the default tolerance and passes at 1e-3', () => {
@@ -117,8 +117,16 @@ test('check_models.sh skips (77) without node or models', () => {
   fs.rmSync(bin, { recursive: true });
 });
 
-test('real kiln: passthrough fixture (set KILN=path/to/kiln)', { skip: !process.env.KILN && 'KILN not set' }, () => {
+const REAL = { skip: !process.env.KILN && 'KILN not set' };
+
+test('real kiln: passthrough fixture (every dtype through .npy)', REAL, () => {
   const r = live(['--kiln', process.env.KILN, '--model', model('passthrough'), '--shape', 'pixel_values=1x3x8x8']);
   assert.strictEqual(r.code, 0, r.out);
   assert.match(r.out, /^9 passed, 0 failed$/m);
+});
+
+test('real kiln: Resize and GridSample', REAL, () => {
+  const r = live(['--kiln', process.env.KILN, '--model', model('resize_grid_sample'), '--shape', 'x=1x4x13x17']);
+  assert.strictEqual(r.code, 0, r.out);
+  assert.match(r.out, /^4 passed, 0 failed$/m);
 });
