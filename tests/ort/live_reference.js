@@ -57,9 +57,9 @@ function parseArgs(argv) {
       case '--seed': o.seed = Number(v); if (!Number.isInteger(o.seed) || o.seed < 0 || o.seed >= 2 ** 32) usage(`bad --seed '${v}' (0..2^32-1)`); break;
       case '--workdir': o.workdir = v; break;
       case '--ort-opt': if (!['disabled', 'basic', 'extended', 'layout', 'all'].includes(v)) usage(`bad --ort-opt '${v}'`); o.ortOpt = v; break;
-      case '--ort-threads': o.ortThreads = Number(v); break;
+      case '--ort-threads': o.ortThreads = Number(v); if (!(Number.isInteger(o.ortThreads) && o.ortThreads > 0)) usage(`bad --ort-threads '${v}'`); break;
       case '--kiln-arg': o.kilnArgs.push(v); break;
-      case '--timeout': o.timeout = Number(v); break;
+      case '--timeout': o.timeout = Number(v); if (!(o.timeout > 0)) usage(`bad --timeout '${v}'`); break;
       case '--keep': o.keep = true; break;
       case '--ort-only': o.ortOnly = true; break;
       case '--help': case '-h': console.log(USAGE); process.exit(0); break;
@@ -282,7 +282,8 @@ async function main() {
 
   const tmp = !opts.workdir;
   const work = opts.workdir ? path.resolve(opts.workdir) : fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-ort-'));
-  const dirs = { inputs: path.join(work, 'inputs'), ort: path.join(work, 'ort'), kiln: path.join(work, 'kiln') };
+  const dirs = { inputs: path.join(work, 'inputs'), ort: path.join(work, 'ort') };
+  if (!opts.ortOnly) dirs.kiln = path.join(work, 'kiln');
   for (const d of Object.values(dirs)) { fs.rmSync(d, { recursive: true, force: true }); fs.mkdirSync(d, { recursive: true }); }
 
   // ONNX Runtime session: CPU only, graph optimizations left at ORT's default level.
@@ -307,7 +308,20 @@ async function main() {
   const outMeta = session.outputMetadata || [];
   const hasHalf = metas.concat(outMeta).some((m) => m.type === 'float16');
   if (opts.rtol === undefined) opts.rtol = hasHalf ? 1e-3 : 1e-5;
-  const shapes = resolveShapes(metas.filter((m) => !(m.name in opts.inputs)), opts);
+  // Arrays given with --input fix their inputs' shapes, and so the symbolic dims they share.
+  const given = {};
+  for (const [name, file] of Object.entries(opts.inputs)) {
+    const m = metas.find((x) => x.name === name);
+    try {
+      given[name] = npy.read(file);
+    } catch (e) {
+      usage(`--input ${name}: ${e.message}`);
+    }
+    if (given[name].dtype !== m.type) usage(`--input ${name}: ${file} holds ${given[name].dtype}, the model wants ${m.type}`);
+    if (name in opts.shapes) usage(`input ${name}: give --input or --shape, not both`);
+    opts.shapes[name] = given[name].shape.length ? given[name].shape.join('x') : 'scalar';
+  }
+  const shapes = resolveShapes(metas, opts);
 
   console.log(`model: ${opts.model}`);
   console.log(`onnxruntime-node ${ort.env.versions.node}, CPU, graph optimization ${opts.ortOpt || 'default'}; seed ${seed}; rtol_l2 ${opts.rtol}; workdir ${work}`);
@@ -317,9 +331,8 @@ async function main() {
   for (const m of metas) {
     let arr;
     let how;
-    if (m.name in opts.inputs) {
-      arr = npy.read(opts.inputs[m.name]);
-      if (arr.dtype !== m.type) usage(`--input ${m.name}: file holds ${arr.dtype}, the model wants ${m.type}`);
+    if (m.name in given) {
+      arr = given[m.name];
       how = `from ${opts.inputs[m.name]}`;
     } else {
       const gen = makeInput(m.name, m.type, shapes[m.name], seed, opts.dist);
