@@ -142,6 +142,13 @@ TEST(LinearEinsum, Errors) {
   EXPECT_EQ(call("i1->i", {a}), ErrorCode::kInvalidModel);          // bad character
   EXPECT_EQ(call("ii->i", {a}), ErrorCode::kInvalidModel);          // diagonal of 3x4
   EXPECT_EQ(call("......->", {a}), ErrorCode::kInvalidModel);       // two ellipses
+  Tensor c = random_tensor(DType::kF32, {2, 3, 4}, 3);
+  EXPECT_EQ(call("...ij->ij", {c}), ErrorCode::kInvalidModel);     // ellipsis dims dropped
+  for (const char* ok : {"ij->i...", "...ij->ij"}) {  // an ellipsis over zero dims is fine
+    Attributes at;
+    at.set("equation", std::string(ok));
+    EXPECT_NO_THROW(run_op({.op = "Einsum", .inputs = {a}, .attrs = at}));
+  }
   Tensor u = random_tensor(DType::kU8, {3, 4}, 6);
   EXPECT_EQ(call("ij->ji", {u}), ErrorCode::kUnsupported);
 }

@@ -90,6 +90,9 @@ EinsumEquation parse_einsum(const OpContextBase& ctx, const std::string& equatio
       if (std::count(letters.begin(), letters.end(), id) > 1)
         ctx.invalid("equation '" + equation + "' repeats an output label");
     }
+    // Like numpy: broadcast dims may not vanish from an explicit output.
+    if (!t.ellipsis && ellipsis_rank > 0)
+      ctx.invalid("equation '" + equation + "' drops the ellipsis dims from its output");
     out.output = t.letters_before;
     if (t.ellipsis)
       for (int j = 0; j < ellipsis_rank; ++j) out.output.push_back(kEllipsisBase + j);
