@@ -51,7 +51,7 @@ test('compare: relative L2, matching NaNs, all-zero reference, integers', () => 
 test('every fixture matches through check_models.sh', () => {
   const r = spawnSync('bash', [path.join(ORT_DIR, 'check_models.sh'), FAKE, FIX], { encoding: 'utf8' });
   assert.strictEqual(r.status, 0, r.stdout + r.stderr);
-  assert.match(r.stdout, /^models: 6 passed, 0 failed$/m);
+  assert.match(r.stdout, /^models: 7 passed, 0 failed$/m);
 });
 
 test('a 1e-4 relative error fails at the default tolerance and passes at 1e-3', () => {
@@ -123,6 +123,12 @@ test('real kiln: passthrough fixture (every dtype through .npy)', REAL, () => {
   const r = live(['--kiln', process.env.KILN, '--model', model('passthrough'), '--shape', 'pixel_values=1x3x8x8']);
   assert.strictEqual(r.code, 0, r.out);
   assert.match(r.out, /^9 passed, 0 failed$/m);
+});
+
+test('real kiln: MatMul, Einsum, Gemm, Layer/Instance/Batch/GroupNormalization', REAL, () => {
+  const r = live(['--kiln', process.env.KILN, '--model', model('linear_norm'), '--dim', 'seq=17', '--shape', 'image=1x8x15x9']);
+  assert.strictEqual(r.code, 0, r.out);
+  assert.match(r.out, /^6 passed, 0 failed$/m);
 });
 
 test('real kiln: Resize and GridSample', REAL, () => {
