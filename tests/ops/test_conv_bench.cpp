@@ -14,7 +14,7 @@ namespace {
 using convref::attrs_of;
 
 template <class Fn>
-double best_seconds(Fn&& fn, int reps = 3) {
+double best_seconds(Fn&& fn, int reps = 20) {
   fn();  // warm-up: page faults, OpenBLAS thread start
   double best = 1e30;
   for (int r = 0; r < reps; ++r) {
@@ -69,6 +69,21 @@ TEST(ConvBench, DISABLED_SegFormerShapes) {
   });
   std::printf("%-34s %8.2f ms %8.1f GFLOP/s\n", "bare sgemm 256x16384x1024", t * 1e3,
               2.0 * m * n * k / t * 1e-9);
+}
+
+// ResNet-stem pooling (DETR / Mask2Former backbones) and SegFormer's global pooling sizes.
+TEST(ConvBench, DISABLED_Pools) {
+  Tensor X = random_tensor(DType::kF32, {1, 64, 400, 608}, 1);
+  Attributes a = attrs_of({{"kernel_shape", Dims{3, 3}}, {"strides", Dims{2, 2}},
+                           {"pads", Dims{1, 1, 1, 1}}});
+  for (const char* op : {"MaxPool", "AveragePool"}) {
+    Tensor Y;
+    double t = best_seconds([&] { Y = convref::run(op, {X}, a)[0]; }, 5);
+    std::printf("%-34s %8.2f ms %8.1f Mout/s\n", op, t * 1e3, double(Y.numel()) / t * 1e-6);
+  }
+  Tensor G = random_tensor(DType::kF32, {1, 256, 128, 128}, 2);
+  double t = best_seconds([&] { convref::run("GlobalAveragePool", {G}); }, 5);
+  std::printf("%-34s %8.2f ms\n", "GlobalAveragePool 256x128x128", t * 1e3);
 }
 
 }  // namespace

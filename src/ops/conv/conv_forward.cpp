@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "ops/conv/conv_kernels.h"
@@ -26,9 +27,9 @@ void gemm<double>(bool trans_a, int64_t m, int64_t n, int64_t k, const double* a
 
 namespace {
 
-// Elements of the im2col buffer per chunk (8 MiB of floats): bounds memory for big convs
-// while keeping GEMM panels wide.
-constexpr int64_t kColBudget = int64_t(1) << 21;
+// Elements of one thread's im2col panel (2 MiB of floats, about an L2): bounds memory for
+// big convs and keeps the panel cache-resident between im2col and GEMM.
+constexpr int64_t kTileBudget = int64_t(1) << 19;
 
 // dst[i] += w * src[i * s]; cloned for AVX2 so the stride-1 loop vectorizes 8-wide.
 template <class T>
@@ -46,39 +47,50 @@ template <class T>
 void im2col(const T* x, int64_t Cg, const Geom3& g, int64_t p0, int64_t L, T* col) {
   const Axis &A = g.ax[0], &B = g.ax[1], &E = g.ax[2];
   const int64_t kprod = g.kernel_size(), K = Cg * kprod, pin = g.in_size();
-  parallel_for(K, std::max<int64_t>(1, 8192 / L), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const int64_t c = r / kprod, rem = r % kprod;
-      const int64_t ka = rem / (B.k * E.k), kb = (rem / E.k) % B.k, ke = rem % E.k;
-      const T* xc = x + c * pin;
-      T* dst = col + r * L;
-      const int64_t off = ke * E.d - E.pb;
-      for (int64_t p = p0, end = p0 + L; p < end;) {
-        const int64_t od = p / (B.out * E.out), oh = (p / E.out) % B.out, ow = p % E.out;
-        const int64_t n = std::min(E.out - ow, end - p);
-        const int64_t id = od * A.s - A.pb + ka * A.d, ih = oh * B.s - B.pb + kb * B.d;
-        if (id < 0 || id >= A.in || ih < 0 || ih >= B.in) {
-          std::fill(dst, dst + n, T(0));
+  for (int64_t r = 0; r < K; ++r) {
+    const int64_t c = r / kprod, rem = r % kprod;
+    const int64_t ka = rem / (B.k * E.k), kb = (rem / E.k) % B.k, ke = rem % E.k;
+    const T* xc = x + c * pin;
+    T* dst = col + r * L;
+    const int64_t off = ke * E.d - E.pb;
+    for (int64_t p = p0, end = p0 + L; p < end;) {
+      const int64_t od = p / (B.out * E.out), oh = (p / E.out) % B.out, ow = p % E.out;
+      const int64_t n = std::min(E.out - ow, end - p);
+      const int64_t id = od * A.s - A.pb + ka * A.d, ih = oh * B.s - B.pb + kb * B.d;
+      if (id < 0 || id >= A.in || ih < 0 || ih >= B.in) {
+        std::fill(dst, dst + n, T(0));
+      } else {
+        const T* xrow = xc + (id * B.in + ih) * E.in;
+        int64_t lo, hi;
+        valid_range(off, E.s, E.in, ow + n, lo, hi);
+        lo = std::max(lo, ow);
+        hi = std::max(hi, lo);
+        std::fill(dst, dst + (lo - ow), T(0));
+        if (E.s == 1) {
+          std::memcpy(dst + (lo - ow), xrow + lo + off, size_t(hi - lo) * sizeof(T));
         } else {
-          const T* xrow = xc + (id * B.in + ih) * E.in;
-          int64_t lo, hi;
-          valid_range(off, E.s, E.in, ow + n, lo, hi);
-          lo = std::max(lo, ow);
-          hi = std::max(hi, lo);
-          std::fill(dst, dst + (lo - ow), T(0));
-          if (E.s == 1) {
-            std::memcpy(dst + (lo - ow), xrow + lo + off, size_t(hi - lo) * sizeof(T));
-          } else {
-            for (int64_t o = lo; o < hi; ++o) dst[o - ow] = xrow[o * E.s + off];
-          }
-          std::fill(dst + (hi - ow), dst + n, T(0));
+          for (int64_t o = lo; o < hi; ++o) dst[o - ow] = xrow[o * E.s + off];
         }
-        dst += n;
-        p += n;
+        std::fill(dst + (hi - ow), dst + n, T(0));
       }
+      dst += n;
+      p += n;
     }
-  });
+  }
 }
+
+// OpenBLAS (pthreads build) single-threaded while in scope: conv tiles its GEMMs across the
+// OpenMP threads itself, so BLAS's own pool would only oversubscribe and spin against them.
+class SerialBlas {
+ public:
+  SerialBlas() : prev_(openblas_get_num_threads()) { openblas_set_num_threads(1); }
+  ~SerialBlas() { openblas_set_num_threads(prev_); }
+  SerialBlas(const SerialBlas&) = delete;
+  SerialBlas& operator=(const SerialBlas&) = delete;
+
+ private:
+  int prev_;
+};
 
 // One output channel plane of a depthwise conv: y += sum over taps of w * shifted x.
 template <class T>
@@ -138,33 +150,37 @@ void conv_forward(const T* x, const T* w, const T* bias, T* y, int64_t N, int64_
 
   bool pointwise = kprod == 1;
   for (const Axis& a : g.ax) pointwise = pointwise && a.s == 1 && a.pb == 0 && a.pe == 0;
-  const int64_t L = pointwise ? P : std::min(P, std::max<int64_t>(256, kColBudget / K));
-  std::vector<T> col(pointwise ? 0 : size_t(K * L));
-  // GEMMs run one at a time: OpenBLAS threads each one internally.
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t gi = 0; gi < group; ++gi) {
+  // Work units: (batch, group, column tile). Each thread builds its tile's im2col panel
+  // (sized for L2) and runs a single-threaded GEMM on it, then adds the bias while hot.
+  const int64_t threads = std::max<int64_t>(1, int64_t(std::thread::hardware_concurrency()));
+  const int64_t units = N * group;
+  int64_t tiles = pointwise ? 1 : (K * P + kTileBudget - 1) / kTileBudget;
+  tiles = std::min(P, (tiles + threads - 1) / threads * threads);  // balanced across threads
+  const int64_t L = (P + tiles - 1) / tiles;
+  SerialBlas serial;
+  parallel_for(units * tiles, 1, [&](int64_t b, int64_t e) {
+    std::vector<T> col(pointwise ? 0 : size_t(K * L));
+    for (int64_t t = b; t < e; ++t) {
+      const int64_t u = t / tiles, n = u / group, gi = u % group, p0 = (t % tiles) * L;
+      const int64_t len = std::min(L, P - p0);
+      if (len <= 0) continue;
       const T* xg = x + (n * C + gi * Cg) * pin;
       const T* wg = w + gi * Mg * K;
-      T* yg = y + (n * M + gi * Mg) * P;
+      T* yg = y + (n * M + gi * Mg) * P + p0;
       if (pointwise) {
-        gemm<T>(false, Mg, P, Cg, wg, Cg, xg, P, yg, P);
-        continue;
-      }
-      for (int64_t p0 = 0; p0 < P; p0 += L) {
-        const int64_t len = std::min(L, P - p0);
+        gemm<T>(false, Mg, len, Cg, wg, Cg, xg + p0, P, yg, P);
+      } else {
         im2col(xg, Cg, g, p0, len, col.data());
-        gemm<T>(false, Mg, len, K, wg, K, col.data(), len, yg + p0, P);
+        gemm<T>(false, Mg, len, K, wg, K, col.data(), len, yg, P);
       }
+      if (bias)
+        for (int64_t m = 0; m < Mg; ++m) {
+          const T bv = bias[gi * Mg + m];
+          T* row = yg + m * P;
+          for (int64_t i = 0; i < len; ++i) row[i] += bv;
+        }
     }
-  if (bias) {
-    parallel_for(N * M, 4, [&](int64_t b, int64_t e) {
-      for (int64_t nm = b; nm < e; ++nm) {
-        T* yp = y + nm * P;
-        const T bv = bias[nm % M];
-        for (int64_t i = 0; i < P; ++i) yp[i] += bv;
-      }
-    });
-  }
+  });
 }
 
 template void conv_forward<float>(const float*, const float*, const float*, float*, int64_t,

@@ -71,60 +71,68 @@ Taps taps(const Axis& a, int64_t o) {
   return t;
 }
 
-template <class T>
+std::vector<Taps> axis_taps(const Axis& a) {
+  std::vector<Taps> t(size_t(a.out));
+  for (int64_t o = 0; o < a.out; ++o) t[size_t(o)] = taps(a, o);
+  return t;
+}
+
+// One pooled value per output position. K and kIndices are compile-time so the max path
+// without Indices is a bare compare loop.
+template <PoolKind K, bool kIndices, class T>
 void pool_kernel(const PoolParams& pp, const T* x, T* y, int64_t* indices, int64_t planes,
                  const Geom3& g) {
   const Axis &A = g.ax[0], &B = g.ax[1], &E = g.ax[2];
   const int64_t pin = g.in_size(), P = g.out_size();
+  const std::vector<Taps> tas = axis_taps(A), tbs = axis_taps(B), tes = axis_taps(E);
   parallel_for(planes, 1, [&](int64_t b, int64_t e) {
     for (int64_t nc = b; nc < e; ++nc) {
       const T* xp = x + nc * pin;
       int64_t q = nc * P;
-      for (int64_t od = 0; od < A.out; ++od) {
-        const Taps ta = taps(A, od);
-        for (int64_t oh = 0; oh < B.out; ++oh) {
-          const Taps tb = taps(B, oh);
-          for (int64_t ow = 0; ow < E.out; ++ow, ++q) {
-            const Taps te = taps(E, ow);
-            double acc = pp.kind == PoolKind::kMax ? -std::numeric_limits<double>::infinity() : 0;
+      for (const Taps& ta : tas)
+        for (const Taps& tb : tbs)
+          for (const Taps& te : tes) {
+            double acc = K == PoolKind::kMax ? -std::numeric_limits<double>::infinity() : 0;
             int64_t best = -1;
             for (int64_t ka = ta.lo; ka < ta.hi; ++ka) {
               const int64_t id = ta.start + ka * A.d;
               for (int64_t kb = tb.lo; kb < tb.hi; ++kb) {
                 const int64_t ih = tb.start + kb * B.d;
-                const T* xrow = xp + (id * B.in + ih) * E.in;
+                const T* xrow = xp + (id * B.in + ih) * E.in + te.start;
                 for (int64_t ke = te.lo; ke < te.hi; ++ke) {
-                  const int64_t iw = te.start + ke * E.d;
-                  const double v = to_double(xrow[iw]);
-                  if (pp.kind == PoolKind::kMax) {
+                  const double v = to_double(xrow[ke * E.d]);
+                  if constexpr (K == PoolKind::kMax && kIndices) {
                     if (v > acc || best < 0) {
                       acc = v;
+                      const int64_t iw = te.start + ke * E.d;
                       best = pp.column_major ? id + ih * A.in + iw * A.in * B.in
                                              : (id * B.in + ih) * E.in + iw;
                     }
-                  } else if (pp.kind == PoolKind::kAverage) {
+                  } else if constexpr (K == PoolKind::kMax) {
+                    if (v > acc) acc = v;
+                    best = 0;
+                  } else if constexpr (K == PoolKind::kAverage) {
                     acc += v;
                   } else {
-                    acc += std::pow(std::fabs(v), pp.p);
+                    acc += pp.p == 2 ? v * v : std::pow(std::fabs(v), pp.p);
                   }
                 }
               }
             }
             const int64_t valid = (ta.hi - ta.lo) * (tb.hi - tb.lo) * (te.hi - te.lo);
-            if (pp.kind == PoolKind::kAverage) {
+            if constexpr (K == PoolKind::kAverage) {
               const int64_t count =
                   pp.count_include_pad ? ta.padded * tb.padded * te.padded : valid;
               acc = count > 0 ? acc / double(count) : std::numeric_limits<double>::quiet_NaN();
-            } else if (pp.kind == PoolKind::kLp) {
+            } else if constexpr (K == PoolKind::kLp) {
               acc = pp.p == 1 ? acc : pp.p == 2 ? std::sqrt(acc) : std::pow(acc, 1.0 / pp.p);
+            } else if constexpr (std::is_integral_v<T>) {
+              if (valid == 0) acc = double(std::numeric_limits<T>::lowest());  // all padding
             }
-            if constexpr (std::is_integral_v<T>)
-              if (best < 0) acc = double(std::numeric_limits<T>::lowest());  // window all padding
             y[q] = from_double<T>(acc);
-            if (indices) indices[q] = best < 0 ? -1 : nc * pin + best;
+            if constexpr (kIndices) indices[q] = valid == 0 ? -1 : nc * pin + best;
+            ++q;
           }
-        }
-      }
     }
   });
 }
@@ -161,8 +169,12 @@ std::vector<Tensor> pool_cpu(const KernelContext& ctx) {
     constexpr bool is_float = std::is_same_v<T, float> || std::is_same_v<T, double> ||
                               std::is_same_v<T, f16> || std::is_same_v<T, bf16>;
     constexpr bool is_byte = std::is_same_v<T, int8_t> || std::is_same_v<T, uint8_t>;
-    if constexpr (is_float || (K == PoolKind::kMax && is_byte))
-      pool_kernel<T>(pp, X.data<T>(), Y.data<T>(), idx, X.dim(0) * X.dim(1), g);
+    if constexpr (is_float || (K == PoolKind::kMax && is_byte)) {
+      if (idx)
+        pool_kernel<K, true>(pp, X.data<T>(), Y.data<T>(), idx, X.dim(0) * X.dim(1), g);
+      else
+        pool_kernel<K, false>(pp, X.data<T>(), Y.data<T>(), idx, X.dim(0) * X.dim(1), g);
+    }
     else
       ctx.unsupported(std::string("dtype ") + dtype_name(X.dtype()));
   });
