@@ -71,6 +71,20 @@ TEST(ConvBench, DISABLED_SegFormerShapes) {
               2.0 * m * n * k / t * 1e-9);
 }
 
+TEST(ConvBench, DISABLED_ConvTranspose) {
+  struct T { const char* what; Dims x, w; int64_t k, pad, op; };
+  for (const T& c : {T{"convT 2x2/2 256->128 @64^2", {1, 256, 64, 64}, {256, 128, 2, 2}, 2, 0, 0},
+                     T{"convT 3x3/2 64->32 @128^2", {1, 64, 128, 128}, {64, 32, 3, 3}, 3, 1, 1}}) {
+    Tensor X = random_tensor(DType::kF32, c.x, 1);
+    Tensor W = random_tensor(DType::kF32, c.w, 2);
+    Attributes a = attrs_of({{"strides", Dims{2, 2}}, {"pads", Dims{c.pad, c.pad, c.pad, c.pad}},
+                             {"output_padding", Dims{c.op, c.op}}});
+    double t = best_seconds([&] { convref::run("ConvTranspose", {X, W}, a); }, 5);
+    const double flops = 2.0 * double(c.x[1] * c.x[2] * c.x[3]) * double(c.w[1] * c.k * c.k);
+    std::printf("%-34s %8.2f ms %8.1f GFLOP/s\n", c.what, t * 1e3, flops / t * 1e-9);
+  }
+}
+
 // ResNet-stem pooling (DETR / Mask2Former backbones) and SegFormer's global pooling sizes.
 TEST(ConvBench, DISABLED_Pools) {
   Tensor X = random_tensor(DType::kF32, {1, 64, 400, 608}, 1);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ops/conv/conv_kernels.h"
+#include "ops/conv/serial_blas.h"
 
 namespace kiln::conv {
 
@@ -78,19 +79,6 @@ void im2col(const T* x, int64_t Cg, const Geom3& g, int64_t p0, int64_t L, T* co
     }
   }
 }
-
-// OpenBLAS (pthreads build) single-threaded while in scope: conv tiles its GEMMs across the
-// OpenMP threads itself, so BLAS's own pool would only oversubscribe and spin against them.
-class SerialBlas {
- public:
-  SerialBlas() : prev_(openblas_get_num_threads()) { openblas_set_num_threads(1); }
-  ~SerialBlas() { openblas_set_num_threads(prev_); }
-  SerialBlas(const SerialBlas&) = delete;
-  SerialBlas& operator=(const SerialBlas&) = delete;
-
- private:
-  int prev_;
-};
 
 // One output channel plane of a depthwise conv: y += sum over taps of w * shifted x.
 template <class T>
