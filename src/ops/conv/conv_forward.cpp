@@ -2,6 +2,8 @@
 // depthwise convs (where GEMM would be a 1 x k matrix-vector product per channel).
 #include <cblas.h>
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cstring>
 #include <thread>
@@ -145,9 +147,12 @@ void conv_forward(const T* x, const T* w, const T* bias, T* y, int64_t N, int64_
   int64_t tiles = pointwise ? 1 : (K * P + kTileBudget - 1) / kTileBudget;
   tiles = std::min(P, (tiles + threads - 1) / threads * threads);  // balanced across threads
   const int64_t L = (P + tiles - 1) / tiles;
+  // One panel per thread, allocated here: the parallel body must not throw.
+  const int64_t panel = pointwise ? 0 : K * L;
+  std::vector<T> cols(size_t(threads * panel));
   SerialBlas serial;
   parallel_for(units * tiles, 1, [&](int64_t b, int64_t e) {
-    std::vector<T> col(pointwise ? 0 : size_t(K * L));
+    T* col = cols.data() + size_t(omp_get_thread_num()) * size_t(panel);
     for (int64_t t = b; t < e; ++t) {
       const int64_t u = t / tiles, n = u / group, gi = u % group, p0 = (t % tiles) * L;
       const int64_t len = std::min(L, P - p0);
@@ -158,8 +163,8 @@ void conv_forward(const T* x, const T* w, const T* bias, T* y, int64_t N, int64_
       if (pointwise) {
         gemm<T>(false, Mg, len, Cg, wg, Cg, xg + p0, P, yg, P);
       } else {
-        im2col(xg, Cg, g, p0, len, col.data());
-        gemm<T>(false, Mg, len, K, wg, K, col.data(), len, yg, P);
+        im2col(xg, Cg, g, p0, len, col);
+        gemm<T>(false, Mg, len, K, wg, K, col, len, yg, P);
       }
       if (bias)
         for (int64_t m = 0; m < Mg; ++m) {

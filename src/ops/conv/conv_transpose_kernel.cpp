@@ -1,5 +1,7 @@
 // Transposed convolution: col = W_g^T * X_g by GEMM, then col2im scatter-adds every column
 // into the output planes. Threads split the output channels, so each owns its planes.
+#include <omp.h>
+
 #include <algorithm>
 #include <thread>
 #include <vector>
@@ -62,9 +64,12 @@ void conv_transpose_forward(const T* x, const T* w, const T* bias, T* y, int64_t
   const int64_t slices = std::min(Mg, (threads + units - 1) / units);
   const int64_t ms = (Mg + slices - 1) / slices;
   const int64_t L = std::min(pin, std::max<int64_t>(64, kTileBudget / (ms * kprod)));
+  // One panel per thread, allocated here: the parallel body must not throw.
+  const int64_t panel = ms * kprod * L;
+  std::vector<T> cols(size_t(threads * panel));
   SerialBlas serial;
   parallel_for(units * slices, 1, [&](int64_t b, int64_t e) {
-    std::vector<T> col(size_t(ms * kprod * L));
+    T* col = cols.data() + size_t(omp_get_thread_num()) * size_t(panel);
     for (int64_t t = b; t < e; ++t) {
       const int64_t u = t / slices, n = u / group, gi = u % group;
       const int64_t m0 = (t % slices) * ms, m1 = std::min(Mg, m0 + ms);
@@ -74,8 +79,8 @@ void conv_transpose_forward(const T* x, const T* w, const T* bias, T* y, int64_t
       T* yg = y + (n * M + gi * Mg) * P;
       for (int64_t p0 = 0; p0 < pin; p0 += L) {
         const int64_t len = std::min(L, pin - p0);
-        gemm<T>(true, (m1 - m0) * kprod, len, Cg, wg, R, xg + p0, pin, col.data(), len);
-        col2im(col.data(), m0, m1, g, p0, len, yg);
+        gemm<T>(true, (m1 - m0) * kprod, len, Cg, wg, R, xg + p0, pin, col, len);
+        col2im(col, m0, m1, g, p0, len, yg);
       }
     }
   });
