@@ -50,7 +50,17 @@ Shape reshape_shape(const OpContextBase& ctx, const Shape* in, const std::vector
       ++it;
     }
   }
-  if (!shape_known(rest_in) || !shape_known(rest_out)) return out;
+  if (!shape_known(rest_out)) return out;
+  if (!shape_known(rest_in)) {
+    // One symbolic dim left over while the known rest balances: -1 is that dim.
+    auto unknown = std::find_if(rest_in.begin(), rest_in.end(), [](const Dim& d) { return !d.known(); });
+    Dim only = *unknown;
+    rest_in.erase(unknown);
+    if (infer_at >= 0 && !only.symbol.empty() && shape_known(rest_in) &&
+        numel_of(shape_dims(rest_in)) == numel_of(shape_dims(rest_out)))
+      out[size_t(infer_at)] = only;
+    return out;
+  }
   int64_t in_n = numel_of(shape_dims(rest_in)), out_n = numel_of(shape_dims(rest_out));
   if (infer_at >= 0) {
     if (out_n == 0 || in_n % out_n != 0)
