@@ -129,3 +129,30 @@ TEST(TensorSpaceToDepth, MatchesReferenceAndInvertsDcr) {
 
 }  // namespace
 }  // namespace kiln::test
+
+// Timing for the SegFormer-sized hot paths; run with --gtest_also_run_disabled_tests.
+#include <chrono>
+namespace kiln::test {
+namespace {
+using namespace tref;
+
+TEST(TensorTransposeBench, DISABLED_SegFormerShapes) {
+  struct Case { Dims dims; std::vector<int64_t> perm; };
+  for (const Case& c : {Case{{1, 32, 16384}, {0, 2, 1}}, Case{{1, 16384, 32}, {0, 2, 1}},
+                        Case{{1, 256, 128, 128}, {0, 2, 3, 1}}, Case{{1, 4096, 2, 32}, {0, 2, 1, 3}},
+                        Case{{1, 2, 4096, 32}, {0, 1, 3, 2}}, Case{{1, 256, 128, 128}, {0, 1, 2, 3}},
+                        Case{{1, 128, 128, 256}, {0, 3, 1, 2}}}) {
+    Tensor x = rnd(DType::kF32, c.dims, 1);
+    double ms = 1e9;  // best of several: the machine is shared, the minimum is the signal
+    for (int i = 0; i < 15; ++i) {
+      auto t0 = std::chrono::steady_clock::now();
+      run_op({.op = "Transpose", .inputs = {x}, .attrs = attrs({{"perm", c.perm}})});
+      ms = std::min(ms, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::printf("transpose %s: %.2f ms (%.2f GB/s)\n", dims_to_string(c.dims).c_str(), ms,
+                2.0 * double(x.nbytes()) / ms / 1e6);
+  }
+}
+
+}  // namespace
+}  // namespace kiln::test

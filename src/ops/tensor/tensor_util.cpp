@@ -29,10 +29,12 @@ void copy_rows(U* out, const Dims& d, const Dims& s, const U* in, int64_t off) {
 }
 
 // 2-D tiled transpose of output axes a (unit input stride) and last (unit output stride),
-// looped over every other axis.
+// looped over every other axis. Each tile is read in whole input cache lines into a small
+// buffer, then written out in whole output lines, so large power-of-two strides cannot thrash
+// the cache's sets.
 template <class U>
 void copy_tiled(U* out, const Dims& d, const Dims& s, const U* in, int64_t off, size_t a) {
-  constexpr int64_t T = 32;
+  constexpr int64_t T = std::clamp<int64_t>(128 / int64_t(sizeof(U)), 16, 64);
   const size_t last = d.size() - 1;
   const Dims os = contiguous_strides(d);
   Dims other, other_is, other_os;
@@ -45,15 +47,21 @@ void copy_tiled(U* out, const Dims& d, const Dims& s, const U* in, int64_t off, 
   const int64_t da = d[a], dl = d[last], osa = os[a], isl = s[last];
   const int64_t tiles_a = (da + T - 1) / T, planes = numel_of(other);
   parallel_for(planes * tiles_a, std::max<int64_t>(1, 16384 / (T * dl)), [&](int64_t b, int64_t e) {
+    U buf[T][T];
     for (int64_t w = b; w < e; ++w) {
       OffsetWalker pw(other, other_is, other_os, w / tiles_a, off, 0);
-      const int64_t a0 = (w % tiles_a) * T, a1 = std::min(da, a0 + T);
+      const int64_t a0 = (w % tiles_a) * T, na = std::min(da - a0, T);
+      const U* src = in + pw.off0 + a0;
+      U* dst = out + pw.off1 + a0 * osa;
       for (int64_t l0 = 0; l0 < dl; l0 += T) {
-        const int64_t l1 = std::min(dl, l0 + T);
-        for (int64_t i = a0; i < a1; ++i) {
-          U* dst = out + pw.off1 + i * osa;
-          const U* src = in + pw.off0 + i;
-          for (int64_t j = l0; j < l1; ++j) dst[j] = src[j * isl];
+        const int64_t nl = std::min(dl - l0, T);
+        for (int64_t j = 0; j < nl; ++j) {
+          const U* row = src + (l0 + j) * isl;
+          for (int64_t i = 0; i < na; ++i) buf[i][j] = row[i];
+        }
+        for (int64_t i = 0; i < na; ++i) {
+          U* orow = dst + i * osa + l0;
+          for (int64_t j = 0; j < nl; ++j) orow[j] = buf[i][j];
         }
       }
     }
