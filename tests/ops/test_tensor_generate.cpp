@@ -1,5 +1,6 @@
 // Shape, Size, ConstantOfShape, Range, NonZero, Trilu, EyeLike, OneHot.
 #include <cmath>
+#include <limits>
 
 #include "test_tensor_ref.h"
 
@@ -66,6 +67,13 @@ TEST(TensorRange, IntAndFloatCounts) {
                                                       Tensor::scalar<int64_t>(0)}}); }, ErrorCode::kInvalidModel);
   expect_error([&] { run_op({.op = "Range", .inputs = {Tensor::scalar<uint8_t>(0), Tensor::scalar<uint8_t>(3),
                                                       Tensor::scalar<uint8_t>(1)}}); }, ErrorCode::kUnsupported);
+  // Spans wider than int64 must not overflow.
+  const int64_t big = std::numeric_limits<int64_t>::max();
+  auto w = run_op({.op = "Range", .inputs = {Tensor::scalar<int64_t>(0), Tensor::scalar<int64_t>(big),
+                                            Tensor::scalar<int64_t>(big / 2)}});
+  EXPECT_EQ(w[0].to_int64_vector(), (std::vector<int64_t>{0, big / 2, 2 * (big / 2)}));
+  expect_error([&] { run_op({.op = "Range", .inputs = {Tensor::scalar<int64_t>(-big), Tensor::scalar<int64_t>(big),
+                                                      Tensor::scalar<int64_t>(1)}}); }, ErrorCode::kInvalidModel);
   expect_shape(infer("Range", {typed(DType::kF32, Shape{}), typed(DType::kF32, Shape{}), typed(DType::kF32, Shape{})})[0], "?");
 }
 

@@ -75,9 +75,12 @@ std::vector<Tensor> constant_of_shape_cpu(const KernelContext& ctx) {
   check_shape_values(ctx, dims);
   checked_numel(ctx, dims);
   Tensor out(v.dtype(), dims);
-  const size_t es = dtype_size(v.dtype());
-  uint8_t* dst = static_cast<uint8_t*>(out.raw());
-  for (int64_t i = 0; i < out.numel(); ++i) std::memcpy(dst + size_t(i) * es, v.raw(), es);
+  visit_width(dtype_size(v.dtype()), [&](auto tag) {
+    using U = typename decltype(tag)::type;
+    U bits;
+    std::memcpy(&bits, v.raw(), sizeof(U));
+    std::fill(static_cast<U*>(out.raw()), static_cast<U*>(out.raw()) + out.numel(), bits);
+  });
   return {out};
 }
 
@@ -99,9 +102,11 @@ int64_t range_count(const OpContextBase& ctx, const Tensor& start, const Tensor&
   }
   int64_t s = start.at_int(0), l = limit.at_int(0), d = delta.at_int(0);
   if (d == 0) ctx.invalid("delta must be nonzero");
-  int64_t span = l - s;  // inputs are at most int64; sizes this large are model errors anyway
-  if ((span > 0) != (d > 0) || span == 0) return 0;
-  return span > 0 ? (span + d - 1) / d : (-span + -d - 1) / -d;
+  __int128 span = __int128(l) - s, step = d;  // wide: l - s may not fit in int64
+  if ((span > 0) != (step > 0) || span == 0) return 0;
+  __int128 n = span > 0 ? (span + step - 1) / step : (-span - step - 1) / -step;
+  if (n > (__int128(1) << 40)) ctx.invalid("Range has too many elements");
+  return int64_t(n);
 }
 
 std::vector<ValueType> range_infer(const InferContext& ctx) {
