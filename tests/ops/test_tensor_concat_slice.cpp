@@ -175,6 +175,17 @@ TEST(TensorSlice, LargeContiguousRowsAndInt32Inputs) {
                }), 0, 0);
 }
 
+TEST(TensorSlice, FewVeryLongRowsSplitAcrossThreads) {
+  Tensor x = rnd(DType::kF32, {3, 70001}, 8);
+  std::vector<double> v = to_doubles(x);
+  auto fwd = run_op({.op = "Slice", .inputs = {x, i64v({5}), i64v({69995}), i64v({1})}});
+  expect_close(fwd[0], build({3, 69990}, [&](const Dims& o) { return v[size_t(o[0] * 70001 + o[1] + 5)]; }), 0, 0);
+  auto rev = run_op({.op = "Slice", .inputs = {x, i64v({-1}), i64v({std::numeric_limits<int64_t>::min()}), i64v({1}), i64v({-1})}});
+  expect_close(rev[0], build({3, 70001}, [&](const Dims& o) { return v[size_t(o[0] * 70001 + 70000 - o[1])]; }), 0, 0);
+  auto fill = run_op({.op = "Expand", .inputs = {Tensor::from_vector<float>({1}, {1.25f}), i64v({2, 100003})}});
+  expect_close(fill[0], std::vector<double>(200006, 1.25), 0, 0);
+}
+
 TEST(TensorSlice, ErrorsAndInfer) {
   Tensor x = rnd(DType::kF32, {4, 5}, 3);
   expect_error([&] { run_op({.op = "Slice", .inputs = {x, i64v({0}), i64v({2}), i64v({0}), i64v({0})}}); },

@@ -12,6 +12,23 @@ void copy_rows(U* out, const Dims& d, const Dims& s, const U* in, int64_t off) {
   Dims outer(d.begin(), d.end() - 1), outer_s(s.begin(), s.end() - 1);
   Dims out_s = contiguous_strides(outer);
   int64_t rows = numel_of(outer);
+  constexpr int64_t kPiece = 1 << 15;
+  if (rows < 8 && len >= 2 * kPiece) {
+    // Few long rows (a big contiguous slice, a broadcast fill): split the rows themselves.
+    const int64_t pieces = (len + kPiece - 1) / kPiece;
+    parallel_for(rows * pieces, 1, [&](int64_t b, int64_t e) {
+      for (int64_t w = b; w < e; ++w) {
+        const int64_t r = w / pieces, j0 = (w % pieces) * kPiece, n = std::min(kPiece, len - j0);
+        OffsetWalker walk(outer, outer_s, out_s, r, off, 0);
+        U* dst = out + r * len + j0;
+        const U* src = in + walk.off0 + j0 * step;
+        if (step == 1) std::memcpy(dst, src, size_t(n) * sizeof(U));
+        else if (step == 0) std::fill(dst, dst + n, *src);
+        else for (int64_t j = 0; j < n; ++j) dst[j] = src[j * step];
+      }
+    });
+    return;
+  }
   parallel_for(rows, std::max<int64_t>(1, 16384 / len), [&](int64_t b, int64_t e) {
     OffsetWalker w(outer, outer_s, out_s, b, off, 0);
     for (int64_t r = b; r < e; ++r, w.next()) {
