@@ -51,7 +51,7 @@ test('compare: relative L2, matching NaNs, all-zero reference, integers', () => 
 test('every fixture matches through check_models.sh', () => {
   const r = spawnSync('bash', [path.join(ORT_DIR, 'check_models.sh'), FAKE, FIX], { encoding: 'utf8' });
   assert.strictEqual(r.status, 0, r.stdout + r.stderr);
-  assert.match(r.stdout, /^models: 8 passed, 0 failed$/m);
+  assert.match(r.stdout, /^models: 9 passed, 0 failed$/m);
 });
 
 test('a 1e-4 relative error fails at the default tolerance and passes at 1e-3', () => {
@@ -135,6 +135,12 @@ test('real kiln: Conv (strided, depthwise, dilated, 7x7/4), ConvTranspose, pools
   const r = live(['--kiln', process.env.KILN, '--model', model('conv_pool'), '--shape', 'image=1x6x29x35']);
   assert.strictEqual(r.code, 0, r.out);
   assert.match(r.out, /^8 passed, 0 failed$/m);
+});
+
+test('real kiln: shape and data-movement ops', REAL, () => {
+  const r = live(['--kiln', process.env.KILN, '--model', model('tensor_ops'), '--shape', 'x=1x8x11x7']);
+  assert.strictEqual(r.code, 0, r.out);
+  assert.match(r.out, /^14 passed, 0 failed$/m);
 });
 
 test('real kiln: Resize and GridSample', REAL, () => {
