@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   add(kiln::cli::add_run_command);
   add(kiln::cli::add_inspect_command);
   add(kiln::cli::add_conformance_command);
+  add(kiln::cli::add_ops_command);
 
   try {
     app.parse(argc, argv);
