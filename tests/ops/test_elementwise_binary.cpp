@@ -138,6 +138,12 @@ TEST(ElementwiseBinary, PowMixedTypes) {
   expect_close(run_op({.op = "Pow", .inputs = {x, ex}})[0], apply2(x, ex, pw), 1e-7, 1e-7);
   Tensor two = make(DType::kF32, {}, {2});
   expect_close(run_op({.op = "Pow", .inputs = {x, two}})[0], apply2(x, two, pw), 1e-7, 1e-7);
+  const double inf = std::numeric_limits<double>::infinity();
+  Tensor special = make(DType::kF32, {6}, {-0.0, -inf, 4, -4, inf, 2e-45});
+  Tensor half = make(DType::kF32, {}, {0.5});
+  auto root = run_op({.op = "Pow", .inputs = {special, half}})[0];
+  expect_close(root, {0, inf, 2, std::nan(""), inf, std::sqrt(double(2e-45f))}, 0, 1e-7);
+  EXPECT_FALSE(std::signbit(root.data<float>()[0]));  // pow(-0, 0.5) is +0, unlike sqrt
   Tensor ei = make(DType::kI64, {3, 1}, {-2, 0, 3});
   auto out = run_op({.op = "Pow", .inputs = {x, ei}, .opset = 15})[0];
   ASSERT_EQ(out.dtype(), DType::kF32);

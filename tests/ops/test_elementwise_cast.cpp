@@ -134,6 +134,7 @@ TEST(ElementwiseCast, Errors) {
   expect_error({.op = "Cast", .inputs = {x}, .attrs = attrs({{"to", int64_t(8)}})}, ErrorCode::kUnsupported);
   expect_error({.op = "Cast", .inputs = {x}, .attrs = attrs({{"to", int64_t(4)}})}, ErrorCode::kUnsupported);
   expect_error({.op = "Cast", .inputs = {x}}, ErrorCode::kInvalidModel);
+  expect_error({.op = "CastLike", .inputs = {x, x}, .opset = 13}, ErrorCode::kInvalidModel);
 }
 
 }  // namespace

@@ -73,6 +73,7 @@ std::vector<Tensor> cast_cpu(const KernelContext& ctx) {
 }
 
 std::vector<ValueType> cast_like_infer(const InferContext& ctx) {
+  if (ctx.opset() < 15) ctx.invalid("CastLike requires opset 15 or later");
   ctx.require_dtype(0, kAllTypes);
   ctx.require_dtype(1, kAllTypes);
   return {{ctx.dtype(1), ctx.type(0).shape}};

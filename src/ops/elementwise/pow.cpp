@@ -1,5 +1,5 @@
 // Pow(X, Y) with numpy broadcasting; the output has X's type and Y may have any numeric type.
-//   float X: computed in double and rounded once (x*x exactly when y == 2).
+//   float X: computed in double and rounded once (x*x when y == 2, sqrt when y == 0.5).
 //   integer X, float Y: pow in double, truncated toward zero (saturating).
 //   integer X, integer Y: exact, by squaring, wrapping on overflow. A negative exponent gives
 //   the truncated 1/x^-y (0 unless |x| == 1); 0 to a negative power is an error.
@@ -63,7 +63,12 @@ std::vector<Tensor> pow_cpu(const KernelContext& ctx) {
         } else if constexpr (is_float_v<T>) {
           binary_map<T, E, T>(x, y, out, [](auto a, auto b) {
             double ad = double(a), bd = double(b);
-            return from_compute_double<T>(bd == 2.0 ? ad * ad : std::pow(ad, bd));
+            // x*x and sqrt are correctly rounded, as pow is meant to be; sqrt only for
+            // finite x > 0 (pow(-0, 0.5) is +0 and pow(-inf, 0.5) is +inf).
+            double r = bd == 2.0                                 ? ad * ad
+                       : bd == 0.5 && ad > 0 && std::isfinite(ad) ? std::sqrt(ad)
+                                                                  : std::pow(ad, bd);
+            return from_compute_double<T>(r);
           });
         } else if constexpr (is_float_v<E>) {
           binary_map<T, E, T>(x, y, out, [](T a, auto b) {
