@@ -13,6 +13,7 @@ namespace kiln::ew {
 namespace {
 
 DType cast_target(const OpContextBase& ctx) {
+  if (!ctx.attrs().has("to")) ctx.invalid("missing required attribute 'to'");
   int64_t to = ctx.attrs().get_int("to");
   try {
     return dtype_from_onnx(int32_t(to));
