@@ -44,6 +44,8 @@ BroadcastPlan<N> make_plan(const Dims& out, const std::array<const Dims*, N>& in
     p.dims.push_back(1);
     for (size_t k = 0; k < N; ++k) p.strides[k].push_back(0);
   }
+  // Axes after the innermost kept one are all 1, so an input is contiguous or repeated there.
+  for (size_t k = 0; k < N; ++k) KILN_ASSERT(p.inner_stride(k) == 0 || p.inner_stride(k) == 1);
   return p;
 }
 
