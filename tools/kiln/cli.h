@@ -16,6 +16,7 @@ using Action = std::function<int()>;
 Action add_run_command(CLI::App& app);
 Action add_inspect_command(CLI::App& app);
 Action add_conformance_command(CLI::App& app);
+Action add_ops_command(CLI::App& app);
 
 // "1x3x512x512" → dims; "scalar" or "" → rank 0. Throws kInvalidArgument naming the flag.
 Dims parse_dims(const std::string& text, const std::string& flag);
