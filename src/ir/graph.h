@@ -38,6 +38,7 @@ struct Graph {
   std::vector<std::string> inputs;        // runtime inputs (not constants)
   std::vector<std::string> outputs;
   std::map<std::string, int> opsets;      // domain → version
+  std::map<std::string, int> source_ops;  // op histogram of the source file, before any pass
 
   Value& value(const std::string& name);
   const Value& value(const std::string& name) const;

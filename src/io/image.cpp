@@ -1,0 +1,148 @@
+#include "io/image.h"
+
+#include <stb_image.h>
+#include <stb_image_write.h>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+
+#include "io/file_util.h"
+
+namespace kiln {
+
+Image read_image(const std::string& path) {
+  std::string bytes = read_file(path, uint64_t(1) << 30);
+  int w = 0, h = 0, channels = 0;
+  std::unique_ptr<uint8_t, void (*)(void*)> pixels(
+      stbi_load_from_memory(reinterpret_cast<const uint8_t*>(bytes.data()), int(bytes.size()), &w,
+                            &h, &channels, 3),
+      stbi_image_free);
+  if (!pixels)
+    fail(ErrorCode::kInvalidArgument, path + " is not a readable picture (" + stbi_failure_reason() +
+                                          "); use PNG, JPEG or BMP");
+  Image img{w, h, {}};
+  img.rgb.assign(pixels.get(), pixels.get() + size_t(w) * size_t(h) * 3);
+  return img;
+}
+
+void write_png(const std::string& path, const Image& img) {
+  std::string png;
+  auto append = [](void* ctx, void* data, int size) {
+    static_cast<std::string*>(ctx)->append(static_cast<const char*>(data), size_t(size));
+  };
+  if (!stbi_write_png_to_func(append, &png, img.width, img.height, 3, img.rgb.data(), img.width * 3))
+    fail(ErrorCode::kInternal, "internal error: PNG encoding failed for " + path);
+  write_file_atomic(path, png);
+}
+
+namespace {
+
+// Source coordinate and weights for half-pixel bilinear sampling along one axis.
+struct Tap {
+  int lo, hi;
+  float w;
+};
+
+std::vector<Tap> taps(int in, int out) {
+  std::vector<Tap> t(static_cast<size_t>(out));
+  float scale = float(in) / float(out);
+  for (int o = 0; o < out; ++o) {
+    float x = std::clamp((float(o) + 0.5f) * scale - 0.5f, 0.0f, float(in - 1));
+    int lo = int(x);
+    t[size_t(o)] = {lo, std::min(lo + 1, in - 1), x - float(lo)};
+  }
+  return t;
+}
+
+template <class Put> void bilinear(const Image& img, int width, int height, Put put) {
+  auto tx = taps(img.width, width), ty = taps(img.height, height);
+  for (int y = 0; y < height; ++y)
+    for (int x = 0; x < width; ++x)
+      for (int c = 0; c < 3; ++c) {
+        auto at = [&](int yy, int xx) { return float(img.rgb[(size_t(yy) * img.width + xx) * 3 + c]); };
+        const Tap &a = ty[size_t(y)], &b = tx[size_t(x)];
+        float top = at(a.lo, b.lo) * (1 - b.w) + at(a.lo, b.hi) * b.w;
+        float bottom = at(a.hi, b.lo) * (1 - b.w) + at(a.hi, b.hi) * b.w;
+        put(y, x, c, top * (1 - a.w) + bottom * a.w);
+      }
+}
+
+}  // namespace
+
+Image resize_bilinear(const Image& img, int width, int height) {
+  Image out{width, height, std::vector<uint8_t>(size_t(width) * height * 3)};
+  bilinear(img, width, height, [&](int y, int x, int c, float v) {
+    out.rgb[(size_t(y) * width + x) * 3 + c] = uint8_t(std::clamp(std::lround(v), 0L, 255L));
+  });
+  return out;
+}
+
+Tensor image_to_tensor(const Image& img, int width, int height, std::array<float, 3> mean,
+                       std::array<float, 3> std) {
+  Tensor t(DType::kF32, {1, 3, height, width});
+  float* p = t.data<float>();
+  bilinear(img, width, height, [&](int y, int x, int c, float v) {
+    p[(size_t(c) * height + y) * width + x] = (v / 255.0f - mean[size_t(c)]) / std[size_t(c)];
+  });
+  return t;
+}
+
+std::vector<int32_t> argmax_labels(const Tensor& logits) {
+  KILN_ASSERT(logits.rank() == 4 && logits.dim(0) >= 1);
+  int64_t c = logits.dim(1), hw = logits.dim(2) * logits.dim(3);
+  std::vector<int32_t> labels(size_t(hw), 0);
+  std::vector<double> best(size_t(hw), -INFINITY);
+  for (int64_t k = 0; k < c; ++k)
+    for (int64_t i = 0; i < hw; ++i) {
+      double v = logits.at_double(k * hw + i);
+      if (v > best[size_t(i)]) best[size_t(i)] = v, labels[size_t(i)] = int32_t(k);
+    }
+  return labels;
+}
+
+std::array<uint8_t, 3> palette_color(int32_t label, int num_classes) {
+  static const uint8_t cityscapes[19][3] = {
+      {128, 64, 128}, {244, 35, 232}, {70, 70, 70},   {102, 102, 156}, {190, 153, 153},
+      {153, 153, 153}, {250, 170, 30}, {220, 220, 0}, {107, 142, 35},  {152, 251, 152},
+      {70, 130, 180}, {220, 20, 60},  {255, 0, 0},    {0, 0, 142},     {0, 0, 70},
+      {0, 60, 100},   {0, 80, 100},   {0, 0, 230},    {119, 11, 32}};
+  if (num_classes <= 19 && label >= 0 && label < 19)
+    return {cityscapes[label][0], cityscapes[label][1], cityscapes[label][2]};
+  // Golden-angle hue steps keep neighbouring ids apart.
+  double h = std::fmod(label * 137.508, 360.0) / 60.0, s = 0.65, v = 0.9;
+  double f = h - std::floor(h), p = v * (1 - s), q = v * (1 - s * f), r = v * (1 - s * (1 - f));
+  double rgb[6][3] = {{v, r, p}, {q, v, p}, {p, v, r}, {p, q, v}, {r, p, v}, {v, p, q}};
+  const double* c = rgb[int(h) % 6];
+  return {uint8_t(c[0] * 255), uint8_t(c[1] * 255), uint8_t(c[2] * 255)};
+}
+
+Image colorize(const std::vector<int32_t>& labels, int width, int height, int num_classes) {
+  Image img{width, height, std::vector<uint8_t>(size_t(width) * height * 3)};
+  for (size_t i = 0; i < labels.size(); ++i) {
+    auto c = palette_color(labels[i], num_classes);
+    std::copy(c.begin(), c.end(), img.rgb.begin() + long(i * 3));
+  }
+  return img;
+}
+
+Image resize_nearest(const Image& img, int width, int height) {
+  Image out{width, height, std::vector<uint8_t>(size_t(width) * height * 3)};
+  for (int y = 0; y < height; ++y)
+    for (int x = 0; x < width; ++x) {
+      int sy = std::min(img.height - 1, int(int64_t(y) * img.height / height));
+      int sx = std::min(img.width - 1, int(int64_t(x) * img.width / width));
+      std::copy_n(&img.rgb[(size_t(sy) * img.width + sx) * 3], 3, &out.rgb[(size_t(y) * width + x) * 3]);
+    }
+  return out;
+}
+
+Image blend(const Image& base, const Image& overlay, float alpha) {
+  KILN_ASSERT(base.width == overlay.width && base.height == overlay.height);
+  Image out = base;
+  for (size_t i = 0; i < out.rgb.size(); ++i)
+    out.rgb[i] = uint8_t(std::lround(alpha * overlay.rgb[i] + (1 - alpha) * base.rgb[i]));
+  return out;
+}
+
+}  // namespace kiln

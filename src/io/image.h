@@ -1,0 +1,38 @@
+// Pictures in and out: decoding (PNG, JPEG, BMP, ... through stb_image), resizing, turning a
+// picture into a normalized NCHW tensor, and label maps into color pictures.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ir/tensor.h"
+
+namespace kiln {
+
+struct Image {
+  int width = 0, height = 0;
+  std::vector<uint8_t> rgb;  // height * width * 3, row-major
+};
+
+Image read_image(const std::string& path);  // kNotFound / kInvalidArgument naming the file
+void write_png(const std::string& path, const Image& img);  // atomic
+
+Image resize_bilinear(const Image& img, int width, int height);
+
+// [1, 3, height, width] float32: resized (bilinear, half-pixel), scaled to [0, 1], then
+// (x - mean) / std per channel.
+Tensor image_to_tensor(const Image& img, int width, int height, std::array<float, 3> mean,
+                       std::array<float, 3> std);
+
+// Per-pixel argmax over C of [1, C, H, W] logits → class ids (H*W).
+std::vector<int32_t> argmax_labels(const Tensor& logits);
+
+// Class id → color: the Cityscapes palette for up to 19 classes, a fixed spread of hues beyond.
+std::array<uint8_t, 3> palette_color(int32_t label, int num_classes);
+Image colorize(const std::vector<int32_t>& labels, int width, int height, int num_classes);
+Image resize_nearest(const Image& img, int width, int height);
+// alpha * overlay + (1 - alpha) * base, same size.
+Image blend(const Image& base, const Image& overlay, float alpha);
+
+}  // namespace kiln

@@ -1,0 +1,17 @@
+// The fixed, listed order in which passes run after import.
+#pragma once
+#include "ir/graph.h"
+#include "passes/fold_constants.h"
+
+namespace kiln {
+
+struct PassReport {
+  FoldStats fold;
+  int nodes_before = 0;
+  int nodes_after = 0;
+};
+
+// 1. fold_constants (with shape inference)  2. remove_dead_nodes
+PassReport run_passes(Graph& g);
+
+}  // namespace kiln

@@ -1,0 +1,30 @@
+// The CPU reference backend: runs a graph node by node with each op's CPU kernel, freeing
+// every intermediate after its last use. It is the oracle later GPU kernels are checked against.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+
+namespace kiln {
+
+using TensorMap = std::map<std::string, Tensor>;
+
+// Checks that the inputs exist, carry the model's dtypes and fit its declared shapes; user
+// errors name the input and what was expected.
+void check_inputs(const Graph& g, const TensorMap& inputs);
+
+class CpuExecutor {
+ public:
+  explicit CpuExecutor(const Graph& graph);
+
+  // Runs the graph; returns every graph output by name.
+  TensorMap run(const TensorMap& inputs) const;
+
+ private:
+  const Graph& graph_;
+  std::vector<std::vector<std::string>> release_after_;  // per node: values dead after it
+};
+
+}  // namespace kiln

@@ -1,0 +1,48 @@
+#include "cli.h"
+
+#include "kiln/status.h"
+
+namespace kiln::cli {
+
+Dims parse_dims(const std::string& text, const std::string& flag) {
+  Dims dims;
+  if (text.empty() || text == "scalar") return dims;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t x = text.find('x', pos);
+    std::string part = text.substr(pos, x == std::string::npos ? std::string::npos : x - pos);
+    if (part.empty() || part.size() > 12 || part.find_first_not_of("0123456789") != std::string::npos)
+      fail(ErrorCode::kInvalidArgument, flag + ": '" + text +
+                                            "' is not a shape; write dimensions like 1x3x512x512");
+    dims.push_back(std::stoll(part));
+    if (x == std::string::npos) break;
+    pos = x + 1;
+  }
+  return dims;
+}
+
+std::pair<std::string, std::string> split_assignment(const std::string& arg, const std::string& flag) {
+  size_t eq = arg.rfind('=');
+  if (eq == std::string::npos || eq == 0)
+    fail(ErrorCode::kInvalidArgument, flag + " expects NAME=VALUE, got '" + arg + "'");
+  return {arg.substr(0, eq), arg.substr(eq + 1)};
+}
+
+std::map<std::string, Dims> parse_shapes(const std::vector<std::string>& args) {
+  std::map<std::string, Dims> shapes;
+  for (const auto& a : args) {
+    auto [name, value] = split_assignment(a, "--shape");
+    shapes[name] = parse_dims(value, "--shape " + name);
+  }
+  return shapes;
+}
+
+std::string file_name_for(const std::string& name) {
+  std::string out = name;
+  for (char& c : out)
+    if (!std::isalnum(uint8_t(c)) && c != '.' && c != '_' && c != '-') c = '_';
+  if (out.empty() || out[0] == '.') out = "_" + out;
+  return out;
+}
+
+}  // namespace kiln::cli

@@ -1,0 +1,177 @@
+// kiln run MODEL.onnx --input NAME=FILE.npy|random ... [--shape NAME=DIMS] [--output DIR]
+// Runs the model on the CPU reference backend and writes one <output>.npy per graph output.
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli.h"
+#include "io/file_util.h"
+#include "io/image.h"
+#include "io/npy.h"
+#include "io/random_tensor.h"
+#include "onnx/importer.h"
+#include "passes/pipeline.h"
+#include "runtime/cpu_executor.h"
+
+namespace kiln::cli {
+namespace {
+
+struct RunOptions {
+  std::string model;
+  std::vector<std::string> inputs;
+  std::vector<std::string> shapes;
+  std::string output_dir = ".";
+  std::string device = "cpu";
+  int64_t seed = -1;
+  bool json = false;
+  std::string image;  // a picture fed to the model's single image input
+  std::string task;   // "semantic": write a color label map and an overlay
+};
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// The model's single image input: float32 [N, 3, H, W].
+std::string image_input(const Graph& g) {
+  if (g.inputs.size() != 1)
+    fail(ErrorCode::kInvalidArgument, "--image needs a model with one input; this one has " +
+                                          std::to_string(g.inputs.size()) + " (use --input)");
+  const std::string& name = g.inputs[0];
+  const ValueType& t = g.value(name).type;
+  if (t.dtype != DType::kF32 || !t.shape || t.shape->size() != 4 ||
+      ((*t.shape)[1].known() && (*t.shape)[1].value != 3))
+    fail(ErrorCode::kInvalidArgument, "--image needs a float32 [N, 3, H, W] input; '" + name +
+                                          "' is " + t.to_string());
+  return name;
+}
+
+void fs_write_picture(const std::string& dir, const std::string& file, const Image& img,
+                      nlohmann::json& report) {
+  std::string path = (std::filesystem::path(dir) / file).string();
+  write_png(path, img);
+  report["pictures"].push_back(path);
+}
+
+int run(const RunOptions& o) {
+  if (o.device != "cpu")
+    fail(ErrorCode::kInvalidArgument, "--device " + o.device +
+                                          ": this kiln build has only the cpu device (use --device cpu)");
+  auto t0 = std::chrono::steady_clock::now();
+  ImportOptions import;
+  import.input_shapes = parse_shapes(o.shapes);
+  TensorMap feeds;
+  std::vector<std::string> random_names;
+  for (const auto& arg : o.inputs) {
+    auto [name, value] = split_assignment(arg, "--input");
+    if (feeds.count(name) || std::count(random_names.begin(), random_names.end(), name))
+      fail(ErrorCode::kInvalidArgument, "--input " + name + " is given twice");
+    if (value == "random") {
+      random_names.push_back(name);
+      continue;
+    }
+    Tensor t = read_npy(value);
+    if (import.input_shapes.count(name) && import.input_shapes[name] != t.dims())
+      fail(ErrorCode::kInvalidArgument, "--shape " + name + " disagrees with " + value + " (" +
+                                            dims_to_string(t.dims()) + ")");
+    import.input_shapes[name] = t.dims();
+    feeds[name] = std::move(t);
+  }
+
+  Image picture;
+  if (!o.image.empty()) picture = read_image(o.image);
+  Graph g = import_onnx_file(o.model, import);
+  if (!o.image.empty()) {
+    std::string name = image_input(g);
+    const Shape& s = *g.value(name).type.shape;
+    if (!shape_known(s)) {  // symbolic dims: batch 1 at the picture's own size
+      auto pick = [](const Dim& d, int64_t fallback) { return d.known() ? d.value : fallback; };
+      import.input_shapes[name] = {pick(s[0], 1), 3, pick(s[2], picture.height), pick(s[3], picture.width)};
+      g = import_onnx_file(o.model, import);
+    }
+    Dims dims = shape_dims(*g.value(name).type.shape);
+    feeds[name] = image_to_tensor(picture, int(dims[3]), int(dims[2]), {0.485f, 0.456f, 0.406f},
+                                  {0.229f, 0.224f, 0.225f});
+  }
+  uint64_t seed = o.seed >= 0 ? uint64_t(o.seed)
+                              : uint64_t(std::chrono::system_clock::now().time_since_epoch().count());
+  for (const auto& name : random_names) {
+    if (!g.has_value(name) || std::find(g.inputs.begin(), g.inputs.end(), name) == g.inputs.end())
+      fail(ErrorCode::kInvalidArgument, "the model has no input named '" + name + "'");
+    const ValueType& t = g.value(name).type;
+    if (!t.shape || !shape_known(*t.shape))
+      fail(ErrorCode::kInvalidArgument, "input '" + name + "' has shape " + t.to_string() +
+                                            "; give its dimensions with --shape " + name + "=...");
+    feeds[name] = random_tensor_for_input(t.dtype, shape_dims(*t.shape), seed++);
+  }
+  check_inputs(g, feeds);
+  PassReport passes = run_passes(g);
+  double prepare_ms = ms_since(t0);
+
+  auto t1 = std::chrono::steady_clock::now();
+  CpuExecutor exec(g);
+  TensorMap outputs = exec.run(feeds);
+  double run_ms = ms_since(t1);
+
+  // Nothing is written until everything succeeded; each file lands atomically.
+  std::filesystem::create_directories(o.output_dir);
+  nlohmann::json report = {{"model", o.model}, {"device", o.device}, {"outputs", nlohmann::json::array()}};
+  for (const auto& name : g.outputs) {
+    const Tensor& t = outputs.at(name);
+    std::string path = (std::filesystem::path(o.output_dir) / (file_name_for(name) + ".npy")).string();
+    write_npy(path, t);
+    report["outputs"].push_back({{"name", name}, {"file", path}, {"dtype", dtype_name(t.dtype())},
+                                 {"shape", t.dims()}});
+  }
+  if (o.task == "semantic") {
+    const Tensor& logits = outputs.at(g.outputs[0]);
+    if (logits.rank() != 4 || logits.dim(0) != 1)
+      fail(ErrorCode::kInvalidArgument, "--task semantic needs a [1, classes, H, W] first output, got " +
+                                            dims_to_string(logits.dims()));
+    int classes = int(logits.dim(1)), h = int(logits.dim(2)), w = int(logits.dim(3));
+    Image labels = colorize(argmax_labels(logits), w, h, classes);
+    std::string stem = std::filesystem::path(o.image.empty() ? "output" : o.image).stem().string();
+    fs_write_picture(o.output_dir, stem + "_labels.png", resize_nearest(labels, picture.width ? picture.width : w,
+                                                                         picture.height ? picture.height : h), report);
+    if (picture.width)
+      fs_write_picture(o.output_dir, stem + "_overlay.png",
+                       blend(picture, resize_nearest(labels, picture.width, picture.height), 0.5f), report);
+  }
+  report["nodes"] = {{"imported", passes.nodes_before}, {"executed", passes.nodes_after}};
+  report["time_ms"] = {{"prepare", prepare_ms}, {"run", run_ms}};
+  if (!random_names.empty()) report["seed"] = seed - random_names.size();
+  if (o.json) {
+    std::cout << report.dump(2) << "\n";
+    return 0;
+  }
+  for (const auto& out : report["outputs"])
+    std::printf("%-32s %-8s %-20s -> %s\n", out["name"].get<std::string>().c_str(),
+                out["dtype"].get<std::string>().c_str(),
+                dims_to_string(out["shape"].get<Dims>()).c_str(), out["file"].get<std::string>().c_str());
+  if (report.contains("seed")) std::printf("random inputs: seed %llu\n", (unsigned long long)report["seed"].get<uint64_t>());
+  std::printf("cpu: %d nodes (%d in file), prepare %.1f ms, run %.1f ms\n", passes.nodes_after,
+              passes.nodes_before, prepare_ms, run_ms);
+  return 0;
+}
+
+}  // namespace
+
+Action add_run_command(CLI::App& app) {
+  auto o = std::make_shared<RunOptions>();
+  CLI::App* cmd = app.add_subcommand("run", "Run a model on inputs and write its outputs as .npy");
+  cmd->add_option("model", o->model, "Model file (.onnx)")->required();
+  cmd->add_option("--input,-i", o->inputs, "NAME=FILE.npy or NAME=random (repeatable)");
+  cmd->add_option("--shape", o->shapes, "NAME=1x3x512x512: dims for a symbolic input (repeatable)");
+  cmd->add_option("--output,-o", o->output_dir, "Directory for <output-name>.npy files (default .)");
+  cmd->add_option("--device", o->device, "cpu");
+  cmd->add_option("--seed", o->seed, "Seed for random inputs (default: from the clock, printed)");
+  cmd->add_flag("--json", o->json, "Print a JSON report");
+  cmd->add_option("--image", o->image, "A picture (PNG/JPEG) for the model's image input, "
+                                       "resized and ImageNet-normalized");
+  cmd->add_option("--task", o->task, "semantic: also write a color label map and an overlay PNG")
+      ->check(CLI::IsMember({"semantic"}));
+  return [o] { return run(*o); };
+}
+
+}  // namespace kiln::cli
