@@ -8,7 +8,10 @@ namespace {
 
 OpCall arg_call(const std::string& op, const Tensor& x, int64_t axis, bool keepdims, bool last,
                 int opset = 13) {
-  OpCall c{op, {x}, {}, opset};
+  OpCall c;
+  c.op = op;
+  c.inputs = {x};
+  c.opset = opset;
   c.attrs.set("axis", axis);
   c.attrs.set("keepdims", int64_t(keepdims));
   if (last) c.attrs.set("select_last_index", int64_t(1));
@@ -88,7 +91,10 @@ TEST(ReduceArg, TiesAndNaN) {
 
 TEST(ReduceArg, DefaultsAxisZeroKeepdims) {
   Tensor x = random_tensor(DType::kF32, {3, 4}, 9);
-  OpCall c{"ArgMax", {x}, {}, 13};
+  OpCall c;
+  c.op = "ArgMax";
+  c.inputs = {x};
+  c.opset = 13;
   Tensor y = run_op(c)[0];
   expect_dims(y, {1, 4});
   expect_close(y, ref_arg(true, x, 0, false), 0, 0);

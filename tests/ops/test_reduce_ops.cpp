@@ -27,7 +27,10 @@ struct ReduceArgs {
 };
 
 OpCall reduce_call(const std::string& op, const Tensor& x, const ReduceArgs& a) {
-  OpCall c{op, {x}, {}, a.opset};
+  OpCall c;
+  c.op = op;
+  c.inputs = {x};
+  c.opset = a.opset;
   if (axes_are_input(op, a.opset)) {
     if (!a.axes.empty() || a.pass_empty_axes) {
       c.inputs.push_back(Tensor::from_vector<int64_t>({int64_t(a.axes.size())}, a.axes));

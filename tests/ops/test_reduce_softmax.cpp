@@ -7,7 +7,10 @@ namespace kiln::test {
 namespace {
 
 OpCall sm_call(const std::string& op, const Tensor& x, std::optional<int64_t> axis, int opset = 13) {
-  OpCall c{op, {x}, {}, opset};
+  OpCall c;
+  c.op = op;
+  c.inputs = {x};
+  c.opset = opset;
   if (axis) c.attrs.set("axis", *axis);
   return c;
 }

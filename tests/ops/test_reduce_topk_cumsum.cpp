@@ -10,7 +10,11 @@ namespace {
 
 OpCall topk_call(const Tensor& x, int64_t k, int64_t axis, bool largest, bool k_const = true,
                  int opset = 13) {
-  OpCall c{"TopK", {x, Tensor::from_vector<int64_t>({1}, {k})}, {}, opset, 2};
+  OpCall c;
+  c.op = "TopK";
+  c.inputs = {x, Tensor::from_vector<int64_t>({1}, {k})};
+  c.opset = opset;
+  c.num_outputs = 2;
   if (k_const) c.constant_inputs = {1};
   c.attrs.set("axis", axis);
   c.attrs.set("largest", int64_t(largest));
@@ -74,7 +78,12 @@ TEST(ReduceTopK, ShapesAxesLargestSmallest) {
 TEST(ReduceTopK, DtypesAndDefaults) {
   for (DType dt : {DType::kF16, DType::kBF16, DType::kF64, DType::kI64, DType::kI8, DType::kU8}) {
     Tensor x = random_tensor(dt, {4, 11}, 7, 0, 30);
-    OpCall c{"TopK", {x, Tensor::from_vector<int64_t>({1}, {4})}, {}, 13, 2};  // axis -1, largest
+    // Defaults: axis -1, largest.
+    OpCall c;
+    c.op = "TopK";
+    c.inputs = {x, Tensor::from_vector<int64_t>({1}, {4})};
+    c.opset = 13;
+    c.num_outputs = 2;
     auto out = run_op(c);
     auto [vals, idx] = ref_topk(x, 4, 1, true);
     expect_close(out[0], vals, 0, 0);
@@ -123,7 +132,10 @@ TEST(ReduceTopK, Errors) {
 
 OpCall cumsum_call(const Tensor& x, int64_t axis, bool exclusive, bool reverse, bool i32 = false) {
   Tensor a = i32 ? Tensor::scalar<int32_t>(int32_t(axis)) : Tensor::scalar<int64_t>(axis);
-  OpCall c{"CumSum", {x, a}, {}, 14};
+  OpCall c;
+  c.op = "CumSum";
+  c.inputs = {x, a};
+  c.opset = 14;
   c.constant_inputs = {1};
   c.attrs.set("exclusive", int64_t(exclusive));
   c.attrs.set("reverse", int64_t(reverse));
