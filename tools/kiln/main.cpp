@@ -1,6 +1,9 @@
 // kiln: compile, run, inspect and check ONNX vision-transformer models.
 // Exit codes: 0 success, 2 user error (bad file, flag, shape, unsupported op), 1 internal error.
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 
 #include "cli.h"
@@ -17,9 +20,20 @@ int report(const std::string& message, int code) {
   return code;
 }
 
+// libgomp reads OMP_WAIT_POLICY when it loads, before main. Its default spins idle threads
+// between parallel regions, which starves the other threads (and everything else) whenever
+// cores are shared; the reference backend's regions are coarse, so sleeping costs nothing
+// measurable. Set the policy and re-execute once, unless the user chose one.
+void prefer_passive_openmp_threads(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY")) return;
+  setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+  execv("/proc/self/exe", argv);  // returns only on failure: then run as we are
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  prefer_passive_openmp_threads(argv);
   CLI::App app{"kiln: compiles ONNX vision transformers into fast engines, runs and checks them"};
   app.require_subcommand(0, 1);
   app.set_version_flag("--version", std::string("kiln ") + KILN_VERSION);

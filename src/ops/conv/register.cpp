@@ -1,7 +1,12 @@
-#include "ops/registry.h"
+#include "ops/conv/conv_ops.h"
 
 namespace kiln {
 
-void register_conv_ops(OpRegistry& r) { (void)r; }  // placeholder until the family lands
+void register_conv_ops(OpRegistry& r) {
+  conv::register_conv(r);
+  conv::register_conv_transpose(r);
+  conv::register_pools(r);
+  conv::register_global_pools(r);
+}
 
 }  // namespace kiln

@@ -1,7 +1,16 @@
+#include "ops/linear/linear_ops.h"
 #include "ops/registry.h"
 
 namespace kiln {
 
-void register_linear_ops(OpRegistry& r) { (void)r; }  // placeholder until the family lands
+void register_linear_ops(OpRegistry& r) {
+  using namespace linear;
+  r.add({.domain = "", .name = "MatMul", .min_inputs = 2, .max_inputs = 2, .infer = matmul_infer,
+         .cpu = matmul_cpu});
+  r.add({.domain = "", .name = "Gemm", .min_inputs = 2, .max_inputs = 3, .infer = gemm_infer,
+         .cpu = gemm_cpu});
+  r.add({.domain = "", .name = "Einsum", .min_inputs = 1, .max_inputs = -1, .infer = einsum_infer,
+         .cpu = einsum_cpu});
+}
 
 }  // namespace kiln

@@ -1,7 +1,22 @@
+#include "ops/norm/norm_ops.h"
 #include "ops/registry.h"
 
 namespace kiln {
 
-void register_norm_ops(OpRegistry& r) { (void)r; }  // placeholder until the family lands
+void register_norm_ops(OpRegistry& r) {
+  using namespace norm;
+  r.add({.domain = "", .name = "LayerNormalization", .min_inputs = 2, .max_inputs = 3, .max_outputs = 3,
+         .infer = layer_norm_infer, .cpu = layer_norm_cpu});
+  r.add({.domain = "", .name = "InstanceNormalization", .min_inputs = 3, .max_inputs = 3,
+         .infer = instance_norm_infer, .cpu = instance_norm_cpu});
+  // BatchNormalization's extra outputs exist only in training, which kiln rejects; they are
+  // accepted in the schema so the error names the real reason.
+  r.add({.domain = "", .name = "BatchNormalization", .min_inputs = 5, .max_inputs = 5, .max_outputs = 5,
+         .infer = batch_norm_infer, .cpu = batch_norm_cpu});
+  r.add({.domain = "", .name = "GroupNormalization", .min_inputs = 3, .max_inputs = 3,
+         .infer = group_norm_infer, .cpu = group_norm_cpu});
+  r.add({.domain = "", .name = "MeanVarianceNormalization", .infer = mvn_infer, .cpu = mvn_cpu});
+  r.add({.domain = "", .name = "LRN", .infer = lrn_infer, .cpu = lrn_cpu});
+}
 
 }  // namespace kiln

@@ -1,0 +1,22 @@
+// Shape inference and CPU kernels of the normalization family (registered in register.cpp).
+#pragma once
+#include <vector>
+
+#include "ops/op.h"
+
+namespace kiln::norm {
+
+std::vector<ValueType> layer_norm_infer(const InferContext& ctx);
+std::vector<Tensor> layer_norm_cpu(const KernelContext& ctx);
+std::vector<ValueType> instance_norm_infer(const InferContext& ctx);
+std::vector<Tensor> instance_norm_cpu(const KernelContext& ctx);
+std::vector<ValueType> batch_norm_infer(const InferContext& ctx);
+std::vector<Tensor> batch_norm_cpu(const KernelContext& ctx);
+std::vector<ValueType> group_norm_infer(const InferContext& ctx);
+std::vector<Tensor> group_norm_cpu(const KernelContext& ctx);
+std::vector<ValueType> mvn_infer(const InferContext& ctx);
+std::vector<Tensor> mvn_cpu(const KernelContext& ctx);
+std::vector<ValueType> lrn_infer(const InferContext& ctx);
+std::vector<Tensor> lrn_cpu(const KernelContext& ctx);
+
+}  // namespace kiln::norm

@@ -1,0 +1,10 @@
+// Registration hooks of the spatial family's ops, one per file.
+#pragma once
+#include "ops/registry.h"
+
+namespace kiln::spatial {
+
+void register_resize(OpRegistry& r);       // resize.cpp
+void register_grid_sample(OpRegistry& r);  // grid_sample.cpp
+
+}  // namespace kiln::spatial
