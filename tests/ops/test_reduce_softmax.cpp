@@ -1,7 +1,9 @@
 // Softmax, LogSoftmax, Hardmax against naive double loops over each (outer, inner) slice.
 #include <cmath>
+#include <cstdio>
 
 #include "harness.h"
+#include "ops/reduce/exp_nonpositive.h"
 
 namespace kiln::test {
 namespace {
@@ -120,6 +122,35 @@ TEST(ReduceSoftmax, AttentionScoresLastAxis) {
   Tensor x = random_tensor(DType::kF32, {1, 1, 4096, 256}, 12, -8, 8);
   Tensor y = run_op(sm_call("Softmax", x, -1))[0];
   expect_close(y, ref_softmax("Softmax", x, 4096, 256, 1), 1e-9, 1e-6);
+}
+
+// The exp behind softmax against libm: dense sweep of [-750, 0] plus special values, for
+// each variant this CPU can run.
+TEST(ReduceSoftmax, ExpNonpositiveMatchesLibm) {
+  std::vector<double> d;
+  for (double v = -750.0; v <= 0.0; v += 0.0071) d.push_back(v);
+  for (double v : {0.0, -0.0, -1e-300, -5e-324, -708.0, -708.0000001, -709.7, -745.1, -745.2,
+                   -1e30, -double(INFINITY), double(NAN)})
+    d.push_back(v);
+  using Fn = void (*)(const double*, double*, int64_t);
+  std::vector<std::pair<const char*, Fn>> variants = {{"dispatch", reduce::exp_nonpositive},
+                                                      {"libm", reduce::exp_nonpositive_libm}};
+  if (reduce::exp_avx2_available()) variants.push_back({"avx2", reduce::exp_nonpositive_avx2});
+  else std::printf("note: no AVX2/FMA here, polynomial exp not tested\n");
+  for (const auto& [name, fn] : variants) {
+    std::vector<double> out(d.size());
+    fn(d.data(), out.data(), int64_t(d.size()));
+    for (size_t i = 0; i < d.size(); ++i) {
+      const double want = std::exp(d[i]);
+      if (std::isnan(want)) {
+        EXPECT_TRUE(std::isnan(out[i])) << name << " exp(" << d[i] << ")";
+      } else if (d[i] < -708.0) {
+        EXPECT_EQ(out[i], want) << name << " exp(" << d[i] << ")";  // std::exp path
+      } else {
+        ASSERT_LE(std::fabs(out[i] - want), 4.5e-16 * want) << name << " exp(" << d[i] << ")";
+      }
+    }
+  }
 }
 
 TEST(ReduceSoftmax, Errors) {

@@ -2,11 +2,13 @@
 // the input was coerced to 2-D at `axis` (default 1) and the op ran over each flattened row,
 // which is the same loop with axis_len = prod(dims[axis:]) and inner = 1.
 // Numerically stable: the row maximum is subtracted before exp; sums are in double.
+// Exps come from exp_nonpositive (vectorized, a few ulp of double).
 #include <cmath>
 #include <limits>
 #include <vector>
 
 #include "ops/reduce/arg_select.h"
+#include "ops/reduce/exp_nonpositive.h"
 
 namespace kiln::reduce {
 namespace {
@@ -32,12 +34,12 @@ std::vector<ValueType> softmax_infer(const InferContext& ctx) {
   return {in};
 }
 
-// Rows along the last (or flattened) axis: the attention-score hot path. Two reads of the
-// row; the exps are kept in a double buffer so each output is rounded once.
+// Rows along the last (or flattened) axis: the attention-score hot path. The shifted values
+// and their exps stay in double buffers so each output is rounded once.
 template <Kind K, class T> void softmax_rows(const T* x, T* y, const AxisView& v) {
   const int64_t n = v.axis_len;
   parallel_for(v.outer, std::max<int64_t>(1, 16384 / n), [&](int64_t b, int64_t e) {
-    std::vector<double> buf(static_cast<size_t>(n));
+    std::vector<double> shifted(static_cast<size_t>(n)), ex(static_cast<size_t>(n));
     for (int64_t row = b; row < e; ++row) {
       const T* src = x + row * n;
       T* dst = y + row * n;
@@ -47,26 +49,18 @@ template <Kind K, class T> void softmax_rows(const T* x, T* y, const AxisView& v
         for (int k = 0; k < 4; ++k) m4[k] = std::max(m4[k], to_double(src[i + k]));
       for (; i < n; ++i) m4[0] = std::max(m4[0], to_double(src[i]));
       const double m = std::max(std::max(m4[0], m4[1]), std::max(m4[2], m4[3]));
+      for (i = 0; i < n; ++i) shifted[size_t(i)] = to_double(src[i]) - m;
+      exp_nonpositive(shifted.data(), ex.data(), n);
       double s4[4] = {0, 0, 0, 0};
       for (i = 0; i + 4 <= n; i += 4)
-        for (int k = 0; k < 4; ++k) {
-          const double d = to_double(src[i + k]) - m;
-          const double ex = std::exp(d);
-          buf[size_t(i + k)] = K == Kind::kSoftmax ? ex : d;
-          s4[k] += ex;
-        }
-      for (; i < n; ++i) {
-        const double d = to_double(src[i]) - m;
-        const double ex = std::exp(d);
-        buf[size_t(i)] = K == Kind::kSoftmax ? ex : d;
-        s4[0] += ex;
-      }
+        for (int k = 0; k < 4; ++k) s4[k] += ex[size_t(i + k)];
+      for (; i < n; ++i) s4[0] += ex[size_t(i)];
       const double s = (s4[0] + s4[1]) + (s4[2] + s4[3]);
       if constexpr (K == Kind::kSoftmax) {
-        for (i = 0; i < n; ++i) dst[i] = from_double<T>(buf[size_t(i)] / s);
+        for (i = 0; i < n; ++i) dst[i] = from_double<T>(ex[size_t(i)] / s);
       } else {
         const double log_s = std::log(s);
-        for (i = 0; i < n; ++i) dst[i] = from_double<T>(buf[size_t(i)] - log_s);
+        for (i = 0; i < n; ++i) dst[i] = from_double<T>(shifted[size_t(i)] - log_s);
       }
     }
   });
@@ -77,11 +71,17 @@ template <Kind K, class T> void softmax_cols(const T* x, T* y, const AxisView& v
   const int64_t chunks = (v.inner + kColumnChunk - 1) / kColumnChunk;
   const int64_t work = v.axis_len * std::min(v.inner, kColumnChunk);
   parallel_for(v.outer * chunks, std::max<int64_t>(1, 16384 / work), [&](int64_t b, int64_t e) {
-    double m[kColumnChunk], s[kColumnChunk];
+    double m[kColumnChunk], s[kColumnChunk], shifted[kColumnChunk], ex[kColumnChunk];
     for (int64_t item = b; item < e; ++item) {
       const int64_t o = item / chunks, c0 = (item % chunks) * kColumnChunk;
       const int64_t n = std::min(kColumnChunk, v.inner - c0);
       const int64_t off = o * v.axis_len * v.inner + c0;
+      // exps of one axis position's columns (shifted by their maxima)
+      auto exps_at = [&](int64_t a) {
+        const T* src = x + off + a * v.inner;
+        for (int64_t i = 0; i < n; ++i) shifted[i] = to_double(src[i]) - m[i];
+        exp_nonpositive(shifted, ex, n);
+      };
       for (int64_t i = 0; i < n; ++i) {
         m[i] = -INFINITY;
         s[i] = 0.0;
@@ -91,17 +91,19 @@ template <Kind K, class T> void softmax_cols(const T* x, T* y, const AxisView& v
         for (int64_t i = 0; i < n; ++i) m[i] = std::max(m[i], to_double(src[i]));
       }
       for (int64_t a = 0; a < v.axis_len; ++a) {
-        const T* src = x + off + a * v.inner;
-        for (int64_t i = 0; i < n; ++i) s[i] += std::exp(to_double(src[i]) - m[i]);
+        exps_at(a);
+        for (int64_t i = 0; i < n; ++i) s[i] += ex[i];
       }
       if constexpr (K == Kind::kLogSoftmax)
         for (int64_t i = 0; i < n; ++i) s[i] = std::log(s[i]);
       for (int64_t a = 0; a < v.axis_len; ++a) {
-        const T* src = x + off + a * v.inner;
         T* dst = y + off + a * v.inner;
-        for (int64_t i = 0; i < n; ++i) {
-          const double d = to_double(src[i]) - m[i];
-          dst[i] = from_double<T>(K == Kind::kSoftmax ? std::exp(d) / s[i] : d - s[i]);
+        if constexpr (K == Kind::kSoftmax) {
+          exps_at(a);
+          for (int64_t i = 0; i < n; ++i) dst[i] = from_double<T>(ex[i] / s[i]);
+        } else {
+          const T* src = x + off + a * v.inner;
+          for (int64_t i = 0; i < n; ++i) dst[i] = from_double<T>(to_double(src[i]) - m[i] - s[i]);
         }
       }
     }
