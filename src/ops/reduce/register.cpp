@@ -1,7 +1,13 @@
-#include "ops/registry.h"
+#include "ops/reduce/reduce_common.h"
 
 namespace kiln {
 
-void register_reduce_ops(OpRegistry& r) { (void)r; }  // placeholder until the family lands
+void register_reduce_ops(OpRegistry& r) {
+  reduce::register_reduction_ops(r);
+  reduce::register_arg_ops(r);
+  reduce::register_softmax_ops(r);
+  reduce::register_topk_op(r);
+  reduce::register_cumsum_op(r);
+}
 
 }  // namespace kiln
