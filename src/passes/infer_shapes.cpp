@@ -9,7 +9,14 @@ const OpSchema& infer_node(Graph& g, const Node& node) {
   KILN_ASSERT(schema);  // the importer resolved every op
   InferContext ctx{{node}, {}};
   for (const auto& in : node.inputs) ctx.inputs.push_back(in.empty() ? nullptr : &g.value(in));
-  std::vector<ValueType> types = schema->infer(ctx);
+  std::vector<ValueType> types;
+  try {
+    types = schema->infer(ctx);
+  } catch (const Error& e) {  // attribute accessors do not know the node: name it here
+    std::string msg = e.what();
+    if (msg.rfind(node.describe(), 0) != 0) fail(e.code(), node.describe() + ": " + msg);
+    throw;
+  }
   if (types.size() < node.outputs.size())
     fail(ErrorCode::kInternal, "internal error: " + node.describe() + " inferred " +
                                    std::to_string(types.size()) + " outputs for " +

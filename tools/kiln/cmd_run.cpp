@@ -7,11 +7,11 @@
 
 #include "cli.h"
 #include "io/file_util.h"
-#include "io/image.h"
 #include "io/npy.h"
 #include "io/random_tensor.h"
 #include "onnx/importer.h"
 #include "passes/pipeline.h"
+#include "picture_task.h"
 #include "runtime/cpu_executor.h"
 
 namespace kiln::cli {
@@ -26,32 +26,11 @@ struct RunOptions {
   int64_t seed = -1;
   bool json = false;
   std::string image;  // a picture fed to the model's single image input
-  std::string task;   // "semantic": write a color label map and an overlay
+  std::string task;   // what to draw from the outputs (picture_task.h)
 };
 
 double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
-
-// The model's single image input: float32 [N, 3, H, W].
-std::string image_input(const Graph& g) {
-  if (g.inputs.size() != 1)
-    fail(ErrorCode::kInvalidArgument, "--image needs a model with one input; this one has " +
-                                          std::to_string(g.inputs.size()) + " (use --input)");
-  const std::string& name = g.inputs[0];
-  const ValueType& t = g.value(name).type;
-  if (t.dtype != DType::kF32 || !t.shape || t.shape->size() != 4 ||
-      ((*t.shape)[1].known() && (*t.shape)[1].value != 3))
-    fail(ErrorCode::kInvalidArgument, "--image needs a float32 [N, 3, H, W] input; '" + name +
-                                          "' is " + t.to_string());
-  return name;
-}
-
-void fs_write_picture(const std::string& dir, const std::string& file, const Image& img,
-                      nlohmann::json& report) {
-  std::string path = (std::filesystem::path(dir) / file).string();
-  write_png(path, img);
-  report["pictures"].push_back(path);
 }
 
 int run(const RunOptions& o) {
@@ -79,21 +58,9 @@ int run(const RunOptions& o) {
     feeds[name] = std::move(t);
   }
 
-  Image picture;
-  if (!o.image.empty()) picture = read_image(o.image);
+  PictureTask picture{o.image, o.task, {}};
   Graph g = import_onnx_file(o.model, import);
-  if (!o.image.empty()) {
-    std::string name = image_input(g);
-    const Shape& s = *g.value(name).type.shape;
-    if (!shape_known(s)) {  // symbolic dims: batch 1 at the picture's own size
-      auto pick = [](const Dim& d, int64_t fallback) { return d.known() ? d.value : fallback; };
-      import.input_shapes[name] = {pick(s[0], 1), 3, pick(s[2], picture.height), pick(s[3], picture.width)};
-      g = import_onnx_file(o.model, import);
-    }
-    Dims dims = shape_dims(*g.value(name).type.shape);
-    feeds[name] = image_to_tensor(picture, int(dims[3]), int(dims[2]), {0.485f, 0.456f, 0.406f},
-                                  {0.229f, 0.224f, 0.225f});
-  }
+  if (!o.image.empty()) feed_picture(picture, g, import, o.model, feeds);
   uint64_t seed = o.seed >= 0 ? uint64_t(o.seed)
                               : uint64_t(std::chrono::system_clock::now().time_since_epoch().count());
   for (const auto& name : random_names) {
@@ -124,20 +91,7 @@ int run(const RunOptions& o) {
     report["outputs"].push_back({{"name", name}, {"file", path}, {"dtype", dtype_name(t.dtype())},
                                  {"shape", t.dims()}});
   }
-  if (o.task == "semantic") {
-    const Tensor& logits = outputs.at(g.outputs[0]);
-    if (logits.rank() != 4 || logits.dim(0) != 1)
-      fail(ErrorCode::kInvalidArgument, "--task semantic needs a [1, classes, H, W] first output, got " +
-                                            dims_to_string(logits.dims()));
-    int classes = int(logits.dim(1)), h = int(logits.dim(2)), w = int(logits.dim(3));
-    Image labels = colorize(argmax_labels(logits), w, h, classes);
-    std::string stem = std::filesystem::path(o.image.empty() ? "output" : o.image).stem().string();
-    fs_write_picture(o.output_dir, stem + "_labels.png", resize_nearest(labels, picture.width ? picture.width : w,
-                                                                         picture.height ? picture.height : h), report);
-    if (picture.width)
-      fs_write_picture(o.output_dir, stem + "_overlay.png",
-                       blend(picture, resize_nearest(labels, picture.width, picture.height), 0.5f), report);
-  }
+  write_task_outputs(picture, g, outputs, o.output_dir, report);
   report["nodes"] = {{"imported", passes.nodes_before}, {"executed", passes.nodes_after}};
   report["time_ms"] = {{"prepare", prepare_ms}, {"run", run_ms}};
   if (!random_names.empty()) report["seed"] = seed - random_names.size();
