@@ -65,6 +65,7 @@ else
   echo "demo: no GPU found (nvidia-smi): running on the CPU reference backend (--device cpu, $(nproc) cores)"
 fi
 
+load_before=$(cut -d' ' -f1 /proc/loadavg)
 OUT=out/demo
 rm -rf "$OUT"
 mkdir -p "$OUT/isnet" "$OUT/segformer_b0"
@@ -96,11 +97,13 @@ for p in "${PHOTOS[@]}"; do
   extra=()
   [ "$CHECK" = 1 ] && extra=(--save-input)
   run_one isnet "$ISNET" "$p" matte "$OUT/isnet" "${extra[@]}"
-  [ "$CHECK" = 1 ] && mv "$OUT/isnet/input.npy" "$OUT/isnet/$p.input.npy" && mv "$OUT/isnet/output.npy" "$OUT/isnet/$p.output.npy"
+  mv "$OUT/isnet/output.npy" "$OUT/isnet/$p.output.npy"
+  if [ "$CHECK" = 1 ]; then mv "$OUT/isnet/input.npy" "$OUT/isnet/$p.input.npy"; fi
 done
 for p in "${PHOTOS[@]}"; do
   echo "demo: SegFormer-B0 (tests/models, RANDOM weights: the labels are noise, the timing is real) on $p"
   run_one segformer_b0 tests/models/segformer_b0/model.onnx "$p" semantic "$OUT/segformer_b0"
+  mv "$OUT/segformer_b0/logits.npy" "$OUT/segformer_b0/$p.logits.npy"
 done
 t_ran=$(now)
 
@@ -118,5 +121,5 @@ printf '%-14s %-10s %-6s %9s %9s %8s  %-20s %s\n' model picture device prep_ms r
 for row in "${ROWS[@]}"; do echo "$row"; done
 echo
 echo "setup + build $(secs "$t_start" "$t_built") s, fetch $(secs "$t_built" "$t_fetched") s, runs $(secs "$t_fetched" "$t_ran") s, total $(secs "$t_start" "$(now)") s$CHECKED"
-echo "load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (other work on this machine slows the figures)"
+echo "load average (1 min) $load_before before the runs, $(cut -d' ' -f1 /proc/loadavg) after, on $(nproc) cores: other work on the machine slows these figures"
 echo "ISNet: mask, RGBA cut-out and side by side in $OUT/isnet/; SegFormer-B0 (random weights) in $OUT/segformer_b0/"
