@@ -156,6 +156,7 @@ int conformance(const ConformanceOptions& o) {
 Action add_conformance_command(CLI::App& app) {
   auto o = std::make_shared<ConformanceOptions>();
   CLI::App* cmd = app.add_subcommand("conformance", "Run ONNX backend test cases and report results");
+  cmd->footer("Example:\n  kiln conformance /usr/share/libonnx-testdata/data/node --filter conv --verbose");
   cmd->add_option("dir", o->dir, "Directory of cases, or one case directory")->required();
   cmd->add_option("--filter", o->filter, "Only cases whose name contains this");
   cmd->add_flag("--json", o->json, "Print JSON");
