@@ -25,7 +25,7 @@ done
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 t_start=$(now)
-bash scripts/setup.sh
+bash scripts/setup.sh --kiln-only
 t_built=$(now)
 
 CACHE="${KILN_CACHE:-$HOME/.cache/kiln}"
