@@ -4,6 +4,7 @@
 // with a task, only the task's output, and the pictures made from it (picture_task.h).
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -88,9 +89,15 @@ int run(const RunOptions& o) {
   auto t1 = std::chrono::steady_clock::now();
   CpuExecutor exec(g);
   TensorMap outputs;
+  std::map<std::string, double> op_ms;  // wall time per op type
   {
     Progress bar("run", int64_t(g.nodes.size()), std::chrono::milliseconds(1000));
-    outputs = exec.run(feeds, [&](size_t done, size_t) { bar.set(int64_t(done)); });
+    auto last = std::chrono::steady_clock::now();
+    outputs = exec.run(feeds, [&](size_t done, size_t) {
+      op_ms[g.nodes[done - 1].op_type] += ms_since(last);
+      last = std::chrono::steady_clock::now();
+      bar.set(int64_t(done));
+    });
   }
   double run_ms = ms_since(t1);
   if (!o.task.empty()) check_task_output(picture, outputs.at(g.outputs[0]));
@@ -112,7 +119,7 @@ int run(const RunOptions& o) {
   }
   write_task_outputs(picture, g, outputs, o.output_dir, report);
   report["nodes"] = {{"imported", passes.nodes_before}, {"executed", passes.nodes_after}};
-  report["time_ms"] = {{"prepare", prepare_ms}, {"run", run_ms}};
+  report["time_ms"] = {{"prepare", prepare_ms}, {"run", run_ms}, {"by_op", op_ms}};
   if (!random_names.empty()) report["seed"] = seed - random_names.size();
   if (o.json) {
     std::cout << report.dump(2) << "\n";
@@ -133,6 +140,15 @@ int run(const RunOptions& o) {
   if (report.contains("seed")) std::printf("random inputs: seed %llu\n", (unsigned long long)report["seed"].get<uint64_t>());
   std::printf("cpu: %d nodes (%d in file), prepare %.1f ms, run %.1f ms\n", passes.nodes_after,
               passes.nodes_before, prepare_ms, run_ms);
+  if (run_ms > 1000) {  // where a long run went
+    std::vector<std::pair<double, std::string>> top;
+    for (const auto& [op, ms] : op_ms) top.emplace_back(ms, op);
+    std::sort(top.rbegin(), top.rend());
+    std::printf("time by op:");
+    for (size_t i = 0; i < top.size() && i < 5; ++i)
+      std::printf(" %s %.0f%%", top[i].second.c_str(), 100 * top[i].first / run_ms);
+    std::printf("\n");
+  }
   return 0;
 }
 
