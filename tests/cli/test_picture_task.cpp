@@ -11,6 +11,7 @@
 
 #include "../unit/onnx_builder.h"
 #include "io/image.h"
+#include "io/npy.h"
 #include "io/png_rgba.h"
 
 namespace kiln {
@@ -103,7 +104,21 @@ TEST_F(PictureTaskCli, MatteWritesMaskCutOutAndSideBySide) {
               std::vector<uint8_t>(picture_.rgb.begin(), picture_.rgb.begin() + 24));  // the input on the left
     EXPECT_TRUE(fs::exists(out_ + "/alpha.npy"));
     EXPECT_FALSE(fs::exists(out_ + "/logits.npy"));
+    EXPECT_TRUE(report["time_ms"]["by_op"].contains("Conv"));
   }
+}
+
+TEST_F(PictureTaskCli, SaveInputWritesWhatTheModelRan) {
+  save_matte_model(dir_ + "/matte.onnx", true);
+  // Default matte normalization: ISNet's (v - 128) / 256.
+  ASSERT_EQ(kiln("run " + dir_ + "/matte.onnx --image " + dir_ + "/photo.png --task matte --save-input -o " + out_), 0)
+      << err_text_;
+  Tensor x = read_npy(out_ + "/image.npy");
+  ASSERT_EQ(x.dims(), (Dims{1, 3, 6, 8}));
+  for (size_t c = 0; c < 3; ++c)
+    for (size_t i = 0; i < 8 * 6; ++i)
+      EXPECT_NEAR(x.data<float>()[c * 48 + i], (picture_.rgb[i * 3 + c] - 128.0) / 256.0, 1e-6);
+  EXPECT_NE(out_text_.find("matte: sigmoid in the model"), std::string::npos) << out_text_;
 }
 
 TEST_F(PictureTaskCli, SemanticWritesLabelsOverlayAndSideBySide) {
@@ -139,6 +154,7 @@ TEST_F(PictureTaskCli, UserErrors) {
   expect_user_error(m + "--image " + dir_ + "/photo.png --task semantic --palette pascal -o " + out_, "--palette");
   expect_user_error(m + "--image " + dir_ + "/photo.png --task matte --mean 0.1,0.2 -o " + out_, "--mean");
   expect_user_error(m + "--image " + dir_ + "/photo.png --task outline -o " + out_, "--task");
+  expect_user_error(m + "--input image=random --save-input -o " + out_, "--save-input needs --image");
 }
 
 }  // namespace
