@@ -1,33 +1,125 @@
 #!/usr/bin/env bash
-# The main job: sets up and builds kiln, fetches real photographs, and segments them with
-# SegFormer-B0 (tests/models, random weights until the pretrained-model issue lands), writing
-# label maps and overlays to out/demo/ and printing a timing table.
+# The main job, from a fresh machine: installs the Debian packages and builds kiln
+# (scripts/setup.sh), fetches real photographs and the pretrained ISNet into a cache directory,
+# cuts the foreground out of each photograph with ISNet, segments them with SegFormer-B0
+# (tests/models, random weights) and prints a timing table. Runs on CUDA when a GPU is present,
+# on the CPU reference backend otherwise. Results go to out/demo/.
+#
+# Usage: scripts/demo.sh [--check]
+#   --check   also run ONNX Runtime (tests/ort, onnxruntime-node) on the same preprocessed
+#             input and require ISNet's foreground mask (threshold 0.5) to match: IoU >= 0.99.
+# Environment: KILN_CACHE (default ~/.cache/kiln) holds everything fetched; nothing fetched is
+# committed (the ISNet weights are AGPL-3.0 and stay in the cache).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/setup.sh
+CHECK=0
+for arg in "$@"; do
+  case "$arg" in
+    --check) CHECK=1 ;;
+    -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "demo: unknown option '$arg' (use --check or --help)" >&2; exit 2 ;;
+  esac
+done
+
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+t_start=$(now)
+bash scripts/setup.sh --kiln-only
+t_built=$(now)
+
 CACHE="${KILN_CACHE:-$HOME/.cache/kiln}"
 PICTURES="$CACHE/pictures"
-if [ ! -f "$PICTURES/astronaut.png" ]; then
+PHOTOS=(astronaut chelsea coffee)
+if [ ! -f "$PICTURES/coffee.png" ]; then
   # Photographs from Debian's scikit-image package, unpacked (not installed).
   tmp=$(mktemp -d)
   (cd "$tmp" && apt-get download -qq python3-skimage >/dev/null 2>&1 && dpkg -x python3-skimage_*.deb x) || {
+    rm -rf "$tmp"
     echo "demo: could not fetch python3-skimage for the photographs (run apt-get update first?)" >&2
     exit 2
   }
   mkdir -p "$PICTURES"
-  for p in astronaut chelsea coffee; do cp "$tmp"/x/usr/lib/python3/dist-packages/skimage/data/$p.png "$PICTURES/"; done
+  for p in "${PHOTOS[@]}"; do cp "$tmp"/x/usr/lib/python3/dist-packages/skimage/data/$p.png "$PICTURES/"; done
   rm -rf "$tmp"
 fi
+ISNET=$(bash scripts/fetch_isnet.sh "$CACHE" | tail -n1)
+t_fetched=$(now)
 
-DEVICE=cpu  # the CUDA backend is not built yet
-MODEL=tests/models/segformer_b0/model.onnx
+# CUDA when a GPU is present; without a GPU, the CPU reference backend. A GPU that this build
+# cannot use is an error, not a reason to fall back.
+DEVICE=cpu
+if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
+  probe=$(mktemp -d)
+  if ! build/kiln run tests/models/segformer_tiny/model.onnx --input pixel_values=random --seed 1 \
+      --device cuda -o "$probe" >"$probe/log" 2>&1; then
+    echo "demo: a GPU is present ($(nvidia-smi -L | head -n1)) but this kiln build cannot run on it: $(tail -n1 "$probe/log")" >&2
+    echo "demo: install the CUDA toolkit (nvcc in /usr/local/cuda) and rerun; the build then includes the CUDA backend" >&2
+    rm -rf "$probe"
+    exit 2
+  fi
+  rm -rf "$probe"
+  DEVICE=cuda
+  echo "demo: GPU found ($(nvidia-smi -L | head -n1)): running on --device cuda"
+else
+  echo "demo: no GPU found (nvidia-smi): running on the CPU reference backend (--device cpu, $(nproc) cores)"
+fi
+
+load_before=$(cut -d' ' -f1 /proc/loadavg)
 OUT=out/demo
-mkdir -p "$OUT"
-printf '\n%-16s %-8s %12s %12s  %s\n' picture device prepare_ms run_ms result
-for p in astronaut chelsea coffee; do
-  json=$(build/kiln run "$MODEL" --image "$PICTURES/$p.png" --task semantic --device $DEVICE --output "$OUT" --json)
-  prep=$(grep -A2 '"time_ms"' <<<"$json" | grep prepare | tr -dc '0-9.')
-  run=$(grep -A3 '"time_ms"' <<<"$json" | grep '"run"' | tr -dc '0-9.')
-  printf '%-16s %-8s %12.1f %12.1f  %s\n' "$p" $DEVICE "$prep" "$run" "$OUT/${p}_overlay.png"
+rm -rf "$OUT"
+mkdir -p "$OUT/isnet" "$OUT/segformer_b0"
+ROWS=()
+field() {  # field JSON_FILE EXPRESSION: one value from kiln's --json report
+  node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(eval(process.argv[2]))' "$1" "$2"
+}
+run_one() {  # run_one LABEL MODEL PICTURE TASK OUTDIR [extra kiln args]
+  local label=$1 model=$2 photo=$3 task=$4 dir=$5
+  shift 5
+  local t0 json=$dir/$photo.json
+  t0=$(now)
+  build/kiln run "$model" --image "$PICTURES/$photo.png" --task "$task" --device "$DEVICE" -o "$dir" --json "$@" >"$json"
+  local wall; wall=$(secs "$t0" "$(now)")
+  local prep run result
+  prep=$(field "$json" 'r.time_ms.prepare.toFixed(0)')
+  run=$(field "$json" 'r.time_ms.run.toFixed(0)')
+  if [ "$task" = matte ]; then
+    result="foreground $(field "$json" '(100 * r.matte.foreground_fraction).toFixed(1)')%"
+  else
+    result="$(field "$json" 'r.semantic.present.length') of $(field "$json" 'r.semantic.classes') classes"
+  fi
+  ROWS+=("$(printf '%-14s %-10s %-6s %9s %9s %8s  %-20s %s' "$label" "$photo" "$DEVICE" "$prep" "$run" "$wall" "$result" \
+    "$(field "$json" 'r.pictures.filter(p => p.endsWith("side_by_side.png"))[0]')")")
+}
+
+for p in "${PHOTOS[@]}"; do
+  echo "demo: ISNet (pretrained, fp16, 1024x1024) on $p"
+  extra=()
+  [ "$CHECK" = 1 ] && extra=(--save-input)
+  run_one isnet "$ISNET" "$p" matte "$OUT/isnet" "${extra[@]}"
+  mv "$OUT/isnet/output.npy" "$OUT/isnet/$p.output.npy"
+  if [ "$CHECK" = 1 ]; then mv "$OUT/isnet/input.npy" "$OUT/isnet/$p.input.npy"; fi
 done
+for p in "${PHOTOS[@]}"; do
+  echo "demo: SegFormer-B0 (tests/models, RANDOM weights: the labels are noise, the timing is real) on $p"
+  run_one segformer_b0 tests/models/segformer_b0/model.onnx "$p" semantic "$OUT/segformer_b0"
+  mv "$OUT/segformer_b0/logits.npy" "$OUT/segformer_b0/$p.logits.npy"
+done
+t_ran=$(now)
+
+CHECKED=""
+if [ "$CHECK" = 1 ]; then
+  bash tests/ort/setup.sh >/dev/null
+  for p in "${PHOTOS[@]}"; do
+    echo "demo: ONNX Runtime vs kiln, ISNet on $p: $(node tests/ort/matte_iou.js "$ISNET" "$OUT/isnet/$p.input.npy" "$OUT/isnet/$p.output.npy" --min-iou 0.99)"
+  done
+  CHECKED=" (ONNX Runtime check passed)"
+fi
+
+echo
+printf '%-14s %-10s %-6s %9s %9s %8s  %-20s %s\n' model picture device prep_ms run_ms wall_s result side_by_side
+for row in "${ROWS[@]}"; do echo "$row"; done
+echo
+echo "setup + build $(secs "$t_start" "$t_built") s, fetch $(secs "$t_built" "$t_fetched") s, runs $(secs "$t_fetched" "$t_ran") s, total $(secs "$t_start" "$(now)") s$CHECKED"
+echo "load average (1 min) $load_before before the runs, $(cut -d' ' -f1 /proc/loadavg) after, on $(nproc) cores: other work on the machine slows these figures"
+echo "ISNet: mask, RGBA cut-out and side by side in $OUT/isnet/; SegFormer-B0 (random weights) in $OUT/segformer_b0/"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs kiln's system dependencies from Debian packages (idempotent, non-interactive)
-# and builds Release into build/. Usage: scripts/setup.sh [--no-build]
+# and builds Release into build/. Usage: scripts/setup.sh [--no-build | --kiln-only]
+#   --kiln-only  builds only the kiln binary (what the demo needs), not the tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +31,8 @@ if ! command -v npm >/dev/null; then
 fi
 
 [ "${1:-}" = "--no-build" ] && exit 0
+TARGETS=()
+[ "${1:-}" = "--kiln-only" ] && TARGETS=(--target kiln)
 
 CUDA_ARGS=()
 if [ -x /usr/local/cuda/bin/nvcc ]; then CUDA_ARGS+=(-DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc); fi
@@ -37,4 +40,4 @@ if [ -x /usr/local/cuda/bin/nvcc ]; then CUDA_ARGS+=(-DCMAKE_CUDA_COMPILER=/usr/
 export CCACHE_BASEDIR="$PWD"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache "${CUDA_ARGS[@]}" >/dev/null
-cmake --build build -j"$(nproc)"
+cmake --build build -j"$(nproc)" "${TARGETS[@]}"

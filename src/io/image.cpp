@@ -101,26 +101,10 @@ std::vector<int32_t> argmax_labels(const Tensor& logits) {
   return labels;
 }
 
-std::array<uint8_t, 3> palette_color(int32_t label, int num_classes) {
-  static const uint8_t cityscapes[19][3] = {
-      {128, 64, 128}, {244, 35, 232}, {70, 70, 70},   {102, 102, 156}, {190, 153, 153},
-      {153, 153, 153}, {250, 170, 30}, {220, 220, 0}, {107, 142, 35},  {152, 251, 152},
-      {70, 130, 180}, {220, 20, 60},  {255, 0, 0},    {0, 0, 142},     {0, 0, 70},
-      {0, 60, 100},   {0, 80, 100},   {0, 0, 230},    {119, 11, 32}};
-  if (num_classes <= 19 && label >= 0 && label < 19)
-    return {cityscapes[label][0], cityscapes[label][1], cityscapes[label][2]};
-  // Golden-angle hue steps keep neighbouring ids apart.
-  double h = std::fmod(label * 137.508, 360.0) / 60.0, s = 0.65, v = 0.9;
-  double f = h - std::floor(h), p = v * (1 - s), q = v * (1 - s * f), r = v * (1 - s * (1 - f));
-  double rgb[6][3] = {{v, r, p}, {q, v, p}, {p, v, r}, {p, q, v}, {r, p, v}, {v, p, q}};
-  const double* c = rgb[int(h) % 6];
-  return {uint8_t(c[0] * 255), uint8_t(c[1] * 255), uint8_t(c[2] * 255)};
-}
-
-Image colorize(const std::vector<int32_t>& labels, int width, int height, int num_classes) {
+Image colorize(const std::vector<int32_t>& labels, int width, int height, Palette palette) {
   Image img{width, height, std::vector<uint8_t>(size_t(width) * height * 3)};
   for (size_t i = 0; i < labels.size(); ++i) {
-    auto c = palette_color(labels[i], num_classes);
+    Rgb c = palette_color(labels[i], palette);
     std::copy(c.begin(), c.end(), img.rgb.begin() + long(i * 3));
   }
   return img;
@@ -142,6 +126,20 @@ Image blend(const Image& base, const Image& overlay, float alpha) {
   Image out = base;
   for (size_t i = 0; i < out.rgb.size(); ++i)
     out.rgb[i] = uint8_t(std::lround(alpha * overlay.rgb[i] + (1 - alpha) * base.rgb[i]));
+  return out;
+}
+
+Image side_by_side(const Image& left, const Image& right, int gap) {
+  int rw = right.height == left.height
+               ? right.width
+               : std::max(1, int(std::lround(double(right.width) * left.height / right.height)));
+  Image r = right.height == left.height ? right : resize_bilinear(right, rw, left.height);
+  int width = left.width + gap + rw;
+  Image out{width, left.height, std::vector<uint8_t>(size_t(width) * left.height * 3, 255)};
+  for (int y = 0; y < left.height; ++y) {
+    std::copy_n(&left.rgb[size_t(y) * left.width * 3], size_t(left.width) * 3, &out.rgb[size_t(y) * width * 3]);
+    std::copy_n(&r.rgb[size_t(y) * rw * 3], size_t(rw) * 3, &out.rgb[(size_t(y) * width + left.width + gap) * 3]);
+  }
   return out;
 }
 

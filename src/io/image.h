@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "io/palettes.h"
 #include "ir/tensor.h"
 
 namespace kiln {
@@ -28,11 +29,12 @@ Tensor image_to_tensor(const Image& img, int width, int height, std::array<float
 // Per-pixel argmax over C of [1, C, H, W] logits → class ids (H*W).
 std::vector<int32_t> argmax_labels(const Tensor& logits);
 
-// Class id → color: the Cityscapes palette for up to 19 classes, a fixed spread of hues beyond.
-std::array<uint8_t, 3> palette_color(int32_t label, int num_classes);
-Image colorize(const std::vector<int32_t>& labels, int width, int height, int num_classes);
+// Class ids → colors from a resolved palette (io/palettes.h).
+Image colorize(const std::vector<int32_t>& labels, int width, int height, Palette palette);
 Image resize_nearest(const Image& img, int width, int height);
 // alpha * overlay + (1 - alpha) * base, same size.
 Image blend(const Image& base, const Image& overlay, float alpha);
+// left | gap | right on a white background; right is scaled (bilinear) to left's height.
+Image side_by_side(const Image& left, const Image& right, int gap = 8);
 
 }  // namespace kiln

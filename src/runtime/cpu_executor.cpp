@@ -43,7 +43,7 @@ CpuExecutor::CpuExecutor(const Graph& graph) : graph_(graph), release_after_(gra
     if (!keep.count(name) && !graph.is_constant(name)) release_after_[idx].push_back(name);
 }
 
-TensorMap CpuExecutor::run(const TensorMap& inputs) const {
+TensorMap CpuExecutor::run(const TensorMap& inputs, const NodeDone& on_node) const {
   check_inputs(graph_, inputs);
   std::unordered_map<std::string, Tensor> live(inputs.begin(), inputs.end());
   auto lookup = [&](const std::string& name) -> const Tensor* {
@@ -73,6 +73,7 @@ TensorMap CpuExecutor::run(const TensorMap& inputs) const {
       live[node.outputs[o]] = std::move(outs[o]);
     }
     for (const auto& dead : release_after_[i]) live.erase(dead);
+    if (on_node) on_node(i + 1, graph_.nodes.size());
   }
   TensorMap result;
   for (const auto& name : graph_.outputs) result[name] = *lookup(name);

@@ -1,6 +1,7 @@
 // The CPU reference backend: runs a graph node by node with each op's CPU kernel, freeing
 // every intermediate after its last use. It is the oracle later GPU kernels are checked against.
 #pragma once
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -19,8 +20,11 @@ class CpuExecutor {
  public:
   explicit CpuExecutor(const Graph& graph);
 
+  // Called after each node with (nodes done, nodes in all): drives progress bars.
+  using NodeDone = std::function<void(size_t done, size_t total)>;
+
   // Runs the graph; returns every graph output by name.
-  TensorMap run(const TensorMap& inputs) const;
+  TensorMap run(const TensorMap& inputs, const NodeDone& on_node = {}) const;
 
  private:
   const Graph& graph_;

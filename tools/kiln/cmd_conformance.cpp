@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.h"
+#include "io/progress.h"
 #include "onnx/importer.h"
 #include "onnx/tensor_proto.h"
 #include "passes/pipeline.h"
@@ -120,13 +121,19 @@ int conformance(const ConformanceOptions& o) {
 
   std::map<std::string, int> counts{{"passed", 0}, {"failed", 0}, {"unsupported", 0}};
   nlohmann::json list = nlohmann::json::array();
+  Progress bar("conformance", int64_t(cases.size()), std::chrono::milliseconds(500));
   for (const auto& c : cases) {
     CaseResult r = run_case(c);
     ++counts[r.status];
     list.push_back({{"name", r.name}, {"status", r.status}, {"detail", r.detail}});
-    if (!o.json && (r.status == "failed" || o.verbose))
+    if (!o.json && (r.status == "failed" || o.verbose)) {
+      bar.clear();
       std::printf("%-11s %-60s %s\n", r.status.c_str(), r.name.c_str(), r.detail.c_str());
+      std::fflush(stdout);
+    }
+    bar.advance();
   }
+  bar.clear();
   if (o.json) {
     nlohmann::json j = {{"passed", counts["passed"]}, {"failed", counts["failed"]},
                         {"unsupported", counts["unsupported"]}, {"cases", list}};
@@ -149,6 +156,7 @@ int conformance(const ConformanceOptions& o) {
 Action add_conformance_command(CLI::App& app) {
   auto o = std::make_shared<ConformanceOptions>();
   CLI::App* cmd = app.add_subcommand("conformance", "Run ONNX backend test cases and report results");
+  cmd->footer("Example:\n  kiln conformance /usr/share/libonnx-testdata/data/node --filter conv --verbose");
   cmd->add_option("dir", o->dir, "Directory of cases, or one case directory")->required();
   cmd->add_option("--filter", o->filter, "Only cases whose name contains this");
   cmd->add_flag("--json", o->json, "Print JSON");

@@ -68,6 +68,7 @@ int inspect(const InspectOptions& o) {
 Action add_inspect_command(CLI::App& app) {
   auto o = std::make_shared<InspectOptions>();
   CLI::App* cmd = app.add_subcommand("inspect", "Show a model's inputs, outputs and ops");
+  cmd->footer("Example:\n  kiln inspect tests/models/segformer_b0/model.onnx --shape pixel_values=1x3x512x512");
   cmd->add_option("model", o->model, "Model file (.onnx)")->required();
   cmd->add_option("--shape", o->shapes, "NAME=1x3x512x512: dims for a symbolic input (repeatable)");
   cmd->add_flag("--json", o->json, "Print JSON");

@@ -10,6 +10,7 @@ namespace kiln::cli {
 Action add_ops_command(CLI::App& app) {
   auto json = std::make_shared<bool>(false);
   CLI::App* cmd = app.add_subcommand("ops", "List the ONNX ops kiln supports");
+  cmd->footer("Example:\n  kiln ops --json");
   cmd->add_flag("--json", *json, "Print JSON");
   return [json] {
     nlohmann::json list = nlohmann::json::array();

@@ -1,13 +1,17 @@
 // kiln run MODEL.onnx --input NAME=FILE.npy|random ... [--shape NAME=DIMS] [--output DIR]
-// Runs the model on the CPU reference backend and writes one <output>.npy per graph output.
+// kiln run MODEL.onnx --image PICTURE --task matte|semantic [--output DIR]
+// Runs the model on the CPU reference backend and writes one <output>.npy per graph output;
+// with a task, only the task's output, and the pictures made from it (picture_task.h).
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "cli.h"
 #include "io/file_util.h"
 #include "io/npy.h"
+#include "io/progress.h"
 #include "io/random_tensor.h"
 #include "onnx/importer.h"
 #include "passes/pipeline.h"
@@ -27,6 +31,9 @@ struct RunOptions {
   bool json = false;
   std::string image;  // a picture fed to the model's single image input
   std::string task;   // what to draw from the outputs (picture_task.h)
+  std::string palette = "auto";
+  std::vector<float> mean, std;
+  bool save_input = false;
 };
 
 double ms_since(std::chrono::steady_clock::time_point t0) {
@@ -58,9 +65,12 @@ int run(const RunOptions& o) {
     feeds[name] = std::move(t);
   }
 
-  PictureTask picture{o.image, o.task, {}};
+  PictureTask picture{o.image, o.task, o.palette, o.mean, o.std, {}, {}};
+  if (!o.task.empty()) parse_palette(o.palette);  // a bad --palette fails before the long work
+  if (o.save_input && o.image.empty()) fail(ErrorCode::kInvalidArgument, "--save-input needs --image");
   Graph g = import_onnx_file(o.model, import);
   if (!o.image.empty()) feed_picture(picture, g, import, o.model, feeds);
+  select_task_output(picture, g);
   uint64_t seed = o.seed >= 0 ? uint64_t(o.seed)
                               : uint64_t(std::chrono::system_clock::now().time_since_epoch().count());
   for (const auto& name : random_names) {
@@ -78,8 +88,19 @@ int run(const RunOptions& o) {
 
   auto t1 = std::chrono::steady_clock::now();
   CpuExecutor exec(g);
-  TensorMap outputs = exec.run(feeds);
+  TensorMap outputs;
+  std::map<std::string, double> op_ms;  // wall time per op type
+  {
+    Progress bar("run", int64_t(g.nodes.size()), std::chrono::milliseconds(1000));
+    auto last = std::chrono::steady_clock::now();
+    outputs = exec.run(feeds, [&](size_t done, size_t) {
+      op_ms[g.nodes[done - 1].op_type] += ms_since(last);
+      last = std::chrono::steady_clock::now();
+      bar.set(int64_t(done));
+    });
+  }
   double run_ms = ms_since(t1);
+  if (!o.task.empty()) check_task_output(picture, outputs.at(g.outputs[0]));
 
   // Nothing is written until everything succeeded; each file lands atomically.
   std::filesystem::create_directories(o.output_dir);
@@ -91,9 +112,14 @@ int run(const RunOptions& o) {
     report["outputs"].push_back({{"name", name}, {"file", path}, {"dtype", dtype_name(t.dtype())},
                                  {"shape", t.dims()}});
   }
+  if (o.save_input) {
+    std::string path = (std::filesystem::path(o.output_dir) / (file_name_for(picture.input_name) + ".npy")).string();
+    write_npy(path, feeds.at(picture.input_name));
+    report["input_file"] = path;
+  }
   write_task_outputs(picture, g, outputs, o.output_dir, report);
   report["nodes"] = {{"imported", passes.nodes_before}, {"executed", passes.nodes_after}};
-  report["time_ms"] = {{"prepare", prepare_ms}, {"run", run_ms}};
+  report["time_ms"] = {{"prepare", prepare_ms}, {"run", run_ms}, {"by_op", op_ms}};
   if (!random_names.empty()) report["seed"] = seed - random_names.size();
   if (o.json) {
     std::cout << report.dump(2) << "\n";
@@ -103,9 +129,26 @@ int run(const RunOptions& o) {
     std::printf("%-32s %-8s %-20s -> %s\n", out["name"].get<std::string>().c_str(),
                 out["dtype"].get<std::string>().c_str(),
                 dims_to_string(out["shape"].get<Dims>()).c_str(), out["file"].get<std::string>().c_str());
+  if (report.contains("pictures"))
+    for (const auto& p : report["pictures"]) std::printf("picture -> %s\n", p.get<std::string>().c_str());
+  if (report.contains("matte"))
+    std::printf("matte: %s, foreground %.1f%% of the picture\n", report["matte"]["values"].get<std::string>().c_str(),
+                100 * report["matte"]["foreground_fraction"].get<double>());
+  if (report.contains("semantic"))
+    std::printf("semantic: %d classes, %zu present, palette %s\n", report["semantic"]["classes"].get<int>(),
+                report["semantic"]["present"].size(), report["semantic"]["palette"].get<std::string>().c_str());
   if (report.contains("seed")) std::printf("random inputs: seed %llu\n", (unsigned long long)report["seed"].get<uint64_t>());
   std::printf("cpu: %d nodes (%d in file), prepare %.1f ms, run %.1f ms\n", passes.nodes_after,
               passes.nodes_before, prepare_ms, run_ms);
+  if (run_ms > 1000) {  // where a long run went
+    std::vector<std::pair<double, std::string>> top;
+    for (const auto& [op, ms] : op_ms) top.emplace_back(ms, op);
+    std::sort(top.rbegin(), top.rend());
+    std::printf("time by op:");
+    for (size_t i = 0; i < top.size() && i < 5; ++i)
+      std::printf(" %s %.0f%%", top[i].second.c_str(), 100 * top[i].first / run_ms);
+    std::printf("\n");
+  }
   return 0;
 }
 
@@ -114,6 +157,11 @@ int run(const RunOptions& o) {
 Action add_run_command(CLI::App& app) {
   auto o = std::make_shared<RunOptions>();
   CLI::App* cmd = app.add_subcommand("run", "Run a model on inputs and write its outputs as .npy");
+  cmd->footer(
+      "Examples:\n"
+      "  kiln run model.onnx --input pixel_values=random --seed 1 -o out/\n"
+      "  kiln run isnet.onnx --image photo.png --task matte -o out/     (mask, cut-out, side by side)\n"
+      "  kiln run segformer.onnx --image street.jpg --task semantic --palette cityscapes -o out/");
   cmd->add_option("model", o->model, "Model file (.onnx)")->required();
   cmd->add_option("--input,-i", o->inputs, "NAME=FILE.npy or NAME=random (repeatable)");
   cmd->add_option("--shape", o->shapes, "NAME=1x3x512x512: dims for a symbolic input (repeatable)");
@@ -121,10 +169,20 @@ Action add_run_command(CLI::App& app) {
   cmd->add_option("--device", o->device, "cpu");
   cmd->add_option("--seed", o->seed, "Seed for random inputs (default: from the clock, printed)");
   cmd->add_flag("--json", o->json, "Print a JSON report");
-  cmd->add_option("--image", o->image, "A picture (PNG/JPEG) for the model's image input, "
-                                       "resized and ImageNet-normalized");
-  cmd->add_option("--task", o->task, "semantic: also write a color label map and an overlay PNG")
-      ->check(CLI::IsMember({"semantic"}));
+  cmd->add_option("--image", o->image, "A picture (PNG/JPEG/BMP) for the model's image input, "
+                                       "resized (bilinear) and normalized (--mean/--std)");
+  cmd->add_option("--task", o->task,
+                  "matte: single-channel output -> mask, alpha cut-out, side-by-side PNGs; "
+                  "semantic: class scores -> label map, overlay, side-by-side PNGs")
+      ->check(CLI::IsMember({"matte", "semantic"}));
+  cmd->add_option("--palette", o->palette, "semantic colors: auto (19 classes: cityscapes, 150: ade20k), "
+                                           "cityscapes, ade20k, hues");
+  cmd->add_option("--mean", o->mean, "Per-channel mean on 0..1 values (default: 0.502 for matte "
+                                     "as ISNet's runtime feeds it, ImageNet otherwise)")
+      ->delimiter(',');
+  cmd->add_option("--std", o->std, "Per-channel std on 0..1 values (default: 1.004 for matte, ImageNet otherwise)")
+      ->delimiter(',');
+  cmd->add_flag("--save-input", o->save_input, "Also write the preprocessed picture tensor as <input>.npy");
   return [o] { return run(*o); };
 }
 

@@ -2,12 +2,11 @@
 
 #include <filesystem>
 
+#include "io/matte.h"
+#include "io/png_rgba.h"
+
 namespace kiln::cli {
 namespace {
-
-// ImageNet statistics, what SegFormer and most vision backbones were trained with.
-constexpr std::array<float, 3> kMean = {0.485f, 0.456f, 0.406f};
-constexpr std::array<float, 3> kStd = {0.229f, 0.224f, 0.225f};
 
 const std::string& image_input(const Graph& g) {
   if (g.inputs.size() != 1)
@@ -22,19 +21,70 @@ const std::string& image_input(const Graph& g) {
   return name;
 }
 
-void write_picture(const std::string& dir, const std::string& file, const Image& img,
-                   nlohmann::json& report) {
-  std::string path = (std::filesystem::path(dir) / file).string();
-  write_png(path, img);
-  report["pictures"].push_back(path);
+std::array<float, 3> three(const std::vector<float>& v, std::array<float, 3> fallback, const char* flag) {
+  if (v.empty()) return fallback;
+  if (v.size() == 1) return {v[0], v[0], v[0]};
+  if (v.size() != 3)
+    fail(ErrorCode::kInvalidArgument, std::string(flag) + " takes 1 or 3 values (R,G,B on 0..1), got " +
+                                          std::to_string(v.size()));
+  return {v[0], v[1], v[2]};
+}
+
+// Whether `name` is already a probability: it comes out of a Sigmoid, possibly through casts
+// and reshapes (fp16 models end in Sigmoid → Cast).
+bool from_sigmoid(const Graph& g, std::string name) {
+  for (int hops = 0; hops < 8; ++hops) {
+    const Node* producer = nullptr;
+    for (const Node& n : g.nodes)
+      for (const auto& o : n.outputs)
+        if (o == name) producer = &n;
+    if (!producer || producer->inputs.empty()) return false;
+    const std::string& op = producer->op_type;
+    if (op == "Sigmoid") return true;
+    if (op != "Cast" && op != "Identity" && op != "Reshape" && op != "Squeeze" && op != "Unsqueeze" &&
+        op != "Resize")
+      return false;
+    name = producer->inputs[0];
+  }
+  return false;
+}
+
+void check_dims(const std::string& task, const Dims& d) {
+  bool single = d.size() >= 2 && d.size() <= 4 &&
+                std::all_of(d.begin(), d.end() - 2, [](int64_t v) { return v == 1; });
+  if (task == "matte" && !single)
+    fail(ErrorCode::kInvalidArgument, "--task matte needs a single-channel [1, 1, H, W] output; this model's is " +
+                                          dims_to_string(d) + " (use --task semantic for class scores)");
+  if (task == "semantic" && (d.size() != 4 || d[0] != 1 || d[1] < 2))
+    fail(ErrorCode::kInvalidArgument, "--task semantic needs a [1, classes, H, W] output with 2 or more classes; "
+                                      "this model's is " + dims_to_string(d) +
+                                          (single ? " (use --task matte)" : ""));
+}
+
+std::string stem_of(const PictureTask& task) {
+  return std::filesystem::path(task.image_path.empty() ? "output" : task.image_path).stem().string();
 }
 
 }  // namespace
 
+std::array<float, 3> default_mean(const std::string& task) {
+  if (task == "matte") return {128.0f / 255, 128.0f / 255, 128.0f / 255};
+  return {0.485f, 0.456f, 0.406f};
+}
+
+std::array<float, 3> default_std(const std::string& task) {
+  if (task == "matte") return {256.0f / 255, 256.0f / 255, 256.0f / 255};
+  return {0.229f, 0.224f, 0.225f};
+}
+
 void feed_picture(PictureTask& task, Graph& g, ImportOptions& import, const std::string& model_path,
                   TensorMap& feeds) {
-  task.picture = read_image(task.image_path);
+  std::array<float, 3> mean = three(task.mean, default_mean(task.task), "--mean");
+  std::array<float, 3> std = three(task.std, default_std(task.task), "--std");
+  for (float s : std)
+    if (!(s > 0)) fail(ErrorCode::kInvalidArgument, "--std values must be positive");
   std::string name = image_input(g);
+  task.picture = read_image(task.image_path);
   const Shape& s = *g.value(name).type.shape;
   if (!shape_known(s)) {  // symbolic dims: batch 1 at the picture's own size
     auto pick = [](const Dim& d, int64_t fallback) { return d.known() ? d.value : fallback; };
@@ -43,25 +93,70 @@ void feed_picture(PictureTask& task, Graph& g, ImportOptions& import, const std:
     g = import_onnx_file(model_path, import);
   }
   Dims dims = shape_dims(*g.value(name).type.shape);
-  feeds[name] = image_to_tensor(task.picture, int(dims[3]), int(dims[2]), kMean, kStd);
+  if (dims[0] != 1)
+    fail(ErrorCode::kInvalidArgument, "--image feeds one picture; input '" + name + "' has batch " +
+                                          std::to_string(dims[0]) + " (give --shape " + name + "=1x3xHxW)");
+  feeds[name] = image_to_tensor(task.picture, int(dims[3]), int(dims[2]), mean, std);
+  task.input_name = name;
+}
+
+void select_task_output(const PictureTask& task, Graph& g) {
+  if (task.task.empty()) return;
+  if (g.outputs.empty()) fail(ErrorCode::kInvalidModel, "the model has no outputs");
+  g.outputs.resize(1);
+  const ValueType& t = g.value(g.outputs[0]).type;
+  if (t.shape && shape_known(*t.shape)) check_dims(task.task, shape_dims(*t.shape));
+}
+
+void check_task_output(const PictureTask& task, const Tensor& output) {
+  if (!task.task.empty()) check_dims(task.task, output.dims());
 }
 
 void write_task_outputs(const PictureTask& task, const Graph& g, const TensorMap& outputs,
                         const std::string& dir, nlohmann::json& report) {
-  if (task.task != "semantic") return;
-  const Tensor& logits = outputs.at(g.outputs[0]);
-  if (logits.rank() != 4 || logits.dim(0) != 1)
-    fail(ErrorCode::kInvalidArgument, "--task semantic needs a [1, classes, H, W] first output, got " +
-                                          dims_to_string(logits.dims()));
-  int classes = int(logits.dim(1)), h = int(logits.dim(2)), w = int(logits.dim(3));
-  Image labels = colorize(argmax_labels(logits), w, h, classes);
+  if (task.task.empty()) return;
+  const Tensor& out = outputs.at(g.outputs[0]);
+  check_dims(task.task, out.dims());
   const Image& pic = task.picture;
-  std::string stem = std::filesystem::path(task.image_path.empty() ? "output" : task.image_path).stem().string();
-  write_picture(dir, stem + "_labels.png", resize_nearest(labels, pic.width ? pic.width : w, pic.height ? pic.height : h),
-                report);
-  if (pic.width)
-    write_picture(dir, stem + "_overlay.png", blend(pic, resize_nearest(labels, pic.width, pic.height), 0.5f),
-                  report);
+  auto path = [&](const std::string& suffix) {
+    std::string p = (std::filesystem::path(dir) / (stem_of(task) + suffix)).string();
+    report["pictures"].push_back(p);
+    return p;
+  };
+
+  if (task.task == "matte") {
+    bool probabilities = from_sigmoid(g, g.outputs[0]);
+    Matte m = matte_from_output(out, !probabilities);
+    if (pic.width) m = resize_matte(m, pic.width, pic.height);
+    report["matte"] = {{"values", probabilities ? "sigmoid in the model" : "logits, sigmoid applied"},
+                       {"foreground_fraction", foreground_fraction(m)},
+                       {"width", m.width},
+                       {"height", m.height}};
+    write_png_gray(path("_mask.png"), m.width, m.height, matte_bytes(m));
+    if (!pic.width) return;
+    ImageRgba cut = cut_out(pic, m);
+    write_png_rgba(path("_cutout.png"), cut);
+    write_png(path("_side_by_side.png"), side_by_side(pic, over_checkerboard(cut)));
+    return;
+  }
+
+  // semantic
+  int classes = int(out.dim(1)), h = int(out.dim(2)), w = int(out.dim(3));
+  Palette palette = resolve_palette(parse_palette(task.palette), classes);
+  std::vector<int32_t> ids = argmax_labels(out);
+  std::vector<int64_t> counts(size_t(classes), 0);
+  for (int32_t id : ids) ++counts[size_t(id)];
+  nlohmann::json present = nlohmann::json::array();
+  for (int c = 0; c < classes; ++c)
+    if (counts[size_t(c)]) present.push_back({{"class", c}, {"fraction", double(counts[size_t(c)]) / double(ids.size())}});
+  report["semantic"] = {{"classes", classes}, {"palette", palette_name(palette)}, {"present", present}};
+  Image labels = colorize(ids, w, h, palette);
+  if (pic.width) labels = resize_nearest(labels, pic.width, pic.height);
+  write_png(path("_labels.png"), labels);
+  if (!pic.width) return;
+  Image overlay = blend(pic, labels, 0.5f);
+  write_png(path("_overlay.png"), overlay);
+  write_png(path("_side_by_side.png"), side_by_side(pic, overlay));
 }
 
 }  // namespace kiln::cli

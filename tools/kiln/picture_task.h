@@ -1,29 +1,51 @@
-// Pictures in and out for `kiln run --image FILE [--task semantic]`: the picture becomes the
-// model's image input, and the outputs become pictures.
+// Pictures in and out for `kiln run --image FILE [--task matte|semantic]`: the picture becomes
+// the model's image input (resized, normalized, NCHW), and the task's output becomes pictures.
+//
+//   matte     single-channel output ([1, 1, H, W]) → foreground alpha: <stem>_mask.png (gray),
+//             <stem>_cutout.png (RGBA), <stem>_side_by_side.png (picture | cut-out on a checkerboard)
+//   semantic  class scores ([1, C, H, W]) → argmax labels: <stem>_labels.png (palette colors),
+//             <stem>_overlay.png, <stem>_side_by_side.png (picture | overlay)
 #pragma once
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <string>
+#include <vector>
 
 #include "io/image.h"
+#include "io/palettes.h"
 #include "onnx/importer.h"
 #include "runtime/cpu_executor.h"
 
 namespace kiln::cli {
 
 struct PictureTask {
-  std::string image_path;  // empty: no picture input
-  std::string task;        // "", "semantic"
+  std::string image_path;       // empty: no picture input
+  std::string task;             // "", "matte", "semantic"
+  std::string palette = "auto";
+  std::vector<float> mean, std;  // per channel, on [0, 1] values; empty: the task's default
   Image picture;
+  std::string input_name;       // the model input the picture was fed to
 };
+
+// The task's defaults: matte models (ISNet, as its web runtime @imgly/background-removal feeds
+// it) take (v - 128) / 256 on 0..255 values; everything else ImageNet mean/std.
+std::array<float, 3> default_mean(const std::string& task);
+std::array<float, 3> default_std(const std::string& task);
 
 // Reads the picture and feeds it to the model's single float32 [N, 3, H, W] input, resized to
 // the input's H and W (symbolic dims take the picture's size; the graph is re-imported).
 void feed_picture(PictureTask& task, Graph& g, ImportOptions& import, const std::string& model_path,
                   TensorMap& feeds);
 
-// semantic: argmax over classes of the first [1, C, H, W] output → <stem>_labels.png (palette
-// colors) and, with a picture, <stem>_overlay.png. Paths are added to report["pictures"].
+// With a task, only the task's output (the model's first) is kept, so the rest of the graph can
+// be dropped. Throws kInvalidArgument when that output cannot serve the task (when its shape is
+// known before running).
+void select_task_output(const PictureTask& task, Graph& g);
+// The same check on the computed output; call it before writing anything.
+void check_task_output(const PictureTask& task, const Tensor& output);
+
+// Writes the task's pictures into dir (each atomically) and lists them in report["pictures"].
 void write_task_outputs(const PictureTask& task, const Graph& g, const TensorMap& outputs,
                         const std::string& dir, nlohmann::json& report);
 

@@ -1,0 +1,187 @@
+// Pictures in and out: resizing, normalization into NCHW, palettes, mattes, and PNG writing
+// (gray and RGBA) read back through stb's decoder.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "../ops/harness.h"
+#include "onnx_builder.h"
+#include "io/image.h"
+#include "io/matte.h"
+#include "io/palettes.h"
+#include "io/png_rgba.h"
+#include "io/progress.h"
+
+namespace kiln {
+namespace {
+
+Image gradient(int w, int h) {
+  Image img{w, h, std::vector<uint8_t>(size_t(w) * h * 3)};
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      for (int c = 0; c < 3; ++c) img.rgb[(size_t(y) * w + x) * 3 + c] = uint8_t((x * 37 + y * 11 + c * 80) % 256);
+  return img;
+}
+
+TEST(PictureResize, SameSizeIsIdentity) {
+  Image img = gradient(17, 5);
+  EXPECT_EQ(resize_bilinear(img, 17, 5).rgb, img.rgb);
+  EXPECT_EQ(resize_nearest(img, 17, 5).rgb, img.rgb);
+}
+
+TEST(PictureResize, BilinearHalfPixelUpscale) {
+  // 2x1 → 4x1 with half-pixel centers: outputs sample at x = -0.25 (clamped 0), 0.25, 0.75, 1.25 (clamped 1).
+  Image img{2, 1, {0, 0, 0, 200, 100, 40}};
+  Image out = resize_bilinear(img, 4, 1);
+  std::vector<uint8_t> want = {0, 0, 0, 50, 25, 10, 150, 75, 30, 200, 100, 40};
+  EXPECT_EQ(out.rgb, want);
+}
+
+TEST(PictureResize, DownscaleAveragesNeighbours) {
+  Image img{4, 1, {0, 0, 0, 100, 100, 100, 200, 200, 200, 255, 255, 255}};
+  Image out = resize_bilinear(img, 2, 1);  // samples at x = 0.5 and 2.5
+  EXPECT_EQ(out.rgb, (std::vector<uint8_t>{50, 50, 50, 228, 228, 228}));
+}
+
+TEST(PictureTensor, NormalizesPerChannelInNchw) {
+  Image img{2, 1, {255, 0, 128, 0, 255, 64}};
+  Tensor t = image_to_tensor(img, 2, 1, {0.5f, 0.25f, 0.0f}, {0.5f, 0.25f, 2.0f});
+  ASSERT_EQ(t.dims(), (Dims{1, 3, 1, 2}));
+  const float* p = t.data<float>();
+  // channel-major: R of both pixels, then G, then B
+  EXPECT_FLOAT_EQ(p[0], 1.0f);                    // (1 - 0.5) / 0.5
+  EXPECT_FLOAT_EQ(p[1], -1.0f);                   // (0 - 0.5) / 0.5
+  EXPECT_FLOAT_EQ(p[2], -1.0f);                   // (0 - 0.25) / 0.25
+  EXPECT_FLOAT_EQ(p[3], 3.0f);                    // (1 - 0.25) / 0.25
+  EXPECT_NEAR(p[4], 128.0 / 255 / 2, 1e-6);
+  EXPECT_NEAR(p[5], 64.0 / 255 / 2, 1e-6);
+}
+
+TEST(PictureTensor, IsnetNormalizationMatchesItsRuntime) {
+  // @imgly/background-removal feeds ISNet (v - 128) / 256 on 0..255 values.
+  Image img{1, 1, {0, 128, 255}};
+  float m = 128.0f / 255, s = 256.0f / 255;
+  Tensor t = image_to_tensor(img, 1, 1, {m, m, m}, {s, s, s});
+  EXPECT_NEAR(t.data<float>()[0], -0.5, 1e-6);
+  EXPECT_NEAR(t.data<float>()[1], 0.0, 1e-6);
+  EXPECT_NEAR(t.data<float>()[2], 127.0 / 256, 1e-6);
+}
+
+TEST(Palettes, SizesAndKnownColors) {
+  ASSERT_EQ(cityscapes_palette().size(), 19u);
+  ASSERT_EQ(ade20k_palette().size(), 150u);
+  EXPECT_EQ(cityscapes_palette()[0], (Rgb{128, 64, 128}));   // road
+  EXPECT_EQ(cityscapes_palette()[11], (Rgb{220, 20, 60}));   // person
+  EXPECT_EQ(cityscapes_palette()[18], (Rgb{119, 11, 32}));   // bicycle
+  EXPECT_EQ(ade20k_palette()[0], (Rgb{120, 120, 120}));      // wall
+  EXPECT_EQ(ade20k_palette()[2], (Rgb{6, 230, 230}));        // sky
+  EXPECT_EQ(ade20k_palette()[12], (Rgb{150, 5, 61}));        // person
+  EXPECT_EQ(ade20k_palette()[149], (Rgb{92, 0, 255}));       // flag
+}
+
+TEST(Palettes, AutoPicksByClassCount) {
+  EXPECT_EQ(resolve_palette(Palette::kAuto, 19), Palette::kCityscapes);
+  EXPECT_EQ(resolve_palette(Palette::kAuto, 150), Palette::kAde20k);
+  EXPECT_EQ(resolve_palette(Palette::kAuto, 7), Palette::kHues);
+  EXPECT_EQ(resolve_palette(Palette::kAde20k, 19), Palette::kAde20k);
+  EXPECT_EQ(palette_color(12, Palette::kAde20k), (Rgb{150, 5, 61}));
+  EXPECT_NE(palette_color(19, Palette::kCityscapes), palette_color(20, Palette::kCityscapes));  // beyond: hues
+  EXPECT_THROW(parse_palette("pascal"), Error);
+  EXPECT_EQ(parse_palette("ade20k"), Palette::kAde20k);
+}
+
+TEST(Palettes, ColorizeUsesThePalette) {
+  Image img = colorize({0, 12, 2}, 3, 1, Palette::kAde20k);
+  EXPECT_EQ(img.rgb, (std::vector<uint8_t>{120, 120, 120, 150, 5, 61, 6, 230, 230}));
+}
+
+class PngFiles : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = test::make_temp_dir("png"); }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string dir_;
+};
+
+TEST_F(PngFiles, RgbaRoundTripThroughStb) {
+  ImageRgba img{5, 3, {}};
+  for (int i = 0; i < 5 * 3 * 4; ++i) img.rgba.push_back(uint8_t(i * 17 + 3));
+  write_png_rgba(dir_ + "/a.png", img);
+  ImageRgba back = read_image_rgba(dir_ + "/a.png");
+  EXPECT_EQ(back.width, 5);
+  EXPECT_EQ(back.height, 3);
+  EXPECT_EQ(back.rgba, img.rgba);
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/a.png.tmp"));
+}
+
+TEST_F(PngFiles, GrayRoundTripAndOpaqueRgb) {
+  std::vector<uint8_t> gray = {0, 64, 128, 255, 7, 9};
+  write_png_gray(dir_ + "/g.png", 3, 2, gray);
+  ImageRgba back = read_image_rgba(dir_ + "/g.png");
+  ASSERT_EQ(back.rgba.size(), 24u);
+  for (size_t i = 0; i < gray.size(); ++i) {
+    EXPECT_EQ(back.rgba[i * 4], gray[i]);
+    EXPECT_EQ(back.rgba[i * 4 + 1], gray[i]);
+    EXPECT_EQ(back.rgba[i * 4 + 3], 255);
+  }
+  Image rgb = gradient(4, 2);
+  write_png(dir_ + "/c.png", rgb);
+  EXPECT_EQ(read_image(dir_ + "/c.png").rgb, rgb.rgb);
+}
+
+TEST_F(PngFiles, UnreadablePictureIsAUserError) {
+  std::ofstream(dir_ + "/x.png") << "not a picture";
+  try {
+    read_image(dir_ + "/x.png");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("not a readable picture"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(read_image(dir_ + "/missing.png"), Error);
+}
+
+TEST(Mattes, FromProbabilitiesOrLogits) {
+  Tensor probs = Tensor::from_vector<float>({1, 1, 1, 4}, {-0.5f, 0.25f, 1.5f, NAN});
+  Matte m = matte_from_output(probs, false);
+  EXPECT_EQ(m.width, 4);
+  EXPECT_EQ(m.height, 1);
+  EXPECT_EQ(m.alpha, (std::vector<float>{0, 0.25f, 1, 0}));
+  Matte l = matte_from_output(Tensor::from_vector<float>({1, 2}, {0.0f, 2.0f}), true);
+  EXPECT_FLOAT_EQ(l.alpha[0], 0.5f);
+  EXPECT_NEAR(l.alpha[1], 1 / (1 + std::exp(-2.0)), 1e-6);
+  EXPECT_EQ(matte_bytes(l), (std::vector<uint8_t>{128, 225}));
+  EXPECT_DOUBLE_EQ(foreground_fraction(l), 1.0);
+  EXPECT_THROW(matte_from_output(Tensor(DType::kF32, {1, 3, 2, 2}), false), Error);
+  EXPECT_THROW(matte_from_output(Tensor(DType::kF32, {4}), false), Error);
+}
+
+TEST(Mattes, ResizeCutOutAndSideBySide) {
+  Matte m{2, 1, {0.0f, 1.0f}};
+  Matte r = resize_matte(m, 4, 1);
+  EXPECT_EQ(r.alpha, (std::vector<float>{0, 0.25f, 0.75f, 1}));
+  Image pic{4, 1, {10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120}};
+  ImageRgba cut = cut_out(pic, r);
+  EXPECT_EQ(cut.rgba, (std::vector<uint8_t>{10, 20, 30, 0, 40, 50, 60, 64, 70, 80, 90, 191, 100, 110, 120, 255}));
+  Image shown = over_checkerboard(cut, 16);
+  EXPECT_EQ(shown.rgb[0], 255);   // transparent → the checkerboard's white square
+  EXPECT_EQ(shown.rgb[9], 100);   // opaque → the picture
+  Image both = side_by_side(pic, gradient(8, 2), 8);
+  EXPECT_EQ(both.width, 4 + 8 + 4);  // the right picture is scaled to the left's height
+  EXPECT_EQ(both.height, 1);
+  EXPECT_EQ(both.rgb[4 * 3], 255);  // the gap is white
+}
+
+TEST(ProgressBar, RendersAndStaysQuietOffTerminal) {
+  EXPECT_EQ(Progress::render("run", 5, 10, 2.0, 10), "run [=====>    ] 5/10  50%  eta 2 s");
+  EXPECT_EQ(Progress::render("run", 10, 10, 3.0, 4), "run [====] 10/10 100%  3 s");
+  if (!Progress::terminal()) {
+    Progress p("quiet", 3);
+    p.advance();
+    EXPECT_FALSE(p.shown());
+  }
+}
+
+}  // namespace
+}  // namespace kiln
