@@ -1,0 +1,31 @@
+// Host side of Softmax / LogSoftmax on the GPU: the [outer, n, inner] view for the opset.
+#include "ops/reduce/reduce_cuda.h"
+
+#include "ops/op_util.h"
+#include "runtime/cuda/cuda_kernel_context.h"
+
+namespace kiln::reduce {
+namespace {
+
+void softmax_any(CudaKernelContext& ctx, bool log) {
+  ctx.require_dtype(0, {DType::kF32, DType::kF16});
+  const DeviceTensor& x = ctx.input(0);
+  const int rank = x.rank();
+  int64_t outer = 1, n = 1, inner = 1;
+  if (ctx.opset() >= 13) {
+    const int axis = normalize_axis(ctx, ctx.attrs().get_int("axis", -1), rank);
+    for (int i = 0; i < rank; ++i) (i < axis ? outer : i == axis ? n : inner) *= x.dims[size_t(i)];
+  } else {  // coerced to 2-D at axis
+    const int axis = normalize_axis(ctx, ctx.attrs().get_int("axis", 1), rank);
+    for (int i = 0; i < rank; ++i) (i < axis ? outer : n) *= x.dims[size_t(i)];
+  }
+  DeviceTensor& y = ctx.alloc_output(0);
+  launch_softmax(x.dtype, log, x.data(), y.data(), outer, n, inner, ctx.stream());
+}
+
+}  // namespace
+
+void softmax_cuda(CudaKernelContext& ctx) { softmax_any(ctx, false); }
+void log_softmax_cuda(CudaKernelContext& ctx) { softmax_any(ctx, true); }
+
+}  // namespace kiln::reduce
