@@ -20,6 +20,7 @@ struct GpuCase {
   int num_outputs = 1;
   uint64_t seed = 0;  // printed on failure
   double atol = 1e-5, rtol = 1e-5;
+  bool gpu_only = false;  // run only the CUDA backend (tests of its own errors)
 };
 
 // Runs the case on both backends and checks the outputs agree within atol + rtol * |cpu|.

@@ -52,7 +52,7 @@ TEST_P(GpuModelGolden, MatchesPyTorchFp32) {
       EXPECT_EQ(e.code(), ErrorCode::kUnsupported);
       EXPECT_NE(std::string(e.what()).find("no CUDA kernel for " + missing[0]), std::string::npos) << e.what();
     }
-    GTEST_SKIP() << "no CUDA kernel yet for:" << list;
+    GTEST_SKIP() << GetParam() << ": no CUDA kernel yet for:" << list;
   }
   CudaExecutor exec(g);
   exec.run(feeds);  // warm-up: cuDNN/cuBLASLt heuristics, allocator pool

@@ -12,6 +12,8 @@ void register_conv_ops(OpRegistry& r) {
   conv::register_global_pools(r);
 #ifdef KILN_WITH_CUDA
   r.set_cuda("Conv", conv::conv_cuda);
+  r.set_cuda("MaxPool", conv::max_pool_cuda);
+  r.set_cuda("AveragePool", conv::average_pool_cuda);
 #endif
 }
 

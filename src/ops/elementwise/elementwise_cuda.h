@@ -19,6 +19,14 @@ void launch_binary(CudaBinary op, DType dt, const void* a, const void* b, void* 
                    const cuda::StridedLayout& layout, CudaStream stream);
 // out[i] = op(in[i]) over n contiguous elements of dtype dt (f32/f16).
 void launch_unary(CudaUnary op, DType dt, const void* in, void* out, int64_t n, CudaStream stream);
+enum class CudaCompare { kEqual, kLess, kGreater, kLessOrEqual, kGreaterOrEqual, kAnd, kOr, kXor };
+// bool out = a op b over layout (operand 0 out, 1 a, 2 b); a and b of dtype dt.
+void launch_compare(CudaCompare op, DType dt, const void* a, const void* b, bool* out,
+                    const cuda::StridedLayout& layout, CudaStream stream);
+void launch_not(const bool* in, bool* out, int64_t n, CudaStream stream);
+// out = cond ? x : y over layout (operands out, cond, x, y); elements of elem_size bytes.
+void launch_where(const bool* cond, const void* x, const void* y, void* out, size_t elem_size,
+                  const cuda::StridedLayout& layout, CudaStream stream);
 // out[i] = (to) in[i] over n elements.
 void launch_cast(DType from, DType to, const void* in, void* out, int64_t n, CudaStream stream);
 
@@ -42,5 +50,15 @@ void reciprocal_cuda(CudaKernelContext& ctx);
 void floor_cuda(CudaKernelContext& ctx);
 void ceil_cuda(CudaKernelContext& ctx);
 void cast_cuda(CudaKernelContext& ctx);
+void equal_cuda(CudaKernelContext& ctx);
+void less_cuda(CudaKernelContext& ctx);
+void greater_cuda(CudaKernelContext& ctx);
+void less_or_equal_cuda(CudaKernelContext& ctx);
+void greater_or_equal_cuda(CudaKernelContext& ctx);
+void and_cuda(CudaKernelContext& ctx);
+void or_cuda(CudaKernelContext& ctx);
+void xor_cuda(CudaKernelContext& ctx);
+void not_cuda(CudaKernelContext& ctx);
+void where_cuda(CudaKernelContext& ctx);
 
 }  // namespace kiln::ew

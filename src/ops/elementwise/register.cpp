@@ -35,6 +35,16 @@ void register_elementwise_ops(OpRegistry& r) {
   r.set_cuda("Floor", ew::floor_cuda);
   r.set_cuda("Ceil", ew::ceil_cuda);
   r.set_cuda("Cast", ew::cast_cuda);
+  r.set_cuda("Equal", ew::equal_cuda);
+  r.set_cuda("Less", ew::less_cuda);
+  r.set_cuda("Greater", ew::greater_cuda);
+  r.set_cuda("LessOrEqual", ew::less_or_equal_cuda);
+  r.set_cuda("GreaterOrEqual", ew::greater_or_equal_cuda);
+  r.set_cuda("And", ew::and_cuda);
+  r.set_cuda("Or", ew::or_cuda);
+  r.set_cuda("Xor", ew::xor_cuda);
+  r.set_cuda("Not", ew::not_cuda);
+  r.set_cuda("Where", ew::where_cuda);
 #endif
 }
 

@@ -28,4 +28,17 @@ void softmax_any(CudaKernelContext& ctx, bool log) {
 void softmax_cuda(CudaKernelContext& ctx) { softmax_any(ctx, false); }
 void log_softmax_cuda(CudaKernelContext& ctx) { softmax_any(ctx, true); }
 
+void cumsum_cuda(CudaKernelContext& ctx) {
+  ctx.require_dtype(0, {DType::kF32, DType::kF16, DType::kF64, DType::kI64, DType::kI32});
+  const DeviceTensor& x = ctx.input(0);
+  const Tensor& at = ctx.require_constant(1, "CumSum's axis");
+  if (at.numel() != 1) ctx.invalid("axis must hold one value");
+  const int axis = normalize_axis(ctx, at.at_int(0), x.rank());
+  int64_t outer = 1, n = 1, inner = 1;
+  for (int i = 0; i < x.rank(); ++i) (i < axis ? outer : i == axis ? n : inner) *= x.dims[size_t(i)];
+  DeviceTensor& y = ctx.alloc_output(0);
+  launch_cumsum(x.dtype, x.data(), y.data(), outer, n, inner, ctx.attrs().get_int("exclusive", 0) != 0,
+                ctx.attrs().get_int("reverse", 0) != 0, ctx.stream());
+}
+
 }  // namespace kiln::reduce

@@ -14,6 +14,7 @@ void register_reduce_ops(OpRegistry& r) {
 #ifdef KILN_WITH_CUDA
   r.set_cuda("Softmax", reduce::softmax_cuda);
   r.set_cuda("LogSoftmax", reduce::log_softmax_cuda);
+  r.set_cuda("CumSum", reduce::cumsum_cuda);
 #endif
 }
 

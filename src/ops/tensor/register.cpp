@@ -25,6 +25,8 @@ void register_tensor_ops(OpRegistry& r) {
   r.set_cuda("Slice", tensor_ops::slice_cuda);
   r.set_cuda("Concat", tensor_ops::concat_cuda);
   r.set_cuda("Expand", tensor_ops::expand_cuda);
+  r.set_cuda("Tile", tensor_ops::tile_cuda);
+  r.set_cuda("Gather", tensor_ops::gather_cuda);
 #endif
 }
 

@@ -4,7 +4,10 @@
 
 #include <algorithm>
 
+#include <cuda_runtime_api.h>
+
 #include "ops/op_util.h"
+#include "runtime/cuda/cuda_check.h"
 #include "runtime/cuda/cuda_kernel_context.h"
 #include "runtime/cuda/strided_copy.h"
 
@@ -96,6 +99,54 @@ void expand_cuda(CudaKernelContext& ctx) {
   if (y.numel() == 0) return;
   cuda::StridedLayout l = cuda::make_layout(y.dims, {contiguous_strides(y.dims), broadcast_strides(x.dims, y.dims)});
   cuda::strided_copy(x.data(), y.data(), dtype_size(x.dtype), l, ctx.stream());
+}
+
+void tile_cuda(CudaKernelContext& ctx) {
+  // out viewed as [r0, d0, r1, d1, ...]: each input axis repeated r times, input strides 0 on
+  // the repeat axes.
+  const DeviceTensor& x = ctx.input(0);
+  DeviceTensor& y = ctx.alloc_output(0);
+  if (y.numel() == 0) return;
+  Dims xs = contiguous_strides(x.dims), ys = contiguous_strides(y.dims), dims, out_s, in_s;
+  for (int i = 0; i < x.rank(); ++i) {
+    const int64_t d = x.dims[size_t(i)], r = y.dims[size_t(i)] / std::max<int64_t>(d, 1);
+    dims.insert(dims.end(), {r, d});
+    out_s.insert(out_s.end(), {d * ys[size_t(i)], ys[size_t(i)]});
+    in_s.insert(in_s.end(), {0, xs[size_t(i)]});
+  }
+  cuda::StridedLayout l = cuda::make_layout(dims, {out_s, in_s});
+  cuda::strided_copy(x.data(), y.data(), dtype_size(x.dtype), l, ctx.stream());
+}
+
+void gather_cuda(CudaKernelContext& ctx) {
+  const DeviceTensor& x = ctx.input(0);
+  const DeviceTensor& ind = ctx.input(1);
+  if (ind.dtype != DType::kI64 && ind.dtype != DType::kI32) ctx.invalid("indices must be int32 or int64");
+  if (x.rank() == 0) ctx.invalid("data must have rank >= 1");
+  const int axis = normalize_axis(ctx, ctx.attrs().get_int("axis", 0), x.rank());
+  const int64_t dim = x.dims[size_t(axis)];
+  int64_t outer = 1, inner = 1;
+  for (int i = 0; i < x.rank(); ++i)
+    if (i < axis) outer *= x.dims[size_t(i)];
+    else if (i > axis) inner *= x.dims[size_t(i)];
+  DeviceTensor& y = ctx.alloc_output(0);
+  if (y.numel() == 0) return;
+  if (const Tensor* c = ctx.host_constant(1))  // constant indices: checked here, named precisely
+    for (int64_t v : c->to_int64_vector())
+      if (v < -dim || v >= dim)
+        ctx.invalid("index " + std::to_string(v) + " is out of range for a dim of size " + std::to_string(dim));
+  DeviceTensor flag = device_empty(DType::kI32, {1}, ctx.stream());
+  CUDA_CHECK(cudaMemsetAsync(flag.data(), 0, sizeof(int32_t), ctx.stream()));
+  launch_gather(x.data(), dtype_size(x.dtype), ind.data(), ind.dtype == DType::kI64, y.data(), ind.numel(), dim,
+                inner, y.numel(), flag.ptr<int>(), ctx.stream());
+  if (!ctx.host_constant(1)) {
+    // Runtime indices: wait for the flag (phase 1 keeps this simple; a later phase checks it
+    // once per run).
+    int32_t bad = 0;
+    CUDA_CHECK(cudaMemcpyAsync(&bad, flag.data(), sizeof(bad), cudaMemcpyDeviceToHost, ctx.stream()));
+    CUDA_CHECK(cudaStreamSynchronize(ctx.stream()));
+    if (bad) ctx.invalid("an index is out of range for a dim of size " + std::to_string(dim));
+  }
 }
 
 }  // namespace kiln::tensor_ops

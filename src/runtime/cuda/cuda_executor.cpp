@@ -1,6 +1,8 @@
 #include "runtime/cuda/cuda_executor.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <set>
 #include <unordered_map>
 
@@ -51,6 +53,8 @@ CudaExecutor::CudaExecutor(const Graph& graph) : graph_(graph), release_after_(g
   for (const auto& [name, idx] : last_use)
     if (!keep.count(name) && !graph.is_constant(name)) release_after_[idx].push_back(name);
 
+  const char* sync = std::getenv("KILN_CUDA_SYNC");
+  sync_each_node_ = sync && std::strcmp(sync, "0") != 0;
   session_ = std::make_unique<CudaSession>();
   std::set<std::string> used(graph.outputs.begin(), graph.outputs.end());
   for (const Node& node : graph.nodes) used.insert(node.inputs.begin(), node.inputs.end());
@@ -85,6 +89,7 @@ DeviceTensorMap CudaExecutor::run_device(const DeviceTensorMap& inputs) {
     ctx.outputs.resize(node.outputs.size());
     try {
       schema->cuda(ctx);
+      if (sync_each_node_) CUDA_CHECK(cudaStreamSynchronize(session_->stream()));
     } catch (const Error& e) {
       // Internal errors (CUDA_CHECK) get the node's name; user errors already carry it.
       if (e.code() != ErrorCode::kInternal) throw;

@@ -1,7 +1,8 @@
 // The CUDA backend, phase 1: runs the folded graph node by node on one stream with each op's
 // CUDA kernel and device tensors, freeing every intermediate after its last use (stream-ordered
 // allocations). Constants are uploaded once, when the executor is built. An op without a CUDA
-// kernel is an error naming it; there is no fallback to the CPU.
+// kernel is an error naming it; there is no fallback to the CPU. With KILN_CUDA_SYNC=1 in the
+// environment every node is waited for, so an asynchronous CUDA error names its node.
 #pragma once
 #include <map>
 #include <memory>
@@ -35,6 +36,7 @@ class CudaExecutor {
   std::unique_ptr<CudaSession> session_;
   std::map<std::string, DeviceTensor> constants_;
   std::vector<std::vector<std::string>> release_after_;  // per node: values dead after it
+  bool sync_each_node_ = false;  // KILN_CUDA_SYNC=1: wait after every node (errors name it)
 };
 
 // The ops of graph that have no CUDA kernel, sorted, each once.

@@ -7,7 +7,7 @@ namespace kiln::cuda {
 StridedLayout make_layout(const std::vector<int64_t>& dims,
                           const std::vector<std::vector<int64_t>>& operand_strides) {
   const size_t ops = operand_strides.size();
-  KILN_ASSERT(ops >= 1 && ops <= 3);
+  KILN_ASSERT(ops >= 1 && ops <= 4);
   std::vector<int64_t> d;
   std::vector<std::vector<int64_t>> s(ops);
   for (size_t i = 0; i < dims.size(); ++i) {

@@ -1,4 +1,4 @@
-// An index space of up to kMaxRank dims with up to three operands' element strides (0 along
+// An index space of up to kMaxRank dims with up to four operands' element strides (0 along
 // broadcast axes). Built on the host (make_* helpers collapse contiguous runs so kernels do
 // less index arithmetic), passed by value to kernels.
 #pragma once
@@ -12,7 +12,7 @@ constexpr int kMaxRank = 8;
 struct StridedLayout {
   int rank = 0;
   int64_t dims[kMaxRank] = {};
-  int64_t strides[3][kMaxRank] = {};  // operand k's stride along each dim
+  int64_t strides[4][kMaxRank] = {};  // operand k's stride along each dim
 };
 
 // dims and per-operand strides (each the size of dims) → a layout with size-1 dims dropped and
