@@ -60,6 +60,7 @@ PY
 done
 
 memcheck="not run (compute-sanitizer not found)"
+memcheck_models=$memcheck
 SAN=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -1)
 if [ -n "$SAN" ]; then
   section "compute-sanitizer memcheck (op tests)"
@@ -68,6 +69,12 @@ if [ -n "$SAN" ]; then
   mrc=$?
   memcheck=$([ $mrc -eq 0 ] && echo "clean" || echo "FAILED (exit $mrc)")
   [ $mrc -eq 0 ] || status=1
+  section "compute-sanitizer memcheck (reference models)"
+  timeout "${MEMCHECK_TIMEOUT:-150}" "$SAN" --tool memcheck --error-exitcode 9 "$BIN/kiln_gpu_tests" \
+    --gtest_color=no --gtest_filter='*Model*' >>"$LOG" 2>&1
+  mrc=$?
+  memcheck_models=$([ $mrc -eq 0 ] && echo "clean" || { [ $mrc -eq 124 ] && echo "timed out (not a failure)"; } || echo "FAILED (exit $mrc)")
+  [ $mrc -eq 0 ] || [ $mrc -eq 124 ] || status=1
 fi
 
 passed=$(grep -c '^\[       OK \]' "$LOG")
@@ -77,14 +84,15 @@ skipped=$(grep -c '^\[  SKIPPED \]' "$LOG")
   echo "# GPU tests, $STAMP, ${GPU:-no GPU}"
   echo
   echo "kiln_gpu_tests: exit $tests_rc in ${t_tests}s; test cases passed $passed, failed $failed, skipped $skipped"
-  echo "(counts include the memcheck rerun of the op tests when it ran)"
+  echo "(counts include the memcheck reruns when they ran)"
   echo
   echo "| check | result |"
   echo "|---|---|"
   grep -E '^\[  (FAILED|SKIPPED) \]' "$LOG" | grep -v -e 'listed below' -e ' ms)$' | sort -u | sed 's/^\[ *\([A-Z]*\) *\] \(.*\)/| \2 | \1 |/'
   grep -E '^model ' "$LOG" | sed 's/^model \([^:]*\): \(.*\)/| model \1 | \2 |/'
   grep -E ': no CUDA kernel yet for:' "$LOG" | sort -u | sed 's/^\([^:]*\): \(.*\)/| model \1 skipped | \2 |/'
-  echo "| compute-sanitizer memcheck | $memcheck |"
+  echo "| compute-sanitizer memcheck, op tests | $memcheck |"
+  echo "| compute-sanitizer memcheck, reference models | $memcheck_models |"
   echo
   echo "| kiln run --device cuda | status | accuracy / error | timing |"
   echo "|---|---|---|---|"

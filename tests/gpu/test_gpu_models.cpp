@@ -89,15 +89,15 @@ INSTANTIATE_TEST_SUITE_P(Models, GpuModelGolden, ::testing::ValuesIn(model_dirs(
                          [](const auto& info) { return info.param; });
 
 TEST(GpuExecutor, OpWithoutKernelIsAnErrorNamingIt) {
-  // GridSample has a CPU kernel and (for now) no CUDA kernel.
-  GpuCase c{"GridSample", {random_tensor(DType::kF32, {1, 1, 4, 4}, 1), random_tensor(DType::kF32, {1, 2, 2, 2}, 2)}};
-  c.opset = 16;
+  // TopK has a CPU kernel and (for now) no CUDA kernel.
+  GpuCase c{"TopK", {random_tensor(DType::kF32, {3, 17}, 1), int64_tensor({2})}, {1}};
+  c.num_outputs = 2;
   try {
     expect_gpu_matches_cpu(c);
     ADD_FAILURE() << "expected an error";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kUnsupported);
-    EXPECT_NE(std::string(e.what()).find("no CUDA kernel for GridSample; run with --device cpu"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("no CUDA kernel for TopK; run with --device cpu"), std::string::npos)
         << e.what();
   }
 }

@@ -31,5 +31,6 @@ void gemm_lt(CudaSession& session, const GemmCall& call);
 
 void matmul_cuda(CudaKernelContext& ctx);
 void gemm_cuda(CudaKernelContext& ctx);
+void einsum_cuda(CudaKernelContext& ctx);  // two operands (einsum_cuda.cpp)
 
 }  // namespace kiln::linear

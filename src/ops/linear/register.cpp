@@ -17,6 +17,7 @@ void register_linear_ops(OpRegistry& r) {
 #ifdef KILN_WITH_CUDA
   r.set_cuda("MatMul", matmul_cuda);
   r.set_cuda("Gemm", gemm_cuda);
+  r.set_cuda("Einsum", einsum_cuda);
 #endif
 }
 

@@ -45,4 +45,19 @@ void layer_norm_cuda(CudaKernelContext& ctx) {
   launch_layer_norm(x.dtype, a, ctx.stream());
 }
 
+void instance_norm_cuda(CudaKernelContext& ctx) {
+  ctx.require_dtype(0, {DType::kF32, DType::kF16});
+  const DeviceTensor& x = ctx.input(0);
+  if (x.rank() < 2) ctx.invalid("X must have rank >= 2");
+  const int64_t n = x.dims[0], c = x.dims[1], spatial = x.numel() / std::max<int64_t>(n * c, 1);
+  for (size_t i = 1; i < 3; ++i) {
+    const DeviceTensor& p = ctx.input(i);
+    if (p.dtype != x.dtype) ctx.invalid("scale and B must have X's dtype");
+    if (p.numel() != c) ctx.invalid("scale and B must hold one value per channel");
+  }
+  DeviceTensor& y = ctx.alloc_output(0);
+  launch_instance_norm(x.dtype, x.data(), ctx.input(1).data(), ctx.input(2).data(), y.data(), n * c, c, spatial,
+                       ctx.attrs().get_float("epsilon", 1e-5f), ctx.stream());
+}
+
 }  // namespace kiln::norm

@@ -22,6 +22,7 @@ void register_norm_ops(OpRegistry& r) {
   r.add({.domain = "", .name = "LRN", .infer = lrn_infer, .cpu = lrn_cpu});
 #ifdef KILN_WITH_CUDA
   r.set_cuda("LayerNormalization", layer_norm_cuda);
+  r.set_cuda("InstanceNormalization", instance_norm_cuda);
 #endif
 }
 

@@ -2,6 +2,7 @@
 #include "ops/reduce/reduce_cuda.h"
 
 #include "ops/op_util.h"
+#include "ops/reduce/reduce_axes.h"
 #include "runtime/cuda/cuda_kernel_context.h"
 
 namespace kiln::reduce {
@@ -23,7 +24,33 @@ void softmax_any(CudaKernelContext& ctx, bool log) {
   launch_softmax(x.dtype, log, x.data(), y.data(), outer, n, inner, ctx.stream());
 }
 
+void reduce_any(CudaKernelContext& ctx, int op) {
+  ctx.require_dtype(0, {DType::kF32, DType::kF16});
+  const DeviceTensor& x = ctx.input(0);
+  ReduceParams p = reduce_params(ctx);
+  std::vector<int64_t> axes;
+  if (!p.axes_from_input) axes = ctx.attrs().get_ints("axes", {});
+  else if (ctx.has_input(1)) axes = ctx.require_constant(1, "the Reduce axes").to_int64_vector();
+  std::vector<bool> mask = reduced_mask(ctx, axes, x.rank(), p.noop_with_empty_axes);
+  DeviceTensor& y = ctx.alloc_output(0);
+  if (y.numel() == 0) return;
+  Dims xs = contiguous_strides(x.dims), kd, ks, rd, rs;
+  for (int i = 0; i < x.rank(); ++i) {
+    (mask[size_t(i)] ? rd : kd).push_back(x.dims[size_t(i)]);
+    (mask[size_t(i)] ? rs : ks).push_back(xs[size_t(i)]);
+  }
+  const int64_t n_red = numel_of(rd);
+  if (n_red == 0 && op >= 1) ctx.invalid("reducing an empty axis has no defined value for this op");
+  cuda::StridedLayout kept = cuda::make_layout(kd, {ks}), red = cuda::make_layout(rd, {rs});
+  launch_reduce(op, x.dtype, x.data(), y.data(), kept, red, y.numel(), n_red, ctx.stream());
+}
+
 }  // namespace
+
+void reduce_sum_cuda(CudaKernelContext& ctx) { reduce_any(ctx, 0); }
+void reduce_mean_cuda(CudaKernelContext& ctx) { reduce_any(ctx, 1); }
+void reduce_max_cuda(CudaKernelContext& ctx) { reduce_any(ctx, 2); }
+void reduce_min_cuda(CudaKernelContext& ctx) { reduce_any(ctx, 3); }
 
 void softmax_cuda(CudaKernelContext& ctx) { softmax_any(ctx, false); }
 void log_softmax_cuda(CudaKernelContext& ctx) { softmax_any(ctx, true); }

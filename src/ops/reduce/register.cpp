@@ -15,6 +15,10 @@ void register_reduce_ops(OpRegistry& r) {
   r.set_cuda("Softmax", reduce::softmax_cuda);
   r.set_cuda("LogSoftmax", reduce::log_softmax_cuda);
   r.set_cuda("CumSum", reduce::cumsum_cuda);
+  r.set_cuda("ReduceSum", reduce::reduce_sum_cuda);
+  r.set_cuda("ReduceMean", reduce::reduce_mean_cuda);
+  r.set_cuda("ReduceMax", reduce::reduce_max_cuda);
+  r.set_cuda("ReduceMin", reduce::reduce_min_cuda);
 #endif
 }
 

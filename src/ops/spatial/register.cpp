@@ -11,6 +11,7 @@ void register_spatial_ops(OpRegistry& r) {
   spatial::register_grid_sample(r);
 #ifdef KILN_WITH_CUDA
   r.set_cuda("Resize", spatial::resize_cuda);
+  r.set_cuda("GridSample", spatial::grid_sample_cuda);
 #endif
 }
 

@@ -78,4 +78,28 @@ void resize_cuda(CudaKernelContext& ctx) {
   launch_resize_2d(x.dtype, x.data(), y.data(), planes, th.in, tw.in, th.out, tw.out, t, ctx.stream());
 }
 
+void grid_sample_cuda(CudaKernelContext& ctx) {
+  ctx.require_dtype(0, {DType::kF32, DType::kF16});
+  const DeviceTensor& x = ctx.input(0);
+  const DeviceTensor& grid = ctx.input(1);
+  if (grid.dtype != DType::kF32 && grid.dtype != DType::kF16) ctx.unsupported("grid must be float32 or float16");
+  if (x.rank() != 4) ctx.unsupported("GridSample of rank other than 4 has no CUDA kernel yet");
+  if (ctx.opset() < 16) ctx.unsupported("GridSample needs opset 16");
+  const bool v20 = ctx.opset() >= 20;
+  const std::string mode = ctx.attrs().get_string("mode", v20 ? "linear" : "bilinear");
+  const std::string pad = ctx.attrs().get_string("padding_mode", "zeros");
+  GridSampleArgs a;
+  if (mode == "nearest") a.nearest = true;
+  else if (mode != (v20 ? "linear" : "bilinear")) ctx.unsupported("GridSample mode '" + mode + "' has no CUDA kernel yet");
+  if (pad == "border") a.padding = 1;
+  else if (pad == "reflection") a.padding = 2;
+  else if (pad != "zeros") ctx.invalid("padding_mode '" + pad + "' is not valid");
+  a.align_corners = ctx.attrs().get_int("align_corners", 0) != 0;
+  if (grid.rank() != 4 || grid.dims[3] != 2 || grid.dims[0] != x.dims[0]) ctx.invalid("grid must be [N, H_out, W_out, 2]");
+  a.batch = x.dims[0], a.channels = x.dims[1], a.in_h = x.dims[2], a.in_w = x.dims[3];
+  a.out_h = grid.dims[1], a.out_w = grid.dims[2];
+  DeviceTensor& y = ctx.alloc_output(0);
+  launch_grid_sample(x.dtype, grid.dtype, x.data(), grid.data(), y.data(), a, ctx.stream());
+}
+
 }  // namespace kiln::spatial

@@ -3,6 +3,7 @@
 #include "ops/tensor/tensor_cuda.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include <cuda_runtime_api.h>
 
@@ -116,6 +117,39 @@ void tile_cuda(CudaKernelContext& ctx) {
   }
   cuda::StridedLayout l = cuda::make_layout(dims, {out_s, in_s});
   cuda::strided_copy(x.data(), y.data(), dtype_size(x.dtype), l, ctx.stream());
+}
+
+void pad_cuda(CudaKernelContext& ctx) {
+  const DeviceTensor& x = ctx.input(0);
+  const std::string mode = ctx.attrs().get_string("mode", "constant");
+  PadGeometry g;
+  g.mode = mode == "constant" ? 0 : mode == "edge" ? 1 : mode == "wrap" ? 2 : mode == "reflect" ? 3 : -1;
+  if (g.mode < 0) ctx.invalid("unknown pad mode '" + mode + "'");
+  const int rank = x.rank();
+  if (rank > kMaxPadRank) ctx.unsupported("Pad of rank > 8 has no CUDA kernel");
+  std::vector<int64_t> pads = ints_of(ctx, 1, "Pad's pads"), axes;
+  if (ctx.has_input(3)) axes = ints_of(ctx, 3, "Pad's axes");
+  else
+    for (int i = 0; i < rank; ++i) axes.push_back(i);
+  if (pads.size() != 2 * axes.size()) ctx.invalid("pads must hold 2 values per axis");
+  DeviceTensor& y = ctx.alloc_output(0);
+  if (y.numel() == 0) return;
+  Dims xs = contiguous_strides(x.dims);
+  g.rank = rank;
+  for (int i = 0; i < rank; ++i) {
+    g.out_dims[i] = y.dims[size_t(i)];
+    g.in_dims[i] = x.dims[size_t(i)];
+    g.in_strides[i] = xs[size_t(i)];
+  }
+  for (size_t i = 0; i < axes.size(); ++i) g.begin[normalize_axis(ctx, axes[i], rank)] = pads[i];
+  if (x.numel() == 0 && g.mode != 0) ctx.invalid("cannot pad an empty axis in this mode");
+  uint64_t fill = 0;
+  if (ctx.has_input(2) && g.mode == 0) {
+    const Tensor& c = ctx.require_constant(2, "Pad's constant_value");
+    if (c.dtype() != x.dtype || c.numel() != 1) ctx.invalid("constant_value must be one value of data's dtype");
+    std::memcpy(&fill, c.raw(), dtype_size(x.dtype));
+  }
+  launch_pad(x.data(), y.data(), dtype_size(x.dtype), g, fill, ctx.stream());
 }
 
 void gather_cuda(CudaKernelContext& ctx) {
