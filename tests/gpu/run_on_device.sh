@@ -67,13 +67,16 @@ if [ -n "$SAN" ]; then
   timeout "${MEMCHECK_TIMEOUT:-150}" "$SAN" --tool memcheck --error-exitcode 9 "$BIN/kiln_gpu_tests" \
     --gtest_color=no --gtest_filter='Gpu*:-*Model*' >>"$LOG" 2>&1
   mrc=$?
-  memcheck=$([ $mrc -eq 0 ] && echo "clean" || echo "FAILED (exit $mrc)")
+  memcheck=$(case $mrc in 0) echo clean ;; 124) echo "timed out" ;; 9) echo "FAILED: memcheck errors" ;;
+    *) echo "no memcheck errors; tests exited $mrc" ;; esac)
   [ $mrc -eq 0 ] || status=1
   section "compute-sanitizer memcheck (reference models)"
   timeout "${MEMCHECK_TIMEOUT:-150}" "$SAN" --tool memcheck --error-exitcode 9 "$BIN/kiln_gpu_tests" \
     --gtest_color=no --gtest_filter='*Model*' >>"$LOG" 2>&1
   mrc=$?
-  memcheck_models=$([ $mrc -eq 0 ] && echo "clean" || { [ $mrc -eq 124 ] && echo "timed out (not a failure)"; } || echo "FAILED (exit $mrc)")
+  # exit 9: memcheck found errors; exit 1: a test failed under memcheck (reported above).
+  memcheck_models=$(case $mrc in 0) echo clean ;; 124) echo "timed out (not a failure)" ;;
+    9) echo "FAILED: memcheck errors" ;; *) echo "no memcheck errors; tests exited $mrc" ;; esac)
   [ $mrc -eq 0 ] || [ $mrc -eq 124 ] || status=1
 fi
 

@@ -102,9 +102,9 @@ TEST(GpuReduce, ReduceOps) {
   const std::vector<R> cases = {{{1}, 1}, {{0, 2}, 0}, {{}, 1}, {{-1}, 0}, {{0, 1, 2}, 1}};
   uint64_t seed = 2500;
   for (const char* op : {"ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin"})
-    for (DType dt : {DType::kF32, DType::kF16})
+    for (DType dt : {DType::kF32, DType::kF16, DType::kI64})  // int64: Mask2Former sums masks as int64
       for (const R& r : cases) {
-        GpuCase c{op, {random_tensor(dt, {3, 17, 1025}, seed)}};
+        GpuCase c{op, {random_tensor(dt, {3, 17, 1025}, seed, dt == DType::kI64 ? -100 : -1, dt == DType::kI64 ? 100 : 1)}};
         const bool axes_input = std::string(op) == "ReduceSum";  // opset 13: ReduceSum takes axes as an input
         if (axes_input && !r.axes.empty()) {
           c.inputs.push_back(int64_tensor(r.axes));
@@ -116,6 +116,7 @@ TEST(GpuReduce, ReduceOps) {
         c.opset = 13;
         c.seed = seed++;
         if (dt == DType::kF16) f16_tolerance(c, 1e-2, 2e-3);
+        else if (dt == DType::kI64) c.atol = c.rtol = 0;
         else c.atol = 1e-5, c.rtol = 1e-6;
         expect_gpu_matches_cpu(c);
         if (::testing::Test::HasFatalFailure()) return;
