@@ -25,7 +25,7 @@ void softmax_any(CudaKernelContext& ctx, bool log) {
 }
 
 void reduce_any(CudaKernelContext& ctx, int op) {
-  ctx.require_dtype(0, {DType::kF32, DType::kF16});
+  ctx.require_dtype(0, {DType::kF32, DType::kF16, DType::kI64, DType::kI32});
   const DeviceTensor& x = ctx.input(0);
   ReduceParams p = reduce_params(ctx);
   std::vector<int64_t> axes;
