@@ -33,6 +33,8 @@ fi
 
 CUDA_ARGS=()
 if [ -x /usr/local/cuda/bin/nvcc ]; then CUDA_ARGS+=(-DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc); fi
+# Relative paths in the cache key let every clone share ccache hits.
+export CCACHE_BASEDIR="$PWD"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache "${CUDA_ARGS[@]}" >/dev/null
 cmake --build build -j"$(nproc)"

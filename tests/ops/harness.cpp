@@ -70,6 +70,15 @@ std::vector<Tensor> run_op(const OpCall& call) {
   return out;
 }
 
+ErrorCode error_code_of(const OpCall& call) {
+  try {
+    run_op(call);
+  } catch (const Error& e) {
+    return e.code();
+  }
+  return ErrorCode::kInternal;
+}
+
 Tensor random_tensor(DType dtype, Dims dims, uint64_t seed, double lo, double hi) {
   Tensor t(dtype, std::move(dims));
   std::mt19937_64 rng(seed);

@@ -26,6 +26,10 @@ struct OpCall {
 // inferred dim disagrees with the kernel's output. Errors from the op propagate as kiln::Error.
 std::vector<Tensor> run_op(const OpCall& call);
 
+// The code of the kiln::Error that run_op(call) throws; kInternal when it throws none (which
+// every check for a user-facing code then reports as a failure).
+ErrorCode error_code_of(const OpCall& call);
+
 // Only shape inference, with every input typed by its tensor (and constant where listed).
 std::vector<ValueType> infer_op(const OpCall& call);
 

@@ -11,15 +11,6 @@
 namespace kiln::test {
 namespace {
 
-ErrorCode error_of(const OpCall& c) {
-  try {
-    run_op(c);
-  } catch (const Error& e) {
-    return e.code();
-  }
-  return ErrorCode::kInternal;
-}
-
 // ins[i] labels input i's dims (one letter each; size-1 dims broadcast); out labels the result.
 std::vector<double> einsum_ref(const std::vector<std::string>& ins, const std::string& out,
                                const std::vector<Tensor>& t) {
@@ -132,7 +123,7 @@ TEST(LinearEinsum, Errors) {
   auto call = [&](const std::string& eq, std::vector<Tensor> in) {
     Attributes at;
     at.set("equation", eq);
-    return error_of({.op = "Einsum", .inputs = std::move(in), .attrs = at});
+    return error_code_of({.op = "Einsum", .inputs = std::move(in), .attrs = at});
   };
   EXPECT_EQ(call("ij,jk->ik", {a, b}), ErrorCode::kInvalidModel);   // j: 4 vs 5
   EXPECT_EQ(call("ij,jk->ik", {a}), ErrorCode::kInvalidModel);      // operand count

@@ -8,15 +8,6 @@
 namespace kiln::test {
 namespace {
 
-ErrorCode error_of(const OpCall& c) {
-  try {
-    run_op(c);
-  } catch (const Error& e) {
-    return e.code();
-  }
-  return ErrorCode::kInternal;
-}
-
 // numpy.matmul in double: returns values and the result dims.
 std::pair<std::vector<double>, Dims> matmul_ref(const Tensor& ta, const Tensor& tb) {
   Dims ad = ta.dims(), bd = tb.dims();
@@ -105,15 +96,15 @@ TEST(LinearMatMul, EmptyDims) {
 
 TEST(LinearMatMul, Errors) {
   Tensor a = random_tensor(DType::kF32, {3, 4}, 1), b = random_tensor(DType::kF32, {5, 2}, 2);
-  EXPECT_EQ(error_of({.op = "MatMul", .inputs = {a, b}}), ErrorCode::kInvalidModel);
+  EXPECT_EQ(error_code_of({.op = "MatMul", .inputs = {a, b}}), ErrorCode::kInvalidModel);
   Tensor c = random_tensor(DType::kF32, {2, 3, 4}, 3), d = random_tensor(DType::kF32, {3, 4, 2}, 4);
-  EXPECT_EQ(error_of({.op = "MatMul", .inputs = {c, d}}), ErrorCode::kInvalidModel);
+  EXPECT_EQ(error_code_of({.op = "MatMul", .inputs = {c, d}}), ErrorCode::kInvalidModel);
   Tensor s = Tensor::scalar(1.0f);
-  EXPECT_EQ(error_of({.op = "MatMul", .inputs = {s, a}}), ErrorCode::kInvalidModel);
+  EXPECT_EQ(error_code_of({.op = "MatMul", .inputs = {s, a}}), ErrorCode::kInvalidModel);
   Tensor u = random_tensor(DType::kU8, {3, 4}, 5), v = random_tensor(DType::kU8, {4, 2}, 6);
-  EXPECT_EQ(error_of({.op = "MatMul", .inputs = {u, v}}), ErrorCode::kUnsupported);
+  EXPECT_EQ(error_code_of({.op = "MatMul", .inputs = {u, v}}), ErrorCode::kUnsupported);
   Tensor e = random_tensor(DType::kF64, {4, 2}, 7);
-  EXPECT_EQ(error_of({.op = "MatMul", .inputs = {a, e}}), ErrorCode::kInvalidModel);
+  EXPECT_EQ(error_code_of({.op = "MatMul", .inputs = {a, e}}), ErrorCode::kInvalidModel);
 }
 
 TEST(LinearMatMul, SymbolicInference) {
@@ -200,13 +191,13 @@ TEST(LinearGemm, NoBiasAndDtypes) {
 
 TEST(LinearGemm, Errors) {
   Tensor a = random_tensor(DType::kF32, {3, 4}, 1), b = random_tensor(DType::kF32, {5, 2}, 2);
-  EXPECT_EQ(error_of({.op = "Gemm", .inputs = {a, b}}), ErrorCode::kInvalidModel);
+  EXPECT_EQ(error_code_of({.op = "Gemm", .inputs = {a, b}}), ErrorCode::kInvalidModel);
   Tensor b2 = random_tensor(DType::kF32, {4, 2}, 3), c = random_tensor(DType::kF32, {3, 3}, 4);
-  EXPECT_EQ(error_of({.op = "Gemm", .inputs = {a, b2, c}}), ErrorCode::kInvalidModel);
+  EXPECT_EQ(error_code_of({.op = "Gemm", .inputs = {a, b2, c}}), ErrorCode::kInvalidModel);
   Tensor a3 = random_tensor(DType::kF32, {1, 3, 4}, 5);
-  EXPECT_EQ(error_of({.op = "Gemm", .inputs = {a3, b2}}), ErrorCode::kInvalidModel);
+  EXPECT_EQ(error_code_of({.op = "Gemm", .inputs = {a3, b2}}), ErrorCode::kInvalidModel);
   Tensor u = random_tensor(DType::kU8, {3, 4}, 6), v = random_tensor(DType::kU8, {4, 2}, 7);
-  EXPECT_EQ(error_of({.op = "Gemm", .inputs = {u, v}}), ErrorCode::kUnsupported);
+  EXPECT_EQ(error_code_of({.op = "Gemm", .inputs = {u, v}}), ErrorCode::kUnsupported);
 }
 
 }  // namespace

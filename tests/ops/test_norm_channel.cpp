@@ -9,15 +9,6 @@
 namespace kiln::test {
 namespace {
 
-ErrorCode error_of(const OpCall& c) {
-  try {
-    run_op(c);
-  } catch (const Error& e) {
-    return e.code();
-  }
-  return ErrorCode::kInternal;  // "no error" reads as a failure in every check below
-}
-
 // Normalizes groups of `len` consecutive elements; param index per group = g % nparam.
 std::vector<double> group_ref(const std::vector<double>& x, int64_t len,
                               const std::vector<double>& s, const std::vector<double>& b,
@@ -62,10 +53,10 @@ TEST(NormInstanceNorm, F16AndErrors) {
   expect_close(out[0], group_ref(to_doubles(x), 11, to_doubles(s), to_doubles(b), 1e-5), 3e-3,
                3e-3);
   Tensor s4 = random_tensor(DType::kF16, {4}, 36);
-  EXPECT_EQ(error_of({.op = "InstanceNormalization", .inputs = {x, s4, b}}),
+  EXPECT_EQ(error_code_of({.op = "InstanceNormalization", .inputs = {x, s4, b}}),
             ErrorCode::kInvalidModel);
   Tensor xi = random_tensor(DType::kI64, {2, 3, 11}, 37);
-  EXPECT_EQ(error_of({.op = "InstanceNormalization",
+  EXPECT_EQ(error_code_of({.op = "InstanceNormalization",
                       .inputs = {xi, Tensor(DType::kI64, {3}), Tensor(DType::kI64, {3})}}),
             ErrorCode::kUnsupported);
 }
@@ -116,7 +107,7 @@ TEST(NormBatchNorm, MixedDtypesOpset15) {
                               to_doubles(v), 1e-5),
                4e-3, 4e-3);
   // Before opset 15 all inputs share X's type.
-  EXPECT_EQ(error_of({.op = "BatchNormalization", .inputs = {x, s, b, m, v}, .opset = 14}),
+  EXPECT_EQ(error_code_of({.op = "BatchNormalization", .inputs = {x, s, b, m, v}, .opset = 14}),
             ErrorCode::kInvalidModel);
 }
 
@@ -125,15 +116,15 @@ TEST(NormBatchNorm, TrainingIsUnsupported) {
   Tensor p = random_tensor(DType::kF32, {3}, 51, 0.5, 1.0);
   Attributes a;
   a.set("training_mode", int64_t(1));
-  EXPECT_EQ(error_of({.op = "BatchNormalization", .inputs = {x, p, p, p, p}, .attrs = a,
+  EXPECT_EQ(error_code_of({.op = "BatchNormalization", .inputs = {x, p, p, p, p}, .attrs = a,
                       .num_outputs = 3}),
             ErrorCode::kUnsupported);
   // Opset 13 (BatchNormalization-9): extra outputs mean training.
-  EXPECT_EQ(error_of({.op = "BatchNormalization", .inputs = {x, p, p, p, p}, .opset = 13,
+  EXPECT_EQ(error_code_of({.op = "BatchNormalization", .inputs = {x, p, p, p, p}, .opset = 13,
                       .num_outputs = 5}),
             ErrorCode::kUnsupported);
   Tensor bad = random_tensor(DType::kF32, {4}, 52);
-  EXPECT_EQ(error_of({.op = "BatchNormalization", .inputs = {x, p, p, bad, p}}),
+  EXPECT_EQ(error_code_of({.op = "BatchNormalization", .inputs = {x, p, p, bad, p}}),
             ErrorCode::kInvalidModel);
 }
 
@@ -159,17 +150,17 @@ TEST(NormGroupNorm, Errors) {
   Tensor s = random_tensor(DType::kF32, {4}, 64);
   Attributes a;
   a.set("num_groups", int64_t(4));  // 6 channels do not split into 4 groups
-  EXPECT_EQ(error_of({.op = "GroupNormalization", .inputs = {x, s, s}, .attrs = a, .opset = 18}),
+  EXPECT_EQ(error_code_of({.op = "GroupNormalization", .inputs = {x, s, s}, .attrs = a, .opset = 18}),
             ErrorCode::kInvalidModel);
   Tensor s3 = random_tensor(DType::kF32, {3}, 65);
-  EXPECT_EQ(error_of({.op = "GroupNormalization", .inputs = {x, s3, s3}, .attrs = a, .opset = 17}),
+  EXPECT_EQ(error_code_of({.op = "GroupNormalization", .inputs = {x, s3, s3}, .attrs = a, .opset = 17}),
             ErrorCode::kInvalidModel);
   a.set("num_groups", int64_t(3));
   // Scale per channel ([C]) is the opset-21 form, not valid at 18.
   Tensor s6 = random_tensor(DType::kF32, {6}, 66);
-  EXPECT_EQ(error_of({.op = "GroupNormalization", .inputs = {x, s6, s6}, .attrs = a, .opset = 18}),
+  EXPECT_EQ(error_code_of({.op = "GroupNormalization", .inputs = {x, s6, s6}, .attrs = a, .opset = 18}),
             ErrorCode::kInvalidModel);
-  EXPECT_EQ(error_of({.op = "GroupNormalization", .inputs = {x, s3, s3}, .attrs = a, .opset = 21}),
+  EXPECT_EQ(error_code_of({.op = "GroupNormalization", .inputs = {x, s3, s3}, .attrs = a, .opset = 21}),
             ErrorCode::kUnsupported);
 }
 

@@ -10,15 +10,6 @@
 namespace kiln::test {
 namespace {
 
-ErrorCode error_of(const OpCall& c) {
-  try {
-    run_op(c);
-  } catch (const Error& e) {
-    return e.code();
-  }
-  return ErrorCode::kInternal;
-}
-
 // MVN on a 4-D tensor over the axes flagged in `red`.
 std::vector<double> mvn_ref(const std::vector<double>& x, const Dims& d, const std::vector<int>& red) {
   auto key = [&](size_t i) {
@@ -56,10 +47,10 @@ TEST(NormMvn, DefaultAndCustomAxes) {
   out = run_op({.op = "MeanVarianceNormalization", .inputs = {x}, .attrs = a, .opset = 13});
   expect_close(out[0], mvn_ref(xd, d, {0, 1, 0, 1}), 1e-5, 1e-5);
   a.set("axes", std::vector<int64_t>{4});
-  EXPECT_EQ(error_of({.op = "MeanVarianceNormalization", .inputs = {x}, .attrs = a}),
+  EXPECT_EQ(error_code_of({.op = "MeanVarianceNormalization", .inputs = {x}, .attrs = a}),
             ErrorCode::kInvalidModel);
   a.set("axes", std::vector<int64_t>{1, -3});
-  EXPECT_EQ(error_of({.op = "MeanVarianceNormalization", .inputs = {x}, .attrs = a}),
+  EXPECT_EQ(error_code_of({.op = "MeanVarianceNormalization", .inputs = {x}, .attrs = a}),
             ErrorCode::kInvalidModel);
 }
 
@@ -97,7 +88,7 @@ TEST(NormLrn, SizesAndAttributes) {
   a.set("size", int64_t(3));
   auto out = run_op({.op = "LRN", .inputs = {x}, .attrs = a, .opset = 13});
   expect_close(out[0], lrn_ref(xd, d, 3, 1e-4f, 0.75f, 1.0f), 1e-6, 1e-6);
-  EXPECT_EQ(error_of({.op = "LRN", .inputs = {x}}), ErrorCode::kInvalidModel);  // size missing
+  EXPECT_EQ(error_code_of({.op = "LRN", .inputs = {x}}), ErrorCode::kInvalidModel);  // size missing
 }
 
 }  // namespace

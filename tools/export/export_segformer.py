@@ -2,6 +2,7 @@
 """Export SegFormer (transformers SegformerForSemanticSegmentation) with random weights.
 
   python3 export_segformer.py --variant tiny --out DIR   # small widths, 1x3x128x128
+  python3 export_segformer.py --variant b2   --out DIR   # real B2 config, 1x3x1024x1024 (not committed)
   python3 export_segformer.py --variant b0   --out DIR   # real B0 config, 1x3x512x512,
                                                          # weights as external data files
 """
@@ -61,6 +62,32 @@ VARIANTS = {
             drop_path_rate=0.0,
             decoder_hidden_size=256,
             num_labels=19,
+        ),
+    ),
+    # Not committed (~110 MB): exported on the GPU machine to check folding and parity at
+    # the seeds' benchmark shape.
+    "b2": dict(
+        name="segformer_b2",
+        seed=1003,
+        hw=(1024, 1024),
+        external=True,
+        config=dict(
+            num_channels=3,
+            num_encoder_blocks=4,
+            depths=[3, 4, 6, 3],
+            sr_ratios=[8, 4, 2, 1],
+            hidden_sizes=[64, 128, 320, 512],
+            patch_sizes=[7, 3, 3, 3],
+            strides=[4, 2, 2, 2],
+            num_attention_heads=[1, 2, 5, 8],
+            mlp_ratios=[4, 4, 4, 4],
+            hidden_act="gelu",
+            hidden_dropout_prob=0.0,
+            attention_probs_dropout_prob=0.0,
+            classifier_dropout_prob=0.0,
+            drop_path_rate=0.0,
+            decoder_hidden_size=768,
+            num_labels=150,
         ),
     ),
 }

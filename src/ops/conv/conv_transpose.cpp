@@ -1,6 +1,7 @@
 // ONNX ConvTranspose (opsets 11-20 share one definition): shape inference and CPU kernel.
 // Output extent: s * (in - 1) + output_padding + (k - 1) * d + 1 - pad_begin - pad_end, where
 // output_shape or SAME auto_pad fix the output and derive the pads instead.
+#include "ops/conv/conv_like.h"
 #include "ops/conv/conv_kernels.h"
 #include "ops/conv/conv_ops.h"
 #include "ops/conv/float_buffer.h"
@@ -108,48 +109,13 @@ Shape transpose_shape(const OpContextBase& ctx, const Shape& x, const Shape& w, 
 }
 
 std::vector<ValueType> conv_transpose_infer(const InferContext& ctx) {
-  ctx.require_dtype(0, kFloatTypes);
-  const DType dt = ctx.dtype(0);
-  for (size_t i = 1; i < 3; ++i)
-    if (ctx.has_input(i) && ctx.dtype(i) != dt)
-      ctx.invalid("input " + std::to_string(i) + " is " + dtype_name(ctx.dtype(i)) + ", X is " +
-                  dtype_name(dt));
-  const Shape* x = ctx.shape(0);
-  const Shape* w = ctx.shape(1);
-  const Shape* b = ctx.has_input(2) ? ctx.shape(2) : nullptr;
-  if (!x && !w) return {{dt, std::nullopt}};
-  Shape xs = x ? *x : Shape(w->size()), ws = w ? *w : Shape(x->size());
-  return {{dt, transpose_shape(ctx, xs, ws, b, nullptr)}};
+  return infer_conv_like(ctx, transpose_shape);
 }
 
 std::vector<Tensor> conv_transpose_cpu(const KernelContext& ctx) {
-  const Tensor& X = ctx.input(0);
-  const Tensor& W = ctx.input(1);
-  const Tensor* B = ctx.has_input(2) ? &ctx.input(2) : nullptr;
-  const DType dt = X.dtype();
-  if (!dtype_is_float(dt)) ctx.unsupported(std::string("dtype ") + dtype_name(dt));
-  if (W.dtype() != dt || (B && B->dtype() != dt)) ctx.invalid("X, W and B dtypes differ");
-  Shape bs = B ? shape_of(B->dims()) : Shape();
-  std::vector<Axis> axes;
-  Shape out = transpose_shape(ctx, shape_of(X.dims()), shape_of(W.dims()), B ? &bs : nullptr, &axes);
-  Tensor Y(dt, shape_dims(out));
-  const Geom3 g = to_geom3(axes);
-  const int64_t N = X.dim(0), C = X.dim(1), M = Y.dim(1), group = ctx.attrs().get_int("group", 1);
-  if (dt == DType::kF32) {
-    conv_transpose_forward<float>(X.data<float>(), W.data<float>(), B ? B->data<float>() : nullptr,
-                                  Y.data<float>(), N, C, M, group, g);
-  } else if (dt == DType::kF64) {
-    conv_transpose_forward<double>(X.data<double>(), W.data<double>(),
-                                   B ? B->data<double>() : nullptr, Y.data<double>(), N, C, M,
-                                   group, g);
-  } else {
-    std::vector<float> x = widen<float>(X), w = widen<float>(W), y(size_t(Y.numel()));
-    std::vector<float> b = B ? widen<float>(*B) : std::vector<float>();
-    conv_transpose_forward<float>(x.data(), w.data(), B ? b.data() : nullptr, y.data(), N, C, M,
-                                  group, g);
-    narrow_into(y, Y);
-  }
-  return {Y};
+  auto forward = [](const auto* x, const auto* w, const auto* b, auto* y, int64_t n, int64_t c,
+                    int64_t m, int64_t group, const Geom3& g) { conv_transpose_forward(x, w, b, y, n, c, m, group, g); };
+  return run_conv_like(ctx, transpose_shape, forward, false);
 }
 
 }  // namespace

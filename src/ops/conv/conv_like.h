@@ -1,0 +1,64 @@
+// Conv and ConvTranspose share their operand checks and dtype dispatch; only the output-shape
+// rule (ShapeFn) and the forward kernel differ.
+//   ShapeFn:  Shape(const OpContextBase&, const Shape& x, const Shape& w, const Shape* b,
+//                   std::vector<Axis>* axes)
+//   Forward:  void(const T* x, const T* w, const T* b, T* y, N, C, M, group, const Geom3&),
+//             a generic lambda called with T = float or double.
+#pragma once
+#include "ops/conv/conv_kernels.h"
+#include "ops/conv/conv_ops.h"
+#include "ops/conv/float_buffer.h"
+#include "ops/op_util.h"
+
+namespace kiln::conv {
+
+template <class ShapeFn>
+std::vector<ValueType> infer_conv_like(const InferContext& ctx, ShapeFn shape_of_output) {
+  ctx.require_dtype(0, kFloatTypes);
+  const DType dt = ctx.dtype(0);
+  for (size_t i = 1; i < 3; ++i)
+    if (ctx.has_input(i) && ctx.dtype(i) != dt)
+      ctx.invalid("input " + std::to_string(i) + " is " + dtype_name(ctx.dtype(i)) + ", X is " +
+                  dtype_name(dt));
+  const Shape* x = ctx.shape(0);
+  const Shape* w = ctx.shape(1);
+  const Shape* b = ctx.has_input(2) ? ctx.shape(2) : nullptr;
+  if (!x && !w) return {{dt, std::nullopt}};
+  // Fill an unknown-rank side with unknown dims so one checker serves both.
+  Shape xs = x ? *x : Shape(w->size()), ws = w ? *w : Shape(x->size());
+  return {{dt, shape_of_output(ctx, xs, ws, b, nullptr)}};
+}
+
+// out_channels_from_w: Conv's M is W's first dim; ConvTranspose's is Y's second.
+template <class ShapeFn, class Forward>
+std::vector<Tensor> run_conv_like(const KernelContext& ctx, ShapeFn shape_of_output, Forward forward,
+                                  bool out_channels_from_w) {
+  const Tensor& X = ctx.input(0);
+  const Tensor& W = ctx.input(1);
+  const Tensor* B = ctx.has_input(2) ? &ctx.input(2) : nullptr;
+  const DType dt = X.dtype();
+  if (!dtype_is_float(dt)) ctx.unsupported(std::string("dtype ") + dtype_name(dt));
+  if (W.dtype() != dt || (B && B->dtype() != dt)) ctx.invalid("X, W and B dtypes differ");
+  Shape bs = B ? shape_of(B->dims()) : Shape();
+  std::vector<Axis> axes;
+  Shape out = shape_of_output(ctx, shape_of(X.dims()), shape_of(W.dims()), B ? &bs : nullptr, &axes);
+  Tensor Y(dt, shape_dims(out));
+  const Geom3 g = to_geom3(axes);
+  const int64_t N = X.dim(0), C = X.dim(1), M = out_channels_from_w ? W.dim(0) : Y.dim(1);
+  const int64_t group = ctx.attrs().get_int("group", 1);
+  if (dt == DType::kF32) {
+    forward(X.data<float>(), W.data<float>(), B ? B->data<float>() : nullptr, Y.data<float>(), N, C,
+            M, group, g);
+  } else if (dt == DType::kF64) {
+    forward(X.data<double>(), W.data<double>(), B ? B->data<double>() : nullptr, Y.data<double>(),
+            N, C, M, group, g);
+  } else {  // f16/bf16: compute in float, round once per output element
+    std::vector<float> x = widen<float>(X), w = widen<float>(W), y(static_cast<size_t>(Y.numel()));
+    std::vector<float> b = B ? widen<float>(*B) : std::vector<float>();
+    forward(x.data(), w.data(), B ? b.data() : nullptr, y.data(), N, C, M, group, g);
+    narrow_into(y, Y);
+  }
+  return {Y};
+}
+
+}  // namespace kiln::conv
