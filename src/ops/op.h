@@ -1,6 +1,7 @@
 // What a kiln op is: a schema (name, domain, arity), shape/dtype inference, and a CPU
-// reference kernel. Ops are defined one family per folder under src/ops/ and listed in the
-// single registry (registry.cpp). The CUDA kernel joins the schema later.
+// reference kernel, and (in builds with the CUDA backend) a CUDA kernel. Ops are defined one
+// family per folder under src/ops/ and listed in the single registry (registry.cpp); each
+// family's register.cpp attaches its CUDA kernels (src/ops/<family>/*_cuda.cpp).
 #pragma once
 #include <string>
 #include <vector>
@@ -52,6 +53,9 @@ struct KernelContext : OpContextBase {
 
 using InferFn = std::vector<ValueType> (*)(const InferContext&);
 using CpuKernelFn = std::vector<Tensor> (*)(const KernelContext&);
+// Defined in runtime/cuda/cuda_kernel_context.h: device inputs, outputs, stream, handles.
+struct CudaKernelContext;
+using CudaKernelFn = void (*)(CudaKernelContext&);
 
 struct OpSchema {
   std::string domain;  // "" for ONNX's default domain
@@ -62,6 +66,8 @@ struct OpSchema {
   int max_outputs = 1;
   InferFn infer = nullptr;
   CpuKernelFn cpu = nullptr;
+  // The CUDA kernel; nullptr when the op has none (running it on the GPU is then an error).
+  CudaKernelFn cuda = nullptr;
   // Nondeterministic ops (random generators) must never be constant-folded.
   bool deterministic = true;
 };

@@ -35,4 +35,11 @@ void OpRegistry::add(OpSchema schema) {
   if (!inserted) fail(ErrorCode::kInternal, "internal error: op " + key.second + " registered twice");
 }
 
+void OpRegistry::set_cuda(const std::string& name, CudaKernelFn fn, const std::string& domain) {
+  auto it = ops_.find({domain, name});
+  if (it == ops_.end()) fail(ErrorCode::kInternal, "internal error: CUDA kernel for unknown op " + name);
+  if (it->second.cuda) fail(ErrorCode::kInternal, "internal error: op " + name + " has two CUDA kernels");
+  it->second.cuda = fn;
+}
+
 }  // namespace kiln

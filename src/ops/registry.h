@@ -18,6 +18,9 @@ class OpRegistry {
   std::vector<const OpSchema*> all() const;
 
   void add(OpSchema schema);  // a duplicate (domain, name) is an internal error
+  // Attaches the CUDA kernel of an op already added (default domain unless given); an unknown
+  // op or a second kernel is an internal error.
+  void set_cuda(const std::string& name, CudaKernelFn fn, const std::string& domain = "");
 
  private:
   std::map<std::pair<std::string, std::string>, OpSchema> ops_;

@@ -1,7 +1,8 @@
 // kiln run MODEL.onnx --input NAME=FILE.npy|random ... [--shape NAME=DIMS] [--output DIR]
 // kiln run MODEL.onnx --image PICTURE --task matte|semantic [--output DIR]
-// Runs the model on the CPU reference backend and writes one <output>.npy per graph output;
-// with a task, only the task's output, and the pictures made from it (picture_task.h).
+// Runs the model on the CPU reference backend or (--device cuda) the CUDA backend and writes
+// one <output>.npy per graph output (CUDA inputs and outputs are host copies); with a task,
+// only the task's output, and the pictures made from it (picture_task.h).
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -17,6 +18,10 @@
 #include "passes/pipeline.h"
 #include "picture_task.h"
 #include "runtime/cpu_executor.h"
+#ifdef KILN_WITH_CUDA
+#include "runtime/cuda/cuda_executor.h"
+#include "runtime/cuda/cuda_session.h"
+#endif
 
 namespace kiln::cli {
 namespace {
@@ -29,6 +34,7 @@ struct RunOptions {
   std::string device = "cpu";
   int64_t seed = -1;
   bool json = false;
+  bool tf32 = false;
   std::string image;  // a picture fed to the model's single image input
   std::string task;   // what to draw from the outputs (picture_task.h)
   std::string palette = "auto";
@@ -41,9 +47,15 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 }
 
 int run(const RunOptions& o) {
+#ifdef KILN_WITH_CUDA
+  if (o.device != "cpu" && o.device != "cuda")
+    fail(ErrorCode::kInvalidArgument, "--device " + o.device + ": expected cpu or cuda");
+#else
   if (o.device != "cpu")
     fail(ErrorCode::kInvalidArgument, "--device " + o.device +
                                           ": this kiln build has only the cpu device (use --device cpu)");
+#endif
+  if (o.tf32 && o.device != "cuda") fail(ErrorCode::kInvalidArgument, "--tf32 needs --device cuda");
   auto t0 = std::chrono::steady_clock::now();
   ImportOptions import;
   import.input_shapes = parse_shapes(o.shapes);
@@ -87,10 +99,20 @@ int run(const RunOptions& o) {
   double prepare_ms = ms_since(t0);
 
   auto t1 = std::chrono::steady_clock::now();
-  CpuExecutor exec(g);
   TensorMap outputs;
-  std::map<std::string, double> op_ms;  // wall time per op type
-  {
+  std::map<std::string, double> op_ms;  // wall time per op type (cpu)
+  double setup_ms = 0;
+#ifdef KILN_WITH_CUDA
+  if (o.device == "cuda") {
+    CudaExecutor exec(g);  // checks every op has a CUDA kernel, uploads the weights
+    exec.session().allow_tf32 = o.tf32;
+    setup_ms = ms_since(t1);
+    t1 = std::chrono::steady_clock::now();
+    outputs = exec.run(feeds);
+  }
+#endif
+  if (o.device == "cpu") {
+    CpuExecutor exec(g);
     Progress bar("run", int64_t(g.nodes.size()), std::chrono::milliseconds(1000));
     auto last = std::chrono::steady_clock::now();
     outputs = exec.run(feeds, [&](size_t done, size_t) {
@@ -120,6 +142,7 @@ int run(const RunOptions& o) {
   write_task_outputs(picture, g, outputs, o.output_dir, report);
   report["nodes"] = {{"imported", passes.nodes_before}, {"executed", passes.nodes_after}};
   report["time_ms"] = {{"prepare", prepare_ms}, {"run", run_ms}, {"by_op", op_ms}};
+  if (o.device == "cuda") report["time_ms"]["device_setup"] = setup_ms;
   if (!random_names.empty()) report["seed"] = seed - random_names.size();
   if (o.json) {
     std::cout << report.dump(2) << "\n";
@@ -138,9 +161,11 @@ int run(const RunOptions& o) {
     std::printf("semantic: %d classes, %zu present, palette %s\n", report["semantic"]["classes"].get<int>(),
                 report["semantic"]["present"].size(), report["semantic"]["palette"].get<std::string>().c_str());
   if (report.contains("seed")) std::printf("random inputs: seed %llu\n", (unsigned long long)report["seed"].get<uint64_t>());
-  std::printf("cpu: %d nodes (%d in file), prepare %.1f ms, run %.1f ms\n", passes.nodes_after,
-              passes.nodes_before, prepare_ms, run_ms);
-  if (run_ms > 1000) {  // where a long run went
+  std::printf("%s: %d nodes (%d in file), prepare %.1f ms, ", o.device.c_str(), passes.nodes_after,
+              passes.nodes_before, prepare_ms);
+  if (o.device == "cuda") std::printf("device setup %.1f ms, ", setup_ms);
+  std::printf("run %.1f ms\n", run_ms);
+  if (run_ms > 1000 && !op_ms.empty()) {  // where a long run went
     std::vector<std::pair<double, std::string>> top;
     for (const auto& [op, ms] : op_ms) top.emplace_back(ms, op);
     std::sort(top.rbegin(), top.rend());
@@ -166,7 +191,8 @@ Action add_run_command(CLI::App& app) {
   cmd->add_option("--input,-i", o->inputs, "NAME=FILE.npy or NAME=random (repeatable)");
   cmd->add_option("--shape", o->shapes, "NAME=1x3x512x512: dims for a symbolic input (repeatable)");
   cmd->add_option("--output,-o", o->output_dir, "Directory for <output-name>.npy files (default .)");
-  cmd->add_option("--device", o->device, "cpu");
+  cmd->add_option("--device", o->device, "cpu (default) or cuda (builds with the CUDA backend)");
+  cmd->add_flag("--tf32", o->tf32, "cuda: let float32 matrix work use TF32 tensor cores");
   cmd->add_option("--seed", o->seed, "Seed for random inputs (default: from the clock, printed)");
   cmd->add_flag("--json", o->json, "Print a JSON report");
   cmd->add_option("--image", o->image, "A picture (PNG/JPEG/BMP) for the model's image input, "

@@ -1,4 +1,7 @@
 #include "ops/conv/conv_ops.h"
+#ifdef KILN_WITH_CUDA
+#include "ops/conv/conv_cuda.h"
+#endif
 
 namespace kiln {
 
@@ -7,6 +10,11 @@ void register_conv_ops(OpRegistry& r) {
   conv::register_conv_transpose(r);
   conv::register_pools(r);
   conv::register_global_pools(r);
+#ifdef KILN_WITH_CUDA
+  r.set_cuda("Conv", conv::conv_cuda);
+  r.set_cuda("MaxPool", conv::max_pool_cuda);
+  r.set_cuda("AveragePool", conv::average_pool_cuda);
+#endif
 }
 
 }  // namespace kiln

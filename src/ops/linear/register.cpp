@@ -1,5 +1,8 @@
 #include "ops/linear/linear_ops.h"
 #include "ops/registry.h"
+#ifdef KILN_WITH_CUDA
+#include "ops/linear/linear_cuda.h"
+#endif
 
 namespace kiln {
 
@@ -11,6 +14,11 @@ void register_linear_ops(OpRegistry& r) {
          .cpu = gemm_cpu});
   r.add({.domain = "", .name = "Einsum", .min_inputs = 1, .max_inputs = -1, .infer = einsum_infer,
          .cpu = einsum_cpu});
+#ifdef KILN_WITH_CUDA
+  r.set_cuda("MatMul", matmul_cuda);
+  r.set_cuda("Gemm", gemm_cuda);
+  r.set_cuda("Einsum", einsum_cuda);
+#endif
 }
 
 }  // namespace kiln

@@ -1,5 +1,8 @@
 #include "ops/norm/norm_ops.h"
 #include "ops/registry.h"
+#ifdef KILN_WITH_CUDA
+#include "ops/norm/norm_cuda.h"
+#endif
 
 namespace kiln {
 
@@ -17,6 +20,10 @@ void register_norm_ops(OpRegistry& r) {
          .infer = group_norm_infer, .cpu = group_norm_cpu});
   r.add({.domain = "", .name = "MeanVarianceNormalization", .infer = mvn_infer, .cpu = mvn_cpu});
   r.add({.domain = "", .name = "LRN", .infer = lrn_infer, .cpu = lrn_cpu});
+#ifdef KILN_WITH_CUDA
+  r.set_cuda("LayerNormalization", layer_norm_cuda);
+  r.set_cuda("InstanceNormalization", instance_norm_cuda);
+#endif
 }
 
 }  // namespace kiln

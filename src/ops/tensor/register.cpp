@@ -1,5 +1,8 @@
 #include "ops/registry.h"
 #include "ops/tensor/tensor_groups.h"
+#ifdef KILN_WITH_CUDA
+#include "ops/tensor/tensor_cuda.h"
+#endif
 
 namespace kiln {
 
@@ -15,6 +18,17 @@ void register_tensor_ops(OpRegistry& r) {
   tensor_ops::register_pad_ops(r);        // Pad
   tensor_ops::register_shape_ops(r);      // Shape, Size, ConstantOfShape, Range, NonZero
   tensor_ops::register_matrix_ops(r);     // Trilu, EyeLike, OneHot
+#ifdef KILN_WITH_CUDA
+  for (const char* name : {"Reshape", "Squeeze", "Unsqueeze", "Flatten", "Identity"})
+    r.set_cuda(name, tensor_ops::alias_cuda);
+  r.set_cuda("Transpose", tensor_ops::transpose_cuda);
+  r.set_cuda("Slice", tensor_ops::slice_cuda);
+  r.set_cuda("Concat", tensor_ops::concat_cuda);
+  r.set_cuda("Expand", tensor_ops::expand_cuda);
+  r.set_cuda("Tile", tensor_ops::tile_cuda);
+  r.set_cuda("Gather", tensor_ops::gather_cuda);
+  r.set_cuda("Pad", tensor_ops::pad_cuda);
+#endif
 }
 
 }  // namespace kiln

@@ -1,0 +1,14 @@
+// CUDA kernels of the conv family: pools and Conv (1-D and 2-D, groups, strides, pads, dilations) through
+// cuDNN 9, fp32 (FMA math unless TF32 is allowed) and fp16 (tensor cores, fp32 accumulation).
+#pragma once
+#include "ops/op.h"
+
+namespace kiln::conv {
+
+void conv_cuda(CudaKernelContext& ctx);
+// MaxPool and AveragePool (2-D, and 1-D as H = 1) through cuDNN pooling (pool_cuda.cpp);
+// dilations, Indices and ceil_mode extents cuDNN cannot reach are reported as unsupported.
+void max_pool_cuda(CudaKernelContext& ctx);
+void average_pool_cuda(CudaKernelContext& ctx);
+
+}  // namespace kiln::conv

@@ -1,0 +1,51 @@
+// CUDA unary math and activations, fp32 and fp16 (math in fp32).
+#include "kiln/status.h"
+#include "ops/elementwise/elementwise_cuda.h"
+#include "runtime/cuda/kernel_util.cuh"
+
+namespace kiln::ew {
+namespace {
+
+__device__ __forceinline__ float apply(CudaUnary op, float x) {
+  switch (op) {
+    case CudaUnary::kRelu: return x > 0.f ? x : (x == x ? 0.f : x);  // NaN stays NaN
+    case CudaUnary::kSqrt: return sqrtf(x);
+    case CudaUnary::kErf: return erff(x);
+    case CudaUnary::kSigmoid: return 1.f / (1.f + expf(-x));
+    case CudaUnary::kTanh: return tanhf(x);
+    case CudaUnary::kExp: return expf(x);
+    case CudaUnary::kLog: return logf(x);
+    case CudaUnary::kNeg: return -x;
+    case CudaUnary::kAbs: return fabsf(x);
+    case CudaUnary::kSin: return sinf(x);
+    case CudaUnary::kCos: return cosf(x);
+    case CudaUnary::kReciprocal: return 1.f / x;
+    case CudaUnary::kFloor: return floorf(x);
+    case CudaUnary::kCeil: return ceilf(x);
+  }
+  return x;
+}
+
+template <class T>
+__global__ void unary_kernel(CudaUnary op, const T* __restrict__ in, T* __restrict__ out, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x)
+    cuda::store_f(out, i, apply(op, cuda::load_f(in, i)));
+}
+
+}  // namespace
+
+void launch_unary(CudaUnary op, DType dt, const void* in, void* out, int64_t n, CudaStream stream) {
+  if (n == 0) return;
+  if (dt == DType::kF32)
+    unary_kernel<<<cuda::grid_for(n), cuda::kThreads, 0, stream>>>(op, static_cast<const float*>(in),
+                                                                  static_cast<float*>(out), n);
+  else if (dt == DType::kF16)
+    unary_kernel<<<cuda::grid_for(n), cuda::kThreads, 0, stream>>>(op, static_cast<const __half*>(in),
+                                                                  static_cast<__half*>(out), n);
+  else
+    KILN_ASSERT(!"unary dtype");
+  CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace kiln::ew

@@ -1,0 +1,63 @@
+// Host side of LayerNormalization on the GPU: shapes, parameter layout, optional statistics.
+#include "ops/norm/norm_cuda.h"
+
+#include "ops/op_util.h"
+#include "runtime/cuda/cuda_kernel_context.h"
+
+namespace kiln::norm {
+namespace {
+
+Dims without_leading_ones(Dims d) {
+  while (!d.empty() && d.front() == 1) d.erase(d.begin());
+  return d;
+}
+
+}  // namespace
+
+void layer_norm_cuda(CudaKernelContext& ctx) {
+  ctx.require_dtype(0, {DType::kF32, DType::kF16});
+  const DeviceTensor& x = ctx.input(0);
+  if (x.rank() == 0) ctx.invalid("X must have rank >= 1");
+  const int axis = normalize_axis(ctx, ctx.attrs().get_int("axis", -1), x.rank());
+  Dims inner_dims(x.dims.begin() + axis, x.dims.end());
+  const int64_t inner = numel_of(inner_dims), rows = x.numel() / std::max<int64_t>(inner, 1);
+  for (size_t i = 1; i < 3; ++i) {
+    if (!ctx.has_input(i)) continue;
+    const DeviceTensor& p = ctx.input(i);
+    if (p.dtype != x.dtype) ctx.invalid("Scale and B must have X's dtype");
+    if (without_leading_ones(p.dims) != without_leading_ones(inner_dims))
+      ctx.unsupported("the CUDA kernel needs Scale and B shaped like the normalized axes (" +
+                      dims_to_string(inner_dims) + "), got " + dims_to_string(p.dims));
+  }
+  for (size_t o = 1; o < ctx.num_outputs(); ++o)
+    if (ctx.has_output(o) && ctx.output_dtype(o) != DType::kF32)
+      ctx.unsupported("the CUDA kernel writes Mean and InvStdDev only as float32 (stash_type 1)");
+  LayerNormArgs a;
+  a.x = x.data();
+  a.scale = ctx.input(1).data();
+  a.bias = ctx.has_input(2) ? ctx.input(2).data() : nullptr;
+  a.y = ctx.alloc_output(0).data();
+  if (ctx.has_output(1)) a.mean = ctx.alloc_output(1).ptr<float>();
+  if (ctx.has_output(2)) a.inv_std = ctx.alloc_output(2).ptr<float>();
+  a.rows = rows;
+  a.inner = inner;
+  a.eps = ctx.attrs().get_float("epsilon", 1e-5f);
+  launch_layer_norm(x.dtype, a, ctx.stream());
+}
+
+void instance_norm_cuda(CudaKernelContext& ctx) {
+  ctx.require_dtype(0, {DType::kF32, DType::kF16});
+  const DeviceTensor& x = ctx.input(0);
+  if (x.rank() < 2) ctx.invalid("X must have rank >= 2");
+  const int64_t n = x.dims[0], c = x.dims[1], spatial = x.numel() / std::max<int64_t>(n * c, 1);
+  for (size_t i = 1; i < 3; ++i) {
+    const DeviceTensor& p = ctx.input(i);
+    if (p.dtype != x.dtype) ctx.invalid("scale and B must have X's dtype");
+    if (p.numel() != c) ctx.invalid("scale and B must hold one value per channel");
+  }
+  DeviceTensor& y = ctx.alloc_output(0);
+  launch_instance_norm(x.dtype, x.data(), ctx.input(1).data(), ctx.input(2).data(), y.data(), n * c, c, spatial,
+                       ctx.attrs().get_float("epsilon", 1e-5f), ctx.stream());
+}
+
+}  // namespace kiln::norm

@@ -1,0 +1,74 @@
+// Softmax / LogSoftmax on the GPU. Rows along the innermost axis: one block per row (max, sum of
+// exp, write). Along another axis: one thread per (outer, inner) column, three passes.
+#include "kiln/status.h"
+#include "ops/reduce/reduce_cuda.h"
+#include "runtime/cuda/kernel_util.cuh"
+
+namespace kiln::reduce {
+namespace {
+
+template <class T, bool kLog>
+__global__ void softmax_rows(const T* __restrict__ x, T* __restrict__ y, int64_t n) {
+  const T* xr = x + blockIdx.x * n;
+  T* yr = y + blockIdx.x * n;
+  float m = -INFINITY;
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) m = fmaxf(m, cuda::load_f(xr, i));
+  m = cuda::block_reduce<true>(m);
+  float s = 0.f;
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) s += expf(cuda::load_f(xr, i) - m);
+  s = cuda::block_reduce<false>(s);
+  if (kLog) {
+    const float ls = logf(s);
+    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) cuda::store_f(yr, i, cuda::load_f(xr, i) - m - ls);
+  } else {
+    const float inv = 1.f / s;
+    for (int64_t i = threadIdx.x; i < n; i += blockDim.x)
+      cuda::store_f(yr, i, expf(cuda::load_f(xr, i) - m) * inv);
+  }
+}
+
+template <class T, bool kLog>
+__global__ void softmax_columns(const T* __restrict__ x, T* __restrict__ y, int64_t outer, int64_t n,
+                                int64_t inner) {
+  for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < outer * inner;
+       c += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t base = (c / inner) * n * inner + c % inner;
+    float m = -INFINITY;
+    for (int64_t i = 0; i < n; ++i) m = fmaxf(m, cuda::load_f(x, base + i * inner));
+    float s = 0.f;
+    for (int64_t i = 0; i < n; ++i) s += expf(cuda::load_f(x, base + i * inner) - m);
+    const float ls = logf(s), inv = 1.f / s;
+    for (int64_t i = 0; i < n; ++i) {
+      float v = cuda::load_f(x, base + i * inner) - m;
+      cuda::store_f(y, base + i * inner, kLog ? v - ls : expf(v) * inv);
+    }
+  }
+}
+
+template <class T, bool kLog>
+void launch(const void* xv, void* yv, int64_t outer, int64_t n, int64_t inner, CudaStream stream) {
+  auto x = static_cast<const T*>(xv);
+  auto y = static_cast<T*>(yv);
+  if (inner == 1) {
+    KILN_ASSERT(outer <= 0x7fffffff);
+    int threads = n >= 1024 ? 512 : n >= 256 ? 256 : n >= 64 ? 128 : 32;
+    softmax_rows<T, kLog><<<unsigned(outer), threads, 0, stream>>>(x, y, n);
+  } else {
+    softmax_columns<T, kLog><<<cuda::grid_for(outer * inner), cuda::kThreads, 0, stream>>>(x, y, outer, n, inner);
+  }
+  CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace
+
+void launch_softmax(DType dt, bool log, const void* x, void* y, int64_t outer, int64_t n,
+                    int64_t inner, CudaStream stream) {
+  if (outer * n * inner == 0) return;
+  if (dt == DType::kF32) return log ? launch<float, true>(x, y, outer, n, inner, stream)
+                                    : launch<float, false>(x, y, outer, n, inner, stream);
+  if (dt == DType::kF16) return log ? launch<__half, true>(x, y, outer, n, inner, stream)
+                                    : launch<__half, false>(x, y, outer, n, inner, stream);
+  KILN_ASSERT(!"softmax dtype");
+}
+
+}  // namespace kiln::reduce

@@ -1,0 +1,73 @@
+// Shared by the .cu files: launch geometry, index layouts up to rank 8, element loads and
+// stores that go through float for fp16. Plain data only, so launchers pass them by value.
+#pragma once
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "runtime/cuda/cuda_check.h"
+#include "runtime/cuda/strided_layout.h"
+
+namespace kiln::cuda {
+
+constexpr int kThreads = 256;
+
+// Grid for a grid-stride loop over n elements (capped; the loop covers the rest).
+inline unsigned grid_for(int64_t n, int threads = kThreads) {
+  int64_t blocks = (n + threads - 1) / threads;
+  if (blocks > 65535 * 8) blocks = 65535 * 8;
+  return unsigned(blocks < 1 ? 1 : blocks);
+}
+
+template <class T> __device__ __forceinline__ float load_f(const T* p, int64_t i) {
+  if constexpr (std::is_same_v<T, __half>) return __half2float(p[i]);
+  else return float(p[i]);
+}
+template <class T> __device__ __forceinline__ void store_f(T* p, int64_t i, float v) {
+  if constexpr (std::is_same_v<T, __half>) p[i] = __float2half_rn(v);
+  else p[i] = T(v);
+}
+
+// Offset of linear index i (row-major over dims) under the given strides.
+__device__ __forceinline__ int64_t strided_offset(const StridedLayout& l, const int64_t* strides, int64_t i) {
+  int64_t off = 0;
+#pragma unroll
+  for (int d = kMaxRank - 1; d >= 0; --d) {
+    if (d >= l.rank) continue;
+    int64_t q = i / l.dims[d];
+    off += (i - q * l.dims[d]) * strides[d];
+    i = q;
+  }
+  return off;
+}
+
+// Block-wide sum / max of one float per thread (blockDim.x a multiple of 32, at most 1024);
+// every thread gets the result. Uses 33 floats of shared memory; safe to call repeatedly.
+__device__ __forceinline__ float warp_sum(float v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+__device__ __forceinline__ float warp_max(float v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+template <bool kMax> __device__ __forceinline__ float block_reduce(float v) {
+  __shared__ float partial[33];
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+  v = kMax ? warp_max(v) : warp_sum(v);
+  __syncthreads();  // a previous call may still be reading partial
+  if (lane == 0) partial[warp] = v;
+  __syncthreads();
+  if (warp == 0) {
+    float w = lane < warps ? partial[lane] : (kMax ? -INFINITY : 0.f);
+    w = kMax ? warp_max(w) : warp_sum(w);
+    if (lane == 0) partial[32] = w;
+  }
+  __syncthreads();
+  return partial[32];
+}
+
+}  // namespace kiln::cuda

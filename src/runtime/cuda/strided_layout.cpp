@@ -1,0 +1,54 @@
+#include "runtime/cuda/strided_layout.h"
+
+#include "kiln/status.h"
+
+namespace kiln::cuda {
+
+StridedLayout make_layout(const std::vector<int64_t>& dims,
+                          const std::vector<std::vector<int64_t>>& operand_strides) {
+  const size_t ops = operand_strides.size();
+  KILN_ASSERT(ops >= 1 && ops <= 4);
+  std::vector<int64_t> d;
+  std::vector<std::vector<int64_t>> s(ops);
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (dims[i] == 1) continue;
+    bool merge = !d.empty();
+    for (size_t k = 0; merge && k < ops; ++k)
+      merge = s[k].back() == operand_strides[k][i] * dims[i];
+    if (merge) {
+      d.back() *= dims[i];
+      for (size_t k = 0; k < ops; ++k) s[k].back() = operand_strides[k][i];
+      continue;
+    }
+    d.push_back(dims[i]);
+    for (size_t k = 0; k < ops; ++k) s[k].push_back(operand_strides[k][i]);
+  }
+  if (d.empty()) {  // a single element
+    d.push_back(1);
+    for (size_t k = 0; k < ops; ++k) s[k].push_back(1);
+  }
+  if (d.size() > size_t(kMaxRank))
+    fail(ErrorCode::kUnsupported, "the CUDA kernels handle at most " + std::to_string(kMaxRank) +
+                                      " non-contiguous dimensions, this tensor needs " +
+                                      std::to_string(d.size()));
+  StridedLayout l;
+  l.rank = int(d.size());
+  for (int i = 0; i < l.rank; ++i) {
+    l.dims[i] = d[size_t(i)];
+    for (size_t k = 0; k < ops; ++k) l.strides[k][i] = s[k][size_t(i)];
+  }
+  return l;
+}
+
+bool layout_is_contiguous(const StridedLayout& l, int operands) {
+  for (int k = 0; k < operands; ++k) {
+    int64_t expect = 1;
+    for (int i = l.rank - 1; i >= 0; --i) {
+      if (l.strides[k][i] != expect) return false;
+      expect *= l.dims[i];
+    }
+  }
+  return true;
+}
+
+}  // namespace kiln::cuda

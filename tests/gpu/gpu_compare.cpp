@@ -1,0 +1,130 @@
+#include "gpu_compare.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <random>
+#include <sstream>
+
+#include "ops/registry.h"
+#include "runtime/cpu_executor.h"
+#include "runtime/cuda/cuda_executor.h"
+
+namespace kiln::gpu_test {
+namespace {
+
+std::string describe(const GpuCase& c) {
+  std::ostringstream s;
+  s << c.op << "(";
+  for (size_t i = 0; i < c.inputs.size(); ++i)
+    s << (i ? ", " : "") << (c.inputs[i].defined() ? std::string(dtype_name(c.inputs[i].dtype())) + " " +
+                                                         dims_to_string(c.inputs[i].dims())
+                                                   : std::string("-"));
+  s << ") seed " << c.seed;
+  return s.str();
+}
+
+Graph one_node_graph(const GpuCase& c) {
+  Graph g;
+  g.name = "gpu_test";
+  g.opsets[""] = c.opset;
+  Node node;
+  node.name = "n";
+  node.op_type = c.op;
+  node.opset = c.opset;
+  node.attrs = c.attrs;
+  for (size_t i = 0; i < c.inputs.size(); ++i) {
+    const Tensor& t = c.inputs[i];
+    if (!t.defined()) {
+      node.inputs.push_back("");
+      continue;
+    }
+    std::string name = "in" + std::to_string(i);
+    Value v{name, {t.dtype(), shape_of(t.dims())}, std::nullopt};
+    bool constant = std::find(c.constant_inputs.begin(), c.constant_inputs.end(), i) != c.constant_inputs.end();
+    if (constant) v.constant = t;
+    else g.inputs.push_back(name);
+    g.values[name] = v;
+    node.inputs.push_back(name);
+  }
+  const OpSchema* schema = OpRegistry::instance().find("", c.op);
+  if (!schema) fail(ErrorCode::kInternal, "no op " + c.op);
+  InferContext ictx{{node}, {}};
+  for (const auto& in : node.inputs) ictx.inputs.push_back(in.empty() ? nullptr : &g.values[in]);
+  for (int o = 0; o < c.num_outputs; ++o) node.outputs.push_back("out" + std::to_string(o));
+  std::vector<ValueType> types = schema->infer(ictx);
+  for (int o = 0; o < c.num_outputs; ++o) {
+    std::string name = node.outputs[size_t(o)];
+    g.values[name] = Value{name, types.at(size_t(o)), std::nullopt};
+    g.outputs.push_back(name);
+  }
+  g.nodes.push_back(node);
+  return g;
+}
+
+}  // namespace
+
+void expect_gpu_matches_cpu(const GpuCase& c) {
+  SCOPED_TRACE(describe(c));
+  Graph g = one_node_graph(c);
+  TensorMap feeds;
+  for (size_t i = 0; i < c.inputs.size(); ++i)
+    if (c.inputs[i].defined() && !g.is_constant("in" + std::to_string(i)))
+      feeds["in" + std::to_string(i)] = c.inputs[i];
+  if (c.gpu_only) {
+    CudaExecutor(g).run(feeds);
+    return;
+  }
+  TensorMap want = CpuExecutor(g).run(feeds);
+  TensorMap got = CudaExecutor(g).run(feeds);
+  for (const auto& name : g.outputs) {
+    const Tensor& w = want.at(name);
+    const Tensor& o = got.at(name);
+    ASSERT_EQ(w.dtype(), o.dtype()) << name;
+    ASSERT_EQ(dims_to_string(w.dims()), dims_to_string(o.dims())) << name;
+    double max_abs = 0;
+    for (int64_t i = 0; i < w.numel(); ++i) {
+      double a = o.at_double(i), b = w.at_double(i);
+      if (std::isnan(b) || std::isnan(a)) {
+        ASSERT_EQ(std::isnan(a), std::isnan(b)) << name << " at " << i << ": gpu " << a << " cpu " << b;
+        continue;
+      }
+      if (std::isinf(b) || std::isinf(a)) {
+        ASSERT_EQ(a, b) << name << " at " << i;
+        continue;
+      }
+      double d = std::abs(a - b);
+      max_abs = std::max(max_abs, d);
+      ASSERT_LE(d, c.atol + c.rtol * std::abs(b)) << name << " at " << i << " of " << w.numel() << ": gpu " << a
+                                                  << " cpu " << b;
+    }
+    ::testing::Test::RecordProperty(name + "_max_abs", std::to_string(max_abs));
+  }
+}
+
+Tensor random_tensor(DType dtype, Dims dims, uint64_t seed, double lo, double hi) {
+  Tensor t(dtype, std::move(dims));
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> dist(lo, hi);
+  visit_dtype(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if constexpr (!std::is_void_v<T>) {
+      T* p = t.data<T>();
+      for (int64_t i = 0; i < t.numel(); ++i) {
+        double v = dist(rng);
+        if constexpr (std::is_integral_v<T>) v = std::round(v);
+        p[i] = from_double<T>(v);
+      }
+    }
+  });
+  return t;
+}
+
+Tensor int64_tensor(const std::vector<int64_t>& v) { return Tensor::from_vector<int64_t>({int64_t(v.size())}, v); }
+Tensor float_tensor(const std::vector<float>& v) { return Tensor::from_vector<float>({int64_t(v.size())}, v); }
+
+std::string test_dir() {
+  if (const char* env = std::getenv("KILN_TEST_DIR")) return env;
+  return KILN_TEST_DIR;
+}
+
+}  // namespace kiln::gpu_test

@@ -1,0 +1,43 @@
+// GPU test harness: runs one op as a one-node graph on the CPU reference backend and on the
+// CUDA backend (same inputs, same inferred types) and compares every output. Inputs are
+// fixed-seed random tensors; a mismatch reports the op, shapes, seed and the first bad index.
+#pragma once
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+
+namespace kiln::gpu_test {
+
+struct GpuCase {
+  std::string op;
+  std::vector<Tensor> inputs;         // undefined Tensor(): omitted optional input
+  std::vector<size_t> constant_inputs;  // these become graph constants (weights, shapes)
+  Attributes attrs;
+  int opset = 17;
+  int num_outputs = 1;
+  uint64_t seed = 0;  // printed on failure
+  double atol = 1e-5, rtol = 1e-5;
+  bool gpu_only = false;  // run only the CUDA backend (tests of its own errors)
+};
+
+// Runs the case on both backends and checks the outputs agree within atol + rtol * |cpu|.
+void expect_gpu_matches_cpu(const GpuCase& c);
+
+// Fixed-seed uniform random tensor in [lo, hi) (integers rounded).
+Tensor random_tensor(DType dtype, Dims dims, uint64_t seed, double lo = -1.0, double hi = 1.0);
+Tensor int64_tensor(const std::vector<int64_t>& v);
+Tensor float_tensor(const std::vector<float>& v);
+
+// Tolerances for float16 storage with float32 math against the double-precision reference.
+inline void f16_tolerance(GpuCase& c, double atol = 2e-3, double rtol = 2e-3) {
+  c.atol = atol;
+  c.rtol = rtol;
+}
+
+// The test data folder: $KILN_TEST_DIR, else the source tree's tests/ at build time.
+std::string test_dir();
+
+}  // namespace kiln::gpu_test

@@ -1,0 +1,106 @@
+// The reference models (tests/models/<name>) on the GPU against their PyTorch fp32 goldens, and
+// the executor's contract for ops without CUDA kernels.
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+
+#include "gpu_compare.h"
+#include "io/npy.h"
+#include "onnx/importer.h"
+#include "passes/pipeline.h"
+#include "runtime/cuda/cuda_executor.h"
+
+namespace kiln::gpu_test {
+namespace {
+namespace fs = std::filesystem;
+
+// fp32 without TF32 on the GPU against PyTorch fp32 (TF32 off): summation order only.
+constexpr double kMaxRelL2 = 1e-4;
+
+std::vector<std::string> model_dirs() {
+  std::vector<std::string> dirs;
+  fs::path root = fs::path(test_dir()) / "models";
+  if (fs::is_directory(root))
+    for (const auto& e : fs::directory_iterator(root))
+      if (fs::exists(e.path() / "model.onnx")) dirs.push_back(e.path().filename().string());
+  std::sort(dirs.begin(), dirs.end());
+  return dirs;
+}
+
+class GpuModelGolden : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GpuModelGolden, MatchesPyTorchFp32) {
+  fs::path dir = fs::path(test_dir()) / "models" / GetParam();
+  TensorMap feeds;
+  ImportOptions import;
+  for (const auto& e : fs::directory_iterator(dir / "inputs")) {
+    std::string name = e.path().stem().string();
+    feeds[name] = read_npy(e.path().string());
+    import.input_shapes[name] = feeds[name].dims();
+  }
+  Graph g = import_onnx_file((dir / "model.onnx").string(), import);
+  run_passes(g);
+  std::vector<std::string> missing = ops_without_cuda_kernel(g);
+  if (!missing.empty()) {
+    std::string list;
+    for (const auto& op : missing) list += " " + op;
+    // The executor must refuse such a graph with an error naming the ops.
+    try {
+      CudaExecutor exec(g);
+      ADD_FAILURE() << "CudaExecutor accepted a graph with ops lacking CUDA kernels";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kUnsupported);
+      EXPECT_NE(std::string(e.what()).find("no CUDA kernel for " + missing[0]), std::string::npos) << e.what();
+    }
+    GTEST_SKIP() << GetParam() << ": no CUDA kernel yet for:" << list;
+  }
+  CudaExecutor exec(g);
+  exec.run(feeds);  // warm-up: cuDNN/cuBLASLt heuristics, allocator pool
+  auto t0 = std::chrono::steady_clock::now();
+  TensorMap got = exec.run(feeds);
+  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  int compared = 0;
+  for (const auto& e : fs::directory_iterator(dir / "golden")) {
+    std::string name = e.path().stem().string();
+    ASSERT_TRUE(got.count(name)) << "no output named " << name;
+    Tensor want = read_npy(e.path().string());
+    const Tensor& out = got.at(name);
+    ASSERT_EQ(dims_to_string(out.dims()), dims_to_string(want.dims())) << name;
+    double num = 0, den = 0, max_abs = 0;
+    bool finite = true;
+    for (int64_t i = 0; i < want.numel(); ++i) {
+      double a = out.at_double(i), w = want.at_double(i);
+      finite = finite && std::isfinite(a);
+      num += (a - w) * (a - w);
+      den += w * w;
+      max_abs = std::max(max_abs, std::abs(a - w));
+    }
+    double rel = std::sqrt(num / std::max(den, 1e-300));
+    std::printf("model %s/%s: rel L2 %.3g, max abs %.3g, %d nodes, run %.2f ms (host copies included)\n",
+                GetParam().c_str(), name.c_str(), rel, max_abs, int(g.nodes.size()), ms);
+    EXPECT_TRUE(finite) << name << " has NaN/Inf";
+    EXPECT_LE(rel, kMaxRelL2) << name;
+    ++compared;
+  }
+  EXPECT_GT(compared, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, GpuModelGolden, ::testing::ValuesIn(model_dirs()),
+                         [](const auto& info) { return info.param; });
+
+TEST(GpuExecutor, OpWithoutKernelIsAnErrorNamingIt) {
+  // TopK has a CPU kernel and (for now) no CUDA kernel.
+  GpuCase c{"TopK", {random_tensor(DType::kF32, {3, 17}, 1), int64_tensor({2})}, {1}};
+  c.num_outputs = 2;
+  try {
+    expect_gpu_matches_cpu(c);
+    ADD_FAILURE() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kUnsupported);
+    EXPECT_NE(std::string(e.what()).find("no CUDA kernel for TopK; run with --device cpu"), std::string::npos)
+        << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace kiln::gpu_test

@@ -1,0 +1,62 @@
+// LayerNormalization and Softmax on the GPU against the CPU reference (double statistics).
+#include "gpu_compare.h"
+
+namespace kiln::gpu_test {
+namespace {
+
+TEST(GpuNorm, LayerNorm) {
+  struct L {
+    Dims x;
+    int64_t axis;
+    bool bias;
+    int outputs;
+  };
+  const std::vector<L> cases = {{{2, 17, 33}, -1, true, 1},   {{3, 5, 7}, 1, true, 1},
+                                {{1, 1025, 64}, -1, false, 1}, {{4, 3}, -1, true, 3},
+                                {{2, 3, 1023}, 2, true, 3},    {{1}, 0, true, 1}};
+  uint64_t seed = 900;
+  for (DType dt : {DType::kF32, DType::kF16})
+    for (const L& l : cases) {
+      const int axis = int(l.axis < 0 ? l.axis + int64_t(l.x.size()) : l.axis);
+      Dims inner(l.x.begin() + axis, l.x.end());
+      // A large mean over a small spread: catches E[x^2] - mean^2 variance.
+      GpuCase c{"LayerNormalization", {random_tensor(dt, l.x, seed, 30, 31), random_tensor(dt, inner, seed + 1, 0.5, 1.5)},
+                {1, 2}};
+      if (l.bias) c.inputs.push_back(random_tensor(dt, inner, seed + 2));
+      c.attrs.set("axis", l.axis);
+      c.attrs.set("epsilon", 1e-5f);
+      c.num_outputs = l.outputs;
+      c.seed = seed;
+      seed += 3;
+      if (dt == DType::kF16) f16_tolerance(c, 1e-2, 1e-2);  // inputs near 30 keep ~0.03 resolution
+      else c.atol = 2e-4, c.rtol = 1e-4;
+      expect_gpu_matches_cpu(c);
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+}
+
+TEST(GpuReduce, Softmax) {
+  struct S {
+    Dims x;
+    int64_t axis;
+    int opset;
+  };
+  const std::vector<S> cases = {{{3, 1023}, -1, 13}, {{2, 17, 5}, 1, 13}, {{2, 3, 4}, 1, 11},
+                                {{5, 1}, -1, 13},    {{1, 2, 1025}, -1, 17}, {{7, 3, 2}, 0, 13}};
+  uint64_t seed = 1000;
+  for (const char* op : {"Softmax", "LogSoftmax"})
+    for (DType dt : {DType::kF32, DType::kF16})
+      for (const S& s : cases) {
+        GpuCase c{op, {random_tensor(dt, s.x, seed, -8, 8)}};
+        c.attrs.set("axis", s.axis);
+        c.opset = s.opset;
+        c.seed = seed++;
+        if (dt == DType::kF16) f16_tolerance(c);
+        else c.atol = 1e-6, c.rtol = 1e-5;
+        expect_gpu_matches_cpu(c);
+        if (::testing::Test::HasFatalFailure()) return;
+      }
+}
+
+}  // namespace
+}  // namespace kiln::gpu_test
