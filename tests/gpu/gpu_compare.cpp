@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <cstdlib>
-#include <random>
 #include <sstream>
 
 #include "ops/registry.h"
@@ -99,24 +98,6 @@ void expect_gpu_matches_cpu(const GpuCase& c) {
     }
     ::testing::Test::RecordProperty(name + "_max_abs", std::to_string(max_abs));
   }
-}
-
-Tensor random_tensor(DType dtype, Dims dims, uint64_t seed, double lo, double hi) {
-  Tensor t(dtype, std::move(dims));
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> dist(lo, hi);
-  visit_dtype(dtype, [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    if constexpr (!std::is_void_v<T>) {
-      T* p = t.data<T>();
-      for (int64_t i = 0; i < t.numel(); ++i) {
-        double v = dist(rng);
-        if constexpr (std::is_integral_v<T>) v = std::round(v);
-        p[i] = from_double<T>(v);
-      }
-    }
-  });
-  return t;
 }
 
 Tensor int64_tensor(const std::vector<int64_t>& v) { return Tensor::from_vector<int64_t>({int64_t(v.size())}, v); }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "../ops/harness.h"
 #include "ir/graph.h"
 
 namespace kiln::gpu_test {
@@ -26,8 +27,7 @@ struct GpuCase {
 // Runs the case on both backends and checks the outputs agree within atol + rtol * |cpu|.
 void expect_gpu_matches_cpu(const GpuCase& c);
 
-// Fixed-seed uniform random tensor in [lo, hi) (integers rounded).
-Tensor random_tensor(DType dtype, Dims dims, uint64_t seed, double lo = -1.0, double hi = 1.0);
+using test::random_tensor;  // the op harness's fixed-seed generator
 Tensor int64_tensor(const std::vector<int64_t>& v);
 Tensor float_tensor(const std::vector<float>& v);
 
