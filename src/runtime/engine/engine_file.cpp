@@ -1,5 +1,6 @@
 #include "runtime/engine/engine_file.h"
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 
@@ -52,6 +53,9 @@ void save_engine(const std::string& path, const Graph& graph, const EngineTarget
 
 Engine engine_from_bytes(const std::string& bytes, const std::string& what) {
   auto refuse = [&](const std::string& why) { fail(ErrorCode::kInvalidArgument, what + " " + why); };
+  size_t magic_bytes = std::min(bytes.size(), sizeof kEngineMagic);
+  if (!bytes.empty() && bytes.size() < sizeof kEngineMagic && std::memcmp(bytes.data(), kEngineMagic, magic_bytes) == 0)
+    refuse("is truncated (" + std::to_string(bytes.size()) + " bytes, inside the magic); " + kRebuild);
   if (bytes.size() < sizeof kEngineMagic || std::memcmp(bytes.data(), kEngineMagic, sizeof kEngineMagic) != 0)
     refuse("is not a kiln engine file (no engine magic); build one with `kiln build MODEL.onnx -o ENGINE.kiln`");
   if (bytes.size() < kEngineHeaderBytes)
