@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 
 #include "runtime/engine/byte_archive.h"
@@ -24,6 +25,15 @@ Tensor filled(DType dt, Dims dims, uint8_t seed) {
   return t;
 }
 
+Value make_value(const std::string& name, DType dt, std::optional<Shape> shape, std::optional<Tensor> c = {}) {
+  Value v;
+  v.name = name;
+  v.type.dtype = dt;
+  v.type.shape = std::move(shape);
+  v.constant = std::move(c);
+  return v;
+}
+
 // A graph exercising every field the format stores.
 Graph sample_graph() {
   Graph g;
@@ -34,13 +44,13 @@ Graph sample_graph() {
   for (DType dt : all) {
     std::string name = "c" + std::to_string(i);
     Tensor t = filled(dt, {2, 3}, uint8_t(i++));
-    g.values[name] = Value{name, {dt, shape_of(t.dims())}, t};
+    g.values[name] = make_value(name, dt, shape_of(t.dims()), t);
   }
-  g.values["scalar"] = Value{"scalar", {DType::kF32, Shape{}}, Tensor::scalar<float>(-0.0f)};
-  g.values["empty"] = Value{"empty", {DType::kI64, shape_of({0, 4})}, Tensor(DType::kI64, {0, 4})};
-  g.values["x"] = Value{"x", {DType::kF32, Shape{Dim::symbolic("batch"), 3, Dim(), Dim::symbolic("width")}}, {}};
-  g.values["y"] = Value{"y", {DType::kF32, std::nullopt}, {}};  // rank unknown
-  g.values["z"] = Value{"z", {DType::kUndefined, std::nullopt}, {}};
+  g.values["scalar"] = make_value("scalar", DType::kF32, Shape{}, Tensor::scalar<float>(-0.0f));
+  g.values["empty"] = make_value("empty", DType::kI64, shape_of({0, 4}), Tensor(DType::kI64, {0, 4}));
+  g.values["x"] = make_value("x", DType::kF32, Shape{Dim::symbolic("batch"), 3, Dim(), Dim::symbolic("width")});
+  g.values["y"] = make_value("y", DType::kF32, std::nullopt);         // rank unknown
+  g.values["z"] = make_value("z", DType::kUndefined, std::nullopt);  // dtype undefined
   g.inputs = {"x"};
   g.outputs = {"y", "z"};
 
@@ -107,9 +117,13 @@ void expect_same_graph(const Graph& a, const Graph& b) {
     EXPECT_EQ(v.name, w.name);
     EXPECT_EQ(v.type.dtype, w.type.dtype) << name;
     ASSERT_EQ(v.type.shape.has_value(), w.type.shape.has_value()) << name;
-    if (v.type.shape) EXPECT_TRUE(*v.type.shape == *w.type.shape) << name;
+    if (v.type.shape) {
+      EXPECT_TRUE(*v.type.shape == *w.type.shape) << name;
+    }
     ASSERT_EQ(v.constant.has_value(), w.constant.has_value()) << name;
-    if (v.constant) EXPECT_TRUE(same_tensor(*v.constant, *w.constant)) << name;
+    if (v.constant) {
+      EXPECT_TRUE(same_tensor(*v.constant, *w.constant)) << name;
+    }
   }
   ASSERT_EQ(a.nodes.size(), b.nodes.size());
   for (size_t i = 0; i < a.nodes.size(); ++i) {
@@ -325,6 +339,30 @@ TEST(EngineFile, RefusesDanglingNamesAndUnknownOps) {
     EXPECT_EQ(e.code(), ErrorCode::kUnsupported);
     EXPECT_NE(std::string(e.what()).find("uses op FutureOp"), std::string::npos) << e.what();
   }
+}
+
+}  // namespace
+}  // namespace kiln
+
+namespace kiln {
+namespace {
+
+TEST(EngineFile, PeekReadsTheTargetWithoutTheGraph) {
+  std::string path = ::testing::TempDir() + "/engine_peek.kiln";
+  save_engine(path, sample_graph(), {"cuda", "sm_90"});
+  EngineTarget t = peek_engine_target(path);
+  EXPECT_EQ(t.device, "cuda");
+  EXPECT_EQ(t.arch, "sm_90");
+  std::string bytes = engine_to_bytes(sample_graph(), {});
+  bytes[8] = 3;  // another version: peeking refuses as loading does
+  std::ofstream(path, std::ios::binary) << bytes;
+  try {
+    peek_engine_target(path);
+    ADD_FAILURE() << "peeked another version";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("format version 3"), std::string::npos) << e.what();
+  }
+  std::remove(path.c_str());
 }
 
 }  // namespace

@@ -74,7 +74,8 @@ int run(RunOptions o) {
   PictureTask picture{o.image, o.task, o.palette, o.mean, o.std, {}, {}};
   if (!o.task.empty()) parse_palette(o.palette);  // a bad --palette fails before the long work
   if (o.save_input && o.image.empty()) fail(ErrorCode::kInvalidArgument, "--save-input needs --image");
-  EngineTarget target = local_target(o.device);
+  // Only an engine is checked against this machine's target (an ONNX model builds for any).
+  EngineTarget target = is_engine_file(o.model) ? local_target(o.device) : EngineTarget{o.device, ""};
   auto reopen = [&](const ImportOptions& options) { return open_model(o.model, options, &target); };
   Graph g = reopen(import);
   if (!o.image.empty()) feed_picture(picture, g, import, reopen, feeds);

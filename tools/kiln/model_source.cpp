@@ -41,7 +41,7 @@ void shape_inputs(Graph& g, const std::map<std::string, Dims>& shapes, const std
 
 std::string resolve_device(const std::string& model, const std::string& device_flag) {
   std::string device = device_flag;
-  if (device.empty()) device = is_engine_file(model) ? load_engine(model).target.device : "cpu";
+  if (device.empty()) device = is_engine_file(model) ? peek_engine_target(model).device : "cpu";
   check_device(device);
   return device;
 }

@@ -100,6 +100,26 @@ void check_engine_target(const Engine& engine, const EngineTarget& wanted, const
                                         wanted.device + "`");
 }
 
+EngineTarget peek_engine_target(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string head(4096, '\0');
+  in.read(head.data(), std::streamsize(head.size()));
+  head.resize(size_t(in.gcount()));
+  uint32_t version_in_file = 0;
+  if (head.size() >= kEngineHeaderBytes) ByteReader(head.data() + 8, 4, path).u32(version_in_file);
+  if (version_in_file != kEngineFormatVersion)
+    return load_engine(path).target;  // short or another version: the full load says why
+  ByteReader r(head.data() + kEngineHeaderBytes, head.size() - kEngineHeaderBytes, "engine file " + path);
+  std::string version;
+  EngineTarget t;
+  try {
+    target_fields(r, version, t);
+  } catch (const Error&) {
+    return load_engine(path).target;  // a target block past 4 KiB, or a damaged one
+  }
+  return t;
+}
+
 bool is_engine_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   char magic[sizeof kEngineMagic] = {};

@@ -50,6 +50,11 @@ Engine load_engine(const std::string& path);
 // Refuses (kInvalidArgument) an engine built for another device or GPU architecture.
 void check_engine_target(const Engine& engine, const EngineTarget& wanted, const std::string& path);
 
+// The target recorded in the engine at `path`, read from the file's first bytes only (the
+// header and the target block; the checksum is not verified): to choose a device before the
+// full load_engine, which verifies everything. Refuses as load_engine does.
+EngineTarget peek_engine_target(const std::string& path);
+
 // True when the file at `path` starts with the engine magic (files are told apart by their
 // content, not their extension). False for missing or short files.
 bool is_engine_file(const std::string& path);
