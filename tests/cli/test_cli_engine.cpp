@@ -167,5 +167,25 @@ TEST_F(EngineCli, OtherDeviceIsRefused) {
   EXPECT_EQ(r.code, 0) << r.err;
 }
 
+// Without a GPU (or without the CUDA backend) a cuda build is a user error that writes
+// nothing; with one, the engine records the GPU's architecture, runs on it by default to the
+// bytes the ONNX model gives there, and is refused on the cpu.
+TEST_F(EngineCli, CudaTargetIsRecordedOrRefused) {
+  Result r = kiln("build " + model_ + " -o " + engine_ + " --device cuda --shape x=4x3");
+  if (r.code != 0) {
+    expect_user_error("build " + model_ + " -o " + engine_ + " --device cuda --shape x=4x3", "cuda", engine_);
+    return;
+  }
+  EngineTarget t = peek_engine_target(engine_);
+  EXPECT_EQ(t.device, "cuda");
+  EXPECT_EQ(t.arch.rfind("sm_", 0), 0u) << t.arch;
+  ASSERT_EQ(kiln("run " + model_ + " --device cuda --input x=" + x_ + " -o " + dir_ + "/from_onnx").code, 0);
+  Result engine = kiln("run " + engine_ + " --input x=" + x_ + " -o " + out_);
+  ASSERT_EQ(engine.code, 0) << engine.err;
+  EXPECT_EQ(slurp(out_ + "/y.npy"), slurp(dir_ + "/from_onnx/y.npy"));
+  fs::remove_all(out_);
+  expect_user_error("run " + engine_ + " --device cpu --input x=" + x_ + " -o " + out_, "was built for cuda", out_);
+}
+
 }  // namespace
 }  // namespace kiln

@@ -331,6 +331,12 @@ TEST(EngineFile, RefusesDanglingNamesAndUnknownOps) {
   g.outputs.push_back("ghost");
   expect_refused(engine_to_bytes(g, {}), "refers to unknown value 'ghost'");
   g = sample_graph();
+  std::swap(g.nodes[0], g.nodes[1]);  // Clip now reads y before Add produces it
+  expect_refused(engine_to_bytes(g, {}), "reads 'y' before it is produced");
+  g = sample_graph();
+  g.nodes[1].outputs = {"y"};
+  expect_refused(engine_to_bytes(g, {}), "'y' is produced twice");
+  g = sample_graph();
   g.nodes[0].op_type = "FutureOp";
   try {
     engine_from_bytes(engine_to_bytes(g, {}), "engine file m.kiln");

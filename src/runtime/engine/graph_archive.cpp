@@ -1,5 +1,6 @@
 #include "runtime/engine/graph_archive.h"
 
+#include <set>
 #include <variant>
 
 #include "ops/registry.h"
@@ -208,12 +209,23 @@ void check_references(const Graph& g, const ByteReader& r) {
     if (key != v.name) r.corrupt("value '" + key + "' is stored under another name");
   for (const auto& name : g.inputs) need(name, "a graph input");
   for (const auto& name : g.outputs) need(name, "a graph output");
+  // Nodes must stay in topological order: each reads only inputs, constants and values that
+  // earlier nodes produced, and each value is produced once.
+  std::set<std::string> ready(g.inputs.begin(), g.inputs.end());
+  for (const auto& [key, v] : g.values)
+    if (v.constant) ready.insert(key);
   const OpRegistry& registry = OpRegistry::instance();
   for (const auto& n : g.nodes) {
     for (const auto& name : n.inputs)
-      if (!name.empty()) need(name, n.describe());
+      if (!name.empty()) {
+        need(name, n.describe());
+        if (!ready.count(name)) r.corrupt(n.describe() + " reads '" + name + "' before it is produced");
+      }
     for (const auto& name : n.outputs)
-      if (!name.empty()) need(name, n.describe());
+      if (!name.empty()) {
+        need(name, n.describe());
+        if (!ready.insert(name).second) r.corrupt("'" + name + "' is produced twice");
+      }
     if (!registry.find(n.domain, n.op_type))
       fail(ErrorCode::kUnsupported, r.what() + " uses op " + n.op_type +
                                         (n.domain.empty() ? "" : " (domain " + n.domain + ")") +
