@@ -162,6 +162,9 @@ TEST_F(EngineCli, OtherDeviceIsRefused) {
   save_engine(cuda_engine, g, {"cuda", "sm_90"});
   expect_user_error("run " + cuda_engine + " --device cpu --input x=" + x_ + " -o " + out_,
                     "was built for cuda sm_90, not cpu: run it with --device cuda", out_);
+  save_engine(cuda_engine, g, {"rocm", "gfx942"});  // a device this kiln does not know
+  expect_user_error("run " + cuda_engine + " --input x=" + x_ + " -o " + out_,
+                    "was built for rocm gfx942, which this kiln cannot run", out_);
   save_engine(cuda_engine, g, {"cpu", ""});  // the same graph as a cpu engine runs
   Result r = kiln("run " + cuda_engine + " --input x=" + x_ + " -o " + out_);
   EXPECT_EQ(r.code, 0) << r.err;

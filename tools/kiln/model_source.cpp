@@ -41,7 +41,15 @@ void shape_inputs(Graph& g, const std::map<std::string, Dims>& shapes, const std
 
 std::string resolve_device(const std::string& model, const std::string& device_flag) {
   std::string device = device_flag;
-  if (device.empty()) device = is_engine_file(model) ? peek_engine_target(model).device : "cpu";
+  if (device.empty() && is_engine_file(model)) {
+    device = peek_engine_target(model).device;
+    if (device != "cpu" && device != "cuda") {  // damaged (the full load says so) or from a newer kiln
+      Engine e = load_engine(model);
+      fail(ErrorCode::kInvalidArgument, "engine file " + model + " was built for " + e.target.to_string() +
+                                            ", which this kiln cannot run; rebuild it with `kiln build`");
+    }
+  }
+  if (device.empty()) device = "cpu";
   check_device(device);
   return device;
 }

@@ -72,8 +72,9 @@ Engine engine_from_bytes(const std::string& bytes, const std::string& what) {
   if (have < payload_size)
     refuse("is truncated (" + std::to_string(bytes.size()) + " of " +
            std::to_string(kEngineHeaderBytes + payload_size) + " bytes); " + kRebuild);
-  if (have > payload_size || reserved != 0 ||
-      fnv1a_64(bytes.data() + kEngineHeaderBytes, size_t(payload_size)) != checksum)
+  if (reserved != 0) refuse("is corrupt (a damaged header); " + std::string(kRebuild));
+  if (have > payload_size) refuse("is corrupt (bytes after the payload); " + std::string(kRebuild));
+  if (fnv1a_64(bytes.data() + kEngineHeaderBytes, size_t(payload_size)) != checksum)
     refuse("is corrupt (checksum mismatch); " + std::string(kRebuild));
 
   ByteReader r(bytes.data() + kEngineHeaderBytes, size_t(payload_size), what);
