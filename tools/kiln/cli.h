@@ -13,6 +13,7 @@ namespace kiln::cli {
 // A subcommand registers its options on `app` and returns the action to run when chosen.
 // The action returns the process exit code; it throws kiln::Error for failures.
 using Action = std::function<int()>;
+Action add_build_command(CLI::App& app);
 Action add_run_command(CLI::App& app);
 Action add_inspect_command(CLI::App& app);
 Action add_conformance_command(CLI::App& app);

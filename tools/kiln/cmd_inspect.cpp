@@ -1,9 +1,11 @@
-// kiln inspect MODEL.onnx [--shape NAME=DIMS] [--json]
-// Inputs and outputs with shapes, and the op histogram before and after folding.
+// kiln inspect MODEL.onnx|ENGINE.kiln [--shape NAME=DIMS] [--json]
+// Inputs and outputs with shapes, and the op histogram before and after folding; for an
+// engine file also what it was built for.
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "cli.h"
+#include "model_source.h"
 #include "onnx/importer.h"
 #include "passes/pipeline.h"
 
@@ -29,7 +31,8 @@ nlohmann::json describe_values(const Graph& g, const std::vector<std::string>& n
 int inspect(const InspectOptions& o) {
   ImportOptions import;
   import.input_shapes = parse_shapes(o.shapes);
-  Graph g = import_onnx_file(o.model, import);
+  ModelSource source;
+  Graph g = open_model(o.model, import, nullptr, &source);  // any target: inspecting runs nothing
   int source_nodes = 0;
   for (const auto& [op, count] : g.source_ops) source_nodes += count;
   std::map<std::string, int> before = g.source_ops;
@@ -39,6 +42,9 @@ int inspect(const InspectOptions& o) {
   nlohmann::json r;
   r["model"] = o.model;
   r["opset"] = g.opsets[""];
+  if (source.engine)
+    r["engine"] = {{"format_version", kEngineFormatVersion}, {"device", source.target.device},
+                   {"arch", source.target.arch}, {"kiln_version", source.kiln_version}};
   r["inputs"] = describe_values(g, g.inputs);
   r["outputs"] = describe_values(g, g.outputs);
   r["nodes"] = {{"in_file", source_nodes}, {"after_folding", passes.nodes_after}};
@@ -49,6 +55,9 @@ int inspect(const InspectOptions& o) {
     return 0;
   }
   std::printf("%s  (opset %d)\n", o.model.c_str(), g.opsets[""]);
+  if (source.engine)
+    std::printf("engine: format %u, built for %s by kiln %s\n", kEngineFormatVersion,
+                source.target.to_string().c_str(), source.kiln_version.c_str());
   for (const char* kind : {"inputs", "outputs"})
     for (const auto& v : r[kind])
       std::printf("  %-7s %-32s %-8s %s\n", kind, v["name"].get<std::string>().c_str(),
@@ -69,7 +78,7 @@ Action add_inspect_command(CLI::App& app) {
   auto o = std::make_shared<InspectOptions>();
   CLI::App* cmd = app.add_subcommand("inspect", "Show a model's inputs, outputs and ops");
   cmd->footer("Example:\n  kiln inspect tests/models/segformer_b0/model.onnx --shape pixel_values=1x3x512x512");
-  cmd->add_option("model", o->model, "Model file (.onnx)")->required();
+  cmd->add_option("model", o->model, "Model file (.onnx) or engine file (kiln build)")->required();
   cmd->add_option("--shape", o->shapes, "NAME=1x3x512x512: dims for a symbolic input (repeatable)");
   cmd->add_flag("--json", o->json, "Print JSON");
   return [o] { return inspect(*o); };

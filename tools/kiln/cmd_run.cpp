@@ -1,4 +1,4 @@
-// kiln run MODEL.onnx --input NAME=FILE.npy|random ... [--shape NAME=DIMS] [--output DIR]
+// kiln run MODEL.onnx|ENGINE.kiln --input NAME=FILE.npy|random ... [--shape NAME=DIMS] [--output DIR]
 // kiln run MODEL.onnx --image PICTURE --task matte|semantic [--output DIR]
 // Runs the model on the CPU reference backend or (--device cuda) the CUDA backend and writes
 // one <output>.npy per graph output (CUDA inputs and outputs are host copies); with a task,
@@ -14,6 +14,7 @@
 #include "io/npy.h"
 #include "io/progress.h"
 #include "io/random_tensor.h"
+#include "model_source.h"
 #include "onnx/importer.h"
 #include "passes/pipeline.h"
 #include "picture_task.h"
@@ -31,7 +32,7 @@ struct RunOptions {
   std::vector<std::string> inputs;
   std::vector<std::string> shapes;
   std::string output_dir = ".";
-  std::string device = "cpu";
+  std::string device;  // empty: the engine's device, else cpu
   int64_t seed = -1;
   bool json = false;
   bool tf32 = false;
@@ -46,15 +47,8 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
-int run(const RunOptions& o) {
-#ifdef KILN_WITH_CUDA
-  if (o.device != "cpu" && o.device != "cuda")
-    fail(ErrorCode::kInvalidArgument, "--device " + o.device + ": expected cpu or cuda");
-#else
-  if (o.device != "cpu")
-    fail(ErrorCode::kInvalidArgument, "--device " + o.device +
-                                          ": this kiln build has only the cpu device (use --device cpu)");
-#endif
+int run(RunOptions o) {
+  o.device = resolve_device(o.model, o.device);
   if (o.tf32 && o.device != "cuda") fail(ErrorCode::kInvalidArgument, "--tf32 needs --device cuda");
   auto t0 = std::chrono::steady_clock::now();
   ImportOptions import;
@@ -80,8 +74,11 @@ int run(const RunOptions& o) {
   PictureTask picture{o.image, o.task, o.palette, o.mean, o.std, {}, {}};
   if (!o.task.empty()) parse_palette(o.palette);  // a bad --palette fails before the long work
   if (o.save_input && o.image.empty()) fail(ErrorCode::kInvalidArgument, "--save-input needs --image");
-  Graph g = import_onnx_file(o.model, import);
-  if (!o.image.empty()) feed_picture(picture, g, import, o.model, feeds);
+  // Only an engine is checked against this machine's target (an ONNX model builds for any).
+  EngineTarget target = is_engine_file(o.model) ? local_target(o.device) : EngineTarget{o.device, ""};
+  auto reopen = [&](const ImportOptions& options) { return open_model(o.model, options, &target); };
+  Graph g = reopen(import);
+  if (!o.image.empty()) feed_picture(picture, g, import, reopen, feeds);
   select_task_output(picture, g);
   uint64_t seed = o.seed >= 0 ? uint64_t(o.seed)
                               : uint64_t(std::chrono::system_clock::now().time_since_epoch().count());
@@ -187,11 +184,11 @@ Action add_run_command(CLI::App& app) {
       "  kiln run model.onnx --input pixel_values=random --seed 1 -o out/\n"
       "  kiln run isnet.onnx --image photo.png --task matte -o out/     (mask, cut-out, side by side)\n"
       "  kiln run segformer.onnx --image street.jpg --task semantic --palette cityscapes -o out/");
-  cmd->add_option("model", o->model, "Model file (.onnx)")->required();
+  cmd->add_option("model", o->model, "Model file (.onnx) or engine file (kiln build)")->required();
   cmd->add_option("--input,-i", o->inputs, "NAME=FILE.npy or NAME=random (repeatable)");
   cmd->add_option("--shape", o->shapes, "NAME=1x3x512x512: dims for a symbolic input (repeatable)");
   cmd->add_option("--output,-o", o->output_dir, "Directory for <output-name>.npy files (default .)");
-  cmd->add_option("--device", o->device, "cpu (default) or cuda (builds with the CUDA backend)");
+  cmd->add_option("--device", o->device, "cpu or cuda (builds with the CUDA backend); default: the engine's device, else cpu");
   cmd->add_flag("--tf32", o->tf32, "cuda: let float32 matrix work use TF32 tensor cores");
   cmd->add_option("--seed", o->seed, "Seed for random inputs (default: from the clock, printed)");
   cmd->add_flag("--json", o->json, "Print a JSON report");

@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
     kiln::cli::Action action = adder(app);
     commands.emplace_back(app.get_subcommands({})[before], std::move(action));
   };
+  add(kiln::cli::add_build_command);
   add(kiln::cli::add_run_command);
   add(kiln::cli::add_inspect_command);
   add(kiln::cli::add_conformance_command);

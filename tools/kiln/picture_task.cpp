@@ -77,7 +77,7 @@ std::array<float, 3> default_std(const std::string& task) {
   return {0.229f, 0.224f, 0.225f};
 }
 
-void feed_picture(PictureTask& task, Graph& g, ImportOptions& import, const std::string& model_path,
+void feed_picture(PictureTask& task, Graph& g, ImportOptions& import, const ReopenModel& reopen,
                   TensorMap& feeds) {
   std::array<float, 3> mean = three(task.mean, default_mean(task.task), "--mean");
   std::array<float, 3> std = three(task.std, default_std(task.task), "--std");
@@ -90,7 +90,7 @@ void feed_picture(PictureTask& task, Graph& g, ImportOptions& import, const std:
     auto pick = [](const Dim& d, int64_t fallback) { return d.known() ? d.value : fallback; };
     import.input_shapes[name] = {pick(s[0], 1), 3, pick(s[2], task.picture.height),
                                  pick(s[3], task.picture.width)};
-    g = import_onnx_file(model_path, import);
+    g = reopen(import);
   }
   Dims dims = shape_dims(*g.value(name).type.shape);
   if (dims[0] != 1)

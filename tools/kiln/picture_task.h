@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <array>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -34,8 +35,9 @@ std::array<float, 3> default_mean(const std::string& task);
 std::array<float, 3> default_std(const std::string& task);
 
 // Reads the picture and feeds it to the model's single float32 [N, 3, H, W] input, resized to
-// the input's H and W (symbolic dims take the picture's size; the graph is re-imported).
-void feed_picture(PictureTask& task, Graph& g, ImportOptions& import, const std::string& model_path,
+// the input's H and W (symbolic dims take the picture's size; the graph is reopened with them).
+using ReopenModel = std::function<Graph(const ImportOptions&)>;
+void feed_picture(PictureTask& task, Graph& g, ImportOptions& import, const ReopenModel& reopen,
                   TensorMap& feeds);
 
 // With a task, only the task's output (the model's first) is kept, so the rest of the graph can

@@ -1,0 +1,20 @@
+#include "runtime/cuda/gpu_arch.h"
+
+#include <cuda_runtime_api.h>
+
+#include "runtime/cuda/cuda_check.h"
+#include "runtime/cuda/cuda_session.h"
+
+namespace kiln {
+
+std::string cuda_gpu_arch() {
+  if (cuda_device_count() == 0)
+    fail(ErrorCode::kUnsupported, "no CUDA GPU is visible to this process: cuda engines are built "
+                                  "and run on the machine with the GPU (or use --device cpu)");
+  int major = 0, minor = 0;
+  CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0));
+  CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, 0));
+  return "sm_" + std::to_string(major) + std::to_string(minor);
+}
+
+}  // namespace kiln

@@ -1,0 +1,131 @@
+#include "runtime/engine/engine_file.h"
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+
+#include "io/file_util.h"
+#include "runtime/engine/byte_archive.h"
+#include "runtime/engine/checksum.h"
+#include "runtime/engine/graph_archive.h"
+
+namespace kiln {
+namespace {
+
+constexpr const char* kRebuild = "rebuild it from the ONNX model with `kiln build`";
+
+// The target block opens the payload (covered by the checksum); one function both ways.
+template <class Ar> void target_fields(Ar& ar, std::string& kiln_version, EngineTarget& t) {
+  ar.str(kiln_version);
+  ar.str(t.device);
+  ar.str(t.arch);
+}
+
+uint64_t read_u64(const std::string& b, size_t at) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= uint64_t(uint8_t(b[at + size_t(i)])) << (8 * i);
+  return v;
+}
+
+}  // namespace
+
+std::string engine_to_bytes(const Graph& graph, const EngineTarget& target) {
+  ByteWriter payload;
+  std::string version = KILN_VERSION;
+  EngineTarget t = target;
+  target_fields(payload, version, t);
+  write_graph(payload, graph);
+
+  ByteWriter file;
+  file.raw(kEngineMagic, sizeof kEngineMagic);
+  file.u32(kEngineFormatVersion);
+  file.u32(0);
+  file.u64(payload.bytes().size());
+  file.u64(fnv1a_64(payload.bytes().data(), payload.bytes().size()));
+  KILN_ASSERT(file.bytes().size() == kEngineHeaderBytes);
+  file.raw(payload.bytes().data(), payload.bytes().size());
+  return file.take();
+}
+
+void save_engine(const std::string& path, const Graph& graph, const EngineTarget& target) {
+  write_file_atomic(path, engine_to_bytes(graph, target));
+}
+
+Engine engine_from_bytes(const std::string& bytes, const std::string& what) {
+  auto refuse = [&](const std::string& why) { fail(ErrorCode::kInvalidArgument, what + " " + why); };
+  size_t magic_bytes = std::min(bytes.size(), sizeof kEngineMagic);
+  if (!bytes.empty() && bytes.size() < sizeof kEngineMagic && std::memcmp(bytes.data(), kEngineMagic, magic_bytes) == 0)
+    refuse("is truncated (" + std::to_string(bytes.size()) + " bytes, inside the magic); " + kRebuild);
+  if (bytes.size() < sizeof kEngineMagic || std::memcmp(bytes.data(), kEngineMagic, sizeof kEngineMagic) != 0)
+    refuse("is not a kiln engine file (no engine magic); build one with `kiln build MODEL.onnx -o ENGINE.kiln`");
+  if (bytes.size() < kEngineHeaderBytes)
+    refuse("is truncated (" + std::to_string(bytes.size()) + " bytes, shorter than the header); " + kRebuild);
+  ByteReader header(bytes.data() + sizeof kEngineMagic, kEngineHeaderBytes - sizeof kEngineMagic, what);
+  uint32_t version = 0, reserved = 0;
+  header.u32(version);
+  header.u32(reserved);
+  if (version != kEngineFormatVersion)
+    refuse("has engine format version " + std::to_string(version) + "; this kiln (" + KILN_VERSION +
+           ") reads format version " + std::to_string(kEngineFormatVersion) + ": " + kRebuild);
+  uint64_t payload_size = read_u64(bytes, 16), checksum = read_u64(bytes, 24);
+  uint64_t have = bytes.size() - kEngineHeaderBytes;
+  if (have < payload_size)
+    refuse("is truncated (" + std::to_string(bytes.size()) + " of " +
+           std::to_string(kEngineHeaderBytes + payload_size) + " bytes); " + kRebuild);
+  if (reserved != 0) refuse("is corrupt (a damaged header); " + std::string(kRebuild));
+  if (have > payload_size) refuse("is corrupt (bytes after the payload); " + std::string(kRebuild));
+  if (fnv1a_64(bytes.data() + kEngineHeaderBytes, size_t(payload_size)) != checksum)
+    refuse("is corrupt (checksum mismatch); " + std::string(kRebuild));
+
+  ByteReader r(bytes.data() + kEngineHeaderBytes, size_t(payload_size), what);
+  Engine e;
+  target_fields(r, e.kiln_version, e.target);
+  e.graph = read_graph(r);
+  if (r.remaining() != 0) r.corrupt(std::to_string(r.remaining()) + " bytes after the graph");
+  return e;
+}
+
+Engine load_engine(const std::string& path) {
+  return engine_from_bytes(read_file(path), "engine file " + path);
+}
+
+void check_engine_target(const Engine& engine, const EngineTarget& wanted, const std::string& path) {
+  if (engine.target == wanted) return;
+  std::string head = "engine file " + path + " was built for " + engine.target.to_string();
+  if (engine.target.device != wanted.device)
+    fail(ErrorCode::kInvalidArgument, head + ", not " + wanted.device + ": run it with --device " +
+                                          engine.target.device + ", or rebuild it with `kiln build --device " +
+                                          wanted.device + "`");
+  fail(ErrorCode::kInvalidArgument, head + ", but this GPU is " + wanted.arch +
+                                        ": rebuild it on this machine with `kiln build --device " +
+                                        wanted.device + "`");
+}
+
+EngineTarget peek_engine_target(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string head(4096, '\0');
+  in.read(head.data(), std::streamsize(head.size()));
+  head.resize(size_t(in.gcount()));
+  uint32_t version_in_file = 0;
+  if (head.size() >= kEngineHeaderBytes) ByteReader(head.data() + 8, 4, path).u32(version_in_file);
+  if (version_in_file != kEngineFormatVersion)
+    return load_engine(path).target;  // short or another version: the full load says why
+  ByteReader r(head.data() + kEngineHeaderBytes, head.size() - kEngineHeaderBytes, "engine file " + path);
+  std::string version;
+  EngineTarget t;
+  try {
+    target_fields(r, version, t);
+  } catch (const Error&) {
+    return load_engine(path).target;  // a target block past 4 KiB, or a damaged one
+  }
+  return t;
+}
+
+bool is_engine_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[sizeof kEngineMagic] = {};
+  if (!in.read(magic, sizeof magic)) return false;
+  return std::memcmp(magic, kEngineMagic, sizeof magic) == 0;
+}
+
+}  // namespace kiln

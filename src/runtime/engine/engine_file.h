@@ -1,0 +1,62 @@
+// The engine file: ONE self-contained file holding an optimized graph for a target device.
+// Loading it needs no ONNX model.
+//
+//   offset  size  field
+//   0       8     magic "KILNENG\x1a"
+//   8       4     format version (u32, little-endian; kEngineFormatVersion)
+//   12      4     reserved, 0
+//   16      8     payload size in bytes (u64)
+//   24      8     FNV-1a 64 of the payload (u64)
+//   32      ...   payload: target (kiln version, device, architecture: three strings),
+//                 then the graph (graph_archive.h)
+// Integers are little-endian; a string is a u64 length and its bytes.
+#pragma once
+#include <string>
+
+#include "ir/graph.h"
+
+namespace kiln {
+
+inline constexpr char kEngineMagic[8] = {'K', 'I', 'L', 'N', 'E', 'N', 'G', '\x1a'};
+inline constexpr uint32_t kEngineFormatVersion = 1;
+inline constexpr size_t kEngineHeaderBytes = 32;
+
+// What an engine was built for: device "cpu" (arch empty) or "cuda" with the GPU's
+// architecture ("sm_90").
+struct EngineTarget {
+  std::string device = "cpu";
+  std::string arch;
+
+  std::string to_string() const { return arch.empty() ? device : device + " " + arch; }
+  bool operator==(const EngineTarget& o) const { return device == o.device && arch == o.arch; }
+};
+
+struct Engine {
+  EngineTarget target;
+  std::string kiln_version;  // of the kiln that wrote it
+  Graph graph;
+};
+
+// The file's bytes for `graph` built for `target`, written by this kiln.
+std::string engine_to_bytes(const Graph& graph, const EngineTarget& target);
+// Writes the engine atomically (a partial file never appears under `path`).
+void save_engine(const std::string& path, const Graph& graph, const EngineTarget& target);
+
+// Parses engine bytes; `what` names the file in errors. Truncated, corrupted or other-version
+// bytes are refused (kInvalidArgument) with one line saying what to do. No target check.
+Engine engine_from_bytes(const std::string& bytes, const std::string& what);
+// Reads and parses the file at `path`.
+Engine load_engine(const std::string& path);
+// Refuses (kInvalidArgument) an engine built for another device or GPU architecture.
+void check_engine_target(const Engine& engine, const EngineTarget& wanted, const std::string& path);
+
+// The target recorded in the engine at `path`, read from the file's first bytes only (the
+// header and the target block; the checksum is not verified): to choose a device before the
+// full load_engine, which verifies everything. Refuses as load_engine does.
+EngineTarget peek_engine_target(const std::string& path);
+
+// True when the file at `path` starts with the engine magic (files are told apart by their
+// content, not their extension). False for missing or short files.
+bool is_engine_file(const std::string& path);
+
+}  // namespace kiln

@@ -1,0 +1,80 @@
+#include "model_source.h"
+#include <algorithm>
+
+#ifdef KILN_WITH_CUDA
+#include "runtime/cuda/gpu_arch.h"
+#endif
+
+namespace kiln::cli {
+namespace {
+
+void check_device(const std::string& device) {
+#ifdef KILN_WITH_CUDA
+  if (device != "cpu" && device != "cuda")
+    fail(ErrorCode::kInvalidArgument, "--device " + device + ": expected cpu or cuda");
+#else
+  if (device != "cpu")
+    fail(ErrorCode::kInvalidArgument, "--device " + device +
+                                          ": this kiln build has only the cpu device (use --device cpu)");
+#endif
+}
+
+// An engine's inputs may keep symbolic dims (built without --shape); the run's shapes fill
+// them in, and run_passes then re-infers and folds for them.
+void shape_inputs(Graph& g, const std::map<std::string, Dims>& shapes, const std::string& path) {
+  for (const auto& [name, given] : shapes) {
+    if (std::find(g.inputs.begin(), g.inputs.end(), name) == g.inputs.end())
+      fail(ErrorCode::kInvalidArgument, "the model has no input named '" + name + "'");
+    ValueType& t = g.value(name).type;
+    bool fits = !t.shape || t.shape->size() == given.size();
+    for (size_t i = 0; fits && t.shape && i < given.size(); ++i)
+      fits = !(*t.shape)[i].known() || (*t.shape)[i].value == given[i];
+    if (!fits)
+      fail(ErrorCode::kInvalidArgument, "input '" + name + "' has shape " + t.to_string() + " in engine " +
+                                            path + ", got " + dims_to_string(given) +
+                                            "; rebuild it with `kiln build --shape " + name + "=...`");
+    t.shape = shape_of(given);
+  }
+}
+
+}  // namespace
+
+std::string resolve_device(const std::string& model, const std::string& device_flag) {
+  std::string device = device_flag;
+  if (device.empty() && is_engine_file(model)) {
+    device = peek_engine_target(model).device;
+    if (device != "cpu" && device != "cuda") {  // damaged (the full load says so) or from a newer kiln
+      Engine e = load_engine(model);
+      fail(ErrorCode::kInvalidArgument, "engine file " + model + " was built for " + e.target.to_string() +
+                                            ", which this kiln cannot run; rebuild it with `kiln build`");
+    }
+  }
+  if (device.empty()) device = "cpu";
+  check_device(device);
+  return device;
+}
+
+EngineTarget local_target(const std::string& device) {
+  check_device(device);
+  EngineTarget t;
+  t.device = device;
+#ifdef KILN_WITH_CUDA
+  if (device == "cuda") t.arch = cuda_gpu_arch();
+#endif
+  return t;
+}
+
+Graph open_model(const std::string& path, const ImportOptions& import, const EngineTarget* run_on,
+                 ModelSource* source) {
+  if (!is_engine_file(path)) {
+    if (source) *source = ModelSource{};
+    return import_onnx_file(path, import);
+  }
+  Engine e = load_engine(path);
+  if (run_on) check_engine_target(e, *run_on, path);
+  shape_inputs(e.graph, import.input_shapes, path);
+  if (source) *source = ModelSource{true, e.target, e.kiln_version};
+  return std::move(e.graph);
+}
+
+}  // namespace kiln::cli

@@ -1,0 +1,30 @@
+// A model on the command line is an ONNX file or a kiln engine file, told apart by the
+// engine magic (not the extension). Both become a Graph that run_passes then prepares.
+#pragma once
+#include <string>
+
+#include "ir/graph.h"
+#include "onnx/importer.h"
+#include "runtime/engine/engine_file.h"
+
+namespace kiln::cli {
+
+struct ModelSource {
+  bool engine = false;
+  EngineTarget target;       // engines: what it was built for
+  std::string kiln_version;  // engines: the kiln that wrote it
+};
+
+// The device to run on: the --device flag if given (device_flag non-empty), else the engine's
+// own device, else cpu. Refuses devices this build lacks.
+std::string resolve_device(const std::string& model, const std::string& device_flag);
+// What this process runs on for `device`: cpu, or cuda with this GPU's architecture.
+EngineTarget local_target(const std::string& device);
+
+// Imports the ONNX file, or loads the engine file — refusing one not built for *run_on (when
+// given) — and gives the engine's inputs the shapes in import.input_shapes (checked against
+// the shapes it was built for, as the importer checks an ONNX model's).
+Graph open_model(const std::string& path, const ImportOptions& import, const EngineTarget* run_on,
+                 ModelSource* source = nullptr);
+
+}  // namespace kiln::cli
