@@ -173,7 +173,8 @@ Graph import_onnx_bytes(const std::string& bytes, const std::string& base_dir,
       fail(ErrorCode::kUnsupported,
            "unsupported op '" + (n.domain.empty() ? n.op_type : n.domain + "." + n.op_type) +
                "' (node '" + n.name + "', opset " + std::to_string(n.opset) +
-               "); `kiln inspect` lists the model's ops, the README lists kiln's");
+               "); `kiln inspect` lists the model's ops, the README lists kiln's" +
+               (n.domain.empty() || n.domain == "ai.onnx" ? "" : "; for a custom op, pass --plugin LIBRARY.so"));
     int ni = int(n.inputs.size()), no = int(n.outputs.size());
     if (ni < schema->min_inputs || (schema->max_inputs >= 0 && ni > schema->max_inputs))
       bad(what, n.describe() + " has " + std::to_string(ni) + " inputs, which " + n.op_type +

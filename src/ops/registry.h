@@ -1,6 +1,7 @@
 // The one op registry: every op kiln knows, by (domain, name).
 #pragma once
 #include <map>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,11 +19,17 @@ class OpRegistry {
   std::vector<const OpSchema*> all() const;
 
   void add(OpSchema schema);  // a duplicate (domain, name) is an internal error
+  // Adds an op after the built-in table was made (plugins, src/ops/plugin/). A (domain, name)
+  // that already exists is refused (kInvalidArgument) with `source` naming who tried.
+  // Safe against concurrent find/all: schemas live in a std::map, so pointers stay valid.
+  static void add_external(OpSchema schema, const std::string& source);
   // Attaches the CUDA kernel of an op already added (default domain unless given); an unknown
   // op or a second kernel is an internal error.
   void set_cuda(const std::string& name, CudaKernelFn fn, const std::string& domain = "");
 
  private:
+  static OpRegistry& built();
+  mutable std::mutex mutex_;  // guards ops_ once plugins may add to it
   std::map<std::pair<std::string, std::string>, OpSchema> ops_;
 };
 

@@ -98,11 +98,11 @@ TEST_F(EngineCli, SymbolicEngineTakesShapesAtRunTime) {
 TEST_F(EngineCli, InspectAndJson) {
   Result b = kiln("build " + model_ + " -o " + engine_ + " --json");
   ASSERT_EQ(b.code, 0) << b.err;
-  EXPECT_NE(b.out.find("\"format_version\": 1"), std::string::npos) << b.out;
+  EXPECT_NE(b.out.find("\"format_version\": 2"), std::string::npos) << b.out;
   EXPECT_NE(b.out.find("\"device\": \"cpu\""), std::string::npos) << b.out;
   Result r = kiln("inspect " + engine_);
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_NE(r.out.find("engine: format 1, built for cpu"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("engine: format 2, built for cpu"), std::string::npos) << r.out;
   // Told apart by content: an engine under a .onnx name still loads as an engine.
   fs::rename(engine_, dir_ + "/disguised.onnx");
   EXPECT_EQ(kiln("inspect " + dir_ + "/disguised.onnx").code, 0);
@@ -137,10 +137,10 @@ TEST_F(EngineCli, BadEnginesAreRefused) {
   std::string flipped = bytes;
   flipped[bytes.size() / 2] ^= 0x10;
   expect_user_error("run " + write("flipped.kiln", flipped) + run_tail, "flipped.kiln is corrupt (checksum", out_);
-  std::string v2 = bytes;
-  v2[8] = 2;
-  expect_user_error("run " + write("v2.kiln", v2) + run_tail, "format version 2", out_);
-  expect_user_error("inspect " + dir_ + "/v2.kiln", "format version 2", out_);
+  std::string v3 = bytes;
+  v3[8] = 3;
+  expect_user_error("run " + write("v3.kiln", v3) + run_tail, "format version 3", out_);
+  expect_user_error("inspect " + dir_ + "/v3.kiln", "format version 3", out_);
   expect_user_error("run " + engine_ + " --input x=random --shape x=5x3 -o " + out_, "got 5x3; rebuild it", out_);
 }
 

@@ -25,10 +25,11 @@ std::string describe(const GpuCase& c) {
 Graph one_node_graph(const GpuCase& c) {
   Graph g;
   g.name = "gpu_test";
-  g.opsets[""] = c.opset;
+  g.opsets[c.domain] = c.opset;
   Node node;
   node.name = "n";
   node.op_type = c.op;
+  node.domain = c.domain;
   node.opset = c.opset;
   node.attrs = c.attrs;
   for (size_t i = 0; i < c.inputs.size(); ++i) {

@@ -22,6 +22,7 @@ struct GpuCase {
   uint64_t seed = 0;  // printed on failure
   double atol = 1e-5, rtol = 1e-5;
   bool gpu_only = false;  // run only the CUDA backend (tests of its own errors)
+  std::string domain;     // "" for ONNX's default domain (plugin ops set theirs)
 };
 
 // Runs the case on both backends and checks the outputs agree within atol + rtol * |cpu|.

@@ -177,6 +177,7 @@ ByteWriter cpu_target_payload() {
   w.str("0.1.0");
   w.str("cpu");
   w.str("");
+  w.u64(0);  // no plugin ops
   return w;
 }
 
@@ -237,7 +238,8 @@ TEST(EngineFile, RefusesEveryFlippedByte) {
 
 TEST(EngineFile, RefusesOtherFormatVersions) {
   std::string bytes = engine_to_bytes(sample_graph(), {});
-  for (uint32_t v : {0u, 2u, 0xffffffffu}) {
+  // Format 1 (before the plugin-op block) included: its payload no longer parses.
+  for (uint32_t v : {0u, kEngineFormatVersion - 1, kEngineFormatVersion + 1, 0xffffffffu}) {
     std::string bad = bytes;
     for (int i = 0; i < 4; ++i) bad[size_t(8 + i)] = char((v >> (8 * i)) & 0xff);
     expect_refused(bad, "has engine format version " + std::to_string(v) + "; this kiln");

@@ -1,8 +1,19 @@
 #include "cli.h"
 
 #include "kiln/status.h"
+#include "ops/plugin/plugin_ops.h"
 
 namespace kiln::cli {
+
+Action with_plugins(CLI::App* cmd, Action action) {
+  auto paths = std::make_shared<std::vector<std::string>>();
+  cmd->add_option("--plugin", *paths, "PATH.so: a custom-op library to load first (repeatable; docs/PLUGINS.md)")
+      ->allow_extra_args(false);  // one path per --plugin: never swallow the model argument
+  return [paths, action = std::move(action)] {
+    load_plugins(*paths);
+    return action();
+  };
+}
 
 Dims parse_dims(const std::string& text, const std::string& flag) {
   Dims dims;

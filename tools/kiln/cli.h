@@ -19,6 +19,10 @@ Action add_inspect_command(CLI::App& app);
 Action add_conformance_command(CLI::App& app);
 Action add_ops_command(CLI::App& app);
 
+// Adds the repeatable --plugin PATH.so option to cmd; the returned action loads those op
+// libraries into the registry (docs/PLUGINS.md), then runs `action`.
+Action with_plugins(CLI::App* cmd, Action action);
+
 // "1x3x512x512" → dims; "scalar" or "" → rank 0. Throws kInvalidArgument naming the flag.
 Dims parse_dims(const std::string& text, const std::string& flag);
 // "NAME=VALUE" → {NAME, VALUE}.

@@ -80,7 +80,7 @@ Action add_build_command(CLI::App& app) {
   cmd->add_option("--device", o->device, "cpu (default) or cuda (records this GPU's architecture)");
   cmd->add_option("--shape", o->shapes, "NAME=1x3x512x512: dims for a symbolic input (repeatable)");
   cmd->add_flag("--json", o->json, "Print a JSON report");
-  return [o] { return build(*o); };
+  return with_plugins(cmd, [o] { return build(*o); });
 }
 
 }  // namespace kiln::cli

@@ -162,7 +162,7 @@ Action add_conformance_command(CLI::App& app) {
   cmd->add_flag("--json", o->json, "Print JSON");
   cmd->add_flag("--verbose,-v", o->verbose, "Print every case, not only failures");
   cmd->add_option("--expect-passed", o->expect_passed, "Exit 1 unless at least this many pass");
-  return [o] { return conformance(*o); };
+  return with_plugins(cmd, [o] { return conformance(*o); });
 }
 
 }  // namespace kiln::cli

@@ -81,7 +81,7 @@ Action add_inspect_command(CLI::App& app) {
   cmd->add_option("model", o->model, "Model file (.onnx) or engine file (kiln build)")->required();
   cmd->add_option("--shape", o->shapes, "NAME=1x3x512x512: dims for a symbolic input (repeatable)");
   cmd->add_flag("--json", o->json, "Print JSON");
-  return [o] { return inspect(*o); };
+  return with_plugins(cmd, [o] { return inspect(*o); });
 }
 
 }  // namespace kiln::cli

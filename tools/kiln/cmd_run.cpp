@@ -206,7 +206,7 @@ Action add_run_command(CLI::App& app) {
   cmd->add_option("--std", o->std, "Per-channel std on 0..1 values (default: 1.004 for matte, ImageNet otherwise)")
       ->delimiter(',');
   cmd->add_flag("--save-input", o->save_input, "Also write the preprocessed picture tensor as <input>.npy");
-  return [o] { return run(*o); };
+  return with_plugins(cmd, [o] { return run(*o); });
 }
 
 }  // namespace kiln::cli

@@ -7,6 +7,7 @@
 #include "io/file_util.h"
 #include "runtime/engine/byte_archive.h"
 #include "runtime/engine/checksum.h"
+#include "ops/plugin/plugin_ops.h"
 #include "runtime/engine/graph_archive.h"
 
 namespace kiln {
@@ -19,6 +20,44 @@ template <class Ar> void target_fields(Ar& ar, std::string& kiln_version, Engine
   ar.str(kiln_version);
   ar.str(t.device);
   ar.str(t.arch);
+}
+
+template <class Ar> void plugin_op_fields(Ar& ar, std::vector<EnginePluginOp>& ops) {
+  uint64_t n = ops.size();
+  ar.count(n, 20);  // two string lengths and a version
+  if constexpr (Ar::kReading) ops.resize(size_t(n));
+  for (auto& op : ops) {
+    ar.str(op.domain);
+    ar.str(op.name);
+    ar.u32(op.version);
+  }
+}
+
+// The plugin ops among the graph's nodes, once each.
+std::vector<EnginePluginOp> plugin_ops_of(const Graph& g) {
+  std::vector<EnginePluginOp> out;
+  for (const auto& n : g.nodes)
+    if (const PluginOp* op = find_plugin_op(n.domain, n.op_type)) {
+      bool seen = std::any_of(out.begin(), out.end(),
+                              [&](const auto& o) { return o.domain == op->domain && o.name == op->name; });
+      if (!seen) out.push_back({op->domain, op->name, uint32_t(op->version)});
+    }
+  return out;
+}
+
+// Before the graph is read: name a missing plugin op and how to supply it.
+void check_plugin_ops(const std::vector<EnginePluginOp>& ops, const std::string& what) {
+  for (const auto& o : ops) {
+    std::string label = o.domain.empty() ? o.name : o.domain + "." + o.name;
+    const PluginOp* have = find_plugin_op(o.domain, o.name);
+    if (!have)
+      fail(ErrorCode::kInvalidArgument, what + " uses plugin op " + label + " (version " + std::to_string(o.version) +
+                                            "), which is not registered: pass --plugin LIBRARY.so that provides it");
+    if (uint32_t(have->version) != o.version)
+      fail(ErrorCode::kInvalidArgument, what + " was built with version " + std::to_string(o.version) +
+                                            " of plugin op " + label + ", but plugin " + have->library +
+                                            " provides version " + std::to_string(have->version) + "; " + kRebuild);
+  }
 }
 
 uint64_t read_u64(const std::string& b, size_t at) {
@@ -34,6 +73,8 @@ std::string engine_to_bytes(const Graph& graph, const EngineTarget& target) {
   std::string version = KILN_VERSION;
   EngineTarget t = target;
   target_fields(payload, version, t);
+  std::vector<EnginePluginOp> plugin_ops = plugin_ops_of(graph);
+  plugin_op_fields(payload, plugin_ops);
   write_graph(payload, graph);
 
   ByteWriter file;
@@ -80,6 +121,8 @@ Engine engine_from_bytes(const std::string& bytes, const std::string& what) {
   ByteReader r(bytes.data() + kEngineHeaderBytes, size_t(payload_size), what);
   Engine e;
   target_fields(r, e.kiln_version, e.target);
+  plugin_op_fields(r, e.plugin_ops);
+  check_plugin_ops(e.plugin_ops, what);
   e.graph = read_graph(r);
   if (r.remaining() != 0) r.corrupt(std::to_string(r.remaining()) + " bytes after the graph");
   return e;

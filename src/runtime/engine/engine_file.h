@@ -8,17 +8,19 @@
 //   16      8     payload size in bytes (u64)
 //   24      8     FNV-1a 64 of the payload (u64)
 //   32      ...   payload: target (kiln version, device, architecture: three strings),
-//                 then the graph (graph_archive.h)
+//                 the plugin ops the graph uses (u64 count; each domain, name: strings,
+//                 version: u32), then the graph (graph_archive.h)
 // Integers are little-endian; a string is a u64 length and its bytes.
 #pragma once
 #include <string>
+#include <vector>
 
 #include "ir/graph.h"
 
 namespace kiln {
 
 inline constexpr char kEngineMagic[8] = {'K', 'I', 'L', 'N', 'E', 'N', 'G', '\x1a'};
-inline constexpr uint32_t kEngineFormatVersion = 1;
+inline constexpr uint32_t kEngineFormatVersion = 2;  // 2: the plugin-op block
 inline constexpr size_t kEngineHeaderBytes = 32;
 
 // What an engine was built for: device "cpu" (arch empty) or "cuda" with the GPU's
@@ -31,8 +33,15 @@ struct EngineTarget {
   bool operator==(const EngineTarget& o) const { return device == o.device && arch == o.arch; }
 };
 
+// A plugin op (ops/plugin/) an engine's graph needs; loading refuses until it is registered.
+struct EnginePluginOp {
+  std::string domain, name;
+  uint32_t version = 1;
+};
+
 struct Engine {
   EngineTarget target;
+  std::vector<EnginePluginOp> plugin_ops;
   std::string kiln_version;  // of the kiln that wrote it
   Graph graph;
 };
