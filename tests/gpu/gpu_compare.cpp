@@ -46,7 +46,7 @@ Graph one_node_graph(const GpuCase& c) {
     g.values[name] = v;
     node.inputs.push_back(name);
   }
-  const OpSchema* schema = OpRegistry::instance().find("", c.op);
+  const OpSchema* schema = OpRegistry::instance().find(c.domain, c.op);
   if (!schema) fail(ErrorCode::kInternal, "no op " + c.op);
   InferContext ictx{{node}, {}};
   for (const auto& in : node.inputs) ictx.inputs.push_back(in.empty() ? nullptr : &g.values[in]);
