@@ -1,10 +1,13 @@
-// Conv through cuDNN's convolution API: NCHW descriptors (1-D convs as H = 1), the heuristic's
-// best algorithm whose math type honours the precision rules and whose workspace fits, then
-// the bias added in place. Geometry comes from the CPU reference's window code (window.h), so
+// Conv through cuDNN's convolution API: NCHW descriptors (1-D convs as H = 1), an algorithm
+// whose math type honours the precision rules and whose workspace fits (from the tuning cache,
+// timed when building, else cuDNN's heuristic), then the bias added in place. Geometry comes from the CPU reference's window code (window.h), so
 // both backends agree on pads and output extents.
 #include "ops/conv/conv_cuda.h"
 
 #include <array>
+#include <cstring>
+#include <memory>
+#include <string>
 
 #include "ops/conv/window.h"
 #include "runtime/cuda/cuda_kernel_context.h"
@@ -42,6 +45,87 @@ int to_int(const CudaKernelContext& ctx, int64_t v) {
   return int(v);
 }
 
+
+// Descriptors and the algorithm depend only on shapes and attributes: made once per plan.
+struct ConvState : KernelState {
+  cudnnDataType_t type = CUDNN_DATA_FLOAT;
+  cudnnMathType_t math = CUDNN_FMA_MATH;
+  std::unique_ptr<TensorDesc> xd, yd, bd;
+  std::unique_ptr<FilterDesc> wd;
+  ConvDesc cd;
+  cudnnConvolutionFwdAlgo_t algo = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
+  size_t memory = 0;
+  std::string key;  // tuning-cache key
+};
+
+void describe(CudaKernelContext& ctx, ConvState& st, const DeviceTensor& x, const DeviceTensor& w,
+              const std::vector<Axis>& axes, int64_t group) {
+  st.type = x.dtype == DType::kF32 ? CUDNN_DATA_FLOAT : CUDNN_DATA_HALF;
+  st.xd = std::make_unique<TensorDesc>(st.type, to_int(ctx, x.dims[0]), to_int(ctx, x.dims[1]), to_int(ctx, axes[0].in),
+                                       to_int(ctx, axes[1].in));
+  st.wd = std::make_unique<FilterDesc>(st.type, to_int(ctx, w.dims[0]), to_int(ctx, w.dims[1]), to_int(ctx, axes[0].k),
+                                       to_int(ctx, axes[1].k));
+  CUDNN_CHECK(cudnnSetConvolution2dDescriptor(st.cd.h, to_int(ctx, axes[0].pb), to_int(ctx, axes[1].pb),
+                                              to_int(ctx, axes[0].s), to_int(ctx, axes[1].s),
+                                              to_int(ctx, axes[0].d), to_int(ctx, axes[1].d),
+                                              CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+  CUDNN_CHECK(cudnnSetConvolutionGroupCount(st.cd.h, int(group)));
+  st.math = x.dtype == DType::kF16 ? CUDNN_TENSOR_OP_MATH
+            : ctx.session.allow_tf32 ? CUDNN_DEFAULT_MATH
+                                     : CUDNN_FMA_MATH;
+  CUDNN_CHECK(cudnnSetConvolutionMathType(st.cd.h, st.math));
+  std::array<int, 4> od{};
+  CUDNN_CHECK(cudnnGetConvolution2dForwardOutputDim(st.cd.h, st.xd->h, st.wd->h, &od[0], &od[1], &od[2], &od[3]));
+  if (od[2] != axes[0].out || od[3] != axes[1].out)
+    ctx.unsupported("pads that differ at the start and end of an axis have no CUDA kernel yet");
+  st.yd = std::make_unique<TensorDesc>(st.type, od[0], od[1], od[2], od[3]);
+  st.key = ctx.session.tuning_prefix() + "/conv/" + dtype_name(x.dtype) + "/m" + std::to_string(int(st.math));
+  for (int64_t v : {x.dims[0], x.dims[1], axes[0].in, axes[1].in, w.dims[0], w.dims[1], axes[0].k, axes[1].k,
+                    axes[0].pb, axes[1].pb, axes[0].s, axes[1].s, axes[0].d, axes[1].d, group})
+    st.key += "," + std::to_string(v);
+}
+
+bool usable(const cudnnConvolutionFwdAlgoPerf_t& p, cudnnMathType_t math) {
+  bool math_ok = math != CUDNN_FMA_MATH || p.mathType == CUDNN_FMA_MATH;
+  return p.status == CUDNN_STATUS_SUCCESS && math_ok && p.memory <= kMaxWorkspace;
+}
+
+// From the tuning cache; else, when tuning, cuDNN's own timing of every algorithm on the real
+// operands (cudnnFind); else its heuristic. The choice is stored for later calls and the engine.
+void choose_algo(CudaKernelContext& ctx, ConvState& st, const DeviceTensor& x, const DeviceTensor& w, DeviceTensor& y) {
+  CudaSession& s = ctx.session;
+  if (s.tuning)
+    if (auto hit = s.tuning->find(st.key); hit && hit->size() == 3 * sizeof(int64_t)) {
+      int64_t v[3];
+      std::memcpy(v, hit->data(), sizeof v);
+      st.algo = cudnnConvolutionFwdAlgo_t(v[0]), st.math = cudnnMathType_t(v[1]), st.memory = size_t(v[2]);
+      CUDNN_CHECK(cudnnSetConvolutionMathType(st.cd.h, st.math));
+      return;
+    }
+  constexpr int kWanted = 8;
+  std::array<cudnnConvolutionFwdAlgoPerf_t, kWanted> perf{};
+  int found = 0;
+  if (s.tune) {
+    DeviceBuffer ws(kMaxWorkspace, s.stream());
+    CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(s.cudnn(), st.xd->h, x.data(), st.wd->h, w.data(), st.cd.h,
+                                                       st.yd->h, y.data(), kWanted, &found, perf.data(), ws.data(),
+                                                       kMaxWorkspace));
+  } else {
+    CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(s.cudnn(), st.xd->h, st.wd->h, st.cd.h, st.yd->h, kWanted,
+                                                       &found, perf.data()));
+  }
+  const cudnnConvolutionFwdAlgoPerf_t* pick = nullptr;
+  for (int i = 0; i < found && !pick; ++i)
+    if (usable(perf[size_t(i)], st.math)) pick = &perf[size_t(i)];
+  if (!pick) fail(ErrorCode::kInternal, "internal error: cuDNN offered no usable algorithm for " + ctx.node.describe());
+  st.algo = pick->algo, st.math = pick->mathType, st.memory = pick->memory;
+  CUDNN_CHECK(cudnnSetConvolutionMathType(st.cd.h, st.math));
+  if (s.tuning) {
+    int64_t v[3] = {int64_t(st.algo), int64_t(st.math), int64_t(st.memory)};
+    s.tuning->put(st.key, std::string(reinterpret_cast<const char*>(v), sizeof v));
+  }
+}
+
 }  // namespace
 
 void conv_cuda(CudaKernelContext& ctx) {
@@ -58,53 +142,25 @@ void conv_cuda(CudaKernelContext& ctx) {
   std::vector<Axis> axes;
   for (int i = 0; i < n; ++i) axes.push_back(forward_axis(ctx, wa, i, x.dims[size_t(2 + i)], false));
   if (n == 1) axes.insert(axes.begin(), Axis{});  // 1-D as H = 1
-  const int64_t batch = x.dims[0], c_in = x.dims[1], c_out = w.dims[0];
+  const int64_t c_in = x.dims[1], c_out = w.dims[0];
   if (group < 1 || c_in % group || c_out % group || w.dims[1] * group != c_in)
     ctx.invalid("channels do not match group " + std::to_string(group));
 
-  const cudnnDataType_t t = x.dtype == DType::kF32 ? CUDNN_DATA_FLOAT : CUDNN_DATA_HALF;
-  TensorDesc xd(t, to_int(ctx, batch), to_int(ctx, c_in), to_int(ctx, axes[0].in), to_int(ctx, axes[1].in));
-  FilterDesc wd(t, to_int(ctx, c_out), to_int(ctx, w.dims[1]), to_int(ctx, axes[0].k), to_int(ctx, axes[1].k));
-  ConvDesc cd;
-  CUDNN_CHECK(cudnnSetConvolution2dDescriptor(cd.h, to_int(ctx, axes[0].pb), to_int(ctx, axes[1].pb),
-                                              to_int(ctx, axes[0].s), to_int(ctx, axes[1].s),
-                                              to_int(ctx, axes[0].d), to_int(ctx, axes[1].d),
-                                              CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-  CUDNN_CHECK(cudnnSetConvolutionGroupCount(cd.h, int(group)));
-  const cudnnMathType_t math = x.dtype == DType::kF16 ? CUDNN_TENSOR_OP_MATH
-                               : ctx.session.allow_tf32 ? CUDNN_DEFAULT_MATH
-                                                        : CUDNN_FMA_MATH;
-  CUDNN_CHECK(cudnnSetConvolutionMathType(cd.h, math));
-  std::array<int, 4> od{};
-  CUDNN_CHECK(cudnnGetConvolution2dForwardOutputDim(cd.h, xd.h, wd.h, &od[0], &od[1], &od[2], &od[3]));
-  if (od[2] != axes[0].out || od[3] != axes[1].out)
-    ctx.unsupported("pads that differ at the start and end of an axis have no CUDA kernel yet");
+  bool fresh = false;
+  ConvState& st = ctx.state<ConvState>(&fresh);
+  if (fresh) describe(ctx, st, x, w, axes, group);
   DeviceTensor& y = ctx.alloc_output(0);
   if (y.numel() == 0) return;
-  TensorDesc yd(t, od[0], od[1], od[2], od[3]);
-
-  constexpr int kWanted = 8;
-  std::array<cudnnConvolutionFwdAlgoPerf_t, kWanted> perf{};
-  int found = 0;
-  CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(ctx.session.cudnn(), xd.h, wd.h, cd.h, yd.h, kWanted,
-                                                     &found, perf.data()));
-  const cudnnConvolutionFwdAlgoPerf_t* pick = nullptr;
-  for (int i = 0; i < found && !pick; ++i) {
-    const auto& p = perf[size_t(i)];
-    bool math_ok = math != CUDNN_FMA_MATH || p.mathType == CUDNN_FMA_MATH;
-    if (p.status == CUDNN_STATUS_SUCCESS && math_ok && p.memory <= kMaxWorkspace) pick = &p;
-  }
-  if (!pick) fail(ErrorCode::kInternal, "internal error: cuDNN offered no usable algorithm for " + ctx.node.describe());
-  CUDNN_CHECK(cudnnSetConvolutionMathType(cd.h, pick->mathType));
-  void* ws = pick->memory ? ctx.session.workspace(pick->memory) : nullptr;
+  if (fresh) choose_algo(ctx, st, x, w, y);
+  void* ws = st.memory ? ctx.session.workspace(st.memory) : nullptr;
   const float one = 1.f, zero = 0.f;
-  CUDNN_CHECK(cudnnConvolutionForward(ctx.session.cudnn(), &one, xd.h, x.data(), wd.h, w.data(), cd.h,
-                                      pick->algo, ws, pick->memory, &zero, yd.h, y.data()));
+  CUDNN_CHECK(cudnnConvolutionForward(ctx.session.cudnn(), &one, st.xd->h, x.data(), st.wd->h, w.data(), st.cd.h,
+                                      st.algo, ws, st.memory, &zero, st.yd->h, y.data()));
   if (ctx.has_input(2)) {
     const DeviceTensor& b = ctx.input(2);
     if (b.dtype != x.dtype || b.numel() != c_out) ctx.invalid("B must hold one value per output channel");
-    TensorDesc bd(t, 1, to_int(ctx, c_out), 1, 1);
-    CUDNN_CHECK(cudnnAddTensor(ctx.session.cudnn(), &one, bd.h, b.data(), &one, yd.h, y.data()));
+    if (!st.bd) st.bd = std::make_unique<TensorDesc>(st.type, 1, to_int(ctx, c_out), 1, 1);
+    CUDNN_CHECK(cudnnAddTensor(ctx.session.cudnn(), &one, st.bd->h, b.data(), &one, st.yd->h, y.data()));
   }
 }
 

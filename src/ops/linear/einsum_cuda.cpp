@@ -28,7 +28,7 @@ DeviceTensor permute_to(CudaKernelContext& ctx, const DeviceTensor& t, const std
     dims.push_back(sizes[size_t(label)]);
     from.push_back(it == labels.end() ? 0 : ts[size_t(it - labels.begin())]);
   }
-  DeviceTensor out = device_empty(t.dtype, dims, ctx.stream());
+  DeviceTensor out = ctx.scratch(t.dtype, dims);
   if (out.numel() == 0) return out;
   cuda::StridedLayout l = cuda::make_layout(dims, {contiguous_strides(dims), from});
   cuda::strided_copy(t.data(), out.data(), dtype_size(t.dtype), l, ctx.stream());
@@ -78,7 +78,7 @@ void einsum_cuda(CudaKernelContext& ctx) {
   if (y.numel() == 0) return;
   Dims c_dims;
   for (int x : order_c) c_dims.push_back(sizes[size_t(x)]);
-  DeviceTensor c = device_empty(a.dtype, c_dims, ctx.stream());
+  DeviceTensor c = ctx.scratch(a.dtype, c_dims);
   if (nk == 0) {
     CUDA_CHECK(cudaMemsetAsync(c.data(), 0, c.nbytes(), ctx.stream()));
   } else {

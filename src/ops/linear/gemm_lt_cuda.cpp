@@ -2,8 +2,12 @@
 // so the row-major C = op(A) op(B) runs as the column-major C^T = op(B)^T op(A)^T: B's storage
 // is the first operand, A's the second, and nothing is copied.
 #include <algorithm>
+#include <array>
+#include <cstring>
+#include <string>
 
 #include "ops/linear/linear_cuda.h"
+#include "runtime/cuda/candidate_timer.h"
 #include "runtime/cuda/cuda_session.h"
 #include "runtime/cuda/library_check.h"
 
@@ -44,6 +48,62 @@ uint32_t alignment_of(const void* p) {
   return a;
 }
 
+// Everything that decides which algorithms apply and how fast they run.
+std::string tuning_key(const CudaSession& session, const GemmCall& g, cublasComputeType_t compute,
+                       std::initializer_list<uint32_t> alignments) {
+  std::string k = session.tuning_prefix() + "/gemm/" + dtype_name(g.dtype) + "/c" + std::to_string(int(compute));
+  for (int64_t v : {int64_t(g.trans_a), int64_t(g.trans_b), g.m, g.n, g.k, g.batch, g.lda, g.ldb, g.ldc,
+                    g.stride_a, g.stride_b, g.stride_c, int64_t(g.beta != 0.f)})
+    k += "," + std::to_string(v);
+  for (uint32_t a : alignments) k += "/a" + std::to_string(a);
+  return k;
+}
+
+// The algorithm for this problem: from the tuning cache; else, when tuning, the fastest of the
+// heuristic's top candidates timed on the real operands; else the heuristic's first. The choice
+// is stored so every later call (and the engine file) uses the same kernel.
+cublasLtMatmulAlgo_t choose_algo(CudaSession& session, const GemmCall& g, cublasLtMatmulDesc_t desc,
+                                 cublasLtMatrixLayout_t first, cublasLtMatrixLayout_t second,
+                                 cublasLtMatrixLayout_t out, cublasLtMatmulPreference_t pref, const std::string& key) {
+  cublasLtMatmulAlgo_t algo{};
+  if (session.tuning)
+    if (auto hit = session.tuning->find(key); hit && hit->size() == sizeof algo) {
+      std::memcpy(&algo, hit->data(), sizeof algo);
+      cublasLtMatmulHeuristicResult_t check{};
+      if (cublasLtMatmulAlgoCheck(session.cublas(), desc, first, second, out, out, &algo, &check) ==
+              CUBLAS_STATUS_SUCCESS && check.workspaceSize <= kWorkspace)
+        return algo;
+    }
+  constexpr int kCandidates = 8;
+  std::array<cublasLtMatmulHeuristicResult_t, kCandidates> results{};
+  int found = 0;
+  CUBLAS_CHECK(cublasLtMatmulAlgoGetHeuristic(session.cublas(), desc, first, second, out, out, pref,
+                                              session.tune ? kCandidates : 1, results.data(), &found));
+  if (found == 0)
+    fail(ErrorCode::kInternal, "internal error: cuBLASLt found no algorithm for a " + std::to_string(g.m) + "x" +
+                                   std::to_string(g.n) + "x" + std::to_string(g.k) + " GEMM");
+  int pick = 0;
+  if (session.tune && found > 1) {
+    // Time into a scratch C when C is also an input (beta != 0), so the real C stays intact.
+    const size_t c_elems = size_t((g.batch - 1) * g.stride_c + (g.m - 1) * g.ldc + g.n);
+    DeviceTensor scratch_c;
+    void* c = g.c;
+    if (g.beta != 0.f) {
+      scratch_c = device_empty(g.dtype, {int64_t(c_elems)}, session.stream());
+      c = scratch_c.data();
+    }
+    void* workspace = session.workspace(kWorkspace);
+    pick = cuda::fastest_candidate(session.stream(), found, [&](int i) {
+      return cublasLtMatmul(session.cublas(), desc, &g.alpha, g.b, first, g.a, second, &g.beta, c, out, c, out,
+                            &results[size_t(i)].algo, workspace, kWorkspace, session.stream()) == CUBLAS_STATUS_SUCCESS;
+    });
+    if (pick < 0) pick = 0;
+  }
+  algo = results[size_t(pick)].algo;
+  if (session.tuning) session.tuning->put(key, std::string(reinterpret_cast<const char*>(&algo), sizeof algo));
+  return algo;
+}
+
 }  // namespace
 
 void gemm_lt(CudaSession& session, const GemmCall& g) {
@@ -72,16 +132,11 @@ void gemm_lt(CudaSession& session, const GemmCall& g) {
   CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref.h, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &al_c, sizeof(al_c)));
   CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref.h, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &al_c, sizeof(al_c)));
 
-  cublasLtMatmulHeuristicResult_t result{};
-  int found = 0;
-  CUBLAS_CHECK(cublasLtMatmulAlgoGetHeuristic(session.cublas(), desc.h, first.h, second.h, out.h, out.h,
-                                              pref.h, 1, &result, &found));
-  if (found == 0)
-    fail(ErrorCode::kInternal, "internal error: cuBLASLt found no algorithm for a " + std::to_string(g.m) + "x" +
-                                   std::to_string(g.n) + "x" + std::to_string(g.k) + " GEMM");
+  const cublasLtMatmulAlgo_t algo = choose_algo(session, g, desc.h, first.h, second.h, out.h, pref.h,
+                                                 tuning_key(session, g, compute, {al_first, al_second, al_c}));
   void* workspace = session.workspace(kWorkspace);
   CUBLAS_CHECK(cublasLtMatmul(session.cublas(), desc.h, &g.alpha, g.b, first.h, g.a, second.h, &g.beta, g.c,
-                              out.h, g.c, out.h, &result.algo, workspace, kWorkspace, session.stream()));
+                              out.h, g.c, out.h, &algo, workspace, kWorkspace, session.stream()));
 }
 
 }  // namespace kiln::linear

@@ -41,6 +41,11 @@ DeviceTaps upload(const AxisTaps& t, CudaStream stream) {
   return d;
 }
 
+// The tables depend only on shapes and constants: uploaded once per plan.
+struct ResizeState : KernelState {
+  DeviceTaps h, w;
+};
+
 }  // namespace
 
 void resize_cuda(CudaKernelContext& ctx) {
@@ -71,7 +76,10 @@ void resize_cuda(CudaKernelContext& ctx) {
   }
   const AxisTaps& th = taps[size_t(rank - 2)];
   const AxisTaps& tw = taps[size_t(rank - 1)];
-  DeviceTaps dh = upload(th, ctx.stream()), dw = upload(tw, ctx.stream());
+  bool fresh = false;
+  ResizeState& st = ctx.state<ResizeState>(&fresh);
+  if (fresh) st.h = upload(th, ctx.stream()), st.w = upload(tw, ctx.stream());
+  const DeviceTaps &dh = st.h, &dw = st.w;
   ResizeTaps2D t{dh.index.ptr<int32_t>(), dh.weight.ptr<float>(), dh.taps,
                  dw.index.ptr<int32_t>(), dw.weight.ptr<float>(), dw.taps};
   const int64_t planes = x.numel() / (th.in * tw.in);

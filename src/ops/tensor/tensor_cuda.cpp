@@ -152,6 +152,10 @@ void pad_cuda(CudaKernelContext& ctx) {
   launch_pad(x.data(), y.data(), dtype_size(x.dtype), g, fill, ctx.stream());
 }
 
+struct GatherState : KernelState {
+  DeviceTensor flag;  // int32, set by the kernel when an index is out of range
+};
+
 void gather_cuda(CudaKernelContext& ctx) {
   const DeviceTensor& x = ctx.input(0);
   const DeviceTensor& ind = ctx.input(1);
@@ -169,18 +173,16 @@ void gather_cuda(CudaKernelContext& ctx) {
     for (int64_t v : c->to_int64_vector())
       if (v < -dim || v >= dim)
         ctx.invalid("index " + std::to_string(v) + " is out of range for a dim of size " + std::to_string(dim));
-  DeviceTensor flag = device_empty(DType::kI32, {1}, ctx.stream());
-  CUDA_CHECK(cudaMemsetAsync(flag.data(), 0, sizeof(int32_t), ctx.stream()));
+  // The flag outlives the run: runtime indices are checked once the run is over (capturable).
+  bool fresh = false;
+  GatherState& st = ctx.state<GatherState>(&fresh);
+  if (fresh) st.flag = device_empty(DType::kI32, {1}, ctx.stream());
+  CUDA_CHECK(cudaMemsetAsync(st.flag.data(), 0, sizeof(int32_t), ctx.stream()));
   launch_gather(x.data(), dtype_size(x.dtype), ind.data(), ind.dtype == DType::kI64, y.data(), ind.numel(), dim,
-                inner, y.numel(), flag.ptr<int>(), ctx.stream());
-  if (!ctx.host_constant(1)) {
-    // Runtime indices: wait for the flag (phase 1 keeps this simple; a later phase checks it
-    // once per run).
-    int32_t bad = 0;
-    CUDA_CHECK(cudaMemcpyAsync(&bad, flag.data(), sizeof(bad), cudaMemcpyDeviceToHost, ctx.stream()));
-    CUDA_CHECK(cudaStreamSynchronize(ctx.stream()));
-    if (bad) ctx.invalid("an index is out of range for a dim of size " + std::to_string(dim));
-  }
+                inner, y.numel(), st.flag.ptr<int>(), ctx.stream());
+  if (!ctx.host_constant(1))
+    ctx.session.add_deferred_check(st.flag.ptr<int32_t>(), ctx.node.describe() + ": an index is out of range for a dim of size " +
+                                                               std::to_string(dim));
 }
 
 }  // namespace kiln::tensor_ops

@@ -9,6 +9,8 @@
 #include "ops/registry.h"
 #include "runtime/cuda/cuda_check.h"
 #include "runtime/cuda/cuda_kernel_context.h"
+#include "runtime/cuda/cuda_plan.h"
+#include "runtime/specialize.h"
 
 namespace kiln {
 namespace {
@@ -21,97 +23,341 @@ void require_static_shape(const Graph& g, const std::string& name) {
                                       "symbolic inputs)");
 }
 
-}  // namespace
-
-std::vector<std::string> ops_without_cuda_kernel(const Graph& graph) {
-  std::set<std::string> missing;
-  const OpRegistry& registry = OpRegistry::instance();
-  for (const Node& node : graph.nodes) {
-    const OpSchema* schema = registry.find(node.domain, node.op_type);
-    if (!schema || !schema->cuda) missing.insert(node.op_type);
+// As check_inputs (cpu_executor.h) for device tensors: every input given once, with its dtype
+// and dims; no unknown names.
+void check_device_inputs(const Graph& g, const DeviceTensorMap& inputs) {
+  for (const auto& [name, t] : inputs)
+    if (std::find(g.inputs.begin(), g.inputs.end(), name) == g.inputs.end())
+      fail(ErrorCode::kInvalidArgument, "the model has no input named '" + name + "'");
+  for (const auto& name : g.inputs) {
+    auto it = inputs.find(name);
+    if (it == inputs.end()) fail(ErrorCode::kInvalidArgument, "input '" + name + "' is missing");
+    const ValueType& t = g.value(name).type;
+    if (it->second.dtype != t.dtype || it->second.dims != shape_dims(*t.shape))
+      fail(ErrorCode::kInvalidArgument, "input '" + name + "' is " + dtype_name(it->second.dtype) + " " +
+                                            dims_to_string(it->second.dims) + ", the model wants " + t.to_string());
   }
-  return {missing.begin(), missing.end()};
 }
 
-CudaExecutor::CudaExecutor(const Graph& graph) : graph_(graph), release_after_(graph.nodes.size()) {
-  std::vector<std::string> missing = ops_without_cuda_kernel(graph);
-  if (!missing.empty()) {
-    std::string list;
-    for (const auto& op : missing) list += (list.empty() ? "" : ", ") + op;
-    fail(ErrorCode::kUnsupported, "no CUDA kernel for " + list + "; run with --device cpu");
+std::string dims_key(const std::map<std::string, Dims>& dims) {
+  std::string k;
+  for (const auto& [name, d] : dims) k += name + "=" + dims_to_string(d) + ";";
+  return k;
+}
+
+std::map<std::string, Dims> dims_of(const DeviceTensorMap& inputs) {
+  std::map<std::string, Dims> d;
+  for (const auto& [name, t] : inputs) d[name] = t.dims;
+  return d;
+}
+std::map<std::string, Dims> dims_of(const TensorMap& inputs) {
+  std::map<std::string, Dims> d;
+  for (const auto& [name, t] : inputs) d[name] = t.dims();
+  return d;
+}
+
+// Runs graph nodes with CUDA events between them.
+struct EventList {
+  std::vector<cudaEvent_t> events;
+  explicit EventList(size_t n) : events(n, nullptr) {
+    for (auto& e : events) CUDA_CHECK(cudaEventCreate(&e));
   }
+  ~EventList() {
+    for (auto e : events)
+      if (e) cudaEventDestroy(e);
+  }
+};
+
+// Ends a capture that a kernel's error interrupted, so the stream is usable again.
+struct CaptureGuard {
+  CudaStream stream;
+  bool active = true;
+  ~CaptureGuard() {
+    if (!active) return;
+    cudaGraph_t g = nullptr;
+    cudaStreamEndCapture(stream, &g);
+    if (g) cudaGraphDestroy(g);
+    cudaGetLastError();
+  }
+};
+
+}  // namespace
+
+CudaExecutor::CudaExecutor(std::shared_ptr<CudaModel> model, CudaRunOptions options)
+    : model_(std::move(model)), options_(options) {
+  const char* sync = std::getenv("KILN_CUDA_SYNC");
+  sync_each_node_ = sync && std::strcmp(sync, "0") != 0;
+  session_ = std::make_unique<CudaSession>();
+  session_->allow_tf32 = model_->tf32();
+  session_->tuning = &model_->tuning();
+  session_->tune = options_.tune;
+}
+
+CudaExecutor::CudaExecutor(const Graph& graph) : CudaExecutor(std::make_shared<CudaModel>(graph)) {
+  // A graph given directly must already be static (plans for other dims are refused).
   for (const auto& name : graph.inputs) require_static_shape(graph, name);
   for (const Node& node : graph.nodes)
     for (const auto& out : node.outputs)
       if (!out.empty()) require_static_shape(graph, out);
-
-  std::unordered_map<std::string, size_t> last_use;
-  for (size_t i = 0; i < graph.nodes.size(); ++i)
-    for (const auto& in : graph.nodes[i].inputs)
-      if (!in.empty()) last_use[in] = i;
-  std::set<std::string> keep(graph.outputs.begin(), graph.outputs.end());
-  for (const auto& [name, idx] : last_use)
-    if (!keep.count(name) && !graph.is_constant(name)) release_after_[idx].push_back(name);
-
-  const char* sync = std::getenv("KILN_CUDA_SYNC");
-  sync_each_node_ = sync && std::strcmp(sync, "0") != 0;
-  session_ = std::make_unique<CudaSession>();
-  std::set<std::string> used(graph.outputs.begin(), graph.outputs.end());
-  for (const Node& node : graph.nodes) used.insert(node.inputs.begin(), node.inputs.end());
-  for (const auto& name : used)
-    if (!name.empty() && graph.is_constant(name))
-      constants_[name] = to_device(*graph.value(name).constant, session_->stream());
 }
 
-CudaExecutor::~CudaExecutor() = default;
+CudaExecutor::~CudaExecutor() {
+  if (session_) cudaStreamSynchronize(session_->stream());
+  plans_.clear();
+}
 
-DeviceTensorMap CudaExecutor::run_device(const DeviceTensorMap& inputs) {
+size_t CudaExecutor::workspace_bytes() const { return session_->workspace_bytes(); }
+
+CudaPlan& CudaExecutor::plan_for(const std::map<std::string, Dims>& input_dims) {
+  const std::string key = dims_key(input_dims);
+  auto it = plans_.find(key);
+  if (it != plans_.end()) return *it->second;
+  auto p = std::make_unique<CudaPlan>();
+  const Graph& base = model_->graph();
+  if (matches_static_inputs(base, input_dims))
+    p->graph = std::shared_ptr<const Graph>(model_, &base);  // no copy: lives as long as the model
+  else
+    p->graph = std::make_shared<const Graph>(specialize(base, input_dims, model_->build(), "the engine"));
+  const Graph& g = *p->graph;
+  for (const auto& name : g.inputs) require_static_shape(g, name);
+  for (const Node& node : g.nodes)
+    for (const auto& out : node.outputs)
+      if (!out.empty()) require_static_shape(g, out);
+  std::vector<std::string> missing = ops_without_cuda_kernel(g);  // specializing may fold into new ops
+  if (!missing.empty()) fail(ErrorCode::kUnsupported, "no CUDA kernel for " + missing.front() + "; run with --device cpu");
+
+  p->states.resize(g.nodes.size());
+  p->release_after.resize(g.nodes.size());
+  std::unordered_map<std::string, size_t> last_use;
+  for (size_t i = 0; i < g.nodes.size(); ++i)
+    for (const auto& in : g.nodes[i].inputs)
+      if (!in.empty()) last_use[in] = i;
+  std::set<std::string> keep(g.outputs.begin(), g.outputs.end());
+  for (const auto& [name, idx] : last_use)
+    if (!keep.count(name) && !g.is_constant(name)) p->release_after[idx].push_back(name);
+  std::set<std::string> used(g.outputs.begin(), g.outputs.end());
+  for (const Node& node : g.nodes) used.insert(node.inputs.begin(), node.inputs.end());
+  for (const auto& name : used) {
+    if (name.empty() || !g.is_constant(name)) continue;
+    const Tensor& host = *g.value(name).constant;
+    DeviceTensor d = model_->weight(name, host);
+    p->constants[name] = d.defined() ? d : to_device(host, session_->stream());
+  }
+  return *plans_.emplace(key, std::move(p)).first->second;
+}
+
+const Graph& CudaExecutor::plan_graph(const std::map<std::string, Dims>& input_dims) {
+  return *plan_for(input_dims).graph;
+}
+
+size_t CudaExecutor::arena_bytes(const std::map<std::string, Dims>& input_dims) {
+  return plan_for(input_dims).arena_bytes;
+}
+
+// The first run: node by node, each output in its own allocation, freed after its last use;
+// records what each kernel did and lays out the arena from it.
+void CudaExecutor::plan_first_run(CudaPlan& p, const DeviceTensorMap& inputs, DeviceTensorMap* outputs) {
+  const Graph& g = *p.graph;
   std::unordered_map<std::string, DeviceTensor> live(inputs.begin(), inputs.end());
   auto lookup = [&](const std::string& name) -> const DeviceTensor* {
-    auto it = live.find(name);
-    if (it != live.end()) return &it->second;
-    auto c = constants_.find(name);
-    if (c != constants_.end()) return &c->second;
+    if (auto it = live.find(name); it != live.end()) return &it->second;
+    if (auto c = p.constants.find(name); c != p.constants.end()) return &c->second;
     fail(ErrorCode::kInternal, "internal error: value '" + name + "' read before it was computed");
   };
   const OpRegistry& registry = OpRegistry::instance();
-  for (size_t i = 0; i < graph_.nodes.size(); ++i) {
-    const Node& node = graph_.nodes[i];
+  std::vector<NodeTrace> trace(g.nodes.size());
+  session_->clear_deferred_checks();
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& node = g.nodes[i];
     const OpSchema* schema = registry.find(node.domain, node.op_type);
-    KILN_ASSERT(schema && schema->cuda);
     CudaKernelContext ctx{{node}, *session_, {}, {}, {}, {}};
     for (const auto& in : node.inputs) {
       ctx.inputs.push_back(in.empty() ? nullptr : lookup(in));
-      ctx.input_values.push_back(in.empty() ? nullptr : &graph_.value(in));
+      ctx.input_values.push_back(in.empty() ? nullptr : &g.value(in));
     }
-    for (const auto& out : node.outputs)
-      ctx.output_types.push_back(out.empty() ? nullptr : &graph_.value(out).type);
+    for (const auto& out : node.outputs) ctx.output_types.push_back(out.empty() ? nullptr : &g.value(out).type);
     ctx.outputs.resize(node.outputs.size());
+    ctx.state_slot = &p.states[i];
     try {
       schema->cuda(ctx);
       if (sync_each_node_) CUDA_CHECK(cudaStreamSynchronize(session_->stream()));
     } catch (const Error& e) {
-      // Internal errors (CUDA_CHECK) get the node's name; user errors already carry it.
       if (e.code() != ErrorCode::kInternal) throw;
       fail(ErrorCode::kInternal, node.describe() + ": " + e.what());
     }
+    NodeTrace& t = trace[i];
+    t.scratch_bytes = ctx.scratch_used;
+    t.kinds.assign(node.outputs.size(), OutputKind::kKernel);
+    t.alias_of.assign(node.outputs.size(), -1);
     for (size_t o = 0; o < node.outputs.size(); ++o) {
       if (node.outputs[o].empty()) continue;
-      const DeviceTensor& t = ctx.outputs[o];
-      if (!t.defined() || t.dtype != ctx.output_dtype(o) || t.dims != ctx.output_dims(o))
-        fail(ErrorCode::kInternal, "internal error: " + node.describe() + " CUDA output " +
-                                       std::to_string(o) + " disagrees with inference");
+      const DeviceTensor& out = ctx.outputs[o];
+      if (!out.defined() || out.dtype != ctx.output_dtype(o) || out.dims != ctx.output_dims(o))
+        fail(ErrorCode::kInternal, "internal error: " + node.describe() + " CUDA output " + std::to_string(o) +
+                                       " disagrees with inference");
+      if (o < ctx.allocated.size() && ctx.allocated[o]) t.kinds[o] = OutputKind::kArena;
+      for (size_t j = 0; j < ctx.inputs.size() && t.kinds[o] == OutputKind::kKernel; ++j)
+        if (ctx.inputs[j] && ctx.inputs[j]->buffer == out.buffer) t.kinds[o] = OutputKind::kAlias, t.alias_of[o] = int(j);
+      if (t.kinds[o] == OutputKind::kKernel)
+        fail(ErrorCode::kInternal, "internal error: " + node.describe() + " returned output " + std::to_string(o) +
+                                       " in memory of its own instead of alloc_output's");
       live[node.outputs[o]] = std::move(ctx.outputs[o]);
     }
-    for (const auto& dead : release_after_[i]) live.erase(dead);
+    for (const auto& dead : p.release_after[i]) live.erase(dead);
   }
+  if (outputs)
+    for (const auto& name : g.outputs) (*outputs)[name] = *lookup(name);
+  p.checks = session_->deferred_checks();
+  p.lay_out(trace, session_->stream());
+}
+
+// Every node into the arena, in stream order; with `timing`, events between nodes.
+void CudaExecutor::run_nodes(CudaPlan& p, std::vector<NodeTiming>* timing, void* events_ptr) {
+  const Graph& g = *p.graph;
+  auto* events = static_cast<EventList*>(events_ptr);
+  std::unordered_map<std::string, DeviceTensor> live(p.input_slots.begin(), p.input_slots.end());
+  auto lookup = [&](const std::string& name) -> const DeviceTensor* {
+    if (auto it = live.find(name); it != live.end()) return &it->second;
+    if (auto c = p.constants.find(name); c != p.constants.end()) return &c->second;
+    fail(ErrorCode::kInternal, "internal error: value '" + name + "' read before it was computed");
+  };
+  const OpRegistry& registry = OpRegistry::instance();
+  if (events) CUDA_CHECK(cudaEventRecord(events->events[0], session_->stream()));
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& node = g.nodes[i];
+    const OpSchema* schema = registry.find(node.domain, node.op_type);
+    CudaKernelContext ctx{{node}, *session_, {}, {}, {}, {}};
+    for (const auto& in : node.inputs) {
+      ctx.inputs.push_back(in.empty() ? nullptr : lookup(in));
+      ctx.input_values.push_back(in.empty() ? nullptr : &g.value(in));
+    }
+    for (const auto& out : node.outputs) ctx.output_types.push_back(out.empty() ? nullptr : &g.value(out).type);
+    ctx.outputs.resize(node.outputs.size());
+    ctx.planned_outputs = p.outputs[i];
+    ctx.scratch_region = p.scratch[i];
+    ctx.state_slot = &p.states[i];
+    try {
+      schema->cuda(ctx);
+      if (sync_each_node_) CUDA_CHECK(cudaStreamSynchronize(session_->stream()));
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::kInternal) throw;
+      fail(ErrorCode::kInternal, node.describe() + ": " + e.what());
+    }
+    if (events) CUDA_CHECK(cudaEventRecord(events->events[i + 1], session_->stream()));
+    for (size_t o = 0; o < node.outputs.size(); ++o) {
+      if (node.outputs[o].empty()) continue;
+      const DeviceTensor& planned = p.outputs[i][o];
+      if (planned.defined() && ctx.outputs[o].data() != planned.data())
+        fail(ErrorCode::kInternal, "internal error: " + node.describe() + " wrote output " + std::to_string(o) +
+                                       " outside its planned arena slot");
+      live[node.outputs[o]] = std::move(ctx.outputs[o]);
+    }
+  }
+  p.output_views.clear();
+  for (const auto& name : g.outputs) p.output_views[name] = *lookup(name);
+  if (timing) {
+    CUDA_CHECK(cudaEventSynchronize(events->events.back()));
+    for (size_t i = 0; i < g.nodes.size(); ++i) {
+      float ms = 0;
+      CUDA_CHECK(cudaEventElapsedTime(&ms, events->events[i], events->events[i + 1]));
+      timing->push_back({&g.nodes[i], ms});
+    }
+  }
+}
+
+void CudaExecutor::check_deferred(CudaPlan& p) {
+  if (p.checks.empty()) return;
+  std::vector<int32_t> flags(p.checks.size());
+  for (size_t i = 0; i < p.checks.size(); ++i)
+    CUDA_CHECK(cudaMemcpyAsync(&flags[i], p.checks[i].flag, sizeof(int32_t), cudaMemcpyDeviceToHost, session_->stream()));
+  CUDA_CHECK(cudaStreamSynchronize(session_->stream()));
+  for (size_t i = 0; i < p.checks.size(); ++i)
+    if (flags[i]) fail(ErrorCode::kInvalidArgument, p.checks[i].message);
+}
+
+// A planned run; the inputs are copied into their arena slots first (nullptr: already there).
+void CudaExecutor::run_planned(CudaPlan& p, const DeviceTensorMap& inputs, std::vector<NodeTiming>* timing) {
+  CudaStream s = session_->stream();
+  for (const auto& [name, t] : inputs) {
+    const DeviceTensor& slot = p.input_slots.at(name);
+    KILN_ASSERT(slot.dims == t.dims && slot.dtype == t.dtype);
+    if (t.nbytes() && t.data() != slot.data())
+      CUDA_CHECK(cudaMemcpyAsync(slot.data(), t.data(), t.nbytes(), cudaMemcpyDeviceToDevice, s));
+  }
+  const bool use_graph = options_.cuda_graph && !sync_each_node_ && !timing;
+  if (!use_graph) {
+    if (timing) {
+      EventList events(p.graph->nodes.size() + 1);
+      run_nodes(p, timing, &events);
+    } else {
+      run_nodes(p, nullptr, nullptr);
+    }
+  } else {
+    if (!p.exec) {
+      session_->workspace_frozen = true;
+      CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+      CaptureGuard guard{s};
+      try {
+        run_nodes(p, nullptr, nullptr);
+      } catch (...) {
+        session_->workspace_frozen = false;
+        throw;
+      }
+      guard.active = false;
+      session_->workspace_frozen = false;
+      cudaGraph_t graph = nullptr;
+      CUDA_CHECK(cudaStreamEndCapture(s, &graph));
+      cudaError_t err = cudaGraphInstantiate(&p.exec, graph, 0);
+      cudaGraphDestroy(graph);
+      CUDA_CHECK(err);
+    }
+    CUDA_CHECK(cudaGraphLaunch(p.exec, s));
+  }
+  check_deferred(p);
+}
+
+size_t CudaExecutor::prepare(const std::map<std::string, Dims>& input_dims) {
+  CudaPlan& p = plan_for(input_dims);
+  if (!p.planned) {
+    DeviceTensorMap zeros;
+    for (const auto& name : p.graph->inputs) {
+      const ValueType& t = p.graph->value(name).type;
+      DeviceTensor d = device_empty(t.dtype, shape_dims(*t.shape), session_->stream());
+      if (d.nbytes()) CUDA_CHECK(cudaMemsetAsync(d.data(), 0, d.nbytes(), session_->stream()));
+      zeros[name] = std::move(d);
+    }
+    plan_first_run(p, zeros, nullptr);
+    run_planned(p, {}, nullptr);  // captures the CUDA Graph (when on)
+    CUDA_CHECK(cudaStreamSynchronize(session_->stream()));
+  }
+  return p.arena_bytes;
+}
+
+DeviceTensorMap CudaExecutor::run_device(const DeviceTensorMap& inputs) {
+  CudaPlan& p = plan_for(dims_of(inputs));
+  check_device_inputs(*p.graph, inputs);
   DeviceTensorMap result;
-  for (const auto& name : graph_.outputs) result[name] = *lookup(name);
+  if (!p.planned) {
+    plan_first_run(p, inputs, &result);
+    check_deferred(p);
+    return result;
+  }
+  run_planned(p, inputs, nullptr);
+  for (const auto& name : p.graph->outputs) result[name] = p.output_views.at(name);
   return result;
 }
 
+std::vector<NodeTiming> CudaExecutor::profile(const DeviceTensorMap& inputs) {
+  CudaPlan& p = plan_for(dims_of(inputs));
+  if (!p.planned) plan_first_run(p, inputs, nullptr);
+  std::vector<NodeTiming> timing;
+  run_planned(p, inputs, &timing);
+  return timing;
+}
+
 TensorMap CudaExecutor::run(const TensorMap& inputs) {
-  check_inputs(graph_, inputs);
+  CudaPlan& p = plan_for(dims_of(inputs));
+  check_inputs(*p.graph, inputs);
   DeviceTensorMap feeds;
   for (const auto& [name, t] : inputs) feeds[name] = to_device(t, session_->stream());
   DeviceTensorMap outs = run_device(feeds);

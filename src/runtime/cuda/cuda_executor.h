@@ -1,8 +1,13 @@
-// The CUDA backend, phase 1: runs the folded graph node by node on one stream with each op's
-// CUDA kernel and device tensors, freeing every intermediate after its last use (stream-ordered
-// allocations). Constants are uploaded once, when the executor is built. An op without a CUDA
-// kernel is an error naming it; there is no fallback to the CPU. With KILN_CUDA_SYNC=1 in the
-// environment every node is waited for, so an asynchronous CUDA error names its node.
+// An execution context of the CUDA backend: one stream, its handles and workspace (CudaSession),
+// and per input shape a plan (cuda_plan.h) that owns the activation arena and the captured CUDA
+// Graph. Contexts of one CudaModel share its weights; give each thread its own context.
+//
+// A plan's first run goes node by node with per-call allocations and records what each kernel
+// did (which outputs it wrote, which it aliased, its scratch and workspace needs, its state);
+// that record lays out one arena by liveness (arena_plan.h). Later runs write every tensor into
+// the arena and, unless CUDA Graphs are off, replay the whole graph as one captured CUDA Graph.
+// With KILN_CUDA_SYNC=1 in the environment every node is waited for (errors name the node) and
+// CUDA Graphs are not used.
 #pragma once
 #include <map>
 #include <memory>
@@ -10,36 +15,67 @@
 #include <vector>
 
 #include "runtime/cpu_executor.h"
+#include "runtime/cuda/cuda_model.h"
 #include "runtime/cuda/device_tensor.h"
 
 namespace kiln {
 
 class CudaSession;
+struct CudaPlan;
 using DeviceTensorMap = std::map<std::string, DeviceTensor>;
+
+struct CudaRunOptions {
+  bool cuda_graph = true;  // capture and replay (--no-cuda-graph: node by node)
+  bool tune = false;       // time kernel candidates on first use (the builder)
+};
+
+// Per-node GPU time of one run, node by node (CUDA Graphs off), for `kiln profile`.
+struct NodeTiming {
+  const Node* node;
+  float ms;
+};
 
 class CudaExecutor {
  public:
-  // Checks that every node has a CUDA kernel and every value a known shape (kUnsupported
-  // otherwise), then uploads the constants.
+  explicit CudaExecutor(std::shared_ptr<CudaModel> model, CudaRunOptions options = {});
+  // A model of its own, for a graph with static shapes (tests and one-off runs).
   explicit CudaExecutor(const Graph& graph);
   ~CudaExecutor();
 
   // Host inputs in, host outputs out (copies both ways); waits for the GPU.
   TensorMap run(const TensorMap& inputs);
-  // Device inputs in, device outputs out; returns without waiting for the stream.
+  // Device inputs in; the outputs are views of this context's arena, valid until its next run.
+  // Returns without waiting for the stream (unless the graph has runtime index checks).
   DeviceTensorMap run_device(const DeviceTensorMap& inputs);
+  // Runs once node by node with events between nodes (planning first if needed).
+  std::vector<NodeTiming> profile(const DeviceTensorMap& inputs);
+
+  // Prepares the plan for these input dims (specializing the graph, first run on zeros) so that
+  // later runs replay at once. Returns the plan's arena size in bytes.
+  size_t prepare(const std::map<std::string, Dims>& input_dims);
 
   CudaSession& session() { return *session_; }
+  CudaModel& model() { return *model_; }
+  // The plan's graph for these input dims (specialized, static shapes).
+  const Graph& plan_graph(const std::map<std::string, Dims>& input_dims);
+  // Activation arena bytes (inputs, outputs, intermediates, scratch) of the plan for these dims,
+  // and the workspace the session holds for cuBLASLt/cuDNN.
+  size_t arena_bytes(const std::map<std::string, Dims>& input_dims);
+  size_t workspace_bytes() const;
+  CudaRunOptions& options() { return options_; }
 
  private:
-  const Graph& graph_;
-  std::unique_ptr<CudaSession> session_;
-  std::map<std::string, DeviceTensor> constants_;
-  std::vector<std::vector<std::string>> release_after_;  // per node: values dead after it
-  bool sync_each_node_ = false;  // KILN_CUDA_SYNC=1: wait after every node (errors name it)
-};
+  CudaPlan& plan_for(const std::map<std::string, Dims>& input_dims);
+  void plan_first_run(CudaPlan& p, const DeviceTensorMap& inputs, DeviceTensorMap* outputs);
+  void run_planned(CudaPlan& p, const DeviceTensorMap& inputs, std::vector<NodeTiming>* timing);
+  void run_nodes(CudaPlan& p, std::vector<NodeTiming>* timing, void* events);
+  void check_deferred(CudaPlan& p);
 
-// The ops of graph that have no CUDA kernel, sorted, each once.
-std::vector<std::string> ops_without_cuda_kernel(const Graph& graph);
+  std::shared_ptr<CudaModel> model_;
+  CudaRunOptions options_;
+  std::unique_ptr<CudaSession> session_;
+  std::map<std::string, std::unique_ptr<CudaPlan>> plans_;  // by input dims
+  bool sync_each_node_ = false;
+};
 
 }  // namespace kiln

@@ -24,8 +24,30 @@ Dims CudaKernelContext::output_dims(size_t i) const {
 }
 
 DeviceTensor& CudaKernelContext::alloc_output(size_t i) {
-  outputs.at(i) = device_empty(output_dtype(i), output_dims(i), stream());
+  if (i < planned_outputs.size() && planned_outputs[i].defined()) {
+    KILN_ASSERT(planned_outputs[i].dtype == output_dtype(i) && planned_outputs[i].dims == output_dims(i));
+    outputs.at(i) = planned_outputs[i];
+  } else {
+    outputs.at(i) = device_empty(output_dtype(i), output_dims(i), stream());
+    if (allocated.size() <= i) allocated.resize(i + 1, false);
+    allocated[i] = true;
+  }
   return outputs[i];
+}
+
+DeviceTensor CudaKernelContext::scratch(DType dtype, Dims dims) {
+  const size_t bytes = align_device_bytes(size_t(numel_of(dims)) * dtype_size(dtype));
+  const size_t at = scratch_used;
+  scratch_used += bytes;
+  if (!scratch_region.defined()) return device_empty(dtype, std::move(dims), stream());
+  if (scratch_used > scratch_region.nbytes())
+    fail(ErrorCode::kInternal, "internal error: " + node.describe() + " asked for more scratch memory than it did "
+                               "when its plan was made");
+  DeviceTensor t = scratch_region;
+  t.dtype = dtype;
+  t.dims = std::move(dims);
+  t.offset += at;
+  return t;
 }
 
 void CudaKernelContext::set_output(size_t i, DeviceTensor t) {

@@ -2,6 +2,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include "runtime/cuda/gpu_arch.h"
 #include "runtime/cuda/library_check.h"
 
 namespace kiln {
@@ -22,6 +23,8 @@ CudaSession::CudaSession() {
   CUBLAS_CHECK(cublasLtCreate(&cublas_));
   CUDNN_CHECK(cudnnCreate(&cudnn_));
   CUDNN_CHECK(cudnnSetStream(cudnn_, stream_));
+  tuning_prefix_ = cuda_gpu_arch() + "/lt" + std::to_string(cublasLtGetVersion()) + "/dnn" +
+                   std::to_string(cudnnGetVersion());
 }
 
 CudaSession::~CudaSession() {
@@ -32,8 +35,17 @@ CudaSession::~CudaSession() {
   if (stream_) cudaStreamDestroy(stream_);
 }
 
+void CudaSession::add_deferred_check(const int32_t* flag, std::string message) {
+  for (const auto& c : checks_)
+    if (c.flag == flag) return;
+  checks_.push_back({flag, std::move(message)});
+}
+
 void* CudaSession::workspace(size_t bytes) {
   if (!workspace_ || workspace_->bytes() < bytes) {
+    if (workspace_frozen)
+      fail(ErrorCode::kInternal, "internal error: a kernel asked for " + std::to_string(bytes) +
+                                     " bytes of workspace during CUDA Graph capture, more than when its plan was made");
     workspace_.reset();
     size_t grow = std::max(bytes, size_t(32) << 20);
     workspace_ = std::make_unique<DeviceBuffer>(grow, stream_);

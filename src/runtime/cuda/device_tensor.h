@@ -45,6 +45,13 @@ struct DeviceTensor {
   DeviceTensor reshaped(Dims new_dims) const;
 };
 
+// Sizes of arena slots and scratch pieces round up to this (cuBLASLt/cuDNN like 256-byte
+// alignment; so do vector loads).
+inline constexpr size_t kDeviceAlignment = 256;
+inline size_t align_device_bytes(size_t bytes) {
+  return (bytes + kDeviceAlignment - 1) / kDeviceAlignment * kDeviceAlignment;
+}
+
 DeviceTensor device_empty(DType dtype, Dims dims, CudaStream stream);  // uninitialized
 DeviceTensor to_device(const Tensor& t, CudaStream stream);           // asynchronous copy
 Tensor to_host(const DeviceTensor& t, CudaStream stream);             // waits for the stream

@@ -33,6 +33,33 @@ template <class Ar> void plugin_op_fields(Ar& ar, std::vector<EnginePluginOp>& o
   }
 }
 
+template <class Ar> void dims_field(Ar& ar, Dims& d) {
+  uint64_t n = d.size();
+  ar.count(n, 8);
+  if constexpr (Ar::kReading) d.resize(size_t(n));
+  for (auto& v : d) ar.i64(v);
+}
+
+template <class Ar> void build_fields(Ar& ar, EngineBuild& b) {
+  ar.str(b.precision);
+  uint64_t n = b.profiles.size();
+  ar.count(n, 32);  // a name length and three dims counts
+  if constexpr (Ar::kReading) b.profiles.resize(size_t(n));
+  for (auto& p : b.profiles) {
+    ar.str(p.name);
+    dims_field(ar, p.min);
+    dims_field(ar, p.opt);
+    dims_field(ar, p.max);
+  }
+  if constexpr (Ar::kReading) {
+    if (b.precision != "fp32" && b.precision != "tf32" && b.precision != "fp16")
+      ar.corrupt("unknown precision '" + b.precision + "'");
+    b.tuning = TuningCache::read(ar);
+  } else {
+    b.tuning.write(ar);
+  }
+}
+
 // The plugin ops among the graph's nodes, once each.
 std::vector<EnginePluginOp> plugin_ops_of(const Graph& g) {
   std::vector<EnginePluginOp> out;
@@ -68,13 +95,15 @@ uint64_t read_u64(const std::string& b, size_t at) {
 
 }  // namespace
 
-std::string engine_to_bytes(const Graph& graph, const EngineTarget& target) {
+std::string engine_to_bytes(const Graph& graph, const EngineTarget& target, const EngineBuild& build) {
   ByteWriter payload;
   std::string version = KILN_VERSION;
   EngineTarget t = target;
   target_fields(payload, version, t);
   std::vector<EnginePluginOp> plugin_ops = plugin_ops_of(graph);
   plugin_op_fields(payload, plugin_ops);
+  EngineBuild b = build;
+  build_fields(payload, b);
   write_graph(payload, graph);
 
   ByteWriter file;
@@ -88,8 +117,20 @@ std::string engine_to_bytes(const Graph& graph, const EngineTarget& target) {
   return file.take();
 }
 
-void save_engine(const std::string& path, const Graph& graph, const EngineTarget& target) {
-  write_file_atomic(path, engine_to_bytes(graph, target));
+void save_engine(const std::string& path, const Graph& graph, const EngineTarget& target, const EngineBuild& build) {
+  write_file_atomic(path, engine_to_bytes(graph, target, build));
+}
+
+void check_profile(const EngineBuild& build, const std::string& name, const Dims& dims, const std::string& what) {
+  for (const auto& p : build.profiles) {
+    if (p.name != name) continue;
+    bool fits = dims.size() == p.min.size();
+    for (size_t i = 0; fits && i < dims.size(); ++i) fits = dims[i] >= p.min[i] && dims[i] <= p.max[i];
+    if (!fits)
+      fail(ErrorCode::kInvalidArgument, "input '" + name + "' of shape " + dims_to_string(dims) + " is outside " +
+                                            what + "'s profile (min " + dims_to_string(p.min) + ", max " +
+                                            dims_to_string(p.max) + "); rebuild it with a wider --min/--max");
+  }
 }
 
 Engine engine_from_bytes(const std::string& bytes, const std::string& what) {
@@ -123,6 +164,7 @@ Engine engine_from_bytes(const std::string& bytes, const std::string& what) {
   target_fields(r, e.kiln_version, e.target);
   plugin_op_fields(r, e.plugin_ops);
   check_plugin_ops(e.plugin_ops, what);
+  build_fields(r, e.build);
   e.graph = read_graph(r);
   if (r.remaining() != 0) r.corrupt(std::to_string(r.remaining()) + " bytes after the graph");
   return e;

@@ -9,18 +9,21 @@
 //   24      8     FNV-1a 64 of the payload (u64)
 //   32      ...   payload: target (kiln version, device, architecture: three strings),
 //                 the plugin ops the graph uses (u64 count; each domain, name: strings,
-//                 version: u32), then the graph (graph_archive.h)
+//                 version: u32), the build (precision: string; shape profiles: count, each
+//                 input name and min/opt/max dims; the tuning cache: tuning_cache.h), then
+//                 the graph (graph_archive.h)
 // Integers are little-endian; a string is a u64 length and its bytes.
 #pragma once
 #include <string>
 #include <vector>
 
 #include "ir/graph.h"
+#include "runtime/tuning_cache.h"
 
 namespace kiln {
 
 inline constexpr char kEngineMagic[8] = {'K', 'I', 'L', 'N', 'E', 'N', 'G', '\x1a'};
-inline constexpr uint32_t kEngineFormatVersion = 2;  // 2: the plugin-op block
+inline constexpr uint32_t kEngineFormatVersion = 3;  // 2: the plugin-op block; 3: the build block
 inline constexpr size_t kEngineHeaderBytes = 32;
 
 // What an engine was built for: device "cpu" (arch empty) or "cuda" with the GPU's
@@ -39,17 +42,37 @@ struct EnginePluginOp {
   uint32_t version = 1;
 };
 
+// The range of shapes one engine accepts for an input with symbolic dims (--min/--opt/--max);
+// kernels are timed at `opt`.
+struct InputProfile {
+  std::string name;
+  Dims min, opt, max;
+};
+
+// How the engine was built: the precision its graph computes in ("fp32", "tf32" — fp32 storage,
+// TF32 tensor-core math — or "fp16"), its shape profiles and the kernel choices timed for it.
+struct EngineBuild {
+  std::string precision = "fp32";
+  std::vector<InputProfile> profiles;
+  TuningCache tuning;
+};
+
 struct Engine {
   EngineTarget target;
   std::vector<EnginePluginOp> plugin_ops;
   std::string kiln_version;  // of the kiln that wrote it
+  EngineBuild build;
   Graph graph;
 };
 
 // The file's bytes for `graph` built for `target`, written by this kiln.
-std::string engine_to_bytes(const Graph& graph, const EngineTarget& target);
+std::string engine_to_bytes(const Graph& graph, const EngineTarget& target, const EngineBuild& build = {});
 // Writes the engine atomically (a partial file never appears under `path`).
-void save_engine(const std::string& path, const Graph& graph, const EngineTarget& target);
+void save_engine(const std::string& path, const Graph& graph, const EngineTarget& target,
+                 const EngineBuild& build = {});
+// Refuses (kInvalidArgument, naming `what` and how to fix it) dims of input `name` that lie
+// outside its profile; inputs without a profile pass.
+void check_profile(const EngineBuild& build, const std::string& name, const Dims& dims, const std::string& what);
 
 // Parses engine bytes; `what` names the file in errors. Truncated, corrupted or other-version
 // bytes are refused (kInvalidArgument) with one line saying what to do. No target check.
