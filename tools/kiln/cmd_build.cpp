@@ -1,16 +1,23 @@
-// kiln build MODEL.onnx -o ENGINE.kiln [--device cpu|cuda] [--shape NAME=DIMS ...] [--json]
-// Imports the model with the given input shapes, runs the passes, and writes ONE
-// self-contained engine file (runtime/engine/engine_file.h) atomically: on any error nothing
-// appears at the output path.
+// kiln build MODEL.onnx -o ENGINE.kiln [--device cpu|cuda] [--fp32|--tf32|--fp16]
+//     [--shape NAME=DIMS ...] [--min/--opt/--max NAME=DIMS ...] [--timing-cache FILE] [--json]
+// Imports the model, runs the passes (for the given shapes, or symbolically within the shape
+// profiles), converts it to the asked precision, and on a GPU times the kernel candidates of
+// every plan (at the profile's opt, min and max) and lays out their activation arenas; writes
+// ONE self-contained engine file atomically: on any error nothing appears at the output path.
+#include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "build_profiles.h"
 #include "cli.h"
+#include "io/progress.h"
 #include "model_source.h"
+#include "passes/convert_precision.h"
 #include "passes/pipeline.h"
 #ifdef KILN_WITH_CUDA
 #include "runtime/cuda/cuda_executor.h"
+#include "runtime/cuda/cuda_session.h"
 #endif
 
 namespace kiln::cli {
@@ -21,12 +28,42 @@ struct BuildOptions {
   std::string model;
   std::string output;
   std::string device = "cpu";
-  std::vector<std::string> shapes;
+  std::vector<std::string> shapes, min, opt, max;
+  bool fp32 = false, tf32 = false, fp16 = false;
+  std::string timing_cache;
   bool json = false;
 };
 
+std::string precision_of(const BuildOptions& o) {
+  if (int(o.fp32) + int(o.tf32) + int(o.fp16) > 1)
+    fail(ErrorCode::kInvalidArgument, "give one of --fp32, --tf32 and --fp16");
+  std::string p = o.fp16 ? "fp16" : o.tf32 ? "tf32" : "fp32";
+  if (p != "fp32" && o.device != "cuda")
+    fail(ErrorCode::kInvalidArgument, "--" + p + " needs --device cuda (the CPU reference computes in fp32)");
+  return p;
+}
+
+// The input dims each plan is made for: the static shapes, or each profile's opt, min and max.
+std::vector<std::map<std::string, Dims>> plan_shapes(const Graph& g, const std::vector<InputProfile>& profiles) {
+  std::vector<std::map<std::string, Dims>> out(profiles.empty() ? 1 : 3);
+  for (const auto& name : g.inputs) {
+    const InputProfile* p = nullptr;
+    for (const auto& q : profiles)
+      if (q.name == name) p = &q;
+    const ValueType& t = g.value(name).type;
+    if (!p && (!t.shape || !shape_known(*t.shape)))
+      fail(ErrorCode::kInvalidArgument, "input '" + name + "' has shape " + t.to_string() +
+                                            "; give it with --shape " + name + "=... or a --min/--opt/--max profile");
+    for (size_t i = 0; i < out.size(); ++i) out[i][name] = p ? (i == 0 ? p->opt : i == 1 ? p->min : p->max) : shape_dims(*t.shape);
+  }
+  return out;
+}
+
 int build(const BuildOptions& o) {
+  const auto t0 = std::chrono::steady_clock::now();
   EngineTarget target = local_target(o.device);
+  EngineBuild eb;
+  eb.precision = precision_of(o);
   if (is_engine_file(o.model))
     fail(ErrorCode::kInvalidArgument, o.model + " is already an engine file; kiln build takes an ONNX model");
   std::error_code ec;
@@ -34,37 +71,80 @@ int build(const BuildOptions& o) {
     fail(ErrorCode::kInvalidArgument, "-o " + o.output + " is a directory; give the engine file's path");
   if (fs::exists(o.output, ec) && fs::equivalent(o.output, o.model, ec))
     fail(ErrorCode::kInvalidArgument, "-o " + o.output + " would overwrite the model");
+  eb.profiles = parse_profiles(o.min, o.opt, o.max);
   ImportOptions import;
   import.input_shapes = parse_shapes(o.shapes);
+  for (const auto& p : eb.profiles)
+    if (import.input_shapes.count(p.name))
+      fail(ErrorCode::kInvalidArgument, "input '" + p.name + "' has both --shape and a --min/--opt/--max profile");
+  if (!o.timing_cache.empty() && o.device != "cuda")
+    fail(ErrorCode::kInvalidArgument, "--timing-cache needs --device cuda (it holds GPU kernel timings)");
+  if (!o.timing_cache.empty()) eb.tuning = TuningCache::load_file(o.timing_cache);
+
+  Progress bar("build", 4, std::chrono::milliseconds(500));
   Graph g = import_onnx_file(o.model, import);
+  check_profiles_against(eb.profiles, g);
+  bar.set(1);
   PassReport passes = run_passes(g);
+  PrecisionReport precision;
+  if (eb.precision == "fp16") precision = convert_to_fp16(g);
+  bar.set(2);
+  nlohmann::json plans = nlohmann::json::array();
+  size_t tuned_before = eb.tuning.size();
+  if (target.device == "cuda") {
 #ifdef KILN_WITH_CUDA
-  if (target.device == "cuda") {  // refuse at build time what the CUDA executor would refuse
-    std::vector<std::string> missing = ops_without_cuda_kernel(g);
-    if (!missing.empty()) {
-      std::string list;
-      for (const auto& op : missing) list += (list.empty() ? "" : ", ") + op;
-      fail(ErrorCode::kUnsupported, "no CUDA kernel for " + list + "; build with --device cpu");
+    // Time every kernel choice on this GPU, once per planned shape.
+    auto model = std::make_shared<CudaModel>(g, eb);
+    CudaExecutor exec(model, CudaRunOptions{true, true});
+    for (const auto& dims : plan_shapes(g, eb.profiles)) {
+      size_t arena = exec.prepare(dims);
+      nlohmann::json shapes;
+      for (const auto& [name, d] : dims) shapes[name] = dims_to_string(d);
+      plans.push_back({{"inputs", shapes}, {"arena_bytes", arena}});
     }
-  }
+    plans.back()["workspace_bytes"] = exec.workspace_bytes();
+    eb.tuning = model->tuning();
 #endif
-  save_engine(o.output, g, target);
+  } else {
+    plan_shapes(g, eb.profiles);  // every input's shape is known or profiled
+  }
+  bar.set(3);
+  save_engine(o.output, g, target, eb);
+  if (!o.timing_cache.empty()) eb.tuning.save_file(o.timing_cache);
+  bar.set(4);
+  bar.clear();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   nlohmann::json r = {{"model", o.model}, {"engine", o.output}, {"bytes", fs::file_size(o.output)},
-                      {"device", target.device}, {"arch", target.arch},
-                      {"format_version", kEngineFormatVersion},
-                      {"nodes", {{"in_file", passes.nodes_before}, {"after_passes", passes.nodes_after}}},
-                      {"inputs", nlohmann::json::array()}};
+                      {"device", target.device}, {"arch", target.arch}, {"precision", eb.precision},
+                      {"format_version", kEngineFormatVersion}, {"build_seconds", seconds},
+                      {"nodes", {{"in_file", passes.nodes_before}, {"after_passes", int(g.nodes.size())}}},
+                      {"tuning", {{"entries", eb.tuning.size()}, {"new", eb.tuning.size() - tuned_before}}},
+                      {"plans", plans}, {"inputs", nlohmann::json::array()}};
+  if (eb.precision == "fp16")
+    r["fp16"] = {{"values_converted", precision.values_converted}, {"constants_converted", precision.constants_converted},
+                 {"casts_inserted", precision.casts_inserted}, {"values_kept_fp32", precision.values_kept_fp32}};
   for (const auto& name : g.inputs) r["inputs"].push_back({{"name", name}, {"shape", g.value(name).type.to_string()}});
+  for (const auto& p : eb.profiles)
+    r["profiles"].push_back({{"name", p.name}, {"min", dims_to_string(p.min)}, {"opt", dims_to_string(p.opt)},
+                             {"max", dims_to_string(p.max)}});
   if (o.json) {
     std::cout << r.dump(2) << "\n";
     return 0;
   }
-  std::printf("%s -> %s (%llu bytes): %s, %d nodes (%d in file)\n", o.model.c_str(), o.output.c_str(),
-              (unsigned long long)r["bytes"].get<uint64_t>(), target.to_string().c_str(), passes.nodes_after,
-              passes.nodes_before);
+  std::printf("%s -> %s (%llu bytes): %s %s, %d nodes (%d in file), built in %.1f s\n", o.model.c_str(),
+              o.output.c_str(), (unsigned long long)r["bytes"].get<uint64_t>(), target.to_string().c_str(),
+              eb.precision.c_str(), int(g.nodes.size()), passes.nodes_before, seconds);
   for (const auto& in : r["inputs"])
     std::printf("  input %-32s %s\n", in["name"].get<std::string>().c_str(), in["shape"].get<std::string>().c_str());
+  for (const auto& p : eb.profiles)
+    std::printf("  profile %-30s min %s  opt %s  max %s\n", p.name.c_str(), dims_to_string(p.min).c_str(),
+                dims_to_string(p.opt).c_str(), dims_to_string(p.max).c_str());
+  for (const auto& p : plans)
+    std::printf("  plan %s: activation arena %.1f MiB\n", p["inputs"].dump().c_str(),
+                double(p["arena_bytes"].get<size_t>()) / (1 << 20));
+  if (target.device == "cuda")
+    std::printf("  %zu kernel choices timed (%zu new)\n", eb.tuning.size(), eb.tuning.size() - tuned_before);
   return 0;
 }
 
@@ -73,12 +153,22 @@ int build(const BuildOptions& o) {
 Action add_build_command(CLI::App& app) {
   auto o = std::make_shared<BuildOptions>();
   CLI::App* cmd = app.add_subcommand("build", "Optimize a model for a device and write an engine file");
-  cmd->footer("Example:\n  kiln build model.onnx -o model.kiln --shape pixel_values=1x3x512x512\n"
+  cmd->footer("Examples:\n  kiln build model.onnx -o model.kiln --shape pixel_values=1x3x512x512\n"
+              "  kiln build model.onnx -o model.kiln --device cuda --fp16 --shape pixel_values=1x3x1024x1024\n"
+              "  kiln build model.onnx -o model.kiln --device cuda --min pixel_values=1x3x512x512 \\\n"
+              "      --opt pixel_values=1x3x1024x1024 --max pixel_values=8x3x1024x1024 --timing-cache kiln.cache\n"
               "  kiln run model.kiln --input pixel_values=random");
   cmd->add_option("model", o->model, "Model file (.onnx)")->required();
   cmd->add_option("--output,-o", o->output, "Engine file to write")->required();
-  cmd->add_option("--device", o->device, "cpu (default) or cuda (records this GPU's architecture)");
-  cmd->add_option("--shape", o->shapes, "NAME=1x3x512x512: dims for a symbolic input (repeatable)");
+  cmd->add_option("--device", o->device, "cpu (default) or cuda (records this GPU's architecture, times kernels)");
+  cmd->add_flag("--fp32", o->fp32, "fp32 storage and math, no TF32 (the default)");
+  cmd->add_flag("--tf32", o->tf32, "fp32 storage, TF32 tensor-core math in GEMMs and convolutions (cuda)");
+  cmd->add_flag("--fp16", o->fp16, "fp16 storage, fp32 accumulation and statistics (cuda)");
+  cmd->add_option("--shape", o->shapes, "NAME=1x3x512x512: fixed dims for a symbolic input (repeatable)");
+  cmd->add_option("--min", o->min, "NAME=DIMS: smallest shape the engine accepts for an input (repeatable)");
+  cmd->add_option("--opt", o->opt, "NAME=DIMS: the shape kernels are timed for");
+  cmd->add_option("--max", o->max, "NAME=DIMS: largest shape the engine accepts");
+  cmd->add_option("--timing-cache", o->timing_cache, "File of kernel timings, read if present and updated (cuda)");
   cmd->add_flag("--json", o->json, "Print a JSON report");
   return with_plugins(cmd, [o] { return build(*o); });
 }

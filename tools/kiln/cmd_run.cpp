@@ -36,6 +36,7 @@ struct RunOptions {
   int64_t seed = -1;
   bool json = false;
   bool tf32 = false;
+  bool no_cuda_graph = false;
   std::string image;  // a picture fed to the model's single image input
   std::string task;   // what to draw from the outputs (picture_task.h)
   std::string palette = "auto";
@@ -50,6 +51,7 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 int run(RunOptions o) {
   o.device = resolve_device(o.model, o.device);
   if (o.tf32 && o.device != "cuda") fail(ErrorCode::kInvalidArgument, "--tf32 needs --device cuda");
+  if (o.no_cuda_graph && o.device != "cuda") fail(ErrorCode::kInvalidArgument, "--no-cuda-graph needs --device cuda");
   auto t0 = std::chrono::steady_clock::now();
   ImportOptions import;
   import.input_shapes = parse_shapes(o.shapes);
@@ -76,7 +78,8 @@ int run(RunOptions o) {
   if (o.save_input && o.image.empty()) fail(ErrorCode::kInvalidArgument, "--save-input needs --image");
   // Only an engine is checked against this machine's target (an ONNX model builds for any).
   EngineTarget target = is_engine_file(o.model) ? local_target(o.device) : EngineTarget{o.device, ""};
-  auto reopen = [&](const ImportOptions& options) { return open_model(o.model, options, &target); };
+  ModelSource source;
+  auto reopen = [&](const ImportOptions& options) { return open_model(o.model, options, &target, &source); };
   Graph g = reopen(import);
   if (!o.image.empty()) feed_picture(picture, g, import, reopen, feeds);
   select_task_output(picture, g);
@@ -101,8 +104,12 @@ int run(RunOptions o) {
   double setup_ms = 0;
 #ifdef KILN_WITH_CUDA
   if (o.device == "cuda") {
-    CudaExecutor exec(g);  // checks every op has a CUDA kernel, uploads the weights
-    exec.session().allow_tf32 = o.tf32;
+    // An engine brings its precision and kernel choices; an ONNX model runs in fp32 (or --tf32).
+    EngineBuild build = source.build;
+    if (o.tf32) build.precision = "tf32";
+    CudaRunOptions run_options;
+    run_options.cuda_graph = !o.no_cuda_graph;
+    CudaExecutor exec(std::make_shared<CudaModel>(g, build), run_options);
     setup_ms = ms_since(t1);
     t1 = std::chrono::steady_clock::now();
     outputs = exec.run(feeds);
@@ -190,6 +197,7 @@ Action add_run_command(CLI::App& app) {
   cmd->add_option("--output,-o", o->output_dir, "Directory for <output-name>.npy files (default .)");
   cmd->add_option("--device", o->device, "cpu or cuda (builds with the CUDA backend); default: the engine's device, else cpu");
   cmd->add_flag("--tf32", o->tf32, "cuda: let float32 matrix work use TF32 tensor cores");
+  cmd->add_flag("--no-cuda-graph", o->no_cuda_graph, "cuda: run node by node instead of replaying a CUDA Graph");
   cmd->add_option("--seed", o->seed, "Seed for random inputs (default: from the clock, printed)");
   cmd->add_flag("--json", o->json, "Print a JSON report");
   cmd->add_option("--image", o->image, "A picture (PNG/JPEG/BMP) for the model's image input, "

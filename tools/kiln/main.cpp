@@ -48,6 +48,8 @@ int main(int argc, char** argv) {
   add(kiln::cli::add_inspect_command);
   add(kiln::cli::add_conformance_command);
   add(kiln::cli::add_ops_command);
+  add(kiln::cli::add_bench_command);
+  add(kiln::cli::add_profile_command);
 
   try {
     app.parse(argc, argv);

@@ -72,8 +72,9 @@ Graph open_model(const std::string& path, const ImportOptions& import, const Eng
   }
   Engine e = load_engine(path);
   if (run_on) check_engine_target(e, *run_on, path);
+  for (const auto& [name, dims] : import.input_shapes) check_profile(e.build, name, dims, "engine " + path);
   shape_inputs(e.graph, import.input_shapes, path);
-  if (source) *source = ModelSource{true, e.target, e.kiln_version};
+  if (source) *source = ModelSource{true, e.target, e.kiln_version, std::move(e.build)};
   return std::move(e.graph);
 }
 

@@ -13,6 +13,7 @@ struct ModelSource {
   bool engine = false;
   EngineTarget target;       // engines: what it was built for
   std::string kiln_version;  // engines: the kiln that wrote it
+  EngineBuild build;         // engines: precision, profiles, tuning cache
 };
 
 // The device to run on: the --device flag if given (device_flag non-empty), else the engine's

@@ -124,7 +124,11 @@ CudaPlan& CudaExecutor::plan_for(const std::map<std::string, Dims>& input_dims) 
     for (const auto& out : node.outputs)
       if (!out.empty()) require_static_shape(g, out);
   std::vector<std::string> missing = ops_without_cuda_kernel(g);  // specializing may fold into new ops
-  if (!missing.empty()) fail(ErrorCode::kUnsupported, "no CUDA kernel for " + missing.front() + "; run with --device cpu");
+  if (!missing.empty()) {
+    std::string list;
+    for (const auto& op : missing) list += (list.empty() ? "" : ", ") + op;
+    fail(ErrorCode::kUnsupported, "no CUDA kernel for " + list + "; run with --device cpu");
+  }
 
   p->states.resize(g.nodes.size());
   p->release_after.resize(g.nodes.size());
@@ -331,6 +335,12 @@ size_t CudaExecutor::prepare(const std::map<std::string, Dims>& input_dims) {
     CUDA_CHECK(cudaStreamSynchronize(session_->stream()));
   }
   return p.arena_bytes;
+}
+
+DeviceTensorMap CudaExecutor::input_slots(const std::map<std::string, Dims>& input_dims) {
+  prepare(input_dims);
+  CudaPlan& p = plan_for(input_dims);
+  return {p.input_slots.begin(), p.input_slots.end()};
 }
 
 DeviceTensorMap CudaExecutor::run_device(const DeviceTensorMap& inputs) {

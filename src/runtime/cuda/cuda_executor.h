@@ -54,6 +54,10 @@ class CudaExecutor {
   // later runs replay at once. Returns the plan's arena size in bytes.
   size_t prepare(const std::map<std::string, Dims>& input_dims);
 
+  // The arena slots that the prepared plan for these dims reads its inputs from: fill them and
+  // pass them to run_device, and no input copy happens (benchmarks, zero-copy callers).
+  DeviceTensorMap input_slots(const std::map<std::string, Dims>& input_dims);
+
   CudaSession& session() { return *session_; }
   CudaModel& model() { return *model_; }
   // The plan's graph for these input dims (specialized, static shapes).

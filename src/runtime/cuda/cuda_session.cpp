@@ -35,6 +35,14 @@ CudaSession::~CudaSession() {
   if (stream_) cudaStreamDestroy(stream_);
 }
 
+std::string CudaSession::device_name() const {
+  int device = 0;
+  CUDA_CHECK(cudaGetDevice(&device));
+  cudaDeviceProp prop{};
+  CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
+  return prop.name;
+}
+
 void CudaSession::add_deferred_check(const int32_t* flag, std::string message) {
   for (const auto& c : checks_)
     if (c.flag == flag) return;

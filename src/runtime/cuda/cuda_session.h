@@ -36,6 +36,7 @@ class CudaSession {
   bool tune = false;
   // Prefix of tuning keys: GPU architecture and library versions ("sm_90/lt130100/dnn91900").
   const std::string& tuning_prefix() const { return tuning_prefix_; }
+  std::string device_name() const;  // "NVIDIA H100 80GB HBM3"
 
   // A device int32 flag that a kernel sets to nonzero when its input data is invalid (an index
   // out of range); the executor reads the flags after the run and fails with the message.
