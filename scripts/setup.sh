@@ -9,7 +9,7 @@ PKGS=(
   build-essential cmake ninja-build ccache pkg-config
   libprotobuf-dev protobuf-compiler libonnx-dev libonnx-testdata
   libcli11-dev nlohmann-json3-dev libstb-dev libgtest-dev
-  libopenblas-openmp-dev
+  libopenblas-openmp-dev zlib1g-dev
 )
 
 missing=()

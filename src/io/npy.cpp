@@ -44,7 +44,7 @@ const char* descr_of(DType dt) {
 
 }  // namespace
 
-Tensor parse_npy(const std::string& b, const std::string& what) {
+Tensor parse_npy(std::string_view b, const std::string& what) {
   if (b.size() < 10 || std::memcmp(b.data(), "\x93NUMPY", 6) != 0) bad(what, "missing magic");
   uint8_t major = uint8_t(b[6]);
   size_t header_len, header_start;
@@ -60,7 +60,7 @@ Tensor parse_npy(const std::string& b, const std::string& what) {
     bad(what, "unknown format version " + std::to_string(major));
   }
   if (header_len > b.size() - header_start) bad(what, "truncated header");
-  std::string header = b.substr(header_start, header_len);
+  std::string header(b.substr(header_start, header_len));
 
   std::smatch m;
   if (!std::regex_search(header, m, std::regex(R"('descr'\s*:\s*'([^']*)')")))
