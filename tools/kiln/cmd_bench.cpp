@@ -5,6 +5,7 @@
 // host output), median/p90/p99 over fresh iterations after a warm-up; throughput; the plan's
 // activation arena; with --ref, the accuracy of the last run's outputs against the reference.
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -24,6 +25,7 @@
 
 #include "runtime/cuda/cuda_check.h"
 #include "runtime/cuda/cuda_executor.h"
+#include "runtime/cuda/cuda_session.h"
 #endif
 
 namespace kiln::cli {
