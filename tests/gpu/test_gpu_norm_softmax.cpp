@@ -42,7 +42,10 @@ TEST(GpuReduce, Softmax) {
     int opset;
   };
   const std::vector<S> cases = {{{3, 1023}, -1, 13}, {{2, 17, 5}, 1, 13}, {{2, 3, 4}, 1, 11},
-                                {{5, 1}, -1, 13},    {{1, 2, 1025}, -1, 17}, {{7, 3, 2}, 0, 13}};
+                                {{5, 1}, -1, 13},    {{1, 2, 1025}, -1, 17}, {{7, 3, 2}, 0, 13},
+                                // warp-per-row widths: 1..32 values per lane, ragged rows, many rows
+                                {{9, 31}, -1, 13},   {{11, 100}, -1, 13},  {{3, 256}, -1, 13},
+                                {{2, 511}, -1, 13},  {{37, 1024}, -1, 13}, {{4099, 64}, -1, 13}};
   uint64_t seed = 1000;
   for (const char* op : {"Softmax", "LogSoftmax"})
     for (DType dt : {DType::kF32, DType::kF16})

@@ -110,9 +110,7 @@ TEST_P(GpuRuntimeModel, TunedKernelsAgreeWithTheCpuAndAreReused) {
   EXPECT_EQ(reused->tuning().size(), tuned_model->tuning().size());
 }
 
-TEST_P(GpuRuntimeModel, ContextsOnEightThreadsShareOneModel) {
-  LoadedModel m = load_test_model(GetParam());
-  if (!ops_without_cuda_kernel(m.graph).empty()) GTEST_SKIP() << "ops without CUDA kernels";
+void expect_threads_agree(const LoadedModel& m, bool cuda_graph) {
   auto model = std::make_shared<CudaModel>(m.graph);
   TensorMap want = CudaExecutor(model).run(m.feeds);
   std::vector<std::string> failures(8);
@@ -120,7 +118,7 @@ TEST_P(GpuRuntimeModel, ContextsOnEightThreadsShareOneModel) {
   for (int t = 0; t < 8; ++t)
     threads.emplace_back([&, t] {
       try {
-        CudaExecutor exec(model);
+        CudaExecutor exec(model, CudaRunOptions{cuda_graph, false});
         for (int i = 0; i < 20; ++i) {
           TensorMap got = exec.run(m.feeds);
           for (const auto& [name, w] : want)
@@ -131,7 +129,14 @@ TEST_P(GpuRuntimeModel, ContextsOnEightThreadsShareOneModel) {
       }
     });
   for (auto& th : threads) th.join();
-  for (int t = 0; t < 8; ++t) EXPECT_EQ(failures[size_t(t)], "") << "thread " << t;
+  for (int t = 0; t < 8; ++t) EXPECT_EQ(failures[size_t(t)], "") << "thread " << t << (cuda_graph ? " (CUDA Graph)" : "");
+}
+
+TEST_P(GpuRuntimeModel, ContextsOnEightThreadsShareOneModel) {
+  LoadedModel m = load_test_model(GetParam());
+  if (!ops_without_cuda_kernel(m.graph).empty()) GTEST_SKIP() << "ops without CUDA kernels";
+  expect_threads_agree(m, false);
+  expect_threads_agree(m, true);
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, GpuRuntimeModel,

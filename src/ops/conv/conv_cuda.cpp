@@ -10,6 +10,7 @@
 #include <string>
 
 #include "ops/conv/window.h"
+#include "ops/linear/linear_cuda.h"  // 1x1 convolutions run as GEMMs
 #include "runtime/cuda/cuda_kernel_context.h"
 #include "runtime/cuda/library_check.h"
 
@@ -85,6 +86,12 @@ void describe(CudaKernelContext& ctx, ConvState& st, const DeviceTensor& x, cons
     st.key += "," + std::to_string(v);
 }
 
+bool is_pointwise(const std::vector<Axis>& axes, int64_t group) {
+  for (const Axis& a : axes)
+    if (a.k != 1 || a.s != 1 || a.pb != 0 || a.pe != 0 || a.in != a.out) return false;
+  return group == 1;
+}
+
 bool usable(const cudnnConvolutionFwdAlgoPerf_t& p, cudnnMathType_t math) {
   bool math_ok = math != CUDNN_FMA_MATH || p.mathType == CUDNN_FMA_MATH;
   return p.status == CUDNN_STATUS_SUCCESS && math_ok && p.memory <= kMaxWorkspace;
@@ -151,11 +158,25 @@ void conv_cuda(CudaKernelContext& ctx) {
   if (fresh) describe(ctx, st, x, w, axes, group);
   DeviceTensor& y = ctx.alloc_output(0);
   if (y.numel() == 0) return;
-  if (fresh) choose_algo(ctx, st, x, w, y);
-  void* ws = st.memory ? ctx.session.workspace(st.memory) : nullptr;
   const float one = 1.f, zero = 0.f;
-  CUDNN_CHECK(cudnnConvolutionForward(ctx.session.cudnn(), &one, st.xd->h, x.data(), st.wd->h, w.data(), st.cd.h,
-                                      st.algo, ws, st.memory, &zero, st.yd->h, y.data()));
+  if (is_pointwise(axes, group)) {
+    // A 1x1 convolution over NCHW is a GEMM per image: Y[n] (Cout x HW) = W (Cout x Cin) X[n]
+    // (Cin x HW), no copies. cuDNN's NCHW kernels reached 3% of peak on SegFormer's 3072->768 fuse.
+    const int64_t hw = axes[0].out * axes[1].out;
+    linear::GemmCall g;
+    g.dtype = x.dtype;
+    g.m = c_out, g.n = hw, g.k = c_in;
+    g.a = w.data(), g.lda = c_in, g.stride_a = 0;
+    g.b = x.data(), g.ldb = hw, g.stride_b = c_in * hw;
+    g.c = y.data(), g.ldc = hw, g.stride_c = c_out * hw;
+    g.batch = x.dims[0];
+    linear::gemm_lt(ctx.session, g);
+  } else {
+    if (fresh) choose_algo(ctx, st, x, w, y);
+    void* ws = st.memory ? ctx.session.workspace(st.memory) : nullptr;
+    CUDNN_CHECK(cudnnConvolutionForward(ctx.session.cudnn(), &one, st.xd->h, x.data(), st.wd->h, w.data(), st.cd.h,
+                                        st.algo, ws, st.memory, &zero, st.yd->h, y.data()));
+  }
   if (ctx.has_input(2)) {
     const DeviceTensor& b = ctx.input(2);
     if (b.dtype != x.dtype || b.numel() != c_out) ctx.invalid("B must hold one value per output channel");

@@ -33,16 +33,38 @@ __global__ void unary_kernel(CudaUnary op, const T* __restrict__ in, T* __restri
     cuda::store_f(out, i, apply(op, cuda::load_f(in, i)));
 }
 
+// 16 bytes per thread and step (pointers aligned, n a multiple of the width).
+template <class T>
+__global__ void unary_vec_kernel(CudaUnary op, const T* __restrict__ in, T* __restrict__ out, int64_t vectors) {
+  using V = cuda::Vec16<T>;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < vectors;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    const V x = reinterpret_cast<const V*>(in)[i];
+    V y;
+#pragma unroll
+    for (int k = 0; k < V::kCount; ++k) cuda::store_f(y.v, k, apply(op, cuda::load_f(x.v, k)));
+    reinterpret_cast<V*>(out)[i] = y;
+  }
+}
+
+template <class T> void launch_typed(CudaUnary op, const void* in, void* out, int64_t n, CudaStream stream) {
+  constexpr int kN = cuda::Vec16<T>::kCount;
+  auto pi = static_cast<const T*>(in);
+  auto po = static_cast<T*>(out);
+  if (n % kN == 0 && cuda::aligned16(in) && cuda::aligned16(out))
+    unary_vec_kernel<<<cuda::grid_for(n / kN), cuda::kThreads, 0, stream>>>(op, pi, po, n / kN);
+  else
+    unary_kernel<<<cuda::grid_for(n), cuda::kThreads, 0, stream>>>(op, pi, po, n);
+}
+
 }  // namespace
 
 void launch_unary(CudaUnary op, DType dt, const void* in, void* out, int64_t n, CudaStream stream) {
   if (n == 0) return;
   if (dt == DType::kF32)
-    unary_kernel<<<cuda::grid_for(n), cuda::kThreads, 0, stream>>>(op, static_cast<const float*>(in),
-                                                                  static_cast<float*>(out), n);
+    launch_typed<float>(op, in, out, n, stream);
   else if (dt == DType::kF16)
-    unary_kernel<<<cuda::grid_for(n), cuda::kThreads, 0, stream>>>(op, static_cast<const __half*>(in),
-                                                                  static_cast<__half*>(out), n);
+    launch_typed<__half>(op, in, out, n, stream);
   else
     KILN_ASSERT(!"unary dtype");
   CUDA_CHECK_LAUNCH();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <set>
 #include <unordered_map>
 
@@ -80,6 +81,22 @@ struct CaptureGuard {
     cudaGetLastError();
   }
 };
+
+// Thread-local capture lets other threads' contexts keep working while this one captures.
+cudaStreamCaptureMode capture_mode() {
+  const char* m = std::getenv("KILN_CAPTURE_MODE");
+  if (m && std::strcmp(m, "relaxed") == 0) return cudaStreamCaptureModeRelaxed;
+  if (m && std::strcmp(m, "global") == 0) return cudaStreamCaptureModeGlobal;
+  return cudaStreamCaptureModeThreadLocal;
+}
+
+// Plan making (first runs, CUDA Graph capture) is serialized across the process: cuDNN and
+// cuBLASLt calls made by one thread while another captured failed on an H200 (8 contexts),
+// and these are one-time costs per plan. Replays run concurrently.
+std::mutex& planning_mutex() {
+  static std::mutex m;
+  return m;
+}
 
 }  // namespace
 
@@ -161,6 +178,7 @@ size_t CudaExecutor::arena_bytes(const std::map<std::string, Dims>& input_dims) 
 // The first run: node by node, each output in its own allocation, freed after its last use;
 // records what each kernel did and lays out the arena from it.
 void CudaExecutor::plan_first_run(CudaPlan& p, const DeviceTensorMap& inputs, DeviceTensorMap* outputs) {
+  std::lock_guard lock(planning_mutex());
   const Graph& g = *p.graph;
   std::unordered_map<std::string, DeviceTensor> live(inputs.begin(), inputs.end());
   auto lookup = [&](const std::string& name) -> const DeviceTensor* {
@@ -298,8 +316,9 @@ void CudaExecutor::run_planned(CudaPlan& p, const DeviceTensorMap& inputs, std::
     }
   } else {
     if (!p.exec) {
+      std::lock_guard lock(planning_mutex());
       session_->workspace_frozen = true;
-      CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+      CUDA_CHECK(cudaStreamBeginCapture(s, capture_mode()));
       CaptureGuard guard{s};
       try {
         run_nodes(p, nullptr, nullptr);

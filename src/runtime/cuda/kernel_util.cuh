@@ -29,9 +29,30 @@ template <class T> __device__ __forceinline__ void store_f(T* p, int64_t i, floa
   else p[i] = T(v);
 }
 
-// Offset of linear index i (row-major over dims) under the given strides.
+// 16 bytes of T: the unit of vectorized elementwise kernels (8 halves, 4 floats).
+template <class T> struct alignas(16) Vec16 {
+  static constexpr int kCount = 16 / sizeof(T);
+  T v[kCount];
+};
+inline bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
+
+// Offset of linear index i (row-major over dims) under the given strides. 64-bit division is
+// emulated on the GPU and costs more than the memory access it serves: layouts whose indices
+// fit in 31 bits (nearly all) divide in 32 bits.
 __device__ __forceinline__ int64_t strided_offset(const StridedLayout& l, const int64_t* strides, int64_t i) {
   int64_t off = 0;
+  if (l.index32) {
+    uint32_t u = uint32_t(i);
+#pragma unroll
+    for (int d = kMaxRank - 1; d >= 0; --d) {
+      if (d >= l.rank) continue;
+      const uint32_t dim = uint32_t(l.dims[d]);
+      const uint32_t q = u / dim;
+      off += int64_t(u - q * dim) * strides[d];
+      u = q;
+    }
+    return off;
+  }
 #pragma unroll
   for (int d = kMaxRank - 1; d >= 0; --d) {
     if (d >= l.rank) continue;

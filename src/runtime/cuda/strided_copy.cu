@@ -13,11 +13,53 @@ __global__ void strided_copy_kernel(const T* __restrict__ in, T* __restrict__ ou
     out[strided_offset(l, l.strides[0], i)] = in[strided_offset(l, l.strides[1], i)];
 }
 
+// out[b][r][c] = in[b][c][r] through a shared-memory tile, so both sides are read and written
+// along their contiguous axis (the generic kernel writes one side 2-4 bytes at a time at a
+// stride, ~10% of bandwidth on Hopper).
+constexpr int kTile = 32, kRows = 8;
+template <class T>
+__global__ void transpose_kernel(const T* __restrict__ in, T* __restrict__ out, int64_t rows, int64_t cols) {
+  __shared__ T tile[kTile][kTile + 1];
+  const int64_t plane = rows * cols;
+  const T* src = in + blockIdx.z * plane;
+  T* dst = out + blockIdx.z * plane;
+  const int64_t r0 = int64_t(blockIdx.y) * kTile, c0 = int64_t(blockIdx.x) * kTile;
+  for (int k = threadIdx.y; k < kTile; k += kRows) {
+    const int64_t c = c0 + k, r = r0 + threadIdx.x;
+    if (c < cols && r < rows) tile[k][threadIdx.x] = src[c * rows + r];
+  }
+  __syncthreads();
+  for (int k = threadIdx.y; k < kTile; k += kRows) {
+    const int64_t r = r0 + k, c = c0 + threadIdx.x;
+    if (r < rows && c < cols) dst[r * cols + c] = tile[threadIdx.x][k];
+  }
+}
+
+// The layout as a batched transpose: output contiguous [batch, rows, cols], input [batch, cols,
+// rows]. Returns false when it is not one.
+bool as_transpose(const StridedLayout& l, int64_t* batch, int64_t* rows, int64_t* cols) {
+  if (l.rank < 2 || l.rank > 3 || !layout_is_contiguous_operand(l, 0)) return false;
+  const int r = l.rank - 2, c = l.rank - 1;
+  *rows = l.dims[r], *cols = l.dims[c];
+  *batch = l.rank == 3 ? l.dims[0] : 1;
+  if (l.strides[1][r] != 1 || l.strides[1][c] != *rows) return false;
+  if (l.rank == 3 && l.strides[1][0] != *rows * *cols) return false;
+  return *batch <= 65535 && (*rows + kTile - 1) / kTile <= 65535;
+}
+
 template <class T>
 void launch(const void* in, void* out, const StridedLayout& l, CudaStream stream) {
   int64_t n = 1;
   for (int d = 0; d < l.rank; ++d) n *= l.dims[d];
   if (n == 0) return;
+  int64_t batch = 1, rows = 0, cols = 0;
+  if (as_transpose(l, &batch, &rows, &cols)) {
+    dim3 grid(unsigned((cols + kTile - 1) / kTile), unsigned((rows + kTile - 1) / kTile), unsigned(batch));
+    transpose_kernel<T><<<grid, dim3(kTile, kRows), 0, stream>>>(static_cast<const T*>(in), static_cast<T*>(out),
+                                                                  rows, cols);
+    CUDA_CHECK_LAUNCH();
+    return;
+  }
   strided_copy_kernel<T><<<grid_for(n), kThreads, 0, stream>>>(static_cast<const T*>(in),
                                                                static_cast<T*>(out), l, n);
   CUDA_CHECK_LAUNCH();

@@ -33,6 +33,9 @@ StridedLayout make_layout(const std::vector<int64_t>& dims,
                                       std::to_string(d.size()));
   StridedLayout l;
   l.rank = int(d.size());
+  int64_t n = 1;
+  for (int64_t v : d) n = v && n > (int64_t(1) << 62) / v ? (int64_t(1) << 62) : n * v;
+  l.index32 = n <= 0x7fffffff;
   for (int i = 0; i < l.rank; ++i) {
     l.dims[i] = d[size_t(i)];
     for (size_t k = 0; k < ops; ++k) l.strides[k][i] = s[k][size_t(i)];
@@ -40,14 +43,18 @@ StridedLayout make_layout(const std::vector<int64_t>& dims,
   return l;
 }
 
-bool layout_is_contiguous(const StridedLayout& l, int operands) {
-  for (int k = 0; k < operands; ++k) {
-    int64_t expect = 1;
-    for (int i = l.rank - 1; i >= 0; --i) {
-      if (l.strides[k][i] != expect) return false;
-      expect *= l.dims[i];
-    }
+bool layout_is_contiguous_operand(const StridedLayout& l, int k) {
+  int64_t expect = 1;
+  for (int i = l.rank - 1; i >= 0; --i) {
+    if (l.strides[k][i] != expect) return false;
+    expect *= l.dims[i];
   }
+  return true;
+}
+
+bool layout_is_contiguous(const StridedLayout& l, int operands) {
+  for (int k = 0; k < operands; ++k)
+    if (!layout_is_contiguous_operand(l, k)) return false;
   return true;
 }
 

@@ -11,6 +11,7 @@ constexpr int kMaxRank = 8;
 
 struct StridedLayout {
   int rank = 0;
+  bool index32 = true;  // every index fits in 31 bits: kernels divide in 32-bit arithmetic
   int64_t dims[kMaxRank] = {};
   int64_t strides[4][kMaxRank] = {};  // operand k's stride along each dim
 };
@@ -23,5 +24,7 @@ StridedLayout make_layout(const std::vector<int64_t>& dims,
 
 // True when every operand's strides are the row-major strides of dims (plain 1-D loop).
 bool layout_is_contiguous(const StridedLayout& l, int operands);
+// True when operand k's strides are the row-major strides of dims.
+bool layout_is_contiguous_operand(const StridedLayout& l, int k);
 
 }  // namespace kiln::cuda
