@@ -98,11 +98,11 @@ TEST_F(EngineCli, SymbolicEngineTakesShapesAtRunTime) {
 TEST_F(EngineCli, InspectAndJson) {
   Result b = kiln("build " + model_ + " -o " + engine_ + " --json");
   ASSERT_EQ(b.code, 0) << b.err;
-  EXPECT_NE(b.out.find("\"format_version\": 2"), std::string::npos) << b.out;
+  EXPECT_NE(b.out.find("\"format_version\": 3"), std::string::npos) << b.out;
   EXPECT_NE(b.out.find("\"device\": \"cpu\""), std::string::npos) << b.out;
   Result r = kiln("inspect " + engine_);
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_NE(r.out.find("engine: format 2, built for cpu"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("engine: format 3, built for cpu"), std::string::npos) << r.out;
   // Told apart by content: an engine under a .onnx name still loads as an engine.
   fs::rename(engine_, dir_ + "/disguised.onnx");
   EXPECT_EQ(kiln("inspect " + dir_ + "/disguised.onnx").code, 0);
@@ -123,6 +123,37 @@ TEST_F(EngineCli, BadBuildsWriteNothing) {
   expect_user_error("build " + engine_ + " -o " + second, "already an engine file", second);
 }
 
+// The precision, profile, timing-cache, bench and profile flags: misuse is one line, exit 2,
+// nothing written; a CPU engine with a profile records it and refuses shapes outside it.
+TEST_F(EngineCli, BuildFlagsAndGpuCommandsRefuseMisuse) {
+  expect_user_error("build " + model_ + " -o " + engine_ + " --fp16", "--fp16 needs --device cuda", engine_);
+  expect_user_error("build " + model_ + " -o " + engine_ + " --tf32", "--tf32 needs --device cuda", engine_);
+  expect_user_error("build " + model_ + " -o " + engine_ + " --fp32 --fp16 --device cpu", "one of --fp32", engine_);
+  expect_user_error("build " + model_ + " -o " + engine_ + " --min x=1x3 --max x=8x3", "all three of --min", engine_);
+  expect_user_error("build " + model_ + " -o " + engine_ + " --min x=4x3 --opt x=2x3 --max x=8x3",
+                    "min <= opt <= max", engine_);
+  expect_user_error("build " + model_ + " -o " + engine_ + " --min x=1x2 --opt x=2x2 --max x=8x2", "fixed dim 3",
+                    engine_);
+  expect_user_error("build " + model_ + " -o " + engine_ + " --shape x=2x3 --min x=1x3 --opt x=2x3 --max x=8x3",
+                    "both --shape and", engine_);
+  expect_user_error("build " + model_ + " -o " + engine_ + " --timing-cache " + dir_ + "/t.cache",
+                    "--timing-cache needs --device cuda", engine_);
+  expect_user_error("run " + model_ + " --input x=" + x_ + " --no-cuda-graph -o " + out_,
+                    "--no-cuda-graph needs --device cuda", out_);
+  build_engine("--min x=1x3 --opt x=4x3 --max x=8x3");
+  Result ok = kiln("run " + engine_ + " --input x=" + x_ + " -o " + out_);
+  EXPECT_EQ(ok.code, 0) << ok.err;
+  fs::remove_all(out_);
+  expect_user_error("run " + engine_ + " --input x=random --shape x=9x3 -o " + out_, "outside engine", out_);
+  for (const char* cmd : {"bench", "profile"}) {
+    Result r = kiln(std::string(cmd) + " " + engine_);
+    EXPECT_EQ(r.code, 2) << cmd << ": " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    Result onnx = kiln(std::string(cmd) + " " + model_);
+    EXPECT_EQ(onnx.code, 2) << cmd << ": " << onnx.err;
+  }
+}
+
 TEST_F(EngineCli, BadEnginesAreRefused) {
   build_engine("--shape x=4x3");
   std::string bytes = slurp(engine_);
@@ -137,10 +168,10 @@ TEST_F(EngineCli, BadEnginesAreRefused) {
   std::string flipped = bytes;
   flipped[bytes.size() / 2] ^= 0x10;
   expect_user_error("run " + write("flipped.kiln", flipped) + run_tail, "flipped.kiln is corrupt (checksum", out_);
-  std::string v3 = bytes;
-  v3[8] = 3;
-  expect_user_error("run " + write("v3.kiln", v3) + run_tail, "format version 3", out_);
-  expect_user_error("inspect " + dir_ + "/v3.kiln", "format version 3", out_);
+  std::string v4 = bytes;
+  v4[8] = 4;
+  expect_user_error("run " + write("v4.kiln", v4) + run_tail, "format version 4", out_);
+  expect_user_error("inspect " + dir_ + "/v4.kiln", "format version 4", out_);
   expect_user_error("run " + engine_ + " --input x=random --shape x=5x3 -o " + out_, "got 5x3; rebuild it", out_);
 }
 
