@@ -44,7 +44,7 @@ std::string precision_of(const BuildOptions& o) {
 }
 
 // The input dims each plan is made for: the static shapes, or each profile's opt, min and max.
-std::vector<std::map<std::string, Dims>> plan_shapes(const Graph& g, const std::vector<InputProfile>& profiles) {
+[[maybe_unused]] std::vector<std::map<std::string, Dims>> plan_shapes(const Graph& g, const std::vector<InputProfile>& profiles) {
   std::vector<std::map<std::string, Dims>> out(profiles.empty() ? 1 : 3);
   for (const auto& name : g.inputs) {
     const InputProfile* p = nullptr;
