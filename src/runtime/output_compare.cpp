@@ -36,8 +36,8 @@ OutputComparison compare_output(const Tensor& got, const Tensor& ref, const std:
   c.rel_l2 = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
   if (!c.finite) c.rel_l2 = c.max_abs = INFINITY;
   const Dims& d = got.dims();
-  if (d.size() == 4 && d[1] > 1 && got.numel() > 0) {
-    const int64_t n = d[0], ch = d[1], hw = d[2] * d[3];
+  if (d.size() >= 3 && d[1] > 1 && got.numel() > 0) {
+    const int64_t n = d[0], ch = d[1], hw = got.numel() / (n * ch);
     int64_t same = 0;
     for (int64_t b = 0; b < n; ++b)
       for (int64_t p = 0; p < hw; ++p) {

@@ -1,7 +1,7 @@
 // How close an output is to a reference (kiln bench --ref, accuracy checks): relative L2
-// ‖got−ref‖/‖ref‖, max abs diff, whether every value is finite, and for segmentation logits
-// [N, C, H, W] (C > 1) the label agreement: the share of pixels whose argmax over C equals the
-// reference's.
+// ‖got−ref‖/‖ref‖, max abs diff, whether every value is finite, and for class scores
+// [N, C, ...] (rank >= 3, C > 1: segmentation logits) the label agreement: the share of positions
+// whose argmax over C equals the reference's.
 #pragma once
 #include <optional>
 #include <string>
@@ -14,7 +14,7 @@ struct OutputComparison {
   double rel_l2 = 0;
   double max_abs = 0;
   bool finite = true;                     // no NaN/Inf in got
-  std::optional<double> label_agreement;  // segmentation logits only
+  std::optional<double> label_agreement;  // class scores [N, C, ...] only
 };
 
 // Shapes must match (kInvalidArgument naming `what` otherwise).

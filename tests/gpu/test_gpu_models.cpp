@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "../model/model_compare.h"
 #include "gpu_compare.h"
 #include "io/npy.h"
 #include "onnx/importer.h"
@@ -17,27 +18,12 @@ namespace fs = std::filesystem;
 // fp32 without TF32 on the GPU against PyTorch fp32 (TF32 off): summation order only.
 constexpr double kMaxRelL2 = 1e-4;
 
-std::vector<std::string> model_dirs() {
-  std::vector<std::string> dirs;
-  fs::path root = fs::path(test_dir()) / "models";
-  if (fs::is_directory(root))
-    for (const auto& e : fs::directory_iterator(root))
-      if (fs::exists(e.path() / "model.onnx")) dirs.push_back(e.path().filename().string());
-  std::sort(dirs.begin(), dirs.end());
-  return dirs;
-}
-
 class GpuModelGolden : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(GpuModelGolden, MatchesPyTorchFp32) {
   fs::path dir = fs::path(test_dir()) / "models" / GetParam();
-  TensorMap feeds;
   ImportOptions import;
-  for (const auto& e : fs::directory_iterator(dir / "inputs")) {
-    std::string name = e.path().stem().string();
-    feeds[name] = read_npy(e.path().string());
-    import.input_shapes[name] = feeds[name].dims();
-  }
+  TensorMap feeds = test::reference_inputs(dir, &import);
   Graph g = import_onnx_file((dir / "model.onnx").string(), import);
   run_passes(g);
   std::vector<std::string> missing = ops_without_cuda_kernel(g);
@@ -66,26 +52,17 @@ TEST_P(GpuModelGolden, MatchesPyTorchFp32) {
     Tensor want = read_npy(e.path().string());
     const Tensor& out = got.at(name);
     ASSERT_EQ(dims_to_string(out.dims()), dims_to_string(want.dims())) << name;
-    double num = 0, den = 0, max_abs = 0;
-    bool finite = true;
-    for (int64_t i = 0; i < want.numel(); ++i) {
-      double a = out.at_double(i), w = want.at_double(i);
-      finite = finite && std::isfinite(a);
-      num += (a - w) * (a - w);
-      den += w * w;
-      max_abs = std::max(max_abs, std::abs(a - w));
-    }
-    double rel = std::sqrt(num / std::max(den, 1e-300));
+    test::Agreement a = test::compare_to_golden(out, want);
     std::printf("model %s/%s: rel L2 %.3g, max abs %.3g, %d nodes, run %.2f ms (host copies included)\n",
-                GetParam().c_str(), name.c_str(), rel, max_abs, int(g.nodes.size()), ms);
-    EXPECT_TRUE(finite) << name << " has NaN/Inf";
-    EXPECT_LE(rel, kMaxRelL2) << name;
+                GetParam().c_str(), name.c_str(), a.rel_l2, a.max_abs, int(g.nodes.size()), ms);
+    EXPECT_TRUE(a.finite) << name << " has NaN/Inf";
+    EXPECT_LE(a.rel_l2, kMaxRelL2) << name;
     ++compared;
   }
   EXPECT_GT(compared, 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, GpuModelGolden, ::testing::ValuesIn(model_dirs()),
+INSTANTIATE_TEST_SUITE_P(Models, GpuModelGolden, ::testing::ValuesIn(test::reference_models(test_dir())),
                          [](const auto& info) { return info.param; });
 
 TEST(GpuExecutor, OpWithoutKernelIsAnErrorNamingIt) {

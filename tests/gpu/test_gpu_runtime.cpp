@@ -6,9 +6,9 @@
 #include <filesystem>
 #include <thread>
 
+#include "../model/model_compare.h"
 #include "../unit/onnx_builder.h"
 #include "gpu_compare.h"
-#include "io/npy.h"
 #include "onnx/importer.h"
 #include "passes/pipeline.h"
 #include "runtime/cpu_executor.h"
@@ -29,11 +29,7 @@ LoadedModel load_test_model(const std::string& name) {
   fs::path dir = fs::path(test_dir()) / "models" / name;
   LoadedModel m;
   ImportOptions import;
-  for (const auto& e : fs::directory_iterator(dir / "inputs")) {
-    std::string input = e.path().stem().string();
-    m.feeds[input] = read_npy(e.path().string());
-    import.input_shapes[input] = m.feeds[input].dims();
-  }
+  m.feeds = test::reference_inputs(dir, &import);
   m.graph = import_onnx_file((dir / "model.onnx").string(), import);
   run_passes(m.graph);
   return m;
@@ -48,15 +44,7 @@ void expect_bit_identical(const TensorMap& a, const TensorMap& b, const std::str
   }
 }
 
-double rel_l2(const Tensor& got, const Tensor& want) {
-  double num = 0, den = 0;
-  for (int64_t i = 0; i < want.numel(); ++i) {
-    double d = got.at_double(i) - want.at_double(i);
-    num += d * d;
-    den += want.at_double(i) * want.at_double(i);
-  }
-  return std::sqrt(num / std::max(den, 1e-300));
-}
+double rel_l2(const Tensor& got, const Tensor& want) { return test::compare_to_golden(got, want).rel_l2; }
 
 class GpuRuntimeModel : public ::testing::TestWithParam<std::string> {};
 

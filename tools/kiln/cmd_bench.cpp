@@ -100,13 +100,7 @@ std::map<std::string, Dims> dims_for_batch(const Engine& e, const TensorMap& fil
         fail(ErrorCode::kInvalidArgument, "--input " + name + " holds shape " + dims_to_string(d) +
                                               ", which does not match --batch " + std::to_string(batch));
     } else {
-      const ValueType& t = e.graph.value(name).type;
-      const InputProfile* p = nullptr;
-      for (const auto& q : e.build.profiles)
-        if (q.name == name) p = &q;
-      if (p) d = p->opt;
-      else if (t.shape && shape_known(*t.shape)) d = shape_dims(*t.shape);
-      else fail(ErrorCode::kInvalidArgument, "input '" + name + "' has shape " + t.to_string() + " in the engine; give it with --input");
+      d = default_input_dims(e, name, "--input");
       if (batch_given && !d.empty()) d[0] = batch;
     }
     out[name] = d;
@@ -199,15 +193,8 @@ int bench(const BenchOptions& o) {
   (void)o;
   fail(ErrorCode::kUnsupported, "this kiln build has no CUDA backend; kiln bench times CUDA engines");
 #else
-  if (!is_engine_file(o.engine))
-    fail(ErrorCode::kInvalidArgument, o.engine + " is not an engine file; build one with `kiln build MODEL.onnx -o " +
-                                          "ENGINE.kiln --device cuda`");
   if (o.iterations < 1 || o.warmup < 0) fail(ErrorCode::kInvalidArgument, "--iterations must be >= 1 and --warmup >= 0");
-  Engine e = load_engine(o.engine);
-  if (e.target.device != "cuda")
-    fail(ErrorCode::kInvalidArgument, "engine file " + o.engine + " was built for " + e.target.to_string() +
-                                          "; kiln bench times CUDA engines: rebuild it with --device cuda");
-  check_engine_target(e, local_target("cuda"), o.engine);
+  Engine e = load_cuda_engine(o.engine, "bench");
   TensorMap files;
   for (const auto& arg : o.inputs) {
     auto [name, path] = split_assignment(arg, "--input");

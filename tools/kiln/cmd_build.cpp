@@ -44,12 +44,10 @@ std::string precision_of(const BuildOptions& o) {
 }
 
 // The input dims each plan is made for: the static shapes, or each profile's opt, min and max.
-[[maybe_unused]] std::vector<std::map<std::string, Dims>> plan_shapes(const Graph& g, const std::vector<InputProfile>& profiles) {
-  std::vector<std::map<std::string, Dims>> out(profiles.empty() ? 1 : 3);
+[[maybe_unused]] std::vector<std::map<std::string, Dims>> plan_shapes(const Graph& g, const EngineBuild& eb) {
+  std::vector<std::map<std::string, Dims>> out(eb.profiles.empty() ? 1 : 3);
   for (const auto& name : g.inputs) {
-    const InputProfile* p = nullptr;
-    for (const auto& q : profiles)
-      if (q.name == name) p = &q;
+    const InputProfile* p = find_profile(eb, name);
     const ValueType& t = g.value(name).type;
     if (!p && (!t.shape || !shape_known(*t.shape)))
       fail(ErrorCode::kInvalidArgument, "input '" + name + "' has shape " + t.to_string() +
@@ -96,7 +94,7 @@ int build(const BuildOptions& o) {
     // Time every kernel choice on this GPU, once per planned shape.
     auto model = std::make_shared<CudaModel>(g, eb);
     CudaExecutor exec(model, CudaRunOptions{true, true});
-    for (const auto& dims : plan_shapes(g, eb.profiles)) {
+    for (const auto& dims : plan_shapes(g, eb)) {
       size_t arena = exec.prepare(dims);
       nlohmann::json shapes;
       for (const auto& [name, d] : dims) shapes[name] = dims_to_string(d);

@@ -48,26 +48,11 @@ int profile(const ProfileOptions& o) {
   (void)o;
   fail(ErrorCode::kUnsupported, "this kiln build has no CUDA backend; kiln profile times CUDA engines");
 #else
-  if (!is_engine_file(o.engine))
-    fail(ErrorCode::kInvalidArgument, o.engine + " is not an engine file; build one with `kiln build MODEL.onnx -o " +
-                                          "ENGINE.kiln --device cuda`");
   if (o.iterations < 1) fail(ErrorCode::kInvalidArgument, "--iterations must be >= 1");
-  Engine e = load_engine(o.engine);
-  if (e.target.device != "cuda")
-    fail(ErrorCode::kInvalidArgument, "engine file " + o.engine + " was built for " + e.target.to_string() +
-                                          "; kiln profile times CUDA engines: rebuild it with --device cuda");
-  check_engine_target(e, local_target("cuda"), o.engine);
+  Engine e = load_cuda_engine(o.engine, "profile");
   std::map<std::string, Dims> dims = parse_shapes(o.shapes);
-  for (const auto& name : e.graph.inputs) {
-    if (dims.count(name)) continue;
-    const ValueType& t = e.graph.value(name).type;
-    const InputProfile* p = nullptr;
-    for (const auto& q : e.build.profiles)
-      if (q.name == name) p = &q;
-    if (p) dims[name] = p->opt;
-    else if (t.shape && shape_known(*t.shape)) dims[name] = shape_dims(*t.shape);
-    else fail(ErrorCode::kInvalidArgument, "input '" + name + "' has shape " + t.to_string() + "; give it with --shape");
-  }
+  for (const auto& name : e.graph.inputs)
+    if (!dims.count(name)) dims[name] = default_input_dims(e, name, "--shape");
   auto model = std::make_shared<CudaModel>(e.graph, e.build);
   CudaRunOptions run_options;
   run_options.cuda_graph = false;

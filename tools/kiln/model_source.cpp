@@ -78,4 +78,23 @@ Graph open_model(const std::string& path, const ImportOptions& import, const Eng
   return std::move(e.graph);
 }
 
+Engine load_cuda_engine(const std::string& path, const std::string& command) {
+  if (!is_engine_file(path))
+    fail(ErrorCode::kInvalidArgument, path + " is not an engine file; build one with `kiln build MODEL.onnx -o " +
+                                          "ENGINE.kiln --device cuda`");
+  Engine e = load_engine(path);
+  if (e.target.device != "cuda")
+    fail(ErrorCode::kInvalidArgument, "engine file " + path + " was built for " + e.target.to_string() + "; kiln " +
+                                          command + " times CUDA engines: rebuild it with --device cuda");
+  check_engine_target(e, local_target("cuda"), path);
+  return e;
+}
+
+Dims default_input_dims(const Engine& e, const std::string& name, const std::string& flag) {
+  if (const InputProfile* p = find_profile(e.build, name)) return p->opt;
+  const ValueType& t = e.graph.value(name).type;
+  if (t.shape && shape_known(*t.shape)) return shape_dims(*t.shape);
+  fail(ErrorCode::kInvalidArgument, "input '" + name + "' has shape " + t.to_string() + " in the engine; give it with " + flag);
+}
+
 }  // namespace kiln::cli

@@ -28,4 +28,11 @@ EngineTarget local_target(const std::string& device);
 Graph open_model(const std::string& path, const ImportOptions& import, const EngineTarget* run_on,
                  ModelSource* source = nullptr);
 
+// The CUDA engine at `path` for `command` ("bench", "profile"): an engine file, built for cuda on
+// this GPU's architecture (kInvalidArgument saying how to get one otherwise).
+Engine load_cuda_engine(const std::string& path, const std::string& command);
+// The dims input `name` of engine e runs with unless told: its profile's opt, else its static
+// dims; otherwise kInvalidArgument asking for `flag` (e.g. "--shape").
+Dims default_input_dims(const Engine& e, const std::string& name, const std::string& flag);
+
 }  // namespace kiln::cli

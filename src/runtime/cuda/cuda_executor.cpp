@@ -16,12 +16,19 @@
 namespace kiln {
 namespace {
 
-void require_static_shape(const Graph& g, const std::string& name) {
-  const ValueType& t = g.value(name).type;
-  if (!t.shape || !shape_known(*t.shape))
-    fail(ErrorCode::kUnsupported, "value '" + name + "' has shape " + t.to_string() +
-                                      ": the CUDA backend needs static shapes (give --shape for "
-                                      "symbolic inputs)");
+// Every input and node output must have static dims (kUnsupported naming the first that does not).
+void require_static_shapes(const Graph& g) {
+  auto check = [&](const std::string& name) {
+    const ValueType& t = g.value(name).type;
+    if (!t.shape || !shape_known(*t.shape))
+      fail(ErrorCode::kUnsupported, "value '" + name + "' has shape " + t.to_string() +
+                                        ": the CUDA backend needs static shapes (give --shape for "
+                                        "symbolic inputs)");
+  };
+  for (const auto& name : g.inputs) check(name);
+  for (const Node& node : g.nodes)
+    for (const auto& out : node.outputs)
+      if (!out.empty()) check(out);
 }
 
 // As check_inputs (cpu_executor.h) for device tensors: every input given once, with its dtype
@@ -37,6 +44,35 @@ void check_device_inputs(const Graph& g, const DeviceTensorMap& inputs) {
     if (it->second.dtype != t.dtype || it->second.dims != shape_dims(*t.shape))
       fail(ErrorCode::kInvalidArgument, "input '" + name + "' is " + dtype_name(it->second.dtype) + " " +
                                             dims_to_string(it->second.dims) + ", the model wants " + t.to_string());
+  }
+}
+
+using ValueMap = std::unordered_map<std::string, DeviceTensor>;
+
+// A value of this run: computed (or an input), else a constant of the plan.
+const DeviceTensor* find_value(const ValueMap& live, const ValueMap& constants, const std::string& name) {
+  if (auto it = live.find(name); it != live.end()) return &it->second;
+  if (auto c = constants.find(name); c != constants.end()) return &c->second;
+  fail(ErrorCode::kInternal, "internal error: value '" + name + "' read before it was computed");
+}
+
+// Fills ctx (made for node) from the run's values and runs the node's CUDA kernel; an internal
+// error gets the node's name (user errors already carry it).
+void invoke_kernel(CudaKernelContext& ctx, const Graph& g, const ValueMap& live, const ValueMap& constants,
+                   bool sync) {
+  const Node& node = ctx.node;
+  for (const auto& in : node.inputs) {
+    ctx.inputs.push_back(in.empty() ? nullptr : find_value(live, constants, in));
+    ctx.input_values.push_back(in.empty() ? nullptr : &g.value(in));
+  }
+  for (const auto& out : node.outputs) ctx.output_types.push_back(out.empty() ? nullptr : &g.value(out).type);
+  ctx.outputs.resize(node.outputs.size());
+  try {
+    OpRegistry::instance().find(node.domain, node.op_type)->cuda(ctx);
+    if (sync) CUDA_CHECK(cudaStreamSynchronize(ctx.stream()));
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::kInternal) throw;
+    fail(ErrorCode::kInternal, node.describe() + ": " + e.what());
   }
 }
 
@@ -111,11 +147,7 @@ CudaExecutor::CudaExecutor(std::shared_ptr<CudaModel> model, CudaRunOptions opti
 }
 
 CudaExecutor::CudaExecutor(const Graph& graph) : CudaExecutor(std::make_shared<CudaModel>(graph)) {
-  // A graph given directly must already be static (plans for other dims are refused).
-  for (const auto& name : graph.inputs) require_static_shape(graph, name);
-  for (const Node& node : graph.nodes)
-    for (const auto& out : node.outputs)
-      if (!out.empty()) require_static_shape(graph, out);
+  require_static_shapes(graph);  // a graph given directly must already be static
 }
 
 CudaExecutor::~CudaExecutor() {
@@ -136,16 +168,8 @@ CudaPlan& CudaExecutor::plan_for(const std::map<std::string, Dims>& input_dims) 
   else
     p->graph = std::make_shared<const Graph>(specialize(base, input_dims, model_->build(), "the engine"));
   const Graph& g = *p->graph;
-  for (const auto& name : g.inputs) require_static_shape(g, name);
-  for (const Node& node : g.nodes)
-    for (const auto& out : node.outputs)
-      if (!out.empty()) require_static_shape(g, out);
-  std::vector<std::string> missing = ops_without_cuda_kernel(g);  // specializing may fold into new ops
-  if (!missing.empty()) {
-    std::string list;
-    for (const auto& op : missing) list += (list.empty() ? "" : ", ") + op;
-    fail(ErrorCode::kUnsupported, "no CUDA kernel for " + list + "; run with --device cpu");
-  }
+  require_static_shapes(g);
+  require_cuda_kernels(g);  // specializing may fold into new ops
 
   p->states.resize(g.nodes.size());
   p->release_after.resize(g.nodes.size());
@@ -180,33 +204,14 @@ size_t CudaExecutor::arena_bytes(const std::map<std::string, Dims>& input_dims) 
 void CudaExecutor::plan_first_run(CudaPlan& p, const DeviceTensorMap& inputs, DeviceTensorMap* outputs) {
   std::lock_guard lock(planning_mutex());
   const Graph& g = *p.graph;
-  std::unordered_map<std::string, DeviceTensor> live(inputs.begin(), inputs.end());
-  auto lookup = [&](const std::string& name) -> const DeviceTensor* {
-    if (auto it = live.find(name); it != live.end()) return &it->second;
-    if (auto c = p.constants.find(name); c != p.constants.end()) return &c->second;
-    fail(ErrorCode::kInternal, "internal error: value '" + name + "' read before it was computed");
-  };
-  const OpRegistry& registry = OpRegistry::instance();
+  ValueMap live(inputs.begin(), inputs.end());
   std::vector<NodeTrace> trace(g.nodes.size());
   session_->clear_deferred_checks();
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& node = g.nodes[i];
-    const OpSchema* schema = registry.find(node.domain, node.op_type);
     CudaKernelContext ctx{{node}, *session_, {}, {}, {}, {}};
-    for (const auto& in : node.inputs) {
-      ctx.inputs.push_back(in.empty() ? nullptr : lookup(in));
-      ctx.input_values.push_back(in.empty() ? nullptr : &g.value(in));
-    }
-    for (const auto& out : node.outputs) ctx.output_types.push_back(out.empty() ? nullptr : &g.value(out).type);
-    ctx.outputs.resize(node.outputs.size());
     ctx.state_slot = &p.states[i];
-    try {
-      schema->cuda(ctx);
-      if (sync_each_node_) CUDA_CHECK(cudaStreamSynchronize(session_->stream()));
-    } catch (const Error& e) {
-      if (e.code() != ErrorCode::kInternal) throw;
-      fail(ErrorCode::kInternal, node.describe() + ": " + e.what());
-    }
+    invoke_kernel(ctx, g, live, p.constants, sync_each_node_);
     NodeTrace& t = trace[i];
     t.scratch_bytes = ctx.scratch_used;
     t.kinds.assign(node.outputs.size(), OutputKind::kKernel);
@@ -228,7 +233,7 @@ void CudaExecutor::plan_first_run(CudaPlan& p, const DeviceTensorMap& inputs, De
     for (const auto& dead : p.release_after[i]) live.erase(dead);
   }
   if (outputs)
-    for (const auto& name : g.outputs) (*outputs)[name] = *lookup(name);
+    for (const auto& name : g.outputs) (*outputs)[name] = *find_value(live, p.constants, name);
   p.checks = session_->deferred_checks();
   p.lay_out(trace, session_->stream());
 }
@@ -237,34 +242,15 @@ void CudaExecutor::plan_first_run(CudaPlan& p, const DeviceTensorMap& inputs, De
 void CudaExecutor::run_nodes(CudaPlan& p, std::vector<NodeTiming>* timing, void* events_ptr) {
   const Graph& g = *p.graph;
   auto* events = static_cast<EventList*>(events_ptr);
-  std::unordered_map<std::string, DeviceTensor> live(p.input_slots.begin(), p.input_slots.end());
-  auto lookup = [&](const std::string& name) -> const DeviceTensor* {
-    if (auto it = live.find(name); it != live.end()) return &it->second;
-    if (auto c = p.constants.find(name); c != p.constants.end()) return &c->second;
-    fail(ErrorCode::kInternal, "internal error: value '" + name + "' read before it was computed");
-  };
-  const OpRegistry& registry = OpRegistry::instance();
+  ValueMap live(p.input_slots.begin(), p.input_slots.end());
   if (events) CUDA_CHECK(cudaEventRecord(events->events[0], session_->stream()));
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& node = g.nodes[i];
-    const OpSchema* schema = registry.find(node.domain, node.op_type);
     CudaKernelContext ctx{{node}, *session_, {}, {}, {}, {}};
-    for (const auto& in : node.inputs) {
-      ctx.inputs.push_back(in.empty() ? nullptr : lookup(in));
-      ctx.input_values.push_back(in.empty() ? nullptr : &g.value(in));
-    }
-    for (const auto& out : node.outputs) ctx.output_types.push_back(out.empty() ? nullptr : &g.value(out).type);
-    ctx.outputs.resize(node.outputs.size());
     ctx.planned_outputs = p.outputs[i];
     ctx.scratch_region = p.scratch[i];
     ctx.state_slot = &p.states[i];
-    try {
-      schema->cuda(ctx);
-      if (sync_each_node_) CUDA_CHECK(cudaStreamSynchronize(session_->stream()));
-    } catch (const Error& e) {
-      if (e.code() != ErrorCode::kInternal) throw;
-      fail(ErrorCode::kInternal, node.describe() + ": " + e.what());
-    }
+    invoke_kernel(ctx, g, live, p.constants, sync_each_node_);
     if (events) CUDA_CHECK(cudaEventRecord(events->events[i + 1], session_->stream()));
     for (size_t o = 0; o < node.outputs.size(); ++o) {
       if (node.outputs[o].empty()) continue;
@@ -276,7 +262,7 @@ void CudaExecutor::run_nodes(CudaPlan& p, std::vector<NodeTiming>* timing, void*
     }
   }
   p.output_views.clear();
-  for (const auto& name : g.outputs) p.output_views[name] = *lookup(name);
+  for (const auto& name : g.outputs) p.output_views[name] = *find_value(live, p.constants, name);
   if (timing) {
     CUDA_CHECK(cudaEventSynchronize(events->events.back()));
     for (size_t i = 0; i < g.nodes.size(); ++i) {

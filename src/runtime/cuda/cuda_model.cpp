@@ -18,17 +18,20 @@ std::vector<std::string> ops_without_cuda_kernel(const Graph& graph) {
   return {missing.begin(), missing.end()};
 }
 
+void require_cuda_kernels(const Graph& graph) {
+  std::vector<std::string> missing = ops_without_cuda_kernel(graph);
+  if (missing.empty()) return;
+  std::string list;
+  for (const auto& op : missing) list += (list.empty() ? "" : ", ") + op;
+  fail(ErrorCode::kUnsupported, "no CUDA kernel for " + list + "; run with --device cpu");
+}
+
 CudaModel::CudaModel(Graph graph, EngineBuild build) : graph_(std::move(graph)), build_(std::move(build)) {
   // A symbolic graph may hold shape arithmetic that only folds away once specialized: its plans
   // are checked instead (cuda_executor.cpp).
   bool is_static = true;
   for (const auto& [name, v] : graph_.values) is_static = is_static && v.type.shape && shape_known(*v.type.shape);
-  std::vector<std::string> missing = is_static ? ops_without_cuda_kernel(graph_) : std::vector<std::string>{};
-  if (!missing.empty()) {
-    std::string list;
-    for (const auto& op : missing) list += (list.empty() ? "" : ", ") + op;
-    fail(ErrorCode::kUnsupported, "no CUDA kernel for " + list + "; run with --device cpu");
-  }
+  if (is_static) require_cuda_kernels(graph_);
   if (cuda_device_count() == 0)
     fail(ErrorCode::kUnsupported, "no CUDA GPU is visible to this process (run with --device cpu)");
   CUDA_CHECK(cudaStreamCreateWithFlags(&upload_stream_, cudaStreamNonBlocking));

@@ -41,5 +41,8 @@ class CudaModel {
 
 // The ops of graph that have no CUDA kernel, sorted, each once.
 std::vector<std::string> ops_without_cuda_kernel(const Graph& graph);
+// kUnsupported naming every op of graph without a CUDA kernel ("no CUDA kernel for X, Y; run
+// with --device cpu"); never a fallback.
+void require_cuda_kernels(const Graph& graph);
 
 }  // namespace kiln

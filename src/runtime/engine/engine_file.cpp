@@ -121,9 +121,15 @@ void save_engine(const std::string& path, const Graph& graph, const EngineTarget
   write_file_atomic(path, engine_to_bytes(graph, target, build));
 }
 
+const InputProfile* find_profile(const EngineBuild& build, const std::string& name) {
+  for (const auto& p : build.profiles)
+    if (p.name == name) return &p;
+  return nullptr;
+}
+
 void check_profile(const EngineBuild& build, const std::string& name, const Dims& dims, const std::string& what) {
-  for (const auto& p : build.profiles) {
-    if (p.name != name) continue;
+  if (const InputProfile* found = find_profile(build, name)) {
+    const InputProfile& p = *found;
     bool fits = dims.size() == p.min.size();
     for (size_t i = 0; fits && i < dims.size(); ++i) fits = dims[i] >= p.min[i] && dims[i] <= p.max[i];
     if (!fits)

@@ -70,6 +70,8 @@ std::string engine_to_bytes(const Graph& graph, const EngineTarget& target, cons
 // Writes the engine atomically (a partial file never appears under `path`).
 void save_engine(const std::string& path, const Graph& graph, const EngineTarget& target,
                  const EngineBuild& build = {});
+// The profile of input `name`, or nullptr.
+const InputProfile* find_profile(const EngineBuild& build, const std::string& name);
 // Refuses (kInvalidArgument, naming `what` and how to fix it) dims of input `name` that lie
 // outside its profile; inputs without a profile pass.
 void check_profile(const EngineBuild& build, const std::string& name, const Dims& dims, const std::string& what);
