@@ -1,0 +1,55 @@
+#include "passes/pattern.h"
+
+#include <algorithm>
+
+namespace kiln {
+
+GraphIndex::GraphIndex(const Graph& g) : g_(g) {
+  for (const Node& n : g.nodes) {
+    for (const auto& o : n.outputs)
+      if (!o.empty()) producer_[o] = &n;
+    for (const auto& i : n.inputs) {
+      if (i.empty()) continue;
+      auto& list = consumers_[i];
+      if (list.empty() || list.back() != &n) list.push_back(&n);
+    }
+  }
+}
+
+const Node* GraphIndex::producer(const std::string& value) const {
+  auto it = producer_.find(value);
+  return it == producer_.end() ? nullptr : it->second;
+}
+
+const std::vector<const Node*>& GraphIndex::consumers(const std::string& value) const {
+  auto it = consumers_.find(value);
+  return it == consumers_.end() ? none_ : it->second;
+}
+
+bool GraphIndex::used_only_by(const std::string& value, const Node& node) const {
+  const auto& c = consumers(value);
+  return c.size() == 1 && c[0] == &node &&
+         std::find(g_.outputs.begin(), g_.outputs.end(), value) == g_.outputs.end();
+}
+
+const Node* GraphIndex::sole_consumer(const std::string& value) const {
+  const auto& c = consumers(value);
+  if (c.size() != 1 || std::find(g_.outputs.begin(), g_.outputs.end(), value) != g_.outputs.end()) return nullptr;
+  return c[0];
+}
+
+bool is_op(const Node* node, const char* op) { return node && node->domain.empty() && node->op_type == op; }
+
+std::optional<double> scalar_constant(const Graph& g, const std::string& value) {
+  if (value.empty() || !g.is_constant(value)) return std::nullopt;
+  const Tensor& t = *g.value(value).constant;
+  if (t.numel() != 1) return std::nullopt;
+  return t.at_double(0);
+}
+
+void finish_rewrite(Graph& g) {
+  g.sort_topologically();  // remove_dead_nodes walks the order backwards
+  g.remove_dead_nodes();
+}
+
+}  // namespace kiln

@@ -1,0 +1,47 @@
+// What every fusion pass needs to match a subgraph and replace it: who produces and who
+// consumes each value, whether an intermediate may disappear (one consumer, not a graph
+// output), and reads of small constants. A pass builds a GraphIndex, collects its matches,
+// rewrites, then calls finish_rewrite (dead-node removal + topological order).
+//
+// Pass convention (src/passes/fuse_*.cpp): a header comment with an ASCII drawing of what is
+// matched, a `match()` that checks the semantics (axes, eps, dtypes, broadcast shapes) and
+// returns nothing when they differ, and an `apply` that adds the fused node. The fused node
+// takes the name of the last node it replaces, so messages and profiles stay recognizable.
+#pragma once
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "ir/graph.h"
+
+namespace kiln {
+
+class GraphIndex {
+ public:
+  explicit GraphIndex(const Graph& g);
+
+  // The node writing `value`, or nullptr for graph inputs and constants.
+  const Node* producer(const std::string& value) const;
+  // Nodes reading `value` (each once, however many of its inputs name it).
+  const std::vector<const Node*>& consumers(const std::string& value) const;
+  // True when `value` feeds exactly `node` and is not a graph output: a fusion may absorb it.
+  bool used_only_by(const std::string& value, const Node& node) const;
+  // The single consumer of `value` when it has exactly one and is not a graph output.
+  const Node* sole_consumer(const std::string& value) const;
+
+ private:
+  const Graph& g_;
+  std::unordered_map<std::string, const Node*> producer_;
+  std::unordered_map<std::string, std::vector<const Node*>> consumers_;
+  std::vector<const Node*> none_;
+};
+
+// `node` is `op` in the default ONNX domain.
+bool is_op(const Node* node, const char* op);
+// The value of a constant with exactly one element (any float or integer dtype), as a double.
+std::optional<double> scalar_constant(const Graph& g, const std::string& value);
+// Restores topological order (fused nodes are appended) and drops nodes nothing reads any more.
+void finish_rewrite(Graph& g);
+
+}  // namespace kiln
