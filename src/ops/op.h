@@ -10,6 +10,11 @@
 
 namespace kiln {
 
+// The domain of kiln's own ops: fused kernels that passes put in the graph (fused attention,
+// GEMM epilogues, ...) and ops a model may name directly (MSDeformAttn). Unlike plugin domains,
+// kiln knows these kernels and their fp16 behaviour.
+inline constexpr const char* kKilnDomain = "kiln";
+
 // Shared by inference and kernels: node identity for messages.
 struct OpContextBase {
   const Node& node;

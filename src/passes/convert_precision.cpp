@@ -132,7 +132,7 @@ class Converter {
     fp32_reason_.assign(src_.size(), "");
     for (size_t i = src_.size(); i-- > 0;) {
       const Node& n = src_[i];
-      if (!n.domain.empty()) {  // plugin ops: kiln cannot know that their kernels take fp16
+      if (!n.domain.empty() && n.domain != kKilnDomain) {  // plugin ops: their fp16 support is unknown
         fp32_reason_[i] = "op outside the default domain";
         continue;
       }
