@@ -13,7 +13,11 @@ TEST(GpuNorm, LayerNorm) {
   };
   const std::vector<L> cases = {{{2, 17, 33}, -1, true, 1},   {{3, 5, 7}, 1, true, 1},
                                 {{1, 1025, 64}, -1, false, 1}, {{4, 3}, -1, true, 3},
-                                {{2, 3, 1023}, 2, true, 3},    {{1}, 0, true, 1}};
+                                {{2, 3, 1023}, 2, true, 3},    {{1}, 0, true, 1},
+                                // each warp-per-row width (<= 32 ... 1024) and the block kernel past it
+                                {{5, 129}, -1, true, 1},       {{3, 300}, -1, true, 3},
+                                {{9, 512}, -1, true, 1},       {{3, 1024}, -1, false, 1},
+                                {{2, 1025}, -1, true, 3},      {{1, 3, 4097}, -1, true, 1}};
   uint64_t seed = 900;
   for (DType dt : {DType::kF32, DType::kF16})
     for (const L& l : cases) {

@@ -126,11 +126,10 @@ TEST_P(GpuRuntimeModel, ContextsOnEightThreadsShareOneModel) {
   expect_threads_agree(m, false);
 }
 
-// Known failure (H200, 2026-11-21): with CUDA Graph capture in 8 threads at once, a capture
-// sometimes fails inside cuDNN/cuBLASLt (EXECUTION_FAILED, then cudaErrorStreamCaptureInvalidated)
-// even with plan making serialized and in relaxed capture mode; detr_tiny fails most often.
-// Run with --gtest_also_run_disabled_tests while fixing it (issue 8's concurrency item).
-TEST_P(GpuRuntimeModel, DISABLED_ContextsOnEightThreadsShareOneModelWithCudaGraphs) {
+// Captures in one thread beside session creation/teardown in another failed inside cuDNN
+// (EXECUTION_FAILED, then cudaErrorStreamCaptureInvalidated) until both were serialized with plan
+// making (cuda_executor.cpp).
+TEST_P(GpuRuntimeModel, ContextsOnEightThreadsShareOneModelWithCudaGraphs) {
   LoadedModel m = load_test_model(GetParam());
   if (!ops_without_cuda_kernel(m.graph).empty()) GTEST_SKIP() << "ops without CUDA kernels";
   expect_threads_agree(m, true);

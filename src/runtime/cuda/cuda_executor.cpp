@@ -140,6 +140,9 @@ CudaExecutor::CudaExecutor(std::shared_ptr<CudaModel> model, CudaRunOptions opti
     : model_(std::move(model)), options_(options) {
   const char* sync = std::getenv("KILN_CUDA_SYNC");
   sync_each_node_ = sync && std::strcmp(sync, "0") != 0;
+  // cudnnCreate/cublasLtCreate (and their destroys) synchronize and allocate behind our back; in
+  // a thread beside another context's capture they invalidated it (8-thread GPU test).
+  std::lock_guard lock(planning_mutex());
   session_ = std::make_unique<CudaSession>();
   session_->allow_tf32 = model_->tf32();
   session_->tuning = &model_->tuning();
@@ -151,8 +154,10 @@ CudaExecutor::CudaExecutor(const Graph& graph) : CudaExecutor(std::make_shared<C
 }
 
 CudaExecutor::~CudaExecutor() {
+  std::lock_guard lock(planning_mutex());
   if (session_) cudaStreamSynchronize(session_->stream());
   plans_.clear();
+  session_.reset();
 }
 
 size_t CudaExecutor::workspace_bytes() const { return session_->workspace_bytes(); }
