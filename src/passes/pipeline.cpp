@@ -1,11 +1,14 @@
 #include "passes/pipeline.h"
 
+#include "passes/eliminate_noops.h"
+
 namespace kiln {
 
 PassReport run_passes(Graph& g) {
   PassReport r;
   r.nodes_before = int(g.nodes.size());
   r.fold = fold_constants(g);
+  r.fused["eliminate_noops"] = eliminate_noops(g);
   g.remove_dead_nodes();
   r.nodes_after = int(g.nodes.size());
   return r;

@@ -1,0 +1,118 @@
+#include "passes/eliminate_noops.h"
+
+#include <algorithm>
+#include <set>
+
+#include "passes/pattern.h"
+
+namespace kiln {
+namespace {
+
+std::optional<Dims> static_dims(const Graph& g, const std::string& v) {
+  if (v.empty() || !g.has_value(v)) return std::nullopt;
+  const ValueType& t = g.value(v).type;
+  if (!t.shape || !shape_known(*t.shape)) return std::nullopt;
+  return shape_dims(*t.shape);
+}
+
+bool same_type(const Graph& g, const std::string& a, const std::string& b) {
+  auto da = static_dims(g, a), db = static_dims(g, b);
+  return da && db && *da == *db && g.value(a).type.dtype == g.value(b).type.dtype;
+}
+
+bool all_ones_or_absent(const Graph& g, const Node& n, size_t slot) {
+  if (!n.has_input(slot)) return true;
+  if (!g.is_constant(n.inputs[slot])) return false;
+  const Tensor& t = *g.value(n.inputs[slot]).constant;
+  for (int64_t i = 0; i < t.numel(); ++i)
+    if (t.at_double(i) != 1) return false;
+  return true;
+}
+
+// The node returns its first input unchanged.
+bool is_noop(const Graph& g, const Node& n) {
+  if (!n.domain.empty() || n.inputs.empty() || n.outputs.empty() || n.outputs[0].empty()) return false;
+  for (size_t o = 1; o < n.outputs.size(); ++o)
+    if (!n.outputs[o].empty()) return false;  // Dropout's mask, for one, must still be made
+  const std::string& op = n.op_type;
+  const std::string &x = n.inputs[0], &y = n.outputs[0];
+  if (!same_type(g, x, y)) return false;
+  if (op == "Identity" || op == "Cast" || op == "Reshape" || op == "Flatten" || op == "Squeeze" ||
+      op == "Unsqueeze" || op == "Expand")
+    return true;
+  if (op == "Dropout") return !n.has_input(2) || (g.is_constant(n.inputs[2]) && g.value(n.inputs[2]).constant->at_double(0) == 0);
+  if (op == "Transpose") {
+    std::vector<int64_t> perm = n.attrs.get_ints("perm", {});
+    if (perm.empty()) return static_dims(g, x)->size() <= 1;  // no perm: the axes reversed
+    for (size_t i = 0; i < perm.size(); ++i)
+      if (perm[i] != int64_t(i)) return false;
+    return true;
+  }
+  if (op == "Slice") return all_ones_or_absent(g, n, 4);
+  if (op == "Resize") return n.attrs.get_string("coordinate_transformation_mode", "half_pixel") != "tf_crop_and_resize";
+  return false;
+}
+
+// Second of two chained Reshapes/Transposes whose first output feeds only it: made to read the
+// first's input directly. The first then has no reader and goes.
+bool merge_into(Graph& g, const GraphIndex& idx, Node& second) {
+  if (!second.domain.empty() || second.inputs.empty()) return false;
+  const Node* first = idx.producer(second.inputs[0]);
+  if (!first || !first->domain.empty() || first->op_type != second.op_type || !idx.used_only_by(second.inputs[0], second))
+    return false;
+  if (second.op_type == "Reshape") {
+    auto out = static_dims(g, second.outputs[0]);
+    if (!out || std::count(out->begin(), out->end(), 0)) return false;  // a 0 would mean "copy"
+    // The target written out in full: a 0 in the old one copied a dim of the first's output.
+    const std::string shape = second.name + "/merged_shape";
+    Value& v = g.values[shape];
+    v.name = shape;
+    v.constant = Tensor::from_vector<int64_t>({int64_t(out->size())}, *out);
+    v.type = {DType::kI64, shape_of({int64_t(out->size())})};
+    second.inputs = {first->inputs[0], shape};
+    second.attrs = Attributes{};
+    return true;
+  }
+  if (second.op_type == "Transpose") {
+    std::vector<int64_t> p = first->attrs.get_ints("perm", {}), q = second.attrs.get_ints("perm", {});
+    if (p.empty() || q.empty() || p.size() != q.size()) return false;
+    std::vector<int64_t> r(q.size());
+    for (size_t i = 0; i < q.size(); ++i) r[i] = p[size_t(q[i])];
+    second.inputs[0] = first->inputs[0];
+    second.attrs.set("perm", r);
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+int eliminate_noops(Graph& g) {
+  int removed = 0;
+  std::set<std::string> outputs(g.outputs.begin(), g.outputs.end());
+  std::map<std::string, std::string> renamed;  // removed output → the value it stood for
+  auto resolve = [&](std::string v) {
+    for (auto it = renamed.find(v); it != renamed.end(); it = renamed.find(v)) v = it->second;
+    return v;
+  };
+  {
+    GraphIndex idx(g);
+    for (Node& n : g.nodes) removed += merge_into(g, idx, n);
+  }
+  std::vector<Node> kept;
+  for (Node& n : g.nodes) {
+    for (auto& in : n.inputs)
+      if (!in.empty()) in = resolve(in);
+    if (is_noop(g, n) && !outputs.count(n.outputs[0])) {
+      renamed[n.outputs[0]] = n.inputs[0];
+      ++removed;
+      continue;
+    }
+    kept.push_back(std::move(n));
+  }
+  g.nodes = std::move(kept);
+  finish_rewrite(g);
+  return removed;
+}
+
+}  // namespace kiln
