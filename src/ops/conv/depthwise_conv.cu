@@ -31,7 +31,7 @@ template <class T> __device__ __forceinline__ T zero() {
 }
 
 template <class T, int K, int TW, int R>
-__global__ void __launch_bounds__(kThreads) depthwise_tiled(DepthwiseParams p, int tiles_w, bool vectors) {
+__global__ void __launch_bounds__(kThreads, K == 3 ? 4 : 2) depthwise_tiled(DepthwiseParams p, int tiles_w, bool vectors) {
   constexpr int kVec = 16 / int(sizeof(T));          // elements per 16-byte vector
   constexpr int kThreadRows = kThreads / TW;
   constexpr int TH = kThreadRows * R;                 // output rows per tile
@@ -57,16 +57,30 @@ __global__ void __launch_bounds__(kThreads) depthwise_tiled(DepthwiseParams p, i
 
   for (int plane = blockIdx.y; plane < p.planes; plane += gridDim.y) {
     const T* xp = x + int64_t(plane) * in_hw;
+    // Weights and bias first: their latency overlaps the tile's.
+    const int c = plane % p.channels;
+    float wr[K * K];
+#pragma unroll
+    for (int i = 0; i < K * K; ++i) wr[i] = cuda::load_f(w, int64_t(c) * (K * K) + i);
+    const float bias = b ? cuda::load_f(b, c) : 0.f;
     if (vectors) {
       // in_w is a multiple of kVec and x is 16-byte aligned: a vector is wholly inside or
-      // wholly outside a row.
-      for (int i = threadIdx.x; i < IH * kChunks; i += kThreads) {
-        const int r = i / kChunks, ch = i - r * kChunks;
-        const int gy = iy0 + r, gx = a0 + ch * kVec;
-        uint4 v = make_uint4(0, 0, 0, 0);
-        if (gy >= 0 && gy < p.in_h && gx >= 0 && gx < p.in_w)
-          v = *reinterpret_cast<const uint4*>(xp + gy * p.in_w + gx);
-        *reinterpret_cast<uint4*>(tile + r * IWS + ch * kVec) = v;
+      // wholly outside a row. All of a thread's loads are issued before any shared store.
+      constexpr int kItems = IH * kChunks, kIters = (kItems + kThreads - 1) / kThreads;
+      uint4 v[kIters];
+#pragma unroll
+      for (int it = 0; it < kIters; ++it) {
+        const int i = int(threadIdx.x) + it * kThreads;
+        const int r = i / kChunks, gy = iy0 + r, gx = a0 + (i - r * kChunks) * kVec;
+        v[it] = make_uint4(0, 0, 0, 0);
+        if (i < kItems && gy >= 0 && gy < p.in_h && gx >= 0 && gx < p.in_w)
+          v[it] = *reinterpret_cast<const uint4*>(xp + gy * p.in_w + gx);
+      }
+#pragma unroll
+      for (int it = 0; it < kIters; ++it) {
+        const int i = int(threadIdx.x) + it * kThreads;
+        const int r = i / kChunks;
+        if (i < kItems) *reinterpret_cast<uint4*>(tile + r * IWS + (i - r * kChunks) * kVec) = v[it];
       }
     } else {
       constexpr int kCols = kChunks * kVec;
@@ -78,11 +92,6 @@ __global__ void __launch_bounds__(kThreads) depthwise_tiled(DepthwiseParams p, i
     }
     __syncthreads();
 
-    const int c = plane % p.channels;
-    float wr[K * K];
-#pragma unroll
-    for (int i = 0; i < K * K; ++i) wr[i] = cuda::load_f(w, int64_t(c) * (K * K) + i);
-    const float bias = b ? cuda::load_f(b, c) : 0.f;
     float acc[R];
 #pragma unroll
     for (int r = 0; r < R; ++r) acc[r] = bias;
