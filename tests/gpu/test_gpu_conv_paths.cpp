@@ -54,11 +54,12 @@ GpuCase make_case(const ConvCase& k, DType dt, uint64_t seed) {
 }
 
 void run_cases(const std::vector<ConvCase>& cases, ConvPath path, uint64_t seed, double f16_atol, double f16_rtol) {
-  for (const ConvCase& k : cases)
-    if (k.auto_pad.empty())
-      ASSERT_EQ(conv::conv_path(axes_of(k), k.group, k.x[1], k.w[0]), path)
-          << dims_to_string(k.x) << " * " << dims_to_string(k.w) << " takes the "
-          << conv::conv_path_name(conv::conv_path(axes_of(k), k.group, k.x[1], k.w[0])) << " path";
+  for (const ConvCase& k : cases) {
+    if (!k.auto_pad.empty()) continue;  // pads resolved by the window code; the path ignores them
+    const ConvPath got = conv::conv_path(axes_of(k), k.group, k.x[1], k.w[0]);
+    ASSERT_EQ(got, path) << dims_to_string(k.x) << " * " << dims_to_string(k.w) << " takes the "
+                         << conv::conv_path_name(got) << " path";
+  }
   for (DType dt : {DType::kF32, DType::kF16})
     for (const ConvCase& k : cases) {
       GpuCase c = make_case(k, dt, seed);
