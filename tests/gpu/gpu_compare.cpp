@@ -22,6 +22,8 @@ std::string describe(const GpuCase& c) {
   return s.str();
 }
 
+}  // namespace
+
 Graph one_node_graph(const GpuCase& c) {
   Graph g;
   g.name = "gpu_test";
@@ -61,21 +63,9 @@ Graph one_node_graph(const GpuCase& c) {
   return g;
 }
 
-}  // namespace
+namespace {
 
-void expect_gpu_matches_cpu(const GpuCase& c) {
-  SCOPED_TRACE(describe(c));
-  Graph g = one_node_graph(c);
-  TensorMap feeds;
-  for (size_t i = 0; i < c.inputs.size(); ++i)
-    if (c.inputs[i].defined() && !g.is_constant("in" + std::to_string(i)))
-      feeds["in" + std::to_string(i)] = c.inputs[i];
-  if (c.gpu_only) {
-    CudaExecutor(g).run(feeds);
-    return;
-  }
-  TensorMap want = CpuExecutor(g).run(feeds);
-  TensorMap got = CudaExecutor(g).run(feeds);
+void expect_outputs_match(const GpuCase& c, const Graph& g, const TensorMap& want, const TensorMap& got) {
   for (const auto& name : g.outputs) {
     const Tensor& w = want.at(name);
     const Tensor& o = got.at(name);
@@ -98,6 +88,28 @@ void expect_gpu_matches_cpu(const GpuCase& c) {
                                                   << " cpu " << b;
     }
     ::testing::Test::RecordProperty(name + "_max_abs", std::to_string(max_abs));
+  }
+}
+
+}  // namespace
+
+void expect_gpu_matches_cpu(const GpuCase& c) {
+  SCOPED_TRACE(describe(c));
+  Graph g = one_node_graph(c);
+  TensorMap feeds;
+  for (size_t i = 0; i < c.inputs.size(); ++i)
+    if (c.inputs[i].defined() && !g.is_constant("in" + std::to_string(i)))
+      feeds["in" + std::to_string(i)] = c.inputs[i];
+  if (c.gpu_only) {
+    CudaExecutor(g).run(feeds);
+    return;
+  }
+  TensorMap want = CpuExecutor(g).run(feeds);
+  CudaExecutor gpu(g);
+  for (int run = 1; run <= c.gpu_runs; ++run) {
+    SCOPED_TRACE("CUDA run " + std::to_string(run));
+    expect_outputs_match(c, g, want, gpu.run(feeds));
+    if (::testing::Test::HasFatalFailure()) return;
   }
 }
 

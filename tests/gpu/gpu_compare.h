@@ -23,7 +23,13 @@ struct GpuCase {
   double atol = 1e-5, rtol = 1e-5;
   bool gpu_only = false;  // run only the CUDA backend (tests of its own errors)
   std::string domain;     // "" for ONNX's default domain (plugin ops set theirs)
+  // CUDA runs on one executor, each compared: 1 is the plan's first run (per-call allocations);
+  // 2 adds a run in the planned arena; 3 adds the CUDA Graph replay.
+  int gpu_runs = 1;
 };
+
+// The case as a graph of one node: non-constant inputs "in<i>", outputs "out<o>".
+Graph one_node_graph(const GpuCase& c);
 
 // Runs the case on both backends and checks the outputs agree within atol + rtol * |cpu|.
 void expect_gpu_matches_cpu(const GpuCase& c);

@@ -1,7 +1,12 @@
-// Conv through cuDNN's convolution API: NCHW descriptors (1-D convs as H = 1), an algorithm
-// whose math type honours the precision rules and whose workspace fits (from the tuning cache,
-// timed when building, else cuDNN's heuristic), then the bias added in place. Geometry comes from the CPU reference's window code (window.h), so
-// both backends agree on pads and output extents.
+// Conv on the GPU. conv_path() (conv_path.h) picks the implementation from the geometry:
+//   pointwise  1x1 convs as one cuBLASLt GEMM per image, no copies;
+//   depthwise  own direct kernel, bias fused (conv_depthwise_cuda.cpp);
+//   patchify   kernel == stride convs as window rearrangement + GEMM (conv_patchify_cuda.cpp);
+//   cudnn      the rest through cuDNN's convolution API: NCHW descriptors (1-D convs as H = 1),
+//              an algorithm whose math type honours the precision rules and whose workspace fits
+//              (from the tuning cache, timed when building, else cuDNN's heuristic).
+// The GEMM and cuDNN paths add the bias in place afterwards. Geometry comes from the CPU
+// reference's window code (window.h), so both backends agree on pads and output extents.
 #include "ops/conv/conv_cuda.h"
 
 #include <array>
@@ -9,6 +14,8 @@
 #include <memory>
 #include <string>
 
+#include "ops/conv/conv_path.h"
+#include "ops/conv/conv_paths_cuda.h"
 #include "ops/conv/window.h"
 #include "ops/linear/linear_cuda.h"  // 1x1 convolutions run as GEMMs
 #include "runtime/cuda/cuda_kernel_context.h"
@@ -86,12 +93,6 @@ void describe(CudaKernelContext& ctx, ConvState& st, const DeviceTensor& x, cons
     st.key += "," + std::to_string(v);
 }
 
-bool is_pointwise(const std::vector<Axis>& axes, int64_t group) {
-  for (const Axis& a : axes)
-    if (a.k != 1 || a.s != 1 || a.pb != 0 || a.pe != 0 || a.in != a.out) return false;
-  return group == 1;
-}
-
 bool usable(const cudnnConvolutionFwdAlgoPerf_t& p, cudnnMathType_t math) {
   bool math_ok = math != CUDNN_FMA_MATH || p.mathType == CUDNN_FMA_MATH;
   return p.status == CUDNN_STATUS_SUCCESS && math_ok && p.memory <= kMaxWorkspace;
@@ -153,13 +154,22 @@ void conv_cuda(CudaKernelContext& ctx) {
   if (group < 1 || c_in % group || c_out % group || w.dims[1] * group != c_in)
     ctx.invalid("channels do not match group " + std::to_string(group));
 
+  const DeviceTensor* b = ctx.has_input(2) ? &ctx.input(2) : nullptr;
+  if (b && (b->dtype != x.dtype || b->numel() != c_out)) ctx.invalid("B must hold one value per output channel");
+
+  const ConvPath path = conv_path(axes, group, c_in, c_out);
+  if (path == ConvPath::kDepthwise) {
+    DeviceTensor& y = ctx.alloc_output(0);
+    if (y.numel() > 0) depthwise_conv_forward(ctx, x, w, b, y, axes);
+    return;
+  }
   bool fresh = false;
   ConvState& st = ctx.state<ConvState>(&fresh);
   if (fresh) describe(ctx, st, x, w, axes, group);
   DeviceTensor& y = ctx.alloc_output(0);
   if (y.numel() == 0) return;
   const float one = 1.f, zero = 0.f;
-  if (is_pointwise(axes, group)) {
+  if (path == ConvPath::kPointwise) {
     // A 1x1 convolution over NCHW is a GEMM per image: Y[n] (Cout x HW) = W (Cout x Cin) X[n]
     // (Cin x HW), no copies. cuDNN's NCHW kernels reached 3% of peak on SegFormer's 3072->768 fuse.
     const int64_t hw = axes[0].out * axes[1].out;
@@ -171,17 +181,17 @@ void conv_cuda(CudaKernelContext& ctx) {
     g.c = y.data(), g.ldc = hw, g.stride_c = c_out * hw;
     g.batch = x.dims[0];
     linear::gemm_lt(ctx.session, g);
+  } else if (path == ConvPath::kPatchify) {
+    patchify_conv_forward(ctx, x, w, y, axes);
   } else {
     if (fresh) choose_algo(ctx, st, x, w, y);
     void* ws = st.memory ? ctx.session.workspace(st.memory) : nullptr;
     CUDNN_CHECK(cudnnConvolutionForward(ctx.session.cudnn(), &one, st.xd->h, x.data(), st.wd->h, w.data(), st.cd.h,
                                         st.algo, ws, st.memory, &zero, st.yd->h, y.data()));
   }
-  if (ctx.has_input(2)) {
-    const DeviceTensor& b = ctx.input(2);
-    if (b.dtype != x.dtype || b.numel() != c_out) ctx.invalid("B must hold one value per output channel");
+  if (b) {
     if (!st.bd) st.bd = std::make_unique<TensorDesc>(st.type, 1, to_int(ctx, c_out), 1, 1);
-    CUDNN_CHECK(cudnnAddTensor(ctx.session.cudnn(), &one, st.bd->h, b.data(), &one, st.yd->h, y.data()));
+    CUDNN_CHECK(cudnnAddTensor(ctx.session.cudnn(), &one, st.bd->h, b->data(), &one, st.yd->h, y.data()));
   }
 }
 

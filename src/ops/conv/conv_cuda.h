@@ -1,5 +1,7 @@
-// CUDA kernels of the conv family: pools and Conv (1-D and 2-D, groups, strides, pads, dilations) through
-// cuDNN 9, fp32 (FMA math unless TF32 is allowed) and fp16 (tensor cores, fp32 accumulation).
+// CUDA kernels of the conv family: pools through cuDNN 9, and Conv (1-D and 2-D, groups, strides,
+// pads, dilations) through the implementation conv_path.h picks: a cuBLASLt GEMM (1x1), the own
+// depthwise kernel, patch rearrangement + GEMM (kernel == stride) or cuDNN 9. fp32 (FMA math
+// unless TF32 is allowed) and fp16 (fp32 accumulation).
 #pragma once
 #include "ops/op.h"
 

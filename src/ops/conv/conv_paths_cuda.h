@@ -1,0 +1,22 @@
+// The Conv implementations conv_cuda.cpp dispatches to besides cuDNN and the 1x1 GEMM (the
+// rules are conv_path.h's). Each checks its own index limits and reports what it cannot run
+// as unsupported.
+#pragma once
+#include <vector>
+
+#include "ops/conv/window.h"
+#include "runtime/cuda/cuda_kernel_context.h"
+
+namespace kiln::conv {
+
+// Depthwise (group == C_in == C_out): y = conv(x, w) + b in one kernel (depthwise_conv.cu).
+// axes: H then W (1-D as H = 1). b may be nullptr.
+void depthwise_conv_forward(CudaKernelContext& ctx, const DeviceTensor& x, const DeviceTensor& w,
+                            const DeviceTensor* b, DeviceTensor& y, const std::vector<Axis>& axes);
+
+// Kernel == stride, no pads, groups 1: windows rearranged into scratch columns (patchify.cu),
+// then one strided-batched GEMM. The caller adds the bias.
+void patchify_conv_forward(CudaKernelContext& ctx, const DeviceTensor& x, const DeviceTensor& w, DeviceTensor& y,
+                           const std::vector<Axis>& axes);
+
+}  // namespace kiln::conv
