@@ -18,6 +18,12 @@ TEST(GpuSpatial, Resize) {
       {"nearest", "asymmetric", "floor", {1, 1, 2, 2}, {}},
       {"nearest", "half_pixel", "round_prefer_floor", {}, {1, 3, 5, 23}},
       {"cubic", "half_pixel", "", {1, 1, 2, 1.5f}, {}},
+      // the row kernel: one axis unchanged (1 tap there), rows wider than a block, SegFormer's 4x
+      {"linear", "half_pixel", "", {}, {1, 3, 7, 20}},
+      {"linear", "half_pixel", "", {}, {1, 3, 300, 9}},
+      {"linear", "half_pixel", "", {1, 1, 3, 40}, {}},
+      {"linear", "half_pixel", "", {1, 1, 4, 4}, {}},
+      {"nearest", "asymmetric", "floor", {}, {1, 3, 2, 257}},
   };
   uint64_t seed = 1400;
   for (DType dt : {DType::kF32, DType::kF16})
