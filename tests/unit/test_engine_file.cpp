@@ -3,6 +3,8 @@
 // hostile files are refused with one clear kInvalidArgument line.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -167,7 +169,7 @@ std::string sealed(const std::string& payload, uint32_t version = kEngineFormatV
   w.u32(version);
   w.u32(0);
   w.u64(payload.size());
-  w.u64(fnv1a_64(payload.data(), payload.size()));
+  w.u64(checksum64(payload.data(), payload.size()));
   w.raw(payload.data(), payload.size());
   return w.take();
 }
@@ -184,10 +186,27 @@ ByteWriter cpu_target_payload() {
   return w;
 }
 
-TEST(EngineFile, Fnv1aKnownValues) {
-  EXPECT_EQ(fnv1a_64("", 0), 0xcbf29ce484222325ull);
-  EXPECT_EQ(fnv1a_64("a", 1), 0xaf63dc4c8601ec8cull);
-  EXPECT_EQ(fnv1a_64("foobar", 6), 0x85944171f73967e8ull);
+// Every single-bit change, in the 32-byte blocks, the word tail and the byte tail, and every
+// length change must show; the value must not depend on where the bytes sit in memory.
+TEST(EngineFile, ChecksumSeesEveryBitAndLength) {
+  std::string bytes(75, '\0');  // two blocks, one tail word, three tail bytes
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = char(i * 37 + 11);
+  const uint64_t base = checksum64(bytes.data(), bytes.size());
+  std::set<uint64_t> seen{base};
+  for (size_t i = 0; i < bytes.size(); ++i)
+    for (int bit = 0; bit < 8; ++bit) {
+      std::string flipped = bytes;
+      flipped[i] = char(flipped[i] ^ (1 << bit));
+      EXPECT_TRUE(seen.insert(checksum64(flipped.data(), flipped.size())).second) << "byte " << i << " bit " << bit;
+    }
+  for (size_t n = 0; n < bytes.size(); ++n)
+    EXPECT_TRUE(seen.insert(checksum64(bytes.data(), n)).second) << "length " << n;
+  EXPECT_TRUE(seen.insert(checksum64(std::string(75, '\0').data(), 75)).second);  // zeros differ from nothing
+  std::string shifted = "x" + bytes;
+  EXPECT_EQ(checksum64(shifted.data() + 1, bytes.size()), base);
+  // Pinned: a change of the function is a change of the file format (kEngineFormatVersion).
+  EXPECT_EQ(checksum64("kiln", 4), 0x95c223215ca80c0cull);
+  EXPECT_EQ(checksum64("", 0), 0xba1242557dd3eef5ull);
 }
 
 TEST(EngineFile, RoundTripKeepsEveryField) {

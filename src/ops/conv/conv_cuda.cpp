@@ -4,8 +4,11 @@
 //   patchify   kernel == stride convs as window rearrangement + GEMM (conv_patchify_cuda.cpp);
 //   cudnn      the rest through cuDNN's convolution API: NCHW descriptors (1-D convs as H = 1),
 //              an algorithm whose math type honours the precision rules and whose workspace fits
-//              (from the tuning cache, timed when building, else cuDNN's heuristic).
-// The GEMM and cuDNN paths add the bias in place afterwards. Geometry comes from the CPU
+//              (from the tuning cache, timed when building, else cuDNN's heuristic) — or, for
+//              groups-1 convs where the builder timed it faster (patch embeddings), the same
+//              im2col + GEMM as patchify. Pads that differ at the two ends of an axis, which
+//              cuDNN cannot take, always go that way.
+// The GEMM and cuDNN paths add the bias in place afterwards (channel_bias.cu). Geometry comes from the CPU
 // reference's window code (window.h), so both backends agree on pads and output extents.
 #include "ops/conv/conv_cuda.h"
 
@@ -14,10 +17,12 @@
 #include <memory>
 #include <string>
 
+#include "ops/conv/channel_bias.h"
 #include "ops/conv/conv_path.h"
 #include "ops/conv/conv_paths_cuda.h"
 #include "ops/conv/window.h"
 #include "ops/linear/linear_cuda.h"  // 1x1 convolutions run as GEMMs
+#include "runtime/cuda/candidate_timer.h"
 #include "runtime/cuda/cuda_kernel_context.h"
 #include "runtime/cuda/library_check.h"
 
@@ -25,6 +30,7 @@ namespace kiln::conv {
 namespace {
 
 constexpr size_t kMaxWorkspace = size_t(256) << 20;
+constexpr size_t kMaxIm2col = size_t(256) << 20;  // column scratch beyond this stays with cuDNN
 
 struct TensorDesc {
   cudnnTensorDescriptor_t h = nullptr;
@@ -58,12 +64,13 @@ int to_int(const CudaKernelContext& ctx, int64_t v) {
 struct ConvState : KernelState {
   cudnnDataType_t type = CUDNN_DATA_FLOAT;
   cudnnMathType_t math = CUDNN_FMA_MATH;
-  std::unique_ptr<TensorDesc> xd, yd, bd;
+  std::unique_ptr<TensorDesc> xd, yd;
   std::unique_ptr<FilterDesc> wd;
   ConvDesc cd;
   cudnnConvolutionFwdAlgo_t algo = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
   size_t memory = 0;
   std::string key;  // tuning-cache key
+  bool im2col = false;  // a groups-1 conv run as im2col + GEMM instead of cuDNN
 };
 
 void describe(CudaKernelContext& ctx, ConvState& st, const DeviceTensor& x, const DeviceTensor& w,
@@ -134,6 +141,39 @@ void choose_algo(CudaKernelContext& ctx, ConvState& st, const DeviceTensor& x, c
   }
 }
 
+bool symmetric_pads(const std::vector<Axis>& axes) {
+  for (const Axis& a : axes)
+    if (a.pb != a.pe) return false;
+  return true;
+}
+
+// im2col + GEMM or cuDNN for a groups-1 conv: the tuning cache's choice; else, when tuning,
+// whichever ran faster on the real operands (cuDNN with its own best algorithm); else cuDNN.
+bool choose_im2col(CudaKernelContext& ctx, ConvState& st, const DeviceTensor& x, const DeviceTensor& w,
+                   DeviceTensor& y, const std::vector<Axis>& axes) {
+  CudaSession& s = ctx.session;
+  std::string key = s.tuning_prefix() + "/conv_path/" + dtype_name(x.dtype) + (s.allow_tf32 ? "/tf32" : "");
+  for (int64_t v : {x.dims[0], x.dims[1], axes[0].in, axes[1].in, w.dims[0], axes[0].k, axes[1].k, axes[0].pb,
+                    axes[1].pb, axes[0].pe, axes[1].pe, axes[0].s, axes[1].s, axes[0].d, axes[1].d})
+    key += "," + std::to_string(v);
+  if (s.tuning)
+    if (auto hit = s.tuning->find(key); hit && hit->size() == 1) return (*hit)[0] == '1';
+  if (!s.tune) return false;
+  describe(ctx, st, x, w, axes, 1);
+  choose_algo(ctx, st, x, w, y);
+  DeviceTensor col = device_empty(x.dtype, {int64_t(im2col_bytes(x, w, axes) / dtype_size(x.dtype))}, s.stream());
+  const float one = 1.f, zero = 0.f;
+  const int pick = cuda::fastest_candidate(s.stream(), 2, [&](int i) {
+    if (i == 1) return patchify_conv_forward(ctx, x, w, y, axes, &col), true;
+    void* ws = st.memory ? s.workspace(st.memory) : nullptr;
+    return cudnnConvolutionForward(s.cudnn(), &one, st.xd->h, x.data(), st.wd->h, w.data(), st.cd.h, st.algo, ws,
+                                   st.memory, &zero, st.yd->h, y.data()) == CUDNN_STATUS_SUCCESS;
+  });
+  const bool im2col = pick == 1;
+  if (s.tuning) s.tuning->put(key, im2col ? "1" : "0");
+  return im2col;
+}
+
 }  // namespace
 
 void conv_cuda(CudaKernelContext& ctx) {
@@ -165,10 +205,10 @@ void conv_cuda(CudaKernelContext& ctx) {
   }
   bool fresh = false;
   ConvState& st = ctx.state<ConvState>(&fresh);
-  if (fresh) describe(ctx, st, x, w, axes, group);
   DeviceTensor& y = ctx.alloc_output(0);
   if (y.numel() == 0) return;
-  const float one = 1.f, zero = 0.f;
+  if (fresh && path == ConvPath::kCudnn && group == 1 && im2col_bytes(x, w, axes) <= kMaxIm2col)
+    st.im2col = !symmetric_pads(axes) || choose_im2col(ctx, st, x, w, y, axes);
   if (path == ConvPath::kPointwise) {
     // A 1x1 convolution over NCHW is a GEMM per image: Y[n] (Cout x HW) = W (Cout x Cin) X[n]
     // (Cin x HW), no copies. cuDNN's NCHW kernels reached 3% of peak on SegFormer's 3072->768 fuse.
@@ -181,18 +221,18 @@ void conv_cuda(CudaKernelContext& ctx) {
     g.c = y.data(), g.ldc = hw, g.stride_c = c_out * hw;
     g.batch = x.dims[0];
     linear::gemm_lt(ctx.session, g);
-  } else if (path == ConvPath::kPatchify) {
+  } else if (path == ConvPath::kPatchify || st.im2col) {
     patchify_conv_forward(ctx, x, w, y, axes);
   } else {
+    if (!st.xd) describe(ctx, st, x, w, axes, group);
     if (fresh) choose_algo(ctx, st, x, w, y);
+    const float one = 1.f, zero = 0.f;
     void* ws = st.memory ? ctx.session.workspace(st.memory) : nullptr;
     CUDNN_CHECK(cudnnConvolutionForward(ctx.session.cudnn(), &one, st.xd->h, x.data(), st.wd->h, w.data(), st.cd.h,
                                         st.algo, ws, st.memory, &zero, st.yd->h, y.data()));
   }
-  if (b) {
-    if (!st.bd) st.bd = std::make_unique<TensorDesc>(st.type, 1, to_int(ctx, c_out), 1, 1);
-    CUDNN_CHECK(cudnnAddTensor(ctx.session.cudnn(), &one, st.bd->h, b->data(), &one, st.yd->h, y.data()));
-  }
+  if (b) launch_add_channel_bias(x.dtype, y.data(), b->data(), x.dims[0] * c_out, c_out, y.numel() / (x.dims[0] * c_out),
+                                 ctx.stream());
 }
 
 }  // namespace kiln::conv

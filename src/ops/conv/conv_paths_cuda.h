@@ -14,9 +14,11 @@ namespace kiln::conv {
 void depthwise_conv_forward(CudaKernelContext& ctx, const DeviceTensor& x, const DeviceTensor& w,
                             const DeviceTensor* b, DeviceTensor& y, const std::vector<Axis>& axes);
 
-// Kernel == stride, no pads, groups 1: windows rearranged into scratch columns (patchify.cu),
-// then one strided-batched GEMM. The caller adds the bias.
+// Groups 1: windows rearranged into scratch columns (im2col, patchify.cu), then one
+// strided-batched GEMM. The caller adds the bias. The columns take im2col_bytes of the node's
+// scratch, or of `col` when given (candidate timing).
+size_t im2col_bytes(const DeviceTensor& x, const DeviceTensor& w, const std::vector<Axis>& axes);
 void patchify_conv_forward(CudaKernelContext& ctx, const DeviceTensor& x, const DeviceTensor& w, DeviceTensor& y,
-                           const std::vector<Axis>& axes);
+                           const std::vector<Axis>& axes, const DeviceTensor* col = nullptr);
 
 }  // namespace kiln::conv

@@ -1,5 +1,5 @@
-// Patch rearrangement for kernel == stride convolutions: each thread takes one (n, c, i, oh, ow),
-// reads the k_w adjacent inputs of its window row (a warp reads one contiguous span; repeats hit
+// im2col for convolutions run as GEMMs: each thread takes one (n, c, i, oh, ow), reads the k_w
+// inputs of its window row (for kernel == stride a warp reads one contiguous span; repeats hit
 // L1) and writes them to k_w column rows, where a warp's writes are contiguous in ow. The GEMM
 // that follows (conv_patchify_cuda.cpp) does the arithmetic.
 #include "kiln/status.h"
@@ -24,8 +24,13 @@ __global__ void __launch_bounds__(kThreads) patchify_kernel(PatchifyParams p) {
       T* cp = col + (int64_t(n) * rows + row) * p.k_w * int64_t(patches);
       for (int q = blockIdx.x * kThreads + threadIdx.x; q < patches; q += gridDim.x * kThreads) {
         const int oh = q / p.out_w, ow = q - oh * p.out_w;
-        const T* src = xp + (oh * p.k_h + i) * p.in_w + ow * p.k_w;
-        for (int j = 0; j < p.k_w; ++j) cp[int64_t(j) * patches + q] = src[j];
+        const int ih = oh * p.s_h - p.pad_h + i * p.d_h, iw0 = ow * p.s_w - p.pad_w;
+        const bool row_in = ih >= 0 && ih < p.in_h;
+        const T* src = xp + ih * p.in_w;
+        for (int j = 0; j < p.k_w; ++j) {
+          const int iw = iw0 + j * p.d_w;
+          cp[int64_t(j) * patches + q] = row_in && iw >= 0 && iw < p.in_w ? src[iw] : T(0.f);
+        }
       }
     }
 }

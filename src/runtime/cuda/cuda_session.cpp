@@ -21,10 +21,16 @@ CudaSession::CudaSession() {
     fail(ErrorCode::kUnsupported, "no CUDA GPU is visible to this process (run with --device cpu)");
   CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   CUBLAS_CHECK(cublasLtCreate(&cublas_));
-  CUDNN_CHECK(cudnnCreate(&cudnn_));
-  CUDNN_CHECK(cudnnSetStream(cudnn_, stream_));
   tuning_prefix_ = cuda_gpu_arch() + "/lt" + std::to_string(cublasLtGetVersion()) + "/dnn" +
                    std::to_string(cudnnGetVersion());
+}
+
+cudnnHandle_t CudaSession::cudnn() {
+  if (!cudnn_) {
+    CUDNN_CHECK(cudnnCreate(&cudnn_));
+    CUDNN_CHECK(cudnnSetStream(cudnn_, stream_));
+  }
+  return cudnn_;
 }
 
 CudaSession::~CudaSession() {

@@ -22,7 +22,9 @@ class CudaSession {
 
   CudaStream stream() const { return stream_; }
   cublasLtHandle_t cublas() const { return cublas_; }
-  cudnnHandle_t cudnn() const { return cudnn_; }
+  // Made on first use: cuDNN loads its engine libraries then, a cost (hundreds of ms) that
+  // models whose convolutions all run as kiln kernels or GEMMs never pay.
+  cudnnHandle_t cudnn();
   // Scratch memory of at least bytes, valid until the next call (stream order keeps it safe).
   // While the workspace is frozen (CUDA Graph capture) it cannot grow: asking for more is an
   // internal error.

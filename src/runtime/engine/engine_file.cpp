@@ -111,7 +111,7 @@ std::string engine_to_bytes(const Graph& graph, const EngineTarget& target, cons
   file.u32(kEngineFormatVersion);
   file.u32(0);
   file.u64(payload.bytes().size());
-  file.u64(fnv1a_64(payload.bytes().data(), payload.bytes().size()));
+  file.u64(checksum64(payload.bytes().data(), payload.bytes().size()));
   KILN_ASSERT(file.bytes().size() == kEngineHeaderBytes);
   file.raw(payload.bytes().data(), payload.bytes().size());
   return file.take();
@@ -162,7 +162,7 @@ Engine engine_from_bytes(const std::string& bytes, const std::string& what) {
            std::to_string(kEngineHeaderBytes + payload_size) + " bytes); " + kRebuild);
   if (reserved != 0) refuse("is corrupt (a damaged header); " + std::string(kRebuild));
   if (have > payload_size) refuse("is corrupt (bytes after the payload); " + std::string(kRebuild));
-  if (fnv1a_64(bytes.data() + kEngineHeaderBytes, size_t(payload_size)) != checksum)
+  if (checksum64(bytes.data() + kEngineHeaderBytes, size_t(payload_size)) != checksum)
     refuse("is corrupt (checksum mismatch); " + std::string(kRebuild));
 
   ByteReader r(bytes.data() + kEngineHeaderBytes, size_t(payload_size), what);

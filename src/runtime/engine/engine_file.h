@@ -23,7 +23,7 @@
 namespace kiln {
 
 inline constexpr char kEngineMagic[8] = {'K', 'I', 'L', 'N', 'E', 'N', 'G', '\x1a'};
-inline constexpr uint32_t kEngineFormatVersion = 3;  // 2: the plugin-op block; 3: the build block
+inline constexpr uint32_t kEngineFormatVersion = 4;  // 2: plugin-op block; 3: build block; 4: checksum64
 inline constexpr size_t kEngineHeaderBytes = 32;
 
 // What an engine was built for: device "cpu" (arch empty) or "cuda" with the GPU's
