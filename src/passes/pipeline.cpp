@@ -1,11 +1,14 @@
 #include "passes/pipeline.h"
 
+#include "passes/fuse_attention.h"
+
 namespace kiln {
 
 PassReport run_passes(Graph& g) {
   PassReport r;
   r.nodes_before = int(g.nodes.size());
   r.fold = fold_constants(g);
+  r.fused["fuse_attention"] = fuse_attention(g);
   g.remove_dead_nodes();
   r.nodes_after = int(g.nodes.size());
   return r;
