@@ -88,27 +88,28 @@ def main():
         with torch.no_grad():
             return m(pixel_values=x.half()).logits.float().cpu().numpy()
 
+    def of_class(m, name):  # by class name: attribute paths differ across transformers versions
+        return [mod for mod in m.modules() if type(mod).__name__ == name]
+
     def residual_fp32(m):
         # Each encoder layer in fp32 but its attention and MixFFN in fp16: the residual adds and
         # the LayerNorms reading them stay fp32, as an fp16 engine with an fp32 residual would.
-        for stage in m.segformer.encoder.block:
-            for layer in stage:
-                layer.float()
-                for part in (layer.attention, layer.mlp):
-                    part.half()
-                    part.register_forward_pre_hook(lambda mod, args: cast_tree(args, torch.float16))
-                    part.register_forward_hook(lambda mod, args, out: cast_tree(out, torch.float32))
-        for ln in m.segformer.encoder.layer_norm:
-            keep_fp32(ln)
-        for emb in m.segformer.encoder.patch_embeddings:
+        for layer in of_class(m, "SegformerLayer"):
+            layer.float()
+            for part in (layer.attention, layer.mlp):
+                part.half()
+                part.register_forward_pre_hook(lambda mod, args: cast_tree(args, torch.float16))
+                part.register_forward_hook(lambda mod, args, out: cast_tree(out, torch.float32))
+        for emb in of_class(m, "SegformerOverlapPatchEmbeddings"):
             emb.register_forward_hook(lambda mod, args, out: cast_tree(out, torch.float32))
+        # The stage-final LayerNorms read the fp32 stream and hand fp16 on.
+        for ln in m.segformer.modules():
+            if isinstance(ln, torch.nn.LayerNorm) and not any(ln is l.layer_norm_1 or ln is l.layer_norm_2
+                                                              for l in of_class(m, "SegformerLayer")):
+                keep_fp32(ln)
 
-    def parts_fp32(kind):
-        def prep(m):
-            for stage in m.segformer.encoder.block:
-                for layer in stage:
-                    keep_fp32(getattr(layer, kind))
-        return prep
+    def parts_fp32(cls):
+        return lambda m: [keep_fp32(mod) for mod in of_class(m, cls)]
 
     variants = {
         "all fp16": lambda m: None,
@@ -116,9 +117,10 @@ def main():
         "fp32 decode head": lambda m: keep_fp32(m.decode_head, hand_on_fp16=False),
         "fp32 encoder": lambda m: keep_fp32(m.segformer),
         "fp32 layer norms": lambda m: [keep_fp32(mod) for mod in m.modules() if isinstance(mod, torch.nn.LayerNorm)],
-        "fp32 attention": parts_fp32("attention"),
-        "fp32 mlp": parts_fp32("mlp"),
-        "fp32 patch embeddings": lambda m: [keep_fp32(e) for e in m.segformer.encoder.patch_embeddings],
+        "fp32 attention": parts_fp32("SegformerAttention"),
+        "fp32 attention scores": parts_fp32("SegformerEfficientSelfAttention"),
+        "fp32 mlp": parts_fp32("SegformerMixFFN"),
+        "fp32 patch embeddings": parts_fp32("SegformerOverlapPatchEmbeddings"),
         "fp32 residual stream": residual_fp32,
     }
     rows = {"output rounding only": score(ref.astype(np.float16).astype(np.float32))}

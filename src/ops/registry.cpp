@@ -16,6 +16,7 @@ OpRegistry& OpRegistry::built() {
     register_linear_ops(r);       // MatMul, Gemm, Einsum
     register_conv_ops(r);         // Conv, ConvTranspose, pools
     register_spatial_ops(r);      // Resize, GridSample
+    register_attention_ops(r);    // kiln.Attention (fused by passes/fuse_attention)
   });
   return registry;
 }

@@ -41,5 +41,6 @@ void register_norm_ops(OpRegistry& r);
 void register_linear_ops(OpRegistry& r);
 void register_conv_ops(OpRegistry& r);
 void register_spatial_ops(OpRegistry& r);
+void register_attention_ops(OpRegistry& r);
 
 }  // namespace kiln

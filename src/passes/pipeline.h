@@ -15,7 +15,8 @@ struct PassReport {
   int nodes_after = 0;
 };
 
-// 1. fold_constants (with shape inference)  2. eliminate_noops  3. remove_dead_nodes
+// 1. fold_constants (with shape inference)  2. eliminate_noops  3. fusions (fuse_attention,
+// fuse_token_dwconv, ...)  4. remove_dead_nodes
 PassReport run_passes(Graph& g);
 
 }  // namespace kiln

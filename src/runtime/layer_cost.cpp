@@ -5,6 +5,7 @@
 #include <set>
 
 #include "ops/linear/einsum_equation.h"
+#include "ops/op.h"
 
 namespace kiln {
 namespace {
@@ -76,6 +77,14 @@ double flops_of(const Graph& g, const Node& n) {
   const std::string& op = n.op_type;
   auto in_dims = [&](size_t i) { return dims_of(g, n, n.inputs.at(i)); };
   auto out_elems = [&]() { return numel(dims_of(g, n, n.outputs.at(0))); };
+  if (n.domain == kKilnDomain && op == "Attention") {  // Q [..., Nq, d], K [..., Nk, d], Y [..., Nq, dv]
+    const Dims q = in_dims(0), k = in_dims(1);
+    if (q.size() < 2 || k.size() < 2) return 0;
+    double scores = double(k[k.size() - 2]);  // B·Nq·Nk
+    for (size_t i = 0; i + 1 < q.size(); ++i) scores *= double(q[i]);
+    const double dv = double(dims_of(g, n, n.outputs.at(0)).back());
+    return scores * (2 * double(q.back()) + 2 * dv + 5);
+  }
   if (!n.domain.empty() && n.domain != "ai.onnx") return 0;
 
   if (op == "MatMul") {

@@ -55,6 +55,14 @@ TEST(LayerCost, MatMulBroadcastsBatchesAndHandlesVectors) {
   EXPECT_DOUBLE_EQ(v2.cost().flops, 24);
 }
 
+TEST(LayerCost, FusedAttentionCountsBothProductsAndTheSoftmax) {
+  G m;  // B 2·3, Nq 5, Nk 7, d 8, dv 6: 210 scores, each 2·8 + 2·6 + 5 flops; fp16
+  m.v("q", F16, {2, 3, 5, 8}).v("k", F16, {2, 3, 7, 8}).v("v", F16, {2, 3, 7, 6}).v("y", F16, {2, 3, 5, 6});
+  Node& n = m.node("Attention", {"q", "k", "v"}, {"y"});
+  n.domain = "kiln";
+  expect_cost(m.cost(), 210.0 * (16 + 12 + 5), (240 + 336 + 252 + 180) * 2.0);
+}
+
 TEST(LayerCost, GemmCountsTransposeAndBias) {
   G m;  // A^T: [16,8] -> M=8, K=16; B [16,32]; C [32]; fp16
   m.v("a", F16, {16, 8}).v("b", F16, {16, 32}).c("c", Tensor(F16, {32})).v("y", F16, {8, 32});

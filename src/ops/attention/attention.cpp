@@ -1,0 +1,196 @@
+// kiln.Attention: shape inference and the CPU reference. The reference never materializes the
+// whole score matrix: per query row it forms the Nk scores in double, subtracts their maximum
+// (numerically stable), exponentiates, and accumulates the weighted V rows in double, so each
+// output element is rounded once. K is transposed to [d, Nk] doubles per batch so the score loop
+// and the V loop both run along contiguous memory (they vectorize).
+#include <cmath>
+#include <limits>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "ops/attention/attention_ops.h"
+#include "ops/op_util.h"
+#include "ops/reduce/exp_nonpositive.h"
+
+namespace kiln::attention {
+namespace {
+
+template <class T> inline constexpr bool kFloatStorage =
+    std::is_floating_point_v<T> || std::is_same_v<T, f16> || std::is_same_v<T, bf16>;
+
+std::string dim_text(const Dim& d) { return d.known() ? std::to_string(d.value) : d.symbol.empty() ? "?" : d.symbol; }
+
+// Two dims that may differ: both known and different, or different symbols.
+bool conflict(const Dim& a, const Dim& b) {
+  if (a.known() && b.known()) return a.value != b.value;
+  if (!a.symbol.empty() && !b.symbol.empty()) return a.symbol != b.symbol;
+  return false;
+}
+
+// The mask's shape against the scores [..., Nq, Nk] (Q's dims with Nk last).
+void check_mask(const InferContext& ctx, const Shape& q, const Shape& k) {
+  const Shape* m = ctx.shape(3);
+  if (!m) return;
+  if (m->size() > q.size())
+    ctx.invalid("mask of rank " + std::to_string(m->size()) + " does not broadcast to the scores of rank " +
+                std::to_string(q.size()));
+  Shape target = q;
+  target.back() = k[k.size() - 2];
+  const size_t off = target.size() - m->size();
+  for (size_t i = 0; i < m->size(); ++i) {
+    const Dim& md = (*m)[i];
+    if (md.known() && md.value == 1) continue;
+    if (conflict(md, target[off + i]))
+      ctx.invalid("mask dim " + std::to_string(i) + " (" + dim_text(md) + ") does not broadcast to scores dim " +
+                  dim_text(target[off + i]));
+  }
+}
+
+}  // namespace
+
+float attention_scale(const OpContextBase& ctx, int64_t d) {
+  if (ctx.attrs().has("scale")) return ctx.attrs().get_float("scale");
+  return d > 0 ? float(1.0 / std::sqrt(double(d))) : 1.f;
+}
+
+std::vector<ValueType> attention_infer(const InferContext& ctx) {
+  ctx.require_dtype(0, kFloatTypes);
+  const DType dt = ctx.dtype(0);
+  for (size_t i : {1, 2})
+    if (ctx.dtype(i) != dt)
+      ctx.invalid(std::string(i == 1 ? "K" : "V") + " is " + dtype_name(ctx.dtype(i)) + " but Q is " + dtype_name(dt));
+  const Shape *q = ctx.shape(0), *k = ctx.shape(1), *v = ctx.shape(2);
+  if (ctx.has_input(3) && ctx.dtype(3) != DType::kBool && ctx.dtype(3) != dt)
+    ctx.invalid(std::string("mask must be bool or ") + dtype_name(dt) + " like Q, got " + dtype_name(ctx.dtype(3)));
+  if (!q || !k || !v) return {{dt, std::nullopt}};
+  const size_t r = q->size();
+  if (r < 2) ctx.invalid("Q must have rank >= 2 ([..., Nq, d]), got rank " + std::to_string(r));
+  if (k->size() != r || v->size() != r)
+    ctx.invalid("Q, K and V must have the same rank, got " + std::to_string(r) + ", " + std::to_string(k->size()) +
+                ", " + std::to_string(v->size()));
+  for (size_t i = 0; i + 2 < r; ++i)
+    if (conflict((*q)[i], (*k)[i]) || conflict((*q)[i], (*v)[i]))
+      ctx.invalid("batch dim " + std::to_string(i) + " differs between Q (" + dim_text((*q)[i]) + "), K (" +
+                  dim_text((*k)[i]) + ") and V (" + dim_text((*v)[i]) + "); attention does not broadcast");
+  if (conflict((*q)[r - 1], (*k)[r - 1]))
+    ctx.invalid("Q's head dim " + dim_text((*q)[r - 1]) + " differs from K's " + dim_text((*k)[r - 1]));
+  if (conflict((*k)[r - 2], (*v)[r - 2]))
+    ctx.invalid("K has " + dim_text((*k)[r - 2]) + " keys but V has " + dim_text((*v)[r - 2]) + " rows");
+  if (ctx.has_input(3)) check_mask(ctx, *q, *k);
+  Shape out = *q;
+  out[r - 1] = (*v)[r - 1];
+  return {{dt, out}};
+}
+
+namespace {
+
+// The mask as an additive double per (batch, query, key), read through broadcast strides.
+struct MaskView {
+  const Tensor* t = nullptr;
+  Dims strides;  // over [batch..., Nq, Nk]
+
+  double at(const Dims& batch_index, int64_t qi, int64_t kj) const {
+    int64_t off = 0;
+    for (size_t i = 0; i < batch_index.size(); ++i) off += batch_index[i] * strides[i];
+    off += qi * strides[strides.size() - 2] + kj * strides.back();
+    if (t->dtype() == DType::kBool) return t->data<bool>()[off] ? 0.0 : -INFINITY;
+    return t->at_double(off);
+  }
+};
+
+template <class T>
+void attend(const Tensor& q, const Tensor& k, const Tensor& v, const MaskView* mask,
+            double scale, Tensor& out) {
+  const int r = q.rank();
+  const int64_t nq = q.dim(r - 2), d = q.dim(r - 1), nk = k.dim(r - 2), dv = v.dim(r - 1);
+  Dims batch_dims(q.dims().begin(), q.dims().end() - 2);
+  const int64_t batch = numel_of(batch_dims);
+  const T *qp = q.data<T>(), *kp = k.data<T>(), *vp = v.data<T>();
+  T* op = out.data<T>();
+  std::vector<double> kt(size_t(d * nk)), vd(size_t(nk * dv));
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t j = 0; j < nk; ++j)
+      for (int64_t c = 0; c < d; ++c) kt[size_t(c * nk + j)] = to_double(kp[(b * nk + j) * d + c]);
+    for (int64_t i = 0; i < nk * dv; ++i) vd[size_t(i)] = to_double(vp[b * nk * dv + i]);
+    Dims bidx(batch_dims.size());
+    for (int64_t rem = b, i = int64_t(batch_dims.size()) - 1; i >= 0; --i) {
+      bidx[size_t(i)] = rem % batch_dims[size_t(i)];
+      rem /= batch_dims[size_t(i)];
+    }
+    parallel_for(nq, std::max<int64_t>(1, 65536 / std::max<int64_t>(1, nk * (d + dv))), [&](int64_t r0, int64_t r1) {
+      std::vector<double> s(static_cast<size_t>(nk)), e(static_cast<size_t>(nk)), acc(static_cast<size_t>(dv));
+      for (int64_t i = r0; i < r1; ++i) {
+        const T* qrow = qp + (b * nq + i) * d;
+        std::fill(s.begin(), s.end(), 0.0);
+        for (int64_t c = 0; c < d; ++c) {
+          const double qc = to_double(qrow[c]);
+          const double* kc = kt.data() + c * nk;
+          for (int64_t j = 0; j < nk; ++j) s[size_t(j)] += qc * kc[j];
+        }
+        double m = -INFINITY;
+        for (int64_t j = 0; j < nk; ++j) {
+          s[size_t(j)] *= scale;
+          if (mask) s[size_t(j)] += mask->at(bidx, i, j);
+          m = std::max(m, s[size_t(j)]);
+        }
+        T* orow = op + (b * nq + i) * dv;
+        if (!(m > -INFINITY)) {  // every key masked out (or NaN scores): Softmax would give NaN
+          for (int64_t c = 0; c < dv; ++c) orow[c] = from_double<T>(std::numeric_limits<double>::quiet_NaN());
+          continue;
+        }
+        for (int64_t j = 0; j < nk; ++j) s[size_t(j)] -= m;
+        reduce::exp_nonpositive(s.data(), e.data(), nk);
+        double sum = 0;
+        std::fill(acc.begin(), acc.end(), 0.0);
+        for (int64_t j = 0; j < nk; ++j) {
+          const double p = e[size_t(j)];
+          sum += p;
+          const double* vr = vd.data() + j * dv;
+          for (int64_t c = 0; c < dv; ++c) acc[size_t(c)] += p * vr[c];
+        }
+        for (int64_t c = 0; c < dv; ++c) orow[c] = from_double<T>(acc[size_t(c)] / sum);
+      }
+    });
+  }
+}
+
+}  // namespace
+
+std::vector<Tensor> attention_cpu(const KernelContext& ctx) {
+  const Tensor &q = ctx.input(0), &k = ctx.input(1), &v = ctx.input(2);
+  const int r = q.rank();
+  if (r < 2 || k.rank() != r || v.rank() != r) ctx.invalid("Q, K and V must have the same rank >= 2");
+  for (int i = 0; i + 2 < r; ++i)
+    if (k.dim(i) != q.dim(i) || v.dim(i) != q.dim(i)) ctx.invalid("batch dims of Q, K and V differ");
+  if (k.dim(r - 1) != q.dim(r - 1) || v.dim(r - 2) != k.dim(r - 2)) ctx.invalid("Q, K, V shapes do not fit");
+  if (k.dtype() != q.dtype() || v.dtype() != q.dtype()) ctx.invalid("Q, K and V dtypes differ");
+  if (!dtype_is_float(q.dtype()))
+    ctx.unsupported(std::string("input of type ") + dtype_name(q.dtype()) + " is not supported");
+  Dims out_dims = q.dims();
+  out_dims.back() = v.dim(r - 1);
+  Tensor out(q.dtype(), out_dims);
+  MaskView mask;
+  if (ctx.has_input(3)) {
+    const Tensor& m = ctx.input(3);
+    Dims scores = q.dims();
+    scores.back() = k.dim(r - 2);
+    if (m.rank() > r) ctx.invalid("mask has a higher rank than the scores");
+    for (int i = 0; i < m.rank(); ++i) {
+      const int64_t want = scores[size_t(r - m.rank() + i)];
+      if (m.dim(i) != 1 && m.dim(i) != want) ctx.invalid("mask does not broadcast to the scores " + dims_to_string(scores));
+    }
+    if (m.dtype() != DType::kBool && m.dtype() != q.dtype()) ctx.invalid("mask must be bool or Q's dtype");
+    mask.t = &m;
+    mask.strides = broadcast_strides(m.dims(), scores);
+  }
+  if (out.numel() == 0) return {out};
+  const double scale = attention_scale(ctx, q.dim(r - 1));
+  visit_dtype(q.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if constexpr (kFloatStorage<T>) attend<T>(q, k, v, mask.t ? &mask : nullptr, scale, out);
+  });
+  return {out};
+}
+
+}  // namespace kiln::attention

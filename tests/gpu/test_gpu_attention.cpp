@@ -1,0 +1,98 @@
+// kiln.Attention on the GPU against the CPU reference (double math): the fp16 tensor-core
+// kernel (head dims padded to 32/64/128, vector and element-wise tile loads) and the CUDA-core
+// kernel (fp32, and fp16 heads wider than 128), over awkward and SegFormer-sized shapes.
+#include <cmath>
+
+#include "gpu_compare.h"
+
+namespace kiln::gpu_test {
+namespace {
+
+struct A {
+  Dims batch;
+  int64_t nq, nk, d, dv;
+};
+
+Dims cat(const Dims& batch, int64_t a, int64_t b) {
+  Dims d = batch;
+  d.push_back(a);
+  d.push_back(b);
+  return d;
+}
+
+GpuCase attention_case(DType dt, const A& a, uint64_t seed, double lo = -2, double hi = 2) {
+  GpuCase c{"Attention",
+            {random_tensor(dt, cat(a.batch, a.nq, a.d), seed, lo, hi), random_tensor(dt, cat(a.batch, a.nk, a.d), seed + 1, lo, hi),
+             random_tensor(dt, cat(a.batch, a.nk, a.dv), seed + 2)}};
+  c.domain = "kiln";
+  c.opset = 1;
+  c.attrs.set("scale", float(1.0 / std::sqrt(double(a.d))));
+  c.seed = seed;
+  // fp16: P rounded to fp16 before P·V (≤ 2^-11 of max|V| = 1) plus the output's rounding on
+  // both sides (≤ 2^-11 each for |O| ≤ 1): ~1e-3 at worst. fp32: sums of ≤ 1024·128 products
+  // and exps in fp32 against double.
+  if (dt == DType::kF16) f16_tolerance(c);
+  else c.atol = 1e-5, c.rtol = 1e-4;
+  return c;
+}
+
+const std::vector<A>& awkward_shapes() {
+  static const std::vector<A> shapes = {
+      {{}, 1, 1, 32, 32},        {{}, 3, 17, 64, 64},         {{}, 17, 33, 128, 128},   {{}, 1025, 1024, 64, 64},
+      {{2}, 17, 1024, 32, 32},   {{2}, 1025, 17, 128, 128},   {{2}, 3, 33, 32, 32},    {{2, 3}, 1, 33, 64, 64},
+      {{2, 3}, 17, 17, 128, 128}, {{2, 3}, 3, 1024, 32, 32},  {{2}, 65, 129, 64, 64},  // just past tile edges
+      {{}, 64, 64, 64, 64},      {{2}, 17, 33, 64, 40},        // dv != d
+      {{}, 33, 65, 16, 16},      {{2}, 33, 65, 20, 20},        // segformer_tiny's heads (padded to 32)
+      {{2}, 17, 33, 17, 9},      {{}, 5, 70, 100, 100}};       // odd widths: element-wise tile loads
+  return shapes;
+}
+
+TEST(GpuAttention, MatchesCpuOnAwkwardShapes) {
+  uint64_t seed = 7000;
+  for (DType dt : {DType::kF32, DType::kF16})
+    for (const A& a : awkward_shapes()) {
+      expect_gpu_matches_cpu(attention_case(dt, a, seed));
+      seed += 3;
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+}
+
+// SegFormer stage 0 at 512² with a ragged query count: 1 head, Nq 4096 + 17, Nk 1024, d 64.
+TEST(GpuAttention, SegFormerSized) {
+  for (DType dt : {DType::kF32, DType::kF16}) {
+    expect_gpu_matches_cpu(attention_case(dt, {{1, 1}, 4096 + 17, 1024, 64, 64}, 7500));
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+}
+
+// Large scores (tens, scale 1) move the running maximum across tiles: the online rescaling
+// must keep every tile's contribution right.
+TEST(GpuAttention, PeakedScoresAcrossTiles) {
+  for (DType dt : {DType::kF32, DType::kF16}) {
+    GpuCase c = attention_case(dt, {{2}, 70, 300, 64, 64}, 7600, -3, 3);
+    c.attrs.set("scale", 1.f);
+    expect_gpu_matches_cpu(c);
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+}
+
+// fp16 heads wider than the tensor-core kernel's 128 run on the CUDA-core kernel.
+TEST(GpuAttention, WideHeadsFp16) {
+  expect_gpu_matches_cpu(attention_case(DType::kF16, {{2}, 33, 47, 160, 96}, 7700));
+}
+
+TEST(GpuAttention, MaskIsUnsupportedOnTheGpu) {
+  GpuCase c = attention_case(DType::kF32, {{}, 3, 5, 8, 8}, 7800);
+  c.inputs.push_back(random_tensor(DType::kF32, {3, 5}, 7803));
+  c.gpu_only = true;
+  try {
+    expect_gpu_matches_cpu(c);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kUnsupported) << e.what();
+    EXPECT_NE(std::string(e.what()).find("mask"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace kiln::gpu_test
