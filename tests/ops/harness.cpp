@@ -12,6 +12,7 @@ Node make_node(const OpCall& call) {
   Node node;
   node.name = "test_" + call.op;
   node.op_type = call.op;
+  node.domain = call.domain;
   node.opset = call.opset;
   node.attrs = call.attrs;
   for (size_t i = 0; i < call.inputs.size(); ++i)
@@ -33,8 +34,9 @@ std::vector<Value> make_values(const OpCall& call) {
   return values;
 }
 
-const OpSchema& schema_for(const std::string& op) {
-  const OpSchema* s = OpRegistry::instance().find("", op);
+const OpSchema& schema_for(const OpCall& call) {
+  const std::string& op = call.op;
+  const OpSchema* s = OpRegistry::instance().find(call.domain, op);
   if (!s) fail(ErrorCode::kUnsupported, "no op " + op);
   return *s;
 }
@@ -47,7 +49,7 @@ std::vector<ValueType> infer_op(const OpCall& call) {
   InferContext ctx{{node}, {}};
   for (size_t i = 0; i < values.size(); ++i)
     ctx.inputs.push_back(call.inputs[i].defined() ? &values[i] : nullptr);
-  return schema_for(call.op).infer(ctx);
+  return schema_for(call).infer(ctx);
 }
 
 std::vector<Tensor> run_op(const OpCall& call) {
@@ -55,7 +57,7 @@ std::vector<Tensor> run_op(const OpCall& call) {
   Node node = make_node(call);
   KernelContext ctx{{node}, {}};
   for (const Tensor& t : call.inputs) ctx.inputs.push_back(t.defined() ? &t : nullptr);
-  std::vector<Tensor> out = schema_for(call.op).cpu(ctx);
+  std::vector<Tensor> out = schema_for(call).cpu(ctx);
   EXPECT_EQ(inferred.size(), out.size()) << call.op << ": inferred vs produced output count";
   for (size_t i = 0; i < std::min(inferred.size(), out.size()); ++i) {
     EXPECT_EQ(inferred[i].dtype, out[i].dtype()) << call.op << " output " << i;

@@ -20,6 +20,7 @@ struct OpCall {
   int num_outputs = 1;
   // Inputs whose data shape inference may see (e.g. Reshape's shape); others are only typed.
   std::vector<size_t> constant_inputs;
+  std::string domain;  // "" for ONNX's default domain; kiln's own ops set "kiln"
 };
 
 // Runs infer + cpu kernel. Fails the test (ADD_FAILURE) if an output's dtype or a known
