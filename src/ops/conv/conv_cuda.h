@@ -12,5 +12,7 @@ void conv_cuda(CudaKernelContext& ctx);
 // dilations, Indices and ceil_mode extents cuDNN cannot reach are reported as unsupported.
 void max_pool_cuda(CudaKernelContext& ctx);
 void average_pool_cuda(CudaKernelContext& ctx);
+// DepthwiseConvNHWC (kiln domain; depthwise_nhwc.h): own kernels on token tensors (depthwise_nhwc.cu).
+void depthwise_nhwc_cuda(CudaKernelContext& ctx);
 
 }  // namespace kiln::conv

@@ -8,5 +8,6 @@ void register_conv(OpRegistry& r);            // Conv
 void register_conv_transpose(OpRegistry& r);  // ConvTranspose
 void register_pools(OpRegistry& r);           // MaxPool, AveragePool, LpPool
 void register_global_pools(OpRegistry& r);    // GlobalAveragePool, GlobalMaxPool, GlobalLpPool
+void register_depthwise_nhwc(OpRegistry& r);  // DepthwiseConvNHWC (kiln domain)
 
 }  // namespace kiln::conv

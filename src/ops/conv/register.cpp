@@ -1,4 +1,5 @@
 #include "ops/conv/conv_ops.h"
+#include "ops/conv/depthwise_nhwc.h"
 #ifdef KILN_WITH_CUDA
 #include "ops/conv/conv_cuda.h"
 #endif
@@ -10,10 +11,12 @@ void register_conv_ops(OpRegistry& r) {
   conv::register_conv_transpose(r);
   conv::register_pools(r);
   conv::register_global_pools(r);
+  conv::register_depthwise_nhwc(r);
 #ifdef KILN_WITH_CUDA
   r.set_cuda("Conv", conv::conv_cuda);
   r.set_cuda("MaxPool", conv::max_pool_cuda);
   r.set_cuda("AveragePool", conv::average_pool_cuda);
+  r.set_cuda(conv::kDepthwiseNhwcOp, conv::depthwise_nhwc_cuda, kKilnDomain);
 #endif
 }
 
