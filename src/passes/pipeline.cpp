@@ -6,13 +6,14 @@
 
 namespace kiln {
 
-PassReport run_passes(Graph& g) {
+PassReport run_passes(Graph& g, const std::set<std::string>& skip) {
   PassReport r;
   r.nodes_before = int(g.nodes.size());
   r.fold = fold_constants(g);
-  r.fused["eliminate_noops"] = eliminate_noops(g);
-  r.fused["fuse_attention"] = fuse_attention(g);
-  r.fused["fuse_token_dwconv"] = fuse_token_dwconv(g);
+  auto rewrite = [&](const char* name, int (*pass)(Graph&)) { r.fused[name] = skip.count(name) ? 0 : pass(g); };
+  rewrite("eliminate_noops", eliminate_noops);
+  rewrite("fuse_attention", fuse_attention);
+  rewrite("fuse_token_dwconv", fuse_token_dwconv);
   g.remove_dead_nodes();
   r.nodes_after = int(g.nodes.size());
   return r;

@@ -1,6 +1,7 @@
 // The fixed, listed order in which passes run after import.
 #pragma once
 #include <map>
+#include <set>
 #include <string>
 
 #include "ir/graph.h"
@@ -17,6 +18,7 @@ struct PassReport {
 
 // 1. fold_constants (with shape inference)  2. eliminate_noops  3. fusions (fuse_attention,
 // fuse_token_dwconv, ...)  4. remove_dead_nodes
-PassReport run_passes(Graph& g);
+// `skip` names rewrite passes to leave out (tests compare a graph with and without one).
+PassReport run_passes(Graph& g, const std::set<std::string>& skip = {});
 
 }  // namespace kiln
