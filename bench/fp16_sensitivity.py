@@ -103,9 +103,9 @@ def main():
         for emb in of_class(m, "SegformerOverlapPatchEmbeddings"):
             emb.register_forward_hook(lambda mod, args, out: cast_tree(out, torch.float32))
         # The stage-final LayerNorms read the fp32 stream and hand fp16 on.
+        inside = {id(mod) for layer in of_class(m, "SegformerLayer") for mod in layer.modules()}
         for ln in m.segformer.modules():
-            if isinstance(ln, torch.nn.LayerNorm) and not any(ln is l.layer_norm_1 or ln is l.layer_norm_2
-                                                              for l in of_class(m, "SegformerLayer")):
+            if isinstance(ln, torch.nn.LayerNorm) and id(ln) not in inside:
                 keep_fp32(ln)
 
     def parts_fp32(cls):
