@@ -33,10 +33,10 @@ struct ProfileOptions {
   bool json = false;
 };
 
-// Which library runs an op's kernel.
-std::string kernel_of(const Node& n) {
+// Which library ran a node: what its kernel reported, else by op.
+std::string kernel_of(const Node& n, const char* library) {
+  if (library) return library;
   if (n.op_type == "MatMul" || n.op_type == "Gemm" || n.op_type == "Einsum") return "cuBLASLt";
-  if (n.op_type == "Conv") return "cuDNN";
   if (n.op_type == "Reshape" || n.op_type == "Squeeze" || n.op_type == "Unsqueeze" || n.op_type == "Flatten" ||
       n.op_type == "Identity")
     return "view";
@@ -68,13 +68,14 @@ int profile(const ProfileOptions& o) {
   MeasuredPeak peak = measure_device_peak(exec.session());
   const Graph& g = exec.plan_graph(dims);
   std::vector<std::vector<double>> per_node(g.nodes.size());
+  std::vector<const char*> library(g.nodes.size(), nullptr);
   {
     Progress bar("profile", o.iterations + 1, std::chrono::milliseconds(500));
     exec.profile(slots);  // warm-up
     bar.advance();
     for (int i = 0; i < o.iterations; ++i) {
       std::vector<NodeTiming> t = exec.profile(slots);
-      for (size_t n = 0; n < t.size(); ++n) per_node[n].push_back(t[n].ms);
+      for (size_t n = 0; n < t.size(); ++n) per_node[n].push_back(t[n].ms), library[n] = t[n].library;
       bar.advance();
     }
   }
@@ -85,12 +86,13 @@ int profile(const ProfileOptions& o) {
     const Node* node;
     double ms;
     LayerCost cost;
+    const char* library;
   };
   std::vector<Row> rows;
   double total = 0;
   for (size_t n = 0; n < g.nodes.size(); ++n) {
     double ms = summarize(per_node[n]).median;
-    rows.push_back({&g.nodes[n], ms, layer_cost(g, g.nodes[n])});
+    rows.push_back({&g.nodes[n], ms, layer_cost(g, g.nodes[n]), library[n]});
     total += ms;
   }
   std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.ms > b.ms; });
@@ -105,7 +107,7 @@ int profile(const ProfileOptions& o) {
   for (const auto& [name, d] : dims) report["inputs"][name] = dims_to_string(d);
   for (const auto& r : rows) {
     double frac = achieved_fraction(r.cost, r.ms / 1e3, dp, fp16);
-    report["layers"].push_back({{"layer", r.node->name}, {"op", r.node->op_type}, {"kernel", kernel_of(*r.node)},
+    report["layers"].push_back({{"layer", r.node->name}, {"op", r.node->op_type}, {"kernel", kernel_of(*r.node, r.library)},
                                 {"ms", r.ms}, {"percent", total > 0 ? 100 * r.ms / total : 0.0},
                                 {"gflop", r.cost.flops / 1e9}, {"mbytes", r.cost.bytes / 1e6},
                                 {"fraction_of_peak", frac}});

@@ -42,6 +42,7 @@ void attention_materialized(CudaKernelContext& ctx, const AttentionParams& p, DT
   o.c = p.o, o.ldc = p.dv, o.stride_c = int64_t(p.nq) * p.dv;
   o.batch = p.batch;
   linear::gemm_lt(ctx.session, o);
+  ctx.library = "cuBLASLt+kiln";
 }
 
 }  // namespace

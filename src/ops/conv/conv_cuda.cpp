@@ -201,6 +201,7 @@ void conv_cuda(CudaKernelContext& ctx) {
   if (path == ConvPath::kDepthwise) {
     DeviceTensor& y = ctx.alloc_output(0);
     if (y.numel() > 0) depthwise_conv_forward(ctx, x, w, b, y, axes);
+    ctx.library = "kiln";
     return;
   }
   bool fresh = false;
@@ -221,9 +222,12 @@ void conv_cuda(CudaKernelContext& ctx) {
     g.c = y.data(), g.ldc = hw, g.stride_c = c_out * hw;
     g.batch = x.dims[0];
     linear::gemm_lt(ctx.session, g);
+    ctx.library = "cuBLASLt";
   } else if (path == ConvPath::kPatchify || st.im2col) {
     patchify_conv_forward(ctx, x, w, y, axes);
+    ctx.library = "kiln+cuBLASLt";
   } else {
+    ctx.library = "cuDNN";
     if (!st.xd) describe(ctx, st, x, w, axes, group);
     if (fresh) choose_algo(ctx, st, x, w, y);
     const float one = 1.f, zero = 0.f;

@@ -33,6 +33,7 @@ struct CudaRunOptions {
 struct NodeTiming {
   const Node* node;
   float ms;
+  const char* library;  // CudaKernelContext::library, or nullptr
 };
 
 class CudaExecutor {

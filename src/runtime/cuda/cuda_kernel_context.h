@@ -28,6 +28,9 @@ struct CudaKernelContext : OpContextBase {
   std::unique_ptr<KernelState>* state_slot = nullptr;
   size_t scratch_used = 0;       // bytes handed out by scratch(), aligned
   std::vector<bool> allocated;   // per output: alloc_output made fresh memory for it
+  // What ran, for `kiln profile` ("cuBLASLt", "cuDNN", "kiln", "kiln+cuBLASLt"); kernels whose
+  // implementation depends on the problem set it, the rest are named by op.
+  const char* library = nullptr;
 
   size_t num_inputs() const { return inputs.size(); }
   size_t num_outputs() const { return output_types.size(); }
