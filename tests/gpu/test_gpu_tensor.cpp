@@ -47,6 +47,10 @@ TEST(GpuTensor, Concat) {
     GpuCase first{"Concat", {random_tensor(dt, {1, 4}, seed + 5, -9, 9), random_tensor(dt, {1025, 4}, seed + 6, -9, 9)}};
     first.attrs.set("axis", int64_t(0));
     expect_gpu_matches_cpu(first);
+    // Runs of >= 512 bytes per outer index: the 2-D memcpy path (batched decode-head Concat).
+    GpuCase rows{"Concat", {random_tensor(dt, {3, 2, 300}, seed + 7, -9, 9), random_tensor(dt, {3, 5, 300}, seed + 8, -9, 9)}};
+    rows.attrs.set("axis", int64_t(1));
+    expect_gpu_matches_cpu(rows);
     seed += 10;
   }
 }
