@@ -122,9 +122,10 @@ def main():
         "fp32 mlp": parts_fp32("SegformerMixFFN"),
         "fp32 patch embeddings": parts_fp32("SegformerOverlapPatchEmbeddings"),
         "fp32 residual stream": residual_fp32,
-        "fp32 residual + embeddings": lambda m: (residual_fp32(m), parts_fp32("SegformerOverlapPatchEmbeddings")(m)),
-        "fp32 residual + embeddings + head": lambda m: (residual_fp32(m),
-                                                        parts_fp32("SegformerOverlapPatchEmbeddings")(m),
+        # Embeddings first: their output hook must run before the residual variant's upcast.
+        "fp32 residual + embeddings": lambda m: (parts_fp32("SegformerOverlapPatchEmbeddings")(m), residual_fp32(m)),
+        "fp32 residual + embeddings + head": lambda m: (parts_fp32("SegformerOverlapPatchEmbeddings")(m),
+                                                        residual_fp32(m),
                                                         keep_fp32(m.decode_head, hand_on_fp16=False)),
     }
     rows = {"output rounding only": score(ref.astype(np.float16).astype(np.float32))}
