@@ -227,9 +227,15 @@ TEST(FuseGelu, RefusesConstantsThatBroadcastTheShape) {
 // since the pass reads only types and constants.
 TEST(FuseGelu, RefusesIntegerTypes) {
   Graph g;
-  for (const char* v : {"x", "d", "e", "s", "p", "y"}) g.values[v] = Value{v, {DType::kI32, shape_of({4})}, {}};
-  for (const auto& [name, c] : std::vector<std::pair<std::string, float>>{{"sqrt2", 1.41421356f}, {"one", 1.f}, {"half", 0.5f}})
-    g.values[name] = Value{name, {DType::kF32, shape_of({})}, Tensor::scalar<float>(c)};
+  for (const char* v : {"x", "d", "e", "s", "p", "y"}) {
+    g.values[v].name = v;
+    g.values[v].type = {DType::kI32, shape_of({4})};
+  }
+  for (const auto& [name, c] : std::vector<std::pair<std::string, float>>{{"sqrt2", 1.41421356f}, {"one", 1.f}, {"half", 0.5f}}) {
+    g.values[name].name = name;
+    g.values[name].type = {DType::kF32, shape_of({})};
+    g.values[name].constant = Tensor::scalar<float>(c);
+  }
   g.inputs = {"x"};
   g.outputs = {"y"};
   auto node = [&](const char* op, std::vector<std::string> in, std::string out) {

@@ -92,7 +92,9 @@ void expect_fused(const Dense& d, const std::string& activation) {
   EXPECT_EQ(f.inputs[0], "x");
   EXPECT_EQ(f.inputs[1], "W");
   EXPECT_EQ(g.value(f.inputs[2]).type.shape->size(), 1u);  // the bias as [N]
-  if (d.residual) EXPECT_EQ(f.inputs[3], "r");
+  if (d.residual) {
+    EXPECT_EQ(f.inputs[3], "r");
+  }
   // The fused node keeps the name of the last node it replaced (the Identity before y stays).
   const auto& nodes = b.proto().graph().node();
   EXPECT_EQ(f.name, nodes[nodes.size() - (d.residual ? 1 : 2)].name());
