@@ -36,9 +36,10 @@ TEST(GpuFusedMatMul, EveryActivationWithAndWithoutResidual) {
           if (dt == DType::kF16) {
             f16_tolerance(c, 2e-2, 5e-3);  // as MatMul: sums of up to 1025 products
           } else if (std::string(act) == "gelu_tanh" && !residual) {
-            // cuBLASLt's own GELU epilogue: its tanh is not libm's; a wrong formula (the sigmoid
-            // form, erf) is off by 1e-2 and more.
-            c.atol = 2e-3, c.rtol = 1e-3;
+            // cuBLASLt's own GELU epilogue: its tanh need not be libm's (a hardware tanh is good to
+            // about 5e-4 of |tanh|, times 0.5·|x|). A wrong formula such as x·sigmoid(1.702x) is off
+            // by up to 2e-2 and fails; erf vs tanh GELU (1e-3 apart) is beyond what this can tell.
+            c.atol = 5e-3, c.rtol = 1e-3;
           } else {
             c.atol = 1e-5, c.rtol = 1e-5;
           }

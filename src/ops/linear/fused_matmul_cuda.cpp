@@ -48,7 +48,7 @@ void fused_matmul_cuda(CudaKernelContext& ctx) {
   const void* rest_residual = res ? res->data() : nullptr;
   g.epilogue = GemmEpilogue::kBias;
   if (act == EpilogueActivation::kNone && res) {
-    g.c = const_cast<void*>(res->data());  // only read: D is y
+    g.c = res->data();  // only read: D is y
     g.d = y.data();
     g.beta = 1.f;
     rest_residual = nullptr;

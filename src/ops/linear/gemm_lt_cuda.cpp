@@ -95,8 +95,11 @@ std::optional<cublasLtMatmulAlgo_t> choose_algo(CudaSession& session, const Gemm
   constexpr int kCandidates = 8;
   std::array<cublasLtMatmulHeuristicResult_t, kCandidates> results{};
   int found = 0;
-  CUBLAS_CHECK(cublasLtMatmulAlgoGetHeuristic(session.cublas(), desc, first, second, out, out, pref,
-                                              session.tune ? kCandidates : 1, results.data(), &found));
+  const cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(session.cublas(), desc, first, second, out, out, pref,
+                                                               session.tune ? kCandidates : 1, results.data(), &found);
+  // An epilogue this configuration lacks may be refused outright rather than with no candidates.
+  if (status == CUBLAS_STATUS_NOT_SUPPORTED && g.epilogue != GemmEpilogue::kNone) return std::nullopt;
+  CUBLAS_CHECK(status);
   if (found == 0) return std::nullopt;
   int pick = 0;
   if (session.tune && found > 1) {
