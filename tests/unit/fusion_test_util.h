@@ -1,5 +1,5 @@
-// Shared by the fusion-pass tests: a model built in code, imported and folded with and without
-// the fusions, op counts, and the two graphs run on the same random inputs (CPU reference).
+// Shared by the GELU and GEMM-epilogue fusion tests: a model built in code, through the pipeline
+// with and without those two passes, op counts, and the two graphs run on the same random inputs (CPU reference).
 #pragma once
 #include <gtest/gtest.h>
 
@@ -9,17 +9,15 @@
 #include "../ops/harness.h"
 #include "onnx/importer.h"
 #include "onnx_builder.h"
-#include "passes/fold_constants.h"
 #include "passes/pipeline.h"
 #include "runtime/cpu_executor.h"
 
 namespace kiln::test {
 
-// Imported and folded only: the graph as the fusions find it.
+// The whole pipeline but fuse_gelu and fuse_matmul_epilogue.
 inline Graph unfused_graph(const ModelBuilder& b, const ImportOptions& o = {}) {
   Graph g = import_onnx_bytes(b.bytes(), ".", "m.onnx", o);
-  fold_constants(g);
-  g.remove_dead_nodes();
+  run_passes(g, {"fuse_gelu", "fuse_matmul_epilogue"});
   return g;
 }
 
