@@ -60,10 +60,14 @@ void fused_matmul_cuda(CudaKernelContext& ctx) {
     rest = EpilogueActivation::kNone;
   }
   if (gemm_lt_epilogue(ctx.session, g)) {
-    if (rest != EpilogueActivation::kNone || rest_residual)
+    ctx.library = "cuBLASLt";
+    if (rest != EpilogueActivation::kNone || rest_residual) {
+      ctx.library = "cuBLASLt+kiln";
       launch_epilogue(rest, y.dtype, y.data(), nullptr, rest_residual, g.m, n, ctx.stream());
+    }
     return;
   }
+  ctx.library = "cuBLASLt+kiln";
   GemmCall plain = g;
   plain.epilogue = GemmEpilogue::kNone;
   plain.bias = nullptr;
