@@ -2,6 +2,8 @@
 
 #include "passes/eliminate_noops.h"
 #include "passes/fuse_attention.h"
+#include "passes/fuse_gelu.h"
+#include "passes/fuse_matmul_epilogue.h"
 #include "passes/fuse_token_dwconv.h"
 
 namespace kiln {
@@ -14,6 +16,8 @@ PassReport run_passes(Graph& g, const std::set<std::string>& skip) {
   rewrite("eliminate_noops", eliminate_noops);
   rewrite("fuse_attention", fuse_attention);
   rewrite("fuse_token_dwconv", fuse_token_dwconv);
+  rewrite("fuse_gelu", fuse_gelu);
+  rewrite("fuse_matmul_epilogue", fuse_matmul_epilogue);
   g.remove_dead_nodes();
   r.nodes_after = int(g.nodes.size());
   return r;

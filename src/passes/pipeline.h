@@ -17,7 +17,8 @@ struct PassReport {
 };
 
 // 1. fold_constants (with shape inference)  2. eliminate_noops  3. fusions (fuse_attention,
-// fuse_token_dwconv, ...)  4. remove_dead_nodes
+// fuse_token_dwconv, fuse_gelu, fuse_matmul_epilogue — after fuse_gelu, so the GELUs it absorbs
+// are Gelu nodes)  4. remove_dead_nodes
 // `skip` names rewrite passes to leave out (tests compare a graph with and without one).
 PassReport run_passes(Graph& g, const std::set<std::string>& skip = {});
 

@@ -85,6 +85,11 @@ double flops_of(const Graph& g, const Node& n) {
     const double dv = double(dims_of(g, n, n.outputs.at(0)).back());
     return scores * (2 * double(q.back()) + 2 * dv + 5);
   }
+  if (n.domain == kKilnDomain && op == "FusedMatMul") {  // the GEMM, then bias, activation, residual
+    const Dims a = in_dims(0);
+    const double epilogue = 1 + (n.attrs.get_string("activation", "none") != "none") + n.has_input(3);
+    return a.empty() ? 0 : 2 * out_elems() * double(a.back()) + epilogue * out_elems();
+  }
   if (!n.domain.empty() && n.domain != "ai.onnx") return 0;
 
   if (op == "MatMul") {

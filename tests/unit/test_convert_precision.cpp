@@ -55,7 +55,7 @@ double rel_l2(const Tensor& got, const Tensor& want) {
   return std::sqrt(num / std::max(den, 1e-300));
 }
 
-//   x:f32 ─MatMul(W)─▶ ─Add(b)─▶ ─Softmax─▶ y:f32
+//   x:f32 ─MatMul(W)─▶ ─Add(b)─▶ ─Softmax─▶ y:f32  (MatMul and Add fuse into kiln.FusedMatMul → z)
 test::ModelBuilder dense_model() {
   test::ModelBuilder b;
   b.input("x", DType::kF32, {5, 16}).output("y", DType::kF32);
@@ -76,7 +76,8 @@ TEST(ConvertToFp16, ConvertsActivationsAndWeightsKeepingTheInterface) {
   EXPECT_EQ(g.outputs, std::vector<std::string>{"y"});
   EXPECT_EQ(dtype(g, "x"), DType::kF32);
   EXPECT_EQ(dtype(g, "y"), DType::kF32);
-  for (const char* v : {"h", "z", "W", "b"}) EXPECT_EQ(dtype(g, v), DType::kF16) << v;
+  EXPECT_EQ(producer(g, "z").op_type, "FusedMatMul");  // converted like MatMul
+  for (const char* v : {"z", "W", "b"}) EXPECT_EQ(dtype(g, v), DType::kF16) << v;
   EXPECT_TRUE(g.is_constant("W"));  // converted in place, under its own name
   EXPECT_EQ(count_op(g, "Cast"), 2);  // x → fp16 at the start, fp16 → y at the end
   const Node& last = producer(g, "y");
@@ -84,7 +85,7 @@ TEST(ConvertToFp16, ConvertsActivationsAndWeightsKeepingTheInterface) {
   EXPECT_EQ(last.attrs.get_int("to"), 1);
   EXPECT_EQ(dtype(g, last.inputs[0]), DType::kF16);
 
-  EXPECT_EQ(r.values_converted, 3);  // h, z, and y behind its Cast
+  EXPECT_EQ(r.values_converted, 2);  // z, and y behind its Cast
   EXPECT_EQ(r.constants_converted, 2);
   EXPECT_EQ(r.casts_inserted, 2);
   EXPECT_EQ(r.values_kept_fp32, 1);

@@ -5,6 +5,7 @@
 
 #include "ops/elementwise/broadcast_loop.h"
 #include "ops/elementwise/elementwise_ops.h"
+#include "ops/elementwise/gelu_math.h"
 
 namespace kiln::ew {
 namespace {
@@ -146,7 +147,7 @@ std::vector<Tensor> mish_cpu(const KernelContext& ctx) {
 
 // --- Gelu (opset 20): approximate = "none" (erf) or "tanh" ---
 
-bool gelu_tanh(const OpContextBase& ctx) {
+bool gelu_is_tanh(const OpContextBase& ctx) {
   std::string mode = ctx.attrs().get_string("approximate", "none");
   if (mode != "none" && mode != "tanh")
     ctx.invalid("approximate must be \"none\" or \"tanh\", not \"" + mode + "\"");
@@ -155,23 +156,14 @@ bool gelu_tanh(const OpContextBase& ctx) {
 
 std::vector<ValueType> gelu_infer(const InferContext& ctx) {
   require_opset(ctx, 20);
-  gelu_tanh(ctx);
+  gelu_is_tanh(ctx);
   ctx.require_dtype(0, kFloatTypes);
   return {ctx.type(0)};
 }
 
 std::vector<Tensor> gelu_cpu(const KernelContext& ctx) {
-  if (gelu_tanh(ctx)) {
-    return map_float(ctx, [](auto x) {
-      using C = decltype(x);
-      const C k = C(0.79788456080286535587989211986876);  // sqrt(2/pi)
-      return C(0.5) * x * (C(1) + std::tanh(k * (x + C(0.044715) * x * x * x)));
-    });
-  }
-  return map_float(ctx, [](auto x) {
-    using C = decltype(x);
-    return C(0.5) * x * (C(1) + std::erf(x * C(0.70710678118654752440084436210485)));
-  });
+  if (gelu_is_tanh(ctx)) return map_float(ctx, [](auto x) { return ew::gelu_tanh(x); });
+  return map_float(ctx, [](auto x) { return ew::gelu_erf(x); });
 }
 
 // --- Shrink: all numeric types; integers compute in double and saturate ---

@@ -96,6 +96,13 @@ void reciprocal_cuda(CudaKernelContext& ctx) { unary(ctx, CudaUnary::kReciprocal
 void floor_cuda(CudaKernelContext& ctx) { unary(ctx, CudaUnary::kFloor); }
 void ceil_cuda(CudaKernelContext& ctx) { unary(ctx, CudaUnary::kCeil); }
 
+void gelu_cuda(CudaKernelContext& ctx) {
+  const std::string mode = ctx.attrs().get_string("approximate", "none");
+  if (mode != "none" && mode != "tanh")
+    ctx.invalid("approximate must be \"none\" or \"tanh\", not \"" + mode + "\"");
+  unary(ctx, mode == "tanh" ? CudaUnary::kGeluTanh : CudaUnary::kGelu);
+}
+
 void cast_cuda(CudaKernelContext& ctx) {
   ctx.require_dtype(0, {DType::kF32, DType::kF16, DType::kF64, DType::kI64, DType::kI32, DType::kI8,
                         DType::kU8, DType::kBool});

@@ -12,7 +12,7 @@ namespace kiln::ew {
 
 enum class CudaBinary { kAdd, kSub, kMul, kDiv, kPow };
 enum class CudaUnary { kRelu, kSqrt, kErf, kSigmoid, kTanh, kExp, kLog, kNeg, kAbs, kSin, kCos,
-                       kReciprocal, kFloor, kCeil };
+                       kReciprocal, kFloor, kCeil, kGelu, kGeluTanh };
 
 // out = a op b over layout (operand 0 out, 1 a, 2 b), all of dtype dt.
 void launch_binary(CudaBinary op, DType dt, const void* a, const void* b, void* out,
@@ -49,6 +49,7 @@ void cos_cuda(CudaKernelContext& ctx);
 void reciprocal_cuda(CudaKernelContext& ctx);
 void floor_cuda(CudaKernelContext& ctx);
 void ceil_cuda(CudaKernelContext& ctx);
+void gelu_cuda(CudaKernelContext& ctx);  // approximate none (erf) or tanh
 void cast_cuda(CudaKernelContext& ctx);
 void equal_cuda(CudaKernelContext& ctx);
 void less_cuda(CudaKernelContext& ctx);

@@ -34,6 +34,7 @@ void register_elementwise_ops(OpRegistry& r) {
   r.set_cuda("Reciprocal", ew::reciprocal_cuda);
   r.set_cuda("Floor", ew::floor_cuda);
   r.set_cuda("Ceil", ew::ceil_cuda);
+  r.set_cuda("Gelu", ew::gelu_cuda);
   r.set_cuda("Cast", ew::cast_cuda);
   r.set_cuda("Equal", ew::equal_cuda);
   r.set_cuda("Less", ew::less_cuda);

@@ -1,6 +1,7 @@
-// CUDA unary math and activations, fp32 and fp16 (math in fp32).
+// CUDA unary math and activations (Relu, Sigmoid, Tanh, Gelu, ...), fp32 and fp16 (math in fp32).
 #include "kiln/status.h"
 #include "ops/elementwise/elementwise_cuda.h"
+#include "ops/elementwise/gelu_math.cuh"
 #include "runtime/cuda/kernel_util.cuh"
 
 namespace kiln::ew {
@@ -22,6 +23,8 @@ __device__ __forceinline__ float apply(CudaUnary op, float x) {
     case CudaUnary::kReciprocal: return 1.f / x;
     case CudaUnary::kFloor: return floorf(x);
     case CudaUnary::kCeil: return ceilf(x);
+    case CudaUnary::kGelu: return gelu_erf(x);
+    case CudaUnary::kGeluTanh: return gelu_tanh(x);
   }
   return x;
 }

@@ -14,10 +14,13 @@ void register_linear_ops(OpRegistry& r) {
          .cpu = gemm_cpu});
   r.add({.domain = "", .name = "Einsum", .min_inputs = 1, .max_inputs = -1, .infer = einsum_infer,
          .cpu = einsum_cpu});
+  r.add({.domain = kKilnDomain, .name = "FusedMatMul", .min_inputs = 3, .max_inputs = 4,
+         .infer = fused_matmul_infer, .cpu = fused_matmul_cpu});
 #ifdef KILN_WITH_CUDA
   r.set_cuda("MatMul", matmul_cuda);
   r.set_cuda("Gemm", gemm_cuda);
   r.set_cuda("Einsum", einsum_cuda);
+  r.set_cuda("FusedMatMul", fused_matmul_cuda, kKilnDomain);
 #endif
 }
 

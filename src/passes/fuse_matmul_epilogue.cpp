@@ -1,0 +1,157 @@
+#include "passes/fuse_matmul_epilogue.h"
+
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "ops/op.h"
+#include "passes/infer_shapes.h"
+#include "passes/pattern.h"
+
+namespace kiln {
+namespace {
+
+constexpr int kFusedOpset = 1;
+
+// The operand of a two-input node other than `v`, when one of them is `v`.
+std::optional<std::string> other_operand(const Node& n, const std::string& v) {
+  if (n.inputs.size() != 2) return std::nullopt;
+  if (n.inputs[0] == v) return n.inputs[1];
+  if (n.inputs[1] == v) return n.inputs[0];
+  return std::nullopt;
+}
+
+// Every dim known or named, so equal shapes mean equal sizes at run time.
+bool determined(const Shape& s) {
+  for (const Dim& d : s)
+    if (!d.known() && d.symbol.empty()) return false;
+  return true;
+}
+
+struct EpilogueMatch {
+  std::vector<const Node*> nodes;  // MatMul first, the last node last
+  const Node* last = nullptr;      // writes Y; becomes the FusedMatMul
+  std::string a, w, bias, residual;
+  std::string activation = "none";
+};
+
+class EpilogueMatcher {
+ public:
+  EpilogueMatcher(const Graph& g, const GraphIndex& idx) : g_(g), idx_(idx) {}
+
+  // Extends from `mm` as far as the pattern goes, stopping before nodes another match took.
+  std::optional<EpilogueMatch> match(const Node& mm, const std::set<const Node*>& claimed) const {
+    if (!is_op(&mm, "MatMul") || mm.inputs.size() != 2 || claimed.count(&mm)) return std::nullopt;
+    EpilogueMatch m;
+    m.a = mm.inputs[0];
+    m.w = mm.inputs[1];
+    const ValueType& at = g_.value(m.a).type;
+    if (!dtype_is_float(at.dtype) || !at.shape || at.shape->size() < 2 || !g_.is_constant(m.w)) return std::nullopt;
+    const Tensor& w = *g_.value(m.w).constant;
+    if (w.rank() != 2 || w.dim(0) == 0 || w.dtype() != at.dtype) return std::nullopt;
+
+    const std::string& product = mm.outputs[0];
+    const Node* add = idx_.sole_consumer(product);
+    if (!is_op(add, "Add") || claimed.count(add)) return std::nullopt;
+    auto bias = other_operand(*add, product);
+    if (!bias || !is_bias(*bias, w.dim(1), at)) return std::nullopt;
+    m.bias = *bias;
+    m.nodes = {&mm, add};
+    m.last = add;
+
+    std::string y = add->outputs[0];
+    if (const Node* act = idx_.sole_consumer(y); act && !claimed.count(act) && act->inputs.size() == 1) {
+      std::string kind;
+      if (is_op(act, "Relu")) kind = "relu";
+      if (is_op(act, "Gelu")) {
+        const std::string mode = act->attrs.get_string("approximate", "none");
+        kind = mode == "none" ? "gelu" : mode == "tanh" ? "gelu_tanh" : "";
+      }
+      if (!kind.empty()) {
+        m.activation = kind;
+        m.nodes.push_back(act);
+        m.last = act;
+        y = act->outputs[0];
+      }
+    }
+
+    if (const Node* sum = idx_.sole_consumer(y); is_op(sum, "Add") && !claimed.count(sum)) {
+      auto res = other_operand(*sum, y);
+      if (res && *res != y && same_shape(*res, y)) {
+        m.residual = *res;
+        m.nodes.push_back(sum);
+        m.last = sum;
+      }
+    }
+    return m;
+  }
+
+ private:
+  // A constant of n elements of A's dtype along the last axis only, of rank ≤ A's.
+  bool is_bias(const std::string& v, int64_t n, const ValueType& a) const {
+    if (!g_.is_constant(v)) return false;
+    const Tensor& t = *g_.value(v).constant;
+    if (t.dtype() != a.dtype || t.rank() < 1 || t.rank() > int(a.shape->size()) || t.dims().back() != n) return false;
+    return t.numel() == n;  // with the last dim n: every other dim is 1
+  }
+
+  // Same dtype and the same, fully determined shape: adding needs no broadcasting.
+  bool same_shape(const std::string& r, const std::string& y) const {
+    const ValueType &rt = g_.value(r).type, &yt = g_.value(y).type;
+    return rt.dtype == yt.dtype && rt.shape && yt.shape && *rt.shape == *yt.shape && determined(*yt.shape);
+  }
+
+  const Graph& g_;
+  const GraphIndex& idx_;
+};
+
+// The bias as the 1-D [N] constant FusedMatMul takes: itself, or a reshaped copy under a new name.
+std::string bias_vector(Graph& g, const std::string& bias) {
+  const Tensor& t = *g.value(bias).constant;
+  if (t.rank() == 1) return bias;
+  std::string name = bias + "_vector";
+  for (int k = 1; g.has_value(name); ++k) name = bias + "_vector_" + std::to_string(k);
+  Value v;
+  v.name = name;
+  v.constant = t.reshaped({t.numel()});
+  v.type = {t.dtype(), shape_of({t.numel()})};
+  g.values[name] = std::move(v);
+  return name;
+}
+
+}  // namespace
+
+int fuse_matmul_epilogue(Graph& g) {
+  std::vector<EpilogueMatch> matches;
+  {
+    GraphIndex idx(g);
+    EpilogueMatcher matcher(g, idx);
+    std::set<const Node*> claimed;
+    for (const Node& n : g.nodes) {
+      std::optional<EpilogueMatch> m = matcher.match(n, claimed);
+      if (!m) continue;
+      claimed.insert(m->nodes.begin(), m->nodes.end());
+      matches.push_back(std::move(*m));
+    }
+  }
+  // The last node of each match becomes the FusedMatMul (same name and output); the rest goes dead.
+  for (const EpilogueMatch& m : matches) {
+    Node& last = g.nodes[size_t(m.last - g.nodes.data())];
+    Node fused;
+    fused.name = last.name;
+    fused.op_type = "FusedMatMul";
+    fused.domain = kKilnDomain;
+    fused.opset = kFusedOpset;
+    fused.inputs = {m.a, m.w, bias_vector(g, m.bias)};
+    if (!m.residual.empty()) fused.inputs.push_back(m.residual);
+    fused.outputs = last.outputs;
+    fused.attrs.set("activation", m.activation);
+    last = std::move(fused);
+    infer_node(g, last);
+  }
+  if (!matches.empty()) finish_rewrite(g);
+  return int(matches.size());
+}
+
+}  // namespace kiln

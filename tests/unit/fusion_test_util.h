@@ -1,0 +1,62 @@
+// Shared by the GELU and GEMM-epilogue fusion tests: a model built in code, through the pipeline
+// with and without those two passes, op counts, and the two graphs run on the same random inputs (CPU reference).
+#pragma once
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+
+#include "../ops/harness.h"
+#include "onnx/importer.h"
+#include "onnx_builder.h"
+#include "passes/pipeline.h"
+#include "runtime/cpu_executor.h"
+
+namespace kiln::test {
+
+// The whole pipeline but fuse_gelu and fuse_matmul_epilogue.
+inline Graph unfused_graph(const ModelBuilder& b, const ImportOptions& o = {}) {
+  Graph g = import_onnx_bytes(b.bytes(), ".", "m.onnx", o);
+  run_passes(g, {"fuse_gelu", "fuse_matmul_epilogue"});
+  return g;
+}
+
+// The whole pipeline.
+inline Graph fused_graph(const ModelBuilder& b, PassReport* report = nullptr, const ImportOptions& o = {}) {
+  Graph g = import_onnx_bytes(b.bytes(), ".", "m.onnx", o);
+  PassReport r = run_passes(g);
+  if (report) *report = r;
+  return g;
+}
+
+// Nodes of `op` ("Gelu", "kiln.FusedMatMul").
+inline int count_op(const Graph& g, const std::string& op) {
+  auto h = g.op_histogram();
+  return h.count(op) ? h.at(op) : 0;
+}
+
+// Random inputs for every graph input (static shapes), in [lo, hi).
+inline TensorMap random_feeds(const Graph& g, uint64_t seed, double lo = -3, double hi = 3) {
+  TensorMap feeds;
+  for (const std::string& name : g.inputs) {
+    const ValueType& t = g.value(name).type;
+    feeds[name] = random_tensor(t.dtype, shape_dims(*t.shape), seed++, lo, hi);
+  }
+  return feeds;
+}
+
+// Both graphs on the same inputs: every output within atol + rtol·|want|.
+inline void expect_same_outputs(const Graph& want_g, const Graph& got_g, const TensorMap& feeds, double atol,
+                                double rtol) {
+  TensorMap want = CpuExecutor(want_g).run(feeds);
+  TensorMap got = CpuExecutor(got_g).run(feeds);
+  ASSERT_EQ(want.size(), got.size());
+  for (const auto& [name, w] : want) {
+    ASSERT_TRUE(got.count(name)) << name;
+    SCOPED_TRACE(name);
+    expect_dims(got.at(name), w.dims());
+    expect_close(got.at(name), to_doubles(w), atol, rtol);
+  }
+}
+
+}  // namespace kiln::test
