@@ -1,5 +1,6 @@
 #include "passes/pipeline.h"
 
+#include "passes/commute_resize_conv.h"
 #include "passes/eliminate_noops.h"
 #include "passes/fuse_attention.h"
 #include "passes/fuse_gelu.h"
@@ -14,6 +15,7 @@ PassReport run_passes(Graph& g, const std::set<std::string>& skip) {
   r.fold = fold_constants(g);
   auto rewrite = [&](const char* name, int (*pass)(Graph&)) { r.fused[name] = skip.count(name) ? 0 : pass(g); };
   rewrite("eliminate_noops", eliminate_noops);
+  rewrite("commute_resize_conv", commute_resize_conv);
   rewrite("fuse_attention", fuse_attention);
   rewrite("fuse_token_dwconv", fuse_token_dwconv);
   rewrite("fuse_gelu", fuse_gelu);

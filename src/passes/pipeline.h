@@ -16,9 +16,9 @@ struct PassReport {
   int nodes_after = 0;
 };
 
-// 1. fold_constants (with shape inference)  2. eliminate_noops  3. fusions (fuse_attention,
-// fuse_token_dwconv, fuse_gelu, fuse_matmul_epilogue — after fuse_gelu, so the GELUs it absorbs
-// are Gelu nodes)  4. remove_dead_nodes
+// 1. fold_constants (with shape inference)  2. eliminate_noops  3. commute_resize_conv
+// 4. fusions: fuse_attention, fuse_token_dwconv, fuse_gelu, fuse_matmul_epilogue (after fuse_gelu,
+// so the GELUs it absorbs are Gelu nodes)  5. remove_dead_nodes
 // `skip` names rewrite passes to leave out (tests compare a graph with and without one).
 PassReport run_passes(Graph& g, const std::set<std::string>& skip = {});
 
