@@ -291,7 +291,8 @@ void CudaExecutor::check_deferred(CudaPlan& p) {
 }
 
 // A planned run; the inputs are copied into their arena slots first (nullptr: already there).
-void CudaExecutor::run_planned(CudaPlan& p, const DeviceTensorMap& inputs, std::vector<NodeTiming>* timing) {
+void CudaExecutor::run_planned(CudaPlan& p, const DeviceTensorMap& inputs, std::vector<NodeTiming>* timing,
+                               bool capture_only) {
   CudaStream s = session_->stream();
   for (const auto& [name, t] : inputs) {
     const DeviceTensor& slot = p.input_slots.at(name);
@@ -327,6 +328,7 @@ void CudaExecutor::run_planned(CudaPlan& p, const DeviceTensorMap& inputs, std::
       cudaGraphDestroy(graph);
       CUDA_CHECK(err);
     }
+    if (capture_only) return;
     CUDA_CHECK(cudaGraphLaunch(p.exec, s));
   }
   check_deferred(p);
@@ -343,7 +345,9 @@ size_t CudaExecutor::prepare(const std::map<std::string, Dims>& input_dims) {
       zeros[name] = std::move(d);
     }
     plan_first_run(p, zeros, nullptr);
-    run_planned(p, {}, nullptr);  // captures the CUDA Graph (when on)
+    // Captures the CUDA Graph without running it; without graphs, one planned run checks the
+    // arena layout before the caller's first.
+    run_planned(p, {}, nullptr, options_.cuda_graph && !sync_each_node_);
     CUDA_CHECK(cudaStreamSynchronize(session_->stream()));
   }
   return p.arena_bytes;

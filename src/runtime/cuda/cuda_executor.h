@@ -72,7 +72,9 @@ class CudaExecutor {
  private:
   CudaPlan& plan_for(const std::map<std::string, Dims>& input_dims);
   void plan_first_run(CudaPlan& p, const DeviceTensorMap& inputs, DeviceTensorMap* outputs);
-  void run_planned(CudaPlan& p, const DeviceTensorMap& inputs, std::vector<NodeTiming>* timing);
+  // capture_only: make the CUDA Graph (when on) without running it (prepare).
+  void run_planned(CudaPlan& p, const DeviceTensorMap& inputs, std::vector<NodeTiming>* timing,
+                   bool capture_only = false);
   void run_nodes(CudaPlan& p, std::vector<NodeTiming>* timing, void* events);
   void check_deferred(CudaPlan& p);
 
