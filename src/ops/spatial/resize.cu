@@ -30,64 +30,35 @@ __global__ void resize_2d_kernel(const T* __restrict__ x, T* __restrict__ y, int
   }
 }
 
-// Nearest and linear taps (1 or 2 per axis): a block covers 8 output rows by 32 groups of 16
-// bytes of adjacent outputs, each thread one group stored with one 16-byte write when the rows
-// allow it. No index is divided and a row's taps are read once per thread. One output per
-// thread and 128-thread blocks ran SegFormer's decode-head upsamplings at 10-12% of bandwidth.
-constexpr int kRowsPerBlock = 8, kGroupsPerBlock = 32;
-
+// Nearest and linear taps (1 or 2 per axis): one block row per output row, so the row's taps
+// are read once per thread and no index is divided; the generic kernel reached 5-11% of
+// bandwidth on SegFormer's decode head, where this is the common case.
 template <class T, int HT, int WT>
 __global__ void resize_rows_kernel(const T* __restrict__ x, T* __restrict__ y, int in_h, int in_w, int out_h,
-                                   int out_w, bool vector_store, ResizeTaps2D t) {
-  using V = cuda::Vec16<T>;
-  constexpr int kVec = V::kCount;
-  const int oh = blockIdx.y * kRowsPerBlock + threadIdx.y;
-  const int ow0 = (blockIdx.x * kGroupsPerBlock + threadIdx.x) * kVec;
-  if (oh >= out_h || ow0 >= out_w) return;
+                                   int out_w, ResizeTaps2D t) {
+  const int oh = blockIdx.y, ow = blockIdx.x * blockDim.x + threadIdx.x;
+  if (ow >= out_w) return;
   const int64_t p = blockIdx.z;
   const T* plane = x + p * in_h * in_w;
-  const T* rows[HT];
-  float wh[HT];
+  float acc = 0.f;
 #pragma unroll
   for (int a = 0; a < HT; ++a) {
-    rows[a] = plane + int64_t(t.h_index[oh * HT + a]) * in_w;
-    wh[a] = t.h_weight[oh * HT + a];
-  }
-  T* yrow = y + (p * out_h + oh) * out_w;
-  V out;
+    const T* row = plane + int64_t(t.h_index[oh * HT + a]) * in_w;
+    float racc = 0.f;
 #pragma unroll
-  for (int k = 0; k < kVec; ++k) {
-    const int ow = ow0 + k < out_w ? ow0 + k : out_w - 1;  // the tail repeats the last column, unstored
-    float acc = 0.f;
-#pragma unroll
-    for (int b = 0; b < WT; ++b) {
-      const int wi = t.w_index[ow * WT + b];
-      float col = 0.f;
-#pragma unroll
-      for (int a = 0; a < HT; ++a) col += wh[a] * cuda::load_f(rows[a], wi);
-      acc += t.w_weight[ow * WT + b] * col;
-    }
-    if constexpr (std::is_same_v<T, __half>) out.v[k] = __float2half_rn(acc);
-    else out.v[k] = acc;
+    for (int b = 0; b < WT; ++b) racc += t.w_weight[ow * WT + b] * cuda::load_f(row, t.w_index[ow * WT + b]);
+    acc += t.h_weight[oh * HT + a] * racc;
   }
-  if (vector_store && ow0 + kVec <= out_w) {
-    *reinterpret_cast<V*>(yrow + ow0) = out;
-  } else {
-    for (int k = 0; k < kVec && ow0 + k < out_w; ++k) yrow[ow0 + k] = out.v[k];
-  }
+  cuda::store_f(y + (p * out_h + oh) * out_w, ow, acc);
 }
 
 template <class T, int HT, int WT>
 void launch_rows(const void* x, void* y, int64_t planes, int64_t in_h, int64_t in_w, int64_t out_h, int64_t out_w,
                  const ResizeTaps2D& taps, CudaStream stream) {
-  constexpr int kVec = cuda::Vec16<T>::kCount;
-  const int64_t cols_per_block = int64_t(kGroupsPerBlock) * kVec;
-  dim3 grid(unsigned((out_w + cols_per_block - 1) / cols_per_block), unsigned((out_h + kRowsPerBlock - 1) / kRowsPerBlock),
-            unsigned(planes));
-  // Every row starts 16-byte aligned when the base is and a row holds whole groups.
-  const bool vector_store = cuda::aligned16(y) && out_w % kVec == 0;
-  resize_rows_kernel<T, HT, WT><<<grid, dim3(kGroupsPerBlock, kRowsPerBlock), 0, stream>>>(
-      static_cast<const T*>(x), static_cast<T*>(y), int(in_h), int(in_w), int(out_h), int(out_w), vector_store, taps);
+  constexpr int kThreads = 128;
+  dim3 grid(unsigned((out_w + kThreads - 1) / kThreads), unsigned(out_h), unsigned(planes));
+  resize_rows_kernel<T, HT, WT><<<grid, kThreads, 0, stream>>>(static_cast<const T*>(x), static_cast<T*>(y), int(in_h),
+                                                              int(in_w), int(out_h), int(out_w), taps);
   CUDA_CHECK_LAUNCH();
 }
 
