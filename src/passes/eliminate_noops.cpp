@@ -85,6 +85,36 @@ bool merge_into(Graph& g, const GraphIndex& idx, Node& second) {
   return false;
 }
 
+// A Transpose that only moves axes of size 1 keeps every element where it is: a Reshape, which
+// costs nothing on either backend (SegFormer's one-head attention at stage 0 splits and merges
+// its "heads" this way). Returns whether n was rewritten.
+bool transpose_as_reshape(Graph& g, Node& n) {
+  if (!n.domain.empty() || n.op_type != "Transpose" || n.inputs.empty()) return false;
+  auto in = static_dims(g, n.inputs[0]), out = static_dims(g, n.outputs[0]);
+  std::vector<int64_t> perm = n.attrs.get_ints("perm", {});
+  if (!in || !out || perm.size() != in->size()) return false;
+  bool identity = true;
+  for (size_t i = 0; i < perm.size(); ++i) identity = identity && perm[i] == int64_t(i);
+  if (identity) return false;  // removed outright below
+  int64_t last = -1;
+  for (int64_t axis : perm) {
+    if (axis < 0 || axis >= int64_t(in->size())) return false;
+    if ((*in)[size_t(axis)] == 1) continue;
+    if (axis < last) return false;  // two axes of extent > 1 change order: a real transpose
+    last = axis;
+  }
+  if (std::count(out->begin(), out->end(), 0)) return false;  // a 0 would mean "copy"
+  const std::string shape = n.name + "/as_reshape";
+  Value& v = g.values[shape];
+  v.name = shape;
+  v.constant = Tensor::from_vector<int64_t>({int64_t(out->size())}, *out);
+  v.type = {DType::kI64, shape_of({int64_t(out->size())})};
+  n.op_type = "Reshape";
+  n.inputs = {n.inputs[0], shape};
+  n.attrs = Attributes{};
+  return true;
+}
+
 }  // namespace
 
 int eliminate_noops(Graph& g) {
@@ -95,6 +125,7 @@ int eliminate_noops(Graph& g) {
     for (auto it = renamed.find(v); it != renamed.end(); it = renamed.find(v)) v = it->second;
     return v;
   };
+  for (Node& n : g.nodes) removed += transpose_as_reshape(g, n);
   {
     GraphIndex idx(g);
     for (Node& n : g.nodes) removed += merge_into(g, idx, n);

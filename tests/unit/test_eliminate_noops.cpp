@@ -116,6 +116,26 @@ TEST(EliminateNoops, LeavesLookAlikesAlone) {
   EXPECT_EQ(shared.fired, 0);
 }
 
+TEST(EliminateNoops, TransposesMovingOnlyUnitAxesBecomeReshapes) {
+  // [1, 6, 1, 4] → [1, 1, 6, 4]: the one-head attention split.
+  Outcome o = run(model([](test::ModelBuilder& b) {
+                    b.initializer("s", i64({1, 6, 1, 4}));
+                    b.node("Reshape", {"x", "s"}, {"r"});
+                    test::set_ints_attr(b.node("Transpose", {"r"}, {"t"}), "perm", {0, 2, 1, 3});
+                  }, {2, 3, 4}),
+                  {2, 3, 4});
+  EXPECT_EQ(o.ops, (std::map<std::string, int>{{"Relu", 1}, {"Reshape", 1}}));  // merged into one
+  EXPECT_GE(o.fired, 2);
+  // Two axes of extent > 1 swap: a real transpose stays.
+  Outcome real = run(model([](test::ModelBuilder& b) {
+                       b.initializer("s", i64({2, 6, 1, 2}));
+                       b.node("Reshape", {"x", "s"}, {"r"});
+                       test::set_ints_attr(b.node("Transpose", {"r"}, {"t"}), "perm", {1, 0, 2, 3});
+                     }, {2, 3, 4}),
+                     {2, 3, 4});
+  EXPECT_EQ(real.ops.at("Transpose"), 1);
+}
+
 TEST(EliminateNoops, GraphOutputsKeepTheirNodes) {
   test::ModelBuilder b(18);
   b.input("x", DType::kF32, {2, 3}).output("y", DType::kF32);
