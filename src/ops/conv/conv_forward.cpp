@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "ops/conv/conv_kernels.h"
-#include "ops/conv/serial_blas.h"
 
 namespace kiln::conv {
 
@@ -150,7 +149,6 @@ void conv_forward(const T* x, const T* w, const T* bias, T* y, int64_t N, int64_
   // One panel per thread, allocated here: the parallel body must not throw.
   const int64_t panel = pointwise ? 0 : K * L;
   std::vector<T> cols(size_t(threads * panel));
-  SerialBlas serial;
   parallel_for(units * tiles, 1, [&](int64_t b, int64_t e) {
     T* col = cols.data() + size_t(omp_get_thread_num()) * size_t(panel);
     for (int64_t t = b; t < e; ++t) {
