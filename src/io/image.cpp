@@ -11,20 +11,36 @@
 
 namespace kiln {
 
-Image read_image(const std::string& path) {
-  std::string bytes = read_file(path, uint64_t(1) << 30);
-  int w = 0, h = 0, channels = 0;
-  std::unique_ptr<uint8_t, void (*)(void*)> pixels(
-      stbi_load_from_memory(reinterpret_cast<const uint8_t*>(bytes.data()), int(bytes.size()), &w,
-                            &h, &channels, 3),
-      stbi_image_free);
-  if (!pixels)
-    fail(ErrorCode::kInvalidArgument, path + " is not a readable picture (" + stbi_failure_reason() +
+std::vector<uint8_t> decode_pixels(std::string_view bytes, const std::string& what, int channels,
+                                   int& width, int& height) {
+  if (bytes.size() > size_t(INT32_MAX))
+    fail(ErrorCode::kInvalidArgument, what + " is larger than 2 GiB; not a picture kiln reads");
+  auto data = reinterpret_cast<const uint8_t*>(bytes.data());
+  int w = 0, h = 0, c = 0;
+  if (!stbi_info_from_memory(data, int(bytes.size()), &w, &h, &c))
+    fail(ErrorCode::kInvalidArgument, what + " is not a readable picture (" + stbi_failure_reason() +
                                           "); use PNG, JPEG or BMP");
-  Image img{w, h, {}};
-  img.rgb.assign(pixels.get(), pixels.get() + size_t(w) * size_t(h) * 3);
+  if (w <= 0 || h <= 0 || uint64_t(w) * uint64_t(h) > kMaxImagePixels)
+    fail(ErrorCode::kInvalidArgument, what + " declares " + std::to_string(w) + "x" + std::to_string(h) +
+                                          " pixels; kiln reads pictures up to " +
+                                          std::to_string(kMaxImagePixels) + " pixels");
+  std::unique_ptr<uint8_t, void (*)(void*)> pixels(
+      stbi_load_from_memory(data, int(bytes.size()), &w, &h, &c, channels), stbi_image_free);
+  if (!pixels)
+    fail(ErrorCode::kInvalidArgument, what + " is not a readable picture (" + stbi_failure_reason() +
+                                          "); use PNG, JPEG or BMP");
+  width = w;
+  height = h;
+  return std::vector<uint8_t>(pixels.get(), pixels.get() + size_t(w) * size_t(h) * size_t(channels));
+}
+
+Image decode_image(std::string_view bytes, const std::string& what) {
+  Image img;
+  img.rgb = decode_pixels(bytes, what, 3, img.width, img.height);
   return img;
 }
+
+Image read_image(const std::string& path) { return decode_image(read_file(path, uint64_t(1) << 30), path); }
 
 void write_png(const std::string& path, const Image& img) {
   std::string png;
