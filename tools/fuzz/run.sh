@@ -64,6 +64,7 @@ dict=()
 [[ $target == onnx_import ]] && dict=(-dict="$root/tools/fuzz/onnx.dict")
 
 set +e
+start=$SECONDS
 # One thread for the kernels constant folding runs; leaks count as findings.
 OMP_NUM_THREADS=1 "$build/fuzz/fuzz_$target" -max_total_time="$seconds" -max_len="$(max_len_of "$target")" \
   -rss_limit_mb=2048 -timeout=10 -seed="$seed" -print_final_stats=1 -detect_leaks=1 \
@@ -71,8 +72,8 @@ OMP_NUM_THREADS=1 "$build/fuzz/fuzz_$target" -max_total_time="$seconds" -max_len
 rc=$?
 set -e
 execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-secs=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log" | tail -1)
+secs=$((SECONDS - start))  # wall time, also when a finding stopped the run early
 printf '%-12s executions %-10s seconds %-5s corpus %-6s exit %s%s\n' "$target" "${execs:-?}" \
-  "${secs:-$seconds}" "$(find "$corpus" -type f | wc -l)" "$rc" \
+  "$secs" "$(find "$corpus" -type f | wc -l)" "$rc" \
   "$([[ $rc != 0 ]] && echo " FINDING: $(grep -m1 -E 'ERROR|runtime error|==[0-9]+==' "$log" || true) (log $log, reproducer in $findings)")"
 exit $rc
