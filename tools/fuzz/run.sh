@@ -14,7 +14,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 targets=(onnx_import engine_file npy npz image)
 if [[ $# -lt 2 || ! $2 =~ ^[0-9]+$ ]]; then
-  echo "usage: $0 {${targets[*]// /|}|all} SECONDS [CORPUS_DIR]" >&2
+  echo "usage: $0 {$(IFS='|'; echo "${targets[*]}")|all} SECONDS [CORPUS_DIR]" >&2
   exit 2
 fi
 target=${1#fuzz_}
