@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "io/palettes.h"
@@ -17,6 +18,15 @@ struct Image {
 };
 
 Image read_image(const std::string& path);  // kNotFound / kInvalidArgument naming the file
+// Decodes a whole picture file held in memory; `what` names it in errors.
+Image decode_image(std::string_view bytes, const std::string& what);
+// Pictures larger than this many pixels are refused before decoding: a header of a few bytes
+// may declare 2^24 x 2^24, and stb would try to allocate it.
+inline constexpr uint64_t kMaxImagePixels = uint64_t(1) << 26;  // e.g. 8192 x 8192
+// stb's decode of `bytes` into `channels` 8-bit channels per pixel, dims checked against
+// kMaxImagePixels first (kInvalidArgument naming `what`); the pixels are copied out.
+std::vector<uint8_t> decode_pixels(std::string_view bytes, const std::string& what, int channels,
+                                   int& width, int& height);
 void write_png(const std::string& path, const Image& img);  // atomic
 
 Image resize_bilinear(const Image& img, int width, int height);

@@ -1,11 +1,10 @@
 #include "io/png_rgba.h"
 
-#include <stb_image.h>
 #include <stb_image_write.h>
 
-#include <memory>
 
 #include "io/file_util.h"
+#include "io/image.h"
 #include "kiln/status.h"
 
 namespace kiln {
@@ -23,19 +22,14 @@ void write_png_channels(const std::string& path, int width, int height, int chan
 
 }  // namespace
 
-ImageRgba read_image_rgba(const std::string& path) {
-  std::string bytes = read_file(path, uint64_t(1) << 30);
-  int w = 0, h = 0, channels = 0;
-  std::unique_ptr<uint8_t, void (*)(void*)> pixels(
-      stbi_load_from_memory(reinterpret_cast<const uint8_t*>(bytes.data()), int(bytes.size()), &w,
-                            &h, &channels, 4),
-      stbi_image_free);
-  if (!pixels)
-    fail(ErrorCode::kInvalidArgument, path + " is not a readable picture (" + stbi_failure_reason() +
-                                          "); use PNG, JPEG or BMP");
-  ImageRgba img{w, h, {}};
-  img.rgba.assign(pixels.get(), pixels.get() + size_t(w) * size_t(h) * 4);
+ImageRgba decode_image_rgba(std::string_view bytes, const std::string& what) {
+  ImageRgba img;
+  img.rgba = decode_pixels(bytes, what, 4, img.width, img.height);
   return img;
+}
+
+ImageRgba read_image_rgba(const std::string& path) {
+  return decode_image_rgba(read_file(path, uint64_t(1) << 30), path);
 }
 
 void write_png_rgba(const std::string& path, const ImageRgba& img) {

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace kiln {
@@ -14,6 +15,8 @@ struct ImageRgba {
 
 // Any picture stb decodes (PNG, JPEG, BMP, ...) as RGBA; opaque pictures get alpha 255.
 ImageRgba read_image_rgba(const std::string& path);
+// The same from a whole picture file held in memory; `what` names it in errors.
+ImageRgba decode_image_rgba(std::string_view bytes, const std::string& what);
 void write_png_rgba(const std::string& path, const ImageRgba& img);  // atomic
 // width * height bytes, one gray channel.
 void write_png_gray(const std::string& path, int width, int height, const std::vector<uint8_t>& gray);

@@ -395,5 +395,16 @@ TEST(EngineFile, PeekReadsTheTargetWithoutTheGraph) {
   std::remove(path.c_str());
 }
 
+TEST(EngineFile, PeekFromBytesTellsWhenItCannot) {
+  std::string bytes = engine_to_bytes(sample_graph(), {"cuda", "sm_90"});
+  auto t = peek_engine_target_head(std::string_view(bytes).substr(0, 4096), "e.kiln");
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(t->arch, "sm_90");
+  EXPECT_FALSE(peek_engine_target_head(std::string_view(bytes).substr(0, 12), "e.kiln"));
+  EXPECT_FALSE(peek_engine_target_head("", "e.kiln"));
+  bytes[8] = char(kEngineFormatVersion + 1);
+  EXPECT_FALSE(peek_engine_target_head(bytes, "e.kiln"));
+}
+
 }  // namespace
 }  // namespace kiln

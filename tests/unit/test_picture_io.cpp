@@ -8,6 +8,7 @@
 
 #include "../ops/harness.h"
 #include "onnx_builder.h"
+#include "io/file_util.h"
 #include "io/image.h"
 #include "io/matte.h"
 #include "io/palettes.h"
@@ -140,6 +141,84 @@ TEST_F(PngFiles, UnreadablePictureIsAUserError) {
     EXPECT_NE(std::string(e.what()).find("not a readable picture"), std::string::npos) << e.what();
   }
   EXPECT_THROW(read_image(dir_ + "/missing.png"), Error);
+}
+
+TEST_F(PngFiles, DecodesFromBytesAsFromTheFile) {
+  Image rgb = gradient(6, 4);
+  write_png(dir_ + "/d.png", rgb);
+  std::string bytes = read_file(dir_ + "/d.png");
+  EXPECT_EQ(decode_image(bytes, "d.png").rgb, rgb.rgb);
+  ImageRgba rgba = decode_image_rgba(bytes, "d.png");
+  EXPECT_EQ(rgba.width, 6);
+  EXPECT_EQ(rgba.height, 4);
+  EXPECT_EQ(rgba.rgba[3], 255);
+}
+
+// A 15-byte JPEG header declaring 40000 x 40000 gray pixels (stb itself allows up to 2^31
+// bytes): refused from the header, before stb allocates 4.8 GB of RGB for it.
+TEST(PictureDecode, RefusesAbsurdDimensionsBeforeDecoding) {
+  std::string jpg("\xff\xd8\xff\xc0\x00\x0b\x08\x9c\x40\x9c\x40\x01\x01\x11\x00", 15);
+  for (bool rgba : {false, true}) {
+    try {
+      if (rgba)
+        decode_image_rgba(jpg, "big.jpg");
+      else
+        decode_image(jpg, "big.jpg");
+      ADD_FAILURE() << "decoded";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+      EXPECT_NE(std::string(e.what()).find("big.jpg declares 40000x40000 pixels"), std::string::npos) << e.what();
+    }
+  }
+}
+
+// fuzz_image's findings (tests/fuzz/regressions): JPEGs whose Huffman table declares 412
+// codes, and one cut short in its counts (stb reads zeros past the end) declaring 809;
+// stb_image 2.27 wrote them past its 257-entry table (UBSan, then heap corruption).
+TEST(PictureDecode, RefusesJpegHuffmanTablesWithTooManyCodes) {
+  for (std::string name : {"image_jpeg_dht_257_codes.jpg", "image_jpeg_dht_cut_short.jpg"})
+  for (bool rgba : {false, true}) {
+    std::string bytes = read_file(std::string(KILN_TEST_DIR) + "/fuzz/regressions/" + name);
+    try {
+      if (rgba)
+        decode_image_rgba(bytes, "dht.jpg");
+      else
+        decode_image(bytes, "dht.jpg");
+      ADD_FAILURE() << "decoded";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+      EXPECT_NE(std::string(e.what()).find("dht.jpg is not a readable picture (a JPEG Huffman table declares"),
+                std::string::npos) << e.what();
+    }
+  }
+}
+
+// fuzz_image's third finding: a 29-byte 16-bit PNM that stb 2.27 reads past its buffer.
+// Only PNG, JPEG and BMP reach stb; the rest are refused by their first bytes.
+TEST(PictureDecode, OnlyPngJpegAndBmpReachTheDecoder) {
+  std::string pnm = read_file(std::string(KILN_TEST_DIR) + "/fuzz/regressions/image_pnm_16bit_overread.ppm");
+  for (const std::string& bytes : {pnm, std::string("GIF89a\x01\x00\x01\x00\x00\x00\x00;", 14)}) {
+    try {
+      decode_image_rgba(bytes, "p.ppm");
+      ADD_FAILURE() << "decoded";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("p.ppm is not a readable picture (its first bytes are not PNG"),
+                std::string::npos) << e.what();
+    }
+  }
+}
+
+// fuzz_image's fourth finding: a 98-byte PNG whose IDAT chunk declares about 1 GiB; stb
+// allocated it (twice over) before reading. Refused from the chunk lengths.
+TEST(PictureDecode, RefusesPngChunksPastTheEnd) {
+  std::string bytes = read_file(std::string(KILN_TEST_DIR) + "/fuzz/regressions/image_png_idat_length.png");
+  try {
+    decode_image(bytes, "c.png");
+    FAIL() << "decoded";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("c.png is not a readable picture (a PNG chunk declares"), std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(Mattes, FromProbabilitiesOrLogits) {

@@ -33,10 +33,16 @@ namespace {
 // big convs and keeps the panel cache-resident between im2col and GEMM.
 constexpr int64_t kTileBudget = int64_t(1) << 19;
 
+// clang (the fuzz build, cmake/fuzz.cmake) refuses target_clones on templates; it gets one copy.
+#if defined(__clang__)
+#define KILN_AVX2_CLONES
+#else
+#define KILN_AVX2_CLONES __attribute__((target_clones("avx2", "default")))
+#endif
+
 // dst[i] += w * src[i * s]; cloned for AVX2 so the stride-1 loop vectorizes 8-wide.
 template <class T>
-__attribute__((target_clones("avx2", "default"))) void axpy_row(T* dst, const T* src, int64_t n,
-                                                                int64_t s, T w) {
+KILN_AVX2_CLONES void axpy_row(T* dst, const T* src, int64_t n, int64_t s, T w) {
   if (s == 1) {
     for (int64_t i = 0; i < n; ++i) dst[i] += w * src[i];
   } else {

@@ -192,24 +192,28 @@ void check_engine_target(const Engine& engine, const EngineTarget& wanted, const
                                         wanted.device + "`");
 }
 
-EngineTarget peek_engine_target(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::string head(4096, '\0');
-  in.read(head.data(), std::streamsize(head.size()));
-  head.resize(size_t(in.gcount()));
+std::optional<EngineTarget> peek_engine_target_head(std::string_view head, const std::string& what) {
   uint32_t version_in_file = 0;
-  if (head.size() >= kEngineHeaderBytes) ByteReader(head.data() + 8, 4, path).u32(version_in_file);
-  if (version_in_file != kEngineFormatVersion)
-    return load_engine(path).target;  // short or another version: the full load says why
-  ByteReader r(head.data() + kEngineHeaderBytes, head.size() - kEngineHeaderBytes, "engine file " + path);
+  if (head.size() >= kEngineHeaderBytes) ByteReader(head.data() + 8, 4, what).u32(version_in_file);
+  if (version_in_file != kEngineFormatVersion) return std::nullopt;
+  ByteReader r(head.data() + kEngineHeaderBytes, head.size() - kEngineHeaderBytes, "engine file " + what);
   std::string version;
   EngineTarget t;
   try {
     target_fields(r, version, t);
   } catch (const Error&) {
-    return load_engine(path).target;  // a target block past 4 KiB, or a damaged one
+    return std::nullopt;  // a target block past 4 KiB, or a damaged one
   }
   return t;
+}
+
+EngineTarget peek_engine_target(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string head(4096, '\0');
+  in.read(head.data(), std::streamsize(head.size()));
+  head.resize(size_t(in.gcount()));
+  if (auto t = peek_engine_target_head(head, path)) return *t;
+  return load_engine(path).target;  // short, another version or damaged: the full load says why
 }
 
 bool is_engine_file(const std::string& path) {

@@ -14,7 +14,9 @@
 //                 the graph (graph_archive.h)
 // Integers are little-endian; a string is a u64 length and its bytes.
 #pragma once
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ir/graph.h"
@@ -88,6 +90,10 @@ void check_engine_target(const Engine& engine, const EngineTarget& wanted, const
 // header and the target block; the checksum is not verified): to choose a device before the
 // full load_engine, which verifies everything. Refuses as load_engine does.
 EngineTarget peek_engine_target(const std::string& path);
+// The target from the file's first bytes held in memory (`head`, up to the first 4 KiB), or
+// nullopt when they cannot tell (short, another version, a damaged or long target block):
+// the caller then loads the whole file, which says why.
+std::optional<EngineTarget> peek_engine_target_head(std::string_view head, const std::string& what);
 
 // True when the file at `path` starts with the engine magic (files are told apart by their
 // content, not their extension). False for missing or short files.

@@ -1,0 +1,58 @@
+#include "io/picture_check.h"
+
+#include <cstdint>
+
+#include "kiln/status.h"
+
+namespace kiln {
+
+void check_jpeg_huffman_tables(std::string_view b, const std::string& what) {
+  auto at = [&](size_t k) { return unsigned(uint8_t(b[k])); };
+  if (b.size() < 2 || at(0) != 0xFF || at(1) != 0xD8) return;
+  // Walk every marker segment, also those between the scans of a progressive JPEG. Inside
+  // entropy-coded data a 0xFF is followed by 0x00 (stuffing) or a restart marker.
+  size_t i = 2;
+  while (i + 4 <= b.size()) {
+    unsigned m = at(i + 1);
+    if (at(i) != 0xFF || m == 0xFF || m == 0x00 || m == 0x01 || (m >= 0xD0 && m <= 0xD8)) {
+      ++i;
+      continue;
+    }
+    if (m == 0xD9) return;  // end of image
+    size_t len = (at(i + 2) << 8) | at(i + 3);
+    size_t end = i + 2 + len;
+    if (m == 0xC4) {
+      // Tables as stb reads them: one after another while the segment has bytes left, each
+      // a class/id byte, 16 code counts, then that many symbols. Past the end of the bytes
+      // stb reads zeros, so a table cut short still counts what it has.
+      for (size_t p = i + 4; p < end && p < b.size();) {
+        size_t n = 0;
+        for (size_t k = 1; k <= 16 && p + k < b.size(); ++k) n += at(p + k);
+        if (n > 256)
+          fail(ErrorCode::kInvalidArgument, what + " is not a readable picture (a JPEG Huffman table declares " +
+                                                std::to_string(n) + " codes, at most 256 exist)");
+        p += 17 + n;
+      }
+    }
+    i = len < 2 ? i + 2 : end;  // a length under 2 is stb's to refuse
+  }
+}
+
+void check_png_chunk_lengths(std::string_view b, const std::string& what) {
+  if (b.substr(0, 8) != std::string_view("\x89PNG\r\n\x1a\n", 8)) return;
+  auto be32 = [&](size_t k) {
+    return uint64_t(uint8_t(b[k])) << 24 | uint64_t(uint8_t(b[k + 1])) << 16 | uint64_t(uint8_t(b[k + 2])) << 8 |
+           uint64_t(uint8_t(b[k + 3]));
+  };
+  // Chunks: 4-byte length, 4-byte type, data, 4-byte CRC; stb stops at IEND.
+  for (size_t off = 8; off + 8 <= b.size();) {
+    uint64_t len = be32(off);
+    if (off + 12 + len > b.size())
+      fail(ErrorCode::kInvalidArgument, what + " is not a readable picture (a PNG chunk declares " +
+                                            std::to_string(len) + " bytes, past the end of the file)");
+    if (b.substr(off + 4, 4) == "IEND") return;
+    off += 12 + size_t(len);
+  }
+}
+
+}  // namespace kiln

@@ -1,0 +1,19 @@
+// Checks on picture bytes before stb_image decodes them, for what stb 2.27 (Debian's) misses;
+// each found by fuzz_image (tests/fuzz).
+#pragma once
+#include <string>
+#include <string_view>
+
+namespace kiln {
+
+// Refuses (kInvalidArgument naming `what`) a JPEG whose Huffman table (DHT) declares more
+// than 256 codes: stb_image 2.27 (Debian's) writes them past its 257-entry size table.
+// Bytes that are not a JPEG pass untouched.
+void check_jpeg_huffman_tables(std::string_view bytes, const std::string& what);
+
+// Refuses (kInvalidArgument) a PNG chunk whose declared length runs past the end of the bytes:
+// stb allocates an IDAT chunk's declared size (up to 2 GiB) before reading it. Bytes that are
+// not a PNG pass untouched.
+void check_png_chunk_lengths(std::string_view bytes, const std::string& what);
+
+}  // namespace kiln
