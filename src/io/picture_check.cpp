@@ -38,6 +38,30 @@ void check_jpeg_huffman_tables(std::string_view b, const std::string& what) {
   }
 }
 
+void check_jpeg_size(std::string_view b, const std::string& what) {
+  auto at = [&](size_t k) { return unsigned(uint8_t(b[k])); };
+  if (b.size() < 2 || at(0) != 0xFF || at(1) != 0xD8) return;
+  for (size_t i = 2; i + 9 <= b.size();) {
+    const unsigned m = at(i + 1);
+    if (at(i) != 0xFF || m == 0xFF || m == 0x00 || m == 0x01 || (m >= 0xD0 && m <= 0xD9)) {
+      ++i;
+      continue;
+    }
+    const size_t len = (at(i + 2) << 8) | at(i + 3);
+    if (m == 0xC0 || m == 0xC1 || m == 0xC2) {  // Huffman baseline / extended / progressive
+      const uint64_t h = (at(i + 5) << 8) | at(i + 6), w = (at(i + 7) << 8) | at(i + 8);
+      const uint64_t blocks = ((w + 7) / 8) * ((h + 7) / 8);
+      if (uint64_t(b.size()) * 8 < blocks)
+        fail(ErrorCode::kInvalidArgument, what + " is not a readable picture (a JPEG of " + std::to_string(w) + "x" +
+                                              std::to_string(h) + " pixels needs at least " +
+                                              std::to_string((blocks + 7) / 8) + " bytes, it has " +
+                                              std::to_string(b.size()) + ": truncated?)");
+      return;
+    }
+    i = len < 2 ? i + 2 : i + 2 + len;
+  }
+}
+
 void check_png_chunk_lengths(std::string_view b, const std::string& what) {
   if (b.substr(0, 8) != std::string_view("\x89PNG\r\n\x1a\n", 8)) return;
   auto be32 = [&](size_t k) {

@@ -172,6 +172,29 @@ TEST(PictureDecode, RefusesAbsurdDimensionsBeforeDecoding) {
   }
 }
 
+// fuzz_image's timeout: a few hundred bytes declaring 16128 x 4096 pixels (under the pixel cap)
+// made stb decode 66 Mpixels from zeros, over 10 s under the sanitizers. One bit per 8x8 block
+// is the least a Huffman-coded JPEG can hold: fewer bytes mean it was cut short.
+TEST(PictureDecode, RefusesJpegsTooShortForTheirSize) {
+  // SOI, SOF0 (8-bit, 4096 rows, 16128 columns, one component), EOI.
+  const std::string jpg("\xff\xd8\xff\xc0\x00\x0b\x08\x10\x00\x3f\x00\x01\x01\x11\x00\xff\xd9", 17);
+  for (bool rgba : {false, true}) {
+    try {
+      if (rgba)
+        decode_image_rgba(jpg, "short.jpg");
+      else
+        decode_image(jpg, "short.jpg");
+      ADD_FAILURE() << "decoded";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+      EXPECT_NE(std::string(e.what()).find("short.jpg is not a readable picture (a JPEG of 16128x4096 pixels needs at "
+                                           "least 129024 bytes, it has 17"),
+                std::string::npos)
+          << e.what();
+    }
+  }
+}
+
 // fuzz_image's findings (tests/fuzz/regressions): JPEGs whose Huffman table declares 412
 // codes, and one cut short in its counts (stb reads zeros past the end) declaring 809;
 // stb_image 2.27 wrote them past its 257-entry table (UBSan, then heap corruption).
