@@ -22,6 +22,7 @@ std::vector<uint8_t> decode_pixels(std::string_view bytes, const std::string& wh
   if (!starts(std::string_view("\x89PNG\r\n\x1a\n", 8)) && !starts("\xff\xd8") && !starts("BM"))
     fail(ErrorCode::kInvalidArgument, what + " is not a readable picture (its first bytes are not PNG, JPEG or BMP)");
   check_jpeg_huffman_tables(bytes, what);
+  check_jpeg_scan_tables(bytes, what);
   check_png_chunk_lengths(bytes, what);
   auto data = reinterpret_cast<const uint8_t*>(bytes.data());
   int w = 0, h = 0, c = 0;

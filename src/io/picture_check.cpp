@@ -1,5 +1,6 @@
 #include "io/picture_check.h"
 
+#include <algorithm>
 #include <cstdint>
 
 #include "kiln/status.h"
@@ -35,6 +36,45 @@ void check_jpeg_huffman_tables(std::string_view b, const std::string& what) {
       }
     }
     i = len < 2 ? i + 2 : end;  // a length under 2 is stb's to refuse
+  }
+}
+
+void check_jpeg_scan_tables(std::string_view b, const std::string& what) {
+  auto at = [&](size_t k) { return unsigned(uint8_t(b[k])); };
+  if (b.size() < 2 || at(0) != 0xFF || at(1) != 0xD8) return;
+  bool defined[2][4] = {};  // [DC, AC][table id]
+  bool progressive = false;
+  for (size_t i = 2; i + 4 <= b.size();) {
+    const unsigned m = at(i + 1);
+    if (at(i) != 0xFF || m == 0xFF || m == 0x00 || m == 0x01 || (m >= 0xD0 && m <= 0xD8)) {
+      ++i;
+      continue;
+    }
+    if (m == 0xD9) return;
+    const size_t len = (at(i + 2) << 8) | at(i + 3), end = std::min(b.size(), i + 2 + len);
+    if (m == 0xC2) progressive = true;
+    if (m == 0xC4)  // tables as check_jpeg_huffman_tables walks them
+      for (size_t p = i + 4; p < end;) {
+        const unsigned cls = at(p) >> 4, id = at(p) & 15;
+        if (cls < 2 && id < 4) defined[cls][id] = true;
+        size_t n = 0;
+        for (size_t k = 1; k <= 16 && p + k < b.size(); ++k) n += at(p + k);
+        p += 17 + n;
+      }
+    if (m == 0xDA && i + 5 <= b.size()) {
+      const size_t count = at(i + 4);
+      // Spectral start after the component list: 0 is a DC scan (progressive) or baseline.
+      const size_t ss_at = i + 5 + 2 * count;
+      const bool dc_scan = !progressive || (ss_at < b.size() && at(ss_at) == 0);
+      const bool ac_scan = !progressive || (ss_at < b.size() && at(ss_at) != 0);
+      for (size_t c = 0; c < count && i + 6 + 2 * c < b.size(); ++c) {
+        const unsigned tables = at(i + 6 + 2 * c), dc = tables >> 4, ac = tables & 15;
+        if ((dc_scan && (dc > 3 || !defined[0][dc])) || (ac_scan && (ac > 3 || !defined[1][ac])))
+          fail(ErrorCode::kInvalidArgument, what + " is not a readable picture (a JPEG scan uses a Huffman table "
+                                                  "that was never defined)");
+      }
+    }
+    i = len < 2 ? i + 2 : i + 2 + len;
   }
 }
 

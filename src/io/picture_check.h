@@ -11,6 +11,12 @@ namespace kiln {
 // Bytes that are not a JPEG pass untouched.
 void check_jpeg_huffman_tables(std::string_view bytes, const std::string& what);
 
+// Refuses (kInvalidArgument) a JPEG scan that names a Huffman table no DHT segment defined
+// before it (DC tables for baseline and progressive DC scans, AC tables for baseline and
+// progressive AC scans): stb_image 2.27 decodes with the empty table and indexes its symbol
+// arrays with a negative code (fuzz_image). Bytes that are not a JPEG pass untouched.
+void check_jpeg_scan_tables(std::string_view bytes, const std::string& what);
+
 // Refuses (kInvalidArgument) a Huffman-coded JPEG with fewer bytes than one bit per 8x8 block of
 // its declared size: every block codes at least its DC difference, so such a file is cut short,
 // and stb_image would decode all of it from zeros (a 288-byte file declaring 16128 x 4096 took

@@ -216,6 +216,27 @@ TEST(PictureDecode, RefusesJpegHuffmanTablesWithTooManyCodes) {
   }
 }
 
+// fuzz_image, after the first five: a 152-byte JPEG whose scan uses an AC table no DHT defined;
+// stb 2.27 decoded with the empty table and indexed its symbols at -343 (UBSan).
+TEST(PictureDecode, RefusesJpegScansWithUndefinedHuffmanTables) {
+  const std::string bytes = read_file(std::string(KILN_TEST_DIR) + "/fuzz/regressions/image_jpeg_undefined_ac_table.jpg");
+  for (bool rgba : {false, true}) {
+    try {
+      if (rgba)
+        decode_image_rgba(bytes, "scan.jpg");
+      else
+        decode_image(bytes, "scan.jpg");
+      ADD_FAILURE() << "decoded";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+      EXPECT_NE(std::string(e.what()).find("scan.jpg is not a readable picture (a JPEG scan uses a Huffman table that "
+                                           "was never defined)"),
+                std::string::npos)
+          << e.what();
+    }
+  }
+}
+
 // fuzz_image's third finding: a 29-byte 16-bit PNM that stb 2.27 reads past its buffer.
 // Only PNG, JPEG and BMP reach stb; the rest are refused by their first bytes.
 TEST(PictureDecode, OnlyPngJpegAndBmpReachTheDecoder) {
