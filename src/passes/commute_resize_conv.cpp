@@ -147,18 +147,6 @@ std::optional<Match> match(const Graph& g, const GraphIndex& idx, const Node& co
   return m;
 }
 
-std::string fresh_name(const Graph& g, const std::string& base) {
-  std::string name = base;
-  for (int k = 1; g.has_value(name); ++k) name = base + "_" + std::to_string(k);
-  return name;
-}
-
-std::string add_value(Graph& g, const std::string& base, ValueType type, std::optional<Tensor> data = std::nullopt) {
-  const std::string name = fresh_name(g, base);
-  g.values[name] = Value{name, std::move(type), std::move(data)};
-  return name;
-}
-
 // W[:, c0 : c0 + n] of a [M, C, 1, 1] weight, any element type.
 Tensor slice_channels(const Tensor& w, int64_t c0, int64_t n) {
   const int64_t M = w.dims()[0], C = w.dims()[1];

@@ -6,6 +6,7 @@
 
 #include "ops/registry.h"
 #include "passes/infer_shapes.h"
+#include "passes/pattern.h"
 
 namespace kiln {
 namespace {
@@ -80,14 +81,6 @@ void retarget_attributes(Node& n, PrecisionReport* r) {
     Tensor v = n.attrs.has("value") ? n.attrs.get_tensor("value") : Tensor::scalar<float>(0.0f);
     if (v.dtype() == DType::kF32) n.attrs.set("value", to_f16(v, r));
   }
-}
-
-Value make_value(const std::string& name, ValueType type, std::optional<Tensor> constant = {}) {
-  Value v;
-  v.name = name;
-  v.type = std::move(type);
-  v.constant = std::move(constant);
-  return v;
 }
 
 // Where a float32 value lives now: under its own name, a cast of it, or a converted copy.
@@ -181,12 +174,7 @@ class Converter {
     }
   }
 
-  std::string fresh_name(const std::string& base) const {
-    std::string name = base;
-    for (int k = 1; g_.has_value(name); ++k) name = base + "_" + std::to_string(k);
-    return name;
-  }
-
+  // A Cast node into value `to`, which already exists with its type.
   void add_cast(const std::string& from, const std::string& to, DType dt) {
     Node c;
     c.name = to;
@@ -195,7 +183,6 @@ class Converter {
     c.inputs = {from};
     c.outputs = {to};
     c.attrs.set("to", int64_t(dtype_to_onnx(dt)));
-    g_.values[to] = make_value(to, {dt, g_.value(from).type.shape});
     out_.push_back(std::move(c));
     ++r_.casts_inserted;
   }
@@ -208,15 +195,15 @@ class Converter {
     if (!have.empty()) return have;
     const std::string& from = want == DType::kF16 ? x.f32 : x.f16;
     KILN_ASSERT(!from.empty());
-    std::string name = fresh_name(v + (want == DType::kF16 ? "/fp16" : "/fp32"));
+    const std::string base = v + (want == DType::kF16 ? "/fp16" : "/fp32");
     const Value& src = g_.value(from);
     if (src.constant) {
       KILN_ASSERT(want == DType::kF16);
-      g_.values[name] = make_value(name, {DType::kF16, src.type.shape}, to_f16(*src.constant, &r_));
       ++r_.constants_converted;
-    } else {
-      add_cast(from, name, want);
+      return have = add_value(g_, base, {DType::kF16, src.type.shape}, to_f16(*src.constant, &r_));
     }
+    const std::string name = add_value(g_, base, {want, src.type.shape});
+    add_cast(from, name, want);
     return have = name;
   }
 
@@ -250,8 +237,7 @@ class Converter {
         continue;
       }
       // A graph output keeps its name and float32 type behind a final Cast.
-      std::string internal = fresh_name(o + "/fp16");
-      g_.values[internal] = make_value(internal, g_.value(o).type);
+      std::string internal = add_value(g_, o + "/fp16", g_.value(o).type);
       g_.value(o).type.dtype = DType::kF32;
       ver_[o] = {o, internal};
       public_outputs.push_back(o);

@@ -8,11 +8,18 @@
 namespace kiln {
 namespace {
 
-std::optional<Dims> static_dims(const Graph& g, const std::string& v) {
-  if (v.empty() || !g.has_value(v)) return std::nullopt;
-  const ValueType& t = g.value(v).type;
-  if (!t.shape || !shape_known(*t.shape)) return std::nullopt;
-  return shape_dims(*t.shape);
+// Makes n a Reshape of `input` to n's static output dims, the target written out in full (no
+// 0 "copy" entries, no -1). False, leaving n alone, when the output dims are unknown or hold a
+// 0, which a Reshape target would read as "copy".
+bool become_reshape(Graph& g, Node& n, const std::string& input) {
+  auto out = static_dims(g, n.outputs[0]);
+  if (!out || std::count(out->begin(), out->end(), 0)) return false;
+  const std::string shape =
+      add_constant(g, n.name + "/shape", Tensor::from_vector<int64_t>({int64_t(out->size())}, *out));
+  n.op_type = "Reshape";
+  n.inputs = {input, shape};
+  n.attrs = Attributes{};
+  return true;
 }
 
 bool same_type(const Graph& g, const std::string& a, const std::string& b) {
@@ -60,19 +67,8 @@ bool merge_into(Graph& g, const GraphIndex& idx, Node& second) {
   const Node* first = idx.producer(second.inputs[0]);
   if (!first || !first->domain.empty() || first->op_type != second.op_type || !idx.used_only_by(second.inputs[0], second))
     return false;
-  if (second.op_type == "Reshape") {
-    auto out = static_dims(g, second.outputs[0]);
-    if (!out || std::count(out->begin(), out->end(), 0)) return false;  // a 0 would mean "copy"
-    // The target written out in full: a 0 in the old one copied a dim of the first's output.
-    const std::string shape = second.name + "/merged_shape";
-    Value& v = g.values[shape];
-    v.name = shape;
-    v.constant = Tensor::from_vector<int64_t>({int64_t(out->size())}, *out);
-    v.type = {DType::kI64, shape_of({int64_t(out->size())})};
-    second.inputs = {first->inputs[0], shape};
-    second.attrs = Attributes{};
-    return true;
-  }
+  // A 0 in the old target copied a dim of the first's output: become_reshape writes it out.
+  if (second.op_type == "Reshape") return become_reshape(g, second, first->inputs[0]);
   if (second.op_type == "Transpose") {
     std::vector<int64_t> p = first->attrs.get_ints("perm", {}), q = second.attrs.get_ints("perm", {});
     if (p.empty() || q.empty() || p.size() != q.size()) return false;
@@ -90,9 +86,9 @@ bool merge_into(Graph& g, const GraphIndex& idx, Node& second) {
 // its "heads" this way). Returns whether n was rewritten.
 bool transpose_as_reshape(Graph& g, Node& n) {
   if (!n.domain.empty() || n.op_type != "Transpose" || n.inputs.empty()) return false;
-  auto in = static_dims(g, n.inputs[0]), out = static_dims(g, n.outputs[0]);
+  auto in = static_dims(g, n.inputs[0]);
   std::vector<int64_t> perm = n.attrs.get_ints("perm", {});
-  if (!in || !out || perm.size() != in->size()) return false;
+  if (!in || perm.size() != in->size()) return false;
   bool identity = true;
   for (size_t i = 0; i < perm.size(); ++i) identity = identity && perm[i] == int64_t(i);
   if (identity) return false;  // removed outright below
@@ -103,16 +99,7 @@ bool transpose_as_reshape(Graph& g, Node& n) {
     if (axis < last) return false;  // two axes of extent > 1 change order: a real transpose
     last = axis;
   }
-  if (std::count(out->begin(), out->end(), 0)) return false;  // a 0 would mean "copy"
-  const std::string shape = n.name + "/as_reshape";
-  Value& v = g.values[shape];
-  v.name = shape;
-  v.constant = Tensor::from_vector<int64_t>({int64_t(out->size())}, *out);
-  v.type = {DType::kI64, shape_of({int64_t(out->size())})};
-  n.op_type = "Reshape";
-  n.inputs = {n.inputs[0], shape};
-  n.attrs = Attributes{};
-  return true;
+  return become_reshape(g, n, n.inputs[0]);
 }
 
 }  // namespace

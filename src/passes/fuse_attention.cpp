@@ -180,26 +180,20 @@ std::optional<AttentionMatch> match(const Graph& g, const GraphIndex& idx, const
   return m;
 }
 
-std::string fresh_name(const Graph& g, const std::string& base) {
-  std::string name = base;
-  for (int k = 1; g.has_value(name); ++k) name = base + "_" + std::to_string(k);
-  return name;
-}
-
 // K for the match: the source itself, a pre-transposed constant, or a new Transpose node.
 std::string make_key(Graph& g, const AttentionMatch& m, std::vector<Node>& added) {
   if (m.k_perm.empty()) return m.k_source;
   const Value& src = g.value(m.k_source);
-  const std::string name = fresh_name(g, m.y + "/kiln_k");
-  Value k{name, {src.type.dtype, std::nullopt}, std::nullopt};
+  ValueType type{src.type.dtype, std::nullopt};
   if (src.type.shape) {
     Shape s;
     for (int a : m.k_perm) s.push_back((*src.type.shape)[size_t(a)]);
-    k.type.shape = s;
+    type.shape = s;
   }
-  if (m.k_constant) {
-    k.constant = tensor_ops::permute(*src.constant, m.k_perm);
-  } else {
+  std::optional<Tensor> data;
+  if (m.k_constant) data = tensor_ops::permute(*src.constant, m.k_perm);
+  const std::string name = add_value(g, m.y + "/kiln_k", type, std::move(data));
+  if (!m.k_constant) {
     Node t;
     t.name = name;
     t.op_type = "Transpose";
@@ -209,7 +203,6 @@ std::string make_key(Graph& g, const AttentionMatch& m, std::vector<Node>& added
     t.attrs.set("perm", std::vector<int64_t>(m.k_perm.begin(), m.k_perm.end()));
     added.push_back(std::move(t));
   }
-  g.values[name] = std::move(k);
   return name;
 }
 

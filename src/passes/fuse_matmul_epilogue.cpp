@@ -110,14 +110,7 @@ class EpilogueMatcher {
 std::string bias_vector(Graph& g, const std::string& bias) {
   const Tensor& t = *g.value(bias).constant;
   if (t.rank() == 1) return bias;
-  std::string name = bias + "_vector";
-  for (int k = 1; g.has_value(name); ++k) name = bias + "_vector_" + std::to_string(k);
-  Value v;
-  v.name = name;
-  v.constant = t.reshaped({t.numel()});
-  v.type = {t.dtype(), shape_of({t.numel()})};
-  g.values[name] = std::move(v);
-  return name;
+  return add_constant(g, bias + "_vector", t.reshaped({t.numel()}));
 }
 
 }  // namespace

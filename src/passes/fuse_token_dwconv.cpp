@@ -10,13 +10,6 @@
 namespace kiln {
 namespace {
 
-std::optional<Dims> static_dims(const Graph& g, const std::string& v) {
-  if (v.empty() || !g.has_value(v)) return std::nullopt;
-  const ValueType& t = g.value(v).type;
-  if (!t.shape || !shape_known(*t.shape)) return std::nullopt;
-  return shape_dims(*t.shape);
-}
-
 bool is_swap_last_two(const Node* n) {
   return is_op(n, "Transpose") && n->attrs.get_ints("perm", {}) == std::vector<int64_t>{0, 2, 1};
 }

@@ -38,6 +38,25 @@ const Node* GraphIndex::sole_consumer(const std::string& value) const {
   return c[0];
 }
 
+std::optional<Dims> static_dims(const Graph& g, const std::string& value) {
+  if (value.empty() || !g.has_value(value)) return std::nullopt;
+  const ValueType& t = g.value(value).type;
+  if (!t.shape || !shape_known(*t.shape)) return std::nullopt;
+  return shape_dims(*t.shape);
+}
+
+std::string add_value(Graph& g, const std::string& base, ValueType type, std::optional<Tensor> constant) {
+  std::string name = base;
+  for (int k = 1; g.has_value(name); ++k) name = base + "_" + std::to_string(k);
+  g.values[name] = Value{name, std::move(type), std::move(constant)};
+  return name;
+}
+
+std::string add_constant(Graph& g, const std::string& base, Tensor t) {
+  ValueType type{t.dtype(), shape_of(t.dims())};
+  return add_value(g, base, std::move(type), std::move(t));
+}
+
 bool is_op(const Node* node, const char* op) { return node && node->domain.empty() && node->op_type == op; }
 
 std::optional<double> scalar_constant(const Graph& g, const std::string& value) {

@@ -37,6 +37,14 @@ class GraphIndex {
   std::vector<const Node*> none_;
 };
 
+// The value's dims when its shape is fully known, else nothing.
+std::optional<Dims> static_dims(const Graph& g, const std::string& value);
+// A new value named `base` (or base_1, base_2, ... when that is taken), with the type and, for
+// a constant, the data given. Returns its name.
+std::string add_value(Graph& g, const std::string& base, ValueType type, std::optional<Tensor> constant = std::nullopt);
+// A new constant holding t, named as add_value names.
+std::string add_constant(Graph& g, const std::string& base, Tensor t);
+
 // `node` is `op` in the default ONNX domain.
 bool is_op(const Node* node, const char* op);
 // The value of a constant with exactly one element (any float or integer dtype), as a double.

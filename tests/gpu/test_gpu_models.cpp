@@ -45,21 +45,9 @@ TEST_P(GpuModelGolden, MatchesPyTorchFp32) {
   auto t0 = std::chrono::steady_clock::now();
   TensorMap got = exec.run(feeds);
   double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  int compared = 0;
-  for (const auto& e : fs::directory_iterator(dir / "golden")) {
-    std::string name = e.path().stem().string();
-    ASSERT_TRUE(got.count(name)) << "no output named " << name;
-    Tensor want = read_npy(e.path().string());
-    const Tensor& out = got.at(name);
-    ASSERT_EQ(dims_to_string(out.dims()), dims_to_string(want.dims())) << name;
-    test::Agreement a = test::compare_to_golden(out, want);
-    std::printf("model %s/%s: rel L2 %.3g, max abs %.3g, %d nodes, run %.2f ms (host copies included)\n",
-                GetParam().c_str(), name.c_str(), a.rel_l2, a.max_abs, int(g.nodes.size()), ms);
-    EXPECT_TRUE(a.finite) << name << " has NaN/Inf";
-    EXPECT_LE(a.rel_l2, kMaxRelL2) << name;
-    ++compared;
-  }
-  EXPECT_GT(compared, 0);
+  char detail[96];
+  std::snprintf(detail, sizeof detail, ", %d nodes, run %.2f ms (host copies included)", int(g.nodes.size()), ms);
+  test::expect_goldens(dir, GetParam(), got, {kMaxRelL2, 0, "model ", "", detail});
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, GpuModelGolden, ::testing::ValuesIn(test::reference_models(test_dir())),

@@ -26,27 +26,7 @@ TEST_P(Fp16ModelGolden, MatchesPyTorchFp32WithinFp16Precision) {
   std::printf("%s: %s\n", GetParam().c_str(), describe(r).c_str());
   EXPECT_GT(r.values_converted, 0);
   TensorMap got = CpuExecutor(g).run(feeds);
-  int compared = 0;
-  for (const auto& e : fs::directory_iterator(dir / "golden")) {
-    std::string name = e.path().stem().string();
-    ASSERT_TRUE(got.count(name)) << "no output named " << name;
-    Tensor want = read_npy(e.path().string());
-    const Tensor& out = got.at(name);
-    EXPECT_EQ(out.dtype(), want.dtype()) << name;
-    ASSERT_EQ(dims_to_string(out.dims()), dims_to_string(want.dims())) << name;
-    test::Agreement a = test::compare_to_golden(out, want);
-    std::printf("%s/%s fp16: rel L2 %.3g, max abs %.3g\n", GetParam().c_str(), name.c_str(), a.rel_l2,
-                a.max_abs);
-    EXPECT_TRUE(a.finite) << name << " has NaN/Inf";
-    EXPECT_LE(a.rel_l2, kMaxRelL2) << name;
-    if (GetParam().rfind("segformer", 0) == 0) {
-      double labels = test::label_agreement(out, want);
-      std::printf("%s/%s fp16: labels agree at %.4f of pixels\n", GetParam().c_str(), name.c_str(), labels);
-      EXPECT_GE(labels, kMinLabelAgreement) << name;
-    }
-    ++compared;
-  }
-  EXPECT_GT(compared, 0);
+  test::expect_goldens(dir, GetParam(), got, {kMaxRelL2, kMinLabelAgreement, "", " fp16", ""});
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, Fp16ModelGolden,

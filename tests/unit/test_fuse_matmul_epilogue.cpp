@@ -301,7 +301,9 @@ TEST(FuseMatMulEpilogue, FiresOnTheSegFormerModels) {
     int residual = 0;
     for (const Node& n : g.nodes) {
       residual += n.op_type == "FusedMatMul" && n.inputs.size() == 4;
-      if (n.op_type == "MatMul") EXPECT_FALSE(g.is_constant(n.inputs[1])) << n.name << ": a linear layer left";
+      if (n.op_type == "MatMul") {
+        EXPECT_FALSE(g.is_constant(n.inputs[1])) << n.name << ": a linear layer left";
+      }
     }
     EXPECT_EQ(residual, m.with_residual);
     if (std::string(m.name) != "segformer_tiny") continue;  // B0 on the CPU is the model tests' job

@@ -11,6 +11,19 @@
 
 namespace kiln::conv {
 
+void conv_as_gemm(CudaKernelContext& ctx, const DeviceTensor& w, const void* cols, int64_t k, int64_t patches,
+                  int64_t batch, DeviceTensor& y) {
+  const int64_t c_out = w.dims[0];
+  linear::GemmCall g;
+  g.dtype = w.dtype;
+  g.m = c_out, g.n = patches, g.k = k;
+  g.a = w.data(), g.lda = k, g.stride_a = 0;
+  g.b = cols, g.ldb = patches, g.stride_b = k * patches;
+  g.c = y.data(), g.ldc = patches, g.stride_c = c_out * patches;
+  g.batch = batch;
+  linear::gemm_lt(ctx.session, g);
+}
+
 size_t im2col_bytes(const DeviceTensor& x, const DeviceTensor& w, const std::vector<Axis>& axes) {
   return size_t(x.dims[0] * x.dims[1] * axes[0].k * axes[1].k * axes[0].out * axes[1].out) * dtype_size(x.dtype);
 }
@@ -19,7 +32,7 @@ void patchify_conv_forward(CudaKernelContext& ctx, const DeviceTensor& x, const 
                            const std::vector<Axis>& axes, const DeviceTensor* col_given) {
   const Axis& h = axes[0];
   const Axis& v = axes[1];
-  const int64_t n = x.dims[0], c = x.dims[1], c_out = w.dims[0];
+  const int64_t n = x.dims[0], c = x.dims[1];
   const int64_t k = c * h.k * v.k, patches = h.out * v.out;
   constexpr int64_t kIndexLimit = int64_t(1) << 30;
   for (int64_t e : {n, c * h.k, h.in * v.in, patches, k, h.in + h.pb + h.extent(), v.in + v.pb + v.extent()})
@@ -34,15 +47,7 @@ void patchify_conv_forward(CudaKernelContext& ctx, const DeviceTensor& x, const 
   p.out_h = int(h.out), p.out_w = int(v.out);
   p.s_h = int(h.s), p.s_w = int(v.s), p.d_h = int(h.d), p.d_w = int(v.d), p.pad_h = int(h.pb), p.pad_w = int(v.pb);
   launch_patchify(x.dtype, p, ctx.stream());
-
-  linear::GemmCall g;
-  g.dtype = x.dtype;
-  g.m = c_out, g.n = patches, g.k = k;
-  g.a = w.data(), g.lda = k, g.stride_a = 0;
-  g.b = col.data(), g.ldb = patches, g.stride_b = k * patches;
-  g.c = y.data(), g.ldc = patches, g.stride_c = c_out * patches;
-  g.batch = n;
-  linear::gemm_lt(ctx.session, g);
+  conv_as_gemm(ctx, w, col.data(), k, patches, n, y);
 }
 
 }  // namespace kiln::conv

@@ -14,6 +14,11 @@ namespace kiln::conv {
 void depthwise_conv_forward(CudaKernelContext& ctx, const DeviceTensor& x, const DeviceTensor& w,
                             const DeviceTensor* b, DeviceTensor& y, const std::vector<Axis>& axes);
 
+// Y[n] (C_out x patches) = W (C_out x k, its [C_out, C, kh, kw] storage) · cols[n] (k x patches)
+// for every image n: one strided-batched cuBLASLt GEMM, no copies.
+void conv_as_gemm(CudaKernelContext& ctx, const DeviceTensor& w, const void* cols, int64_t k, int64_t patches,
+                  int64_t batch, DeviceTensor& y);
+
 // Groups 1: windows rearranged into scratch columns (im2col, patchify.cu), then one
 // strided-batched GEMM. The caller adds the bias. The columns take im2col_bytes of the node's
 // scratch, or of `col` when given (candidate timing).

@@ -1,8 +1,5 @@
 #include "runtime/cuda/cuda_plan.h"
 
-#include "runtime/cuda/cuda_check.h"
-#include "runtime/cuda/cuda_session.h"
-
 #include <algorithm>
 
 #include "runtime/arena_plan.h"
@@ -59,10 +56,6 @@ void CudaPlan::lay_out(const std::vector<NodeTrace>& trace, CudaStream stream) {
   ArenaLayout layout = plan_arena(blocks, kDeviceAlignment);
   arena_bytes = layout.total;
   arena = std::make_shared<DeviceBuffer>(arena_bytes, stream);
-  // The first run's allocations were kept in the pool (cuda_session.cpp) so the arena reused
-  // their pages; what the arena did not take goes back to the driver.
-  CUDA_CHECK(cudaStreamSynchronize(stream));
-  release_pool_cache();
   auto view = [&](size_t b, DType dt, Dims dims) {
     DeviceTensor v;
     v.dtype = dt;

@@ -16,29 +16,9 @@ int cuda_device_count() {
   return n;
 }
 
-namespace {
-
-cudaMemPool_t current_pool() {
-  int device = 0;
-  CUDA_CHECK(cudaGetDevice(&device));
-  cudaMemPool_t pool = nullptr;
-  CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, device));
-  return pool;
-}
-
-}  // namespace
-
-void keep_pool_cache() {
-  uint64_t keep = UINT64_MAX;
-  CUDA_CHECK(cudaMemPoolSetAttribute(current_pool(), cudaMemPoolAttrReleaseThreshold, &keep));
-}
-
-void release_pool_cache() { CUDA_CHECK(cudaMemPoolTrimTo(current_pool(), 0)); }
-
 CudaSession::CudaSession() {
   if (cuda_device_count() == 0)
     fail(ErrorCode::kUnsupported, "no CUDA GPU is visible to this process (run with --device cpu)");
-  keep_pool_cache();
   CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   CUBLAS_CHECK(cublasLtCreate(&cublas_));
   tuning_prefix_ = cuda_gpu_arch() + "/lt" + std::to_string(cublasLtGetVersion()) + "/dnn" +

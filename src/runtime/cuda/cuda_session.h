@@ -62,12 +62,5 @@ class CudaSession {
 // Number of CUDA devices the driver reports (0 when there is no GPU or driver).
 int cuda_device_count();
 
-// The current device's default memory pool (behind cudaMallocAsync) keeps freed memory: a plan's
-// first run allocates every tensor separately and its arena is allocated right after, and
-// returning the first run's pages to the driver in between made the arena map them afresh
-// (fp32 SegFormer-B2 batch 8: 6.5 GB). keep_pool_cache is called when a session is made;
-// release_pool_cache, once a plan's arena exists, trims what nothing uses.
-void keep_pool_cache();
-void release_pool_cache();
 
 }  // namespace kiln
