@@ -17,6 +17,17 @@ relative L2 and label agreement (argmax over the class axis) of each against the
 
 A part kept in fp32 takes fp16 activations, computes and stores in fp32, and hands fp16 on
 (except where it ends the model). This tells which fp32 islands an fp16 engine should keep.
+
+The "mixed" rows model what kiln's fp16 engines can do without fp32 math: a GEMM or conv with
+fp16 operands (weights and inputs rounded to fp16) that accumulates and writes fp32, and a
+LayerNorm that reads one type and writes another:
+
+  mixed residual              o_proj and fc2 write the fp32 residual stream, which the layer
+                              LayerNorms read (writing fp16) and the patch-embedding LayerNorm
+                              starts; everything else fp16
+  mixed residual + embed      the patch-embedding convs also write fp32
+  mixed residual + embed + classifier   and the classifier writes the fp32 logits
+  mixed residual + fp32 embed the patch-embedding convs in fp32 (inputs rounded to fp16)
 """
 
 import argparse
@@ -108,6 +119,61 @@ def main():
             if isinstance(ln, torch.nn.LayerNorm) and id(ln) not in inside:
                 keep_fp32(ln)
 
+    def round16(t):
+        return t.half().float()
+
+    def mixed(mod, round_all_params=False):
+        # fp16 operands, fp32 accumulation and output: an fp32 module whose weights and inputs
+        # were rounded to fp16. Biases stay fp32 (kiln's mixed GEMM adds an fp32 bias).
+        mod.float()
+        for p in mod.parameters():
+            if p.dim() > 1 or round_all_params:
+                p.data = round16(p.data)
+        mod.register_forward_pre_hook(lambda m, args: cast_tree(cast_tree(args, torch.float16), torch.float32))
+
+    def ln_to(ln, out_dtype, params16):
+        # A LayerNorm computing in fp32 from whatever it reads, writing out_dtype.
+        ln.float()
+        if params16:
+            for p in ln.parameters():
+                p.data = round16(p.data)
+        ln.register_forward_pre_hook(lambda m, args: cast_tree(args, torch.float32))
+        ln.register_forward_hook(lambda m, args, out: cast_tree(out, out_dtype))
+
+    def mixed_residual(m, embed=None, classifier=False):
+        def part(obj, *names):  # attribute paths differ across transformers versions
+            for n in names:
+                o = obj
+                for a in n.split("."):
+                    o = getattr(o, a, None)
+                if o is not None:
+                    return o
+            raise AttributeError(f"{type(obj).__name__} has none of {names}")
+
+        for layer in of_class(m, "SegformerLayer"):
+            layer.float()
+            for sub in (layer.attention, layer.mlp):
+                sub.half()
+                sub.register_forward_pre_hook(lambda mod, args: cast_tree(args, torch.float16))
+            mixed(part(layer.attention, "o_proj", "output.dense"))
+            mixed(part(layer.mlp, "fc2", "dense2"))
+            ln_to(part(layer, "layernorm_before", "layer_norm_1"), torch.float16, True)
+            ln_to(part(layer, "layernorm_after", "layer_norm_2"), torch.float16, True)
+        inside = {id(mod) for layer in of_class(m, "SegformerLayer") for mod in layer.modules()}
+        for emb in of_class(m, "SegformerOverlapPatchEmbeddings"):
+            inside |= {id(mod) for mod in emb.modules()}
+            if embed == "mixed":
+                mixed(emb.proj)
+            elif embed == "fp32":
+                emb.proj.float()
+                emb.proj.register_forward_pre_hook(lambda mod, args: cast_tree(args, torch.float32))
+            ln_to(emb.layer_norm, torch.float32, False)
+        for ln in m.segformer.modules():  # stage-final LayerNorms: fp32 stream in, fp16 out
+            if isinstance(ln, torch.nn.LayerNorm) and id(ln) not in inside:
+                ln_to(ln, torch.float16, True)
+        if classifier:
+            mixed(m.decode_head.classifier)
+
     def parts_fp32(cls):
         return lambda m: [keep_fp32(mod) for mod in of_class(m, cls)]
 
@@ -128,6 +194,14 @@ def main():
                                                         residual_fp32(m),
                                                         keep_fp32(m.decode_head, hand_on_fp16=False)),
     }
+    variants.update({
+        "mixed residual": mixed_residual,
+        "mixed residual + embed": lambda m: mixed_residual(m, "mixed"),
+        "mixed residual + embed + classifier": lambda m: mixed_residual(m, "mixed", True),
+        "mixed residual + fp32 embed": lambda m: mixed_residual(m, "fp32"),
+        "mixed residual + fp32 embed + classifier": lambda m: mixed_residual(m, "fp32", True),
+        "mixed classifier": lambda m: mixed(m.decode_head.classifier),
+    })
     rows = {"output rounding only": score(ref.astype(np.float16).astype(np.float32))}
     for name, prep in variants.items():
         try:
@@ -135,12 +209,12 @@ def main():
         except Exception as e:  # report and go on: one failed variant must not hide the others
             rows[name] = {"error": repr(e)}
     print(f"SegFormer-{a.variant} {a.batch}x3x{a.hw[0]}x{a.hw[1]} on {torch.cuda.get_device_name()}, vs fp32 (TF32 off)")
-    print(f"{'variant':<24} {'rel L2':>10} {'labels':>10}")
+    print(f"{'variant':<42} {'rel L2':>10} {'labels':>10}")
     for name, r in rows.items():
         if "error" in r:
-            print(f"{name:<24} error: {r['error']}")
+            print(f"{name:<42} error: {r['error']}")
         else:
-            print(f"{name:<24} {r['rel_l2']:10.3e} {100 * r['label_agreement']:9.3f}%")
+            print(f"{name:<42} {r['rel_l2']:10.3e} {100 * r['label_agreement']:9.3f}%")
     if a.json_out:
         with open(a.json_out, "w") as f:
             json.dump({"variant": a.variant, "batch": a.batch, "hw": list(a.hw), "seed": a.seed,

@@ -7,6 +7,7 @@
 #include "ops/registry.h"
 #include "passes/infer_shapes.h"
 #include "passes/pattern.h"
+#include "passes/precision_islands.h"
 
 namespace kiln {
 namespace {
@@ -90,7 +91,8 @@ struct Versions {
 
 class Converter {
  public:
-  Converter(Graph& g, PrecisionReport& r) : g_(g), r_(r), src_(std::move(g.nodes)) {
+  Converter(Graph& g, PrecisionReport& r, PrecisionIslands islands)
+      : g_(g), r_(r), src_(std::move(g.nodes)), islands_(std::move(islands)) {
     g_.nodes.clear();
     for (const auto& [name, v] : g_.values) dtype0_[name] = v.type.dtype;
     outputs_.insert(g_.outputs.begin(), g_.outputs.end());
@@ -114,6 +116,11 @@ class Converter {
   bool is_graph_input(const std::string& v) const {
     return std::find(g_.inputs.begin(), g_.inputs.end(), v) != g_.inputs.end();
   }
+  // Whether node n (source node i) reads input `slot` as float32: a parameter or decision, or
+  // an island's float32 input.
+  bool wants_fp32(const Node& n, size_t i, size_t slot) const {
+    return is_fp32_input(n, slot) || islands_.fp32_slots.count({i, slot}) > 0;
+  }
 
   // Backwards: a node stays float32 when every float32 output it has feeds only inputs that stay
   // float32 (parameters, comparisons, or nodes kept float32): shape arithmetic that ends in
@@ -123,9 +130,11 @@ class Converter {
     for (size_t i = 0; i < src_.size(); ++i)
       for (size_t s = 0; s < src_[i].inputs.size(); ++s)
         if (src_[i].has_input(s)) uses[src_[i].inputs[s]].push_back({i, s});
-    fp32_reason_.assign(src_.size(), "");
+    fp32_reason_ = islands_.node_reason;
     for (size_t i = src_.size(); i-- > 0;) {
       const Node& n = src_[i];
+      // Island nodes are decided already: wholly float32, or mixed (fp16 operands, fp32 output).
+      if (!fp32_reason_[i].empty() || !islands_.mixed_reason[i].empty()) continue;
       if (!n.domain.empty() && n.domain != kKilnDomain) {  // plugin ops: their fp16 support is unknown
         fp32_reason_[i] = "op outside the default domain";
         continue;
@@ -138,7 +147,7 @@ class Converter {
         bool kept = !outputs_.count(o) && it != uses.end();
         for (size_t k = 0; kept && k < it->second.size(); ++k) {
           auto [u, s] = it->second[k];
-          kept = !fp32_reason_[u].empty() || is_fp32_input(src_[u], s);
+          kept = !fp32_reason_[u].empty() || wants_fp32(src_[u], u, s);
         }
         all = all && kept;
       }
@@ -215,7 +224,7 @@ class Converter {
     if (to16) retarget_attributes(n, &r_);
     for (size_t s = 0; s < n.inputs.size(); ++s)
       if (n.has_input(s) && was_f32(n.inputs[s]))
-        n.inputs[s] = version(n.inputs[s], to16 && !is_fp32_input(n, s) ? DType::kF16 : DType::kF32);
+        n.inputs[s] = version(n.inputs[s], to16 && !wants_fp32(n, i, s) ? DType::kF16 : DType::kF32);
     try {
       infer_node(g_, n);
     } catch (const Error& e) {
@@ -228,7 +237,9 @@ class Converter {
       KILN_ASSERT(now == DType::kF16 || now == DType::kF32);
       if (now == DType::kF32) {
         ver_[o].f32 = o;
-        kept_[o] = to16 ? kFixedOutput : reason;
+        kept_[o] = !to16                                ? reason
+                   : !islands_.mixed_reason[i].empty() ? islands_.mixed_reason[i]
+                                                       : kFixedOutput;
         continue;
       }
       ++r_.values_converted;
@@ -285,6 +296,7 @@ class Converter {
   std::map<std::string, DType> dtype0_;  // every value's type before the rewrite
   std::set<std::string> outputs_;
   int cast_opset_ = 17;
+  PrecisionIslands islands_;                // indexed like src_
   std::vector<std::string> fp32_reason_;  // per source node: why it stays float32; "" converts
   std::map<std::string, Versions> ver_;   // float32 values by original name
   std::map<std::string, std::string> kept_;  // node outputs left float32 → why
@@ -313,7 +325,8 @@ PrecisionReport convert_to_fp16(Graph& g) {
   std::map<std::string, DType> public_types;
   for (const auto& v : g.inputs) public_types[v] = g.value(v).type.dtype;
   for (const auto& v : g.outputs) public_types[v] = g.value(v).type.dtype;
-  Converter(g, r).run();
+  PrecisionIslands islands = find_precision_islands(g);
+  Converter(g, r, std::move(islands)).run();
   verify(g, public_types);
   return r;
 }

@@ -50,13 +50,13 @@ Shape conv_shape(const OpContextBase& ctx, const Shape& x, const Shape& w, const
 }
 
 std::vector<ValueType> conv_infer(const InferContext& ctx) {
-  return infer_conv_like(ctx, conv_shape);
+  return infer_conv_like(ctx, conv_shape, true);
 }
 
 std::vector<Tensor> conv_cpu(const KernelContext& ctx) {
   auto forward = [](const auto* x, const auto* w, const auto* b, auto* y, int64_t n, int64_t c,
                     int64_t m, int64_t group, const Geom3& g) { conv_forward(x, w, b, y, n, c, m, group, g); };
-  return run_conv_like(ctx, conv_shape, forward, true);
+  return run_conv_like(ctx, conv_shape, forward, true, true);
 }
 
 }  // namespace

@@ -8,6 +8,8 @@
 //              groups-1 convs where the builder timed it faster (patch embeddings), the same
 //              im2col + GEMM as patchify. Pads that differ at the two ends of an axis, which
 //              cuDNN cannot take, always go that way.
+// Mixed convs (fp16 X and W, fp32 B and Y; conv_like.h) run as GEMMs with an fp32 output: the
+// 1x1 and patchify paths as they are, the rest through im2col.
 // The GEMM and cuDNN paths add the bias in place afterwards (channel_bias.cu). Geometry comes from the CPU
 // reference's window code (window.h), so both backends agree on pads and output extents.
 #include "ops/conv/conv_cuda.h"
@@ -194,9 +196,14 @@ void conv_cuda(CudaKernelContext& ctx) {
     ctx.invalid("channels do not match group " + std::to_string(group));
 
   const DeviceTensor* b = ctx.has_input(2) ? &ctx.input(2) : nullptr;
-  if (b && (b->dtype != x.dtype || b->numel() != c_out)) ctx.invalid("B must hold one value per output channel");
+  const bool mixed = b && x.dtype == DType::kF16 && b->dtype == DType::kF32;
+  if (b && ((b->dtype != x.dtype && !mixed) || b->numel() != c_out))
+    ctx.invalid("B must hold one value per output channel, in X's type or float32 for float16 X");
 
   const ConvPath path = conv_path(axes, group, c_in, c_out);
+  if (mixed && (group != 1 || (path == ConvPath::kCudnn && im2col_bytes(x, w, axes) > kMaxIm2col)))
+    ctx.unsupported("a float16 Conv writing float32 needs groups 1 and im2col columns within " +
+                    std::to_string(kMaxIm2col >> 20) + " MiB");
   if (path == ConvPath::kDepthwise) {
     DeviceTensor& y = ctx.alloc_output(0);
     if (y.numel() > 0) depthwise_conv_forward(ctx, x, w, b, y, axes);
@@ -208,7 +215,7 @@ void conv_cuda(CudaKernelContext& ctx) {
   DeviceTensor& y = ctx.alloc_output(0);
   if (y.numel() == 0) return;
   if (fresh && path == ConvPath::kCudnn && group == 1 && im2col_bytes(x, w, axes) <= kMaxIm2col)
-    st.im2col = !symmetric_pads(axes) || choose_im2col(ctx, st, x, w, y, axes);
+    st.im2col = mixed || !symmetric_pads(axes) || choose_im2col(ctx, st, x, w, y, axes);
   if (path == ConvPath::kPointwise) {
     // A 1x1 convolution over NCHW is a GEMM per image: Y[n] (Cout x HW) = W (Cout x Cin) X[n]
     // (Cin x HW), no copies. cuDNN's NCHW kernels reached 3% of peak on SegFormer's 3072->768 fuse.
@@ -226,7 +233,7 @@ void conv_cuda(CudaKernelContext& ctx) {
     CUDNN_CHECK(cudnnConvolutionForward(ctx.session.cudnn(), &one, st.xd->h, x.data(), st.wd->h, w.data(), st.cd.h,
                                         st.algo, ws, st.memory, &zero, st.yd->h, y.data()));
   }
-  if (b) launch_add_channel_bias(x.dtype, y.data(), b->data(), x.dims[0] * c_out, c_out, y.numel() / (x.dims[0] * c_out),
+  if (b) launch_add_channel_bias(y.dtype, y.data(), b->data(), x.dims[0] * c_out, c_out, y.numel() / (x.dims[0] * c_out),
                                  ctx.stream());
 }
 

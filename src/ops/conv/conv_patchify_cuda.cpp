@@ -16,6 +16,7 @@ void conv_as_gemm(CudaKernelContext& ctx, const DeviceTensor& w, const void* col
   const int64_t c_out = w.dims[0];
   linear::GemmCall g;
   g.dtype = w.dtype;
+  g.out_dtype = y.dtype;  // an fp32 Y from fp16 operands in mixed convs
   g.m = c_out, g.n = patches, g.k = k;
   g.a = w.data(), g.lda = k, g.stride_a = 0;
   g.b = cols, g.ldb = patches, g.stride_b = k * patches;

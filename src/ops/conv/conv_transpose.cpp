@@ -109,13 +109,13 @@ Shape transpose_shape(const OpContextBase& ctx, const Shape& x, const Shape& w, 
 }
 
 std::vector<ValueType> conv_transpose_infer(const InferContext& ctx) {
-  return infer_conv_like(ctx, transpose_shape);
+  return infer_conv_like(ctx, transpose_shape, false);
 }
 
 std::vector<Tensor> conv_transpose_cpu(const KernelContext& ctx) {
   auto forward = [](const auto* x, const auto* w, const auto* b, auto* y, int64_t n, int64_t c,
                     int64_t m, int64_t group, const Geom3& g) { conv_transpose_forward(x, w, b, y, n, c, m, group, g); };
-  return run_conv_like(ctx, transpose_shape, forward, false);
+  return run_conv_like(ctx, transpose_shape, forward, false, false);
 }
 
 }  // namespace

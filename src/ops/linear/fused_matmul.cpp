@@ -4,10 +4,12 @@
 //   Y = act(A · W + bias) [+ residual]
 //
 // A [..., M, K] (rank ≥ 2), W [K, N], bias [N], residual [..., M, N] (Y's shape: no
-// broadcasting), all of one float dtype. The CPU reference is MatMul's GEMM (gemm_kernels) on
-// A's rows folded into one tall product, then the epilogue in float (double for f64); f16/bf16
-// round once, at the end.
+// broadcasting), all of one float dtype — or, in fp16 engines (convert_precision.h), A and W
+// float16 with bias, residual and Y float32: fp16 operands, the sum kept in float32. Y has
+// bias's type. The CPU reference is MatMul's GEMM (gemm_kernels) on A's rows folded into one
+// tall product, then the epilogue in float (double for f64); f16/bf16 round once, at the end.
 #include <algorithm>
+#include <optional>
 
 #include "ops/elementwise/gelu_math.h"
 #include "ops/linear/gemm_kernels.h"
@@ -18,7 +20,6 @@ namespace kiln::linear {
 namespace {
 
 constexpr std::initializer_list<DType> kTypes = {DType::kF32, DType::kF64, DType::kF16, DType::kBF16};
-constexpr const char* kInputNames[] = {"A", "W", "bias", "residual"};
 
 template <class C> C activate(C v, EpilogueActivation act) {
   switch (act) {
@@ -52,6 +53,17 @@ void run(const C* a, const C* w, const C* bias, const C* residual, C* y, const G
   epilogue(y, bias, residual, s.m, s.n, act);
 }
 
+// Y's type: bias's, which is A's or, with float16 A, float32.
+DType output_dtype(const OpContextBase& ctx, DType a, DType w, DType bias, std::optional<DType> residual) {
+  if (w != a) ctx.invalid(std::string("W has type ") + dtype_name(w) + ", A has " + dtype_name(a));
+  if (bias != a && !(a == DType::kF16 && bias == DType::kF32))
+    ctx.invalid(std::string("bias has type ") + dtype_name(bias) + ", A has " + dtype_name(a) +
+                " (bias must have A's type, or float32 with float16 A)");
+  if (residual && *residual != bias)
+    ctx.invalid(std::string("residual has type ") + dtype_name(*residual) + ", bias has " + dtype_name(bias));
+  return bias;
+}
+
 }  // namespace
 
 EpilogueActivation epilogue_activation(const OpContextBase& ctx) {
@@ -67,10 +79,8 @@ std::vector<ValueType> fused_matmul_infer(const InferContext& ctx) {
   ctx.require_dtype(0, kTypes);
   epilogue_activation(ctx);
   if (!ctx.has_input(1) || !ctx.has_input(2)) ctx.invalid("W and bias are required");
-  for (size_t i = 1; i < ctx.num_inputs(); ++i)
-    if (ctx.has_input(i) && ctx.dtype(i) != ctx.dtype(0))
-      ctx.invalid(std::string(kInputNames[i]) + " has type " + dtype_name(ctx.dtype(i)) + ", A has " +
-                  dtype_name(ctx.dtype(0)));
+  const DType y = output_dtype(ctx, ctx.dtype(0), ctx.dtype(1), ctx.dtype(2),
+                               ctx.has_input(3) ? std::optional<DType>(ctx.dtype(3)) : std::nullopt);
   const Shape* a = ctx.shape(0);
   const Shape* w = ctx.shape(1);
   const Shape* b = ctx.shape(2);
@@ -85,7 +95,7 @@ std::vector<ValueType> fused_matmul_infer(const InferContext& ctx) {
     if (b && (*b)[0].known() && n.known() && (*b)[0].value != n.value)
       ctx.invalid("bias " + shape_to_string(*b) + " does not match W's N in " + shape_to_string(*w));
   }
-  if (!a || !w) return {{ctx.dtype(0), std::nullopt}};
+  if (!a || !w) return {{y, std::nullopt}};
   Shape out = *a;
   out.back() = (*w)[1];
   if (ctx.has_input(3))
@@ -97,7 +107,7 @@ std::vector<ValueType> fused_matmul_infer(const InferContext& ctx) {
         ctx.invalid("residual " + shape_to_string(*r) + " must have the output's shape " + shape_to_string(out) +
                     " (no broadcasting)");
     }
-  return {{ctx.dtype(0), out}};
+  return {{y, out}};
 }
 
 std::vector<Tensor> fused_matmul_cpu(const KernelContext& ctx) {
@@ -118,9 +128,14 @@ std::vector<Tensor> fused_matmul_cpu(const KernelContext& ctx) {
   od.back() = s.n;
   if (res && res->dims() != od)
     ctx.invalid("residual " + dims_to_string(res->dims()) + " must have the output's shape " + dims_to_string(od));
-  for (const Tensor* t : {&w, &bias, res})
-    if (t && t->dtype() != a.dtype()) ctx.invalid("inputs have different types");
-  Tensor y(a.dtype(), od);
+  Tensor y(output_dtype(ctx, a.dtype(), w.dtype(), bias.dtype(),
+                        res ? std::optional<DType>(res->dtype()) : std::nullopt),
+           od);
+  if (y.dtype() != a.dtype()) {  // mixed: float16 operands, float32 epilogue and output
+    std::vector<float> af = to_float_buffer(a), wf = to_float_buffer(w);
+    run(af.data(), wf.data(), bias.data<float>(), res ? res->data<float>() : nullptr, y.data<float>(), s, act);
+    return {y};
+  }
   switch (a.dtype()) {
     case DType::kF32:
       run(a.data<float>(), w.data<float>(), bias.data<float>(), res ? res->data<float>() : nullptr, y.data<float>(), s,

@@ -11,6 +11,7 @@
 // cuBLASLt adds beta·C before its activation, so a residual that follows an activation cannot
 // ride in C; and its GELU is the tanh form, so exact (erf) GELU runs in epilogue.cu. Where
 // cuBLASLt has no algorithm for an epilogue, a plain GEMM and one epilogue pass do it all.
+// Mixed nodes (fp16 A and W; fp32 bias, residual and Y) run the same way with an fp32 C/D.
 #include "ops/linear/linear_cuda.h"
 #include "ops/linear/linear_ops.h"
 #include "runtime/cuda/cuda_kernel_context.h"
@@ -23,8 +24,9 @@ void fused_matmul_cuda(CudaKernelContext& ctx) {
   const DeviceTensor& w = ctx.input(1);
   const DeviceTensor& bias = ctx.input(2);
   const DeviceTensor* res = ctx.has_input(3) ? &ctx.input(3) : nullptr;
-  for (const DeviceTensor* t : {&w, &bias, res})
-    if (t && t->dtype != a.dtype) ctx.invalid("inputs have different types");
+  const bool mixed = a.dtype == DType::kF16 && bias.dtype == DType::kF32;
+  if (w.dtype != a.dtype || (bias.dtype != a.dtype && !mixed) || (res && res->dtype != bias.dtype))
+    ctx.invalid("inputs have different types");
   if (a.rank() < 2 || w.rank() != 2 || bias.rank() != 1) ctx.invalid("A must have rank >= 2, W 2-D and bias 1-D");
   const int64_t k = w.dims[0], n = w.dims[1];
   if (k == 0 || a.dims.back() != k || bias.dims[0] != n)
@@ -40,6 +42,7 @@ void fused_matmul_cuda(CudaKernelContext& ctx) {
 
   GemmCall g;
   g.dtype = a.dtype;
+  g.out_dtype = y.dtype;
   g.m = a.numel() / k, g.n = n, g.k = k;
   g.lda = k, g.ldb = n, g.ldc = n;
   g.a = a.data(), g.b = w.data(), g.c = y.data();

@@ -55,6 +55,7 @@ uint32_t alignment_of(const void* p) {
 std::string tuning_key(const CudaSession& session, const GemmCall& g, cublasComputeType_t compute,
                        std::initializer_list<uint32_t> alignments) {
   std::string k = session.tuning_prefix() + "/gemm/" + dtype_name(g.dtype) + "/c" + std::to_string(int(compute));
+  if (g.output() != g.dtype) k += std::string("/out_") + dtype_name(g.output());
   for (int64_t v : {int64_t(g.trans_a), int64_t(g.trans_b), g.m, g.n, g.k, g.batch, g.lda, g.ldb, g.ldc,
                     g.stride_a, g.stride_b, g.stride_c, int64_t(g.beta != 0.f)})
     k += "," + std::to_string(v);
@@ -110,7 +111,7 @@ std::optional<cublasLtMatmulAlgo_t> choose_algo(CudaSession& session, const Gemm
     const void* c = g.c;
     void* d = g.d ? g.d : g.c;
     if (g.beta != 0.f && !g.d) {
-      scratch_c = device_empty(g.dtype, {int64_t(c_elems)}, session.stream());
+      scratch_c = device_empty(g.output(), {int64_t(c_elems)}, session.stream());
       c = d = scratch_c.data();
     }
     void* workspace = session.workspace(kWorkspace);
@@ -129,6 +130,7 @@ std::optional<cublasLtMatmulAlgo_t> choose_algo(CudaSession& session, const Gemm
 bool run_gemm(CudaSession& session, const GemmCall& g) {
   if (g.m == 0 || g.n == 0 || g.batch == 0) return true;
   KILN_ASSERT(g.dtype == DType::kF32 || g.dtype == DType::kF16);
+  KILN_ASSERT(g.output() == g.dtype || (g.dtype == DType::kF16 && g.output() == DType::kF32));
   KILN_ASSERT(g.batch <= 0x7fffffff && g.k > 0);  // callers fill k == 0 products themselves
   const cudaDataType_t t = g.dtype == DType::kF32 ? CUDA_R_32F : CUDA_R_16F;
   const cublasComputeType_t compute =
@@ -148,7 +150,7 @@ bool run_gemm(CudaSession& session, const GemmCall& g) {
   // Column-major views of the row-major storage.
   Layout first(t, g.trans_b ? g.k : g.n, g.trans_b ? g.n : g.k, g.ldb, g.batch, g.stride_b);
   Layout second(t, g.trans_a ? g.m : g.k, g.trans_a ? g.k : g.m, g.lda, g.batch, g.stride_a);
-  Layout out(t, g.n, g.m, g.ldc, g.batch, g.stride_c);
+  Layout out(g.output() == DType::kF32 ? CUDA_R_32F : CUDA_R_16F, g.n, g.m, g.ldc, g.batch, g.stride_c);
 
   Pref pref;
   size_t ws = kWorkspace;

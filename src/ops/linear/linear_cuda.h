@@ -23,7 +23,8 @@ enum class GemmEpilogue { kNone, kBias, kReluBias, kGeluTanhBias };
 // between batches (0: shared). A is stored K×M when trans_a, else M×K, with row stride lda; B
 // likewise. D is C (in place) unless d is set; C and D share ldc and stride_c.
 struct GemmCall {
-  DType dtype = DType::kF32;
+  DType dtype = DType::kF32;                // A's and B's
+  DType out_dtype = DType::kUndefined;      // C's, D's and the bias's: dtype, or f32 with f16 A/B
   bool trans_a = false, trans_b = false;
   int64_t m = 0, n = 0, k = 0;
   const void* a = nullptr;
@@ -36,7 +37,8 @@ struct GemmCall {
   float alpha = 1.f, beta = 0.f;
   void* d = nullptr;  // the output when it is not C; C is then only read
   GemmEpilogue epilogue = GemmEpilogue::kNone;
-  const void* bias = nullptr;  // n elements of dtype, for the bias epilogues
+  const void* bias = nullptr;  // n elements of the output type, for the bias epilogues
+  DType output() const { return out_dtype == DType::kUndefined ? dtype : out_dtype; }
 };
 void gemm_lt(CudaSession& session, const GemmCall& call);
 // Like gemm_lt, but when cuBLASLt has no algorithm for the call's epilogue it runs nothing and

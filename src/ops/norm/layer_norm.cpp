@@ -1,7 +1,13 @@
 // LayerNormalization (opset 17): normalizes over axes [axis, rank), then scales and shifts by
 // Scale and B broadcast to X. Optional outputs Mean and InvStdDev have X's shape with the
 // normalized axes kept as 1, in the stash_type dtype.
+//
+// kiln extension for fp16 engines (convert_precision.h): X may be float32 while Scale, B and Y
+// are float16 (a LayerNorm reading an fp32 residual stream), or float16 while they are float32
+// (one starting it). Y always has Scale's type; the statistics are computed as usual.
 #include "ops/norm/norm_ops.h"
+
+#include <optional>
 
 #include "ops/norm/norm_common.h"
 
@@ -23,15 +29,15 @@ DType stash_dtype(const OpContextBase& ctx) {
 // Rows of `inner` elements: statistics in double (two-pass), y = (x - mean) * inv * s + b with
 // s/b advancing by their row stride (0 when shared by all rows). Written without callbacks so
 // the f32 [rows, C] case vectorizes; rows are spread over threads.
-template <class T>
-void layer_norm_rows(const T* x, T* y, int64_t rows, int64_t inner, const double* s,
+template <class T, class U>
+void layer_norm_rows(const T* x, U* y, int64_t rows, int64_t inner, const double* s,
                      int64_t s_stride, const double* b, int64_t b_stride, double eps,
                      double* mean_out, double* inv_out) {
   parallel_for(rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(inner, 1)),
                [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const T* xr = x + r * inner;
-      T* yr = y + r * inner;
+      U* yr = y + r * inner;
       const double* sr = s + r * s_stride;
       const double* br = b + r * b_stride;
       double sum = 0.0;
@@ -44,11 +50,22 @@ void layer_norm_rows(const T* x, T* y, int64_t rows, int64_t inner, const double
       }
       double inv = 1.0 / std::sqrt((inner > 0 ? sq / double(inner) : 0.0) + eps);
       for (int64_t i = 0; i < inner; ++i)
-        yr[i] = from_double<T>((to_double(xr[i]) - mean) * inv * sr[i] + br[i]);
+        yr[i] = from_double<U>((to_double(xr[i]) - mean) * inv * sr[i] + br[i]);
       if (mean_out) mean_out[r] = mean;
       if (inv_out) inv_out[r] = inv;
     }
   });
+}
+
+// Scale's type, which Y takes: X's, or the other of float16/float32 (the mixed forms above).
+DType params_dtype(const OpContextBase& ctx, DType x, DType scale, std::optional<DType> bias) {
+  if (bias && *bias != scale)
+    ctx.invalid(std::string("B is ") + dtype_name(*bias) + ", Scale is " + dtype_name(scale));
+  const bool mixed = (x == DType::kF32 && scale == DType::kF16) || (x == DType::kF16 && scale == DType::kF32);
+  if (scale != x && !mixed)
+    ctx.invalid(std::string("Scale is ") + dtype_name(scale) + ", X is " + dtype_name(x) +
+                " (they must match, or be float32 and float16)");
+  return scale;
 }
 
 }  // namespace
@@ -56,11 +73,11 @@ void layer_norm_rows(const T* x, T* y, int64_t rows, int64_t inner, const double
 std::vector<ValueType> layer_norm_infer(const InferContext& ctx) {
   if (ctx.opset() < 17) ctx.invalid("LayerNormalization needs opset >= 17");
   ctx.require_dtype(0, kFloatTypes);
-  require_same_dtype(ctx, 1);
-  if (ctx.has_input(2)) require_same_dtype(ctx, 2);
+  const DType y = params_dtype(ctx, ctx.dtype(0), ctx.dtype(1),
+                               ctx.has_input(2) ? std::optional<DType>(ctx.dtype(2)) : std::nullopt);
   DType u = stash_dtype(ctx);
   int64_t axis = ctx.attrs().get_int("axis", -1);
-  std::vector<ValueType> out{ctx.type(0)};
+  std::vector<ValueType> out{{y, ctx.type(0).shape}};
   if (ctx.num_outputs() == 1) return out;
   std::optional<Shape> stat_shape;
   if (const Shape* s = ctx.shape(0)) {
@@ -80,9 +97,8 @@ std::vector<Tensor> layer_norm_cpu(const KernelContext& ctx) {
   int axis = normalize_axis(ctx, ctx.attrs().get_int("axis", -1), x.rank());
   double eps = ctx.attrs().get_float("epsilon", 1e-5f);
   DType u = stash_dtype(ctx);
-  for (size_t i = 1; i < 3; ++i)
-    if (ctx.has_input(i) && ctx.input(i).dtype() != x.dtype())
-      ctx.invalid("Scale and B must have X's dtype");
+  const DType y_dtype = params_dtype(ctx, x.dtype(), ctx.input(1).dtype(),
+                                     ctx.has_input(2) ? std::optional<DType>(ctx.input(2).dtype()) : std::nullopt);
 
   Dims outer_dims(dims.begin(), dims.begin() + axis), inner_dims(dims.begin() + axis, dims.end());
   int64_t rows = numel_of(outer_dims), inner = numel_of(inner_dims);
@@ -110,11 +126,14 @@ std::vector<Tensor> layer_norm_cpu(const KernelContext& ctx) {
 
   bool want_stats = ctx.num_outputs() > 1;
   std::vector<double> mean(want_stats ? size_t(rows) : 0), inv(want_stats ? size_t(rows) : 0);
-  Tensor y(x.dtype(), dims);
+  Tensor y(y_dtype, dims);
   visit_float(ctx, x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
-    layer_norm_rows(x.data<T>(), y.data<T>(), rows, inner, s, scale_stride, b, bias_stride, eps,
-                    want_stats ? mean.data() : nullptr, want_stats ? inv.data() : nullptr);
+    visit_float(ctx, y_dtype, [&](auto out_tag) {
+      using U = typename decltype(out_tag)::type;
+      layer_norm_rows(x.data<T>(), y.data<U>(), rows, inner, s, scale_stride, b, bias_stride, eps,
+                      want_stats ? mean.data() : nullptr, want_stats ? inv.data() : nullptr);
+    });
   });
 
   std::vector<Tensor> out{y};

@@ -1,7 +1,8 @@
 // LayerNormalization on the GPU: mean, then the mean of squared deviations (two passes over the
 // row, fp32), then y = (x - mean) * inv_std * scale + bias. Rows up to 1024 elements (every
 // transformer here: 32–1024 channels) take one warp each, held in registers; longer rows take a
-// block each.
+// block each. X may differ from Y (float32 vs float16, the mixed forms of layer_norm.cpp); Scale
+// and B have Y's type.
 #include "kiln/status.h"
 #include "ops/norm/norm_cuda.h"
 #include "runtime/cuda/kernel_util.cuh"
@@ -9,14 +10,14 @@
 namespace kiln::norm {
 namespace {
 
-template <class T>
-__global__ void layer_norm_kernel(const T* __restrict__ x, const T* __restrict__ scale,
-                                  const T* __restrict__ bias, T* __restrict__ y,
+template <class T, class U>
+__global__ void layer_norm_kernel(const T* __restrict__ x, const U* __restrict__ scale,
+                                  const U* __restrict__ bias, U* __restrict__ y,
                                   float* __restrict__ mean_out, float* __restrict__ inv_out,
                                   int64_t inner, float eps) {
   const int64_t row = blockIdx.x;
   const T* xr = x + row * inner;
-  T* yr = y + row * inner;
+  U* yr = y + row * inner;
   float sum = 0.f;
   for (int64_t i = threadIdx.x; i < inner; i += blockDim.x) sum += cuda::load_f(xr, i);
   const float mean = cuda::block_reduce<false>(sum) / float(inner);
@@ -40,15 +41,15 @@ __global__ void layer_norm_kernel(const T* __restrict__ x, const T* __restrict__
 // One warp per row, the row in registers: x is read once and y written once, and no block
 // barrier stalls the 64-channel rows of SegFormer's first stage (the block kernel reached 8% of
 // bandwidth there).
-template <class T, int kPerLane>
-__global__ void layer_norm_warp(const T* __restrict__ x, const T* __restrict__ scale, const T* __restrict__ bias,
-                                T* __restrict__ y, float* __restrict__ mean_out, float* __restrict__ inv_out,
+template <class T, class U, int kPerLane>
+__global__ void layer_norm_warp(const T* __restrict__ x, const U* __restrict__ scale, const U* __restrict__ bias,
+                                U* __restrict__ y, float* __restrict__ mean_out, float* __restrict__ inv_out,
                                 int64_t rows, int inner, float eps) {
   const int64_t row = int64_t(blockIdx.x) * (blockDim.x / 32) + threadIdx.x / 32;
   if (row >= rows) return;
   const int lane = threadIdx.x & 31;
   const T* xr = x + row * inner;
-  T* yr = y + row * inner;
+  U* yr = y + row * inner;
   float v[kPerLane];
   float sum = 0.f;
 #pragma unroll
@@ -80,38 +81,40 @@ __global__ void layer_norm_warp(const T* __restrict__ x, const T* __restrict__ s
   }
 }
 
-template <class T, int kPerLane> void launch_warp(const LayerNormArgs& a, CudaStream stream) {
+template <class T, class U, int kPerLane> void launch_warp(const LayerNormArgs& a, CudaStream stream) {
   constexpr int kRowsPerBlock = 8;
-  layer_norm_warp<T, kPerLane><<<unsigned((a.rows + kRowsPerBlock - 1) / kRowsPerBlock), 32 * kRowsPerBlock, 0,
-                                 stream>>>(static_cast<const T*>(a.x), static_cast<const T*>(a.scale),
-                                           static_cast<const T*>(a.bias), static_cast<T*>(a.y), a.mean, a.inv_std,
-                                           a.rows, int(a.inner), a.eps);
+  layer_norm_warp<T, U, kPerLane><<<unsigned((a.rows + kRowsPerBlock - 1) / kRowsPerBlock), 32 * kRowsPerBlock, 0,
+                                    stream>>>(static_cast<const T*>(a.x), static_cast<const U*>(a.scale),
+                                              static_cast<const U*>(a.bias), static_cast<U*>(a.y), a.mean, a.inv_std,
+                                              a.rows, int(a.inner), a.eps);
   CUDA_CHECK_LAUNCH();
 }
 
-template <class T> void launch(const LayerNormArgs& a, CudaStream stream) {
+template <class T, class U> void launch(const LayerNormArgs& a, CudaStream stream) {
   if (a.inner <= 1024) {
-    if (a.inner <= 32) return launch_warp<T, 1>(a, stream);
-    if (a.inner <= 64) return launch_warp<T, 2>(a, stream);
-    if (a.inner <= 128) return launch_warp<T, 4>(a, stream);
-    if (a.inner <= 256) return launch_warp<T, 8>(a, stream);
-    if (a.inner <= 512) return launch_warp<T, 16>(a, stream);
-    return launch_warp<T, 32>(a, stream);
+    if (a.inner <= 32) return launch_warp<T, U, 1>(a, stream);
+    if (a.inner <= 64) return launch_warp<T, U, 2>(a, stream);
+    if (a.inner <= 128) return launch_warp<T, U, 4>(a, stream);
+    if (a.inner <= 256) return launch_warp<T, U, 8>(a, stream);
+    if (a.inner <= 512) return launch_warp<T, U, 16>(a, stream);
+    return launch_warp<T, U, 32>(a, stream);
   }
   int threads = a.inner >= 1024 ? 512 : a.inner >= 256 ? 256 : 128;
-  layer_norm_kernel<T><<<unsigned(a.rows), threads, 0, stream>>>(
-      static_cast<const T*>(a.x), static_cast<const T*>(a.scale), static_cast<const T*>(a.bias),
-      static_cast<T*>(a.y), a.mean, a.inv_std, a.inner, a.eps);
+  layer_norm_kernel<T, U><<<unsigned(a.rows), threads, 0, stream>>>(
+      static_cast<const T*>(a.x), static_cast<const U*>(a.scale), static_cast<const U*>(a.bias),
+      static_cast<U*>(a.y), a.mean, a.inv_std, a.inner, a.eps);
   CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace
 
-void launch_layer_norm(DType dt, const LayerNormArgs& a, CudaStream stream) {
+void launch_layer_norm(DType x, DType y, const LayerNormArgs& a, CudaStream stream) {
   if (a.rows == 0 || a.inner == 0) return;
   KILN_ASSERT(a.rows <= 0x7fffffff);
-  if (dt == DType::kF32) return launch<float>(a, stream);
-  if (dt == DType::kF16) return launch<__half>(a, stream);
+  if (x == DType::kF32 && y == DType::kF32) return launch<float, float>(a, stream);
+  if (x == DType::kF16 && y == DType::kF16) return launch<__half, __half>(a, stream);
+  if (x == DType::kF32 && y == DType::kF16) return launch<float, __half>(a, stream);
+  if (x == DType::kF16 && y == DType::kF32) return launch<__half, float>(a, stream);
   KILN_ASSERT(!"layer norm dtype");
 }
 

@@ -21,10 +21,12 @@ void layer_norm_cuda(CudaKernelContext& ctx) {
   const int axis = normalize_axis(ctx, ctx.attrs().get_int("axis", -1), x.rank());
   Dims inner_dims(x.dims.begin() + axis, x.dims.end());
   const int64_t inner = numel_of(inner_dims), rows = x.numel() / std::max<int64_t>(inner, 1);
+  const DType y_dtype = ctx.input(1).dtype;  // Scale's, which Y takes (layer_norm.cpp)
+  if (y_dtype != DType::kF32 && y_dtype != DType::kF16) ctx.unsupported("Scale must be float32 or float16");
   for (size_t i = 1; i < 3; ++i) {
     if (!ctx.has_input(i)) continue;
     const DeviceTensor& p = ctx.input(i);
-    if (p.dtype != x.dtype) ctx.invalid("Scale and B must have X's dtype");
+    if (p.dtype != y_dtype) ctx.invalid("Scale and B must have one type");
     if (without_leading_ones(p.dims) != without_leading_ones(inner_dims))
       ctx.unsupported("the CUDA kernel needs Scale and B shaped like the normalized axes (" +
                       dims_to_string(inner_dims) + "), got " + dims_to_string(p.dims));
@@ -42,7 +44,7 @@ void layer_norm_cuda(CudaKernelContext& ctx) {
   a.rows = rows;
   a.inner = inner;
   a.eps = ctx.attrs().get_float("epsilon", 1e-5f);
-  launch_layer_norm(x.dtype, a, ctx.stream());
+  launch_layer_norm(x.dtype, y_dtype, a, ctx.stream());
 }
 
 void instance_norm_cuda(CudaKernelContext& ctx) {

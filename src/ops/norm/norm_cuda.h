@@ -17,7 +17,8 @@ struct LayerNormArgs {
   int64_t rows = 0, inner = 0;
   float eps = 1e-5f;
 };
-void launch_layer_norm(DType dt, const LayerNormArgs& args, CudaStream stream);
+// x: X's type; y: Y's, Scale's and B's (f32/f16 each).
+void launch_layer_norm(DType x, DType y, const LayerNormArgs& args, CudaStream stream);
 
 void layer_norm_cuda(CudaKernelContext& ctx);
 
