@@ -7,6 +7,9 @@
 // The graph's inputs and outputs keep their names and float32 type. Inputs where fp16 would
 // change what an op does stay float32: parameters rather than data (Resize roi/scales, Range,
 // ...) and decisions (comparisons, casts to integers), with the cheap ops that compute only them.
+// Where fp16 storage costs accuracy without fp32 math paying for it, values stay float32 but the
+// nodes writing them keep fp16 operands: the islands of precision_islands.h (residual streams,
+// the conv that starts one, model outputs).
 #pragma once
 #include <map>
 #include <string>
