@@ -10,6 +10,7 @@ PKGS=(
   libprotobuf-dev protobuf-compiler libonnx-dev libonnx-testdata
   libcli11-dev nlohmann-json3-dev libstb-dev libgtest-dev
   libopenblas-openmp-dev zlib1g-dev
+  clang libclang-rt-dev
 )
 
 missing=()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets everything up and runs kiln's whole test suite: unit and per-op tests, the CLI error
 # contract, the reference-model goldens, the ONNX node conformance suite, and the ONNX Runtime
-# live reference; then all of it again under ASan + UBSan. This is what CI runs (.ci/run).
+# live reference; then all of it again under ASan + UBSan; then every libFuzzer target for 60 s
+# (tools/fuzz/run.sh, fixed seed: the same mutations each run). This is what CI runs (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,3 +19,7 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKILN_SANIT
 cmake --build build-asan -j"$(nproc)"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j"$(nproc)" --timeout 1800
+
+# Each fuzz target 60 s from the test-derived seeds (docs/RELIABILITY.md); a finding fails the run
+# and leaves its reproducer in build-fuzz/findings/.
+KILN="$PWD/build/kiln" tools/fuzz/run.sh all 60

@@ -61,6 +61,7 @@ done
 
 memcheck="not run (compute-sanitizer not found)"
 memcheck_models=$memcheck
+racecheck=$memcheck
 SAN=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -1)
 if [ -n "$SAN" ]; then
   section "compute-sanitizer memcheck (op tests)"
@@ -80,7 +81,25 @@ if [ -n "$SAN" ]; then
   memcheck_models=$(case $mrc in 0) echo clean ;; 124) echo "timed out (not a failure)" ;;
     9) echo "FAILED: memcheck errors" ;; *) echo "no memcheck errors; tests exited $mrc" ;; esac)
   [ $mrc -eq 0 ] || [ $mrc -eq 124 ] || status=1
+  # racecheck: shared-memory hazards inside kernels (flash attention, reductions, tiled convs).
+  section "compute-sanitizer racecheck (op tests)"
+  timeout "${RACECHECK_TIMEOUT:-${MEMCHECK_TIMEOUT:-150}}" "$SAN" --tool racecheck --error-exitcode 9 \
+    "$BIN/kiln_gpu_tests" --gtest_color=no \
+    --gtest_filter='Gpu*:-*Model*:GpuRuntime.EightContextsThousandInferencesEach' >>"$LOG" 2>&1
+  mrc=$?
+  racecheck=$(case $mrc in 0) echo clean ;; 124) echo "timed out" ;; 9) echo "FAILED: racecheck hazards" ;;
+    *) echo "no racecheck hazards; tests exited $mrc" ;; esac)
+  [ $mrc -eq 0 ] || status=1
 fi
+
+# The soak: 100,000 inferences with host and device memory measured before and after.
+section "soak (GpuReliability.DISABLED_SoakHundredThousandInferences)"
+SECONDS=0
+"$BIN/kiln_gpu_tests" --gtest_color=no --gtest_also_run_disabled_tests \
+  --gtest_filter='GpuReliability.DISABLED_Soak*' >>"$LOG" 2>&1
+src=$?
+soak="$(grep '^soak:' "$LOG" | tail -1 | sed 's/^soak: //') (${SECONDS} s, exit $src)"
+[ $src -eq 0 ] || status=1
 
 passed=$(grep -c '^\[       OK \]' "$LOG")
 failed=$(grep '^\[  FAILED  \]' "$LOG" | grep -v -e 'listed below' -e ' ms)$' | sort -u | grep -c .)
@@ -98,6 +117,8 @@ skipped=$(grep -c '^\[  SKIPPED \]' "$LOG")
   grep -E ': no CUDA kernel yet for:' "$LOG" | sort -u | sed 's/^\([^:]*\): \(.*\)/| model \1 skipped | \2 |/'
   echo "| compute-sanitizer memcheck, op tests | $memcheck |"
   echo "| compute-sanitizer memcheck, reference models | $memcheck_models |"
+  echo "| compute-sanitizer racecheck, op tests | $racecheck |"
+  echo "| soak | $soak |"
   echo
   echo "| kiln run --device cuda | status | accuracy / error | timing |"
   echo "|---|---|---|---|"

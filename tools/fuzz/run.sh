@@ -7,7 +7,7 @@
 # Prints executions, seconds, corpus size and status per target; exits non-zero when a target
 # finds something (crash, sanitizer report, leak, out-of-memory, timeout). Reproducers go to
 # build-fuzz/findings/TARGET/, logs to build-fuzz/logs/TARGET.log.
-# Environment: KILN_FUZZ_BUILD (build-fuzz), KILN_FUZZ_JOBS (1), KILN_FUZZ_SEED (1: the same
+# Environment: KILN_FUZZ_BUILD (build-fuzz), KILN_FUZZ_JOBS (build jobs: nproc), KILN_FUZZ_SEED (1: the same
 # mutations every run, for reproducible CI; 0 lets libFuzzer pick), KILN (build/kiln, for the
 # engine seeds). No network: everything comes from the repository and Debian packages.
 set -euo pipefail
@@ -21,7 +21,7 @@ target=${1#fuzz_}
 seconds=$2
 corpus_arg=${3:-}
 build=${KILN_FUZZ_BUILD:-$root/build-fuzz}
-jobs=${KILN_FUZZ_JOBS:-1}
+jobs=${KILN_FUZZ_JOBS:-$(nproc)}
 seed=${KILN_FUZZ_SEED:-1}
 
 # Largest input per target: the biggest seed fits (models and .npy inputs), pictures stay small.
