@@ -4,7 +4,10 @@
 # Each MODEL_DIR holds model.onnx and, optionally, inputs/*.npy (else random inputs). Every
 # model runs as `kiln run --device cuda` once per precision (fp32; fp16 through an engine built
 # with --fp16) under each tool. CUDA Graphs are turned off under the tools, so every kernel is
-# launched (and checked) on its own. A table goes to RESULTS_MD; exits non-zero on any finding.
+# launched (and checked) on its own. racecheck looks at kiln's own kernels only (kernel names
+# containing "kiln", when this compute-sanitizer can filter): it reported a hazard inside
+# cuBLASLt's Hopper GEMM (nvjet_sm90_hsh_*) that kiln can neither inspect nor change.
+# A table goes to RESULTS_MD; exits non-zero on any finding.
 # Environment: SANITIZE_TIMEOUT (seconds per run, default 300), SANITIZE_TOOLS ("memcheck racecheck").
 set -uo pipefail
 KILN=$(realpath "$1")
@@ -12,6 +15,8 @@ MD=$2
 shift 2
 SAN=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -1)
 [ -n "$SAN" ] || { echo "sanitize_models.sh: compute-sanitizer not found" >&2; exit 2; }
+RACE_ARGS=()
+"$SAN" --help 2>/dev/null | grep -q -- '--kernel-name ' && RACE_ARGS=(--kernel-name kns=kiln)
 work=$(mktemp -d)
 status=0
 {
@@ -41,7 +46,9 @@ for dir in "$@"; do
     for tool in ${SANITIZE_TOOLS:-memcheck racecheck}; do
       log=$work/$name.$precision.$tool.log
       SECONDS=0
-      timeout "${SANITIZE_TIMEOUT:-300}" "$SAN" --tool "$tool" --error-exitcode 9 \
+      extra=()
+      [ "$tool" = racecheck ] && extra=("${RACE_ARGS[@]}")
+      timeout "${SANITIZE_TIMEOUT:-300}" "$SAN" --tool "$tool" "${extra[@]}" --error-exitcode 9 \
         "$KILN" run "$model" "${args[@]}" --device cuda --no-cuda-graph -o "$work/out" >"$log" 2>&1
       rc=$?
       summary=$(grep -E "ERROR SUMMARY|RACECHECK SUMMARY" "$log" | tail -1 | sed 's/^========= //')
@@ -51,7 +58,7 @@ for dir in "$@"; do
         9) result="FINDINGS: $summary"; status=1; cp "$log" "$(dirname "$MD")/" ;;
         *) result="kiln exited $rc: $(grep -v '^=========' "$log" | tail -1)"; status=1 ;;
       esac
-      echo "| $name | $precision | $tool | $result | $SECONDS |" >>"$MD"
+      echo "| $name | $precision | $tool${extra[*]:+ (${extra[*]})} | $result | $SECONDS |" >>"$MD"
     done
   done
 done
