@@ -85,7 +85,7 @@ if [ -n "$SAN" ]; then
   # convs); library kernels are left out where the tool can filter (sanitize_models.sh says why).
   section "compute-sanitizer racecheck (op tests)"
   race_args=()
-  "$SAN" --help 2>/dev/null | grep -q -- '--kernel-name ' && race_args=(--kernel-name kns=kiln)
+  "$SAN" --help 2>/dev/null | grep -q -- '--kernel-name' && race_args=(--kernel-name kns=kiln)
   echo "racecheck arguments: ${race_args[*]:-none}" >>"$LOG"
   timeout "${RACECHECK_TIMEOUT:-${MEMCHECK_TIMEOUT:-150}}" "$SAN" --tool racecheck "${race_args[@]}" --error-exitcode 9 \
     "$BIN/kiln_gpu_tests" --gtest_color=no \

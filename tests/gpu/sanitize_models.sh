@@ -16,7 +16,7 @@ shift 2
 SAN=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -1)
 [ -n "$SAN" ] || { echo "sanitize_models.sh: compute-sanitizer not found" >&2; exit 2; }
 RACE_ARGS=()
-"$SAN" --help 2>/dev/null | grep -q -- '--kernel-name ' && RACE_ARGS=(--kernel-name kns=kiln)
+"$SAN" --help 2>/dev/null | grep -q -- '--kernel-name' && RACE_ARGS=(--kernel-name kns=kiln)
 work=$(mktemp -d)
 status=0
 {
