@@ -1,5 +1,7 @@
 #include "ir/shape.h"
 
+#include <algorithm>
+
 namespace kiln {
 
 Shape shape_of(const Dims& dims) { return Shape(dims.begin(), dims.end()); }
@@ -27,6 +29,18 @@ std::string shape_to_string(const Shape& s) {
     out += s[i].known() ? std::to_string(s[i].value) : (s[i].symbol.empty() ? "?" : s[i].symbol);
   }
   return out;
+}
+
+bool exceeds_tensor_limit(DType dtype, const Shape& s) {
+  for (const Dim& d : s)
+    if (d.value == 0) return false;
+  int64_t bytes = std::max<int64_t>(1, int64_t(dtype_size(dtype)));
+  for (const Dim& d : s) {
+    if (!d.known()) continue;
+    if (d.value > kMaxTensorBytes / bytes) return true;  // checked before multiplying: no overflow
+    bytes *= d.value;
+  }
+  return false;
 }
 
 std::string ValueType::to_string() const {

@@ -29,6 +29,9 @@ Shape shape_of(const Dims& dims);
 bool shape_known(const Shape& s);
 Dims shape_dims(const Shape& s);  // requires shape_known
 std::string shape_to_string(const Shape& s);  // "1x3xHxW", "?" for unknown dims
+// Whether the known dims of s (>= 0) alone already take more than kMaxTensorBytes of dtype;
+// symbolic dims count as 1, a zero dim makes the tensor empty.
+bool exceeds_tensor_limit(DType dtype, const Shape& s);
 
 // Type of a value as far as shape inference knows: dtype and, if known, rank + dims.
 struct ValueType {

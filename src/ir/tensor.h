@@ -13,6 +13,10 @@ namespace kiln {
 
 using Dims = std::vector<int64_t>;
 
+// The most bytes one tensor may take: larger shapes come from broken or hostile files and
+// flags, and are refused before anything allocates (an allocation would only fail later).
+inline constexpr int64_t kMaxTensorBytes = int64_t(1) << 40;  // 1 TiB
+
 int64_t numel_of(const Dims& dims);  // throws kInvalidArgument on negative or overflowing dims
 std::string dims_to_string(const Dims& dims);  // "1x3x512x512", "scalar" for rank 0
 

@@ -31,7 +31,9 @@ ValueType type_from_proto(const onnx::ValueInfoProto& vi, const std::string& wha
     Shape s;
     for (const auto& d : tt.shape().dim()) {
       if (d.has_dim_value()) {
-        if (d.dim_value() < 0) bad(what, "'" + vi.name() + "' has a negative dimension");
+        if (d.dim_value() < 0)
+          bad(what, "'" + vi.name() + "' has a negative dimension " + std::to_string(d.dim_value()) +
+                        "; fix the model's input dims");
         s.push_back(Dim(d.dim_value()));
       } else if (d.has_dim_param() && !d.dim_param().empty()) {
         s.push_back(Dim::symbolic(d.dim_param()));
@@ -120,6 +122,11 @@ Graph import_onnx_bytes(const std::string& bytes, const std::string& base_dir,
     if (g.values.count(in.name())) continue;  // an initializer listed as input: a constant
     if (in.name().empty()) bad(what, "a graph input has no name");
     ValueType t = type_from_proto(in, "graph input");
+    // Refused before any input is made for it: allocating one would only end in "out of memory".
+    if (t.shape && exceeds_tensor_limit(t.dtype, *t.shape))
+      bad(what, "graph input '" + in.name() + "' declares shape " + shape_to_string(*t.shape) + " of " +
+                    dtype_name(t.dtype) + ", more than kiln's 1 TiB limit for one tensor; " +
+                    "fix the model's input dims");
     auto it = options.input_shapes.find(in.name());
     if (it != options.input_shapes.end()) {
       const Dims& given = it->second;
@@ -135,6 +142,10 @@ Graph import_onnx_bytes(const std::string& bytes, const std::string& base_dir,
                                                   shape_to_string(*t.shape) + ", got " +
                                                   dims_to_string(given));
       t.shape = shape_of(given);
+      if (exceeds_tensor_limit(t.dtype, *t.shape))
+        fail(ErrorCode::kInvalidArgument, "--shape " + in.name() + "=" + dims_to_string(given) +
+                                              " is more than kiln's 1 TiB limit for one " + dtype_name(t.dtype) +
+                                              " tensor; give a smaller shape");
       shaped.insert(in.name());
     }
     g.values[in.name()] = Value{in.name(), t, std::nullopt};

@@ -93,10 +93,11 @@ Tensor tensor_from_proto(const onnx::TensorProto& p, const std::string& base_dir
   try {
     n = numel_of(dims);
   } catch (const Error&) {
-    bad(what, "shape " + dims_to_string(dims) + " is too large");
+    bad(what, "shape " + dims_to_string(dims) + " is more than kiln's 1 TiB limit for one tensor");
   }
   size_t elem = dtype_size(dt);
-  if (n > (int64_t(1) << 40) / int64_t(elem)) bad(what, "shape " + dims_to_string(dims) + " is too large");
+  if (n > kMaxTensorBytes / int64_t(elem))
+    bad(what, "shape " + dims_to_string(dims) + " is more than kiln's 1 TiB limit for one tensor");
   size_t want = size_t(n) * elem;
 
   // Check the stored data covers the shape BEFORE allocating, so absurd dims cannot exhaust memory.

@@ -91,6 +91,33 @@ TEST(Importer, ShapeOverridesMustFitTheModel) {
   error_of([&] { import_onnx_bytes(relu_model().bytes(), ".", "m.onnx", o); }, ErrorCode::kInvalidArgument);
 }
 
+TEST(Importer, InputShapesOverTheTensorLimitAreRefused) {
+  const int64_t mega = int64_t(1) << 20;
+  auto model = [](DType dt, std::vector<int64_t> dims) {
+    test::ModelBuilder b;
+    b.input("x", dt, dims).output("y", dt);
+    b.node("Identity", {"x"}, {"y"});
+    return b.bytes();
+  };
+  std::string msg = error_of([&] { import_onnx_bytes(model(DType::kF32, {mega, mega}), ".", "m.onnx"); },
+                             ErrorCode::kInvalidModel);
+  EXPECT_NE(msg.find("1048576x1048576"), std::string::npos) << msg;
+  // Known dims alone over the limit; dims past int64 when multiplied must not wrap around.
+  error_of([&] { import_onnx_bytes(model(DType::kF32, {-1, mega * mega}), ".", "m.onnx"); }, ErrorCode::kInvalidModel);
+  error_of([&] { import_onnx_bytes(model(DType::kU8, {mega * mega, mega * mega, 4}), ".", "m.onnx"); },
+           ErrorCode::kInvalidModel);
+  // Exactly the limit, a zero dim (an empty tensor) and symbolic dims pass.
+  EXPECT_NO_THROW(import_onnx_bytes(model(DType::kU8, {-1, mega * mega}), ".", "m.onnx"));
+  EXPECT_NO_THROW(import_onnx_bytes(model(DType::kF32, {mega * mega, mega * mega, 0}), ".", "m.onnx"));
+  ImportOptions o;
+  o.input_shapes["x"] = {mega, mega};
+  msg = error_of([&] { import_onnx_bytes(model(DType::kF32, {-1, -1}), ".", "m.onnx", o); },
+                 ErrorCode::kInvalidArgument);
+  EXPECT_NE(msg.find("--shape x=1048576x1048576"), std::string::npos) << msg;
+  o.input_shapes["x"] = {mega, mega / 4};  // 2^38 float32 values: exactly 1 TiB
+  EXPECT_NO_THROW(import_onnx_bytes(model(DType::kF32, {-1, -1}), ".", "m.onnx", o));
+}
+
 TEST(Importer, ConstantNodesBecomeConstants) {
   test::ModelBuilder b;
   b.input("x", DType::kF32, {3}).output("y", DType::kF32);

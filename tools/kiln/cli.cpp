@@ -1,5 +1,7 @@
 #include "cli.h"
 
+#include <cstdio>
+
 #include "kiln/status.h"
 #include "ops/plugin/plugin_ops.h"
 
@@ -46,6 +48,13 @@ std::map<std::string, Dims> parse_shapes(const std::vector<std::string>& args) {
     shapes[name] = parse_dims(value, "--shape " + name);
   }
   return shapes;
+}
+
+void warn(const std::string& message) {
+  std::string line = message;
+  for (char& c : line)
+    if (c == '\n' || c == '\r') c = ' ';
+  std::fprintf(stderr, "kiln: warning: %s\n", line.c_str());
 }
 
 std::string file_name_for(const std::string& name) {

@@ -32,6 +32,10 @@ std::pair<std::string, std::string> split_assignment(const std::string& arg, con
 // Repeated --shape NAME=DIMS flags → map.
 std::map<std::string, Dims> parse_shapes(const std::vector<std::string>& args);
 
+// Prints `kiln: warning: MESSAGE` as one line on stderr (line breaks in names become spaces,
+// as main does for errors).
+void warn(const std::string& message);
+
 // A file name for a tensor named `name`: characters outside [A-Za-z0-9._-] become '_'.
 std::string file_name_for(const std::string& name);
 

@@ -1,4 +1,5 @@
 // kiln run MODEL.onnx|ENGINE.kiln --input NAME=FILE.npy|random ... [--shape NAME=DIMS] [--output DIR]
+//          [--check-finite]
 // kiln run MODEL.onnx --image PICTURE --task matte|semantic [--output DIR]
 // Runs the model on the CPU reference backend or (--device cuda) the CUDA backend and writes
 // one <output>.npy per graph output (CUDA inputs and outputs are host copies); with a task,
@@ -11,6 +12,7 @@
 
 #include "cli.h"
 #include "io/file_util.h"
+#include "io/finite_check.h"
 #include "io/npy.h"
 #include "io/progress.h"
 #include "io/random_tensor.h"
@@ -42,7 +44,14 @@ struct RunOptions {
   std::string palette = "auto";
   std::vector<float> mean, std;
   bool save_input = false;
+  bool check_finite = false;
 };
+
+// "3 NaN/Inf values (first at index 17)"
+std::string describe(const NonFinite& bad) {
+  return std::to_string(bad.count) + " NaN/Inf value" + (bad.count == 1 ? "" : "s") + " (first at index " +
+         std::to_string(bad.first) + ")";
+}
 
 double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -95,6 +104,13 @@ int run(RunOptions o) {
     feeds[name] = random_tensor_for_input(t.dtype, shape_dims(*t.shape), seed++);
   }
   check_inputs(g, feeds);
+  if (o.check_finite)
+    for (const auto& name : g.inputs) {
+      NonFinite bad = find_non_finite(feeds.at(name));
+      if (bad.count)
+        fail(ErrorCode::kInvalidArgument, "input '" + name + "' holds " + describe(bad) +
+                                              "; clean the input or drop --check-finite");
+    }
   PassReport passes = run_passes(g);
   double prepare_ms = ms_since(t0);
 
@@ -131,12 +147,19 @@ int run(RunOptions o) {
   // Nothing is written until everything succeeded; each file lands atomically.
   std::filesystem::create_directories(o.output_dir);
   nlohmann::json report = {{"model", o.model}, {"device", o.device}, {"outputs", nlohmann::json::array()}};
+  std::vector<std::string> warnings;  // printed once everything is written, so errors stay one line
   for (const auto& name : g.outputs) {
     const Tensor& t = outputs.at(name);
     std::string path = (std::filesystem::path(o.output_dir) / (file_name_for(name) + ".npy")).string();
     write_npy(path, t);
     report["outputs"].push_back({{"name", name}, {"file", path}, {"dtype", dtype_name(t.dtype())},
                                  {"shape", t.dims()}});
+    if (!o.check_finite) continue;
+    NonFinite bad = find_non_finite(t);
+    report["outputs"].back()["non_finite"] = {{"count", bad.count}};
+    if (!bad.count) continue;
+    report["outputs"].back()["non_finite"]["first_index"] = bad.first;
+    warnings.push_back("output '" + name + "' holds " + describe(bad));
   }
   if (o.save_input) {
     std::string path = (std::filesystem::path(o.output_dir) / (file_name_for(picture.input_name) + ".npy")).string();
@@ -148,6 +171,7 @@ int run(RunOptions o) {
   report["time_ms"] = {{"prepare", prepare_ms}, {"run", run_ms}, {"by_op", op_ms}};
   if (o.device == "cuda") report["time_ms"]["device_setup"] = setup_ms;
   if (!random_names.empty()) report["seed"] = seed - random_names.size();
+  for (const auto& w : warnings) warn(w);
   if (o.json) {
     std::cout << report.dump(2) << "\n";
     return 0;
@@ -214,6 +238,9 @@ Action add_run_command(CLI::App& app) {
   cmd->add_option("--std", o->std, "Per-channel std on 0..1 values (default: 1.004 for matte, ImageNet otherwise)")
       ->delimiter(',');
   cmd->add_flag("--save-input", o->save_input, "Also write the preprocessed picture tensor as <input>.npy");
+  cmd->add_flag("--check-finite", o->check_finite,
+                "Refuse inputs holding NaN/Inf (exit 2, nothing written); warn about outputs holding "
+                "them (and count them in --json)");
   return with_plugins(cmd, [o] { return run(*o); });
 }
 
