@@ -1,6 +1,8 @@
 // Issue 8 on the GPU: running out of GPU memory is a clean error that leaves the context usable,
-// and a long run of inferences does not grow host or device memory (the soak, DISABLED_ by
-// default: run_on_device.sh runs it with --gtest_also_run_disabled_tests).
+// and a long run of inferences does not grow host or device memory. Both are DISABLED_ in the
+// default run and have their own section in run_on_device.sh (--gtest_also_run_disabled_tests):
+// the soak runs 100,000 inferences, and on the H200 the driver took about 110 s to refuse each
+// 1 TiB request (the OOM test passed in 223 s, tests/gpu/results/*-reliability-f525426-partial.log).
 #include <cuda_runtime_api.h>
 
 #include <fstream>
@@ -38,7 +40,7 @@ double sum_of(const Tensor& t) {
   return s;
 }
 
-TEST(GpuReliability, OutOfMemoryIsACleanErrorAndTheContextStaysUsable) {
+TEST(GpuReliability, DISABLED_OutOfMemoryIsACleanErrorAndTheContextStaysUsable) {
   Graph g = tile_sum_graph();
   EngineBuild build;
   build.profiles.push_back({"x", {1, kCols}, {1, kCols}, {1024, kCols}});
