@@ -86,25 +86,8 @@ struct Match {
   std::vector<Branch> branches;
 };
 
-bool unit_conv(const Graph& g, const Node& conv) {
-  if (conv.inputs.size() < 2 || conv.outputs.size() != 1) return false;
-  const Attributes& a = conv.attrs;
-  if (a.get_int("group", 1) != 1) return false;
-  const std::string pad = a.get_string("auto_pad", "NOTSET");
-  if (pad != "NOTSET" && pad != "VALID") return false;
-  for (int64_t v : a.get_ints("kernel_shape", {1, 1}))
-    if (v != 1) return false;
-  for (int64_t v : a.get_ints("strides", {1, 1}))
-    if (v != 1) return false;
-  for (int64_t v : a.get_ints("pads", {0, 0, 0, 0}))
-    if (v != 0) return false;
-  if (!g.is_constant(conv.inputs[1]) || (conv.has_input(2) && !g.is_constant(conv.inputs[2]))) return false;
-  const Dims& w = g.value(conv.inputs[1]).constant->dims();
-  return w.size() == 4 && w[2] == 1 && w[3] == 1;
-}
-
 std::optional<Match> match(const Graph& g, const GraphIndex& idx, const Node& conv) {
-  if (!is_op(&conv, "Conv") || !unit_conv(g, conv)) return std::nullopt;
+  if (!is_pointwise_conv(g, conv)) return std::nullopt;
   const Node* concat = idx.producer(conv.inputs[0]);
   if (!is_op(concat, "Concat") || concat->inputs.size() < 2 || !idx.used_only_by(conv.inputs[0], conv))
     return std::nullopt;

@@ -59,6 +59,23 @@ std::string add_constant(Graph& g, const std::string& base, Tensor t) {
 
 bool is_op(const Node* node, const char* op) { return node && node->domain.empty() && node->op_type == op; }
 
+bool is_pointwise_conv(const Graph& g, const Node& conv) {
+  if (!is_op(&conv, "Conv") || conv.inputs.size() < 2 || conv.outputs.size() != 1) return false;
+  const Attributes& a = conv.attrs;
+  if (a.get_int("group", 1) != 1) return false;
+  const std::string pad = a.get_string("auto_pad", "NOTSET");
+  if (pad != "NOTSET" && pad != "VALID") return false;
+  for (int64_t v : a.get_ints("kernel_shape", {1, 1}))
+    if (v != 1) return false;
+  for (int64_t v : a.get_ints("strides", {1, 1}))
+    if (v != 1) return false;
+  for (int64_t v : a.get_ints("pads", {0, 0, 0, 0}))
+    if (v != 0) return false;
+  if (!g.is_constant(conv.inputs[1]) || (conv.has_input(2) && !g.is_constant(conv.inputs[2]))) return false;
+  const Dims& w = g.value(conv.inputs[1]).constant->dims();
+  return w.size() == 4 && w[2] == 1 && w[3] == 1;
+}
+
 std::optional<double> scalar_constant(const Graph& g, const std::string& value) {
   if (value.empty() || !g.is_constant(value)) return std::nullopt;
   const Tensor& t = *g.value(value).constant;

@@ -47,6 +47,9 @@ std::string add_constant(Graph& g, const std::string& base, Tensor t);
 
 // `node` is `op` in the default ONNX domain.
 bool is_op(const Node* node, const char* op);
+// A Conv that is a per-pixel matrix product: 2-D, 1x1 kernel, stride 1, no padding, group 1,
+// constant W [Cout, C, 1, 1] and bias (if any), one output.
+bool is_pointwise_conv(const Graph& g, const Node& conv);
 // The value of a constant with exactly one element (any float or integer dtype), as a double.
 std::optional<double> scalar_constant(const Graph& g, const std::string& value);
 // Restores topological order (fused nodes are appended) and drops nodes nothing reads any more.

@@ -6,6 +6,7 @@
 #include "passes/fuse_gelu.h"
 #include "passes/fuse_matmul_epilogue.h"
 #include "passes/fuse_token_dwconv.h"
+#include "passes/merge_linear_pointwise_conv.h"
 
 namespace kiln {
 
@@ -20,6 +21,7 @@ PassReport run_passes(Graph& g, const std::set<std::string>& skip) {
   rewrite("fuse_token_dwconv", fuse_token_dwconv);
   rewrite("fuse_gelu", fuse_gelu);
   rewrite("fuse_matmul_epilogue", fuse_matmul_epilogue);
+  rewrite("merge_linear_pointwise_conv", merge_linear_pointwise_conv);
   g.remove_dead_nodes();
   r.nodes_after = int(g.nodes.size());
   return r;
