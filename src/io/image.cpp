@@ -34,6 +34,7 @@ std::vector<uint8_t> decode_pixels(std::string_view bytes, const std::string& wh
                                           " pixels; kiln reads pictures up to " +
                                           std::to_string(kMaxImagePixels) + " pixels");
   check_jpeg_size(bytes, what);  // after the size cap, so an absurd size is named as such
+  check_bmp_size(bytes, what);
   std::unique_ptr<uint8_t, void (*)(void*)> pixels(
       stbi_load_from_memory(data, int(bytes.size()), &w, &h, &c, channels), stbi_image_free);
   if (!pixels)

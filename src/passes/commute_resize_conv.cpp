@@ -228,12 +228,7 @@ int commute_resize_conv(Graph& g) {
     for (Node& n : rewrite(g, m)) added.push_back(std::move(n));
     replaced.insert(m.conv);
   }
-  std::vector<Node> kept;
-  for (Node& n : g.nodes)
-    if (!replaced.count(&n)) kept.push_back(std::move(n));
-  for (Node& n : added) kept.push_back(std::move(n));
-  g.nodes = std::move(kept);
-  finish_rewrite(g);  // the Concats and old Resizes now feed nothing
+  replace_nodes(g, replaced, std::move(added));  // the Concats and old Resizes now feed nothing
   return int(found.size());
 }
 

@@ -84,14 +84,9 @@ int fuse_token_dwconv(Graph& g) {
   // The last Transpose's output is now written by the fused node; the old chain feeds nothing.
   std::set<const Node*> replaced;
   for (const Match& m : found) replaced.insert(m.last);
-  std::vector<Node> kept;
-  for (Node& n : g.nodes)
-    if (!replaced.count(&n)) kept.push_back(std::move(n));
-  for (Node& n : fused) kept.push_back(std::move(n));
-  g.nodes = std::move(kept);
   g.opsets.emplace(kKilnDomain, 1);
-  finish_rewrite(g);
-  return int(fused.size());
+  replace_nodes(g, replaced, std::move(fused));
+  return int(found.size());
 }
 
 }  // namespace kiln

@@ -105,12 +105,7 @@ int merge_linear_pointwise_conv(Graph& g) {
     for (Node* n : {&linear, &transpose, &reshape}) added.push_back(std::move(*n));
     replaced.insert(m.conv);
   }
-  std::vector<Node> kept;
-  for (Node& n : g.nodes)
-    if (!replaced.count(&n)) kept.push_back(std::move(n));
-  for (Node& n : added) kept.push_back(std::move(n));
-  g.nodes = std::move(kept);
-  finish_rewrite(g);  // the old linear, Transpose and Reshape now feed nothing
+  replace_nodes(g, replaced, std::move(added));  // the old linear, Transpose and Reshape now feed nothing
   return int(found.size());
 }
 

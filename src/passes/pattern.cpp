@@ -88,4 +88,13 @@ void finish_rewrite(Graph& g) {
   g.remove_dead_nodes();
 }
 
+void replace_nodes(Graph& g, const std::set<const Node*>& removed, std::vector<Node> added) {
+  std::vector<Node> kept;
+  for (Node& n : g.nodes)
+    if (!removed.count(&n)) kept.push_back(std::move(n));
+  for (Node& n : added) kept.push_back(std::move(n));
+  g.nodes = std::move(kept);
+  finish_rewrite(g);
+}
+
 }  // namespace kiln

@@ -9,6 +9,7 @@
 // takes the name of the last node it replaces, so messages and profiles stay recognizable.
 #pragma once
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -54,5 +55,8 @@ bool is_pointwise_conv(const Graph& g, const Node& conv);
 std::optional<double> scalar_constant(const Graph& g, const std::string& value);
 // Restores topological order (fused nodes are appended) and drops nodes nothing reads any more.
 void finish_rewrite(Graph& g);
+// Removes `removed` (nodes of g), appends `added`, then finish_rewrite: a pass's usual last step
+// once the replaced nodes' outputs are written by the added ones.
+void replace_nodes(Graph& g, const std::set<const Node*>& removed, std::vector<Node> added);
 
 }  // namespace kiln

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "../ops/harness.h"
+#include "cli_fixture.h"
 #include "../unit/onnx_builder.h"
 #include "io/npy.h"
 
@@ -15,22 +16,10 @@ namespace kiln {
 namespace {
 namespace fs = std::filesystem;
 
-struct CliResult {
-  int code;
-  std::string out, err;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-class CliErrors : public ::testing::Test {
+class CliErrors : public test::CliTest {
  protected:
   void SetUp() override {
-    dir_ = test::make_temp_dir("cli");
+    make_dirs("cli");
     test::ModelBuilder b;
     b.input("x", DType::kF32, {2, 3}).output("y", DType::kF32);
     b.node("Relu", {"x"}, {"y"});
@@ -38,30 +27,13 @@ class CliErrors : public ::testing::Test {
     b.save(model_);
     x_ = dir_ + "/x.npy";
     write_npy(x_, test::random_tensor(DType::kF32, {2, 3}, 1));
-    out_ = dir_ + "/out";
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  CliResult kiln(const std::string& args) {
-    std::string cmd = std::string(KILN_BINARY) + " " + args + " >" + dir_ + "/stdout 2>" + dir_ + "/stderr";
-    int status = std::system(cmd.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir_ + "/stdout"), slurp(dir_ + "/stderr")};
   }
 
-  // Exit 2, exactly one stderr line containing `fragment`, and no output directory.
-  void expect_user_error(const std::string& args, const std::string& fragment) {
-    CliResult r = kiln(args);
-    EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-    EXPECT_NE(r.err.find(fragment), std::string::npos) << "want '" << fragment << "' in: " << r.err;
-    EXPECT_FALSE(fs::exists(out_)) << args << " wrote output";
-  }
-
-  std::string dir_, model_, x_, out_;
+  std::string model_, x_;
 };
 
 TEST_F(CliErrors, SucceedsOnGoodInput) {
-  CliResult r = kiln("run " + model_ + " --input x=" + x_ + " --output " + out_);
+  test::CliResult r = kiln("run " + model_ + " --input x=" + x_ + " --output " + out_);
   ASSERT_EQ(r.code, 0) << r.err;
   Tensor y = read_npy(out_ + "/y.npy");
   std::vector<double> want;
@@ -71,7 +43,7 @@ TEST_F(CliErrors, SucceedsOnGoodInput) {
 }
 
 TEST_F(CliErrors, TruncatedModel) {
-  std::string bytes = slurp(model_);
+  std::string bytes = test::slurp(model_);
   std::ofstream(dir_ + "/cut.onnx", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
   expect_user_error("run " + dir_ + "/cut.onnx --input x=" + x_ + " -o " + out_, "not a valid ONNX model");
 }
@@ -101,7 +73,7 @@ TEST_F(CliErrors, WrongShapeAndDtype) {
 }
 
 TEST_F(CliErrors, CorruptNpy) {
-  std::string bytes = slurp(x_);
+  std::string bytes = test::slurp(x_);
   std::ofstream(dir_ + "/bad.npy", std::ios::binary) << bytes.substr(0, bytes.size() - 5);
   expect_user_error("run " + model_ + " --input x=" + dir_ + "/bad.npy -o " + out_, "bad.npy");
 }

@@ -13,26 +13,13 @@
 
 #include "../ops/harness.h"
 #include "../unit/onnx_builder.h"
+#include "cli_fixture.h"
 #include "io/image.h"
 #include "io/npy.h"
 
 namespace kiln {
 namespace {
 namespace fs = std::filesystem;
-
-struct CliResult {
-  int code;
-  std::string out, err;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-int64_t lines(const std::string& text) { return std::count(text.begin(), text.end(), '\n'); }
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr float kInf = std::numeric_limits<float>::infinity();
@@ -50,28 +37,9 @@ onnx::TensorProto external_initializer(const std::string& name, const std::strin
   return p;
 }
 
-class CliHostile : public ::testing::Test {
+class CliHostile : public test::CliTest {
  protected:
-  void SetUp() override {
-    dir_ = test::make_temp_dir("hostile");
-    out_ = dir_ + "/out";
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  CliResult kiln(const std::string& args) {
-    std::string cmd = std::string(KILN_BINARY) + " " + args + " >" + dir_ + "/stdout 2>" + dir_ + "/stderr";
-    int status = std::system(cmd.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir_ + "/stdout"), slurp(dir_ + "/stderr")};
-  }
-
-  // Exit 2, exactly one stderr line containing `fragment`, and no output directory.
-  void expect_user_error(const std::string& args, const std::string& fragment) {
-    CliResult r = kiln(args);
-    EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
-    EXPECT_EQ(lines(r.err), 1) << r.err;
-    EXPECT_NE(r.err.find(fragment), std::string::npos) << "want '" << fragment << "' in: " << r.err;
-    EXPECT_FALSE(fs::exists(out_)) << args << " wrote output";
-  }
+  void SetUp() override { make_dirs("hostile"); }
 
   // y = op(x) for x: float32 of `dims` (-1: symbolic); returns the model's path.
   std::string unary_model(const std::string& file, const std::string& op, const std::vector<int64_t>& dims) {
@@ -96,8 +64,6 @@ class CliHostile : public ::testing::Test {
     write_npy(dir_ + "/" + file, t);
     return dir_ + "/" + file;
   }
-
-  std::string dir_, out_;
 };
 
 TEST_F(CliHostile, InitializerOf2Pow40ElementsIsRefused) {
@@ -185,7 +151,7 @@ TEST_F(CliHostile, NaNInputIsRefusedWithCheckFinite) {
   std::string x = npy("nan.npy", t);
   expect_user_error("run " + model + " -i x=" + x + " --check-finite -o " + out_,
                     "input 'x' holds 3 NaN/Inf values (first at index 17); clean the input or drop --check-finite");
-  CliResult r = kiln("run " + model + " -i x=" + x + " -o " + out_);  // without the flag: as before
+  test::CliResult r = kiln("run " + model + " -i x=" + x + " -o " + out_);  // without the flag: as before
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.err, "");
   EXPECT_TRUE(fs::exists(out_ + "/y.npy"));
@@ -208,14 +174,14 @@ TEST_F(CliHostile, PictureInputIsCheckedToo) {
   // A NaN mean passes the flag parser and turns the picture's first channel (48 values) into NaN.
   std::string args = "run " + model + " --image " + dir_ + "/photo.png --std 1,1,1 --check-finite -o " + out_;
   expect_user_error(args + " --mean nan,0.5,0.5", "input 'x' holds 48 NaN/Inf values (first at index 0)");
-  CliResult r = kiln(args + " --mean 0.5,0.5,0.5");
+  test::CliResult r = kiln(args + " --mean 0.5,0.5,0.5");
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.err, "");
 }
 
 TEST_F(CliHostile, CleanInputsPassCheckFinite) {
   std::string model = unary_model("relu.onnx", "Relu", {4, 5});
-  CliResult r = kiln("run " + model + " -i x=random --check-finite -o " + out_);
+  test::CliResult r = kiln("run " + model + " -i x=random --check-finite -o " + out_);
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.err, "");
   EXPECT_TRUE(fs::exists(out_ + "/y.npy"));
@@ -226,7 +192,7 @@ TEST_F(CliHostile, NaNOutputIsReportedAndStillWritten) {
   std::string x = npy("x.npy", Tensor::from_vector<float>({6}, {1, 2, -1, 0, 3, -4}));
   std::string warning = "kiln: warning: output 'y' holds 3 NaN/Inf values (first at index 2)\n";
 
-  CliResult r = kiln("run " + model + " -i x=" + x + " --check-finite -o " + out_);
+  test::CliResult r = kiln("run " + model + " -i x=" + x + " --check-finite -o " + out_);
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.err, warning);
   Tensor y = read_npy(out_ + "/y.npy");
@@ -247,7 +213,7 @@ TEST_F(CliHostile, NaNOutputIsReportedAndStillWritten) {
 
 TEST_F(CliHostile, CleanOutputReportsZeroInJson) {
   std::string model = unary_model("relu.onnx", "Relu", {4, 5});
-  CliResult r = kiln("run " + model + " -i x=random --check-finite --json -o " + out_);
+  test::CliResult r = kiln("run " + model + " -i x=random --check-finite --json -o " + out_);
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.err, "");
   EXPECT_EQ(nlohmann::json::parse(r.out)["outputs"][0]["non_finite"], (nlohmann::json{{"count", 0}})) << r.out;

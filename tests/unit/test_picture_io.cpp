@@ -195,6 +195,59 @@ TEST(PictureDecode, RefusesJpegsTooShortForTheirSize) {
   }
 }
 
+// A 24-bit bottom-up BMP of w x h pixels (BITMAPINFOHEADER), rows padded to 4 bytes.
+std::string bmp24(int w, int h) {
+  const int row = (24 * w + 31) / 32 * 4;
+  std::string b(54 + size_t(row) * size_t(h), '\0');
+  auto put = [&](size_t at, uint32_t v, int n) {
+    for (int k = 0; k < n; ++k) b[at + size_t(k)] = char((v >> (8 * k)) & 0xff);
+  };
+  b[0] = 'B', b[1] = 'M';
+  put(2, uint32_t(b.size()), 4), put(10, 54, 4), put(14, 40, 4), put(18, uint32_t(w), 4), put(22, uint32_t(h), 4);
+  put(26, 1, 2), put(28, 24, 2);
+  for (size_t i = 54; i < b.size(); ++i) b[i] = char(i * 7);
+  return b;
+}
+
+TEST(PictureDecode, BmpsWithAllTheirRowsDecodeAndCutOnesDoNot) {
+  const std::string good = bmp24(5, 3);  // 5 pixels: 15 bytes, padded to 16 per row
+  Image img = decode_image(good, "good.bmp");
+  EXPECT_EQ(img.width, 5);
+  EXPECT_EQ(img.height, 3);
+  EXPECT_EQ(img.rgb.size(), 5u * 3 * 3);
+  try {
+    decode_image(good.substr(0, good.size() - 1), "cut.bmp");
+    ADD_FAILURE() << "decoded a BMP missing its last byte";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("cut.bmp is not a readable picture (a BMP of 5x3 pixels at 24 bits needs 102 "
+                                         "bytes, it has 101: truncated?)"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+// fuzz_image's 10-minute run: a 180-byte BMP declaring 16449281 x 2 pixels at 24 bits; stb read
+// zeros past the end for all of them (over 10 s under the sanitizers).
+TEST(PictureDecode, RefusesBmpsTooShortForTheirRows) {
+  const std::string bytes = read_file(std::string(KILN_TEST_DIR) + "/fuzz/regressions/image_bmp_cut_short.bmp");
+  for (bool rgba : {false, true}) {
+    try {
+      if (rgba)
+        decode_image_rgba(bytes, "short.bmp");
+      else
+        decode_image(bytes, "short.bmp");
+      ADD_FAILURE() << "decoded";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+      EXPECT_NE(std::string(e.what()).find("short.bmp is not a readable picture (a BMP of 16449281x2 pixels at 24 "
+                                           "bits needs 98695742 bytes, it has 180: truncated?)"),
+                std::string::npos)
+          << e.what();
+    }
+  }
+}
+
 // fuzz_image's findings (tests/fuzz/regressions): JPEGs whose Huffman table declares 412
 // codes, and one cut short in its counts (stb reads zeros past the end) declaring 809;
 // stb_image 2.27 wrote them past its 257-entry table (UBSan, then heap corruption).
