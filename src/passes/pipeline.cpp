@@ -4,6 +4,7 @@
 #include "passes/eliminate_noops.h"
 #include "passes/fuse_attention.h"
 #include "passes/fuse_gelu.h"
+#include "passes/fuse_layer_norm.h"
 #include "passes/fuse_matmul_epilogue.h"
 #include "passes/fuse_token_dwconv.h"
 #include "passes/merge_linear_pointwise_conv.h"
@@ -20,6 +21,7 @@ PassReport run_passes(Graph& g, const std::set<std::string>& skip) {
   rewrite("fuse_attention", fuse_attention);
   rewrite("fuse_token_dwconv", fuse_token_dwconv);
   rewrite("fuse_gelu", fuse_gelu);
+  rewrite("fuse_layer_norm", fuse_layer_norm);
   rewrite("fuse_matmul_epilogue", fuse_matmul_epilogue);
   rewrite("merge_linear_pointwise_conv", merge_linear_pointwise_conv);
   g.remove_dead_nodes();
