@@ -185,12 +185,7 @@ int fuse_gelu(Graph& g) {
       std::optional<GeluMatch> m;
       if (is_op(&n, "Erf")) m = matcher.match_erf(n);
       else if (is_op(&n, "Tanh")) m = matcher.match_tanh(n);
-      if (!m) continue;
-      bool free = true;
-      for (const Node* p : m->nodes) free = free && !claimed.count(p);
-      if (!free) continue;
-      claimed.insert(m->nodes.begin(), m->nodes.end());
-      matches.push_back(std::move(*m));
+      if (m && claim_nodes(claimed, m->nodes)) matches.push_back(std::move(*m));
     }
   }
   // The last node of each match becomes the Gelu (same name and output); the rest goes dead.

@@ -207,12 +207,7 @@ int fuse_layer_norm(Graph& g) {
     std::set<const Node*> claimed;
     for (const Node& n : g.nodes) {
       std::optional<LnMatch> m = matcher.match(n);
-      if (!m) continue;
-      bool free = true;
-      for (const Node* p : m->nodes) free = free && !claimed.count(p);
-      if (!free) continue;
-      claimed.insert(m->nodes.begin(), m->nodes.end());
-      matches.push_back(std::move(*m));
+      if (m && claim_nodes(claimed, m->nodes)) matches.push_back(std::move(*m));
     }
   }
   // The last node of each match becomes the LayerNormalization (same name and output); the rest

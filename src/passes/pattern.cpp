@@ -88,6 +88,13 @@ void finish_rewrite(Graph& g) {
   g.remove_dead_nodes();
 }
 
+bool claim_nodes(std::set<const Node*>& claimed, const std::vector<const Node*>& nodes) {
+  for (const Node* n : nodes)
+    if (claimed.count(n)) return false;
+  claimed.insert(nodes.begin(), nodes.end());
+  return true;
+}
+
 void replace_nodes(Graph& g, const std::set<const Node*>& removed, std::vector<Node> added) {
   std::vector<Node> kept;
   for (Node& n : g.nodes)

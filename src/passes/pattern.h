@@ -55,6 +55,9 @@ bool is_pointwise_conv(const Graph& g, const Node& conv);
 std::optional<double> scalar_constant(const Graph& g, const std::string& value);
 // Restores topological order (fused nodes are appended) and drops nodes nothing reads any more.
 void finish_rewrite(Graph& g);
+// Claims a match's `nodes` unless an earlier match claimed one of them (true when claimed):
+// matches that overlap, such as one chain seen from two of its nodes, rewrite once.
+bool claim_nodes(std::set<const Node*>& claimed, const std::vector<const Node*>& nodes);
 // Removes `removed` (nodes of g), appends `added`, then finish_rewrite: a pass's usual last step
 // once the replaced nodes' outputs are written by the added ones.
 void replace_nodes(Graph& g, const std::set<const Node*>& removed, std::vector<Node> added);
