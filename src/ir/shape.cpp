@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "kiln/status.h"
+
 namespace kiln {
 
 Shape shape_of(const Dims& dims) { return Shape(dims.begin(), dims.end()); }
@@ -41,6 +43,13 @@ bool exceeds_tensor_limit(DType dtype, const Shape& s) {
     bytes *= d.value;
   }
   return false;
+}
+
+void check_shape_flag_size(const std::string& name, const Dims& given, DType dtype) {
+  if (exceeds_tensor_limit(dtype, shape_of(given)))
+    fail(ErrorCode::kInvalidArgument, "--shape " + name + "=" + dims_to_string(given) +
+                                          " is more than kiln's 1 TiB limit for one " + dtype_name(dtype) +
+                                          " tensor; give a smaller shape");
 }
 
 std::string ValueType::to_string() const {

@@ -32,6 +32,8 @@ std::string shape_to_string(const Shape& s);  // "1x3xHxW", "?" for unknown dims
 // Whether the known dims of s (>= 0) alone already take more than kMaxTensorBytes of dtype;
 // symbolic dims count as 1, a zero dim makes the tensor empty.
 bool exceeds_tensor_limit(DType dtype, const Shape& s);
+// Refuses (kInvalidArgument) `--shape NAME=DIMS` whose dims exceed that limit for dtype.
+void check_shape_flag_size(const std::string& name, const Dims& given, DType dtype);
 
 // Type of a value as far as shape inference knows: dtype and, if known, rank + dims.
 struct ValueType {

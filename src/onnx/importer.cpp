@@ -142,10 +142,7 @@ Graph import_onnx_bytes(const std::string& bytes, const std::string& base_dir,
                                                   shape_to_string(*t.shape) + ", got " +
                                                   dims_to_string(given));
       t.shape = shape_of(given);
-      if (exceeds_tensor_limit(t.dtype, *t.shape))
-        fail(ErrorCode::kInvalidArgument, "--shape " + in.name() + "=" + dims_to_string(given) +
-                                              " is more than kiln's 1 TiB limit for one " + dtype_name(t.dtype) +
-                                              " tensor; give a smaller shape");
+      check_shape_flag_size(in.name(), given, t.dtype);
       shaped.insert(in.name());
     }
     g.values[in.name()] = Value{in.name(), t, std::nullopt};

@@ -61,7 +61,7 @@ class LnMatcher {
     const std::string& d = sub->outputs[0];
 
     // d feeds exactly the square and the division.
-    if (is_graph_output(d)) return std::nullopt;
+    if (idx_.is_graph_output(d)) return std::nullopt;
     const auto& users = idx_.consumers(d);
     if (users.size() != 2) return std::nullopt;
     const Node* sq = nullptr;
@@ -127,12 +127,6 @@ class LnMatcher {
   }
 
  private:
-  bool is_graph_output(const std::string& v) const {
-    for (const std::string& o : g_.outputs)
-      if (o == v) return true;
-    return false;
-  }
-
   // A one-element constant of rank ≤ x's, as a double.
   std::optional<double> small_scalar(const std::string& v, int rank) const {
     std::optional<double> c = scalar_constant(g_, v);

@@ -10,10 +10,6 @@
 namespace kiln {
 namespace {
 
-bool is_swap_last_two(const Node* n) {
-  return is_op(n, "Transpose") && n->attrs.get_ints("perm", {}) == std::vector<int64_t>{0, 2, 1};
-}
-
 struct Match {
   const Node* first;  // Transpose
   const Node* conv;

@@ -3,15 +3,10 @@
 #include <optional>
 #include <set>
 
-#include "ops/op.h"
 #include "passes/pattern.h"
 
 namespace kiln {
 namespace {
-
-bool is_swap_last_two(const Node* n) {
-  return is_op(n, "Transpose") && n->attrs.get_ints("perm", {}) == std::vector<int64_t>{0, 2, 1};
-}
 
 struct Match {
   const Node* linear;
@@ -29,8 +24,7 @@ std::optional<Match> match(const Graph& g, const GraphIndex& idx, const Node& co
   const Node* transpose = idx.producer(reshape->inputs[0]);
   if (!is_swap_last_two(transpose) || !idx.used_only_by(reshape->inputs[0], *reshape)) return std::nullopt;
   const Node* linear = idx.producer(transpose->inputs[0]);
-  if (!linear || linear->domain != kKilnDomain || linear->op_type != "FusedMatMul" ||
-      !idx.used_only_by(transpose->inputs[0], *transpose))
+  if (!is_kiln_op(linear, "FusedMatMul") || !idx.used_only_by(transpose->inputs[0], *transpose))
     return std::nullopt;
   if (linear->has_input(3) || linear->attrs.get_string("activation", "none") != "none") return std::nullopt;
   if (!g.is_constant(linear->inputs[1]) || !g.is_constant(linear->inputs[2])) return std::nullopt;

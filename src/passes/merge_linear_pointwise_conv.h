@@ -8,7 +8,8 @@
 //   A ─▶ FusedMatMul(W·Wcᵀ [K, Cout], Wc·b + bc) ─▶ Transpose(0,2,1) ─▶ Reshape [B, Cout, H, W] ─▶ y
 //
 // Two GEMMs become one, and it fires only where that one does fewer multiply-adds (K·Cout <
-// K·C + C·Cout): B2's decode head drops from about 115 to 12 GFLOP per 1024² image. Every
+// K·C + C·Cout): B2's decode head drops from about 115 to 12 GFLOP per 1024² image (counted
+// from the layer sizes; the GPU time is not measured yet). Every
 // intermediate feeds only the next node; shapes are static; float32 only (the merged weights
 // are computed in double). The merged FusedMatMul takes the Conv's name.
 #pragma once

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "ops/op.h"
+
 namespace kiln {
 
 GraphIndex::GraphIndex(const Graph& g) : g_(g) {
@@ -26,16 +28,18 @@ const std::vector<const Node*>& GraphIndex::consumers(const std::string& value) 
   return it == consumers_.end() ? none_ : it->second;
 }
 
+bool GraphIndex::is_graph_output(const std::string& value) const {
+  return std::find(g_.outputs.begin(), g_.outputs.end(), value) != g_.outputs.end();
+}
+
 bool GraphIndex::used_only_by(const std::string& value, const Node& node) const {
   const auto& c = consumers(value);
-  return c.size() == 1 && c[0] == &node &&
-         std::find(g_.outputs.begin(), g_.outputs.end(), value) == g_.outputs.end();
+  return c.size() == 1 && c[0] == &node && !is_graph_output(value);
 }
 
 const Node* GraphIndex::sole_consumer(const std::string& value) const {
   const auto& c = consumers(value);
-  if (c.size() != 1 || std::find(g_.outputs.begin(), g_.outputs.end(), value) != g_.outputs.end()) return nullptr;
-  return c[0];
+  return c.size() == 1 && !is_graph_output(value) ? c[0] : nullptr;
 }
 
 std::optional<Dims> static_dims(const Graph& g, const std::string& value) {
@@ -58,6 +62,14 @@ std::string add_constant(Graph& g, const std::string& base, Tensor t) {
 }
 
 bool is_op(const Node* node, const char* op) { return node && node->domain.empty() && node->op_type == op; }
+
+bool is_kiln_op(const Node* node, const char* op) {
+  return node && node->domain == kKilnDomain && node->op_type == op;
+}
+
+bool is_swap_last_two(const Node* node) {
+  return is_op(node, "Transpose") && node->attrs.get_ints("perm", {}) == std::vector<int64_t>{0, 2, 1};
+}
 
 bool is_pointwise_conv(const Graph& g, const Node& conv) {
   if (!is_op(&conv, "Conv") || conv.inputs.size() < 2 || conv.outputs.size() != 1) return false;

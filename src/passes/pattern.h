@@ -30,6 +30,7 @@ class GraphIndex {
   bool used_only_by(const std::string& value, const Node& node) const;
   // The single consumer of `value` when it has exactly one and is not a graph output.
   const Node* sole_consumer(const std::string& value) const;
+  bool is_graph_output(const std::string& value) const;
 
  private:
   const Graph& g_;
@@ -48,6 +49,10 @@ std::string add_constant(Graph& g, const std::string& base, Tensor t);
 
 // `node` is `op` in the default ONNX domain.
 bool is_op(const Node* node, const char* op);
+// `node` is kiln's own `op` (domain kKilnDomain).
+bool is_kiln_op(const Node* node, const char* op);
+// A Transpose with perm (0, 2, 1): tokens [B, N, C] ↔ channels [B, C, N].
+bool is_swap_last_two(const Node* node);
 // A Conv that is a per-pixel matrix product: 2-D, 1x1 kernel, stride 1, no padding, group 1,
 // constant W [Cout, C, 1, 1] and bias (if any), one output.
 bool is_pointwise_conv(const Graph& g, const Node& conv);

@@ -1,6 +1,5 @@
 #include "passes/precision_islands.h"
 
-#include "ops/op.h"
 #include "passes/pattern.h"
 
 namespace kiln {
@@ -10,8 +9,7 @@ constexpr const char* kStream = "residual stream kept float32";
 constexpr const char* kStreamStart = "start of a residual stream kept float32";
 constexpr const char* kOutput = "model output written in float32";
 
-bool is_fused_matmul(const Node* n) { return n && n->domain == kKilnDomain && n->op_type == "FusedMatMul"; }
-bool is_residual_gemm(const Node* n) { return is_fused_matmul(n) && n->has_input(3); }
+bool is_residual_gemm(const Node* n) { return is_kiln_op(n, "FusedMatMul") && n->has_input(3); }
 
 // Ops that move elements without computing: they carry float32 at no cost in precision.
 bool moves_data(const Node* n) {
@@ -61,7 +59,7 @@ class Finder {
       chain.push_back(p);
       p = idx_.producer(p->inputs[0]);
     }
-    const bool gemm = mixable_conv(p) || (is_fused_matmul(p) && all_f32(*p));
+    const bool gemm = mixable_conv(p) || (is_kiln_op(p, "FusedMatMul") && all_f32(*p));
     if (!gemm) return false;
     const size_t i = index(p);
     r_.fp32_slots.insert({i, 2});  // the bias decides the output type

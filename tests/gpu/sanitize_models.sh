@@ -4,9 +4,10 @@
 # Each MODEL_DIR holds model.onnx and, optionally, inputs/*.npy (else random inputs). Every
 # model runs as `kiln run --device cuda` once per precision (fp32; fp16 through an engine built
 # with --fp16) under each tool. CUDA Graphs are turned off under the tools, so every kernel is
-# launched (and checked) on its own. racecheck looks at kiln's own kernels only (kernel names
-# containing "kiln", when this compute-sanitizer can filter): it reported a hazard inside
-# cuBLASLt's Hopper GEMM (nvjet_sm90_hsh_*) that kiln can neither inspect nor change.
+# launched (and checked) on its own. racecheck is asked to check only kernels whose names contain
+# "kiln" (when this compute-sanitizer has --kernel-name), since it reports hazards inside
+# cuBLASLt's Hopper GEMMs (nvjet_sm90_*) that kiln can neither inspect nor change; in the H200 run
+# of 2026-11-21 (compute-sanitizer 2025.3.1) the filter did not keep those kernels out.
 # A table goes to RESULTS_MD; exits non-zero on any finding.
 # Environment: SANITIZE_TIMEOUT (seconds per run, default 300), SANITIZE_TOOLS ("memcheck racecheck").
 set -uo pipefail

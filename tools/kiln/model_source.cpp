@@ -34,10 +34,7 @@ void shape_inputs(Graph& g, const std::map<std::string, Dims>& shapes, const std
                                             path + ", got " + dims_to_string(given) +
                                             "; rebuild it with `kiln build --shape " + name + "=...`");
     t.shape = shape_of(given);
-    if (exceeds_tensor_limit(t.dtype, *t.shape))
-      fail(ErrorCode::kInvalidArgument, "--shape " + name + "=" + dims_to_string(given) +
-                                            " is more than kiln's 1 TiB limit for one " + dtype_name(t.dtype) +
-                                            " tensor; give a smaller shape");
+    check_shape_flag_size(name, given, t.dtype);
   }
 }
 
