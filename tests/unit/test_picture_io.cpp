@@ -172,27 +172,31 @@ TEST(PictureDecode, RefusesAbsurdDimensionsBeforeDecoding) {
   }
 }
 
+// Both decoders refuse `bytes` as a user error whose message holds `fragment`.
+void expect_refused_both_ways(const std::string& bytes, const std::string& name, const std::string& fragment) {
+  for (bool rgba : {false, true}) {
+    try {
+      if (rgba)
+        decode_image_rgba(bytes, name);
+      else
+        decode_image(bytes, name);
+      ADD_FAILURE() << name << " decoded" << (rgba ? " (rgba)" : "");
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+    }
+  }
+}
+
 // fuzz_image's timeout: a few hundred bytes declaring 16128 x 4096 pixels (under the pixel cap)
 // made stb decode 66 Mpixels from zeros, over 10 s under the sanitizers. One bit per 8x8 block
 // is the least a Huffman-coded JPEG can hold: fewer bytes mean it was cut short.
 TEST(PictureDecode, RefusesJpegsTooShortForTheirSize) {
   // SOI, SOF0 (8-bit, 4096 rows, 16128 columns, one component), EOI.
   const std::string jpg("\xff\xd8\xff\xc0\x00\x0b\x08\x10\x00\x3f\x00\x01\x01\x11\x00\xff\xd9", 17);
-  for (bool rgba : {false, true}) {
-    try {
-      if (rgba)
-        decode_image_rgba(jpg, "short.jpg");
-      else
-        decode_image(jpg, "short.jpg");
-      ADD_FAILURE() << "decoded";
-    } catch (const Error& e) {
-      EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
-      EXPECT_NE(std::string(e.what()).find("short.jpg is not a readable picture (a JPEG of 16128x4096 pixels needs at "
-                                           "least 129024 bytes, it has 17"),
-                std::string::npos)
-          << e.what();
-    }
-  }
+  expect_refused_both_ways(jpg, "short.jpg",
+                           "short.jpg is not a readable picture (a JPEG of 16128x4096 pixels needs at least 129024 "
+                           "bytes, it has 17");
 }
 
 // A 24-bit bottom-up BMP of w x h pixels (BITMAPINFOHEADER), rows padded to 4 bytes.
@@ -231,21 +235,9 @@ TEST(PictureDecode, BmpsWithAllTheirRowsDecodeAndCutOnesDoNot) {
 // zeros past the end for all of them (over 10 s under the sanitizers).
 TEST(PictureDecode, RefusesBmpsTooShortForTheirRows) {
   const std::string bytes = read_file(std::string(KILN_TEST_DIR) + "/fuzz/regressions/image_bmp_cut_short.bmp");
-  for (bool rgba : {false, true}) {
-    try {
-      if (rgba)
-        decode_image_rgba(bytes, "short.bmp");
-      else
-        decode_image(bytes, "short.bmp");
-      ADD_FAILURE() << "decoded";
-    } catch (const Error& e) {
-      EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
-      EXPECT_NE(std::string(e.what()).find("short.bmp is not a readable picture (a BMP of 16449281x2 pixels at 24 "
-                                           "bits needs 98695742 bytes, it has 180: truncated?)"),
-                std::string::npos)
-          << e.what();
-    }
-  }
+  expect_refused_both_ways(bytes, "short.bmp",
+                           "short.bmp is not a readable picture (a BMP of 16449281x2 pixels at 24 bits needs 98695742 "
+                           "bytes, it has 180: truncated?)");
 }
 
 // fuzz_image's findings (tests/fuzz/regressions): JPEGs whose Huffman table declares 412
@@ -253,41 +245,17 @@ TEST(PictureDecode, RefusesBmpsTooShortForTheirRows) {
 // stb_image 2.27 wrote them past its 257-entry table (UBSan, then heap corruption).
 TEST(PictureDecode, RefusesJpegHuffmanTablesWithTooManyCodes) {
   for (std::string name : {"image_jpeg_dht_257_codes.jpg", "image_jpeg_dht_cut_short.jpg"})
-  for (bool rgba : {false, true}) {
-    std::string bytes = read_file(std::string(KILN_TEST_DIR) + "/fuzz/regressions/" + name);
-    try {
-      if (rgba)
-        decode_image_rgba(bytes, "dht.jpg");
-      else
-        decode_image(bytes, "dht.jpg");
-      ADD_FAILURE() << "decoded";
-    } catch (const Error& e) {
-      EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
-      EXPECT_NE(std::string(e.what()).find("dht.jpg is not a readable picture (a JPEG Huffman table declares"),
-                std::string::npos) << e.what();
-    }
-  }
+    expect_refused_both_ways(read_file(std::string(KILN_TEST_DIR) + "/fuzz/regressions/" + name), "dht.jpg",
+                             "dht.jpg is not a readable picture (a JPEG Huffman table declares");
 }
 
 // fuzz_image, after the first five: a 152-byte JPEG whose scan uses an AC table no DHT defined;
 // stb 2.27 decoded with the empty table and indexed its symbols at -343 (UBSan).
 TEST(PictureDecode, RefusesJpegScansWithUndefinedHuffmanTables) {
   const std::string bytes = read_file(std::string(KILN_TEST_DIR) + "/fuzz/regressions/image_jpeg_undefined_ac_table.jpg");
-  for (bool rgba : {false, true}) {
-    try {
-      if (rgba)
-        decode_image_rgba(bytes, "scan.jpg");
-      else
-        decode_image(bytes, "scan.jpg");
-      ADD_FAILURE() << "decoded";
-    } catch (const Error& e) {
-      EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
-      EXPECT_NE(std::string(e.what()).find("scan.jpg is not a readable picture (a JPEG scan uses a Huffman table that "
-                                           "was never defined)"),
-                std::string::npos)
-          << e.what();
-    }
-  }
+  expect_refused_both_ways(bytes, "scan.jpg",
+                           "scan.jpg is not a readable picture (a JPEG scan uses a Huffman table that was never "
+                           "defined)");
 }
 
 // fuzz_image's third finding: a 29-byte 16-bit PNM that stb 2.27 reads past its buffer.
