@@ -134,7 +134,8 @@ void check_bmp_size(std::string_view b, const std::string& what) {
   } else {
     return;  // stb refuses the rest itself
   }
-  if (compression != 0 && compression != 3 && compression != 6) return;  // stb reads no RLE
+  // stb refuses RLE (1, 2) and decodes every other compression value as uncompressed rows.
+  if (compression == 1 || compression == 2) return;
   const uint64_t row = (bpp * w + 31) / 32 * 4, need = offset + row * h;  // rows padded to 4 bytes
   if (bpp == 0 || w == 0 || h == 0 || need <= b.size()) return;
   fail(ErrorCode::kInvalidArgument, what + " is not a readable picture (a BMP of " + std::to_string(w) + "x" +

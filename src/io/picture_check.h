@@ -28,7 +28,8 @@ void check_jpeg_size(std::string_view bytes, const std::string& what);
 // not a PNG pass untouched.
 void check_png_chunk_lengths(std::string_view bytes, const std::string& what);
 
-// Refuses (kInvalidArgument) an uncompressed BMP with fewer bytes than its declared rows take:
+// Refuses (kInvalidArgument) a BMP stb would read as uncompressed (any compression value but
+// RLE) with fewer bytes than its declared rows take:
 // stb_image reads zeros past the end for every missing pixel (a 180-byte file declaring
 // 16449281 x 2 pixels timed out fuzz_image under the sanitizers). Bytes that are not a BMP pass
 // untouched.

@@ -238,6 +238,10 @@ TEST(PictureDecode, RefusesBmpsTooShortForTheirRows) {
   expect_refused_both_ways(bytes, "short.bmp",
                            "short.bmp is not a readable picture (a BMP of 16449281x2 pixels at 24 bits needs 98695742 "
                            "bytes, it has 180: truncated?)");
+  // CI's 60-second run: 63 x 1048578 pixels with a garbage compression field, which stb reads as
+  // uncompressed (it refuses only RLE).
+  const std::string odd = read_file(std::string(KILN_TEST_DIR) + "/fuzz/regressions/image_bmp_odd_compression.bmp");
+  expect_refused_both_ways(odd, "odd.bmp", "odd.bmp is not a readable picture (a BMP of 63x1048578 pixels at 24 bits");
 }
 
 // fuzz_image's findings (tests/fuzz/regressions): JPEGs whose Huffman table declares 412
