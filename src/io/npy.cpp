@@ -1,7 +1,8 @@
 #include "io/npy.h"
 
+#include <algorithm>
 #include <cstring>
-#include <regex>
+#include <string_view>
 
 #include "io/file_util.h"
 
@@ -42,6 +43,17 @@ const char* descr_of(DType dt) {
   return "";
 }
 
+// What follows `'key':` (and any spaces) in the header dict; missing key → "header has no key".
+std::string_view value_of(std::string_view header, const std::string& key, const std::string& what) {
+  const std::string quoted = "'" + key + "'";
+  size_t at = header.find(quoted);
+  if (at == std::string_view::npos) bad(what, "header has no " + key);
+  at = header.find_first_not_of(' ', at + quoted.size());
+  if (at == std::string_view::npos || header[at] != ':') bad(what, "header has no " + key);
+  at = header.find_first_not_of(' ', at + 1);
+  return at == std::string_view::npos ? std::string_view() : header.substr(at);
+}
+
 }  // namespace
 
 Tensor parse_npy(std::string_view b, const std::string& what) {
@@ -62,24 +74,31 @@ Tensor parse_npy(std::string_view b, const std::string& what) {
   if (header_len > b.size() - header_start) bad(what, "truncated header");
   std::string header(b.substr(header_start, header_len));
 
-  std::smatch m;
-  if (!std::regex_search(header, m, std::regex(R"('descr'\s*:\s*'([^']*)')")))
-    bad(what, "header has no descr");
-  DType dt = dtype_from_descr(m[1].str(), what);
-  if (!std::regex_search(header, m, std::regex(R"('fortran_order'\s*:\s*(True|False))")))
-    bad(what, "header has no fortran_order");
-  if (m[1].str() == "True")
+  // The header is a Python dict literal; read by hand (std::regex recursed once per character
+  // and overflowed the stack on long headers: fuzz_npy in CI).
+  std::string_view v = value_of(header, "descr", what);
+  if (v.empty() || v[0] != '\'' || v.find('\'', 1) == std::string_view::npos) bad(what, "header has no descr");
+  DType dt = dtype_from_descr(std::string(v.substr(1, v.find('\'', 1) - 1)), what);
+  v = value_of(header, "fortran_order", what);
+  if (v.substr(0, 4) == "True")
     fail(ErrorCode::kInvalidArgument, what + ": Fortran-order .npy is not supported (save C order)");
-  if (!std::regex_search(header, m, std::regex(R"('shape'\s*:\s*\(([^)]*)\))")))
-    bad(what, "header has no shape");
+  if (v.substr(0, 5) != "False") bad(what, "header has no fortran_order");
+  v = value_of(header, "shape", what);
+  if (v.empty() || v[0] != '(' || v.find(')') == std::string_view::npos) bad(what, "header has no shape");
+  const std::string shape(v.substr(1, v.find(')') - 1));
   Dims dims;
-  std::string shape = m[1].str();
-  std::regex num(R"(\s*(\d{1,18})\s*(,|$))");
-  for (auto it = std::sregex_iterator(shape.begin(), shape.end(), num); it != std::sregex_iterator();
-       ++it)
-    dims.push_back(std::stoll((*it)[1].str()));
-  for (char c : shape)
-    if (!std::isdigit(uint8_t(c)) && c != ',' && c != ' ') bad(what, "malformed shape (" + shape + ")");
+  for (size_t start = 0; start <= shape.size();) {
+    size_t end = std::min(shape.find(',', start), shape.size());
+    std::string part = shape.substr(start, end - start);
+    part.erase(0, part.find_first_not_of(' '));
+    part.erase(part.find_last_not_of(' ') + 1);
+    if (!part.empty()) {
+      if (part.size() > 18 || part.find_first_not_of("0123456789") != std::string::npos)
+        bad(what, "malformed shape (" + shape + ")");
+      dims.push_back(std::stoll(part));
+    }
+    start = end + 1;
+  }
 
   int64_t n = 0;
   try {

@@ -115,6 +115,10 @@ void check_png_chunk_lengths(std::string_view b, const std::string& what) {
       fail(ErrorCode::kInvalidArgument, what + " is not a readable picture (a PNG chunk declares " +
                                             std::to_string(len) + " bytes, past the end of the file)");
     if (b.substr(off + 4, 4) == "IEND") return;
+    // stb 2.27 adds an empty first IDAT's offset to its still-null buffer (UBSan: fuzz_image in
+    // CI); encoders never write an empty IDAT.
+    if (len == 0 && b.substr(off + 4, 4) == "IDAT")
+      fail(ErrorCode::kInvalidArgument, what + " is not a readable picture (an empty PNG IDAT chunk)");
     off += 12 + size_t(len);
   }
 }

@@ -24,8 +24,8 @@ void check_jpeg_scan_tables(std::string_view bytes, const std::string& what);
 void check_jpeg_size(std::string_view bytes, const std::string& what);
 
 // Refuses (kInvalidArgument) a PNG chunk whose declared length runs past the end of the bytes:
-// stb allocates an IDAT chunk's declared size (up to 2 GiB) before reading it. Bytes that are
-// not a PNG pass untouched.
+// stb allocates an IDAT chunk's declared size (up to 2 GiB) before reading it. Empty IDAT chunks
+// are refused too (stb computes null + 0 on one). Bytes that are not a PNG pass untouched.
 void check_png_chunk_lengths(std::string_view bytes, const std::string& what);
 
 // Refuses (kInvalidArgument) a BMP stb would read as uncompressed (any compression value but

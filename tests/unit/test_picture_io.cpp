@@ -255,6 +255,13 @@ TEST(PictureDecode, RefusesJpegHuffmanTablesWithTooManyCodes) {
 
 // fuzz_image, after the first five: a 152-byte JPEG whose scan uses an AC table no DHT defined;
 // stb 2.27 decoded with the empty table and indexed its symbols at -343 (UBSan).
+// fuzz_image in CI: a PNG whose first IDAT chunk is empty; stb 2.27 added its offset to a null
+// buffer (UBSan).
+TEST(PictureDecode, RefusesEmptyPngIdatChunks) {
+  const std::string bytes = read_file(std::string(KILN_TEST_DIR) + "/fuzz/regressions/image_png_empty_idat.png");
+  expect_refused_both_ways(bytes, "idat.png", "idat.png is not a readable picture (an empty PNG IDAT chunk)");
+}
+
 TEST(PictureDecode, RefusesJpegScansWithUndefinedHuffmanTables) {
   const std::string bytes = read_file(std::string(KILN_TEST_DIR) + "/fuzz/regressions/image_jpeg_undefined_ac_table.jpg");
   expect_refused_both_ways(bytes, "scan.jpg",
