@@ -61,14 +61,17 @@ void check_jpeg_scan_tables(std::string_view b, const std::string& what) {
         for (size_t k = 1; k <= 16 && p + k < b.size(); ++k) n += at(p + k);
         p += 17 + n;
       }
-    if (m == 0xDA && i + 5 <= b.size()) {
-      const size_t count = at(i + 4);
+    if (m == 0xDA) {
+      // stb reads zeros past the end of the bytes, so a scan header cut short still selects
+      // tables (0) and a spectral start (0: a DC scan); read it the same way.
+      auto at_or_zero = [&](size_t k) { return k < b.size() ? at(k) : 0u; };
+      const size_t count = at_or_zero(i + 4);
       // Spectral start after the component list: 0 is a DC scan (progressive) or baseline.
-      const size_t ss_at = i + 5 + 2 * count;
-      const bool dc_scan = !progressive || (ss_at < b.size() && at(ss_at) == 0);
-      const bool ac_scan = !progressive || (ss_at < b.size() && at(ss_at) != 0);
-      for (size_t c = 0; c < count && i + 6 + 2 * c < b.size(); ++c) {
-        const unsigned tables = at(i + 6 + 2 * c), dc = tables >> 4, ac = tables & 15;
+      const unsigned ss = at_or_zero(i + 5 + 2 * count);
+      const bool dc_scan = !progressive || ss == 0;
+      const bool ac_scan = !progressive || ss != 0;
+      for (size_t c = 0; c < count; ++c) {
+        const unsigned tables = at_or_zero(i + 6 + 2 * c), dc = tables >> 4, ac = tables & 15;
         if ((dc_scan && (dc > 3 || !defined[0][dc])) || (ac_scan && (ac > 3 || !defined[1][ac])))
           fail(ErrorCode::kInvalidArgument, what + " is not a readable picture (a JPEG scan uses a Huffman table "
                                                   "that was never defined)");

@@ -269,6 +269,16 @@ TEST(PictureDecode, RefusesJpegScansWithUndefinedHuffmanTables) {
                            "defined)");
 }
 
+// fuzz_image in CI at 5aa2fb4: a progressive JPEG whose last scan header is cut short; stb reads
+// zeros past the end, so it is a DC scan using DC table 3, which no DHT defined. stb 2.27
+// decoded with the uninitialized table and indexed its symbols at -1 (UBSan).
+TEST(PictureDecode, RefusesJpegScansCutShortBeforeTheirSpectralStart) {
+  const std::string bytes = read_file(std::string(KILN_TEST_DIR) + "/fuzz/regressions/image_jpeg_scan_cut_short.jpg");
+  expect_refused_both_ways(bytes, "cut.jpg",
+                           "cut.jpg is not a readable picture (a JPEG scan uses a Huffman table that was never "
+                           "defined)");
+}
+
 // fuzz_image's third finding: a 29-byte 16-bit PNM that stb 2.27 reads past its buffer.
 // Only PNG, JPEG and BMP reach stb; the rest are refused by their first bytes.
 TEST(PictureDecode, OnlyPngJpegAndBmpReachTheDecoder) {
