@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""Export a tiny Mask2Former (transformers Mask2FormerForUniversalSegmentation) with random weights.
+"""Export Mask2Former (transformers Mask2FormerForUniversalSegmentation) with random weights.
 
-Same code paths as Mask2Former Swin-T: Swin backbone with (shifted, padded) window attention,
-MSDeformAttn pixel decoder (pure-PyTorch path: grid_sample per level), masked-attention
-transformer decoder. Small widths, few layers, few queries; input 1x3x128x128.
+Variants:
+  tiny    (default) the test model of tests/models/mask2former_tiny: the code paths of Swin-T
+          (shifted, padded window attention; MSDeformAttn pixel decoder through grid_sample per
+          level; masked-attention decoder) at small widths, 1x3x128x128.
+  swin-t  the full model: Swin-T backbone (96 channels, depths 2-2-6-2), 256-d pixel decoder of
+          6 layers, 9 masked-attention decoder layers, 100 queries, COCO panoptic's 133 classes;
+          800x1216 unless --hw says otherwise. Weights go to external files (model.weights.N).
 
-  python3 export_mask2former.py --out DIR
+  python3 export_mask2former.py --out DIR [--variant tiny|swin-t] [--hw HxW] [--batch N]
 """
 
 import argparse
@@ -64,17 +68,55 @@ M2F = dict(
 )
 
 
+# The full model (Mask2Former's Swin-T COCO panoptic configuration).
+SWIN_T = dict(SWIN, embed_dim=96, depths=[2, 2, 6, 2], num_heads=[3, 6, 12, 24])
+M2F_FULL = dict(
+    M2F,
+    feature_size=256,
+    mask_feature_size=256,
+    hidden_dim=256,
+    encoder_feedforward_dim=1024,
+    encoder_layers=6,
+    decoder_layers=10,
+    num_attention_heads=8,
+    dim_feedforward=2048,
+    num_queries=100,
+    num_labels=133,
+)
+VARIANTS = {
+    "tiny": dict(name=NAME, swin=SWIN, m2f=M2F, hw=HW, external_data=False),
+    "swin-t": dict(name="mask2former_swin_t", swin=SWIN_T, m2f=M2F_FULL, hw=(800, 1216), external_data=True),
+}
+
+
+def parse_hw(s):
+    try:
+        h, w = (int(x) for x in s.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected HxW (e.g. 800x1216), got {s!r}")
+    if h < 64 or w < 64:
+        raise argparse.ArgumentTypeError(f"H and W must be >= 64, got {s!r}")
+    return h, w
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
+    ap.add_argument("--variant", choices=sorted(VARIANTS), default="tiny")
+    ap.add_argument("--hw", type=parse_hw, default=None, help="input HxW (default: the variant's)")
+    ap.add_argument("--batch", type=int, default=1, help="input batch (default 1)")
     a = ap.parse_args()
+    v = VARIANTS[a.variant]
+    hw = a.hw or v["hw"]
+    if a.batch < 1:
+        ap.error("--batch must be at least 1")
 
     torch = kc.setup_torch(SEED)
     import transformers
     from transformers import Mask2FormerConfig, Mask2FormerForUniversalSegmentation, SwinConfig
 
-    swin = SwinConfig(**SWIN)
-    kw = dict(M2F)
+    swin = SwinConfig(**dict(v["swin"], image_size=hw[0]))
+    kw = dict(v["m2f"])
     try:
         cfg = Mask2FormerConfig(backbone_config=swin, use_pretrained_backbone=False, **kw)
     except TypeError as e:
@@ -85,25 +127,25 @@ def main():
     kc.set_model_eager(model)
     model.eval()
     changed = kc.randomize_trivial_params(model, SEED + 1)
-    kc.log(f"{NAME}: randomized {changed}")
+    kc.log(f"{v['name']}: randomized {changed}")
     patched = kc.patch_mask_helpers([
         "transformers.models.mask2former.modeling_mask2former",
         "transformers.models.swin.modeling_swin",
     ])
     if patched:
-        kc.log(f"{NAME}: patched create_bidirectional_mask in {patched}")
+        kc.log(f"{v['name']}: patched create_bidirectional_mask in {patched}")
 
     g = torch.Generator().manual_seed(SEED + 2)
-    inputs = collections.OrderedDict(pixel_values=torch.randn(1, 3, HW[0], HW[1], generator=g))
+    inputs = collections.OrderedDict(pixel_values=torch.randn(a.batch, 3, hw[0], hw[1], generator=g))
     kc.export_and_check(
-        name=NAME,
+        name=v["name"],
         model=model,
         inputs=inputs,
         output_names=["class_queries_logits", "masks_queries_logits"],
         out_dir=a.out,
         source=f"transformers {transformers.__version__} Mask2FormerForUniversalSegmentation (Swin backbone)",
         config_dict=kc.config_to_dict(cfg),
-        external_data=False,
+        external_data=v["external_data"],
         seed=SEED,
         extra_meta={"randomized_trivial_params": changed, "patched_mask_helpers": patched},
     )
