@@ -127,14 +127,16 @@ void check_png_chunk_lengths(std::string_view b, const std::string& what) {
 }
 
 void check_bmp_size(std::string_view b, const std::string& what) {
-  auto u16 = [&](size_t k) { return uint64_t(uint8_t(b[k])) | uint64_t(uint8_t(b[k + 1])) << 8; };
+  // stb reads zeros past the end of the bytes, so a header cut short still declares a size.
+  auto u8 = [&](size_t k) { return k < b.size() ? uint64_t(uint8_t(b[k])) : 0; };
+  auto u16 = [&](size_t k) { return u8(k) | u8(k + 1) << 8; };
   auto u32 = [&](size_t k) { return u16(k) | u16(k + 2) << 16; };
-  if (b.size() < 30 || b[0] != 'B' || b[1] != 'M') return;
+  if (b.size() < 2 || b[0] != 'B' || b[1] != 'M') return;
   const uint64_t offset = u32(10), header = u32(14);
   uint64_t w = 0, h = 0, bpp = 0, compression = 0;
   if (header == 12) {  // BITMAPCOREHEADER: 16-bit sizes
     w = u16(18), h = u16(20), bpp = u16(24);
-  } else if (header >= 40 && b.size() >= 34) {  // BITMAPINFOHEADER and later: signed 32-bit sizes
+  } else if (header >= 40) {  // BITMAPINFOHEADER and later: signed 32-bit sizes
     const int64_t sw = int32_t(uint32_t(u32(18))), sh = int32_t(uint32_t(u32(22)));
     w = uint64_t(sw < 0 ? -sw : sw), h = uint64_t(sh < 0 ? -sh : sh);  // negative height: top-down rows
     bpp = u16(28), compression = u32(30);

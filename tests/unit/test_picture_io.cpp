@@ -242,6 +242,11 @@ TEST(PictureDecode, RefusesBmpsTooShortForTheirRows) {
   // uncompressed (it refuses only RLE).
   const std::string odd = read_file(std::string(KILN_TEST_DIR) + "/fuzz/regressions/image_bmp_odd_compression.bmp");
   expect_refused_both_ways(odd, "odd.bmp", "odd.bmp is not a readable picture (a BMP of 63x1048578 pixels at 24 bits");
+  // The 10-minute run after finding 11: a 29-byte BMP, cut inside its header, declaring 11403536 x 2
+  // pixels at 8 bits; stb reads the missing header bytes and rows as zeros (over 12 s fuzzed).
+  const std::string header = read_file(std::string(KILN_TEST_DIR) + "/fuzz/regressions/image_bmp_header_cut_short.bmp");
+  expect_refused_both_ways(header, "header.bmp",
+                           "header.bmp is not a readable picture (a BMP of 11403536x2 pixels at 8 bits needs");
 }
 
 // fuzz_image's findings (tests/fuzz/regressions): JPEGs whose Huffman table declares 412
