@@ -1,5 +1,9 @@
 #include "passes/pipeline.h"
 
+#include <algorithm>
+
+#include "kiln/status.h"
+
 #include "passes/commute_resize_conv.h"
 #include "passes/eliminate_noops.h"
 #include "passes/fuse_attention.h"
@@ -11,19 +15,57 @@
 
 namespace kiln {
 
+namespace {
+
+struct RewritePass {
+  const char* name;
+  int (*run)(Graph&);
+};
+
+constexpr RewritePass kRewrites[] = {
+    {"eliminate_noops", eliminate_noops},
+    {"commute_resize_conv", commute_resize_conv},
+    {"fuse_attention", fuse_attention},
+    {"fuse_token_dwconv", fuse_token_dwconv},
+    {"fuse_gelu", fuse_gelu},
+    {"fuse_layer_norm", fuse_layer_norm},
+    {"fuse_matmul_epilogue", fuse_matmul_epilogue},
+    {"merge_linear_pointwise_conv", merge_linear_pointwise_conv},
+};
+
+}  // namespace
+
+const std::vector<std::string>& rewrite_pass_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> v;
+    for (const auto& p : kRewrites) v.push_back(p.name);
+    return v;
+  }();
+  return names;
+}
+
 PassReport run_passes(Graph& g, const std::set<std::string>& skip) {
+  const auto& names = rewrite_pass_names();
+  for (const auto& s : skip)
+    if (std::find(names.begin(), names.end(), s) == names.end()) {
+      std::string list;
+      for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+      fail(ErrorCode::kInvalidArgument, "no rewrite pass is named '" + s + "'; the passes are " + list);
+    }
   PassReport r;
   r.nodes_before = int(g.nodes.size());
   r.fold = fold_constants(g);
-  auto rewrite = [&](const char* name, int (*pass)(Graph&)) { r.fused[name] = skip.count(name) ? 0 : pass(g); };
-  rewrite("eliminate_noops", eliminate_noops);
-  rewrite("commute_resize_conv", commute_resize_conv);
-  rewrite("fuse_attention", fuse_attention);
-  rewrite("fuse_token_dwconv", fuse_token_dwconv);
-  rewrite("fuse_gelu", fuse_gelu);
-  rewrite("fuse_layer_norm", fuse_layer_norm);
-  rewrite("fuse_matmul_epilogue", fuse_matmul_epilogue);
-  rewrite("merge_linear_pointwise_conv", merge_linear_pointwise_conv);
+  for (const auto& pass : kRewrites) {
+    if (skip.count(pass.name)) {
+      r.fused[pass.name] = 0;
+      continue;
+    }
+    std::vector<NodeSignature> before = node_signatures(g);
+    r.fused[pass.name] = pass.run(g);
+    if (r.fused[pass.name] == 0) continue;
+    g.remove_dead_nodes();  // what the rewrite left unread is part of what it replaced
+    for (auto& rec : diff_rewrites(pass.name, before, node_signatures(g))) r.rewrites.push_back(std::move(rec));
+  }
   g.remove_dead_nodes();
   r.nodes_after = int(g.nodes.size());
   return r;

@@ -6,12 +6,14 @@
 
 #include "ir/graph.h"
 #include "passes/fold_constants.h"
+#include "passes/fusion_record.h"
 
 namespace kiln {
 
 struct PassReport {
   FoldStats fold;
   std::map<std::string, int> fused;  // rewrite pass → how many times it fired
+  std::vector<FusionRecord> rewrites;  // what each fired rewrite replaced, in pass order
   int nodes_before = 0;
   int nodes_after = 0;
 };
@@ -19,7 +21,11 @@ struct PassReport {
 // 1. fold_constants (with shape inference)  2. eliminate_noops  3. commute_resize_conv
 // 4. fusions: fuse_attention, fuse_token_dwconv, fuse_gelu, fuse_matmul_epilogue (after fuse_gelu,
 // so the GELUs it absorbs are Gelu nodes)  5. remove_dead_nodes
-// `skip` names rewrite passes to leave out (tests compare a graph with and without one).
+// `skip` names rewrite passes to leave out (`kiln build --disable-pass`, and tests that compare a
+// graph with and without one); a name that is not a rewrite pass is refused (kInvalidArgument).
 PassReport run_passes(Graph& g, const std::set<std::string>& skip = {});
+
+// The rewrite passes in the order they run (the names `skip` takes).
+const std::vector<std::string>& rewrite_pass_names();
 
 }  // namespace kiln

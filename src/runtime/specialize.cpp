@@ -33,7 +33,7 @@ Graph specialize(const Graph& g, const std::map<std::string, Dims>& input_dims, 
     check_profile(build, name, dims, what);
     t.shape = shape_of(dims);
   }
-  run_passes(s);
+  run_passes(s, build.disabled_passes);
   return s;
 }
 

@@ -225,3 +225,51 @@ TEST_F(EngineCli, CudaTargetIsRecordedOrRefused) {
 
 }  // namespace
 }  // namespace kiln
+
+namespace kiln {
+namespace {
+
+// --disable-pass and --fusions on a real model: the engine remembers what its passes rewrote and
+// what was left out, and a run of it keeps them out.
+TEST_F(EngineCli, DisabledPassesAndTheFusionList) {
+  const std::string tiny = std::string(KILN_TEST_DIR) + "/models/segformer_tiny/model.onnx";
+  Result all = kiln("build " + tiny + " -o " + engine_);
+  ASSERT_EQ(all.code, 0) << all.err;
+  Result listed = kiln("inspect " + engine_ + " --fusions");
+  ASSERT_EQ(listed.code, 0) << listed.err;
+  EXPECT_NE(listed.out.find("fuse_gelu: "), std::string::npos) << listed.out;
+  EXPECT_NE(listed.out.find("-> Gelu '"), std::string::npos) << listed.out;
+
+  Result off = kiln("build " + tiny + " -o " + engine_ + " --disable-pass fuse_gelu --disable-pass fuse_attention --json");
+  ASSERT_EQ(off.code, 0) << off.err;
+  Result j = kiln("inspect " + engine_ + " --fusions --json");
+  ASSERT_EQ(j.code, 0) << j.err;
+  EXPECT_NE(j.out.find("\"disabled_passes\": [\n    \"fuse_attention\",\n    \"fuse_gelu\"\n  ]"), std::string::npos) << j.out;
+  EXPECT_EQ(j.out.find("\"pass\": \"fuse_gelu\""), std::string::npos) << j.out;
+  EXPECT_NE(j.out.find("\"pass\": \"fuse_token_dwconv\""), std::string::npos) << j.out;
+  Result ops = kiln("inspect " + engine_);
+  EXPECT_EQ(ops.out.find("Gelu "), std::string::npos) << ops.out;  // the Erf form stays
+  EXPECT_NE(ops.out.find("Erf "), std::string::npos) << ops.out;
+
+  // The same outputs with and without the passes, run from the engines and from the model.
+  const std::string in = std::string(KILN_TEST_DIR) + "/models/segformer_tiny/inputs/pixel_values.npy";
+  ASSERT_EQ(kiln("run " + engine_ + " -i pixel_values=" + in + " -o " + out_ + "/off").code, 0);
+  ASSERT_EQ(kiln("run " + tiny + " -i pixel_values=" + in + " -o " + out_ + "/on").code, 0);
+  ASSERT_EQ(kiln("run " + tiny + " --disable-pass fuse_gelu -i pixel_values=" + in + " -o " + out_ + "/onnx_off").code, 0);
+  Tensor on = read_npy(out_ + "/on/logits.npy");
+  for (const char* other : {"/off/logits.npy", "/onnx_off/logits.npy"}) {
+    Tensor t = read_npy(out_ + other);
+    ASSERT_EQ(t.dims(), on.dims());
+    const float* a = on.data<float>();
+    const float* b = t.data<float>();
+    for (int64_t i = 0; i < on.numel(); ++i) ASSERT_NEAR(a[i], b[i], 1e-5f + 1e-4f * std::abs(a[i])) << other << " @" << i;
+  }
+
+  expect_user_error("build " + tiny + " -o " + dir_ + "/x.kiln --disable-pass fuse_everything",
+                    "no rewrite pass is named 'fuse_everything'", dir_ + "/x.kiln");
+  expect_user_error("run " + engine_ + " --disable-pass fuse_gelu -i pixel_values=" + in + " -o " + dir_ + "/never",
+                    "--disable-pass applies to ONNX models", dir_ + "/never");
+}
+
+}  // namespace
+}  // namespace kiln

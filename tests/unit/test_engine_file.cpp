@@ -183,6 +183,8 @@ ByteWriter cpu_target_payload() {
   w.str("fp32");
   w.u64(0);  // no shape profiles
   w.u64(0);  // an empty tuning cache
+  w.u64(0);  // no disabled passes
+  w.u64(0);  // no rewrites
   return w;
 }
 

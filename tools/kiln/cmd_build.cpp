@@ -1,5 +1,6 @@
 // kiln build MODEL.onnx -o ENGINE.kiln [--device cpu|cuda] [--fp32|--tf32|--fp16]
-//     [--shape NAME=DIMS ...] [--min/--opt/--max NAME=DIMS ...] [--timing-cache FILE] [--json]
+//     [--shape NAME=DIMS ...] [--min/--opt/--max NAME=DIMS ...] [--timing-cache FILE]
+//     [--disable-pass NAME ...] [--json]
 // Imports the model, runs the passes (for the given shapes, or symbolically within the shape
 // profiles), converts it to the asked precision, and on a GPU times the kernel candidates of
 // every plan (at the profile's opt, min and max) and lays out their activation arenas; writes
@@ -31,6 +32,7 @@ struct BuildOptions {
   std::vector<std::string> shapes, min, opt, max;
   bool fp32 = false, tf32 = false, fp16 = false;
   std::string timing_cache;
+  std::vector<std::string> disabled_passes;
   bool json = false;
 };
 
@@ -83,7 +85,9 @@ int build(const BuildOptions& o) {
   Graph g = import_onnx_file(o.model, import);
   check_profiles_against(eb.profiles, g);
   bar.set(1);
-  PassReport passes = run_passes(g);
+  eb.disabled_passes = std::set<std::string>(o.disabled_passes.begin(), o.disabled_passes.end());
+  PassReport passes = run_passes(g, eb.disabled_passes);
+  eb.rewrites = passes.rewrites;
   PrecisionReport precision;
   if (eb.precision == "fp16") precision = convert_to_fp16(g);
   bar.set(2);
@@ -116,7 +120,8 @@ int build(const BuildOptions& o) {
                       {"format_version", kEngineFormatVersion}, {"build_seconds", seconds},
                       {"nodes", {{"in_file", passes.nodes_before}, {"after_passes", int(g.nodes.size())}}},
                       {"tuning", {{"entries", eb.tuning.size()}, {"new", eb.tuning.size() - tuned_before}}},
-                      {"plans", plans}, {"inputs", nlohmann::json::array()}};
+                      {"plans", plans}, {"inputs", nlohmann::json::array()},
+                      {"rewrites", passes.rewrites.size()}, {"disabled_passes", eb.disabled_passes}};
   if (eb.precision == "fp16")
     r["fp16"] = {{"values_converted", precision.values_converted}, {"constants_converted", precision.constants_converted},
                  {"casts_inserted", precision.casts_inserted}, {"values_kept_fp32", precision.values_kept_fp32}};
@@ -165,6 +170,8 @@ Action add_build_command(CLI::App& app) {
   cmd->add_option("--opt", o->opt, "NAME=DIMS: the shape kernels are timed for");
   cmd->add_option("--max", o->max, "NAME=DIMS: largest shape the engine accepts");
   cmd->add_option("--timing-cache", o->timing_cache, "File of kernel timings, read if present and updated (cuda)");
+  cmd->add_option("--disable-pass", o->disabled_passes,
+                  "NAME: leave out one rewrite pass, for debugging (repeatable; `kiln inspect --fusions` names them)");
   cmd->add_flag("--json", o->json, "Print a JSON report");
   return with_plugins(cmd, [o] { return build(*o); });
 }

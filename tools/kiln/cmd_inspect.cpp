@@ -1,4 +1,4 @@
-// kiln inspect MODEL.onnx|ENGINE.kiln [--shape NAME=DIMS] [--json]
+// kiln inspect MODEL.onnx|ENGINE.kiln [--shape NAME=DIMS] [--fusions] [--json]
 // Inputs and outputs with shapes, and the op histogram before and after folding; for an
 // engine file also what it was built for.
 #include <iostream>
@@ -16,7 +16,39 @@ struct InspectOptions {
   std::string model;
   std::vector<std::string> shapes;
   bool json = false;
+  bool fusions = false;
 };
+
+std::string list_refs(const std::vector<NodeRef>& refs) {
+  std::string out;
+  for (const auto& r : refs) out += (out.empty() ? "" : ", ") + r.op + " '" + r.name + "'";
+  return out.empty() ? "nothing" : out;
+}
+
+// --fusions: the rewrites, from the engine's build record or from the passes just run.
+int print_fusions(const InspectOptions& o, const std::vector<FusionRecord>& rewrites,
+                  const std::set<std::string>& disabled) {
+  if (o.json) {
+    nlohmann::json list = nlohmann::json::array();
+    auto refs = [](const std::vector<NodeRef>& v) {
+      nlohmann::json a = nlohmann::json::array();
+      for (const auto& r : v) a.push_back({{"op", r.op}, {"name", r.name}});
+      return a;
+    };
+    for (const auto& r : rewrites) list.push_back({{"pass", r.pass}, {"replaced", refs(r.replaced)}, {"added", refs(r.added)}});
+    std::cout << nlohmann::json{{"model", o.model}, {"rewrites", list}, {"disabled_passes", disabled}}.dump(2) << "\n";
+    return 0;
+  }
+  std::map<std::string, int> per_pass;
+  for (const auto& r : rewrites) ++per_pass[r.pass];
+  std::printf("%s: %zu rewrites\n", o.model.c_str(), rewrites.size());
+  for (const auto& name : rewrite_pass_names())
+    std::printf("  %-28s %s\n", name.c_str(),
+                disabled.count(name) ? "disabled" : (std::to_string(per_pass[name]) + " rewrites").c_str());
+  for (const auto& r : rewrites)
+    std::printf("%s: %s\n    -> %s\n", r.pass.c_str(), list_refs(r.replaced).c_str(), list_refs(r.added).c_str());
+  return 0;
+}
 
 nlohmann::json describe_values(const Graph& g, const std::vector<std::string>& names) {
   nlohmann::json list = nlohmann::json::array();
@@ -36,8 +68,11 @@ int inspect(const InspectOptions& o) {
   int source_nodes = 0;
   for (const auto& [op, count] : g.source_ops) source_nodes += count;
   std::map<std::string, int> before = g.source_ops;
-  PassReport passes = run_passes(g);
+  PassReport passes = run_passes(g, source.build.disabled_passes);
   std::map<std::string, int> after = g.op_histogram();
+  // An engine's graph is already rewritten: its record says what the build's passes did.
+  if (o.fusions)
+    return print_fusions(o, source.engine ? source.build.rewrites : passes.rewrites, source.build.disabled_passes);
 
   nlohmann::json r;
   r["model"] = o.model;
@@ -77,9 +112,11 @@ int inspect(const InspectOptions& o) {
 Action add_inspect_command(CLI::App& app) {
   auto o = std::make_shared<InspectOptions>();
   CLI::App* cmd = app.add_subcommand("inspect", "Show a model's inputs, outputs and ops");
-  cmd->footer("Example:\n  kiln inspect tests/models/segformer_b0/model.onnx --shape pixel_values=1x3x512x512");
+  cmd->footer("Examples:\n  kiln inspect tests/models/segformer_b0/model.onnx --shape pixel_values=1x3x512x512\n"
+              "  kiln inspect model.kiln --fusions");
   cmd->add_option("model", o->model, "Model file (.onnx) or engine file (kiln build)")->required();
   cmd->add_option("--shape", o->shapes, "NAME=1x3x512x512: dims for a symbolic input (repeatable)");
+  cmd->add_flag("--fusions", o->fusions, "List each rewrite the passes made: the nodes it replaced and what replaced them");
   cmd->add_flag("--json", o->json, "Print JSON");
   return with_plugins(cmd, [o] { return inspect(*o); });
 }

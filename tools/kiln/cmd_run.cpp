@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -45,6 +46,7 @@ struct RunOptions {
   std::vector<float> mean, std;
   bool save_input = false;
   bool check_finite = false;
+  std::vector<std::string> disabled_passes;  // ONNX models only: an engine brings its own
 };
 
 // "3 NaN/Inf values (first at index 17)"
@@ -111,7 +113,12 @@ int run(RunOptions o) {
         fail(ErrorCode::kInvalidArgument, "input '" + name + "' holds " + describe(bad) +
                                               "; clean the input or drop --check-finite");
     }
-  PassReport passes = run_passes(g);
+  if (source.engine && !o.disabled_passes.empty())
+    fail(ErrorCode::kInvalidArgument, "--disable-pass applies to ONNX models; the engine " + o.model +
+                                          " keeps the passes it was built with (rebuild it with kiln build --disable-pass)");
+  std::set<std::string> skip(o.disabled_passes.begin(), o.disabled_passes.end());
+  if (source.engine) skip = source.build.disabled_passes;
+  PassReport passes = run_passes(g, skip);
   double prepare_ms = ms_since(t0);
 
   auto t1 = std::chrono::steady_clock::now();
@@ -122,6 +129,7 @@ int run(RunOptions o) {
   if (o.device == "cuda") {
     // An engine brings its precision and kernel choices; an ONNX model runs in fp32 (or --tf32).
     EngineBuild build = source.build;
+    build.disabled_passes = skip;
     if (o.tf32) build.precision = "tf32";
     CudaRunOptions run_options;
     run_options.cuda_graph = !o.no_cuda_graph;
@@ -223,6 +231,8 @@ Action add_run_command(CLI::App& app) {
   cmd->add_flag("--tf32", o->tf32, "cuda: let float32 matrix work use TF32 tensor cores");
   cmd->add_flag("--no-cuda-graph", o->no_cuda_graph, "cuda: run node by node instead of replaying a CUDA Graph");
   cmd->add_option("--seed", o->seed, "Seed for random inputs (default: from the clock, printed)");
+  cmd->add_option("--disable-pass", o->disabled_passes,
+                  "NAME: ONNX models: leave out one rewrite pass, for debugging (repeatable)");
   cmd->add_flag("--json", o->json, "Print a JSON report");
   cmd->add_option("--image", o->image, "A picture (PNG/JPEG/BMP) for the model's image input, "
                                        "resized (bilinear) and normalized (--mean/--std)");

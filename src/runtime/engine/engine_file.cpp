@@ -40,6 +40,23 @@ template <class Ar> void dims_field(Ar& ar, Dims& d) {
   for (auto& v : d) ar.i64(v);
 }
 
+template <class Ar> void string_list_field(Ar& ar, std::vector<std::string>& v) {
+  uint64_t n = v.size();
+  ar.count(n, 8);
+  if constexpr (Ar::kReading) v.resize(size_t(n));
+  for (auto& s : v) ar.str(s);
+}
+
+template <class Ar> void node_refs_field(Ar& ar, std::vector<NodeRef>& v) {
+  uint64_t n = v.size();
+  ar.count(n, 16);  // two strings
+  if constexpr (Ar::kReading) v.resize(size_t(n));
+  for (auto& r : v) {
+    ar.str(r.op);
+    ar.str(r.name);
+  }
+}
+
 template <class Ar> void build_fields(Ar& ar, EngineBuild& b) {
   ar.str(b.precision);
   uint64_t n = b.profiles.size();
@@ -57,6 +74,17 @@ template <class Ar> void build_fields(Ar& ar, EngineBuild& b) {
     b.tuning = TuningCache::read(ar);
   } else {
     b.tuning.write(ar);
+  }
+  std::vector<std::string> disabled(b.disabled_passes.begin(), b.disabled_passes.end());
+  string_list_field(ar, disabled);
+  if constexpr (Ar::kReading) b.disabled_passes = std::set<std::string>(disabled.begin(), disabled.end());
+  uint64_t n_rewrites = b.rewrites.size();
+  ar.count(n_rewrites, 24);  // a pass name and two counts
+  if constexpr (Ar::kReading) b.rewrites.resize(size_t(n_rewrites));
+  for (auto& r : b.rewrites) {
+    ar.str(r.pass);
+    node_refs_field(ar, r.replaced);
+    node_refs_field(ar, r.added);
   }
 }
 

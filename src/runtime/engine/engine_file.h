@@ -10,22 +10,27 @@
 //   32      ...   payload: target (kiln version, device, architecture: three strings),
 //                 the plugin ops the graph uses (u64 count; each domain, name: strings,
 //                 version: u32), the build (precision: string; shape profiles: count, each
-//                 input name and min/opt/max dims; the tuning cache: tuning_cache.h), then
-//                 the graph (graph_archive.h)
+//                 input name and min/opt/max dims; the tuning cache: tuning_cache.h; the
+//                 disabled passes: count, names; the rewrites: count, each pass name and the
+//                 replaced and added nodes: count, op and name each), then the graph
+//                 (graph_archive.h)
 // Integers are little-endian; a string is a u64 length and its bytes.
 #pragma once
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "ir/graph.h"
+#include "passes/fusion_record.h"
 #include "runtime/tuning_cache.h"
 
 namespace kiln {
 
 inline constexpr char kEngineMagic[8] = {'K', 'I', 'L', 'N', 'E', 'N', 'G', '\x1a'};
-inline constexpr uint32_t kEngineFormatVersion = 4;  // 2: plugin-op block; 3: build block; 4: checksum64
+// 2: plugin-op block; 3: build block; 4: checksum64; 5: disabled passes and rewrites in the build
+inline constexpr uint32_t kEngineFormatVersion = 5;
 inline constexpr size_t kEngineHeaderBytes = 32;
 
 // What an engine was built for: device "cpu" (arch empty) or "cuda" with the GPU's
@@ -52,11 +57,15 @@ struct InputProfile {
 };
 
 // How the engine was built: the precision its graph computes in ("fp32", "tf32" — fp32 storage,
-// TF32 tensor-core math — or "fp16"), its shape profiles and the kernel choices timed for it.
+// TF32 tensor-core math — or "fp16"), its shape profiles, the kernel choices timed for it, the
+// rewrite passes left out (`kiln build --disable-pass`; a run that re-optimizes for its shapes
+// leaves them out too) and the rewrites the passes made (`kiln inspect --fusions`).
 struct EngineBuild {
   std::string precision = "fp32";
   std::vector<InputProfile> profiles;
   TuningCache tuning;
+  std::set<std::string> disabled_passes;
+  std::vector<FusionRecord> rewrites;
 };
 
 struct Engine {
