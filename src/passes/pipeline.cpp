@@ -6,6 +6,7 @@
 #include "passes/fuse_gelu.h"
 #include "passes/fuse_layer_norm.h"
 #include "passes/fuse_matmul_epilogue.h"
+#include "passes/fuse_resize_sum.h"
 #include "passes/fuse_token_dwconv.h"
 #include "passes/merge_linear_pointwise_conv.h"
 
@@ -24,6 +25,7 @@ PassReport run_passes(Graph& g, const std::set<std::string>& skip) {
   rewrite("fuse_layer_norm", fuse_layer_norm);
   rewrite("fuse_matmul_epilogue", fuse_matmul_epilogue);
   rewrite("merge_linear_pointwise_conv", merge_linear_pointwise_conv);
+  rewrite("fuse_resize_sum", fuse_resize_sum);  // reads the token layout merge_linear_pointwise_conv leaves
   g.remove_dead_nodes();
   r.nodes_after = int(g.nodes.size());
   return r;
