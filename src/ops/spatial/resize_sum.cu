@@ -59,6 +59,7 @@ __global__ void __launch_bounds__(kThreads) resize_sum_kernel(ResizeSumParams p,
       const T* r0 = x + ((b * s.in_h + iy0) * s.in_w + lo) * C;
       const T* r1 = x + ((b * s.in_h + iy1) * s.in_w + lo) * C;
       __syncthreads();  // the previous input's reads of the tile are done
+#pragma unroll 4  // loads of several columns in flight per thread
       for (int e = threadIdx.x; e < span * kResizeSumTileC; e += kThreads) {
         const int col = e / kResizeSumTileC, cc = e - col * kResizeSumTileC, c = c0 + cc;
         float v = 0.f;
