@@ -59,7 +59,8 @@ class Matcher {
 
  private:
   bool same_type(const std::string& v, const Match& m) const {
-    return g_.value(v).type.dtype == m.dtype && static_dims(g_, v) == std::optional<Dims>(m.out);
+    // static_dims first: it refuses empty names and values the graph lacks.
+    return static_dims(g_, v) == std::optional<Dims>(m.out) && g_.value(v).type.dtype == m.dtype;
   }
 
   // The Add's inputs: inner Adds recursively, the rest as leaves (left to right).

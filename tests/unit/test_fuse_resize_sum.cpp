@@ -11,6 +11,7 @@
 #include "fusion_test_util.h"
 #include "onnx/importer.h"
 #include "onnx_builder.h"
+#include "passes/convert_precision.h"
 #include "passes/pipeline.h"
 #include "runtime/cpu_executor.h"
 #include "runtime/engine/engine_file.h"
@@ -368,6 +369,24 @@ void expect_decode_head_fused(const std::string& name, bool golden) {
 }
 
 TEST(FuseResizeSum, SegformerTinyDecodeHead) { expect_decode_head_fused("segformer_tiny", true); }
+
+// An fp16 engine's graph (convert_to_fp16 after the pipeline): the ResizeSum reads and writes
+// float16 and the logits stay within the fp16 model tests' bound of the goldens.
+TEST(FuseResizeSum, SegformerTinyFp16) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(KILN_TEST_DIR) / "models" / "segformer_tiny";
+  ImportOptions import;
+  TensorMap feeds = test::reference_inputs(dir, &import);
+  Graph g = import_onnx_file((dir / "model.onnx").string(), import);
+  run_passes(g);
+  convert_to_fp16(g);
+  const Node* n = find_op(g, "ResizeSum");
+  ASSERT_NE(n, nullptr);
+  for (const std::string& in : n->inputs) EXPECT_EQ(g.value(in).type.dtype, DType::kF16) << in;
+  EXPECT_EQ(g.value(n->outputs[0]).type.dtype, DType::kF16);
+  const Tensor want = read_npy((dir / "golden" / "logits.npy").string());
+  EXPECT_LE(test::compare_to_golden(CpuExecutor(g).run(feeds).at("logits"), want).rel_l2, 1e-2);
+}
 TEST(FuseResizeSum, SegformerB0DecodeHead) { expect_decode_head_fused("segformer_b0", false); }
 
 }  // namespace
