@@ -10,6 +10,7 @@
 #include "passes/fuse_gelu.h"
 #include "passes/fuse_layer_norm.h"
 #include "passes/fuse_matmul_epilogue.h"
+#include "passes/fuse_resize_sum.h"
 #include "passes/fuse_token_dwconv.h"
 #include "passes/merge_linear_pointwise_conv.h"
 
@@ -31,6 +32,7 @@ constexpr RewritePass kRewrites[] = {
     {"fuse_layer_norm", fuse_layer_norm},
     {"fuse_matmul_epilogue", fuse_matmul_epilogue},
     {"merge_linear_pointwise_conv", merge_linear_pointwise_conv},
+    {"fuse_resize_sum", fuse_resize_sum},  // reads the token layout merge_linear_pointwise_conv leaves
 };
 
 }  // namespace

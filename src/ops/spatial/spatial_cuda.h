@@ -34,4 +34,7 @@ void launch_grid_sample(DType dt, DType grid_dt, const void* x, const void* grid
                         CudaStream stream);
 void grid_sample_cuda(CudaKernelContext& ctx);
 
+// kiln.ResizeSum (resize_sum.h): resized inputs summed in one kernel (resize_sum.cu).
+void resize_sum_cuda(CudaKernelContext& ctx);
+
 }  // namespace kiln::spatial

@@ -1,0 +1,88 @@
+// Host side of ResizeSum on the GPU: the plan and taps of the CPU reference (plan_resize_sum),
+// uploaded once per plan, which inputs may be staged through shared memory, and the 32-bit
+// limits the kernel's offsets rely on.
+#include <algorithm>
+#include <string>
+
+#include "ops/spatial/resize_sum.h"
+#include "ops/spatial/resize_sum_launch.h"
+#include "ops/spatial/spatial_cuda.h"
+#include "runtime/cuda/cuda_kernel_context.h"
+
+namespace kiln::spatial {
+namespace {
+
+static_assert(kResizeSumSlots == kResizeSumMaxInputs);
+
+struct DeviceAxis {
+  DeviceTensor index, weight;
+};
+
+DeviceAxis upload(const AxisTaps& t, CudaStream stream) {
+  std::vector<int32_t> idx(t.index.begin(), t.index.end());
+  std::vector<float> w(t.weight.begin(), t.weight.end());
+  const int64_t n = int64_t(idx.size());
+  return {to_device(Tensor::from_vector<int32_t>({n}, idx), stream), to_device(Tensor::from_vector<float>({n}, w), stream)};
+}
+
+// The taps depend only on shapes and attributes: uploaded on the plan's first run.
+struct ResizeSumState : KernelState {
+  std::vector<DeviceAxis> rows, cols;
+};
+
+// True when every output tile's taps fall within kResizeSumSpan source columns.
+bool fits_tile(const AxisTaps& cols) {
+  for (int64_t x0 = 0; x0 < cols.out; x0 += kResizeSumTileX) {
+    const int64_t last = std::min(x0 + kResizeSumTileX, cols.out) - 1;
+    if (cols.index[size_t(2 * last + 1)] - cols.index[size_t(2 * x0)] + 1 > kResizeSumSpan) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void resize_sum_cuda(CudaKernelContext& ctx) {
+  ctx.require_dtype(0, {DType::kF32, DType::kF16});
+  const DType dt = ctx.input(0).dtype;
+  std::vector<Dims> dims;
+  for (size_t i = 0; i < ctx.num_inputs(); ++i) {
+    if (ctx.input(i).dtype != dt) ctx.invalid("inputs of different dtypes");
+    dims.push_back(ctx.input(i).dims);
+  }
+  const ResizeSumPlan plan = plan_resize_sum(ctx, dims);
+  constexpr int64_t kLimit = int64_t(1) << 31;
+  const int64_t x_tiles = (plan.width + kResizeSumTileX - 1) / kResizeSumTileX;
+  for (int64_t e : {plan.batch * plan.channels * plan.height * plan.width, x_tiles * plan.batch * plan.height})
+    if (e >= kLimit) ctx.unsupported("a ResizeSum with " + std::to_string(e) + " elements or tiles has no CUDA kernel");
+  for (size_t i = 0; i < dims.size(); ++i)
+    if (ctx.input(i).numel() >= kLimit) ctx.unsupported("a ResizeSum input of 2^31 elements or more has no CUDA kernel");
+  if ((plan.channels + kResizeSumTileC - 1) / kResizeSumTileC > 65535)
+    ctx.unsupported("a ResizeSum of " + std::to_string(plan.channels) + " channels has no CUDA kernel");
+  DeviceTensor& y = ctx.alloc_output(0);
+  if (y.numel() == 0) return;
+  bool fresh = false;
+  ResizeSumState& st = ctx.state<ResizeSumState>(&fresh);
+  if (fresh)
+    for (const ResizeSumInput& in : plan.inputs) {
+      st.rows.push_back(upload(in.rows, ctx.stream()));
+      st.cols.push_back(upload(in.cols, ctx.stream()));
+    }
+  ResizeSumParams p;
+  p.inputs = int(plan.inputs.size());
+  p.y = y.data();
+  p.batch = int(plan.batch), p.channels = int(plan.channels), p.height = int(plan.height), p.width = int(plan.width);
+  p.relu = plan.relu;
+  for (size_t i = 0; i < plan.inputs.size(); ++i) {
+    const ResizeSumInput& in = plan.inputs[i];
+    ResizeSumSource& s = p.in[i];
+    s.x = ctx.input(i).data();
+    s.row_index = st.rows[i].index.ptr<int32_t>(), s.row_weight = st.rows[i].weight.ptr<float>();
+    s.col_index = st.cols[i].index.ptr<int32_t>(), s.col_weight = st.cols[i].weight.ptr<float>();
+    s.in_h = int(in.height), s.in_w = int(in.width);
+    s.tokens = in.tokens;
+    s.staged = in.tokens && fits_tile(in.cols);
+  }
+  launch_resize_sum(dt, p, ctx.stream());
+}
+
+}  // namespace kiln::spatial

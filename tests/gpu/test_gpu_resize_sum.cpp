@@ -1,0 +1,169 @@
+// kiln.ResizeSum's CUDA kernel against the CPU reference: token inputs staged through shared
+// memory (upsampling and same size) and read directly (downsampling wider than a tile), NCHW
+// inputs, every coordinate mode, channels not a multiple of the 32-channel tile, widths with a
+// ragged last 64-pixel tile, batch 2, fp32 and fp16, with and without Relu; then the SegFormer
+// reference models, whose decode head fuse_resize_sum turns into one ResizeSum, on the GPU
+// against the same graph on the CPU and against the unfused graph on the GPU. Cases run three
+// times on one executor: first run, planned arena, CUDA Graph replay.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include "../model/model_compare.h"
+#include "gpu_compare.h"
+#include "onnx/importer.h"
+#include "ops/op.h"
+#include "passes/convert_precision.h"
+#include "passes/pipeline.h"
+#include "runtime/cpu_executor.h"
+#include "runtime/cuda/cuda_executor.h"
+
+namespace kiln::gpu_test {
+namespace {
+
+struct Source {
+  int64_t h, w;
+  bool tokens = true;
+  std::string coord = "half_pixel";
+  float scale_h = 0.f, scale_w = 0.f;  // 0: from the output size
+};
+
+struct SumCase {
+  int64_t b, c, h, w;
+  std::vector<Source> in;
+  bool relu = true;
+};
+
+GpuCase make_case(const SumCase& k, DType dt, uint64_t seed) {
+  GpuCase g{"ResizeSum", {}, {}};
+  std::vector<std::string> layouts, modes;
+  std::vector<int64_t> hs, ws;
+  std::vector<float> scales;
+  for (size_t i = 0; i < k.in.size(); ++i) {
+    const Source& s = k.in[i];
+    g.inputs.push_back(random_tensor(dt, s.tokens ? Dims{k.b, s.h * s.w, k.c} : Dims{k.b, k.c, s.h, s.w}, seed + i));
+    layouts.push_back(s.tokens ? "tokens" : "nchw");
+    modes.push_back(s.coord);
+    hs.push_back(s.h), ws.push_back(s.w);
+    scales.push_back(s.scale_h), scales.push_back(s.scale_w);
+  }
+  g.domain = kKilnDomain;
+  g.attrs.set("height", k.h);
+  g.attrs.set("width", k.w);
+  g.attrs.set("layouts", layouts);
+  g.attrs.set("coordinate_transformation_modes", modes);
+  g.attrs.set("input_heights", hs);
+  g.attrs.set("input_widths", ws);
+  g.attrs.set("scales", scales);
+  g.attrs.set("activation", std::string(k.relu ? "relu" : "none"));
+  g.seed = seed;
+  g.gpu_runs = 3;
+  return g;
+}
+
+void run_cases(const std::vector<SumCase>& cases, uint64_t seed) {
+  for (DType dt : {DType::kF32, DType::kF16})
+    for (const SumCase& k : cases) {
+      GpuCase c = make_case(k, dt, seed);
+      seed += 10;
+      if (dt == DType::kF16) f16_tolerance(c);  // one fp16 rounding of an fp32 sum
+      else c.atol = 1e-5, c.rtol = 1e-5;        // fp32 sums against the double reference
+      expect_gpu_matches_cpu(c);
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+}
+
+TEST(GpuResizeSum, DecodeHeadShapes) {
+  const std::vector<SumCase> cases = {
+      // SegFormer's four stages (1, 1/2, 1/4, 1/8), C = 40 (a ragged channel tile), W = 70 (a
+      // ragged x tile), batch 2.
+      {2, 40, 37, 70, {{37, 70}, {19, 35}, {10, 18}, {5, 9}}},
+      {1, 256, 64, 64, {{64, 64}, {32, 32}, {16, 16}, {8, 8}}},  // B0 at 256²
+      {2, 33, 17, 130, {{17, 130}, {9, 65}}, false},             // three x tiles, no Relu
+      {1, 96, 128, 128, {{16, 16}, {128, 128}, {32, 32}, {64, 64}}},  // stage order as exported
+  };
+  run_cases(cases, 6100);
+}
+
+TEST(GpuResizeSum, LayoutsModesAndRatios) {
+  const std::vector<SumCase> cases = {
+      {1, 1, 1, 1, {{1, 1}, {1, 1, false}}},                              // one pixel, one channel
+      {2, 3, 11, 13, {{5, 4, false}, {11, 13, false}, {6, 7}}},           // NCHW beside tokens
+      {1, 17, 23, 29, {{7, 3, true, "pytorch_half_pixel"}, {6, 2, false, "align_corners"},
+                       {4, 5, true, "asymmetric"}, {5, 5, true, "half_pixel_symmetric"},
+                       {23, 29, true, "tf_half_pixel_for_nn"}}},
+      {1, 8, 17, 70, {{1, 1}, {1, 70}, {17, 1, false}}},                  // broadcast-like 1-pixel axes
+      {1, 5, 11, 13, {{5, 4, true, "half_pixel", 2.2f, 3.25f}}},         // scales given (2.2*5 = 11)
+      {2, 24, 9, 70, {{40, 310}, {9, 70}}},       // downsampled 310 → 70: taps wider than a tile
+      {1, 64, 20, 200, {{9, 130, false}, {20, 100}, {3, 250}}},          // mixed up and down
+      // All 8 input slots.
+      {1, 35, 15, 66, {{15, 66}, {8, 33}, {4, 17}, {2, 9}, {15, 66, false}, {7, 30, false}, {1, 2}, {30, 66}}},
+  };
+  run_cases(cases, 6500);
+}
+
+// The reference SegFormers with their decode head fused: the CUDA executor against the CPU
+// reference on the same graph (the model tests' fp32 bound), and against the unfused graph on
+// the GPU, where only the decode head's summation order differs (1e-5).
+Tensor run_gpu(const Graph& g, const TensorMap& feeds) {
+  CudaExecutor exec(g);
+  exec.run(feeds);
+  return exec.run(feeds).at("logits");  // the planned arena
+}
+
+double rel_l2(const Tensor& got, const Tensor& want) { return test::compare_to_golden(got, want).rel_l2; }
+
+void check_model(const std::string& name) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(test_dir()) / "models" / name;
+  ImportOptions import;
+  TensorMap feeds = test::reference_inputs(dir, &import);
+  Graph g = import_onnx_file((dir / "model.onnx").string(), import);
+  Graph plain = import_onnx_file((dir / "model.onnx").string(), import);
+  ASSERT_EQ(run_passes(g).fused.at("fuse_resize_sum"), 1);
+  run_passes(plain, {"fuse_resize_sum"});
+  const Tensor gpu = run_gpu(g, feeds), gpu_unfused = run_gpu(plain, feeds);
+  const Tensor cpu = CpuExecutor(g).run(feeds).at("logits");
+  EXPECT_LE(rel_l2(gpu, cpu), 1e-4) << name << " fp32, GPU vs CPU";
+  EXPECT_LE(rel_l2(gpu, gpu_unfused), 1e-5) << name << " fp32, fused vs unfused on the GPU";
+  // fp16 engines: the fused graph converted as `kiln build --fp16` does, against the fp16
+  // unfused graph (whose Resizes and Adds round to fp16 after every node).
+  convert_to_fp16(g);
+  convert_to_fp16(plain);
+  const Tensor h = run_gpu(g, feeds), h_unfused = run_gpu(plain, feeds);
+  EXPECT_LE(rel_l2(h, h_unfused), 2e-3) << name << " fp16, fused vs unfused on the GPU";
+  EXPECT_LE(rel_l2(h, cpu), 1e-2) << name << " fp16 against fp32 (the fp16 model tests' bound)";
+}
+
+TEST(GpuResizeSum, SegformerTiny) { check_model("segformer_tiny"); }
+TEST(GpuResizeSum, SegformerB0) { check_model("segformer_b0"); }
+
+// SegFormer-B2's decode-head sum at 1024² (fp16, batch 1) for the lead's benchmark runs:
+// --gtest_also_run_disabled_tests --gtest_filter=*ResizeSumBench*. Prints the best of 20
+// node-by-node runs and the rate of the bytes it must move (inputs read once, output written
+// once) as a share of 4.8 TB/s (H200 HBM3e); the floor is 234 MB / 4.8 TB/s = 49 µs.
+TEST(GpuResizeSum, DISABLED_ResizeSumBench) {
+  for (int64_t c : {768, 256}) {  // B2, B0
+    SumCase k{1, c, 256, 256, {{32, 32}, {64, 64}, {128, 128}, {256, 256}}};
+    GpuCase gc = make_case(k, DType::kF16, 1);
+    Graph g = one_node_graph(gc);
+    CudaExecutor gpu(g);
+    std::map<std::string, Dims> dims;
+    double bytes = 2.0 * double(c * 256 * 256);
+    for (size_t i = 0; i < gc.inputs.size(); ++i) {
+      dims["in" + std::to_string(i)] = gc.inputs[i].dims();
+      bytes += 2.0 * double(gc.inputs[i].numel());
+    }
+    gpu.prepare(dims);
+    DeviceTensorMap in = gpu.input_slots(dims);
+    float best = 1e30f;
+    for (int rep = 0; rep < 20; ++rep) best = std::min(best, gpu.profile(in).at(0).ms);
+    const double rate = bytes / (best * 1e-3);
+    std::printf("ResizeSum C=%lld 256x256 from 4 token stages  %8.4f ms  %6.1f MB  %7.0f GB/s  %3.0f%% of 4.8 TB/s\n",
+                static_cast<long long>(c), best, bytes / 1e6, rate / 1e9, 100 * rate / 4.8e12);
+  }
+}
+
+}  // namespace
+}  // namespace kiln::gpu_test
