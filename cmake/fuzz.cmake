@@ -11,7 +11,7 @@ if(KILN_FUZZ)
 
   set(KILN_FUZZ_CORE_SOURCES ${KILN_CORE_SOURCES})
   list(FILTER KILN_FUZZ_CORE_SOURCES EXCLUDE REGEX "(_cuda\\.cpp|\\.cu|/runtime/cuda/.*)$")
-  add_library(kiln_fuzz_core STATIC ${KILN_FUZZ_CORE_SOURCES} tests/fuzz/stb_image_impl.c)
+  add_library(kiln_fuzz_core STATIC ${KILN_FUZZ_CORE_SOURCES})  # stb_image_decoder.c among them
   target_include_directories(kiln_fuzz_core PUBLIC include src ${OPENBLAS_INCLUDE} ${STB_INCLUDE})
   target_compile_definitions(kiln_fuzz_core PUBLIC KILN_VERSION="${PROJECT_VERSION}")
   target_compile_options(kiln_fuzz_core PRIVATE ${KILN_FUZZ_FLAGS}

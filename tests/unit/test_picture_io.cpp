@@ -284,6 +284,17 @@ TEST(PictureDecode, RefusesJpegScansCutShortBeforeTheirSpectralStart) {
                            "defined)");
 }
 
+// The 10-minute run after finding 12: a 172-byte JPEG whose DC differences add up, block after
+// block, past what stb 2.27 multiplies by the quantizer in an int (UBSan: signed overflow). stb is
+// now compiled with -fwrapv, so it decodes to some picture of the broken file; under the ASan +
+// UBSan build (halt_on_error) undefined behaviour would abort this test.
+TEST(PictureDecode, CorruptJpegDcSumsAreDefinedBehaviour) {
+  const std::string bytes = read_file(std::string(KILN_TEST_DIR) + "/fuzz/regressions/image_jpeg_dc_sum_overflow.jpg");
+  Image img = decode_image(bytes, "dc.jpg");
+  EXPECT_EQ(img.width, 8);
+  EXPECT_EQ(img.height, 2816);
+}
+
 // fuzz_image's third finding: a 29-byte 16-bit PNM that stb 2.27 reads past its buffer.
 // Only PNG, JPEG and BMP reach stb; the rest are refused by their first bytes.
 TEST(PictureDecode, OnlyPngJpegAndBmpReachTheDecoder) {
