@@ -4,7 +4,7 @@
 # BIN_DIR holds kiln and kiln_gpu_tests (built elsewhere with the CUDA backend); TESTS_DIR is
 # the repository's tests/ (default: beside this script). Writes RESULTS_DIR/<date>-<gpu>.log and
 # RESULTS_DIR/<date>-<gpu>.md, prints the table last, and exits non-zero if anything failed.
-# Environment: SECTIONS (default "tests models memcheck racecheck reliability": the parts to run,
+# Environment: SECTIONS (default "tests models memcheck memcheck_models racecheck reliability": the parts to run,
 # so one device call can take a share), MEMCHECK_TIMEOUT / RACECHECK_TIMEOUT (seconds, 150),
 # RELIABILITY_FILTER (gtest filter of the slow reliability tests, default all of them).
 set -uo pipefail
@@ -22,7 +22,7 @@ export KILN_TEST_DIR="$TESTS"
 status=0
 
 section() { echo "=== $* ===" | tee -a "$LOG"; }
-SECTIONS=" ${SECTIONS:-tests models memcheck racecheck reliability} "
+SECTIONS=" ${SECTIONS:-tests models memcheck memcheck_models racecheck reliability} "
 want() { [[ $SECTIONS == *" $1 "* ]]; }
 source "$(dirname "$0")/racecheck_log.sh"
 not_run="not run (not in SECTIONS)"
@@ -77,7 +77,8 @@ memcheck=$not_run
 racecheck=$not_run
 want memcheck && memcheck=$no_san
 want racecheck && racecheck=$no_san
-memcheck_models=$memcheck
+memcheck_models=$not_run
+want memcheck_models && memcheck_models=$no_san
 if [ -n "$SAN" ] && want memcheck; then
   section "compute-sanitizer memcheck (op tests)"
   # The 8-thread x 1,000-inference soak runs the same kernels as the 8-thread model tests, 8,000
@@ -88,6 +89,8 @@ if [ -n "$SAN" ] && want memcheck; then
   memcheck=$(case $mrc in 0) echo clean ;; 124) echo "timed out" ;; 9) echo "FAILED: memcheck errors" ;;
     *) echo "no memcheck errors; tests exited $mrc" ;; esac)
   [ $mrc -eq 0 ] || status=1
+fi
+if [ -n "$SAN" ] && want memcheck_models; then
   section "compute-sanitizer memcheck (reference models)"
   timeout "${MEMCHECK_TIMEOUT:-150}" "$SAN" --tool memcheck --error-exitcode 9 "$BIN/kiln_gpu_tests" \
     --gtest_color=no --gtest_filter='*Model*' >>"$LOG" 2>&1
