@@ -118,3 +118,26 @@ def test_import_needs_no_torch():
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == "torch-missing-reported"
+
+
+class _FakeCudaTensor:
+    """Claims CUDA memory through the DLPack protocol; must never be exported by a CPU engine."""
+
+    def __dlpack_device__(self):
+        return (2, 0)
+
+    def __dlpack__(self, stream=None):
+        raise AssertionError("a CPU engine must refuse CUDA inputs before taking them")
+
+
+def test_cuda_inputs_on_a_cpu_engine_are_refused(cpu_engine):
+    with pytest.raises(kiln.Error) as e:
+        cpu_engine.run({"pixel_values": _FakeCudaTensor()})
+    assert e.value.exit_code == 2
+    assert ("the engine runs on cpu" in str(e.value)) or ("only the cpu device" in str(e.value))
+
+
+def test_numpy_arrays_with_dlpack_run_on_the_host(cpu_engine, tiny_input):
+    # numpy arrays speak DLPack too, with a CPU device: they take the host path.
+    assert hasattr(tiny_input, "__dlpack_device__") and tiny_input.__dlpack_device__()[0] == 1
+    assert cpu_engine.run(tiny_input)["logits"].shape == (1, 19, 32, 32)
