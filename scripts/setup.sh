@@ -10,6 +10,7 @@ PKGS=(
   libprotobuf-dev protobuf-compiler libonnx-dev libonnx-testdata
   libcli11-dev nlohmann-json3-dev libstb-dev libgtest-dev
   libopenblas-openmp-dev zlib1g-dev
+  pybind11-dev python3-dev python3-numpy python3-pytest
   clang libclang-rt-dev
 )
 
@@ -37,8 +38,12 @@ TARGETS=()
 
 CUDA_ARGS=()
 if [ -x /usr/local/cuda/bin/nvcc ]; then CUDA_ARGS+=(-DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc); fi
+# The Python module is built for Debian's python3 (its numpy and pytest run tests/python), not
+# whatever python3 comes first on PATH.
+PY_ARGS=()
+if [ -x /usr/bin/python3 ]; then PY_ARGS+=(-DPython3_EXECUTABLE=/usr/bin/python3); fi
 # Relative paths in the cache key let every clone share ccache hits.
 export CCACHE_BASEDIR="$PWD"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache "${CUDA_ARGS[@]}" >/dev/null
+  -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache "${CUDA_ARGS[@]}" "${PY_ARGS[@]}" >/dev/null
 cmake --build build -j"$(nproc)" "${TARGETS[@]}"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up and runs kiln's whole test suite: unit and per-op tests, the CLI error
-# contract, the reference-model goldens, the ONNX node conformance suite, and the ONNX Runtime
-# live reference; then all of it again under ASan + UBSan; then every libFuzzer target for 60 s
+# contract, the reference-model goldens, the ONNX node conformance suite, the ONNX Runtime
+# live reference, and the Python module's tests (tests/python/run.sh); then all of it again under ASan + UBSan; then every libFuzzer target for 60 s
 # (tools/fuzz/run.sh, fixed seed: the same mutations each run). This is what CI runs (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash tests/ort/setup.sh
 ctest --test-dir build --output-on-failure -j"$(nproc)" --timeout 1200
+bash tests/python/run.sh build
 
 # The same suite again under AddressSanitizer + UndefinedBehaviorSanitizer (host code; the CUDA
 # backend is left out here and checked with compute-sanitizer on the GPU machine). A UBSan

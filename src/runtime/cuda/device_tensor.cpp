@@ -11,7 +11,15 @@ DeviceBuffer::DeviceBuffer(size_t bytes, CudaStream stream) : bytes_(bytes), str
 }
 
 DeviceBuffer::~DeviceBuffer() {
-  if (data_) cudaFreeAsync(data_, stream_);  // a destructor cannot throw; errors resurface later
+  if (data_ && owned_) cudaFreeAsync(data_, stream_);  // a destructor cannot throw; errors resurface later
+}
+
+std::shared_ptr<DeviceBuffer> DeviceBuffer::borrowed(void* data, size_t bytes) {
+  auto b = std::make_shared<DeviceBuffer>(0, nullptr);
+  b->data_ = data;
+  b->bytes_ = bytes;
+  b->owned_ = false;
+  return b;
 }
 
 DeviceTensor DeviceTensor::reshaped(Dims new_dims) const {

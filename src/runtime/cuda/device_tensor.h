@@ -17,6 +17,8 @@ class DeviceBuffer {
   // Allocates bytes (cudaMallocAsync on stream); 0 bytes allocates nothing.
   DeviceBuffer(size_t bytes, CudaStream stream);
   ~DeviceBuffer();  // frees in stream order
+  // A view of device memory someone else owns (a caller's tensor): never freed here.
+  static std::shared_ptr<DeviceBuffer> borrowed(void* data, size_t bytes);
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
 
@@ -27,6 +29,7 @@ class DeviceBuffer {
   void* data_ = nullptr;
   size_t bytes_ = 0;
   CudaStream stream_ = nullptr;
+  bool owned_ = true;
 };
 
 struct DeviceTensor {
