@@ -51,6 +51,9 @@ class CompiledModule:
         self.engine.save(path)
 
     def _tensors(self, args, kwargs):
+        # The common call, the module's tensors by position: no signature binding, no pytree.
+        if not kwargs and len(args) == len(self._input_names) and all(type(a) is torch.Tensor for a in args):
+            return args
         if self._signature is not None:
             bound = self._signature.bind(*args, **kwargs)
             values = list(bound.arguments.values())

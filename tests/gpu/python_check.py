@@ -162,9 +162,25 @@ def main():
         py_ms += time_calls(torch, call, a.iterations, a.warmup)  # after the CLI too: drift shows
         py = summary(py_ms)
         pipelined = time_pipelined(torch, call, a.iterations)
+        # Host time per call while the GPU is busy: what a synchronous caller waits on top of the
+        # GPU work, for the compiled callable and for Engine.run with the tensors prepared.
+        engine = compiled.engine
+        ins = {engine.inputs[0].name: x}
+        outs = {o.name: torch.empty(tuple(o.shape), dtype=getattr(torch, o.dtype), device="cuda") for o in engine.outputs}
+        stream = torch.cuda.current_stream().cuda_stream
+        host_us = {}
+        for label, fn in (("compiled call", call), ("Engine.run, tensors prepared",
+                                                      lambda: engine.run(ins, outputs=outs, stream=stream))):
+            torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            for _ in range(50):
+                fn()
+            host_us[label] = (time.perf_counter() - t0) / 50 * 1e6
+            torch.cuda.synchronize()
+        print(f"{precision}: host time per call (GPU busy): " + ", ".join(f"{k} {v:.0f} us" for k, v in host_us.items()))
         ratio = py["median"] / cli["median"]
         report["timing"][precision] = {"python_ms": py, "python_pipelined_ms": pipelined, "cli_bench_gpu_ms": cli,
-                                       "ratio": ratio}
+                                       "ratio": ratio, "host_us_per_call": host_us}
         os.remove(path)
         check(f"{precision} speed: compiled callable vs kiln bench", ratio <= 1.05,
               f"median {py['median']:.3f} ms vs {cli['median']:.3f} ms, ratio {ratio:.3f} (<= 1.05); "
