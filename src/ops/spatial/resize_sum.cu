@@ -21,8 +21,9 @@
 //     Numerics as before: per column wy0*X[iy0] + wy1*X[iy1] in fp32, then
 //     acc += wx0*col0 + wx1*col1 per input in input order.
 //  2. Transpose: the finished values (Relu, rounded to the storage type) go to an 8 KB shared
-//     tile [pixel][16-byte chunk], the chunk's slot XOR-swizzled by pixel / (elements per chunk) so the 16-byte
-//     writes and the column reads are free of bank conflicts; then each thread reads one
+//     tile [pixel][16-byte chunk], the chunk's slot XOR-swizzled by pixel / (elements per
+//     chunk) so the 16-byte writes and the column reads are free of bank conflicts (checked by
+//     enumerating the addresses); then each thread reads one
 //     channel x 16 bytes of consecutive x and stores them as one 16-byte store (a warp writes
 //     8 channel rows x 64 B in fp16), element stores where the width or y's alignment do not
 //     allow that.
