@@ -1,7 +1,9 @@
-// kiln.ResizeSum's CUDA kernel against the CPU reference: token inputs staged through shared
-// memory (upsampling and same size) and read directly (downsampling wider than a tile), NCHW
-// inputs, every coordinate mode, channels not a multiple of the 32-channel tile, widths with a
-// ragged last 64-pixel tile, batch 2, fp32 and fp16, with and without Relu; then the SegFormer
+// kiln.ResizeSum's CUDA kernel against the CPU reference: token inputs read as 16-byte vectors
+// (channels a multiple of 8 fp16 / 4 fp32) and one element at a time (other channel counts),
+// at the output size, upsampled and downsampled; NCHW inputs; every coordinate mode; channels
+// not a multiple of the 128-byte channel tile (64 fp16 / 32 fp32); widths with a ragged last
+// 64-pixel tile, stored as 16-byte vectors (width a multiple of 8 fp16 / 4 fp32) or one
+// element at a time; batch 2, fp32 and fp16, with and without Relu; then the SegFormer
 // reference models, whose decode head fuse_resize_sum turns into one ResizeSum, on the GPU
 // against the same graph on the CPU and against the unfused graph on the GPU. Cases run three
 // times on one executor: first run, planned arena, CUDA Graph replay.
@@ -101,6 +103,26 @@ TEST(GpuResizeSum, LayoutsModesAndRatios) {
       {1, 35, 15, 66, {{15, 66}, {8, 33}, {4, 17}, {2, 9}, {15, 66, false}, {7, 30, false}, {1, 2}, {30, 66}}},
   };
   run_cases(cases, 6500);
+}
+
+// The kernel's vector paths and their fallbacks, each in fp32 and fp16 (run_cases).
+TEST(GpuResizeSum, VectorAndElementPaths) {
+  const std::vector<SumCase> cases = {
+      // C = 48, W = 88: 16-byte token loads and output stores in both dtypes, a ragged last x tile
+      // (24 pixels) and channel tile (fp16: 48 of 64; fp32: 16 of 32), batch 2; a downsampled
+      // token input (vector loads with taps wider than a tile) and an NCHW one beside them.
+      {2, 48, 12, 88, {{12, 88}, {6, 44}, {3, 22}, {25, 200}, {5, 30, false}}},
+      // C = 36, W = 68: vectors in fp32 (multiples of 4), one element at a time in fp16.
+      {1, 36, 7, 68, {{7, 68}, {4, 34}, {2, 17, false}}, false},
+      // C = 8, W = 16: one 16-byte fp16 chunk per pixel, tiles far larger than the image.
+      {2, 8, 4, 16, {{4, 16}, {2, 8}, {1, 4}}},
+      // C = 130: element loads in both dtypes, three fp16 / five fp32 channel tiles, the last
+      // holding 2 channels; W = 192: three full x tiles of vector stores.
+      {1, 130, 5, 192, {{5, 192}, {3, 96}, {2, 48}}},
+      // C = 64, W = 256: the benchmark's layout at a small height, stage order as exported.
+      {1, 64, 8, 256, {{1, 32}, {2, 64}, {4, 128}, {8, 256}}},
+  };
+  run_cases(cases, 6900);
 }
 
 // The reference SegFormers with their decode head fused: the CUDA executor against the CPU

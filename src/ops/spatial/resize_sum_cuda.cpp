@@ -1,7 +1,7 @@
 // Host side of ResizeSum on the GPU: the plan and taps of the CPU reference (plan_resize_sum),
-// uploaded once per plan, which inputs may be staged through shared memory, and the 32-bit
+// uploaded once per plan, which inputs and the output allow 16-byte accesses, and the 32-bit
 // limits the kernel's offsets rely on.
-#include <algorithm>
+#include <cstdint>
 #include <string>
 
 #include "ops/spatial/resize_sum.h"
@@ -25,19 +25,12 @@ DeviceAxis upload(const AxisTaps& t, CudaStream stream) {
   return {to_device(Tensor::from_vector<int32_t>({n}, idx), stream), to_device(Tensor::from_vector<float>({n}, w), stream)};
 }
 
+bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
+
 // The taps depend only on shapes and attributes: uploaded on the plan's first run.
 struct ResizeSumState : KernelState {
   std::vector<DeviceAxis> rows, cols;
 };
-
-// True when every output tile's taps fall within kResizeSumSpan source columns.
-bool fits_tile(const AxisTaps& cols) {
-  for (int64_t x0 = 0; x0 < cols.out; x0 += kResizeSumTileX) {
-    const int64_t last = std::min(x0 + kResizeSumTileX, cols.out) - 1;
-    if (cols.index[size_t(2 * last + 1)] - cols.index[size_t(2 * x0)] + 1 > kResizeSumSpan) return false;
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -51,13 +44,12 @@ void resize_sum_cuda(CudaKernelContext& ctx) {
   }
   const ResizeSumPlan plan = plan_resize_sum(ctx, dims);
   constexpr int64_t kLimit = int64_t(1) << 31;
-  const int64_t x_tiles = (plan.width + kResizeSumTileX - 1) / kResizeSumTileX;
-  for (int64_t e : {plan.batch * plan.channels * plan.height * plan.width, x_tiles * plan.batch * plan.height})
+  const int64_t elem = int64_t(dtype_size(dt));
+  for (int64_t e : {plan.batch * plan.channels * plan.height * plan.width,
+                    resize_sum_blocks(elem, plan.batch, plan.channels, plan.height, plan.width)})
     if (e >= kLimit) ctx.unsupported("a ResizeSum with " + std::to_string(e) + " elements or tiles has no CUDA kernel");
   for (size_t i = 0; i < dims.size(); ++i)
     if (ctx.input(i).numel() >= kLimit) ctx.unsupported("a ResizeSum input of 2^31 elements or more has no CUDA kernel");
-  if ((plan.channels + kResizeSumTileC - 1) / kResizeSumTileC > 65535)
-    ctx.unsupported("a ResizeSum of " + std::to_string(plan.channels) + " channels has no CUDA kernel");
   DeviceTensor& y = ctx.alloc_output(0);
   if (y.numel() == 0) return;
   bool fresh = false;
@@ -72,6 +64,8 @@ void resize_sum_cuda(CudaKernelContext& ctx) {
   p.y = y.data();
   p.batch = int(plan.batch), p.channels = int(plan.channels), p.height = int(plan.height), p.width = int(plan.width);
   p.relu = plan.relu;
+  const int64_t vec = 16 / elem;  // elements per 16-byte access
+  p.vec_store = plan.width % vec == 0 && aligned16(p.y);
   for (size_t i = 0; i < plan.inputs.size(); ++i) {
     const ResizeSumInput& in = plan.inputs[i];
     ResizeSumSource& s = p.in[i];
@@ -80,7 +74,7 @@ void resize_sum_cuda(CudaKernelContext& ctx) {
     s.col_index = st.cols[i].index.ptr<int32_t>(), s.col_weight = st.cols[i].weight.ptr<float>();
     s.in_h = int(in.height), s.in_w = int(in.width);
     s.tokens = in.tokens;
-    s.staged = in.tokens && fits_tile(in.cols);
+    s.vec = in.tokens && plan.channels % vec == 0 && aligned16(s.x);
   }
   launch_resize_sum(dt, p, ctx.stream());
 }
