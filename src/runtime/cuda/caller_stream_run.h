@@ -1,10 +1,11 @@
 // Running a CUDA execution context on device memory and a stream that the caller owns (the
-// Python module's torch tensors). The context keeps its own stream — its library handles and its
-// captured CUDA Graph are bound to it — and is joined to the caller's stream by events: the run
+// Python module's torch tensors). Until its plan is captured, the context runs on its own stream
+// — its library handles are bound to it — joined to the caller's stream by events: the run
 // starts after the work already queued on the caller's stream, and the caller's later work
-// waits for the outputs. No host wait. A replayed CUDA Graph reads and writes fixed arena
-// addresses, so inputs are copied into their arena slots and outputs out of theirs, device to
-// device (one copy each way, as run_device does for inputs).
+// waits for the outputs. Once captured, the CUDA Graph replays on the caller's stream itself
+// (no hop between streams in a synchronous caller's wait). No host wait either way. A replayed
+// graph reads and writes fixed arena addresses, so inputs are copied into their arena slots and
+// outputs out of theirs, device to device (one copy each way, as run_device does for inputs).
 #pragma once
 #include <map>
 #include <string>
@@ -40,7 +41,7 @@ class CallerStreamRun {
  private:
   CudaExecutor& exec_;
   void* inputs_ready_ = nullptr;   // cudaEvent_t: recorded on the caller's stream
-  void* outputs_ready_ = nullptr;  // cudaEvent_t: recorded on the context's stream
+  void* outputs_ready_ = nullptr;  // cudaEvent_t: on the context's stream, after its last run
 };
 
 // Makes the work queued on `after` from now on wait for the work queued on `before` so far (an

@@ -48,6 +48,11 @@ class CudaExecutor {
   // Device inputs in; the outputs are views of this context's arena, valid until its next run.
   // Returns without waiting for the stream (unless the graph has runtime index checks).
   DeviceTensorMap run_device(const DeviceTensorMap& inputs);
+  // Replays the captured CUDA Graph of the plan for these inputs on `stream` (a caller's): the
+  // inputs are copied into their slots and the graph launched there, and `outputs` gets the
+  // outputs' arena views. Returns false, doing nothing, when that plan is not planned and
+  // captured yet, has runtime index checks, or runs node by node: then use run_device.
+  bool replay_on(const DeviceTensorMap& inputs, CudaStream stream, DeviceTensorMap* outputs);
   // Runs once node by node with events between nodes (planning first if needed).
   std::vector<NodeTiming> profile(const DeviceTensorMap& inputs);
 
