@@ -1,5 +1,6 @@
-// `kiln run --image --task matte|semantic` end to end on small models built here: the pictures
-// it writes, and its user errors (exit 2, one line, nothing written).
+// `kiln run --image --task matte|semantic|panoptic` end to end on small models built here and on
+// tests/models/mask2former_tiny: the pictures it writes, and its user errors (exit 2, one line,
+// nothing written).
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -11,6 +12,7 @@
 
 #include "../unit/onnx_builder.h"
 #include "io/image.h"
+#include "io/mask2former_post.h"
 #include "io/npy.h"
 #include "io/png_rgba.h"
 
@@ -155,6 +157,92 @@ TEST_F(PictureTaskCli, UserErrors) {
   expect_user_error(m + "--image " + dir_ + "/photo.png --task matte --mean 0.1,0.2 -o " + out_, "--mean");
   expect_user_error(m + "--image " + dir_ + "/photo.png --task outline -o " + out_, "--task");
   expect_user_error(m + "--input image=random --save-input -o " + out_, "--save-input needs --image");
+}
+
+const std::string kMask2Former = std::string(KILN_TEST_DIR) + "/models/mask2former_tiny/model.onnx";
+
+// The picture is 8x6 and the model's input 128x128: the maps come back at the picture's size,
+// computed from the model outputs kiln also wrote.
+TEST_F(PictureTaskCli, Mask2FormerSemanticWritesClassMapAtPictureSize) {
+  ASSERT_EQ(kiln("run " + kMask2Former + " --image " + dir_ + "/photo.png --task semantic -o " + out_ + " --json"), 0)
+      << err_text_;
+  auto report = nlohmann::json::parse(out_text_);
+  EXPECT_EQ(report["semantic"]["classes"], 10);
+  EXPECT_EQ(report["semantic"]["queries"], 16);
+  EXPECT_EQ(report["semantic"]["post_processing"], "mask2former");
+  EXPECT_EQ(report["semantic"]["palette"], "hues");
+  EXPECT_EQ(report["pictures"].size(), 3u);
+  Tensor classes = read_npy(out_ + "/class_queries_logits.npy"), masks = read_npy(out_ + "/masks_queries_logits.npy");
+  EXPECT_EQ(masks.dims(), (Dims{1, 16, 32, 32}));
+  Tensor ids = read_npy(out_ + "/photo_labels.npy");
+  ASSERT_EQ(ids.dims(), (Dims{6, 8}));
+  LabelMap want = mask2former_semantic(classes, masks, {kMask2FormerResize, 6, 8});
+  EXPECT_EQ(std::vector<int32_t>(ids.data<int32_t>(), ids.data<int32_t>() + 48), want.ids);
+  Image labels = read_image(out_ + "/photo_labels.png");
+  EXPECT_EQ(labels.rgb, colorize(want.ids, 8, 6, Palette::kHues).rgb);
+  EXPECT_EQ(read_image(out_ + "/photo_overlay.png").rgb, blend(picture_, labels, 0.5f).rgb);
+  EXPECT_EQ(read_image(out_ + "/photo_side_by_side.png").width, 24);
+  EXPECT_FALSE(fs::exists(out_ + "/photo_segments.json"));
+}
+
+TEST_F(PictureTaskCli, Mask2FormerPanopticWritesSegments) {
+  // The tiny model is untrained: every query scores about 0.105 with mask logits near 0, so
+  // low thresholds are what let its queries through.
+  ASSERT_EQ(kiln("run " + kMask2Former + " --image " + dir_ + "/photo.png --task panoptic --score-threshold 0.1 "
+                 "--mask-threshold 0.05 --overlap-threshold 0 -o " + out_ + " --json"),
+            0)
+      << err_text_;
+  auto report = nlohmann::json::parse(out_text_);
+  auto segments = nlohmann::json::parse(slurp(out_ + "/photo_segments.json"));
+  EXPECT_EQ(report["panoptic"]["segments"], segments);
+  EXPECT_FLOAT_EQ(report["panoptic"]["score_threshold"].get<float>(), 0.1f);
+  ASSERT_FALSE(segments.empty());
+  Tensor ids = read_npy(out_ + "/photo_labels.npy");
+  ASSERT_EQ(ids.dims(), (Dims{6, 8}));
+  std::vector<int32_t> map(ids.data<int32_t>(), ids.data<int32_t>() + 48);
+  PanopticOptions o;
+  o.score_threshold = 0.1f;
+  o.mask_threshold = 0.05f;
+  o.overlap_threshold = 0;
+  Panoptic want = mask2former_panoptic(read_npy(out_ + "/class_queries_logits.npy"),
+                                       read_npy(out_ + "/masks_queries_logits.npy"), o, {kMask2FormerResize, 6, 8});
+  EXPECT_EQ(map, want.segments_map.ids);
+  int64_t covered = 0;
+  for (size_t i = 0; i < segments.size(); ++i) {
+    const auto& s = segments[i];
+    EXPECT_EQ(s["id"], int(i) + 1);
+    EXPECT_GE(s["label"].get<int>(), 0);
+    EXPECT_LT(s["label"].get<int>(), 10);
+    EXPECT_GT(s["score"].get<double>(), 0.1);
+    EXPECT_EQ(s["area"].get<int64_t>(), std::count(map.begin(), map.end(), s["id"].get<int>()));
+    covered += s["area"].get<int64_t>();
+  }
+  EXPECT_EQ(covered, 48);  // with no overlap requirement every pixel's owner survives
+  EXPECT_EQ(read_image(out_ + "/photo_side_by_side.png").width, 24);
+
+  // transformers' default thresholds keep none of these queries: an empty list, no segment anywhere,
+  // and the overlay is the picture itself.
+  fs::remove_all(out_);
+  ASSERT_EQ(kiln("run " + kMask2Former + " --image " + dir_ + "/photo.png --task panoptic -o " + out_), 0) << err_text_;
+  EXPECT_EQ(slurp(out_ + "/photo_segments.json"), "[]\n");
+  Tensor none = read_npy(out_ + "/photo_labels.npy");
+  EXPECT_EQ(std::count(none.data<int32_t>(), none.data<int32_t>() + 48, 0), 48);
+  EXPECT_EQ(read_image(out_ + "/photo_overlay.png").rgb, picture_.rgb);
+  EXPECT_NE(out_text_.find("panoptic: 0 segments from 16 queries"), std::string::npos) << out_text_;
+}
+
+TEST_F(PictureTaskCli, PanopticUserErrors) {
+  save_matte_model(dir_ + "/classes.onnx", false, 3);
+  std::string m = "run " + kMask2Former + " --image " + dir_ + "/photo.png ";
+  expect_user_error("run " + dir_ + "/classes.onnx --image " + dir_ + "/photo.png --task panoptic -o " + out_,
+                    "--task panoptic needs Mask2Former's outputs");
+  expect_user_error(m + "--task panoptic --score-threshold 1.5 -o " + out_, "--score-threshold must lie between 0 and 1");
+  expect_user_error(m + "--task panoptic --mask-threshold -0.1 -o " + out_, "--mask-threshold");
+  expect_user_error(m + "--task panoptic --overlap-threshold nan -o " + out_, "--overlap-threshold");
+  expect_user_error(m + "--task panoptic --fuse-labels 2,-1 -o " + out_, "--fuse-labels");
+  expect_user_error(m + "--task panoptic --fuse-labels 10 -o " + out_, "the model has 10 classes");
+  expect_user_error(m + "--task semantic --score-threshold 0.5 -o " + out_, "need --task panoptic");
+  expect_user_error(m + "--task matte -o " + out_, "--task matte");
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // kiln run MODEL.onnx|ENGINE.kiln --input NAME=FILE.npy|random ... [--shape NAME=DIMS] [--output DIR]
 //          [--check-finite]
-// kiln run MODEL.onnx --image PICTURE --task matte|semantic [--output DIR]
+// kiln run MODEL.onnx --image PICTURE --task matte|semantic|panoptic [--output DIR]
 // Runs the model on the CPU reference backend or (--device cuda) the CUDA backend and writes
 // one <output>.npy per graph output (CUDA inputs and outputs are host copies); with a task,
 // only the task's output, and the pictures made from it (picture_task.h).
@@ -45,6 +45,9 @@ struct RunOptions {
   std::string palette = "auto";
   std::vector<float> mean, std;
   bool save_input = false;
+  PanopticOptions panoptic;
+  std::vector<int> fuse_labels;
+  bool panoptic_flags = false;  // one of --score-threshold, --mask-threshold, --overlap-threshold, --fuse-labels
   bool check_finite = false;
   std::vector<std::string> disabled_passes;  // ONNX models only: an engine brings its own
 };
@@ -84,8 +87,12 @@ int run(RunOptions o) {
     feeds[name] = std::move(t);
   }
 
-  PictureTask picture{o.image, o.task, o.palette, o.mean, o.std, {}, {}};
   if (!o.task.empty()) parse_palette(o.palette);  // a bad --palette fails before the long work
+  if (o.panoptic_flags && o.task != "panoptic")
+    fail(ErrorCode::kInvalidArgument, "--score-threshold, --mask-threshold, --overlap-threshold and --fuse-labels need --task panoptic");
+  o.panoptic.fuse_labels.insert(o.fuse_labels.begin(), o.fuse_labels.end());
+  check_panoptic_options(o.panoptic);
+  PictureTask picture{o.image, o.task, o.palette, o.mean, o.std, {}, {}, o.panoptic, {}, {}};
   if (o.save_input && o.image.empty()) fail(ErrorCode::kInvalidArgument, "--save-input needs --image");
   // Only an engine is checked against this machine's target (an ONNX model builds for any).
   EngineTarget target = is_engine_file(o.model) ? local_target(o.device) : EngineTarget{o.device, ""};
@@ -150,7 +157,7 @@ int run(RunOptions o) {
     });
   }
   double run_ms = ms_since(t1);
-  if (!o.task.empty()) check_task_output(picture, outputs.at(g.outputs[0]));
+  if (!o.task.empty()) check_task_output(picture, g, outputs);
 
   // Nothing is written until everything succeeded; each file lands atomically.
   std::filesystem::create_directories(o.output_dir);
@@ -193,9 +200,15 @@ int run(RunOptions o) {
   if (report.contains("matte"))
     std::printf("matte: %s, foreground %.1f%% of the picture\n", report["matte"]["values"].get<std::string>().c_str(),
                 100 * report["matte"]["foreground_fraction"].get<double>());
+  if (report.contains("files"))
+    for (const auto& p : report["files"]) std::printf("file -> %s\n", p.get<std::string>().c_str());
   if (report.contains("semantic"))
     std::printf("semantic: %d classes, %zu present, palette %s\n", report["semantic"]["classes"].get<int>(),
                 report["semantic"]["present"].size(), report["semantic"]["palette"].get<std::string>().c_str());
+  if (report.contains("panoptic"))
+    std::printf("panoptic: %zu segments from %d queries (score > %g, overlap > %g)\n",
+                report["panoptic"]["segments"].size(), report["panoptic"]["queries"].get<int>(),
+                report["panoptic"]["score_threshold"].get<double>(), report["panoptic"]["overlap_threshold"].get<double>());
   if (report.contains("seed")) std::printf("random inputs: seed %llu\n", (unsigned long long)report["seed"].get<uint64_t>());
   std::printf("%s: %d nodes (%d in file), prepare %.1f ms, ", o.device.c_str(), passes.nodes_after,
               passes.nodes_before, prepare_ms);
@@ -222,7 +235,8 @@ Action add_run_command(CLI::App& app) {
       "Examples:\n"
       "  kiln run model.onnx --input pixel_values=random --seed 1 -o out/\n"
       "  kiln run isnet.onnx --image photo.png --task matte -o out/     (mask, cut-out, side by side)\n"
-      "  kiln run segformer.onnx --image street.jpg --task semantic --palette cityscapes -o out/");
+      "  kiln run segformer.onnx --image street.jpg --task semantic --palette cityscapes -o out/\n"
+      "  kiln run mask2former.onnx --image street.jpg --task panoptic --score-threshold 0.8 -o out/");
   cmd->add_option("model", o->model, "Model file (.onnx) or engine file (kiln build)")->required();
   cmd->add_option("--input,-i", o->inputs, "NAME=FILE.npy or NAME=random (repeatable)");
   cmd->add_option("--shape", o->shapes, "NAME=1x3x512x512: dims for a symbolic input (repeatable)");
@@ -238,8 +252,9 @@ Action add_run_command(CLI::App& app) {
                                        "resized (bilinear) and normalized (--mean/--std)");
   cmd->add_option("--task", o->task,
                   "matte: single-channel output -> mask, alpha cut-out, side-by-side PNGs; "
-                  "semantic: class scores -> label map, overlay, side-by-side PNGs")
-      ->check(CLI::IsMember({"matte", "semantic"}));
+                  "semantic: class scores (or Mask2Former's queries) -> label map, overlay, side-by-side PNGs; "
+                  "panoptic: Mask2Former's queries -> segment map, overlay, side-by-side PNGs, segments JSON")
+      ->check(CLI::IsMember({"matte", "semantic", "panoptic"}));
   cmd->add_option("--palette", o->palette, "semantic colors: auto (19 classes: cityscapes, 150: ade20k), "
                                            "cityscapes, ade20k, hues");
   cmd->add_option("--mean", o->mean, "Per-channel mean on 0..1 values (default: 0.502 for matte "
@@ -248,10 +263,23 @@ Action add_run_command(CLI::App& app) {
   cmd->add_option("--std", o->std, "Per-channel std on 0..1 values (default: 1.004 for matte, ImageNet otherwise)")
       ->delimiter(',');
   cmd->add_flag("--save-input", o->save_input, "Also write the preprocessed picture tensor as <input>.npy");
+  CLI::Option* flags[] = {
+      cmd->add_option("--score-threshold", o->panoptic.score_threshold,
+                      "panoptic: keep queries whose class probability exceeds this (default 0.5, as transformers)"),
+      cmd->add_option("--mask-threshold", o->panoptic.mask_threshold,
+                      "panoptic: a pixel is in a query's mask at score x probability >= this (default 0.5)"),
+      cmd->add_option("--overlap-threshold", o->panoptic.overlap_threshold,
+                      "panoptic: a segment must keep more than this fraction of its mask (default 0.8)"),
+      cmd->add_option("--fuse-labels", o->fuse_labels,
+                      "panoptic: class ids whose segments merge into one (stuff classes), e.g. 0,3")
+          ->delimiter(',')};
   cmd->add_flag("--check-finite", o->check_finite,
                 "Refuse inputs holding NaN/Inf (exit 2, nothing written); warn about outputs holding "
                 "them (and count them in --json)");
-  return with_plugins(cmd, [o] { return run(*o); });
+  return with_plugins(cmd, [o, flags] {
+    for (CLI::Option* f : flags) o->panoptic_flags |= f->count() > 0;
+    return run(*o);
+  });
 }
 
 }  // namespace kiln::cli

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "io/matte.h"
+#include "mask2former_task.h"
 #include "io/png_rgba.h"
 
 namespace kiln::cli {
@@ -100,21 +101,60 @@ void feed_picture(PictureTask& task, Graph& g, ImportOptions& import, const Reop
   task.input_name = name;
 }
 
-void select_task_output(const PictureTask& task, Graph& g) {
+void check_panoptic_options(const PanopticOptions& o) {
+  auto unit = [](double v, const char* flag) {
+    if (!(v >= 0 && v <= 1))
+      fail(ErrorCode::kInvalidArgument, std::string(flag) + " must lie between 0 and 1, got " + std::to_string(v));
+  };
+  unit(o.score_threshold, "--score-threshold");
+  unit(o.mask_threshold, "--mask-threshold");
+  unit(o.overlap_threshold, "--overlap-threshold");
+  for (int label : o.fuse_labels)
+    if (label < 0) fail(ErrorCode::kInvalidArgument, "--fuse-labels takes class ids (0 or more), got " + std::to_string(label));
+}
+
+void select_task_output(PictureTask& task, Graph& g) {
   if (task.task.empty()) return;
   if (g.outputs.empty()) fail(ErrorCode::kInvalidModel, "the model has no outputs");
+  auto [classes, masks] = find_mask2former_outputs(g);
+  if (!classes.empty() && (task.task == "semantic" || task.task == "panoptic")) {
+    task.class_output = classes;
+    task.mask_output = masks;
+    g.outputs = {classes, masks};
+    return;
+  }
+  if (!classes.empty())  // its [1, Q, K+1] class logits would pass for a [1, H, W] matte
+    fail(ErrorCode::kInvalidArgument, "--task matte needs a single-channel output; this model has Mask2Former's "
+                                      "query outputs (use --task semantic or --task panoptic)");
+  if (task.task == "panoptic") {
+    std::string have;
+    for (const auto& o : g.outputs) have += (have.empty() ? "" : ", ") + o + " " + g.value(o).type.to_string();
+    fail(ErrorCode::kInvalidArgument, "--task panoptic needs Mask2Former's outputs class_queries_logits [1, Q, K+1] "
+                                      "and masks_queries_logits [1, Q, h, w]; this model has " + have);
+  }
   g.outputs.resize(1);
   const ValueType& t = g.value(g.outputs[0]).type;
   if (t.shape && shape_known(*t.shape)) check_dims(task.task, shape_dims(*t.shape));
 }
 
-void check_task_output(const PictureTask& task, const Tensor& output) {
-  if (!task.task.empty()) check_dims(task.task, output.dims());
+void check_task_output(const PictureTask& task, const Graph& g, const TensorMap& outputs) {
+  if (task.task.empty()) return;
+  if (task.class_output.empty()) return check_dims(task.task, outputs.at(g.outputs[0]).dims());
+  Mask2FormerShape s = mask2former_shape(outputs.at(task.class_output), outputs.at(task.mask_output));
+  for (int label : task.panoptic.fuse_labels)
+    if (label >= s.classes)
+      fail(ErrorCode::kInvalidArgument, "--fuse-labels " + std::to_string(label) + ": the model has " +
+                                            std::to_string(s.classes) + " classes (0.." + std::to_string(s.classes - 1) + ")");
 }
 
 void write_task_outputs(const PictureTask& task, const Graph& g, const TensorMap& outputs,
                         const std::string& dir, nlohmann::json& report) {
   if (task.task.empty()) return;
+  if (!task.class_output.empty()) {
+    Mask2FormerPictures p{task.task, parse_palette(task.palette), task.panoptic, &task.picture, task.class_output,
+                          task.mask_output};
+    return write_mask2former_outputs(p, outputs, dir, stem_of(task), report);
+  }
   const Tensor& out = outputs.at(g.outputs[0]);
   check_dims(task.task, out.dims());
   const Image& pic = task.picture;

@@ -4,7 +4,9 @@
 //   matte     single-channel output ([1, 1, H, W]) → foreground alpha: <stem>_mask.png (gray),
 //             <stem>_cutout.png (RGBA), <stem>_side_by_side.png (picture | cut-out on a checkerboard)
 //   semantic  class scores ([1, C, H, W]) → argmax labels: <stem>_labels.png (palette colors),
-//             <stem>_overlay.png, <stem>_side_by_side.png (picture | overlay)
+//             <stem>_overlay.png, <stem>_side_by_side.png (picture | overlay); Mask2Former's two
+//             outputs → its semantic map (mask2former_task.h)
+//   panoptic  Mask2Former's two outputs → segments (mask2former_task.h)
 #pragma once
 #include <nlohmann/json.hpp>
 
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include "io/image.h"
+#include "io/mask2former_post.h"
 #include "io/palettes.h"
 #include "onnx/importer.h"
 #include "runtime/cpu_executor.h"
@@ -22,12 +25,18 @@ namespace kiln::cli {
 
 struct PictureTask {
   std::string image_path;       // empty: no picture input
-  std::string task;             // "", "matte", "semantic"
+  std::string task;             // "", "matte", "semantic", "panoptic"
   std::string palette = "auto";
   std::vector<float> mean, std;  // per channel, on [0, 1] values; empty: the task's default
   Image picture;
   std::string input_name;       // the model input the picture was fed to
+  PanopticOptions panoptic;      // --score-threshold, --mask-threshold, --overlap-threshold, --fuse-labels
+  std::string class_output, mask_output;  // Mask2Former's outputs, when the model has them
 };
+
+// --score-threshold/--mask-threshold/--overlap-threshold lie in [0, 1], --fuse-labels are class
+// ids >= 0: kInvalidArgument naming the flag otherwise.
+void check_panoptic_options(const PanopticOptions& o);
 
 // The task's defaults: matte models (ISNet, as its web runtime @imgly/background-removal feeds
 // it) take (v - 128) / 256 on 0..255 values; everything else ImageNet mean/std.
@@ -40,12 +49,12 @@ using ReopenModel = std::function<Graph(const ImportOptions&)>;
 void feed_picture(PictureTask& task, Graph& g, ImportOptions& import, const ReopenModel& reopen,
                   TensorMap& feeds);
 
-// With a task, only the task's output (the model's first) is kept, so the rest of the graph can
-// be dropped. Throws kInvalidArgument when that output cannot serve the task (when its shape is
-// known before running).
-void select_task_output(const PictureTask& task, Graph& g);
-// The same check on the computed output; call it before writing anything.
-void check_task_output(const PictureTask& task, const Tensor& output);
+// With a task, only the task's outputs are kept (the model's first; Mask2Former's class and mask
+// outputs for semantic and panoptic), so the rest of the graph can be dropped. Throws
+// kInvalidArgument when they cannot serve the task (when their shapes are known before running).
+void select_task_output(PictureTask& task, Graph& g);
+// The same check on the computed outputs; call it before writing anything.
+void check_task_output(const PictureTask& task, const Graph& g, const TensorMap& outputs);
 
 // Writes the task's pictures into dir (each atomically) and lists them in report["pictures"].
 void write_task_outputs(const PictureTask& task, const Graph& g, const TensorMap& outputs,
