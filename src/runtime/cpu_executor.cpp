@@ -43,7 +43,7 @@ CpuExecutor::CpuExecutor(const Graph& graph) : graph_(graph), release_after_(gra
     if (!keep.count(name) && !graph.is_constant(name)) release_after_[idx].push_back(name);
 }
 
-TensorMap CpuExecutor::run(const TensorMap& inputs, const NodeDone& on_node) const {
+TensorMap CpuExecutor::run(const TensorMap& inputs, const NodeDone& on_node, const ValueDone& on_value) const {
   check_inputs(graph_, inputs);
   std::unordered_map<std::string, Tensor> live(inputs.begin(), inputs.end());
   auto lookup = [&](const std::string& name) -> const Tensor* {
@@ -70,6 +70,7 @@ TensorMap CpuExecutor::run(const TensorMap& inputs, const NodeDone& on_node) con
         fail(ErrorCode::kInternal, "internal error: " + node.describe() + " output " +
                                        std::to_string(o) + " is " + dtype_name(outs[o].dtype()) +
                                        ", inference said " + dtype_name(want.dtype));
+      if (on_value) on_value(node.outputs[o], outs[o]);
       live[node.outputs[o]] = std::move(outs[o]);
     }
     for (const auto& dead : release_after_[i]) live.erase(dead);

@@ -20,6 +20,7 @@ Action add_conformance_command(CLI::App& app);
 Action add_ops_command(CLI::App& app);
 Action add_bench_command(CLI::App& app);
 Action add_profile_command(CLI::App& app);
+Action add_compare_command(CLI::App& app);
 
 // Adds the repeatable --plugin PATH.so option to cmd; the returned action loads those op
 // libraries into the registry (docs/PLUGINS.md), then runs `action`.

@@ -12,11 +12,11 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.h"
+#include "input_feeds.h"
 #include "io/file_util.h"
 #include "io/finite_check.h"
 #include "io/npy.h"
 #include "io/progress.h"
-#include "io/random_tensor.h"
 #include "model_source.h"
 #include "onnx/importer.h"
 #include "passes/pipeline.h"
@@ -67,25 +67,10 @@ int run(RunOptions o) {
   if (o.tf32 && o.device != "cuda") fail(ErrorCode::kInvalidArgument, "--tf32 needs --device cuda");
   if (o.no_cuda_graph && o.device != "cuda") fail(ErrorCode::kInvalidArgument, "--no-cuda-graph needs --device cuda");
   auto t0 = std::chrono::steady_clock::now();
-  ImportOptions import;
-  import.input_shapes = parse_shapes(o.shapes);
-  TensorMap feeds;
-  std::vector<std::string> random_names;
-  for (const auto& arg : o.inputs) {
-    auto [name, value] = split_assignment(arg, "--input");
-    if (feeds.count(name) || std::count(random_names.begin(), random_names.end(), name))
-      fail(ErrorCode::kInvalidArgument, "--input " + name + " is given twice");
-    if (value == "random") {
-      random_names.push_back(name);
-      continue;
-    }
-    Tensor t = read_npy(value);
-    if (import.input_shapes.count(name) && import.input_shapes[name] != t.dims())
-      fail(ErrorCode::kInvalidArgument, "--shape " + name + " disagrees with " + value + " (" +
-                                            dims_to_string(t.dims()) + ")");
-    import.input_shapes[name] = t.dims();
-    feeds[name] = std::move(t);
-  }
+  InputFeeds parsed = parse_input_feeds(o.inputs, o.shapes);
+  ImportOptions& import = parsed.import;
+  TensorMap& feeds = parsed.feeds;
+  const std::vector<std::string>& random_names = parsed.random;
 
   if (!o.task.empty()) parse_palette(o.palette);  // a bad --palette fails before the long work
   if (o.panoptic_flags && o.task != "panoptic")
@@ -101,17 +86,8 @@ int run(RunOptions o) {
   Graph g = reopen(import);
   if (!o.image.empty()) feed_picture(picture, g, import, reopen, feeds);
   select_task_output(picture, g);
-  uint64_t seed = o.seed >= 0 ? uint64_t(o.seed)
-                              : uint64_t(std::chrono::system_clock::now().time_since_epoch().count());
-  for (const auto& name : random_names) {
-    if (!g.has_value(name) || std::find(g.inputs.begin(), g.inputs.end(), name) == g.inputs.end())
-      fail(ErrorCode::kInvalidArgument, "the model has no input named '" + name + "'");
-    const ValueType& t = g.value(name).type;
-    if (!t.shape || !shape_known(*t.shape))
-      fail(ErrorCode::kInvalidArgument, "input '" + name + "' has shape " + t.to_string() +
-                                            "; give its dimensions with --shape " + name + "=...");
-    feeds[name] = random_tensor_for_input(t.dtype, shape_dims(*t.shape), seed++);
-  }
+  const uint64_t seed = seed_from_flag(o.seed);
+  fill_random_inputs(g, random_names, seed, feeds);
   check_inputs(g, feeds);
   if (o.check_finite)
     for (const auto& name : g.inputs) {
@@ -185,7 +161,7 @@ int run(RunOptions o) {
   report["nodes"] = {{"imported", passes.nodes_before}, {"executed", passes.nodes_after}};
   report["time_ms"] = {{"prepare", prepare_ms}, {"run", run_ms}, {"by_op", op_ms}};
   if (o.device == "cuda") report["time_ms"]["device_setup"] = setup_ms;
-  if (!random_names.empty()) report["seed"] = seed - random_names.size();
+  if (!random_names.empty()) report["seed"] = seed;
   for (const auto& w : warnings) warn(w);
   if (o.json) {
     std::cout << report.dump(2) << "\n";

@@ -1,5 +1,6 @@
 // kiln: compile, run, inspect and check ONNX vision-transformer models.
-// Exit codes: 0 success, 2 user error (bad file, flag, shape, unsupported op), 1 internal error.
+// Exit codes: 0 success, 2 user error (bad file, flag, shape, unsupported op), 1 internal error;
+// `kiln compare` exits 3 when the models disagree beyond its tolerance.
 #include <unistd.h>
 
 #include <cstdio>
@@ -50,6 +51,7 @@ int main(int argc, char** argv) {
   add(kiln::cli::add_ops_command);
   add(kiln::cli::add_bench_command);
   add(kiln::cli::add_profile_command);
+  add(kiln::cli::add_compare_command);
 
   try {
     app.parse(argc, argv);

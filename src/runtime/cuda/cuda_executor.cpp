@@ -244,7 +244,8 @@ void CudaExecutor::plan_first_run(CudaPlan& p, const DeviceTensorMap& inputs, De
 }
 
 // Every node into the arena, in stream order; with `timing`, events between nodes.
-void CudaExecutor::run_nodes(CudaPlan& p, std::vector<NodeTiming>* timing, void* events_ptr) {
+void CudaExecutor::run_nodes(CudaPlan& p, std::vector<NodeTiming>* timing, void* events_ptr,
+                             const CpuExecutor::ValueDone* on_value) {
   const Graph& g = *p.graph;
   auto* events = static_cast<EventList*>(events_ptr);
   std::vector<const char*> libraries(timing ? g.nodes.size() : 0, nullptr);  // profiling only
@@ -265,6 +266,7 @@ void CudaExecutor::run_nodes(CudaPlan& p, std::vector<NodeTiming>* timing, void*
       if (planned.defined() && ctx.outputs[o].data() != planned.data())
         fail(ErrorCode::kInternal, "internal error: " + node.describe() + " wrote output " + std::to_string(o) +
                                        " outside its planned arena slot");
+      if (on_value) (*on_value)(node.outputs[o], to_host(ctx.outputs[o], session_->stream()));
       live[node.outputs[o]] = std::move(ctx.outputs[o]);
     }
   }
@@ -394,6 +396,22 @@ std::vector<NodeTiming> CudaExecutor::profile(const DeviceTensorMap& inputs) {
   std::vector<NodeTiming> timing;
   run_planned(p, inputs, &timing);
   return timing;
+}
+
+TensorMap CudaExecutor::run_keeping(const TensorMap& inputs, const CpuExecutor::ValueDone& on_value) {
+  const std::map<std::string, Dims> dims = dims_of(inputs);
+  CudaPlan& p = plan_for(dims);
+  check_inputs(*p.graph, inputs);
+  prepare(dims);  // the arena laid out (a first run on zeros), so slots are what later runs use
+  CudaStream s = session_->stream();
+  for (const auto& [name, t] : inputs)
+    if (t.nbytes())
+      CUDA_CHECK(cudaMemcpyAsync(p.input_slots.at(name).data(), t.raw(), t.nbytes(), cudaMemcpyHostToDevice, s));
+  run_nodes(p, nullptr, nullptr, &on_value);
+  check_deferred(p);
+  TensorMap result;
+  for (const auto& name : p.graph->outputs) result[name] = to_host(p.output_views.at(name), s);
+  return result;
 }
 
 TensorMap CudaExecutor::run(const TensorMap& inputs) {

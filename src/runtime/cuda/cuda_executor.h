@@ -55,6 +55,10 @@ class CudaExecutor {
   bool replay_on(const DeviceTensorMap& inputs, CudaStream stream, DeviceTensorMap* outputs);
   // Runs once node by node with events between nodes (planning first if needed).
   std::vector<NodeTiming> profile(const DeviceTensorMap& inputs);
+  // Host inputs in; runs the planned graph node by node (never a CUDA Graph) and hands every
+  // node output, copied to the host as soon as its node is done (later nodes reuse its arena
+  // slot), to on_value: kiln compare --per-layer. Returns the graph outputs.
+  TensorMap run_keeping(const TensorMap& inputs, const CpuExecutor::ValueDone& on_value);
 
   // Prepares the plan for these input dims (specializing the graph, first run on zeros) so that
   // later runs replay at once. Returns the plan's arena size in bytes.
@@ -80,7 +84,8 @@ class CudaExecutor {
   // capture_only: make the CUDA Graph (when on) without running it (prepare).
   void run_planned(CudaPlan& p, const DeviceTensorMap& inputs, std::vector<NodeTiming>* timing,
                    bool capture_only = false);
-  void run_nodes(CudaPlan& p, std::vector<NodeTiming>* timing, void* events);
+  void run_nodes(CudaPlan& p, std::vector<NodeTiming>* timing, void* events,
+                 const CpuExecutor::ValueDone* on_value = nullptr);
   void check_deferred(CudaPlan& p);
 
   std::shared_ptr<CudaModel> model_;
