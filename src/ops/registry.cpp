@@ -17,6 +17,7 @@ OpRegistry& OpRegistry::built() {
     register_conv_ops(r);         // Conv, ConvTranspose, pools
     register_spatial_ops(r);      // Resize, GridSample
     register_attention_ops(r);    // kiln.Attention (fused by passes/fuse_attention)
+    register_quantize_ops(r);     // Quantize/DequantizeLinear, integer and QLinear MatMul/Conv
   });
   return registry;
 }

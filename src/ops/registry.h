@@ -42,5 +42,6 @@ void register_linear_ops(OpRegistry& r);
 void register_conv_ops(OpRegistry& r);
 void register_spatial_ops(OpRegistry& r);
 void register_attention_ops(OpRegistry& r);
+void register_quantize_ops(OpRegistry& r);
 
 }  // namespace kiln

@@ -39,6 +39,10 @@ bool is_fp32_input(const Node& n, size_t slot) {
   if (op == "Range") return true;                     // start/limit/delta fix the element count
   if (op == "Dropout") return slot == 1;              // ratio
   if (op == "OneHot") return slot == 1;               // depth
+  // Quantization scales are parameters; QuantizeLinear's x is a decision too: fp16 would move
+  // it across a rounding boundary to another integer.
+  if (op == "QuantizeLinear") return slot <= 1;
+  if (op == "DequantizeLinear") return slot == 1;
   // A float cast to an integer or bool is index arithmetic: fp16 moves integers above 2048.
   if (op == "Cast") return !dtype_is_float(dtype_from_onnx(int32_t(n.attrs.get_int("to"))));
   // A comparison is a decision: rounding its operands flips it near the threshold (Mask2Former's

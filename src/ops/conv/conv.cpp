@@ -7,7 +7,6 @@
 #include "ops/conv/float_buffer.h"
 
 namespace kiln::conv {
-namespace {
 
 // Checks X/W/B shapes (as far as known) and returns the output shape. `axes` receives the
 // resolved geometry when every needed dim is known.
@@ -48,6 +47,8 @@ Shape conv_shape(const OpContextBase& ctx, const Shape& x, const Shape& w, const
     for (int i = 0; i < n; ++i) axes->push_back(forward_axis(ctx, win, i, x[size_t(2 + i)].value, false));
   return out;
 }
+
+namespace {
 
 std::vector<ValueType> conv_infer(const InferContext& ctx) {
   return infer_conv_like(ctx, conv_shape, true);

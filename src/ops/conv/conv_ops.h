@@ -1,5 +1,6 @@
 // Registration entry points of the conv family's files (register.cpp calls them all).
 #pragma once
+#include "ops/conv/window.h"
 #include "ops/registry.h"
 
 namespace kiln::conv {
@@ -9,5 +10,10 @@ void register_conv_transpose(OpRegistry& r);  // ConvTranspose
 void register_pools(OpRegistry& r);           // MaxPool, AveragePool, LpPool
 void register_global_pools(OpRegistry& r);    // GlobalAveragePool, GlobalMaxPool, GlobalLpPool
 void register_depthwise_nhwc(OpRegistry& r);  // DepthwiseConvNHWC (kiln domain)
+
+// Conv's shape rule (conv.cpp), shared with the quantized convolutions: checks X/W/B shapes as
+// far as known and returns Y's; `axes` receives the geometry when every needed dim is known.
+Shape conv_shape(const OpContextBase& ctx, const Shape& x, const Shape& w, const Shape* b,
+                 std::vector<Axis>* axes);
 
 }  // namespace kiln::conv

@@ -1,0 +1,56 @@
+#include "ops/quantize/quant_math.h"
+
+#include "ops/op_util.h"
+
+namespace kiln::quant {
+
+void require_quantized(const OpContextBase& ctx, DType dt, const char* what) {
+  if (dt != DType::kI8 && dt != DType::kU8)
+    ctx.unsupported(std::string(what) + " is " + dtype_name(dt) + "; kiln quantizes to int8 or uint8");
+}
+
+double type_min(DType dt) { return dt == DType::kI8 ? -128.0 : dt == DType::kU8 ? 0.0 : -2147483648.0; }
+double type_max(DType dt) { return dt == DType::kI8 ? 127.0 : dt == DType::kU8 ? 255.0 : 2147483647.0; }
+
+std::vector<double> doubles_of(const Tensor& t) {
+  std::vector<double> out(size_t(t.numel()));
+  visit_dtype(t.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if constexpr (!std::is_void_v<T>) {
+      const T* p = t.data<T>();
+      for (size_t i = 0; i < out.size(); ++i) out[i] = to_double(p[i]);
+    }
+  });
+  return out;
+}
+
+std::vector<double> broadcast_doubles(const Tensor& t, const Dims& t_dims, const Dims& out) {
+  const std::vector<double> v = doubles_of(t);
+  const Dims strides = broadcast_strides(t_dims, out);
+  std::vector<double> r(size_t(numel_of(out)));
+  Dims idx(out.size(), 0);
+  for (size_t i = 0; i < r.size(); ++i) {
+    int64_t off = 0;
+    for (size_t d = 0; d < out.size(); ++d) off += idx[d] * strides[d];
+    r[i] = v[size_t(off)];
+    for (size_t d = out.size(); d-- > 0;) {
+      if (++idx[d] < out[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return r;
+}
+
+Tensor tensor_of(DType dt, const Dims& dims, const std::vector<double>& v) {
+  Tensor out(dt, dims);
+  visit_dtype(dt, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if constexpr (!std::is_void_v<T>) {
+      T* p = out.data<T>();
+      for (size_t i = 0; i < v.size(); ++i) p[i] = from_double<T>(v[i]);
+    }
+  });
+  return out;
+}
+
+}  // namespace kiln::quant
