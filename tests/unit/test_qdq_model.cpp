@@ -8,19 +8,19 @@
 #include "../ops/harness.h"
 #include "onnx/importer.h"
 #include "onnx_builder.h"
+#include "passes/convert_precision.h"
 #include "passes/pipeline.h"
 #include "runtime/cpu_executor.h"
 
 namespace kiln {
 namespace {
 
-TEST(QdqModel, QuantizedMatMulMatchesWrittenOutMath) {
-  const float sx = 0.05f;
-  const int8_t zx = 3;
-  const std::vector<float> sw = {0.01f, 0.02f, 0.04f, 0.5f};
-  Tensor w = test::random_tensor(DType::kI8, {3, 4}, 5, -128, 127);
+constexpr float sx = 0.05f;
+constexpr int8_t zx = 3;
+const std::vector<float> sw = {0.01f, 0.02f, 0.04f, 0.5f};
 
-  test::ModelBuilder b(13);
+test::ModelBuilder qdq_model(int opset, const Tensor& w) {
+  test::ModelBuilder b(opset);
   b.input("x", DType::kF32, {2, 3}).output("y", DType::kF32);
   b.initializer("sx", Tensor::scalar<float>(sx));
   b.initializer("zx", Tensor::scalar<int8_t>(zx));
@@ -31,7 +31,12 @@ TEST(QdqModel, QuantizedMatMulMatchesWrittenOutMath) {
   auto& dw = b.node("DequantizeLinear", {"w", "sw"}, {"wd"});
   test::set_int_attr(dw, "axis", 1);
   b.node("MatMul", {"xd", "wd"}, {"y"});
-  Graph g = import_onnx_bytes(b.bytes(), ".", "qdq.onnx");
+  return b;
+}
+
+TEST(QdqModel, QuantizedMatMulMatchesWrittenOutMath) {
+  Tensor w = test::random_tensor(DType::kI8, {3, 4}, 5, -128, 127);
+  Graph g = import_onnx_bytes(qdq_model(13, w).bytes(), ".", "qdq.onnx");
   run_passes(g);
   EXPECT_EQ(g.op_histogram(), (std::map<std::string, int>{{"DequantizeLinear", 1}, {"MatMul", 1}, {"QuantizeLinear", 1}}));
 
@@ -53,6 +58,29 @@ TEST(QdqModel, QuantizedMatMulMatchesWrittenOutMath) {
     }
   // float32 sums in another order than the GEMM's: a few ulps.
   test::expect_close(y, want, 1e-6, 1e-6);
+}
+
+// Opset 19 lets Q/DQ take float16 scales (and QuantizeLinear a float16 x), so the fp16 engine
+// conversion could round them; it must keep them float32, with a Cast back to fp16 after the
+// activation's DequantizeLinear for the fp16 MatMul.
+TEST(QdqModel, Fp16ConversionKeepsQuantizationFloat32) {
+  Tensor w = test::random_tensor(DType::kI8, {3, 4}, 5, -128, 127);
+  Graph g = import_onnx_bytes(qdq_model(19, w).bytes(), ".", "qdq.onnx");
+  run_passes(g);
+  Tensor x = test::random_tensor(DType::kF32, {2, 3}, 6, -7, 7);
+  Tensor y32 = CpuExecutor(g).run({{"x", x}}).at("y");
+  convert_to_fp16(g);
+  int checked = 0;
+  for (const Node& n : g.nodes) {
+    if (n.op_type != "QuantizeLinear" && n.op_type != "DequantizeLinear") continue;
+    for (size_t s = n.op_type == "QuantizeLinear" ? 0 : 1; s < 2; ++s, ++checked)
+      EXPECT_EQ(g.value(n.inputs[s]).type.dtype, DType::kF32) << n.op_type << " input " << s;
+  }
+  EXPECT_EQ(checked, 3);
+  EXPECT_EQ(g.op_histogram().at("MatMul"), 1);
+  Tensor y16 = CpuExecutor(g).run({{"x", x}}).at("y");
+  // Only the MatMul runs in fp16: its operands' and result's rounding, 2^-11 relative each.
+  test::expect_close(y16, test::to_doubles(y32), 1e-2, 2e-3);
 }
 
 }  // namespace
