@@ -118,6 +118,9 @@ TEST(QuantizeOps, RefusesMismatchedParameters) {
   EXPECT_EQ(error_code_of({.op = "QuantizeLinear",
                            .inputs = {x, vec<float>({3}, {1, 1, 1}), vec<uint8_t>({2}, {0, 0})}}),
             ErrorCode::kInvalidModel);
+  // One-element parameters are per tensor whether written [] or [1].
+  auto one = run_op({.op = "QuantizeLinear", .inputs = {x, vec<float>({1}, {2}), Tensor::scalar<uint8_t>(1)}});
+  expect_close(one[0], {1, 2, 3, 3, 3, 4}, 0, 0);  // 0.5 1 1.5 2 2.5 3, ties to even, + 1
   // A zero point type kiln does not quantize to.
   EXPECT_EQ(error_code_of({.op = "QuantizeLinear", .inputs = {x, Tensor::scalar<float>(1), Tensor::scalar<int32_t>(0)}}),
             ErrorCode::kUnsupported);

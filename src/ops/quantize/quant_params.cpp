@@ -4,17 +4,28 @@
 
 namespace kiln::quant {
 
+namespace {
+
+// A known one-element shape: [] or [1] (exporters write both for per-tensor parameters).
+bool one_element(const Shape* s) {
+  if (!s) return false;
+  for (const Dim& d : *s)
+    if (!d.known() || d.value != 1) return false;
+  return true;
+}
+
+}  // namespace
+
 int param_axis(const OpContextBase& ctx, const Shape* x, const Shape* scale, const Shape* zero_point) {
-  if (scale && zero_point && scale->size() == zero_point->size()) {
-    for (size_t i = 0; i < scale->size(); ++i) {
+  if (scale && zero_point && !(one_element(scale) && one_element(zero_point))) {
+    bool same = scale->size() == zero_point->size();
+    for (size_t i = 0; same && i < scale->size(); ++i) {
       const Dim &a = (*scale)[i], &b = (*zero_point)[i];
-      if (a.known() && b.known() && a.value != b.value)
-        ctx.invalid("zero point " + shape_to_string(*zero_point) + " is not shaped like scale " +
-                    shape_to_string(*scale));
+      same = !(a.known() && b.known() && a.value != b.value);
     }
-  } else if (scale && zero_point) {
-    ctx.invalid("zero point " + shape_to_string(*zero_point) + " is not shaped like scale " +
-                shape_to_string(*scale));
+    if (!same)
+      ctx.invalid("zero point " + shape_to_string(*zero_point) + " is not shaped like scale " +
+                  shape_to_string(*scale));
   }
   if (!scale || scale->empty()) return -1;
   if (scale->size() > 1)
