@@ -1,6 +1,7 @@
 // ConvInteger (opset 10): int32 Y = conv(X - x_zero, W - w_zero), X and W int8 or uint8.
 // QLinearConv (opset 10): Y = saturate(round((conv(X - x_zero, W - w_zero) + B) · x_scale ·
-// w_scale / y_scale) + y_zero), in y_zero's type; B int32 per output channel.
+// w_scale / y_scale) + y_zero), in y_zero's type; B int32 per output channel. y_zero is added
+// after rounding, as for QLinearMatMul.
 // X's zero point and scale are per tensor; W's per tensor or per output channel ([M]). Padding
 // adds zeros after the shift (i.e. pads X with its zero point). Conv's geometry and attributes,
 // and its float64 im2col kernel, which is exact for these integer sums.

@@ -1,6 +1,7 @@
 // MatMulInteger (opset 10): int32 Y = (A - a_zero) · (B - b_zero), A and B int8 or uint8.
 // QLinearMatMul (opset 10): Y = saturate(round((A - a_zero) · (B - b_zero) · a_scale · b_scale /
-// y_scale) + y_zero), in y_zero's type.
+// y_scale) + y_zero), in y_zero's type. The zero point is added after rounding, as the spec's
+// formula reads (ONNX's Python reference adds it before; they differ only at exact ties).
 // A's zero point and scale are per tensor or per row (1-D [M], or [..., M, 1]); B's per tensor
 // or per column ([N], or [..., 1, N]). The integer product runs as MatMul in float64, which is
 // exact: every partial sum of int8 products stays far below 2^53.
