@@ -3,27 +3,11 @@
 #include <filesystem>
 
 #include "onnx/importer.h"
-#include "passes/convert_precision.h"
-#include "passes/pipeline.h"
+#include "runtime/local_target.h"
 #include "runtime/specialize.h"
-#ifdef KILN_WITH_CUDA
-#include "runtime/cuda/gpu_arch.h"
-#endif
 
 namespace kiln::python {
 namespace {
-
-std::string dims_key(const std::map<std::string, Dims>& dims) {
-  std::string k;
-  for (const auto& [name, d] : dims) k += name + "=" + dims_to_string(d) + ";";
-  return k;
-}
-
-std::map<std::string, Dims> dims_of(const TensorMap& tensors) {
-  std::map<std::string, Dims> d;
-  for (const auto& [name, t] : tensors) d[name] = t.dims();
-  return d;
-}
 
 // The precision as kiln build's flags allow it: fp32 anywhere, tf32 and fp16 only on cuda.
 void check_precision(const BuildRequest& r) {
@@ -36,25 +20,9 @@ void check_precision(const BuildRequest& r) {
 
 }  // namespace
 
-EngineTarget local_target(const std::string& device) {
-#ifdef KILN_WITH_CUDA
-  if (device != "cpu" && device != "cuda")
-    fail(ErrorCode::kInvalidArgument, "device '" + device + "': expected cpu or cuda");
-#else
-  if (device != "cpu")
-    fail(ErrorCode::kInvalidArgument, "device '" + device + "': this kiln build has only the cpu device (use device='cpu')");
-#endif
-  EngineTarget t;
-  t.device = device;
-#ifdef KILN_WITH_CUDA
-  if (device == "cuda") t.arch = cuda_gpu_arch();
-#endif
-  return t;
-}
-
 std::shared_ptr<EngineHandle> EngineHandle::build(const BuildRequest& r) {
   Engine e;
-  e.target = local_target(r.device);
+  e.target = local_target(r.device, /*python_spelling=*/true);
   check_precision(r);
   e.kiln_version = KILN_VERSION;
   e.build.precision = r.precision;
@@ -63,8 +31,7 @@ std::shared_ptr<EngineHandle> EngineHandle::build(const BuildRequest& r) {
   ImportOptions import;
   import.input_shapes = r.shapes;
   e.graph = import_onnx_file(r.onnx_path, import);
-  run_passes(e.graph);
-  if (r.precision == "fp16") convert_to_fp16(e.graph);
+  optimize_for_engine(e.graph, e.build);
   auto handle = std::shared_ptr<EngineHandle>(new EngineHandle(std::move(e)));
 #ifdef KILN_WITH_CUDA
   if (r.device == "cuda") {
@@ -97,7 +64,7 @@ std::shared_ptr<EngineHandle> EngineHandle::load(const std::string& path) {
   if (e.target.device != "cpu" && e.target.device != "cuda")
     fail(ErrorCode::kInvalidArgument, "engine file " + path + " was built for " + e.target.to_string() +
                                           ", which this kiln cannot run; rebuild it with `kiln build`");
-  check_engine_target(e, local_target(e.target.device), path);
+  check_engine_target(e, local_target(e.target.device, /*python_spelling=*/true), path);
   return std::shared_ptr<EngineHandle>(new EngineHandle(std::move(e)));
 }
 

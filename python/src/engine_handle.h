@@ -60,8 +60,4 @@ class EngineHandle {
 #endif
 };
 
-// What this process runs on for `device`: cpu, or cuda with this GPU's architecture; refuses
-// devices this build lacks (the CLI's message, with the Python argument's spelling).
-EngineTarget local_target(const std::string& device);
-
 }  // namespace kiln::python

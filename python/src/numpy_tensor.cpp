@@ -5,23 +5,6 @@
 namespace py = pybind11;
 
 namespace kiln::python {
-namespace {
-
-const char* numpy_name(DType dt) {
-  switch (dt) {
-    case DType::kF32: return "float32";
-    case DType::kF16: return "float16";
-    case DType::kF64: return "float64";
-    case DType::kI64: return "int64";
-    case DType::kI32: return "int32";
-    case DType::kI8: return "int8";
-    case DType::kU8: return "uint8";
-    case DType::kBool: return "bool";
-    default: return nullptr;
-  }
-}
-
-}  // namespace
 
 DType dtype_from_numpy(const py::dtype& dt, const std::string& what) {
   const char kind = dt.kind();
@@ -56,8 +39,9 @@ py::array numpy_from_tensor(const Tensor& t) {
     for (int64_t i = 0; i < t.numel(); ++i) out[i] = bf16_to_float(in[i]);
     return numpy_from_tensor(f);
   }
-  const char* name = numpy_name(t.dtype());
-  KILN_ASSERT(name != nullptr);
+  // kiln's dtype names are numpy's (bfloat16, which numpy lacks, is widened above).
+  KILN_ASSERT(t.dtype() != DType::kUndefined);
+  const char* name = dtype_name(t.dtype());
   // The capsule owns a Tensor sharing the storage; numpy frees it with the array.
   auto* keep = new Tensor(t);
   py::capsule owner(keep, [](void* p) { delete static_cast<Tensor*>(p); });

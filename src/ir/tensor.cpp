@@ -22,6 +22,12 @@ std::string dims_to_string(const Dims& dims) {
   return s;
 }
 
+std::string dims_key(const std::map<std::string, Dims>& dims) {
+  std::string k;
+  for (const auto& [name, d] : dims) k += name + "=" + dims_to_string(d) + ";";
+  return k;
+}
+
 Tensor::Tensor(DType dtype, Dims dims) : dtype_(dtype), dims_(std::move(dims)) {
   numel_ = numel_of(dims_);
   size_t n = nbytes();

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,8 @@ inline constexpr int64_t kMaxTensorBytes = int64_t(1) << 40;  // 1 TiB
 
 int64_t numel_of(const Dims& dims);  // throws kInvalidArgument on negative or overflowing dims
 std::string dims_to_string(const Dims& dims);  // "1x3x512x512", "scalar" for rank 0
+// "x=1x3x64x64;y=2;": one string per set of named dims (the key of a plan per input shape).
+std::string dims_key(const std::map<std::string, Dims>& dims);
 
 class Tensor {
  public:

@@ -46,7 +46,7 @@ const std::vector<std::string>& rewrite_pass_names() {
   return names;
 }
 
-PassReport run_passes(Graph& g, const std::set<std::string>& skip) {
+PassReport run_passes(Graph& g, const std::set<std::string>& skip, bool record_rewrites) {
   const auto& names = rewrite_pass_names();
   for (const auto& s : skip)
     if (std::find(names.begin(), names.end(), s) == names.end()) {
@@ -62,11 +62,14 @@ PassReport run_passes(Graph& g, const std::set<std::string>& skip) {
       r.fused[pass.name] = 0;
       continue;
     }
-    std::vector<NodeSignature> before = node_signatures(g);
+    std::vector<NodeSignature> before;
+    if (record_rewrites) before = node_signatures(g);
     r.fused[pass.name] = pass.run(g);
     if (r.fused[pass.name] == 0) continue;
+    // Also when not recording, so that a recorded and an unrecorded run give the same graph.
     g.remove_dead_nodes();  // what the rewrite left unread is part of what it replaced
-    for (auto& rec : diff_rewrites(pass.name, before, node_signatures(g))) r.rewrites.push_back(std::move(rec));
+    if (record_rewrites)
+      for (auto& rec : diff_rewrites(pass.name, before, node_signatures(g))) r.rewrites.push_back(std::move(rec));
   }
   g.remove_dead_nodes();
   r.nodes_after = int(g.nodes.size());

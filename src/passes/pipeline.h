@@ -13,7 +13,7 @@ namespace kiln {
 struct PassReport {
   FoldStats fold;
   std::map<std::string, int> fused;  // rewrite pass → how many times it fired
-  std::vector<FusionRecord> rewrites;  // what each fired rewrite replaced, in pass order
+  std::vector<FusionRecord> rewrites;  // what each fired rewrite replaced, in pass order (when recorded)
   int nodes_before = 0;
   int nodes_after = 0;
 };
@@ -25,7 +25,9 @@ struct PassReport {
 // counts what it left unread)
 // `skip` names rewrite passes to leave out (`kiln build --disable-pass`, and tests that compare a
 // graph with and without one); a name that is not a rewrite pass is refused (kInvalidArgument).
-PassReport run_passes(Graph& g, const std::set<std::string>& skip = {});
+// record_rewrites fills PassReport::rewrites (engine builds, `kiln inspect --fusions`, `kiln
+// compare`); runs that only need the optimized graph skip the comparison it costs.
+PassReport run_passes(Graph& g, const std::set<std::string>& skip = {}, bool record_rewrites = false);
 
 // The rewrite passes in the order they run (the names `skip` takes).
 const std::vector<std::string>& rewrite_pass_names();

@@ -8,6 +8,12 @@
 
 namespace kiln {
 
+std::map<std::string, Dims> dims_of(const TensorMap& tensors) {
+  std::map<std::string, Dims> d;
+  for (const auto& [name, t] : tensors) d[name] = t.dims();
+  return d;
+}
+
 void check_inputs(const Graph& g, const TensorMap& inputs) {
   for (const auto& [name, t] : inputs)
     if (std::find(g.inputs.begin(), g.inputs.end(), name) == g.inputs.end())

@@ -13,6 +13,9 @@ namespace kiln {
 
 using TensorMap = std::map<std::string, Tensor>;
 
+// Each tensor's dims, by name.
+std::map<std::string, Dims> dims_of(const TensorMap& tensors);
+
 // Checks that the inputs exist, carry the model's dtypes and fit its declared shapes; user
 // errors name the input and what was expected.
 void check_inputs(const Graph& g, const TensorMap& inputs);

@@ -6,6 +6,16 @@
 
 namespace kiln {
 
+PassReport optimize_for_engine(Graph& g, EngineBuild& build, PrecisionReport* precision) {
+  PassReport passes = run_passes(g, build.disabled_passes, /*record_rewrites=*/true);
+  build.rewrites = passes.rewrites;
+  if (build.precision == "fp16") {
+    PrecisionReport r = convert_to_fp16(g);
+    if (precision) *precision = r;
+  }
+  return passes;
+}
+
 bool matches_static_inputs(const Graph& g, const std::map<std::string, Dims>& input_dims) {
   if (input_dims.size() != g.inputs.size()) return false;
   for (const auto& name : g.inputs) {

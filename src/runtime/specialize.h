@@ -1,14 +1,23 @@
-// An engine or model graph made concrete for one set of input dims: the dims are checked
-// against the graph's inputs (and the engine's shape profiles), written into the input types,
-// and the pass pipeline re-infers and folds every shape computation for them.
+// The pass pipeline as engines use it. optimize_for_engine makes the graph an engine stores;
+// specialize makes an engine or model graph concrete for one set of input dims: the dims are
+// checked against the graph's inputs (and the engine's shape profiles), written into the input
+// types, and the pipeline re-infers and folds every shape computation for them. Both leave out
+// the build's disabled passes.
 #pragma once
 #include <map>
 #include <string>
 
 #include "ir/graph.h"
+#include "passes/convert_precision.h"
+#include "passes/pipeline.h"
 #include "runtime/engine/engine_file.h"
 
 namespace kiln {
+
+// What `kiln build` and kiln.build do to an imported graph: the passes without
+// build.disabled_passes (their rewrites recorded in build.rewrites), then fp16 storage when
+// build.precision is fp16 (what it did goes to *precision when given).
+PassReport optimize_for_engine(Graph& g, EngineBuild& build, PrecisionReport* precision = nullptr);
 
 // True when every input already has exactly these dims (nothing to specialize).
 bool matches_static_inputs(const Graph& g, const std::map<std::string, Dims>& input_dims);

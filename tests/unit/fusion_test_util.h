@@ -24,7 +24,7 @@ inline Graph unfused_graph(const ModelBuilder& b, const ImportOptions& o = {}) {
 // The whole pipeline.
 inline Graph fused_graph(const ModelBuilder& b, PassReport* report = nullptr, const ImportOptions& o = {}) {
   Graph g = import_onnx_bytes(b.bytes(), ".", "m.onnx", o);
-  PassReport r = run_passes(g);
+  PassReport r = run_passes(g, {}, /*record_rewrites=*/true);
   if (report) *report = r;
   return g;
 }

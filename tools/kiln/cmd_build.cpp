@@ -14,8 +14,7 @@
 #include "cli.h"
 #include "io/progress.h"
 #include "model_source.h"
-#include "passes/convert_precision.h"
-#include "passes/pipeline.h"
+#include "runtime/specialize.h"
 #ifdef KILN_WITH_CUDA
 #include "runtime/cuda/cuda_executor.h"
 #include "runtime/cuda/cuda_session.h"
@@ -86,10 +85,8 @@ int build(const BuildOptions& o) {
   check_profiles_against(eb.profiles, g);
   bar.set(1);
   eb.disabled_passes = std::set<std::string>(o.disabled_passes.begin(), o.disabled_passes.end());
-  PassReport passes = run_passes(g, eb.disabled_passes);
-  eb.rewrites = passes.rewrites;
   PrecisionReport precision;
-  if (eb.precision == "fp16") precision = convert_to_fp16(g);
+  PassReport passes = optimize_for_engine(g, eb, &precision);
   bar.set(2);
   nlohmann::json plans = nlohmann::json::array();
   size_t tuned_before = eb.tuning.size();

@@ -196,7 +196,8 @@ int compare(const CompareOptions& o) {
   fill_random_inputs(a, parsed.random, seed.value_or(0), feeds);
   check_inputs(a, feeds);
   Tolerance tol = tolerance_of(o, source.engine ? source.build.precision : "fp32");
-  PassReport a_passes = run_passes(a, source.engine ? source.build.disabled_passes : std::set<std::string>{});
+  PassReport a_passes =
+      run_passes(a, source.engine ? source.build.disabled_passes : std::set<std::string>{}, /*record_rewrites=*/!source.engine);
   const std::vector<FusionRecord>& rewrites = source.engine ? source.build.rewrites : a_passes.rewrites;
 
   // B, the reference, at the same input shapes. An ONNX reference only folds (every rewrite

@@ -68,7 +68,7 @@ int inspect(const InspectOptions& o) {
   int source_nodes = 0;
   for (const auto& [op, count] : g.source_ops) source_nodes += count;
   std::map<std::string, int> before = g.source_ops;
-  PassReport passes = run_passes(g, source.build.disabled_passes);
+  PassReport passes = run_passes(g, source.build.disabled_passes, /*record_rewrites=*/o.fusions && !source.engine);
   std::map<std::string, int> after = g.op_histogram();
   // An engine's graph is already rewritten: its record says what the build's passes did.
   if (o.fusions)

@@ -1,23 +1,9 @@
 #include "model_source.h"
 #include <algorithm>
 
-#ifdef KILN_WITH_CUDA
-#include "runtime/cuda/gpu_arch.h"
-#endif
 
 namespace kiln::cli {
 namespace {
-
-void check_device(const std::string& device) {
-#ifdef KILN_WITH_CUDA
-  if (device != "cpu" && device != "cuda")
-    fail(ErrorCode::kInvalidArgument, "--device " + device + ": expected cpu or cuda");
-#else
-  if (device != "cpu")
-    fail(ErrorCode::kInvalidArgument, "--device " + device +
-                                          ": this kiln build has only the cpu device (use --device cpu)");
-#endif
-}
 
 // An engine's inputs may keep symbolic dims (built without --shape); the run's shapes fill
 // them in, and run_passes then re-infers and folds for them.
@@ -51,18 +37,8 @@ std::string resolve_device(const std::string& model, const std::string& device_f
     }
   }
   if (device.empty()) device = "cpu";
-  check_device(device);
+  check_device_name(device);
   return device;
-}
-
-EngineTarget local_target(const std::string& device) {
-  check_device(device);
-  EngineTarget t;
-  t.device = device;
-#ifdef KILN_WITH_CUDA
-  if (device == "cuda") t.arch = cuda_gpu_arch();
-#endif
-  return t;
 }
 
 Graph open_model(const std::string& path, const ImportOptions& import, const EngineTarget* run_on,

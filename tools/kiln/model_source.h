@@ -6,6 +6,7 @@
 #include "ir/graph.h"
 #include "onnx/importer.h"
 #include "runtime/engine/engine_file.h"
+#include "runtime/local_target.h"  // local_target, for the subcommands
 
 namespace kiln::cli {
 
@@ -19,8 +20,6 @@ struct ModelSource {
 // The device to run on: the --device flag if given (device_flag non-empty), else the engine's
 // own device, else cpu. Refuses devices this build lacks.
 std::string resolve_device(const std::string& model, const std::string& device_flag);
-// What this process runs on for `device`: cpu, or cuda with this GPU's architecture.
-EngineTarget local_target(const std::string& device);
 
 // Imports the ONNX file, or loads the engine file — refusing one not built for *run_on (when
 // given) — and gives the engine's inputs the shapes in import.input_shapes (checked against

@@ -39,13 +39,6 @@ ChannelParam channel_param(const KernelContext& ctx, const Tensor& p, int64_t ch
   return {doubles_of(p)};
 }
 
-void check_types(const InferContext& ctx, size_t x, size_t xz, size_t w, size_t wz) {
-  require_quantized(ctx, ctx.dtype(x), "X");
-  require_quantized(ctx, ctx.dtype(w), "W");
-  if (ctx.has_input(xz) && ctx.dtype(xz) != ctx.dtype(x)) ctx.invalid("X's zero point is not X's type");
-  if (ctx.has_input(wz) && ctx.dtype(wz) != ctx.dtype(w)) ctx.invalid("W's zero point is not W's type");
-}
-
 // conv(X - x_zero, W - w_zero) as float64 [N, M, out...].
 Tensor integer_conv(const KernelContext& ctx, size_t xi, size_t xz, size_t wi, size_t wz) {
   const Tensor& X = ctx.input(xi);
@@ -74,20 +67,15 @@ Tensor integer_conv(const KernelContext& ctx, size_t xi, size_t xz, size_t wi, s
 }
 
 std::vector<ValueType> conv_integer_infer(const InferContext& ctx) {
-  check_types(ctx, 0, 2, 1, 3);
+  check_operand_types(ctx, 0, 2, 1, 3, "X", "W");
   return {{DType::kI32, conv_output_shape(ctx, 0, 1)}};
 }
 
-std::vector<Tensor> conv_integer_cpu(const KernelContext& ctx) {
-  const Tensor y = integer_conv(ctx, 0, 2, 1, 3);
-  std::vector<double> v = doubles_of(y);
-  for (double& x : v) x = round_saturate(x, 0.0, DType::kI32);
-  return {tensor_of(DType::kI32, y.dims(), v)};
-}
+std::vector<Tensor> conv_integer_cpu(const KernelContext& ctx) { return {int32_of(integer_conv(ctx, 0, 2, 1, 3))}; }
 
 // QLinearConv's inputs: x, x_scale, x_zero, w, w_scale, w_zero, y_scale, y_zero, [B].
 std::vector<ValueType> qlinear_conv_infer(const InferContext& ctx) {
-  check_types(ctx, 0, 2, 3, 5);
+  check_operand_types(ctx, 0, 2, 3, 5, "X", "W");
   for (size_t s : {1, 4, 6})
     if (ctx.dtype(s) != DType::kF32) ctx.unsupported("scales must be float32 (opset 10)");
   require_quantized(ctx, ctx.dtype(7), "y's zero point");

@@ -61,28 +61,16 @@ Tensor integer_product(const KernelContext& ctx, size_t a, size_t az, size_t b, 
   return linear::matmul_cpu(m)[0];
 }
 
-void check_operand_types(const InferContext& ctx, size_t a, size_t az, size_t b, size_t bz) {
-  require_quantized(ctx, ctx.dtype(a), "A");
-  require_quantized(ctx, ctx.dtype(b), "B");
-  if (ctx.has_input(az) && ctx.dtype(az) != ctx.dtype(a)) ctx.invalid("A's zero point is not A's type");
-  if (ctx.has_input(bz) && ctx.dtype(bz) != ctx.dtype(b)) ctx.invalid("B's zero point is not B's type");
-}
-
 std::vector<ValueType> matmul_integer_infer(const InferContext& ctx) {
-  check_operand_types(ctx, 0, 2, 1, 3);
+  check_operand_types(ctx, 0, 2, 1, 3, "A", "B");
   return {{DType::kI32, product_shape(ctx, 0, 1)}};
 }
 
-std::vector<Tensor> matmul_integer_cpu(const KernelContext& ctx) {
-  Tensor c = integer_product(ctx, 0, 2, 1, 3);
-  std::vector<double> v = doubles_of(c);
-  for (double& x : v) x = round_saturate(x, 0.0, DType::kI32);
-  return {tensor_of(DType::kI32, c.dims(), v)};
-}
+std::vector<Tensor> matmul_integer_cpu(const KernelContext& ctx) { return {int32_of(integer_product(ctx, 0, 2, 1, 3))}; }
 
 // QLinearMatMul's inputs: a, a_scale, a_zero, b, b_scale, b_zero, y_scale, y_zero.
 std::vector<ValueType> qlinear_matmul_infer(const InferContext& ctx) {
-  check_operand_types(ctx, 0, 2, 3, 5);
+  check_operand_types(ctx, 0, 2, 3, 5, "A", "B");
   for (size_t s : {1, 4, 6})
     if (ctx.dtype(s) != DType::kF32) ctx.unsupported("scales must be float32 (opset 10)");
   require_quantized(ctx, ctx.dtype(7), "y's zero point");

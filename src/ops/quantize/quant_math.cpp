@@ -9,6 +9,22 @@ void require_quantized(const OpContextBase& ctx, DType dt, const char* what) {
     ctx.unsupported(std::string(what) + " is " + dtype_name(dt) + "; kiln quantizes to int8 or uint8");
 }
 
+void check_operand_types(const InferContext& ctx, size_t a, size_t az, size_t b, size_t bz, const char* a_name,
+                         const char* b_name) {
+  require_quantized(ctx, ctx.dtype(a), a_name);
+  require_quantized(ctx, ctx.dtype(b), b_name);
+  if (ctx.has_input(az) && ctx.dtype(az) != ctx.dtype(a))
+    ctx.invalid(std::string(a_name) + "'s zero point is not " + a_name + "'s type");
+  if (ctx.has_input(bz) && ctx.dtype(bz) != ctx.dtype(b))
+    ctx.invalid(std::string(b_name) + "'s zero point is not " + b_name + "'s type");
+}
+
+Tensor int32_of(const Tensor& accumulator) {
+  std::vector<double> v = doubles_of(accumulator);
+  for (double& x : v) x = round_saturate(x, 0.0, DType::kI32);
+  return tensor_of(DType::kI32, accumulator.dims(), v);
+}
+
 double type_min(DType dt) { return dt == DType::kI8 ? -128.0 : dt == DType::kU8 ? 0.0 : -2147483648.0; }
 double type_max(DType dt) { return dt == DType::kI8 ? 127.0 : dt == DType::kU8 ? 255.0 : 2147483647.0; }
 

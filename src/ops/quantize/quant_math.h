@@ -10,6 +10,12 @@ namespace kiln::quant {
 
 // int8 or uint8 (the quantized types kiln has); anything else is kUnsupported.
 void require_quantized(const OpContextBase& ctx, DType dt, const char* what);
+// The two quantized operands of an integer product (MatMulInteger, ConvInteger, the QLinear
+// ops) at inputs a and b, each with its optional zero point (az, bz) of the same type.
+void check_operand_types(const InferContext& ctx, size_t a, size_t az, size_t b, size_t bz, const char* a_name,
+                         const char* b_name);
+// An integer product's float64 accumulator as the int32 tensor MatMulInteger/ConvInteger give.
+Tensor int32_of(const Tensor& accumulator);
 double type_min(DType dt);
 double type_max(DType dt);
 

@@ -76,20 +76,9 @@ void invoke_kernel(CudaKernelContext& ctx, const Graph& g, const ValueMap& live,
   }
 }
 
-std::string dims_key(const std::map<std::string, Dims>& dims) {
-  std::string k;
-  for (const auto& [name, d] : dims) k += name + "=" + dims_to_string(d) + ";";
-  return k;
-}
-
 std::map<std::string, Dims> dims_of(const DeviceTensorMap& inputs) {
   std::map<std::string, Dims> d;
   for (const auto& [name, t] : inputs) d[name] = t.dims;
-  return d;
-}
-std::map<std::string, Dims> dims_of(const TensorMap& inputs) {
-  std::map<std::string, Dims> d;
-  for (const auto& [name, t] : inputs) d[name] = t.dims();
   return d;
 }
 
