@@ -9,7 +9,10 @@
 #   --check   also run ONNX Runtime (tests/ort, onnxruntime-node) on the same preprocessed
 #             input and require ISNet's foreground mask (threshold 0.5) to match: IoU >= 0.99.
 # Environment: KILN_CACHE (default ~/.cache/kiln) holds everything fetched; nothing fetched is
-# committed (the ISNet weights are AGPL-3.0 and stay in the cache).
+# committed (the ISNet weights are AGPL-3.0 and stay in the cache). KILN_OFFLINE=1, for a machine
+# with no network: installs and fetches nothing, and runs the existing build/kiln on what the
+# cache already holds (copied there from a machine that ran this script), or stops saying what
+# is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +20,7 @@ CHECK=0
 for arg in "$@"; do
   case "$arg" in
     --check) CHECK=1 ;;
-    -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "demo: unknown option '$arg' (use --check or --help)" >&2; exit 2 ;;
   esac
 done
@@ -25,12 +28,19 @@ done
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 t_start=$(now)
-bash scripts/setup.sh --kiln-only
-t_built=$(now)
-
 CACHE="${KILN_CACHE:-$HOME/.cache/kiln}"
 PICTURES="$CACHE/pictures"
 PHOTOS=(astronaut chelsea coffee)
+if [ "${KILN_OFFLINE:-0}" = 1 ]; then
+  for need in build/kiln "$PICTURES/coffee.png" "$CACHE/models/isnet_fp16.onnx.verified"; do
+    [ -e "$need" ] || { echo "demo: KILN_OFFLINE=1 but $need is missing: run scripts/demo.sh once on a machine with network and copy build/ and $CACHE here" >&2; exit 2; }
+  done
+  echo "demo: KILN_OFFLINE=1: nothing installed or fetched; build/kiln and $CACHE as they are"
+else
+  bash scripts/setup.sh --kiln-only
+fi
+t_built=$(now)
+
 if [ ! -f "$PICTURES/coffee.png" ]; then
   # Photographs from Debian's scikit-image package, unpacked (not installed).
   tmp=$(mktemp -d)
@@ -70,8 +80,17 @@ OUT=out/demo
 rm -rf "$OUT"
 mkdir -p "$OUT/isnet" "$OUT/segformer_b0"
 ROWS=()
-field() {  # field JSON_FILE EXPRESSION: one value from kiln's --json report
-  node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(eval(process.argv[2]))' "$1" "$2"
+report() {  # report JSON_FILE TASK: prep ms, run ms, result, side-by-side picture from kiln's --json
+  python3 - "$1" "$2" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+if sys.argv[2] == "matte":
+    result = f"foreground {100 * r['matte']['foreground_fraction']:.1f}%"
+else:
+    result = f"{len(r['semantic']['present'])} of {r['semantic']['classes']} classes"
+side = [p for p in r["pictures"] if p.endswith("side_by_side.png")][0]
+print(f"{r['time_ms']['prepare']:.0f}\t{r['time_ms']['run']:.0f}\t{result}\t{side}")
+PY
 }
 run_one() {  # run_one LABEL MODEL PICTURE TASK OUTDIR [extra kiln args]
   local label=$1 model=$2 photo=$3 task=$4 dir=$5
@@ -80,16 +99,9 @@ run_one() {  # run_one LABEL MODEL PICTURE TASK OUTDIR [extra kiln args]
   t0=$(now)
   build/kiln run "$model" --image "$PICTURES/$photo.png" --task "$task" --device "$DEVICE" -o "$dir" --json "$@" >"$json"
   local wall; wall=$(secs "$t0" "$(now)")
-  local prep run result
-  prep=$(field "$json" 'r.time_ms.prepare.toFixed(0)')
-  run=$(field "$json" 'r.time_ms.run.toFixed(0)')
-  if [ "$task" = matte ]; then
-    result="foreground $(field "$json" '(100 * r.matte.foreground_fraction).toFixed(1)')%"
-  else
-    result="$(field "$json" 'r.semantic.present.length') of $(field "$json" 'r.semantic.classes') classes"
-  fi
-  ROWS+=("$(printf '%-14s %-10s %-6s %9s %9s %8s  %-20s %s' "$label" "$photo" "$DEVICE" "$prep" "$run" "$wall" "$result" \
-    "$(field "$json" 'r.pictures.filter(p => p.endsWith("side_by_side.png"))[0]')")")
+  local prep run result side
+  IFS=$'\t' read -r prep run result side < <(report "$json" "$task")
+  ROWS+=("$(printf '%-14s %-10s %-6s %9s %9s %8s  %-20s %s' "$label" "$photo" "$DEVICE" "$prep" "$run" "$wall" "$result" "$side")")
 }
 
 for p in "${PHOTOS[@]}"; do
@@ -105,6 +117,28 @@ for p in "${PHOTOS[@]}"; do
   run_one segformer_b0 tests/models/segformer_b0/model.onnx "$p" semantic "$OUT/segformer_b0"
   mv "$OUT/segformer_b0/logits.npy" "$OUT/segformer_b0/$p.logits.npy"
 done
+
+# On the GPU, the runs above are first runs (planning, copies from the host); an engine built
+# once and replayed as a CUDA Graph shows the steady state a service would see.
+GPU_ROWS=()
+if [ "$DEVICE" = cuda ]; then
+  for spec in "isnet $ISNET fp16" "segformer_b0 tests/models/segformer_b0/model.onnx fp16"; do
+    read -r label model precision <<<"$spec"
+    echo "demo: $label: kiln build --device cuda --$precision, then kiln bench"
+    t0=$(now)
+    build/kiln build "$model" --device cuda --"$precision" -o "$OUT/$label.kiln" >/dev/null
+    build_s=$(secs "$t0" "$(now)")
+    build/kiln bench "$OUT/$label.kiln" --batch 1 --iterations 200 --warmup 20 --json >"$OUT/$label.bench.json"
+    GPU_ROWS+=("$(python3 - "$OUT/$label.bench.json" "$label" "$precision" "$build_s" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+row = r["rows"][0]
+g = row["gpu_ms"]
+print(f"{sys.argv[2]:<14} {sys.argv[3]:<9} {float(sys.argv[4]):>7.1f} {g['median']:>10.3f} {g['p90']:>8.3f} {row['e2e_ms']['median']:>8.3f}")
+PY
+)")
+  done
+fi
 t_ran=$(now)
 
 CHECKED=""
@@ -119,6 +153,12 @@ fi
 echo
 printf '%-14s %-10s %-6s %9s %9s %8s  %-20s %s\n' model picture device prep_ms run_ms wall_s result side_by_side
 for row in "${ROWS[@]}"; do echo "$row"; done
+if ((${#GPU_ROWS[@]})); then
+  echo
+  echo "GPU steady state ($(nvidia-smi --query-gpu=name --format=csv,noheader | head -n1)), batch 1, CUDA Graph replays, 200 timed runs:"
+  printf '%-14s %-9s %7s %10s %8s %8s\n' model precision build_s gpu_median gpu_p90 e2e_ms
+  for row in "${GPU_ROWS[@]}"; do echo "$row"; done
+fi
 echo
 echo "setup + build $(secs "$t_start" "$t_built") s, fetch $(secs "$t_built" "$t_fetched") s, runs $(secs "$t_fetched" "$t_ran") s, total $(secs "$t_start" "$(now)") s$CHECKED"
 echo "load average (1 min) $load_before before the runs, $(cut -d' ' -f1 /proc/loadavg) after, on $(nproc) cores: other work on the machine slows these figures"

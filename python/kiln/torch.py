@@ -41,7 +41,9 @@ class CompiledModule:
         self._input_names = input_names
         self._out_spec = out_spec
         self._device = device
+        self._inputs = [(i.name, _TORCH_DTYPES[i.dtype]) for i in engine.inputs]
         self._outputs = [(o.name, tuple(o.shape), _TORCH_DTYPES[o.dtype]) for o in engine.outputs]
+        self._output_dims = [shape for _, shape, _ in self._outputs]
         for name, shape, _ in self._outputs:
             if not all(isinstance(d, int) for d in shape):
                 raise kiln.Error(f"output '{name}' has shape {shape}: kiln.torch.compile needs static output shapes")
@@ -68,17 +70,36 @@ class CompiledModule:
                 raise kiln.Error(f"input '{name}' is {type(t).__name__}, expected a torch.Tensor")
         return leaves
 
+    def _run_cuda(self, leaves):
+        # Device pointers straight to the engine (Engine._run_pointers), on torch's current
+        # stream: a synchronous caller waits on the host time of this call before the GPU starts,
+        # so it does the checks DLPack would do with plain tensor attributes.
+        device = leaves[0].device
+        if device.type != "cuda":
+            raise kiln.Error(f"input '{self._input_names[0]}' is on {device}; the engine runs on cuda "
+                             "(give every input on one CUDA device)")
+        if device.index not in (None, 0):
+            raise kiln.Error(f"input '{self._input_names[0]}' is on {device}; kiln runs on cuda:0 "
+                             "(select the GPU with CUDA_VISIBLE_DEVICES)")
+        by_position = dict(zip(self._input_names, leaves))
+        tensors = []
+        for name, dtype in self._inputs:
+            t = by_position[name]
+            if t.device != device:
+                raise kiln.Error(f"input '{name}' is on {t.device}, the others on {device}; give every input on one CUDA device")
+            if t.dtype != dtype:
+                raise kiln.Error(f"input '{name}' is {t.dtype}, the engine takes {dtype} (convert it with .to({dtype}))")
+            tensors.append(t if t.is_contiguous() else t.contiguous())
+        outputs = [torch.empty(shape, dtype=dtype, device=device) for _, shape, dtype in self._outputs]
+        stream = torch.cuda.current_stream(device).cuda_stream
+        self.engine._run_pointers([t.data_ptr() for t in tensors], [tuple(t.shape) for t in tensors],
+                                  [o.data_ptr() for o in outputs], self._output_dims, stream)
+        return outputs
+
     def __call__(self, *args, **kwargs):
         leaves = self._tensors(args, kwargs)
         if self._device == "cuda":
-            device = leaves[0].device
-            for name, t in zip(self._input_names, leaves):
-                if t.device != device or device.type != "cuda":
-                    raise kiln.Error(f"input '{name}' is on {t.device}; the engine runs on cuda (give every input on one CUDA device)")
-            inputs = {n: t.detach().contiguous() for n, t in zip(self._input_names, leaves)}
-            outputs = {n: torch.empty(shape, dtype=dtype, device=device) for n, shape, dtype in self._outputs}
-            self.engine.run(inputs, outputs=outputs, stream=torch.cuda.current_stream(device).cuda_stream)
-            flat = [outputs[n] for n, _, _ in self._outputs]
+            flat = self._run_cuda(leaves)
         else:
             result = self.engine.run({n: t.detach().cpu().numpy() for n, t in zip(self._input_names, leaves)})
             flat = [torch.from_numpy(result[n]) for n, _, _ in self._outputs]

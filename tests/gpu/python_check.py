@@ -162,22 +162,33 @@ def main():
         py_ms += time_calls(torch, call, a.iterations, a.warmup)  # after the CLI too: drift shows
         py = summary(py_ms)
         pipelined = time_pipelined(torch, call, a.iterations)
-        # Host time per call while the GPU is busy: what a synchronous caller waits on top of the
-        # GPU work, for the compiled callable and for Engine.run with the tensors prepared.
+        # Host time of one call, what a synchronous caller waits before the GPU starts: each
+        # call timed alone after a synchronize (median of 200), for the compiled callable and
+        # for its parts — Engine.run through DLPack and Engine._run_pointers with the tensors
+        # prepared, and the output allocation and stream lookup the callable adds.
         engine = compiled.engine
         ins = {engine.inputs[0].name: x}
         outs = {o.name: torch.empty(tuple(o.shape), dtype=getattr(torch, o.dtype), device="cuda") for o in engine.outputs}
         stream = torch.cuda.current_stream().cuda_stream
+        in_ptrs, in_dims = [x.data_ptr()], [tuple(x.shape)]
+        out_ptrs, out_dims = [t.data_ptr() for t in outs.values()], [tuple(t.shape) for t in outs.values()]
         host_us = {}
-        for label, fn in (("compiled call", call), ("Engine.run, tensors prepared",
-                                                      lambda: engine.run(ins, outputs=outs, stream=stream))):
-            torch.cuda.synchronize()
-            t0 = time.perf_counter()
-            for _ in range(50):
+        for label, fn in (("compiled call", call),
+                          ("Engine.run, DLPack, tensors prepared", lambda: engine.run(ins, outputs=outs, stream=stream)),
+                          ("Engine._run_pointers, prepared",
+                           lambda: engine._run_pointers(in_ptrs, in_dims, out_ptrs, out_dims, stream)),
+                          ("torch.empty outputs + current_stream",
+                           lambda: ([torch.empty(tuple(o.shape), dtype=getattr(torch, o.dtype), device="cuda")
+                                     for o in engine.outputs], torch.cuda.current_stream().cuda_stream))):
+            samples = []
+            for _ in range(200):
+                torch.cuda.synchronize()
+                t0 = time.perf_counter()
                 fn()
-            host_us[label] = (time.perf_counter() - t0) / 50 * 1e6
-            torch.cuda.synchronize()
-        print(f"{precision}: host time per call (GPU busy): " + ", ".join(f"{k} {v:.0f} us" for k, v in host_us.items()))
+                samples.append((time.perf_counter() - t0) * 1e6)
+            host_us[label] = statistics.median(samples)
+        torch.cuda.synchronize()
+        print(f"{precision}: host time of one call (median, GPU idle before it): " + ", ".join(f"{k} {v:.0f} us" for k, v in host_us.items()))
         ratio = py["median"] / cli["median"]
         report["timing"][precision] = {"python_ms": py, "python_pipelined_ms": pipelined, "cli_bench_gpu_ms": cli,
                                        "ratio": ratio, "host_us_per_call": host_us}

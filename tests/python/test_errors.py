@@ -141,3 +141,11 @@ def test_numpy_arrays_with_dlpack_run_on_the_host(cpu_engine, tiny_input):
     # numpy arrays speak DLPack too, with a CPU device: they take the host path.
     assert hasattr(tiny_input, "__dlpack_device__") and tiny_input.__dlpack_device__()[0] == 1
     assert cpu_engine.run(tiny_input)["logits"].shape == (1, 19, 32, 32)
+
+
+@pytest.mark.skipif(not kiln.has_cuda, reason="the pointer path exists in CUDA builds only")
+def test_pointer_path_refuses_a_cpu_engine_and_wrong_counts(cpu_engine):
+    # kiln.torch's fast path: a CPU engine never dereferences the pointers it is given.
+    with pytest.raises(kiln.Error) as e:
+        cpu_engine._run_pointers([1], [(1, 3, 128, 128)], [1], [(1, 19, 32, 32)], 0)
+    assert e.value.exit_code == 2 and "not on CUDA pointers" in str(e.value)
