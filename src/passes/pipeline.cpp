@@ -6,6 +6,7 @@
 
 #include "passes/commute_resize_conv.h"
 #include "passes/eliminate_noops.h"
+#include "passes/fold_attention_transposes.h"
 #include "passes/fuse_attention.h"
 #include "passes/fuse_gelu.h"
 #include "passes/fuse_layer_norm.h"
@@ -27,6 +28,7 @@ constexpr RewritePass kRewrites[] = {
     {"eliminate_noops", eliminate_noops},
     {"commute_resize_conv", commute_resize_conv},
     {"fuse_attention", fuse_attention},
+    {"fold_attention_transposes", fold_attention_transposes},
     {"fuse_token_dwconv", fuse_token_dwconv},
     {"fuse_gelu", fuse_gelu},
     {"fuse_layer_norm", fuse_layer_norm},

@@ -80,7 +80,10 @@ double flops_of(const Graph& g, const Node& n) {
   if (n.domain == kKilnDomain && op == "Attention") {  // Q [..., Nq, d], K [..., Nk, d], Y [..., Nq, dv]
     const Dims q = in_dims(0), k = in_dims(1);
     if (q.size() < 2 || k.size() < 2) return 0;
-    double scores = double(k[k.size() - 2]);  // B·Nq·Nk
+    // Nk: K's sequence axis, axis 1 of a seq_first K [B, S, H, D].
+    const std::vector<int64_t> seq_first = n.attrs.get_ints("seq_first", {});
+    const bool k_seq_first = seq_first.size() == 4 && seq_first[1] == 1 && k.size() == 4;
+    double scores = double(k[k_seq_first ? 1 : k.size() - 2]);  // B·Nq·Nk
     for (size_t i = 0; i + 1 < q.size(); ++i) scores *= double(q[i]);
     const double dv = double(dims_of(g, n, n.outputs.at(0)).back());
     return scores * (2 * double(q.back()) + 2 * dv + 5);

@@ -94,5 +94,35 @@ TEST(GpuAttention, MaskIsUnsupportedOnTheGpu) {
   }
 }
 
+// seq_first: Q, K, V, O read and written as [B, S, H, D] through row strides (fold_attention_
+// transposes). Every flag combination on the fp16 tensor-core kernel (vector loads at d 64;
+// element loads at d 20), the fp32 cuBLASLt path (B 2: one strided-batched call per batch item)
+// and the CUDA-core kernel (fp16, d 160).
+GpuCase seq_first_case(DType dt, int64_t b, int64_t h, int64_t nq, int64_t nk, int64_t d, int64_t dv, int flags,
+                       uint64_t seed) {
+  std::vector<int64_t> seq_first(4);
+  for (int i = 0; i < 4; ++i) seq_first[size_t(i)] = (flags >> i) & 1;
+  const auto dims = [&](bool sf, int64_t n, int64_t w) { return sf ? Dims{b, n, h, w} : Dims{b, h, n, w}; };
+  GpuCase c = attention_case(dt, {{b, h}, nq, nk, d, dv}, seed);
+  c.inputs = {random_tensor(dt, dims(seq_first[0], nq, d), seed, -2, 2), random_tensor(dt, dims(seq_first[1], nk, d), seed + 1, -2, 2),
+              random_tensor(dt, dims(seq_first[2], nk, dv), seed + 2)};
+  c.attrs.set("seq_first", seq_first);
+  c.gpu_runs = 3;
+  return c;
+}
+
+TEST(GpuAttention, SeqFirstLayouts) {
+  uint64_t seed = 7900;
+  for (int flags = 0; flags < 16; ++flags) {
+    SCOPED_TRACE("flags " + std::to_string(flags));
+    expect_gpu_matches_cpu(seq_first_case(DType::kF16, 2, 3, 77, 130, 64, 64, flags, seed += 3));
+    expect_gpu_matches_cpu(seq_first_case(DType::kF16, 1, 5, 33, 65, 20, 20, flags, seed += 3));
+    expect_gpu_matches_cpu(seq_first_case(DType::kF32, 2, 3, 77, 130, 64, 40, flags, seed += 3));
+    expect_gpu_matches_cpu(seq_first_case(DType::kF32, 1, 2, 17, 33, 32, 32, flags, seed += 3));
+    expect_gpu_matches_cpu(seq_first_case(DType::kF16, 2, 2, 33, 47, 160, 96, flags, seed += 3));
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+}
+
 }  // namespace
 }  // namespace kiln::gpu_test

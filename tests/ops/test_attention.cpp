@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "harness.h"
+#include "ops/tensor/tensor_util.h"
 
 namespace kiln::test {
 namespace {
@@ -153,6 +154,60 @@ TEST(Attention, InferRejectsWhatDoesNotFit) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("head dim 8 differs from K's 7"), std::string::npos) << e.what();
   }
+}
+
+}  // namespace
+}  // namespace kiln::test
+
+namespace kiln::test {
+namespace {
+
+// [B, H, S, D] <-> [B, S, H, D].
+Tensor swap12(const Tensor& t) { return tensor_ops::permute(t, {0, 2, 1, 3}); }
+
+// Every combination of seq_first flags gives the plain result, permuted where the output is
+// seq_first; with a mask, which refers to [B, H, Nq, Nk] either way.
+TEST(Attention, SeqFirstLayoutsMatchThePlainOne) {
+  for (DType dt : {DType::kF32, DType::kF16}) {
+    Tensor q = random_tensor(dt, {2, 3, 5, 8}, 51, -2, 2), k = random_tensor(dt, {2, 3, 7, 8}, 52, -2, 2),
+           v = random_tensor(dt, {2, 3, 7, 6}, 53);
+    Tensor mask = random_tensor(dt, {3, 5, 7}, 54, -3, 3);
+    for (bool masked : {false, true}) {
+      std::vector<Tensor> plain_in = {q, k, v};
+      if (masked) plain_in.push_back(mask);
+      const Tensor plain = run_op(attention_call(plain_in, 0.4f))[0];
+      for (int flags = 0; flags < 16; ++flags) {
+        SCOPED_TRACE(std::string(dtype_name(dt)) + " flags " + std::to_string(flags) + (masked ? " masked" : ""));
+        std::vector<int64_t> seq_first(4);
+        for (int i = 0; i < 4; ++i) seq_first[size_t(i)] = (flags >> i) & 1;
+        std::vector<Tensor> in = {seq_first[0] ? swap12(q) : q, seq_first[1] ? swap12(k) : k, seq_first[2] ? swap12(v) : v};
+        if (masked) in.push_back(mask);
+        OpCall c = attention_call(in, 0.4f);
+        c.attrs.set("seq_first", seq_first);
+        const Tensor got = run_op(c)[0];
+        const Tensor want = seq_first[3] ? swap12(plain) : plain;
+        expect_dims(got, want.dims());
+        expect_close(got, to_doubles(want), 0, 0);  // the same arithmetic in another layout: bitwise
+        if (::testing::Test::HasFailure()) return;
+      }
+    }
+  }
+}
+
+TEST(Attention, SeqFirstNeedsFourFlagsOnRankFour) {
+  const DType f = DType::kF32;
+  auto call = [&](Dims qd, std::vector<int64_t> flags) {
+    OpCall c = attention_call({Tensor(f, qd), Tensor(f, qd), Tensor(f, qd)}, 1.f);
+    c.attrs.set("seq_first", flags);
+    return error_code_of(c);
+  };
+  EXPECT_EQ(call({2, 5, 8}, {1, 0, 0, 0}), ErrorCode::kInvalidModel);        // rank 3
+  EXPECT_EQ(call({1, 2, 5, 8}, {1, 0, 0}), ErrorCode::kInvalidModel);        // three flags
+  EXPECT_EQ(call({1, 2, 5, 8}, {2, 0, 0, 0}), ErrorCode::kInvalidModel);     // not 0/1
+  // K [B, S, H, D] whose H disagrees with Q's once swapped back.
+  OpCall c = attention_call({Tensor(f, {1, 2, 5, 8}), Tensor(f, {1, 3, 6, 8}), Tensor(f, {1, 2, 6, 8})}, 1.f);
+  c.attrs.set("seq_first", std::vector<int64_t>{0, 1, 0, 0});
+  EXPECT_EQ(error_code_of(c), ErrorCode::kInvalidModel);
 }
 
 }  // namespace

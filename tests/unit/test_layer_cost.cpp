@@ -63,6 +63,15 @@ TEST(LayerCost, FusedAttentionCountsBothProductsAndTheSoftmax) {
   expect_cost(m.cost(), 210.0 * (16 + 12 + 5), (240 + 336 + 252 + 180) * 2.0);
 }
 
+TEST(LayerCost, SeqFirstAttentionCountsTheSameWork) {
+  G m;  // as above with every tensor [B, S, H, D]: Nk is K's axis 1
+  m.v("q", F16, {2, 5, 3, 8}).v("k", F16, {2, 7, 3, 8}).v("v", F16, {2, 7, 3, 6}).v("y", F16, {2, 5, 3, 6});
+  Node& n = m.node("Attention", {"q", "k", "v"}, {"y"});
+  n.domain = "kiln";
+  n.attrs.set("seq_first", std::vector<int64_t>{1, 1, 1, 1});
+  expect_cost(m.cost(), 210.0 * (16 + 12 + 5), (240 + 336 + 252 + 180) * 2.0);
+}
+
 TEST(LayerCost, GemmCountsTransposeAndBias) {
   G m;  // A^T: [16,8] -> M=8, K=16; B [16,32]; C [32]; fp16
   m.v("a", F16, {16, 8}).v("b", F16, {16, 32}).c("c", Tensor(F16, {32})).v("y", F16, {8, 32});

@@ -4,6 +4,7 @@
 // output element is rounded once. K is transposed to [d, Nk] doubles per batch so the score loop
 // and the V loop both run along contiguous memory (they vectorize).
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <type_traits>
@@ -54,6 +55,41 @@ float attention_scale(const OpContextBase& ctx, int64_t d) {
   return d > 0 ? float(1.0 / std::sqrt(double(d))) : 1.f;
 }
 
+std::array<bool, 4> attention_seq_first(const OpContextBase& ctx, size_t rank) {
+  std::array<bool, 4> flags{};
+  if (!ctx.attrs().has("seq_first")) return flags;
+  const std::vector<int64_t> v = ctx.attrs().get_ints("seq_first");
+  if (v.size() != 4) ctx.invalid("seq_first takes 4 flags (Q, K, V, output), got " + std::to_string(v.size()));
+  for (size_t i = 0; i < 4; ++i) {
+    if (v[i] != 0 && v[i] != 1) ctx.invalid("seq_first flags are 0 or 1, got " + std::to_string(v[i]));
+    flags[i] = v[i] == 1;
+    if (flags[i] && rank != 4) ctx.invalid("seq_first applies to rank-4 tensors [B, S, H, D], got rank " + std::to_string(rank));
+  }
+  return flags;
+}
+
+namespace {
+
+// [B, S, H, D] <-> [B, H, S, D]: axes 1 and 2 swapped (the same map both ways).
+template <class D> D swap_axes_1_2(D dims) {
+  std::swap(dims[1], dims[2]);
+  return dims;
+}
+
+Tensor swapped_1_2(const Tensor& t) {
+  Tensor out(t.dtype(), swap_axes_1_2(t.dims()));
+  const int64_t b = t.dim(0), s = t.dim(1), h = t.dim(2), row = t.dim(3) * int64_t(dtype_size(t.dtype()));
+  const auto* src = static_cast<const unsigned char*>(t.raw());
+  auto* dst = static_cast<unsigned char*>(out.raw());
+  for (int64_t i = 0; i < b; ++i)
+    for (int64_t j = 0; j < s; ++j)
+      for (int64_t k = 0; k < h; ++k)
+        std::memcpy(dst + ((i * h + k) * s + j) * row, src + ((i * s + j) * h + k) * row, size_t(row));
+  return out;
+}
+
+}  // namespace
+
 std::vector<ValueType> attention_infer(const InferContext& ctx) {
   ctx.require_dtype(0, kFloatTypes);
   const DType dt = ctx.dtype(0);
@@ -64,6 +100,13 @@ std::vector<ValueType> attention_infer(const InferContext& ctx) {
   if (ctx.has_input(3) && ctx.dtype(3) != DType::kBool && ctx.dtype(3) != dt)
     ctx.invalid(std::string("mask must be bool or ") + dtype_name(dt) + " like Q, got " + dtype_name(ctx.dtype(3)));
   if (!q || !k || !v) return {{dt, std::nullopt}};
+  const auto seq_first = attention_seq_first(ctx, q->size());
+  // Checked and computed on the [B, H, S, D] views.
+  Shape qv = *q, kv = *k, vv = *v;
+  if (seq_first[0]) qv = swap_axes_1_2(qv);
+  if (seq_first[1] && kv.size() == 4) kv = swap_axes_1_2(kv);
+  if (seq_first[2] && vv.size() == 4) vv = swap_axes_1_2(vv);
+  q = &qv, k = &kv, v = &vv;
   const size_t r = q->size();
   if (r < 2) ctx.invalid("Q must have rank >= 2 ([..., Nq, d]), got rank " + std::to_string(r));
   if (k->size() != r || v->size() != r)
@@ -80,6 +123,7 @@ std::vector<ValueType> attention_infer(const InferContext& ctx) {
   if (ctx.has_input(3)) check_mask(ctx, *q, *k);
   Shape out = *q;
   out[r - 1] = (*v)[r - 1];
+  if (seq_first[3]) out = swap_axes_1_2(out);
   return {{dt, out}};
 }
 
@@ -158,7 +202,13 @@ void attend(const Tensor& q, const Tensor& k, const Tensor& v, const MaskView* m
 }  // namespace
 
 std::vector<Tensor> attention_cpu(const KernelContext& ctx) {
-  const Tensor &q = ctx.input(0), &k = ctx.input(1), &v = ctx.input(2);
+  // seq_first inputs are copied to [B, H, S, D] first: the reference keeps one plain layout.
+  const auto seq_first = attention_seq_first(ctx, size_t(ctx.input(0).rank()));
+  for (int i = 0; i < 3; ++i)
+    if (seq_first[size_t(i)] && ctx.input(i).rank() != 4) ctx.invalid("seq_first needs rank-4 Q, K and V");
+  const Tensor q = seq_first[0] ? swapped_1_2(ctx.input(0)) : ctx.input(0);
+  const Tensor k = seq_first[1] ? swapped_1_2(ctx.input(1)) : ctx.input(1);
+  const Tensor v = seq_first[2] ? swapped_1_2(ctx.input(2)) : ctx.input(2);
   const int r = q.rank();
   if (r < 2 || k.rank() != r || v.rank() != r) ctx.invalid("Q, K and V must have the same rank >= 2");
   for (int i = 0; i + 2 < r; ++i)
@@ -184,13 +234,13 @@ std::vector<Tensor> attention_cpu(const KernelContext& ctx) {
     mask.t = &m;
     mask.strides = broadcast_strides(m.dims(), scores);
   }
-  if (out.numel() == 0) return {out};
+  if (out.numel() == 0) return {seq_first[3] ? Tensor(out.dtype(), swap_axes_1_2(out.dims())) : out};
   const double scale = attention_scale(ctx, q.dim(r - 1));
   visit_dtype(q.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     if constexpr (kFloatStorage<T>) attend<T>(q, k, v, mask.t ? &mask : nullptr, scale, out);
   });
-  return {out};
+  return {seq_first[3] ? swapped_1_2(out) : out};
 }
 
 }  // namespace kiln::attention

@@ -77,24 +77,25 @@ __device__ __forceinline__ uint32_t pack_half2(float lo, float hi) {
 
 __device__ __forceinline__ uint32_t lds32(const __half* p) { return *reinterpret_cast<const uint32_t*>(p); }
 
-// Rows [row0, row0 + rows) of a row-major [n, width] matrix into shared memory (row stride
-// kD + kPad), columns [0, kD); zeros outside n × width. kVec: width % 8 == 0 and 16-byte aligned
-// rows, so whole 16-byte chunks go by cp.async (zero-filled when out of range); else element by
-// element through registers.
+// Rows [row0, row0 + rows) of a row-major [n, width] matrix (rows `ld` elements apart) into
+// shared memory (row stride kD + kPad), columns [0, kD); zeros outside n × width. kVec: width
+// and ld % 8 == 0 and a 16-byte aligned base, so whole 16-byte chunks go by cp.async
+// (zero-filled when out of range); else element by element through registers.
 template <int kD, bool kVec>
-__device__ __forceinline__ void load_tile(__half* s, const __half* g, int row0, int rows, int n, int width) {
+__device__ __forceinline__ void load_tile(__half* s, const __half* g, int row0, int rows, int n, int width,
+                                          int64_t ld) {
   constexpr int kStride = stride_of<kD>();
   if constexpr (kVec) {
     constexpr int kChunks = kD / 8;
     for (int i = threadIdx.x; i < rows * kChunks; i += blockDim.x) {
       const int r = i / kChunks, c = (i % kChunks) * 8, gr = row0 + r;
       const bool in = gr < n && c < width;
-      cp_async16(s + r * kStride + c, in ? g + int64_t(gr) * width + c : g, in ? 16 : 0);
+      cp_async16(s + r * kStride + c, in ? g + gr * ld + c : g, in ? 16 : 0);
     }
   } else {
     for (int i = threadIdx.x; i < rows * kD; i += blockDim.x) {
       const int r = i / kD, c = i % kD, gr = row0 + r;
-      s[r * kStride + c] = gr < n && c < width ? g[int64_t(gr) * width + c] : __float2half(0.f);
+      s[r * kStride + c] = gr < n && c < width ? g[gr * ld + c] : __float2half(0.f);
     }
   }
 }
@@ -112,13 +113,13 @@ __global__ void __launch_bounds__(kWarps * 32) flash_attention_f16(AttentionPara
   const int tiles = (p.nk + kBN - 1) / kBN;
 
   for (int64_t b = blockIdx.y; b < p.batch; b += gridDim.y) {
-    const __half* qg = static_cast<const __half*>(p.q) + b * p.nq * p.d;
-    const __half* kg = static_cast<const __half*>(p.k) + b * p.nk * p.d;
-    const __half* vg = static_cast<const __half*>(p.v) + b * p.nk * p.dv;
-    __half* og = static_cast<__half*>(p.o) + b * p.nq * p.dv;
+    const __half* qg = static_cast<const __half*>(p.q) + p.sq.at(b, p.heads, 0);
+    const __half* kg = static_cast<const __half*>(p.k) + p.sk.at(b, p.heads, 0);
+    const __half* vg = static_cast<const __half*>(p.v) + p.sv.at(b, p.heads, 0);
+    __half* og = static_cast<__half*>(p.o) + p.so.at(b, p.heads, 0);
 
-    load_tile<kD, kVec>(qs, qg, q0, kBM, p.nq, p.d);
-    load_tile<kD, kVec>(ks, kg, 0, kBN, p.nk, p.d);
+    load_tile<kD, kVec>(qs, qg, q0, kBM, p.nq, p.d, p.sq.row);
+    load_tile<kD, kVec>(ks, kg, 0, kBN, p.nk, p.d, p.sk.row);
     cp_async_commit();
 
     uint32_t qa[kD / 16][4];
@@ -128,7 +129,7 @@ __global__ void __launch_bounds__(kWarps * 32) flash_attention_f16(AttentionPara
     float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};  // rows g and g + 8 (l: this lane's part)
 
     for (int j = 0; j < tiles; ++j) {
-      load_tile<kD, kVec>(vs, vg, j * kBN, kBN, p.nk, p.dv);
+      load_tile<kD, kVec>(vs, vg, j * kBN, kBN, p.nk, p.dv, p.sv.row);
       cp_async_commit();
       cp_async_wait<1>();  // Q and K tile j have landed
       __syncthreads();
@@ -189,7 +190,7 @@ __global__ void __launch_bounds__(kWarps * 32) flash_attention_f16(AttentionPara
         for (int e = 0; e < 4; ++e) acc[n][e] *= alpha[e >> 1];
 
       __syncthreads();  // every warp is done with K tile j
-      if (j + 1 < tiles) load_tile<kD, kVec>(ks, kg, (j + 1) * kBN, kBN, p.nk, p.d);
+      if (j + 1 < tiles) load_tile<kD, kVec>(ks, kg, (j + 1) * kBN, kBN, p.nk, p.d, p.sk.row);
       cp_async_commit();   // possibly empty: keeps the group count uniform
       cp_async_wait<1>();  // V tile j has landed
       __syncthreads();
@@ -224,7 +225,7 @@ __global__ void __launch_bounds__(kWarps * 32) flash_attention_f16(AttentionPara
     for (int h = 0; h < 2; ++h) {
       const int row = q0 + warp * 16 + g + 8 * h;
       if (row >= p.nq) continue;
-      __half* orow = og + int64_t(row) * p.dv;
+      __half* orow = og + row * p.so.row;
 #pragma unroll
       for (int n = 0; n < kD / 8; ++n)
 #pragma unroll
@@ -248,7 +249,10 @@ template <int kD, bool kVec> void launch(const AttentionParams& p, cudaStream_t 
 
 template <int kD> void launch_for(const AttentionParams& p, cudaStream_t stream) {
   const auto aligned = [](const void* ptr) { return (reinterpret_cast<uintptr_t>(ptr) & 15) == 0; };
-  const bool vec = p.d % 8 == 0 && p.dv % 8 == 0 && aligned(p.q) && aligned(p.k) && aligned(p.v);
+  // Every batch item's base and every row must stay 16-byte aligned: all strides multiples of 8.
+  const auto strides8 = [](const RowStrides& s) { return s.outer % 8 == 0 && s.head % 8 == 0 && s.row % 8 == 0; };
+  const bool vec = p.d % 8 == 0 && p.dv % 8 == 0 && aligned(p.q) && aligned(p.k) && aligned(p.v) &&
+                   strides8(p.sq) && strides8(p.sk) && strides8(p.sv);
   vec ? launch<kD, true>(p, stream) : launch<kD, false>(p, stream);
 }
 

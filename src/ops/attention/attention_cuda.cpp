@@ -20,29 +20,50 @@ namespace {
 
 constexpr int64_t kMaxScores = int64_t(1) << 30;
 
-// softmax(scale Q K^T) V with the scores in the node's scratch.
+// softmax(scale Q K^T) V with the scores in the node's scratch: strided-batched GEMMs over the
+// heads of one outer item at a time (one call for contiguous tensors, where the outer items
+// line up as more heads).
 void attention_materialized(CudaKernelContext& ctx, const AttentionParams& p, DType dt) {
   DeviceTensor s = ctx.scratch(dt, {p.batch, p.nq, p.nk});
-  linear::GemmCall g;
-  g.dtype = dt;
-  g.trans_b = true;
-  g.m = p.nq, g.n = p.nk, g.k = p.d;
-  g.a = p.q, g.lda = p.d, g.stride_a = int64_t(p.nq) * p.d;
-  g.b = p.k, g.ldb = p.d, g.stride_b = int64_t(p.nk) * p.d;
-  g.c = s.data(), g.ldc = p.nk, g.stride_c = int64_t(p.nq) * p.nk;
-  g.batch = p.batch;
-  g.alpha = p.scale;
-  linear::gemm_lt(ctx.session, g);
-  reduce::launch_softmax(dt, false, s.data(), s.data(), p.batch * p.nq, p.nk, 1, ctx.stream());
-  linear::GemmCall o;
-  o.dtype = dt;
-  o.m = p.nq, o.n = p.dv, o.k = p.nk;
-  o.a = s.data(), o.lda = p.nk, o.stride_a = int64_t(p.nq) * p.nk;
-  o.b = p.v, o.ldb = p.dv, o.stride_b = int64_t(p.nk) * p.dv;
-  o.c = p.o, o.ldc = p.dv, o.stride_c = int64_t(p.nq) * p.dv;
-  o.batch = p.batch;
-  linear::gemm_lt(ctx.session, o);
+  const size_t es = dtype_size(dt);
+  const auto contiguous = [&](const RowStrides& r) { return r.outer == p.heads * r.head; };
+  const bool one_call = contiguous(p.sq) && contiguous(p.sk) && contiguous(p.sv) && contiguous(p.so);
+  const int64_t per_call = one_call ? p.batch : p.heads;
+  for (int64_t b = 0; b < p.batch; b += per_call) {
+    const auto at = [&](const void* base, const RowStrides& r) {
+      return static_cast<const char*>(base) + r.at(b, p.heads, 0) * int64_t(es);
+    };
+    char* scores = static_cast<char*>(s.data()) + b * p.nq * p.nk * int64_t(es);
+    linear::GemmCall g;
+    g.dtype = dt;
+    g.trans_b = true;
+    g.m = p.nq, g.n = p.nk, g.k = p.d;
+    g.a = at(p.q, p.sq), g.lda = p.sq.row, g.stride_a = p.sq.head;
+    g.b = at(p.k, p.sk), g.ldb = p.sk.row, g.stride_b = p.sk.head;
+    g.c = scores, g.ldc = p.nk, g.stride_c = int64_t(p.nq) * p.nk;
+    g.batch = per_call;
+    g.alpha = p.scale;
+    linear::gemm_lt(ctx.session, g);
+    reduce::launch_softmax(dt, false, scores, scores, per_call * p.nq, p.nk, 1, ctx.stream());
+    linear::GemmCall o;
+    o.dtype = dt;
+    o.m = p.nq, o.n = p.dv, o.k = p.nk;
+    o.a = scores, o.lda = p.nk, o.stride_a = int64_t(p.nq) * p.nk;
+    o.b = at(p.v, p.sv), o.ldb = p.sv.row, o.stride_b = p.sv.head;
+    o.c = const_cast<char*>(at(p.o, p.so)), o.ldc = p.so.row, o.stride_c = p.so.head;
+    o.batch = per_call;
+    linear::gemm_lt(ctx.session, o);
+  }
   ctx.library = "cuBLASLt+kiln";
+}
+
+// Where the rows of a [..., H, S, D] tensor (or [B, S, H, D] when seq_first) sit.
+RowStrides row_strides(const Dims& dims, bool seq_first) {
+  const int r = int(dims.size());
+  const int64_t width = dims[size_t(r - 1)];
+  if (seq_first) return {dims[1] * dims[2] * width, width, dims[2] * width};  // [B, S, H, D]
+  const int64_t rows = dims[size_t(r - 2)], heads = r >= 3 ? dims[size_t(r - 3)] : 1;
+  return {heads * rows * width, rows * width, width};
 }
 
 }  // namespace
@@ -53,16 +74,22 @@ void attention_cuda(CudaKernelContext& ctx) {
   const DeviceTensor &q = ctx.input(0), &k = ctx.input(1), &v = ctx.input(2);
   const int r = q.rank();
   if (r < 2 || k.rank() != r || v.rank() != r) ctx.invalid("Q, K and V must have the same rank >= 2");
+  const auto seq_first = attention_seq_first(ctx, size_t(r));
+  // The [..., H, S, D] views of the inputs.
+  const auto view = [](const Dims& d, bool swap) {
+    Dims out = d;
+    if (swap) std::swap(out[1], out[2]);
+    return out;
+  };
+  const Dims qd = view(q.dims, seq_first[0]), kd = view(k.dims, seq_first[1]), vd = view(v.dims, seq_first[2]);
   for (int i = 0; i + 2 < r; ++i)
-    if (k.dims[size_t(i)] != q.dims[size_t(i)] || v.dims[size_t(i)] != q.dims[size_t(i)])
-      ctx.invalid("batch dims of Q, K and V differ");
+    if (kd[size_t(i)] != qd[size_t(i)] || vd[size_t(i)] != qd[size_t(i)]) ctx.invalid("batch dims of Q, K and V differ");
   if (k.dtype != q.dtype || v.dtype != q.dtype) ctx.invalid("Q, K and V dtypes differ");
-  const int64_t nq = q.dims[size_t(r - 2)], d = q.dims[size_t(r - 1)], nk = k.dims[size_t(r - 2)],
-                dv = v.dims[size_t(r - 1)];
-  if (k.dims[size_t(r - 1)] != d || v.dims[size_t(r - 2)] != nk) ctx.invalid("Q, K, V shapes do not fit");
+  const int64_t nq = qd[size_t(r - 2)], d = qd[size_t(r - 1)], nk = kd[size_t(r - 2)], dv = vd[size_t(r - 1)];
+  if (kd[size_t(r - 1)] != d || vd[size_t(r - 2)] != nk) ctx.invalid("Q, K, V shapes do not fit");
   if (nq > 0x7fffffff || nk > 0x7fffffff || d > 0x7fffffff || dv > 0x7fffffff)
     ctx.unsupported("sequence lengths and head dims beyond 2^31 are not supported");
-  if (nk == 0 && nq * dv * numel_of(Dims(q.dims.begin(), q.dims.end() - 2)) > 0)
+  if (nk == 0 && nq * dv * numel_of(Dims(qd.begin(), qd.end() - 2)) > 0)
     ctx.unsupported("attention over zero keys has no defined value");
   DeviceTensor& o = ctx.alloc_output(0);
   if (o.numel() == 0) return;
@@ -72,6 +99,11 @@ void attention_cuda(CudaKernelContext& ctx) {
   p.v = v.data();
   p.o = o.data();
   p.batch = o.numel() / (nq * dv);
+  p.heads = r >= 3 ? qd[size_t(r - 3)] : 1;
+  p.sq = row_strides(q.dims, seq_first[0]);
+  p.sk = row_strides(k.dims, seq_first[1]);
+  p.sv = row_strides(v.dims, seq_first[2]);
+  p.so = row_strides(o.dims, seq_first[3]);
   p.nq = int(nq);
   p.nk = int(nk);
   p.d = int(d);

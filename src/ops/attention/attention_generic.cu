@@ -42,13 +42,13 @@ template <class T> __global__ void __launch_bounds__(kWarps * 32) attention_gene
   float* wp = ps + warp * kRows * kTile;
 
   for (int64_t b = blockIdx.y; b < p.batch; b += gridDim.y) {
-    const T* qg = static_cast<const T*>(p.q) + b * p.nq * d;
-    const T* kg = static_cast<const T*>(p.k) + b * p.nk * d;
-    const T* vg = static_cast<const T*>(p.v) + b * p.nk * dv;
-    T* og = static_cast<T*>(p.o) + b * p.nq * dv;
+    const T* qg = static_cast<const T*>(p.q) + p.sq.at(b, p.heads, 0);
+    const T* kg = static_cast<const T*>(p.k) + p.sk.at(b, p.heads, 0);
+    const T* vg = static_cast<const T*>(p.v) + p.sv.at(b, p.heads, 0);
+    T* og = static_cast<T*>(p.o) + p.so.at(b, p.heads, 0);
     for (int i = threadIdx.x; i < kBM * d; i += blockDim.x) {
       const int r = q0 + i / d;
-      qs[i] = r < p.nq ? cuda::load_f(qg, int64_t(r) * d + i % d) : 0.f;
+      qs[i] = r < p.nq ? cuda::load_f(qg, int64_t(r) * p.sq.row + i % d) : 0.f;
     }
     for (int i = threadIdx.x; i < kBM * dv; i += blockDim.x) os[i] = 0.f;
     float m[kRows], l[kRows];
@@ -59,11 +59,11 @@ template <class T> __global__ void __launch_bounds__(kWarps * 32) attention_gene
       __syncthreads();  // the previous tile is consumed (and Q, O are initialized)
       for (int i = threadIdx.x; i < kTile * d; i += blockDim.x) {
         const int j = i / d, c = i % d;
-        ks[j * ksd + c] = key0 + j < p.nk ? cuda::load_f(kg, int64_t(key0 + j) * d + c) : 0.f;
+        ks[j * ksd + c] = key0 + j < p.nk ? cuda::load_f(kg, int64_t(key0 + j) * p.sk.row + c) : 0.f;
       }
       for (int i = threadIdx.x; i < kTile * dv; i += blockDim.x) {
         const int j = i / dv;
-        vs[i] = key0 + j < p.nk ? cuda::load_f(vg, int64_t(key0 + j) * dv + i % dv) : 0.f;
+        vs[i] = key0 + j < p.nk ? cuda::load_f(vg, int64_t(key0 + j) * p.sv.row + i % dv) : 0.f;
       }
       __syncthreads();
 
@@ -108,7 +108,7 @@ template <class T> __global__ void __launch_bounds__(kWarps * 32) attention_gene
       const int row = q0 + warp * kRows + r;
       if (row >= p.nq) continue;
       const float inv = 1.f / l[r];
-      for (int c = lane; c < dv; c += 32) cuda::store_f(og, int64_t(row) * dv + c, wo[r * dv + c] * inv);
+      for (int c = lane; c < dv; c += 32) cuda::store_f(og, int64_t(row) * p.so.row + c, wo[r * dv + c] * inv);
     }
     __syncthreads();  // Q and O are rewritten for the next batch item
   }

@@ -6,9 +6,14 @@
 //            mask (optional) broadcastable to [..., Nq, Nk]: bool (true = may attend) or Q's
 //            dtype (added to the scaled scores)
 //   attr     scale (float; default 1/sqrt(d))
-//   output   [..., Nq, dv], Q's dtype
+//            seq_first (4 ints for Q, K, V, output; default 0 0 0 0): 1 = that rank-4 tensor is
+//            [B, S, H, D] (sequence before heads, as a linear projection's tokens reshaped)
+//            instead of [B, H, S, D]; put in by passes/fold_attention_transposes so the head
+//            split and merge need no Transpose copies. The mask always refers to [B, H, Nq, Nk].
+//   output   [..., Nq, dv] ([B, Nq, H, dv] with seq_first[3]), Q's dtype
 // A row whose every score is masked out is NaN, as Softmax over all -inf is.
 #pragma once
+#include <array>
 #include <vector>
 
 #include "ops/op.h"
@@ -19,5 +24,8 @@ std::vector<ValueType> attention_infer(const InferContext& ctx);
 std::vector<Tensor> attention_cpu(const KernelContext& ctx);
 // The scale attribute, or 1/sqrt(d) when absent.
 float attention_scale(const OpContextBase& ctx, int64_t d);
+// The seq_first attribute as four flags (Q, K, V, output); invalid unless 4 values of 0 or 1,
+// and nonzero flags only with rank-4 tensors.
+std::array<bool, 4> attention_seq_first(const OpContextBase& ctx, size_t rank);
 
 }  // namespace kiln::attention

@@ -1,0 +1,87 @@
+// fold_attention_transposes:
+//
+//   Xq [B,S,H,D] ──Transpose(0,2,1,3)─┐
+//   Xk [B,S,H,D] ──Transpose(0,2,1,3)─┤
+//   Xv [B,S,H,D] ──Transpose(0,2,1,3)─kiln.Attention ──▶ [B,H,S,D] ──Transpose(0,2,1,3)──▶ Y [B,S,H,D]
+//   becomes
+//   Xq, Xk, Xv ──kiln.Attention(seq_first = 1 1 1 1)──▶ Y
+//
+// Each of the four is folded on its own: an input whose Transpose has another reader (or is a
+// graph output) keeps it, as does an output read by anything but one such Transpose. Attention
+// nodes with a seq_first attribute already, of another rank than 4, or with a mask are left as
+// they are (the mask's axes are [B, H, Nq, Nk] either way; kept simple until a model needs it).
+#include "passes/fold_attention_transposes.h"
+
+#include <array>
+#include <set>
+
+#include "ops/op.h"
+#include "passes/pattern.h"
+
+namespace kiln {
+namespace {
+
+bool is_head_swap(const Graph& g, const Node* n) {
+  if (!is_op(n, "Transpose") || n->inputs.size() != 1 || n->outputs.size() != 1 || !n->attrs.has("perm"))
+    return false;
+  const Shape* s = g.value(n->inputs[0]).type.shape ? &*g.value(n->inputs[0]).type.shape : nullptr;
+  return s && s->size() == 4 && n->attrs.get_ints("perm") == std::vector<int64_t>{0, 2, 1, 3};
+}
+
+struct Fold {
+  size_t attention = 0;                     // index in g.nodes
+  std::array<const Node*, 3> inputs{};      // the Transposes read away (nullptr: kept)
+  const Node* output = nullptr;             // the Transpose written through, or nullptr
+};
+
+std::optional<Fold> match(const Graph& g, const GraphIndex& idx, const Node& a, size_t index) {
+  if (!is_kiln_op(&a, "Attention") || a.inputs.size() != 3 || a.outputs.size() != 1 || a.attrs.has("seq_first"))
+    return std::nullopt;
+  const ValueType& q = g.value(a.inputs[0]).type;
+  if (!q.shape || q.shape->size() != 4) return std::nullopt;
+  Fold f;
+  f.attention = index;
+  bool any = false;
+  for (size_t i = 0; i < 3; ++i) {
+    const Node* t = idx.producer(a.inputs[i]);
+    if (is_head_swap(g, t) && idx.used_only_by(a.inputs[i], a)) f.inputs[i] = t, any = true;
+  }
+  const Node* t = idx.sole_consumer(a.outputs[0]);
+  if (is_head_swap(g, t)) f.output = t, any = true;
+  if (!any) return std::nullopt;
+  return f;
+}
+
+}  // namespace
+
+int fold_attention_transposes(Graph& g) {
+  std::vector<Fold> folds;
+  {
+    GraphIndex idx(g);
+    for (size_t i = 0; i < g.nodes.size(); ++i)
+      if (auto f = match(g, idx, g.nodes[i], i)) folds.push_back(*f);
+  }
+  if (folds.empty()) return 0;
+  int folded = 0;
+  std::set<const Node*> removed;
+  std::vector<Node> added;
+  for (const Fold& f : folds) {
+    Node a = g.nodes[f.attention];
+    std::vector<int64_t> flags(4, 0);
+    for (size_t i = 0; i < 3; ++i)
+      if (f.inputs[i]) a.inputs[i] = f.inputs[i]->inputs[0], flags[i] = 1, ++folded;
+    if (f.output) {
+      a.outputs[0] = f.output->outputs[0];
+      flags[3] = 1;
+      removed.insert(f.output);
+      ++folded;
+    }
+    a.attrs.set("seq_first", flags);
+    removed.insert(&g.nodes[f.attention]);
+    added.push_back(std::move(a));
+  }
+  replace_nodes(g, removed, std::move(added));  // the input Transposes are left unread: dropped
+  return folded;
+}
+
+}  // namespace kiln
