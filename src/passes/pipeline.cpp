@@ -13,6 +13,7 @@
 #include "passes/fuse_matmul_epilogue.h"
 #include "passes/fuse_resize_sum.h"
 #include "passes/fuse_token_dwconv.h"
+#include "passes/fuse_token_patch_conv.h"
 #include "passes/merge_linear_pointwise_conv.h"
 
 namespace kiln {
@@ -30,6 +31,7 @@ constexpr RewritePass kRewrites[] = {
     {"fuse_attention", fuse_attention},
     {"fold_attention_transposes", fold_attention_transposes},
     {"fuse_token_dwconv", fuse_token_dwconv},
+    {"fuse_token_patch_conv", fuse_token_patch_conv},  // before fuse_matmul_epilogue takes its MatMul + bias
     {"fuse_gelu", fuse_gelu},
     {"fuse_layer_norm", fuse_layer_norm},
     {"fuse_matmul_epilogue", fuse_matmul_epilogue},

@@ -1,0 +1,109 @@
+#include "passes/fuse_token_patch_conv.h"
+
+#include <set>
+
+#include "ops/op.h"
+#include "ops/tensor/tensor_util.h"
+#include "passes/token_conv_chain.h"
+
+namespace kiln {
+namespace {
+
+struct Patch {
+  TokenConvChain chain;
+  int64_t k = 0, l = 0;  // kernel (= stride) along H and W
+};
+
+// The chain when its Conv is a non-overlapping patch embedding that tiles the picture exactly.
+std::optional<Patch> match(const Graph& g, const GraphIndex& idx, const Node& conv) {
+  auto c = match_token_conv_chain(g, idx, conv);
+  if (!c) return std::nullopt;
+  const auto w = static_dims(g, conv.inputs[1]);
+  if (!w || w->size() != 4 || (*w)[0] != c->out_channels || (*w)[1] != c->channels) return std::nullopt;
+  const int64_t k = (*w)[2], l = (*w)[3];
+  const Attributes& a = conv.attrs;
+  if (a.get_int("group", 1) != 1) return std::nullopt;
+  if (a.get_ints("kernel_shape", {k, l}) != std::vector<int64_t>{k, l}) return std::nullopt;
+  if (a.get_ints("strides", {1, 1}) != std::vector<int64_t>{k, l}) return std::nullopt;
+  if (a.get_ints("dilations", {1, 1}) != std::vector<int64_t>{1, 1}) return std::nullopt;
+  if (a.get_ints("pads", {0, 0, 0, 0}) != std::vector<int64_t>{0, 0, 0, 0}) return std::nullopt;
+  const std::string pad = a.get_string("auto_pad", "NOTSET");
+  if (pad != "NOTSET" && pad != "VALID") return std::nullopt;
+  if (c->height % k != 0 || c->width % l != 0 || c->out_height != c->height / k || c->out_width != c->width / l)
+    return std::nullopt;
+  if (k == 1 && l == 1) return std::nullopt;  // a pointwise conv: merge_linear_pointwise_conv's business
+  return Patch{*c, k, l};
+}
+
+std::string int64_constant(Graph& g, const std::string& base, const std::vector<int64_t>& v) {
+  return add_constant(g, base, Tensor::from_vector<int64_t>({int64_t(v.size())}, v));
+}
+
+Node make_node(const Graph& g, const std::string& name, const char* op, std::vector<std::string> inputs,
+               std::string output) {
+  Node n;
+  n.name = name;
+  n.op_type = op;
+  n.opset = g.opsets.count("") ? g.opsets.at("") : 13;
+  n.inputs = std::move(inputs);
+  n.outputs = {std::move(output)};
+  return n;
+}
+
+// The rewrite of one chain: the new nodes, the last one writing the chain's output.
+std::vector<Node> rewrite(Graph& g, const Patch& p) {
+  const TokenConvChain& c = p.chain;
+  const Node& conv = *c.conv;
+  const std::string base = conv.name;
+  const DType dt = g.value(conv.inputs[0]).type.dtype;
+  const int64_t B = c.batch, C = c.channels, OH = c.out_height, OW = c.out_width, K = p.k * p.l * C;
+  const std::string x = c.first->inputs[0];
+
+  const auto value = [&](const std::string& suffix, Dims dims) {
+    return add_value(g, base + suffix, ValueType{dt, shape_of(dims)});
+  };
+  const std::string windows = value("/kiln_windows", {B, OH, p.k, OW, p.l, C});
+  const std::string gathered = value("/kiln_gathered", {B, OH, OW, p.k, p.l, C});
+  const std::string rows = value("/kiln_rows", {B, OH * OW, K});
+  const Tensor& w = *g.value(conv.inputs[1]).constant;  // [Co, C, k, l] → [k, l, C, Co] → [K, Co]
+  const std::string wt = add_constant(g, base + "/kiln_wt", tensor_ops::permute(w, {2, 3, 1, 0}).reshaped({K, c.out_channels}));
+
+  std::vector<Node> nodes;
+  nodes.push_back(make_node(g, base + "/kiln_windows", "Reshape",
+                            {x, int64_constant(g, base + "/kiln_windows_shape", {B, OH, p.k, OW, p.l, C})}, windows));
+  nodes.push_back(make_node(g, base + "/kiln_gather", "Transpose", {windows}, gathered));
+  nodes.back().attrs.set("perm", std::vector<int64_t>{0, 1, 3, 2, 4, 5});
+  nodes.push_back(make_node(g, base + "/kiln_rows", "Reshape",
+                            {gathered, int64_constant(g, base + "/kiln_rows_shape", {B, OH * OW, K})}, rows));
+  const std::string y = c.last->outputs[0];
+  if (!conv.has_input(2)) {
+    nodes.push_back(make_node(g, base, "MatMul", {rows, wt}, y));
+    return nodes;
+  }
+  const std::string product = value("/kiln_product", {B, OH * OW, c.out_channels});
+  nodes.push_back(make_node(g, base + "/kiln_matmul", "MatMul", {rows, wt}, product));
+  nodes.push_back(make_node(g, base, "Add", {product, conv.inputs[2]}, y));
+  return nodes;
+}
+
+}  // namespace
+
+int fuse_token_patch_conv(Graph& g) {
+  std::vector<Patch> found;
+  {
+    GraphIndex idx(g);
+    for (const Node& n : g.nodes)
+      if (auto m = match(g, idx, n)) found.push_back(*m);
+  }
+  if (found.empty()) return 0;
+  std::vector<Node> added;
+  std::set<const Node*> replaced;
+  for (const Patch& p : found) {
+    for (Node& n : rewrite(g, p)) added.push_back(std::move(n));
+    replaced.insert(p.chain.last);  // its output gets the new producer; the rest of the chain goes dead
+  }
+  replace_nodes(g, replaced, std::move(added));
+  return int(found.size());
+}
+
+}  // namespace kiln
