@@ -16,6 +16,7 @@
 #include "onnx/importer.h"
 #include "onnx_builder.h"
 #include "passes/pipeline.h"
+#include "passes/convert_precision.h"
 #include "runtime/cpu_executor.h"
 #include "runtime/engine/engine_file.h"
 
@@ -117,6 +118,21 @@ TEST(FuseMsDeformAttn, HalfPrecision) {
 }
 
 // What computes something else must keep its GridSamples (and the graph its outputs).
+// An fp16 engine's graph (convert_to_fp16 after the pipeline): the fused node reads value,
+// locations and weights and writes its output in fp16, within fp16 rounding of the fp32 graph.
+TEST(FuseMsDeformAttn, Fp16EngineRunsTheNodeInHalf) {
+  Graph g = import_onnx_bytes(build(Layer{}), ".", "m.onnx");
+  run_passes(g);
+  const TensorMap feeds = feeds_for(g, 5);
+  const Tensor want = CpuExecutor(g).run(feeds).at("out");
+  convert_to_fp16(g);
+  const Node* n = find_op(g, "MSDeformAttn");
+  ASSERT_NE(n, nullptr);
+  for (size_t i : {0, 3, 4}) EXPECT_EQ(g.value(n->inputs[i]).type.dtype, DType::kF16) << i;
+  EXPECT_EQ(g.value(n->outputs[0]).type.dtype, DType::kF16);
+  EXPECT_LE(test::compare_to_golden(CpuExecutor(g).run(feeds).at("out"), want).rel_l2, 2e-3);
+}
+
 TEST(FuseMsDeformAttn, RefusesOtherSampling) {
   auto expect_refused = [](const Layer& s, const char* what) {
     SCOPED_TRACE(what);
