@@ -11,6 +11,7 @@
 #include "passes/fuse_gelu.h"
 #include "passes/fuse_layer_norm.h"
 #include "passes/fuse_matmul_epilogue.h"
+#include "passes/fuse_ms_deform_attn.h"
 #include "passes/fuse_resize_sum.h"
 #include "passes/fuse_token_dwconv.h"
 #include "passes/fuse_token_patch_conv.h"
@@ -26,6 +27,7 @@ struct RewritePass {
 };
 
 constexpr RewritePass kRewrites[] = {
+    {"fuse_ms_deform_attn", fuse_ms_deform_attn},  // first: reads the Transposes and Slices as exported
     {"eliminate_noops", eliminate_noops},
     {"commute_resize_conv", commute_resize_conv},
     {"fuse_attention", fuse_attention},

@@ -72,6 +72,14 @@ TEST(LayerCost, SeqFirstAttentionCountsTheSameWork) {
   expect_cost(m.cost(), 210.0 * (16 + 12 + 5), (240 + 336 + 252 + 180) * 2.0);
 }
 
+TEST(LayerCost, MsDeformAttnCountsFourTapsAndAWeightPerPoint) {
+  G m;  // B 1, S 20, H 2, D 8, Q 5, L 2, P 3: 60 points, each 4 taps + 1 weight over 8 channels; fp32
+  m.v("v", F32, {1, 20, 2, 8}).c("s", Tensor(DType::kI64, {2, 2})).c("i", Tensor(DType::kI64, {2}));
+  m.v("l", F32, {1, 5, 2, 2, 3, 2}).v("w", F32, {1, 5, 2, 2, 3}).v("y", F32, {1, 5, 16});
+  m.node("MSDeformAttn", {"v", "s", "i", "l", "w"}, {"y"}).domain = "kiln";
+  expect_cost(m.cost(), 60.0 * 8 * 10, (320 + 120 + 60 + 80) * 4.0 + (4 + 2) * 8.0);
+}
+
 TEST(LayerCost, GemmCountsTransposeAndBias) {
   G m;  // A^T: [16,8] -> M=8, K=16; B [16,32]; C [32]; fp16
   m.v("a", F16, {16, 8}).v("b", F16, {16, 32}).c("c", Tensor(F16, {32})).v("y", F16, {8, 32});

@@ -37,4 +37,8 @@ void grid_sample_cuda(CudaKernelContext& ctx);
 // kiln.ResizeSum (resize_sum.h): resized inputs summed in one kernel (resize_sum.cu).
 void resize_sum_cuda(CudaKernelContext& ctx);
 
+// kiln.MSDeformAttn (ms_deform_attn.h): every level's bilinear samples weighted and summed in one
+// kernel (ms_deform_attn.cu).
+void ms_deform_attn_cuda(CudaKernelContext& ctx);
+
 }  // namespace kiln::spatial
