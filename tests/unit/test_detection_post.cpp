@@ -163,6 +163,10 @@ TEST(DrawBoxes, OutlineInsideTheBoxClippedToThePicture) {
                                    1, 1, 1, 1, 1, 1, 1,  //
                                    0, 0, 0, 0, 0, 0, 0};
   EXPECT_EQ(painted(clipped), want_clipped);
+  // Coordinates far beyond int's range draw the same as edges just outside the picture.
+  Image huge{7, 5, std::vector<uint8_t>(7 * 5 * 3, 0)};
+  draw_box(huge, {-3e30f, 2.2f, 3e30f, 9e20f}, {9, 9, 9}, 2);
+  EXPECT_EQ(painted(huge), want_clipped);
   EXPECT_EQ(clipped.rgb[(2 * 7 + 3) * 3 + 1], 9);
 }
 
