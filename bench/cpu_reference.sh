@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CPU reference backend: wall time of `kiln run` (whole process: import, folding, execution,
 # writing outputs) per test model, median of N runs, next to ONNX Runtime (npm
-# onnxruntime-node, CPU) on the same fresh random input with its relative L2 distance.
+# onnxruntime-node, CPU) on the same committed inputs with its relative L2 distance.
 # Usage: bench/cpu_reference.sh [RUNS] > bench/results/DATE-cpu-reference.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,7 +34,8 @@ for dir in tests/models/*/; do
   done
   wall=$(printf '%s\n' "${walls[@]}" | median)
   run=$(printf '%s\n' "${runs[@]}" | median)
-  ort=$(node tests/ort/live_reference.js --kiln "$KILN" --model "$model" 2>&1)
+  # the committed inputs, as kiln ran them (a random bool mask would be all padding)
+  ort=$(node tests/ort/live_reference.js --kiln "$KILN" --model "$model" "${args[@]}" 2>&1)
   rel=$(grep -oE 'rel_l2=[0-9.e+-]+' <<<"$ort" | cut -d= -f2 | paste -sd, -)
   ort_t=$(grep -oE 'ort wall: create [0-9.]+ s, run [0-9.]+ s' <<<"$ort" | sed -E 's/ort wall: create ([0-9.]+) s, run ([0-9.]+) s/\1 s + \2 s/')
   echo "| $name | ${wall} ms | ${run} ms | $ort_t | $rel |"

@@ -241,7 +241,7 @@ TEST_F(PictureTaskCli, PanopticUserErrors) {
   expect_user_error(m + "--task panoptic --overlap-threshold nan -o " + out_, "--overlap-threshold");
   expect_user_error(m + "--task panoptic --fuse-labels 2,-1 -o " + out_, "--fuse-labels");
   expect_user_error(m + "--task panoptic --fuse-labels 10 -o " + out_, "the model has 10 classes");
-  expect_user_error(m + "--task semantic --score-threshold 0.5 -o " + out_, "need --task panoptic");
+  expect_user_error(m + "--task semantic --score-threshold 0.5 -o " + out_, "needs --task panoptic or --task detect");
   expect_user_error(m + "--task matte -o " + out_, "--task matte");
 }
 

@@ -3,7 +3,8 @@
 #
 # Runs the ONNX Runtime live reference (live_reference.js) on every MODELS_DIR/*/model.onnx
 # with fresh random inputs. A model folder may hold live_reference.args: extra arguments for
-# live_reference.js (e.g. --shape pixel_values=1x3x512x512, --rtol-l2 1e-3), '#' comments allowed.
+# live_reference.js (e.g. --shape pixel_values=1x3x512x512, --rtol-l2 1e-3, --input NAME=FILE.npy
+# with FILE relative to the model's folder), '#' comments allowed.
 # Tolerance: relative L2 1e-5 (live_reference.js's default for fp32 models; 1e-3 when a graph
 # input or output is float16) unless the args file says otherwise.
 # Environment: KILN_ORT_SEED pins the seed for every model; KILN_ORT_ARGS adds arguments.
@@ -52,6 +53,12 @@ for model in "${models[@]}"; do
     # shellcheck disable=SC2207
     args=($(sed 's/#.*//' "$dir/live_reference.args"))
   fi
+  # --input files named in live_reference.args are relative to the model's folder
+  for i in "${!args[@]}"; do
+    if [[ $i -gt 0 && ${args[$((i - 1))]} == --input && ${args[$i]} == *=* && ${args[$i]#*=} != /* ]]; then
+      args[$i]="${args[$i]%%=*}=$dir/${args[$i]#*=}"
+    fi
+  done
   echo "=== $name"
   node "$here/live_reference.js" --kiln "$kiln" --model "$model" "${args[@]}" "${extra[@]}"
   rc=$?

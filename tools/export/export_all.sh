@@ -35,9 +35,10 @@ start segformer_tiny   "$HERE/export_segformer.py" --variant tiny
 start segformer_b0     "$HERE/export_segformer.py" --variant b0
 start mask2former_tiny "$HERE/export_mask2former.py"
 start detr_tiny        "$HERE/export_detr.py"
+start anchor_detr_tiny "$HERE/export_anchor_detr.py" --config tiny --also 96x128:2
 
 fail=0
-for name in segformer_tiny segformer_b0 mask2former_tiny detr_tiny; do
+for name in segformer_tiny segformer_b0 mask2former_tiny detr_tiny anchor_detr_tiny; do
   if wait "${PIDS[$name]}"; then
     echo "== $name: OK"
   else

@@ -280,11 +280,12 @@ def export_and_check(
     external_data: bool = False,
     seed: int = 0,
     extra_meta: dict | None = None,
+    dynamic_axes: dict | None = None,
 ) -> dict:
-    """Export `model` (already eval, on CPU, fp32) and write the reference directory."""
+    """Export `model` (already eval, on CPU, fp32) and write the reference directory.
+    dynamic_axes (torch.onnx.export's) makes those dims symbolic; the default is static shapes."""
     import onnx
     import torch
-    import transformers
 
     t0 = time.time()
     os.makedirs(os.path.join(out_dir, "inputs"), exist_ok=True)
@@ -321,6 +322,8 @@ def export_and_check(
     onnx_path = os.path.join(out_dir, "model.onnx")
     tmp_path = os.path.join(out_dir, "_export_tmp.onnx")
     exporter = "torchscript (dynamo=False)"
+    # torch 1.x has no dynamo exporter and no `dynamo` argument; its export is the legacy one.
+    legacy = {"dynamo": False} if int(torch.__version__.split(".")[0]) >= 2 else {}
     try:
         with torch.no_grad(), float_linspace_while_tracing():
             torch.onnx.export(
@@ -331,12 +334,13 @@ def export_and_check(
                 output_names=output_names,
                 opset_version=OPSET,
                 do_constant_folding=True,
-                dynamo=False,
+                dynamic_axes=dynamic_axes,
+                **legacy,
             )
     except Exception as e:
         # Keep going with the dynamo exporter so the run still yields a model; meta.json says so.
         traceback.print_exc()
-        if os.environ.get("KILN_EXPORT_NO_FALLBACK"):
+        if os.environ.get("KILN_EXPORT_NO_FALLBACK") or not legacy:  # torch 1.x: no dynamo exporter
             raise
         log(f"{name}: legacy exporter failed ({e!r}); falling back to dynamo=True")
         exporter = f"dynamo (FALLBACK: legacy exporter failed: {type(e).__name__}: {str(e)[:300]})"
@@ -368,13 +372,18 @@ def export_and_check(
     for n, g in zip(output_names, golden):
         np.save(os.path.join(out_dir, "golden", f"{n}.npy"), g.astype(np.float32))
 
-    # 4. onnxruntime CPU on the file as written
-    import onnxruntime as ort
+    # 4. onnxruntime CPU on the file as written (where it is installed)
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        ort = None
 
     ort_rel = {n: None for n in output_names}
     ort_max = {n: None for n in output_names}
     ort_error = None
     try:
+        if ort is None:
+            raise RuntimeError("onnxruntime is not installed")
         so = ort.SessionOptions()
         sess = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
         feeds = {n: a.detach().cpu().numpy() for n, a in zip(input_names, args)}
@@ -386,7 +395,8 @@ def export_and_check(
             ort_max[n] = float(np.abs(o.astype(np.float64) - g).max())
         log(f"{name}: onnxruntime vs torch rel-L2 {ort_rel} max-abs {ort_max}")
     except Exception as e:  # keep the model; meta.json records why there is no figure
-        traceback.print_exc()
+        if ort is not None:
+            traceback.print_exc()
         ort_error = f"{type(e).__name__}: {str(e)[:500]}"
         log(f"{name}: onnxruntime check FAILED: {ort_error}")
 
@@ -429,7 +439,7 @@ def export_and_check(
         "external_data": ext_files,
         "onnxruntime_rel_l2": ort_rel,
         "onnxruntime_max_abs": ort_max,
-        "onnxruntime_version": ort.__version__,
+        "onnxruntime_version": ort.__version__ if ort else None,
         "onnxruntime_error": ort_error,
         "float64_casts_and_constants": f64,
         "export_patches": ["torch.linspace computed as start + arange*step while tracing "
@@ -441,9 +451,9 @@ def export_and_check(
         "versions": {
             "python": platform.python_version(),
             "torch": torch.__version__,
-            "transformers": transformers.__version__,
+            "transformers": _version_of("transformers"),
             "onnx": onnx.__version__,
-            "onnxruntime": ort.__version__,
+            "onnxruntime": ort.__version__ if ort else None,
             "numpy": np.__version__,
         },
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
@@ -457,6 +467,13 @@ def export_and_check(
         f.write("\n")
     log(f"{name}: done in {time.time() - t0:.1f}s, {len(mp.graph.node)} nodes, files {files}")
     return meta
+
+
+def _version_of(module: str):
+    try:
+        return __import__(module).__version__
+    except ImportError:
+        return None
 
 
 def config_to_dict(config) -> dict:

@@ -18,7 +18,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 # ONNX: the tiny test models, and the single-op models of the ONNX node conformance suite
 # (tests/CMakeLists.txt runs it) that are under 2 KiB.
-for m in segformer_tiny detr_tiny mask2former_tiny; do
+for m in segformer_tiny detr_tiny mask2former_tiny anchor_detr_tiny; do
   cp "$root/tests/models/$m/model.onnx" "$out/onnx_import/$m.onnx"
 done
 node_dir=/usr/share/libonnx-testdata/data/node
@@ -43,7 +43,7 @@ else
 fi
 
 # .npy: the test models' inputs, and small arrays of other dtypes and header versions.
-for f in "$root"/tests/models/{segformer_tiny,detr_tiny,mask2former_tiny}/inputs/*.npy; do
+for f in "$root"/tests/models/{segformer_tiny,detr_tiny,mask2former_tiny,anchor_detr_tiny}/inputs/*.npy; do
   cp "$f" "$out/npy/$(basename "$(dirname "$(dirname "$f")")")_$(basename "$f")"
 done
 python3 - "$out" <<'PY'

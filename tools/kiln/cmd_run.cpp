@@ -1,6 +1,6 @@
 // kiln run MODEL.onnx|ENGINE.kiln --input NAME=FILE.npy|random ... [--shape NAME=DIMS] [--output DIR]
 //          [--check-finite]
-// kiln run MODEL.onnx --image PICTURE --task matte|semantic|panoptic [--output DIR]
+// kiln run MODEL.onnx --image PICTURE --task matte|semantic|panoptic|detect [--output DIR]
 // Runs the model on the CPU reference backend or (--device cuda) the CUDA backend and writes
 // one <output>.npy per graph output (CUDA inputs and outputs are host copies); with a task,
 // only the task's output, and the pictures made from it (picture_task.h).
@@ -47,7 +47,10 @@ struct RunOptions {
   bool save_input = false;
   PanopticOptions panoptic;
   std::vector<int> fuse_labels;
-  bool panoptic_flags = false;  // one of --score-threshold, --mask-threshold, --overlap-threshold, --fuse-labels
+  bool panoptic_flags = false;  // one of --mask-threshold, --overlap-threshold, --fuse-labels
+  bool score_flag = false;      // --score-threshold (panoptic, detect)
+  int64_t top_k = 100;          // detect
+  bool top_k_flag = false;
   bool check_finite = false;
   std::vector<std::string> disabled_passes;  // ONNX models only: an engine brings its own
 };
@@ -74,10 +77,16 @@ int run(RunOptions o) {
 
   if (!o.task.empty()) parse_palette(o.palette);  // a bad --palette fails before the long work
   if (o.panoptic_flags && o.task != "panoptic")
-    fail(ErrorCode::kInvalidArgument, "--score-threshold, --mask-threshold, --overlap-threshold and --fuse-labels need --task panoptic");
+    fail(ErrorCode::kInvalidArgument, "--mask-threshold, --overlap-threshold and --fuse-labels need --task panoptic");
+  if (o.score_flag && o.task != "panoptic" && o.task != "detect")
+    fail(ErrorCode::kInvalidArgument, "--score-threshold needs --task panoptic or --task detect");
+  if (o.top_k_flag && o.task != "detect") fail(ErrorCode::kInvalidArgument, "--top-k needs --task detect");
+  if (o.top_k < 1) fail(ErrorCode::kInvalidArgument, "--top-k must be at least 1, got " + std::to_string(o.top_k));
   o.panoptic.fuse_labels.insert(o.fuse_labels.begin(), o.fuse_labels.end());
   check_panoptic_options(o.panoptic);
-  PictureTask picture{o.image, o.task, o.palette, o.mean, o.std, {}, {}, o.panoptic, {}, {}};
+  PictureTask picture{o.image, o.task, o.palette, o.mean, o.std, {}, {}, o.panoptic, {}, {}, {}};
+  picture.detect.top_k = o.top_k;
+  picture.detect.draw_threshold = float(o.panoptic.score_threshold);
   if (o.save_input && o.image.empty()) fail(ErrorCode::kInvalidArgument, "--save-input needs --image");
   // Only an engine is checked against this machine's target (an ONNX model builds for any).
   EngineTarget target = is_engine_file(o.model) ? local_target(o.device) : EngineTarget{o.device, ""};
@@ -133,7 +142,7 @@ int run(RunOptions o) {
     });
   }
   double run_ms = ms_since(t1);
-  if (!o.task.empty()) check_task_output(picture, g, outputs);
+  if (!o.task.empty()) check_task_output(picture, g, feeds, outputs);
 
   // Nothing is written until everything succeeded; each file lands atomically.
   std::filesystem::create_directories(o.output_dir);
@@ -157,7 +166,7 @@ int run(RunOptions o) {
     write_npy(path, feeds.at(picture.input_name));
     report["input_file"] = path;
   }
-  write_task_outputs(picture, g, outputs, o.output_dir, report);
+  write_task_outputs(picture, g, feeds, outputs, o.output_dir, report);
   report["nodes"] = {{"imported", passes.nodes_before}, {"executed", passes.nodes_after}};
   report["time_ms"] = {{"prepare", prepare_ms}, {"run", run_ms}, {"by_op", op_ms}};
   if (o.device == "cuda") report["time_ms"]["device_setup"] = setup_ms;
@@ -185,6 +194,16 @@ int run(RunOptions o) {
     std::printf("panoptic: %zu segments from %d queries (score > %g, overlap > %g)\n",
                 report["panoptic"]["segments"].size(), report["panoptic"]["queries"].get<int>(),
                 report["panoptic"]["score_threshold"].get<double>(), report["panoptic"]["overlap_threshold"].get<double>());
+  if (report.contains("detect")) {
+    const auto& d = report["detect"];
+    std::printf("detect: top %lld of %lld queries x %lld classes per image (%lld image%s), %d drawn (score >= %g)",
+                (long long)d["top_k"].get<int64_t>(), (long long)d["queries"].get<int64_t>(),
+                (long long)d["classes"].get<int64_t>(), (long long)d["images"].get<int64_t>(),
+                d["images"].get<int64_t>() == 1 ? "" : "s", d["drawn"].get<int>(), d["draw_threshold"].get<double>());
+    if (d.contains("best"))
+      std::printf("; best: class %d, score %.3f", d["best"]["label"].get<int>(), d["best"]["score"].get<double>());
+    std::printf("\n");
+  }
   if (report.contains("seed")) std::printf("random inputs: seed %llu\n", (unsigned long long)report["seed"].get<uint64_t>());
   std::printf("%s: %d nodes (%d in file), prepare %.1f ms, ", o.device.c_str(), passes.nodes_after,
               passes.nodes_before, prepare_ms);
@@ -212,7 +231,8 @@ Action add_run_command(CLI::App& app) {
       "  kiln run model.onnx --input pixel_values=random --seed 1 -o out/\n"
       "  kiln run isnet.onnx --image photo.png --task matte -o out/     (mask, cut-out, side by side)\n"
       "  kiln run segformer.onnx --image street.jpg --task semantic --palette cityscapes -o out/\n"
-      "  kiln run mask2former.onnx --image street.jpg --task panoptic --score-threshold 0.8 -o out/");
+      "  kiln run mask2former.onnx --image street.jpg --task panoptic --score-threshold 0.8 -o out/\n"
+      "  kiln run anchor_detr.onnx --image street.jpg --task detect --score-threshold 0.3 -o out/");
   cmd->add_option("model", o->model, "Model file (.onnx) or engine file (kiln build)")->required();
   cmd->add_option("--input,-i", o->inputs, "NAME=FILE.npy or NAME=random (repeatable)");
   cmd->add_option("--shape", o->shapes, "NAME=1x3x512x512: dims for a symbolic input (repeatable)");
@@ -229,8 +249,10 @@ Action add_run_command(CLI::App& app) {
   cmd->add_option("--task", o->task,
                   "matte: single-channel output -> mask, alpha cut-out, side-by-side PNGs; "
                   "semantic: class scores (or Mask2Former's queries) -> label map, overlay, side-by-side PNGs; "
-                  "panoptic: Mask2Former's queries -> segment map, overlay, side-by-side PNGs, segments JSON")
-      ->check(CLI::IsMember({"matte", "semantic", "panoptic"}));
+                  "panoptic: Mask2Former's queries -> segment map, overlay, side-by-side PNGs, segments JSON; "
+                  "detect: DETR-style sigmoid class logits and boxes -> top-k detections JSON, boxes drawn")
+      ->check(CLI::IsMember({"matte", "semantic", "panoptic", "detect"}));
+  CLI::Option* top_k = cmd->add_option("--top-k", o->top_k, "detect: detections kept over queries x classes (default 100)");
   cmd->add_option("--palette", o->palette, "semantic colors: auto (19 classes: cityscapes, 150: ade20k), "
                                            "cityscapes, ade20k, hues");
   cmd->add_option("--mean", o->mean, "Per-channel mean on 0..1 values (default: 0.502 for matte "
@@ -239,9 +261,11 @@ Action add_run_command(CLI::App& app) {
   cmd->add_option("--std", o->std, "Per-channel std on 0..1 values (default: 1.004 for matte, ImageNet otherwise)")
       ->delimiter(',');
   cmd->add_flag("--save-input", o->save_input, "Also write the preprocessed picture tensor as <input>.npy");
+  CLI::Option* score = cmd->add_option(
+      "--score-threshold", o->panoptic.score_threshold,
+      "panoptic: keep queries whose class probability exceeds this (default 0.5, as transformers); "
+      "detect: draw the boxes scoring at least this (default 0.5)");
   CLI::Option* flags[] = {
-      cmd->add_option("--score-threshold", o->panoptic.score_threshold,
-                      "panoptic: keep queries whose class probability exceeds this (default 0.5, as transformers)"),
       cmd->add_option("--mask-threshold", o->panoptic.mask_threshold,
                       "panoptic: a pixel is in a query's mask at score x probability >= this (default 0.5)"),
       cmd->add_option("--overlap-threshold", o->panoptic.overlap_threshold,
@@ -252,8 +276,10 @@ Action add_run_command(CLI::App& app) {
   cmd->add_flag("--check-finite", o->check_finite,
                 "Refuse inputs holding NaN/Inf (exit 2, nothing written); warn about outputs holding "
                 "them (and count them in --json)");
-  return with_plugins(cmd, [o, flags] {
+  return with_plugins(cmd, [o, flags, score, top_k] {
     for (CLI::Option* f : flags) o->panoptic_flags |= f->count() > 0;
+    o->score_flag = score->count() > 0;
+    o->top_k_flag = top_k->count() > 0;
     return run(*o);
   });
 }

@@ -84,6 +84,13 @@ void feed_picture(PictureTask& task, Graph& g, ImportOptions& import, const Reop
   std::array<float, 3> std = three(task.std, default_std(task.task), "--std");
   for (float s : std)
     if (!(s > 0)) fail(ErrorCode::kInvalidArgument, "--std values must be positive");
+  if (task.task == "detect") {  // an image and a padding mask, the picture letterboxed
+    find_detection_inputs(g, task.detect);
+    task.picture = read_image(task.image_path);
+    feed_detection_picture(task.detect, task.picture, g, import, reopen, mean, std, feeds);
+    task.input_name = task.detect.image_input;
+    return;
+  }
   std::string name = image_input(g);
   task.picture = read_image(task.image_path);
   const Shape& s = *g.value(name).type.shape;
@@ -116,6 +123,10 @@ void check_panoptic_options(const PanopticOptions& o) {
 void select_task_output(PictureTask& task, Graph& g) {
   if (task.task.empty()) return;
   if (g.outputs.empty()) fail(ErrorCode::kInvalidModel, "the model has no outputs");
+  if (task.task == "detect") {
+    find_detection_inputs(g, task.detect);
+    return select_detection_outputs(task.detect, g);
+  }
   auto [classes, masks] = find_mask2former_outputs(g);
   if (!classes.empty() && (task.task == "semantic" || task.task == "panoptic")) {
     task.class_output = classes;
@@ -137,8 +148,13 @@ void select_task_output(PictureTask& task, Graph& g) {
   if (t.shape && shape_known(*t.shape)) check_dims(task.task, shape_dims(*t.shape));
 }
 
-void check_task_output(const PictureTask& task, const Graph& g, const TensorMap& outputs) {
+void check_task_output(const PictureTask& task, const Graph& g, const TensorMap& feeds, const TensorMap& outputs) {
   if (task.task.empty()) return;
+  if (task.task == "detect") {
+    check_detection_outputs(outputs.at(task.detect.logits_output), outputs.at(task.detect.boxes_output));
+    detection_scales(task.detect, task.picture, feeds);
+    return;
+  }
   if (task.class_output.empty()) return check_dims(task.task, outputs.at(g.outputs[0]).dims());
   Mask2FormerShape s = mask2former_shape(outputs.at(task.class_output), outputs.at(task.mask_output));
   for (int label : task.panoptic.fuse_labels)
@@ -147,9 +163,11 @@ void check_task_output(const PictureTask& task, const Graph& g, const TensorMap&
                                             std::to_string(s.classes) + " classes (0.." + std::to_string(s.classes - 1) + ")");
 }
 
-void write_task_outputs(const PictureTask& task, const Graph& g, const TensorMap& outputs,
+void write_task_outputs(const PictureTask& task, const Graph& g, const TensorMap& feeds, const TensorMap& outputs,
                         const std::string& dir, nlohmann::json& report) {
   if (task.task.empty()) return;
+  if (task.task == "detect")
+    return write_detections(task.detect, task.picture, feeds, outputs, dir, stem_of(task), report);
   if (!task.class_output.empty()) {
     Mask2FormerPictures p{task.task, parse_palette(task.palette), task.panoptic, &task.picture, task.class_output,
                           task.mask_output};

@@ -7,6 +7,8 @@
 //             <stem>_overlay.png, <stem>_side_by_side.png (picture | overlay); Mask2Former's two
 //             outputs → its semantic map (mask2former_task.h)
 //   panoptic  Mask2Former's two outputs → segments (mask2former_task.h)
+//   detect    DETR-family class logits and boxes → top-k detections JSON, boxes drawn
+//             (detect_task.h)
 #pragma once
 #include <nlohmann/json.hpp>
 
@@ -15,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "detect_task.h"
 #include "io/image.h"
 #include "io/mask2former_post.h"
 #include "io/palettes.h"
@@ -25,13 +28,14 @@ namespace kiln::cli {
 
 struct PictureTask {
   std::string image_path;       // empty: no picture input
-  std::string task;             // "", "matte", "semantic", "panoptic"
+  std::string task;             // "", "matte", "semantic", "panoptic", "detect"
   std::string palette = "auto";
   std::vector<float> mean, std;  // per channel, on [0, 1] values; empty: the task's default
   Image picture;
   std::string input_name;       // the model input the picture was fed to
   PanopticOptions panoptic;      // --score-threshold, --mask-threshold, --overlap-threshold, --fuse-labels
   std::string class_output, mask_output;  // Mask2Former's outputs, when the model has them
+  DetectSetup detect;            // --task detect: --top-k, --score-threshold, inputs and outputs
 };
 
 // --score-threshold/--mask-threshold/--overlap-threshold lie in [0, 1], --fuse-labels are class
@@ -53,11 +57,13 @@ void feed_picture(PictureTask& task, Graph& g, ImportOptions& import, const Reop
 // outputs for semantic and panoptic), so the rest of the graph can be dropped. Throws
 // kInvalidArgument when they cannot serve the task (when their shapes are known before running).
 void select_task_output(PictureTask& task, Graph& g);
-// The same check on the computed outputs; call it before writing anything.
-void check_task_output(const PictureTask& task, const Graph& g, const TensorMap& outputs);
+// The same check on the computed outputs (and, for detect, on the mask in `feeds`); call it
+// before writing anything.
+void check_task_output(const PictureTask& task, const Graph& g, const TensorMap& feeds, const TensorMap& outputs);
 
 // Writes the task's pictures into dir (each atomically) and lists them in report["pictures"].
-void write_task_outputs(const PictureTask& task, const Graph& g, const TensorMap& outputs,
+// `feeds`: the inputs the model ran on (detect scales boxes by the padding mask without a picture).
+void write_task_outputs(const PictureTask& task, const Graph& g, const TensorMap& feeds, const TensorMap& outputs,
                         const std::string& dir, nlohmann::json& report);
 
 }  // namespace kiln::cli
