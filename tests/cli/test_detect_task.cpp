@@ -53,14 +53,18 @@ TEST_F(DetectTaskCli, PictureLetterboxedWithMaskGivesTopKInPictureCoordinates) {
     EXPECT_EQ(dets[i]["label"], d.label);
     EXPECT_FLOAT_EQ(dets[i]["score"].get<float>(), d.score);
     for (int k = 0; k < 4; ++k) EXPECT_FLOAT_EQ(dets[i]["box"][k].get<float>(), d.box[size_t(k)]);
-    if (i) EXPECT_GE(dets[i - 1]["score"].get<float>(), dets[i]["score"].get<float>());
+    if (i) {
+      EXPECT_GE(dets[i - 1]["score"].get<float>(), dets[i]["score"].get<float>());
+    }
     above += d.score >= 0.6f;
   }
   EXPECT_EQ(report["detect"]["drawn"], above);
   Image boxes = decode_image(test::slurp(out_ + "/street_boxes.png"), "boxes");
   EXPECT_EQ(boxes.width, 120);
   EXPECT_EQ(boxes.height, 90);
-  if (above) EXPECT_NE(boxes.rgb, picture_.rgb);
+  if (above) {
+    EXPECT_NE(boxes.rgb, picture_.rgb);
+  }
 }
 
 TEST_F(DetectTaskCli, ArraysWithBoolMaskScaleBoxesToTheUnpaddedSize) {

@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""PyTorch peers for an AnchorDETR benchmark on the GPU (protocol: ../../shared/BENCH.md).
+
+  python3 bench/torch_anchor_detr.py --hw 800x1216 --out FILE.json [--no-compile]
+
+The project's own definition (tools/export/anchor_detr.py) with the exporter's weights (same
+config and seed as export_anchor_detr.py), on the exporter's input (a padded random image and its
+mask), timed as: eager fp32 (TF32 off; the reference), eager fp16 (model.half()), torch.compile
+fp16 (default mode). GPU ms: CUDA events around the forward, synchronized before each
+iteration, median/p90 of --iterations after --warmup. Accuracy of fp16 peers against fp32: rel
+L2 of logits and boxes, NaN/Inf.
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools", "export"))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--hw", default="800x1216")
+    ap.add_argument("--batch", type=int, default=1)
+    ap.add_argument("--iterations", type=int, default=50)
+    ap.add_argument("--warmup", type=int, default=10)
+    ap.add_argument("--no-compile", action="store_true")
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+    import torch
+    import export_anchor_detr as ead
+
+    h, w = (int(v) for v in a.hw.split("x"))
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    _, model, _ = ead.build_model(torch, "full", ead.SEED)
+    inputs = ead.make_inputs(torch, h, w, a.batch, None, ead.SEED + 1)
+    image, mask = inputs["image"].cuda(), inputs["padding_mask"].cuda()
+    model = model.cuda().eval()
+
+    def timed(fn):
+        with torch.no_grad():
+            for _ in range(a.warmup):
+                fn()
+            ms = []
+            start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            for _ in range(a.iterations):
+                torch.cuda.synchronize()
+                start.record()
+                fn()
+                stop.record()
+                stop.synchronize()
+                ms.append(start.elapsed_time(stop))
+        s = sorted(ms)
+        return {"median": statistics.median(s), "p90": s[int(0.9 * (len(s) - 1))], "n": len(s)}
+
+    def rel(x, ref):
+        x, ref = x.double(), ref.double()
+        return float((x - ref).norm() / ref.norm().clamp_min(1e-30))
+
+    report = {"gpu": torch.cuda.get_device_name(), "torch": torch.__version__, "hw": a.hw, "batch": a.batch, "peers": {}}
+    with torch.no_grad():
+        ref_logits, ref_boxes = (t.float() for t in model(image, mask))
+    report["peers"]["eager fp32"] = {"gpu_ms": timed(lambda: model(image, mask))}
+    half = model.half()
+    peers = [("eager fp16", half)]
+    if not a.no_compile:
+        peers.append(("torch.compile fp16", torch.compile(half)))
+    for name, m in peers:
+        try:
+            with torch.no_grad():
+                logits, boxes = (t.float() for t in m(image.half(), mask))
+            report["peers"][name] = {"gpu_ms": timed(lambda: m(image.half(), mask)),
+                                     "rel_l2_logits": rel(logits, ref_logits), "rel_l2_boxes": rel(boxes, ref_boxes),
+                                     "finite": bool(torch.isfinite(logits).all() and torch.isfinite(boxes).all())}
+        except Exception as e:  # a failing peer is reported, not fatal
+            report["peers"][name] = {"error": f"{type(e).__name__}: {e}"}
+    with open(a.out, "w") as f:
+        json.dump(report, f, indent=2)
+    for name, r in report["peers"].items():
+        print(name, json.dumps(r))
+
+
+if __name__ == "__main__":
+    main()
