@@ -34,13 +34,13 @@ struct Fold {
   const Node* output = nullptr;             // the Transpose written through, or nullptr
 };
 
-std::optional<Fold> match(const Graph& g, const GraphIndex& idx, const Node& a, size_t index) {
+std::optional<Fold> match(const Graph& g, const GraphIndex& idx, const Node& a) {
   if (!is_kiln_op(&a, "Attention") || a.inputs.size() != 3 || a.outputs.size() != 1 || a.attrs.has("seq_first"))
     return std::nullopt;
   const ValueType& q = g.value(a.inputs[0]).type;
   if (!q.shape || q.shape->size() != 4) return std::nullopt;
   Fold f;
-  f.attention = index;
+  f.attention = size_t(&a - g.nodes.data());
   bool any = false;
   for (size_t i = 0; i < 3; ++i) {
     const Node* t = idx.producer(a.inputs[i]);
@@ -55,12 +55,7 @@ std::optional<Fold> match(const Graph& g, const GraphIndex& idx, const Node& a, 
 }  // namespace
 
 int fold_attention_transposes(Graph& g) {
-  std::vector<Fold> folds;
-  {
-    GraphIndex idx(g);
-    for (size_t i = 0; i < g.nodes.size(); ++i)
-      if (auto f = match(g, idx, g.nodes[i], i)) folds.push_back(*f);
-  }
+  const auto folds = collect_matches(g, [&](const GraphIndex& idx, const Node& n) { return match(g, idx, n); });
   if (folds.empty()) return 0;
   int folded = 0;
   std::set<const Node*> removed;

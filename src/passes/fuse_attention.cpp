@@ -209,12 +209,7 @@ std::string make_key(Graph& g, const AttentionMatch& m, std::vector<Node>& added
 }  // namespace
 
 int fuse_attention(Graph& g) {
-  std::vector<AttentionMatch> matches;
-  {
-    GraphIndex idx(g);
-    for (const Node& n : g.nodes)
-      if (auto m = match(g, idx, n)) matches.push_back(std::move(*m));
-  }
+  const auto matches = collect_matches(g, [&](const GraphIndex& idx, const Node& n) { return match(g, idx, n); });
   if (matches.empty()) return 0;
   std::set<size_t> replaced;  // the second MatMuls: their outputs get a new producer
   std::vector<Node> added;

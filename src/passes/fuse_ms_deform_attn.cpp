@@ -298,13 +298,7 @@ Node fused_node(Graph& g, const Match& m) {
 }  // namespace
 
 int fuse_ms_deform_attn(Graph& g) {
-  std::vector<Match> found;
-  {
-    GraphIndex idx(g);
-    Matcher matcher(g, idx);
-    for (const Node& n : g.nodes)
-      if (auto m = matcher.match(n)) found.push_back(std::move(*m));
-  }
+  auto found = collect_matches(g, [&](const GraphIndex& idx, const Node& n) { return Matcher(g, idx).match(n); });
   std::set<const Node*> claimed;
   std::vector<Node> fused;
   for (const Match& m : found)

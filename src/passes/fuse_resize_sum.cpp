@@ -183,13 +183,7 @@ Node fused_node(const Match& m) {
 }  // namespace
 
 int fuse_resize_sum(Graph& g) {
-  std::vector<Match> found;
-  {
-    GraphIndex idx(g);
-    Matcher matcher(g, idx);
-    for (const Node& n : g.nodes)
-      if (auto m = matcher.match(n)) found.push_back(std::move(*m));
-  }
+  auto found = collect_matches(g, [&](const GraphIndex& idx, const Node& n) { return Matcher(g, idx).match(n); });
   // Every Add of a tree matches its own subtree: the largest match claims the tree first.
   std::stable_sort(found.begin(), found.end(),
                    [](const Match& a, const Match& b) { return a.nodes.size() > b.nodes.size(); });

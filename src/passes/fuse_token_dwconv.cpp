@@ -25,12 +25,7 @@ std::optional<TokenConvChain> match(const Graph& g, const GraphIndex& idx, const
 }  // namespace
 
 int fuse_token_dwconv(Graph& g) {
-  std::vector<TokenConvChain> found;
-  {
-    GraphIndex idx(g);
-    for (const Node& n : g.nodes)
-      if (auto m = match(g, idx, n)) found.push_back(*m);
-  }
+  const auto found = collect_matches(g, [&](const GraphIndex& idx, const Node& n) { return match(g, idx, n); });
   std::vector<Node> fused;
   for (const TokenConvChain& m : found) {
     Node n;

@@ -89,12 +89,7 @@ std::vector<Node> rewrite(Graph& g, const Patch& p) {
 }  // namespace
 
 int fuse_token_patch_conv(Graph& g) {
-  std::vector<Patch> found;
-  {
-    GraphIndex idx(g);
-    for (const Node& n : g.nodes)
-      if (auto m = match(g, idx, n)) found.push_back(*m);
-  }
+  const auto found = collect_matches(g, [&](const GraphIndex& idx, const Node& n) { return match(g, idx, n); });
   if (found.empty()) return 0;
   std::vector<Node> added;
   std::set<const Node*> replaced;

@@ -70,12 +70,7 @@ std::pair<Tensor, Tensor> merged_weights(const Graph& g, const Match& m) {
 }  // namespace
 
 int merge_linear_pointwise_conv(Graph& g) {
-  std::vector<Match> found;
-  {
-    GraphIndex idx(g);
-    for (const Node& n : g.nodes)
-      if (auto m = match(g, idx, n)) found.push_back(*m);
-  }
+  const auto found = collect_matches(g, [&](const GraphIndex& idx, const Node& n) { return match(g, idx, n); });
   if (found.empty()) return 0;
   std::vector<Node> added;
   std::set<const Node*> replaced;

@@ -11,6 +11,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -58,6 +59,17 @@ bool is_swap_last_two(const Node* node);
 bool is_pointwise_conv(const Graph& g, const Node& conv);
 // The value of a constant with exactly one element (any float or integer dtype), as a double.
 std::optional<double> scalar_constant(const Graph& g, const std::string& value);
+// Every match in g: match(idx, node) (a std::optional) for each node in order, over one index
+// of the graph as it is before any rewrite.
+template <class MatchFn> auto collect_matches(const Graph& g, MatchFn&& match) {
+  using M = typename std::invoke_result_t<MatchFn&, const GraphIndex&, const Node&>::value_type;
+  const GraphIndex idx(g);
+  std::vector<M> found;
+  for (const Node& n : g.nodes)
+    if (auto m = match(idx, n)) found.push_back(std::move(*m));
+  return found;
+}
+
 // Restores topological order (fused nodes are appended) and drops nodes nothing reads any more.
 void finish_rewrite(Graph& g);
 // Claims a match's `nodes` unless an earlier match claimed one of them (true when claimed):

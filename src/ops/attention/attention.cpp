@@ -4,7 +4,6 @@
 // output element is rounded once. K is transposed to [d, Nk] doubles per batch so the score loop
 // and the V loop both run along contiguous memory (they vectorize).
 #include <cmath>
-#include <cstring>
 #include <limits>
 #include <string>
 #include <type_traits>
@@ -13,6 +12,7 @@
 #include "ops/attention/attention_ops.h"
 #include "ops/op_util.h"
 #include "ops/reduce/exp_nonpositive.h"
+#include "ops/tensor/tensor_util.h"
 
 namespace kiln::attention {
 namespace {
@@ -70,23 +70,8 @@ std::array<bool, 4> attention_seq_first(const OpContextBase& ctx, size_t rank) {
 
 namespace {
 
-// [B, S, H, D] <-> [B, H, S, D]: axes 1 and 2 swapped (the same map both ways).
-template <class D> D swap_axes_1_2(D dims) {
-  std::swap(dims[1], dims[2]);
-  return dims;
-}
-
-Tensor swapped_1_2(const Tensor& t) {
-  Tensor out(t.dtype(), swap_axes_1_2(t.dims()));
-  const int64_t b = t.dim(0), s = t.dim(1), h = t.dim(2), row = t.dim(3) * int64_t(dtype_size(t.dtype()));
-  const auto* src = static_cast<const unsigned char*>(t.raw());
-  auto* dst = static_cast<unsigned char*>(out.raw());
-  for (int64_t i = 0; i < b; ++i)
-    for (int64_t j = 0; j < s; ++j)
-      for (int64_t k = 0; k < h; ++k)
-        std::memcpy(dst + ((i * h + k) * s + j) * row, src + ((i * s + j) * h + k) * row, size_t(row));
-  return out;
-}
+// The plain [B, H, S, D] copy of a seq_first tensor, and back: the same swap.
+Tensor swapped_1_2(const Tensor& t) { return tensor_ops::permute(t, {0, 2, 1, 3}); }
 
 }  // namespace
 

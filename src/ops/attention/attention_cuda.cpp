@@ -76,12 +76,8 @@ void attention_cuda(CudaKernelContext& ctx) {
   if (r < 2 || k.rank() != r || v.rank() != r) ctx.invalid("Q, K and V must have the same rank >= 2");
   const auto seq_first = attention_seq_first(ctx, size_t(r));
   // The [..., H, S, D] views of the inputs.
-  const auto view = [](const Dims& d, bool swap) {
-    Dims out = d;
-    if (swap) std::swap(out[1], out[2]);
-    return out;
-  };
-  const Dims qd = view(q.dims, seq_first[0]), kd = view(k.dims, seq_first[1]), vd = view(v.dims, seq_first[2]);
+  const Dims qd = seq_first[0] ? swap_axes_1_2(q.dims) : q.dims, kd = seq_first[1] ? swap_axes_1_2(k.dims) : k.dims,
+             vd = seq_first[2] ? swap_axes_1_2(v.dims) : v.dims;
   for (int i = 0; i + 2 < r; ++i)
     if (kd[size_t(i)] != qd[size_t(i)] || vd[size_t(i)] != qd[size_t(i)]) ctx.invalid("batch dims of Q, K and V differ");
   if (k.dtype != q.dtype || v.dtype != q.dtype) ctx.invalid("Q, K and V dtypes differ");

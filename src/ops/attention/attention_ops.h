@@ -14,6 +14,7 @@
 // A row whose every score is masked out is NaN, as Softmax over all -inf is.
 #pragma once
 #include <array>
+#include <utility>
 #include <vector>
 
 #include "ops/op.h"
@@ -27,5 +28,10 @@ float attention_scale(const OpContextBase& ctx, int64_t d);
 // The seq_first attribute as four flags (Q, K, V, output); invalid unless 4 values of 0 or 1,
 // and nonzero flags only with rank-4 tensors.
 std::array<bool, 4> attention_seq_first(const OpContextBase& ctx, size_t rank);
+// [B, S, H, D] <-> [B, H, S, D] dims (Shape or Dims): axes 1 and 2 swapped, the same map both ways.
+template <class D> D swap_axes_1_2(D dims) {
+  std::swap(dims[1], dims[2]);
+  return dims;
+}
 
 }  // namespace kiln::attention

@@ -27,44 +27,6 @@ namespace {
 constexpr int kThreads = 256;
 constexpr int kStrip = 8;  // output pixels per thread along a row (strip kernel)
 
-// V consecutive elements of T as floats: one 16-byte access when V * sizeof(T) == 16 (the caller
-// guarantees alignment), else V element accesses.
-template <class T, int V> __device__ __forceinline__ void load_vec(const T* p, float (&f)[V]) {
-  if constexpr (V * sizeof(T) == 16) {
-    const uint4 u = __ldg(reinterpret_cast<const uint4*>(p));
-    if constexpr (std::is_same_v<T, __half>) {
-      const __half2* h = reinterpret_cast<const __half2*>(&u);
-#pragma unroll
-      for (int k = 0; k < V / 2; ++k) {
-        const float2 t = __half22float2(h[k]);
-        f[2 * k] = t.x, f[2 * k + 1] = t.y;
-      }
-    } else {
-      f[0] = __uint_as_float(u.x), f[1] = __uint_as_float(u.y), f[2] = __uint_as_float(u.z), f[3] = __uint_as_float(u.w);
-    }
-  } else {
-#pragma unroll
-    for (int k = 0; k < V; ++k) f[k] = cuda::load_f(p, k);
-  }
-}
-
-template <class T, int V> __device__ __forceinline__ void store_vec(T* p, const float (&f)[V]) {
-  if constexpr (V * sizeof(T) == 16) {
-    uint4 u;
-    if constexpr (std::is_same_v<T, __half>) {
-      __half2* h = reinterpret_cast<__half2*>(&u);
-#pragma unroll
-      for (int k = 0; k < V / 2; ++k) h[k] = __floats2half2_rn(f[2 * k], f[2 * k + 1]);
-    } else {
-      u = make_uint4(__float_as_uint(f[0]), __float_as_uint(f[1]), __float_as_uint(f[2]), __float_as_uint(f[3]));
-    }
-    *reinterpret_cast<uint4*>(p) = u;
-  } else {
-#pragma unroll
-    for (int k = 0; k < V; ++k) cuda::store_f(p, k, f[k]);
-  }
-}
-
 // Weights of channels c0 .. c0+V-1 as wr[tap][k]. They are V * taps contiguous elements of w
 // ([channels, taps]); with 16-byte vectors and an aligned w they are `taps` aligned vectors.
 template <class T, int V, int kTaps>
@@ -75,7 +37,7 @@ __device__ __forceinline__ void load_weights(const T* w, int c0, bool w_vectors,
 #pragma unroll
     for (int q = 0; q < kTaps; ++q) {
       float chunk[V];
-      load_vec<T, V>(src + q * V, chunk);
+      cuda::load_vec<T, V>(src + q * V, chunk);
 #pragma unroll
       for (int k = 0; k < V; ++k) flat[q * V + k] = chunk[k];
     }
@@ -94,7 +56,7 @@ template <class T, int V> __device__ __forceinline__ void load_bias(const T* b, 
 #pragma unroll
     for (int k = 0; k < V; ++k) f[k] = 0.f;
   } else if (V * sizeof(T) == 16 && b_vectors) {
-    load_vec<T, V>(b + c0, f);
+    cuda::load_vec<T, V>(b + c0, f);
   } else {
 #pragma unroll
     for (int k = 0; k < V; ++k) f[k] = cuda::load_f(b, c0 + k);
@@ -142,7 +104,7 @@ __global__ void __launch_bounds__(kThreads, 2)
       for (int i = 0; i < 3; ++i) {
         if (!row_ok[i]) continue;
         float v[V];
-        load_vec<T, V>(xb + ((iy0 + i) * p.in_w + ix) * C, v);
+        cuda::load_vec<T, V>(xb + ((iy0 + i) * p.in_w + ix) * C, v);
 #pragma unroll
         for (int j = 0; j < 3; ++j) {
           const int o = jj - j;
@@ -153,7 +115,7 @@ __global__ void __launch_bounds__(kThreads, 2)
       }
     }
     const int o = jj - 2;  // its last column was just read
-    if (o >= 0 && ow0 + o < p.out_w) store_vec<T, V>(yrow + (ow0 + o) * C, acc[o]);
+    if (o >= 0 && ow0 + o < p.out_w) cuda::store_vec<T, V>(yrow + (ow0 + o) * C, acc[o]);
   }
 }
 
@@ -182,13 +144,13 @@ __global__ void __launch_bounds__(kThreads)
       const int iw = ow * p.s_w - p.p_w + j * p.d_w;
       if (iw < 0 || iw >= p.in_w) continue;
       float v[V];
-      load_vec<T, V>(xb + (ih * p.in_w + iw) * C, v);
+      cuda::load_vec<T, V>(xb + (ih * p.in_w + iw) * C, v);
       const int t = i * p.k_w + j;
 #pragma unroll
       for (int k = 0; k < V; ++k) acc[k] = fmaf(cuda::load_f(w, (c0 + k) * taps + t), v[k], acc[k]);
     }
   }
-  store_vec<T, V>(y + int64_t(rest) * C + c0, acc);
+  cuda::store_vec<T, V>(y + int64_t(rest) * C + c0, acc);
 }
 
 unsigned blocks_for(int64_t items) { return unsigned((items + kThreads - 1) / kThreads); }
@@ -210,7 +172,7 @@ template <class T, int V> void launch_v(const DepthwiseNhwcParams& p, CudaStream
 }
 
 template <class T> void launch_as(const DepthwiseNhwcParams& p, CudaStream stream) {
-  constexpr int kVec = 16 / int(sizeof(T));
+  constexpr int kVec = cuda::kVec16<T>;
   if (p.channels % kVec == 0 && cuda::aligned16(p.x) && cuda::aligned16(p.y)) launch_v<T, kVec>(p, stream);
   else launch_v<T, 1>(p, stream);
 }

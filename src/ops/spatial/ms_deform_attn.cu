@@ -24,43 +24,6 @@ namespace {
 
 constexpr int kThreads = 256;
 
-template <class T> constexpr int kVec = 16 / int(sizeof(T));  // elements per 16-byte access
-
-template <class T, int V>
-__device__ __forceinline__ void load_vec(const T* p, float (&f)[V]) {
-  if constexpr (V == 1) {
-    f[0] = cuda::load_f(p, 0);
-  } else {
-    const uint4 u = __ldg(reinterpret_cast<const uint4*>(p));
-    if constexpr (std::is_same_v<T, __half>) {
-      const __half2* h = reinterpret_cast<const __half2*>(&u);
-#pragma unroll
-      for (int k = 0; k < 4; ++k) {
-        const float2 t = __half22float2(h[k]);
-        f[2 * k] = t.x, f[2 * k + 1] = t.y;
-      }
-    } else {
-      f[0] = __uint_as_float(u.x), f[1] = __uint_as_float(u.y), f[2] = __uint_as_float(u.z), f[3] = __uint_as_float(u.w);
-    }
-  }
-}
-
-template <class T, int V>
-__device__ __forceinline__ void store_vec(T* p, const float (&f)[V]) {
-  if constexpr (V == 1) {
-    cuda::store_f(p, 0, f[0]);
-  } else {
-    uint4 u;
-    if constexpr (std::is_same_v<T, __half>) {
-      __half2* h = reinterpret_cast<__half2*>(&u);
-#pragma unroll
-      for (int k = 0; k < 4; ++k) h[k] = __floats2half2_rn(f[2 * k], f[2 * k + 1]);
-    } else {
-      u = make_uint4(__float_as_uint(f[0]), __float_as_uint(f[1]), __float_as_uint(f[2]), __float_as_uint(f[3]));
-    }
-    *reinterpret_cast<uint4*>(p) = u;
-  }
-}
 
 // T: value and output; L: sampling_locations; A: attention_weights; V: channels per access.
 template <class T, class L, class A, int V>
@@ -102,7 +65,7 @@ __global__ void __launch_bounds__(kThreads) ms_deform_attn_kernel(const __grid_c
             const int cx = ix + (c & 1), cy = iy + (c >> 1);
             if (cx < 0 || cx >= ww || cy < 0 || cy >= hh) continue;
             float v[V];
-            load_vec<T, V>(base + (cy * ww + cx) * pixel_stride, v);
+            cuda::load_vec<T, V>(base + (cy * ww + cx) * pixel_stride, v);
 #pragma unroll
             for (int j = 0; j < V; ++j) s[j] = fmaf(wts[c], v[j], s[j]);
           }
@@ -111,7 +74,7 @@ __global__ void __launch_bounds__(kThreads) ms_deform_attn_kernel(const __grid_c
         for (int j = 0; j < V; ++j) acc[j] = fmaf(a, s[j], acc[j]);
       }
     }
-    store_vec<T, V>(out + gid * p.head_dim + c0, acc);
+    cuda::store_vec<T, V>(out + gid * p.head_dim + c0, acc);
   }
 }
 
@@ -119,7 +82,7 @@ template <class T, class L, class A>
 void launch_typed(const MsDeformAttnParams& p, CudaStream stream) {
   const int64_t threads = int64_t(p.batch) * p.queries * p.heads * p.group;
   const unsigned blocks = unsigned((threads + kThreads - 1) / kThreads);
-  if (p.vec > 1) ms_deform_attn_kernel<T, L, A, kVec<T>><<<blocks, kThreads, 0, stream>>>(p);
+  if (p.vec > 1) ms_deform_attn_kernel<T, L, A, cuda::kVec16<T>><<<blocks, kThreads, 0, stream>>>(p);
   else ms_deform_attn_kernel<T, L, A, 1><<<blocks, kThreads, 0, stream>>>(p);
 }
 

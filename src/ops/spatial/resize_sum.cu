@@ -44,45 +44,18 @@ static_assert(kThreads % kChunks == 0 && kResizeSumTileX % kPixRows == 0 && kChu
 // Phase 2 tasks: one channel x 16 bytes of x each.
 constexpr int kStoreTasks = kResizeSumTileX * kChunks / kThreads;
 
-template <class T> constexpr int kVec = 16 / int(sizeof(T));  // elements per 16-byte chunk
 
-template <class T>
-__device__ __forceinline__ void unpack(const uint4& u, float (&f)[kVec<T>]) {
-  if constexpr (std::is_same_v<T, __half>) {
-    const __half2* h = reinterpret_cast<const __half2*>(&u);
-#pragma unroll
-    for (int k = 0; k < 4; ++k) {
-      const float2 t = __half22float2(h[k]);
-      f[2 * k] = t.x, f[2 * k + 1] = t.y;
-    }
-  } else {
-    f[0] = __uint_as_float(u.x), f[1] = __uint_as_float(u.y), f[2] = __uint_as_float(u.z), f[3] = __uint_as_float(u.w);
-  }
-}
-
-template <class T>
-__device__ __forceinline__ uint4 pack(const float (&f)[kVec<T>]) {
-  uint4 u;
-  if constexpr (std::is_same_v<T, __half>) {
-    __half2* h = reinterpret_cast<__half2*>(&u);
-#pragma unroll
-    for (int k = 0; k < 4; ++k) h[k] = __floats2half2_rn(f[2 * k], f[2 * k + 1]);  // = __float2half_rn each
-  } else {
-    u = make_uint4(__float_as_uint(f[0]), __float_as_uint(f[1]), __float_as_uint(f[2]), __float_as_uint(f[3]));
-  }
-  return u;
-}
 
 // Slot of chunk q in pixel row px of the shared tile (rows are 128 B: all start at bank 0).
 // A phase-2 warp reads one chunk from each of 32/V runs of V pixels at once: XOR by the run
 // puts those on different banks.
 template <class T>
-__device__ __forceinline__ int slot(int q, int px) { return q ^ ((px / kVec<T>) & (kChunks - 1)); }
+__device__ __forceinline__ int slot(int q, int px) { return q ^ ((px / cuda::kVec16<T>) & (kChunks - 1)); }
 
 // At most 64 registers: 4 blocks per SM.
 template <class T>
 __global__ void __launch_bounds__(kThreads, 4) resize_sum_kernel(ResizeSumParams p, int x_tiles, int c_tiles) {
-  constexpr int V = kVec<T>, kTileC = kChunks * V;
+  constexpr int V = cuda::kVec16<T>, kTileC = kChunks * V;
   __shared__ uint4 tile[kResizeSumTileX][kChunks];  // finished values, storage type
   // Block order: x tiles, then channel tiles, then rows: the blocks in flight together read
   // whole token rows and write whole 128-byte runs of NCHW rows.
@@ -131,7 +104,7 @@ __global__ void __launch_bounds__(kThreads, 4) resize_sum_kernel(ResizeSumParams
 #pragma unroll
       for (int k = 0; k < kPix; ++k) {
         float a00[V], a01[V], a10[V], a11[V];
-        unpack<T>(v[k][0][0], a00), unpack<T>(v[k][0][1], a01), unpack<T>(v[k][1][0], a10), unpack<T>(v[k][1][1], a11);
+        cuda::unpack16<T>(v[k][0][0], a00), cuda::unpack16<T>(v[k][0][1], a01), cuda::unpack16<T>(v[k][1][0], a10), cuda::unpack16<T>(v[k][1][1], a11);
 #pragma unroll
         for (int e = 0; e < V; ++e) {
           float t0 = wy.x * a00[e];
@@ -175,7 +148,7 @@ __global__ void __launch_bounds__(kThreads, 4) resize_sum_kernel(ResizeSumParams
 #pragma unroll
     for (int e = 0; e < V; ++e) f[e] = p.relu && acc[k][e] < 0.f ? 0.f : acc[k][e];
     const int px = pr + k * kPixRows;
-    tile[px][slot<T>(q, px)] = pack<T>(f);
+    tile[px][slot<T>(q, px)] = cuda::pack16<T>(f);
   }
   __syncthreads();
   T* y = static_cast<T*>(p.y);

@@ -36,6 +36,50 @@ template <class T> struct alignas(16) Vec16 {
 };
 inline bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
 
+// 16 bytes of T (8 halves, 4 floats) as floats and back; fp16 rounds to nearest even.
+template <class T> constexpr int kVec16 = 16 / int(sizeof(T));
+template <class T> __device__ __forceinline__ void unpack16(const uint4& u, float (&f)[kVec16<T>]) {
+  if constexpr (std::is_same_v<T, __half>) {
+    const __half2* h = reinterpret_cast<const __half2*>(&u);
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      const float2 t = __half22float2(h[k]);
+      f[2 * k] = t.x, f[2 * k + 1] = t.y;
+    }
+  } else {
+    f[0] = __uint_as_float(u.x), f[1] = __uint_as_float(u.y), f[2] = __uint_as_float(u.z), f[3] = __uint_as_float(u.w);
+  }
+}
+template <class T> __device__ __forceinline__ uint4 pack16(const float (&f)[kVec16<T>]) {
+  uint4 u;
+  if constexpr (std::is_same_v<T, __half>) {
+    __half2* h = reinterpret_cast<__half2*>(&u);
+#pragma unroll
+    for (int k = 0; k < 4; ++k) h[k] = __floats2half2_rn(f[2 * k], f[2 * k + 1]);
+  } else {
+    u = make_uint4(__float_as_uint(f[0]), __float_as_uint(f[1]), __float_as_uint(f[2]), __float_as_uint(f[3]));
+  }
+  return u;
+}
+// V consecutive elements of T as floats and back: one 16-byte access when V elements are 16
+// bytes (the caller guarantees alignment), else V element accesses.
+template <class T, int V> __device__ __forceinline__ void load_vec(const T* p, float (&f)[V]) {
+  if constexpr (V == kVec16<T>) {
+    unpack16<T>(__ldg(reinterpret_cast<const uint4*>(p)), f);
+  } else {
+#pragma unroll
+    for (int k = 0; k < V; ++k) f[k] = load_f(p, k);
+  }
+}
+template <class T, int V> __device__ __forceinline__ void store_vec(T* p, const float (&f)[V]) {
+  if constexpr (V == kVec16<T>) {
+    *reinterpret_cast<uint4*>(p) = pack16<T>(f);
+  } else {
+#pragma unroll
+    for (int k = 0; k < V; ++k) store_f(p, k, f[k]);
+  }
+}
+
 // Offset of linear index i (row-major over dims) under the given strides. 64-bit division is
 // emulated on the GPU and costs more than the memory access it serves: layouts whose indices
 // fit in 31 bits (nearly all) divide in 32 bits.
