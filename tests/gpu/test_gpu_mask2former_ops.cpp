@@ -1,5 +1,7 @@
 // The ops Mask2Former adds on the GPU: Einsum, GridSample, InstanceNormalization, Pad and the
 // Reduce* family, against the CPU reference.
+#include <limits>
+
 #include "gpu_compare.h"
 
 namespace kiln::gpu_test {
@@ -117,6 +119,37 @@ TEST(GpuReduce, ReduceOps) {
         c.seed = seed++;
         if (dt == DType::kF16) f16_tolerance(c, 1e-2, 2e-3);
         else if (dt == DType::kI64) c.atol = c.rtol = 0;
+        else c.atol = 1e-5, c.rtol = 1e-6;
+        expect_gpu_matches_cpu(c);
+        if (::testing::Test::HasFatalFailure()) return;
+      }
+}
+
+// Reduced axes forming one run (reduce_runs.cu): AnchorDETR's key means over rows / columns of
+// [B, h, w, C], runs around size-1 axes, inner extents not a multiple of 32, and NaN propagation.
+TEST(GpuReduce, ReduceOneRun) {
+  struct R {
+    std::vector<int64_t> dims, axes;
+  };
+  const std::vector<R> cases = {{{2, 13, 19, 40}, {1}}, {{2, 13, 19, 40}, {2}}, {{2, 1, 5, 1, 33}, {1, 2, 3}},
+                                {{3, 7, 9}, {1, 2}},    {{70000, 3}, {1}},     {{5, 300, 1}, {1}}};
+  uint64_t seed = 2600;
+  for (const char* op : {"ReduceMean", "ReduceMax", "ReduceMin", "ReduceSum"})
+    for (DType dt : {DType::kF32, DType::kF16, DType::kI32})
+      for (const R& r : cases) {
+        Tensor x = random_tensor(dt, r.dims, seed, dt == DType::kI32 ? -100 : -1, dt == DType::kI32 ? 100 : 1);
+        if (dt == DType::kF32 && std::string(op) != "ReduceSum") x.data<float>()[7] = std::numeric_limits<float>::quiet_NaN();
+        GpuCase c{op, {x}};
+        if (std::string(op) == "ReduceSum") {
+          c.inputs.push_back(int64_tensor(r.axes));
+          c.constant_inputs = {1};
+        } else {
+          c.attrs.set("axes", r.axes);
+        }
+        c.opset = 13;
+        c.seed = seed++;
+        if (dt == DType::kF16) f16_tolerance(c, 1e-2, 2e-3);
+        else if (dt == DType::kI32) c.atol = c.rtol = 0;
         else c.atol = 1e-5, c.rtol = 1e-6;
         expect_gpu_matches_cpu(c);
         if (::testing::Test::HasFatalFailure()) return;

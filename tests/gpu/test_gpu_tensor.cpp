@@ -21,6 +21,29 @@ TEST(GpuTensor, Transpose) {
   expect_gpu_matches_cpu(big);
 }
 
+// Copies whose contiguous inner runs move as 16-, 8- or 4-byte elements (widen_layout).
+TEST(GpuTensor, WideInnerRuns) {
+  // SegFormer's row gather: runs of kernel width x channels.
+  GpuCase gather{"Transpose", {random_tensor(DType::kF16, {2, 3, 4, 5, 2, 64}, 900)}};
+  gather.attrs.set("perm", std::vector<int64_t>{0, 1, 3, 2, 4, 5});
+  gather.atol = gather.rtol = 0;
+  expect_gpu_matches_cpu(gather);
+  GpuCase eight{"Transpose", {random_tensor(DType::kF32, {1, 2, 3, 2, 3, 6}, 901)}};  // 72-byte runs
+  eight.attrs.set("perm", std::vector<int64_t>{0, 1, 3, 2, 4, 5});
+  expect_gpu_matches_cpu(eight);
+  // Slices starting 2 halves in: the input is only 4-byte aligned.
+  for (int64_t start : {2, 8, 1}) {
+    GpuCase c{"Slice", {random_tensor(DType::kF16, {3, 5, 80}, 902 + uint64_t(start)), int64_tensor({start}),
+                        int64_tensor({start + 64}), int64_tensor({2})},
+              {1, 2, 3}};
+    c.atol = c.rtol = 0;
+    expect_gpu_matches_cpu(c);
+  }
+  GpuCase bytes{"Concat", {random_tensor(DType::kBool, {3, 2, 16}, 910), random_tensor(DType::kBool, {3, 5, 16}, 911)}};
+  bytes.attrs.set("axis", int64_t(1));
+  expect_gpu_matches_cpu(bytes);
+}
+
 TEST(GpuTensor, ReshapeFamily) {
   GpuCase r{"Reshape", {random_tensor(DType::kF32, {2, 3, 17}, 1), int64_tensor({17, -1})}, {1}};
   expect_gpu_matches_cpu(r);

@@ -37,6 +37,38 @@ TEST(CudaStridedLayout, MergesContiguousRunsAndDropsUnitDims) {
   EXPECT_EQ(l.dims[0], 1);
 }
 
+TEST(CudaStridedLayout, WidensContiguousInnerRuns) {
+  // SegFormer's row gather [1, 4, 8, 4, 8, 64] -> (0,1,3,2,4,5) in fp16: runs of 8 x 64 halves.
+  const std::vector<int64_t> in_strides = {4 * 8 * 4 * 8 * 64, 8 * 4 * 8 * 64, 4 * 8 * 64, 8 * 64, 64, 1};
+  std::vector<int64_t> dims = {1, 4, 4, 8, 8, 64}, out(6), in(6);
+  const int perm[6] = {0, 1, 3, 2, 4, 5};
+  int64_t run = 1;
+  for (int d = 5; d >= 0; --d) out[size_t(d)] = run, run *= dims[size_t(d)], in[size_t(d)] = in_strides[size_t(perm[d])];
+  cuda::StridedLayout l = cuda::make_layout(dims, {out, in});
+  ASSERT_EQ(l.rank, 4);  // [4, 4, 8, 8*64]: the kernel column and channels merge
+  const uintptr_t aligned[2] = {4096, 8192};
+  cuda::StridedLayout w = l;
+  EXPECT_EQ(cuda::widen_layout(w, 2, 2, aligned), 16u);
+  EXPECT_EQ(w.dims[3], 8 * 64 / 8);
+  for (int k = 0; k < 2; ++k)
+    for (int d = 0; d < 3; ++d) EXPECT_EQ(w.strides[k][d] * 8, l.strides[k][d]);
+  // An input only 4-byte aligned: 4-byte elements.
+  const uintptr_t four[2] = {4096, 8196};
+  w = l;
+  EXPECT_EQ(cuda::widen_layout(w, 2, 2, four), 4u);
+  EXPECT_EQ(w.dims[3], 8 * 64 / 2);
+  // A run of 3 halves cannot widen; nor can a transpose (inner stride not 1 on the input).
+  w = cuda::make_layout({5, 3}, {{3, 1}, {4, 1}});
+  EXPECT_EQ(cuda::widen_layout(w, 2, 2, aligned), 2u);
+  EXPECT_EQ(w.dims[1], 3);
+  w = cuda::make_layout({4, 8}, {{8, 1}, {1, 4}});
+  EXPECT_EQ(cuda::widen_layout(w, 2, 4, aligned), 4u);
+  // An outer stride of 6 floats (24 bytes) allows 8-byte elements, not 16.
+  w = cuda::make_layout({5, 4}, {{4, 1}, {6, 1}});
+  EXPECT_EQ(cuda::widen_layout(w, 2, 4, aligned), 8u);
+  EXPECT_EQ(w.strides[1][0], 3);
+}
+
 TEST(CudaStridedLayout, TooManyIrregularDimsIsAnError) {
   std::vector<int64_t> dims(9, 2), a(9), b(9);
   for (int i = 0; i < 9; ++i) a[size_t(i)] = int64_t(1) << (8 - i), b[size_t(i)] = int64_t(1) << i;  // reversed

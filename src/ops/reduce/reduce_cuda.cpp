@@ -24,6 +24,23 @@ void softmax_any(CudaKernelContext& ctx, bool log) {
   launch_softmax(x.dtype, log, x.data(), y.data(), outer, n, inner, ctx.stream());
 }
 
+// True when the reduced axes of dims, size-1 axes ignored, are adjacent: x is [outer, n, inner].
+bool as_one_run(const Dims& dims, const std::vector<bool>& reduced, int64_t* outer, int64_t* inner) {
+  int first = -1, last = -1;
+  for (int i = 0; i < int(dims.size()); ++i)
+    if (reduced[size_t(i)] && dims[size_t(i)] != 1) {
+      if (first < 0) first = i;
+      last = i;
+    }
+  if (first < 0) return false;
+  for (int i = first; i <= last; ++i)
+    if (!reduced[size_t(i)] && dims[size_t(i)] != 1) return false;
+  *outer = *inner = 1;
+  for (int i = 0; i < first; ++i) *outer *= dims[size_t(i)];
+  for (int i = last + 1; i < int(dims.size()); ++i) *inner *= dims[size_t(i)];
+  return true;
+}
+
 void reduce_any(CudaKernelContext& ctx, int op) {
   ctx.require_dtype(0, {DType::kF32, DType::kF16, DType::kI64, DType::kI32});
   const DeviceTensor& x = ctx.input(0);
@@ -41,6 +58,11 @@ void reduce_any(CudaKernelContext& ctx, int op) {
   }
   const int64_t n_red = numel_of(rd);
   if (n_red == 0 && op >= 1) ctx.invalid("reducing an empty axis has no defined value for this op");
+  int64_t outer = 1, inner = 1;
+  if (as_one_run(x.dims, mask, &outer, &inner)) {
+    launch_reduce_run(op, x.dtype, x.data(), y.data(), outer, n_red, inner, ctx.stream());
+    return;
+  }
   cuda::StridedLayout kept = cuda::make_layout(kd, {ks}), red = cuda::make_layout(rd, {rs});
   launch_reduce(op, x.dtype, x.data(), y.data(), kept, red, y.numel(), n_red, ctx.stream());
 }

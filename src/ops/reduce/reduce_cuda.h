@@ -21,6 +21,11 @@ void launch_cumsum(DType dt, const void* x, void* y, int64_t outer, int64_t n, i
 void launch_reduce(int op, DType dt, const void* x, void* y, const cuda::StridedLayout& kept,
                    const cuda::StridedLayout& red, int64_t n_out, int64_t n_red, CudaStream stream);
 
+// The same ops where the reduced axes are one run of a contiguous x viewed as [outer, n, inner]
+// (reduce_runs.cu: the n terms of each output split over threads).
+void launch_reduce_run(int op, DType dt, const void* x, void* y, int64_t outer, int64_t n, int64_t inner,
+                       CudaStream stream);
+
 void softmax_cuda(CudaKernelContext& ctx);
 void reduce_sum_cuda(CudaKernelContext& ctx);
 void reduce_mean_cuda(CudaKernelContext& ctx);

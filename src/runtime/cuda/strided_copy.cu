@@ -94,11 +94,14 @@ void strided_copy(const void* in, void* out, size_t elem_size, const StridedLayo
     CUDA_CHECK(cudaMemcpy2DAsync(out, out_pitch, in, in_pitch, width, height, cudaMemcpyDeviceToDevice, stream));
     return;
   }
-  switch (elem_size) {
-    case 1: return launch<uint8_t>(in, out, l, stream);
-    case 2: return launch<uint16_t>(in, out, l, stream);
-    case 4: return launch<uint32_t>(in, out, l, stream);
-    case 8: return launch<uint64_t>(in, out, l, stream);
+  StridedLayout wide = l;
+  const uintptr_t addresses[2] = {reinterpret_cast<uintptr_t>(out), reinterpret_cast<uintptr_t>(in)};
+  switch (widen_layout(wide, 2, elem_size, addresses)) {
+    case 16: return launch<uint4>(in, out, wide, stream);
+    case 1: return launch<uint8_t>(in, out, wide, stream);
+    case 2: return launch<uint16_t>(in, out, wide, stream);
+    case 4: return launch<uint32_t>(in, out, wide, stream);
+    case 8: return launch<uint64_t>(in, out, wide, stream);
     default: KILN_ASSERT(!"element size");
   }
 }

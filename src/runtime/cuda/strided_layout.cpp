@@ -43,6 +43,28 @@ StridedLayout make_layout(const std::vector<int64_t>& dims,
   return l;
 }
 
+size_t widen_layout(StridedLayout& l, int operands, size_t elem_size, const uintptr_t* addresses) {
+  const int last = l.rank - 1;
+  if (last < 0) return elem_size;
+  for (int k = 0; k < operands; ++k)
+    if (l.strides[k][last] != 1) return elem_size;
+  for (size_t width : {size_t(16), size_t(8), size_t(4)}) {
+    if (width <= elem_size) break;
+    bool fits = (size_t(l.dims[last]) * elem_size) % width == 0;
+    for (int k = 0; fits && k < operands; ++k) {
+      fits = addresses[k] % width == 0;
+      for (int d = 0; fits && d < last; ++d) fits = (size_t(l.strides[k][d]) * elem_size) % width == 0;
+    }
+    if (!fits) continue;
+    const int64_t factor = int64_t(width / elem_size);
+    l.dims[last] /= factor;
+    for (int k = 0; k < operands; ++k)
+      for (int d = 0; d < last; ++d) l.strides[k][d] /= factor;
+    return width;
+  }
+  return elem_size;
+}
+
 bool layout_is_contiguous_operand(const StridedLayout& l, int k) {
   int64_t expect = 1;
   for (int i = l.rank - 1; i >= 0; --i) {
