@@ -7,6 +7,7 @@
 #include "passes/commute_resize_conv.h"
 #include "passes/eliminate_noops.h"
 #include "passes/fold_attention_transposes.h"
+#include "passes/fuse_dwconv_activation.h"
 #include "passes/fuse_attention.h"
 #include "passes/fuse_gelu.h"
 #include "passes/fuse_layer_norm.h"
@@ -35,6 +36,7 @@ constexpr RewritePass kRewrites[] = {
     {"fuse_token_dwconv", fuse_token_dwconv},
     {"fuse_token_patch_conv", fuse_token_patch_conv},  // before fuse_matmul_epilogue takes its MatMul + bias
     {"fuse_gelu", fuse_gelu},
+    {"fuse_dwconv_activation", fuse_dwconv_activation},  // after fuse_token_dwconv and fuse_gelu
     {"fuse_layer_norm", fuse_layer_norm},
     {"fuse_matmul_epilogue", fuse_matmul_epilogue},
     {"merge_linear_pointwise_conv", merge_linear_pointwise_conv},

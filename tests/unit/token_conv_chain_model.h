@@ -11,7 +11,13 @@ namespace kiln::test {
 
 inline Tensor i64(std::vector<int64_t> v) { return Tensor::from_vector<int64_t>({int64_t(v.size())}, v); }
 
-// x ─T(perm_in)─▶ t1 ─Reshape(split)─▶ r1 ─Conv─▶ c ─Reshape─▶ r2 ─T(perm_out)─▶ t2 ─Relu─▶ y
+inline Tensor scalar_of(DType dt, double v) {
+  if (dt == DType::kF16) return Tensor::scalar(from_double<f16>(v));
+  if (dt == DType::kF64) return Tensor::scalar(v);
+  return Tensor::scalar(float(v));
+}
+
+// x ─T(perm_in)─▶ t1 ─Reshape(split)─▶ r1 ─Conv─▶ c ─Reshape─▶ r2 ─T(perm_out)─▶ t2 ─tail─▶ y
 struct Chain {
   int64_t B = 2, H = 5, W = 7, C = 6;
   int64_t group = 0, m = 0, w_in = 1;  // 0: C (depthwise)
@@ -23,6 +29,7 @@ struct Chain {
   DType dt = DType::kF32;
   std::string second_use;  // an intermediate (t1, r1, c, r2) also read by a Relu → graph output "z"
   std::string as_output;   // an intermediate that is also a graph output
+  std::string tail = "Relu";  // "Relu", "Sigmoid", or "gelu": the exported erf decomposition
 };
 
 inline std::string build(const Chain& ch) {
@@ -55,7 +62,18 @@ inline std::string build(const Chain& ch) {
   set_ints_attr(conv, "pads", ch.pads);
   b.node("Reshape", {"c", "merge"}, {"r2"});
   set_ints_attr(b.node("Transpose", {"r2"}, {"t2"}), "perm", ch.perm_out);
-  b.node("Relu", {"t2"}, {"y"});
+  if (ch.tail == "gelu") {  // 0.5 * t2 * (1 + erf(t2 / sqrt 2)), as PyTorch exports F.gelu
+    b.initializer("sqrt2", scalar_of(ch.dt, 1.4142135623730951))
+        .initializer("one", scalar_of(ch.dt, 1.0))
+        .initializer("half", scalar_of(ch.dt, 0.5));
+    b.node("Div", {"t2", "sqrt2"}, {"g1"});
+    b.node("Erf", {"g1"}, {"g2"});
+    b.node("Add", {"g2", "one"}, {"g3"});
+    b.node("Mul", {"t2", "g3"}, {"g4"});
+    b.node("Mul", {"g4", "half"}, {"y"});
+  } else {
+    b.node(ch.tail, {"t2"}, {"y"}).set_name("tail");
+  }
   if (!ch.second_use.empty()) {
     b.node("Relu", {ch.second_use}, {"z"});
     b.output("z", ch.dt);

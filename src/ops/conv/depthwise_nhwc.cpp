@@ -1,12 +1,14 @@
 // DepthwiseConvNHWC (depthwise_nhwc.h): shape inference and the CPU reference kernel. The kernel
 // accumulates each output as Conv's depthwise loop does (bias first, then taps row by row in
-// the compute type), so the fused graph gives Conv's numbers on the CPU.
+// the compute type), so the fused graph gives Conv's numbers on the CPU; the activation, when
+// fused, is applied in that compute type before the one rounding of f16/bf16 outputs.
 #include "ops/conv/depthwise_nhwc.h"
 
 #include <string>
 
 #include "ops/conv/conv_ops.h"
 #include "ops/conv/float_buffer.h"
+#include "ops/linear/linear_ops.h"
 #include "ops/op_util.h"
 
 namespace kiln::conv {
@@ -16,7 +18,7 @@ std::string dim_text(const Dim& d) { return d.known() ? std::to_string(d.value) 
 
 template <class T>
 void forward(const T* x, const T* w, const T* bias, T* y, int64_t batch, int64_t channels, const Axis& h,
-             const Axis& v) {
+             const Axis& v, linear::EpilogueActivation act) {
   // Weights as [tap][channel], so the innermost loop runs over contiguous channels.
   const int64_t taps = h.k * v.k;
   std::vector<T> wt(size_t(taps * channels));
@@ -40,6 +42,8 @@ void forward(const T* x, const T* w, const T* bias, T* y, int64_t batch, int64_t
             for (int64_t c = 0; c < channels; ++c) yp[c] += wp[c] * xp[c];
           }
         }
+        if (act != linear::EpilogueActivation::kNone)
+          for (int64_t c = 0; c < channels; ++c) yp[c] = linear::activate(yp[c], act);
       }
     }
   });
@@ -55,6 +59,7 @@ std::vector<ValueType> infer(const InferContext& ctx) {
   const Shape* w = ctx.shape(1);
   const Shape* b = ctx.has_input(2) ? ctx.shape(2) : nullptr;
   const Shape xs = x ? *x : Shape(3), ws = w ? *w : Shape(4);
+  linear::epilogue_activation(ctx);
   return {{dt, depthwise_nhwc_shape(ctx, xs, ws, b, nullptr)}};
 }
 
@@ -69,16 +74,17 @@ std::vector<Tensor> cpu(const KernelContext& ctx) {
   std::vector<Axis> axes;
   Tensor Y(dt, shape_dims(depthwise_nhwc_shape(ctx, shape_of(X.dims()), shape_of(W.dims()), B ? &bs : nullptr, &axes)));
   const int64_t batch = X.dim(0), channels = X.dim(2);
+  const linear::EpilogueActivation act = linear::epilogue_activation(ctx);
   if (dt == DType::kF32) {
     forward(X.data<float>(), W.data<float>(), B ? B->data<float>() : nullptr, Y.data<float>(), batch, channels,
-            axes[0], axes[1]);
+            axes[0], axes[1], act);
   } else if (dt == DType::kF64) {
     forward(X.data<double>(), W.data<double>(), B ? B->data<double>() : nullptr, Y.data<double>(), batch,
-            channels, axes[0], axes[1]);
+            channels, axes[0], axes[1], act);
   } else {  // f16/bf16: float math, one rounding per output (as Conv)
     std::vector<float> x = widen<float>(X), w = widen<float>(W), y(size_t(Y.numel()));
     std::vector<float> bias = B ? widen<float>(*B) : std::vector<float>();
-    forward(x.data(), w.data(), B ? bias.data() : nullptr, y.data(), batch, channels, axes[0], axes[1]);
+    forward(x.data(), w.data(), B ? bias.data() : nullptr, y.data(), batch, channels, axes[0], axes[1], act);
     narrow_into(y, Y);
   }
   return {Y};

@@ -19,6 +19,7 @@
 
 #include "kiln/status.h"
 #include "ops/conv/depthwise_nhwc_launch.h"
+#include "ops/linear/epilogue_math.cuh"
 #include "runtime/cuda/kernel_util.cuh"
 
 namespace kiln::conv {
@@ -115,7 +116,11 @@ __global__ void __launch_bounds__(kThreads, 2)
       }
     }
     const int o = jj - 2;  // its last column was just read
-    if (o >= 0 && ow0 + o < p.out_w) cuda::store_vec<T, V>(yrow + (ow0 + o) * C, acc[o]);
+    if (o >= 0 && ow0 + o < p.out_w) {
+#pragma unroll
+      for (int k = 0; k < V; ++k) acc[o][k] = linear::activate_f(p.act, acc[o][k]);
+      cuda::store_vec<T, V>(yrow + (ow0 + o) * C, acc[o]);
+    }
   }
 }
 
@@ -150,6 +155,8 @@ __global__ void __launch_bounds__(kThreads)
       for (int k = 0; k < V; ++k) acc[k] = fmaf(cuda::load_f(w, (c0 + k) * taps + t), v[k], acc[k]);
     }
   }
+#pragma unroll
+  for (int k = 0; k < V; ++k) acc[k] = linear::activate_f(p.act, acc[k]);
   cuda::store_vec<T, V>(y + int64_t(rest) * C + c0, acc);
 }
 

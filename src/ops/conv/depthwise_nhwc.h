@@ -8,6 +8,8 @@
 //   Y [B, N' = out_h*out_w, C]    y[b, oh*out_w + ow, c] = B[c] +
 //                                   sum_{i,j} W[c,0,i,j] * x[b, (oh*s_h - p_t + i*d_h)*width + ow*s_w - p_l + j*d_w, c]
 //                                 (taps outside the height x width image read zero)
+//   Y = act(Y) with the optional attribute activation = "none" (default) | "relu" | "gelu" |
+//       "gelu_tanh" (FusedMatMul's; put in by passes/fuse_dwconv_activation)
 // Attributes: height, width (the image X's tokens form; required), and Conv's kernel_shape,
 // strides, dilations, pads, auto_pad with Conv's meaning (window.h resolves them).
 #pragma once

@@ -6,6 +6,7 @@
 #include "ops/conv/conv_cuda.h"
 #include "ops/conv/depthwise_nhwc.h"
 #include "ops/conv/depthwise_nhwc_launch.h"
+#include "ops/linear/linear_ops.h"
 #include "runtime/cuda/cuda_kernel_context.h"
 
 namespace kiln::conv {
@@ -33,6 +34,7 @@ void depthwise_nhwc_cuda(CudaKernelContext& ctx) {
   p.in_h = int(h.in), p.in_w = int(v.in), p.out_h = int(h.out), p.out_w = int(v.out);
   p.k_h = int(h.k), p.k_w = int(v.k), p.s_h = int(h.s), p.s_w = int(v.s), p.d_h = int(h.d), p.d_w = int(v.d);
   p.p_h = int(h.pb), p.p_w = int(v.pb);
+  p.act = linear::epilogue_activation(ctx);
   launch_depthwise_nhwc(x.dtype, p, ctx.stream());
 }
 

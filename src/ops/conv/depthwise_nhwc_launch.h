@@ -2,6 +2,7 @@
 // launcher in depthwise_nhwc.cu, so nvcc never sees the op headers.
 #pragma once
 #include "ir/dtype.h"
+#include "ops/linear/epilogue.h"
 #include "runtime/cuda/device_tensor.h"
 
 namespace kiln::conv {
@@ -18,6 +19,7 @@ struct DepthwiseNhwcParams {
   int in_h = 0, in_w = 0, out_h = 0, out_w = 0;
   int k_h = 1, k_w = 1, s_h = 1, s_w = 1, d_h = 1, d_w = 1;
   int p_h = 0, p_w = 0;  // pads at the start of each axis (the end pads only set out_h/out_w)
+  linear::EpilogueActivation act = linear::EpilogueActivation::kNone;  // on the fp32 sum
 };
 
 // fp32 or fp16 storage, fp32 math. 16-byte accesses along the channels when they are a multiple

@@ -1,21 +1,11 @@
 // The elementwise tail of FusedMatMul that cuBLASLt's epilogues cannot do exactly (erf GELU, an
 // activation followed by a residual): one in-place pass over Y, fp32 math.
-#include "ops/elementwise/gelu_math.cuh"
+#include "ops/linear/epilogue_math.cuh"
 #include "ops/linear/linear_cuda.h"
 #include "runtime/cuda/kernel_util.cuh"
 
 namespace kiln::linear {
 namespace {
-
-__device__ __forceinline__ float activate(EpilogueActivation act, float v) {
-  switch (act) {
-    case EpilogueActivation::kRelu: return v > 0.f ? v : (v == v ? 0.f : v);  // NaN stays NaN
-    case EpilogueActivation::kGelu: return ew::gelu_erf(v);
-    case EpilogueActivation::kGeluTanh: return ew::gelu_tanh(v);
-    case EpilogueActivation::kNone: break;
-  }
-  return v;
-}
 
 // Any shape and alignment; bias (when given) indexed by column.
 template <class T>
@@ -24,7 +14,7 @@ __global__ void epilogue_kernel(EpilogueActivation act, T* __restrict__ y, const
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
     float v = cuda::load_f(y, i);
     if (bias) v += cuda::load_f(bias, i % n);
-    v = activate(act, v);
+    v = activate_f(act, v);
     if (res) v += cuda::load_f(res, i);
     cuda::store_f(y, i, v);
   }
@@ -41,7 +31,7 @@ __global__ void epilogue_vec_kernel(EpilogueActivation act, T* __restrict__ y, c
     if (res) rv = reinterpret_cast<const V*>(res)[i];
 #pragma unroll
     for (int k = 0; k < V::kCount; ++k) {
-      float v = activate(act, cuda::load_f(yv.v, k));
+      float v = activate_f(act, cuda::load_f(yv.v, k));
       if (res) v += cuda::load_f(rv.v, k);
       cuda::store_f(yv.v, k, v);
     }

@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <optional>
 
-#include "ops/elementwise/gelu_math.h"
 #include "ops/linear/gemm_kernels.h"
 #include "ops/linear/linear_ops.h"
 #include "ops/op_util.h"
@@ -20,16 +19,6 @@ namespace kiln::linear {
 namespace {
 
 constexpr std::initializer_list<DType> kTypes = {DType::kF32, DType::kF64, DType::kF16, DType::kBF16};
-
-template <class C> C activate(C v, EpilogueActivation act) {
-  switch (act) {
-    case EpilogueActivation::kRelu: return v < C(0) ? C(0) : v;  // NaN stays NaN, like Relu
-    case EpilogueActivation::kGelu: return ew::gelu_erf(v);
-    case EpilogueActivation::kGeluTanh: return ew::gelu_tanh(v);
-    case EpilogueActivation::kNone: break;
-  }
-  return v;
-}
 
 // y[r, j] = act(y[r, j] + bias[j]) (+ residual[r, j]) over m rows of n.
 template <class C>
