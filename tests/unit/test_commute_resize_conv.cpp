@@ -130,10 +130,11 @@ Outcome run(const Head& h, double tolerance = 1e-6) {
   const std::string bytes = build(h);
   Graph plain = import_onnx_bytes(bytes, ".", "m.onnx");
   Graph g = import_onnx_bytes(bytes, ".", "m.onnx");
-  // Without fuse_resize_sum, which would sum the rewritten branches in one node: the op counts
-  // below are this pass's.
-  run_passes(plain, {"commute_resize_conv", "fuse_resize_sum"});
-  const int fired = run_passes(g, {"fuse_resize_sum"}).fused.at("commute_resize_conv");
+  // Without fuse_resize_sum, which would sum the rewritten branches in one node, and
+  // fuse_conv_epilogue, which would take a branch's Add into its Conv: the op counts below are
+  // this pass's.
+  run_passes(plain, {"commute_resize_conv", "fuse_resize_sum", "fuse_conv_epilogue"});
+  const int fired = run_passes(g, {"fuse_resize_sum", "fuse_conv_epilogue"}).fused.at("commute_resize_conv");
   TensorMap feeds;
   uint64_t seed = 3;
   for (const std::string& in : plain.inputs)
@@ -281,8 +282,10 @@ TEST(CommuteResizeConv, SegformerDecodeHeads) {
     Graph g = import_onnx_file((dir / "model.onnx").string(), import);
     // Op counts of this pass alone: merge_linear_pointwise_conv would fold the new convs away,
     // fuse_resize_sum the Resizes and Adds.
-    run_passes(plain, {"commute_resize_conv", "merge_linear_pointwise_conv", "fuse_resize_sum"});
-    EXPECT_EQ(run_passes(g, {"merge_linear_pointwise_conv", "fuse_resize_sum"}).fused.at("commute_resize_conv"), 1);
+    run_passes(plain, {"commute_resize_conv", "merge_linear_pointwise_conv", "fuse_resize_sum", "fuse_conv_epilogue"});
+    EXPECT_EQ(run_passes(g, {"merge_linear_pointwise_conv", "fuse_resize_sum", "fuse_conv_epilogue"})
+                  .fused.at("commute_resize_conv"),
+              1);
     auto before = plain.op_histogram(), after = g.op_histogram();
     EXPECT_EQ(before["Concat"] - after["Concat"], 1);
     EXPECT_EQ(after["Conv"] - before["Conv"], 3);

@@ -249,12 +249,17 @@ TEST(LayerCost, CostsAnImportedGraph) {
   ImportOptions o;
   o.input_shapes["x"] = {2, 3, 16, 16};
   Graph g = import_onnx_bytes(b.bytes(), ".", "m.onnx", o);
-  run_passes(g);
+  run_passes(g, {"fuse_conv_epilogue"});  // the Relu stays a node of its own here
   ASSERT_EQ(g.nodes.size(), 2u);
   // Conv: 4096 outputs x 27 MACs; reads 1536 + 216 floats, writes 4096. Relu: 4096 each way.
   expect_cost(layer_cost(g, g.nodes[0]), 4096 * 54.0, (1536 + 216 + 4096) * 4.0);
   expect_cost(layer_cost(g, g.nodes[1]), 4096, 8192 * 4.0);
   expect_cost(graph_cost(g), 4096 * 55.0, (1536 + 216 + 4096 + 8192) * 4.0);
+  // With the pass: one FusedConv (zero bias added, Relu fused) reading X, W, B and writing Y once.
+  Graph f = import_onnx_bytes(b.bytes(), ".", "m.onnx", o);
+  run_passes(f);
+  ASSERT_EQ(f.nodes.size(), 1u);
+  expect_cost(layer_cost(f, f.nodes[0]), 4096 * 56.0, (1536 + 216 + 8 + 4096) * 4.0);
 }
 
 TEST(LayerCost, AchievedFractionIsTheRelevantRoofline) {

@@ -10,7 +10,8 @@
 //              cuDNN cannot take, always go that way.
 // Mixed convs (fp16 X and W, fp32 B and Y; conv_like.h) run as GEMMs with an fp32 output: the
 // 1x1 and patchify paths as they are, the rest through im2col.
-// The GEMM and cuDNN paths add the bias in place afterwards (channel_bias.cu). Geometry comes from the CPU
+// The GEMM and cuDNN paths add the bias in place afterwards, with FusedConv's shortcut and
+// activation in the same pass (channel_epilogue.cu). Geometry comes from the CPU
 // reference's window code (window.h), so both backends agree on pads and output extents.
 #include "ops/conv/conv_cuda.h"
 
@@ -19,10 +20,11 @@
 #include <memory>
 #include <string>
 
-#include "ops/conv/channel_bias.h"
+#include "ops/conv/channel_epilogue.h"
 #include "ops/conv/conv_path.h"
 #include "ops/conv/conv_paths_cuda.h"
 #include "ops/conv/window.h"
+#include "ops/linear/linear_ops.h"
 #include "runtime/cuda/candidate_timer.h"
 #include "runtime/cuda/cuda_kernel_context.h"
 #include "runtime/cuda/library_check.h"
@@ -175,9 +177,8 @@ bool choose_im2col(CudaKernelContext& ctx, ConvState& st, const DeviceTensor& x,
   return im2col;
 }
 
-}  // namespace
-
-void conv_cuda(CudaKernelContext& ctx) {
+// Conv, then act(Y + Z) for FusedConv (z nullptr and act none for Conv).
+void conv_forward(CudaKernelContext& ctx, const DeviceTensor* z, linear::EpilogueActivation act) {
   ctx.require_dtype(0, {DType::kF32, DType::kF16});
   const DeviceTensor& x = ctx.input(0);
   const DeviceTensor& w = ctx.input(1);
@@ -204,15 +205,27 @@ void conv_cuda(CudaKernelContext& ctx) {
   if (mixed && (group != 1 || (path == ConvPath::kCudnn && im2col_bytes(x, w, axes) > kMaxIm2col)))
     ctx.unsupported("a float16 Conv writing float32 needs groups 1 and im2col columns within " +
                     std::to_string(kMaxIm2col >> 20) + " MiB");
+  const bool fused = z || act != linear::EpilogueActivation::kNone;
+  auto check_z = [&](const DeviceTensor& y) {
+    if (z && (z->dims != y.dims || z->dtype != y.dtype))
+      ctx.invalid("Z " + dims_to_string(z->dims) + " " + dtype_name(z->dtype) + " must have Y's shape and type, " +
+                  dims_to_string(y.dims) + " " + dtype_name(y.dtype));
+  };
+  const int64_t planes = x.dims[0] * c_out;
   if (path == ConvPath::kDepthwise) {
     DeviceTensor& y = ctx.alloc_output(0);
-    if (y.numel() > 0) depthwise_conv_forward(ctx, x, w, b, y, axes);
+    check_z(y);
+    if (y.numel() > 0) depthwise_conv_forward(ctx, x, w, b, y, axes);  // the bias fused
+    if (fused && y.numel() > 0)
+      launch_channel_epilogue(y.dtype, y.data(), nullptr, z ? z->data() : nullptr, act, planes, c_out,
+                              y.numel() / planes, ctx.stream());
     ctx.library = "kiln";
     return;
   }
   bool fresh = false;
   ConvState& st = ctx.state<ConvState>(&fresh);
   DeviceTensor& y = ctx.alloc_output(0);
+  check_z(y);
   if (y.numel() == 0) return;
   if (fresh && path == ConvPath::kCudnn && group == 1 && im2col_bytes(x, w, axes) <= kMaxIm2col)
     st.im2col = mixed || !symmetric_pads(axes) || choose_im2col(ctx, st, x, w, y, axes);
@@ -233,8 +246,18 @@ void conv_cuda(CudaKernelContext& ctx) {
     CUDNN_CHECK(cudnnConvolutionForward(ctx.session.cudnn(), &one, st.xd->h, x.data(), st.wd->h, w.data(), st.cd.h,
                                         st.algo, ws, st.memory, &zero, st.yd->h, y.data()));
   }
-  if (b) launch_add_channel_bias(y.dtype, y.data(), b->data(), x.dims[0] * c_out, c_out, y.numel() / (x.dims[0] * c_out),
-                                 ctx.stream());
+  if (b || fused)
+    launch_channel_epilogue(y.dtype, y.data(), b ? b->data() : nullptr, z ? z->data() : nullptr, act, planes, c_out,
+                            y.numel() / planes, ctx.stream());
+}
+
+}  // namespace
+
+void conv_cuda(CudaKernelContext& ctx) { conv_forward(ctx, nullptr, linear::EpilogueActivation::kNone); }
+
+void fused_conv_cuda(CudaKernelContext& ctx) {
+  if (!ctx.has_input(2)) ctx.invalid("B is required (zeros when the convolution has no bias)");
+  conv_forward(ctx, ctx.has_input(3) ? &ctx.input(3) : nullptr, linear::epilogue_activation(ctx));
 }
 
 }  // namespace kiln::conv

@@ -8,6 +8,9 @@
 namespace kiln::conv {
 
 void conv_cuda(CudaKernelContext& ctx);
+// kiln.FusedConv (fused_conv.h): Conv's paths, then the bias, Z and the activation in the one
+// pass over Y that the bias alone takes (channel_epilogue.cu).
+void fused_conv_cuda(CudaKernelContext& ctx);
 // MaxPool and AveragePool (2-D, and 1-D as H = 1) through cuDNN pooling (pool_cuda.cpp);
 // dilations, Indices and ceil_mode extents cuDNN cannot reach are reported as unsupported.
 void max_pool_cuda(CudaKernelContext& ctx);

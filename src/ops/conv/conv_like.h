@@ -38,10 +38,16 @@ std::vector<ValueType> infer_conv_like(const InferContext& ctx, ShapeFn shape_of
   return {{dt, shape_of_output(ctx, xs, ws, b, nullptr)}};
 }
 
-// out_channels_from_w: Conv's M is W's first dim; ConvTranspose's is Y's second.
-template <class ShapeFn, class Forward>
+// What runs on Y in the compute type before its one rounding: nothing, for the plain ops.
+struct NoFinish {
+  template <class C> void operator()(C*, int64_t) const {}
+};
+
+// out_channels_from_w: Conv's M is W's first dim; ConvTranspose's is Y's second. finish(y, n)
+// sees the n outputs in the compute type (float or double) before they are stored.
+template <class ShapeFn, class Forward, class Finish = NoFinish>
 std::vector<Tensor> run_conv_like(const KernelContext& ctx, ShapeFn shape_of_output, Forward forward,
-                                  bool out_channels_from_w, bool allow_mixed) {
+                                  bool out_channels_from_w, bool allow_mixed, Finish finish = {}) {
   const Tensor& X = ctx.input(0);
   const Tensor& W = ctx.input(1);
   const Tensor* B = ctx.has_input(2) ? &ctx.input(2) : nullptr;
@@ -58,13 +64,16 @@ std::vector<Tensor> run_conv_like(const KernelContext& ctx, ShapeFn shape_of_out
   if (dt == DType::kF32 && X.dtype() == dt) {
     forward(X.data<float>(), W.data<float>(), B ? B->data<float>() : nullptr, Y.data<float>(), N, C,
             M, group, g);
+    finish(Y.data<float>(), Y.numel());
   } else if (dt == DType::kF64) {
     forward(X.data<double>(), W.data<double>(), B ? B->data<double>() : nullptr, Y.data<double>(),
             N, C, M, group, g);
+    finish(Y.data<double>(), Y.numel());
   } else {  // f16/bf16 (or mixed): compute in float, round once per output element into Y's type
     std::vector<float> x = widen<float>(X), w = widen<float>(W), y(static_cast<size_t>(Y.numel()));
     std::vector<float> b = B ? widen<float>(*B) : std::vector<float>();
     forward(x.data(), w.data(), B ? b.data() : nullptr, y.data(), N, C, M, group, g);
+    finish(y.data(), Y.numel());
     narrow_into(y, Y);
   }
   return {Y};

@@ -1,5 +1,6 @@
 #include "ops/conv/conv_ops.h"
 #include "ops/conv/depthwise_nhwc.h"
+#include "ops/conv/fused_conv.h"
 #ifdef KILN_WITH_CUDA
 #include "ops/conv/conv_cuda.h"
 #endif
@@ -12,11 +13,13 @@ void register_conv_ops(OpRegistry& r) {
   conv::register_pools(r);
   conv::register_global_pools(r);
   conv::register_depthwise_nhwc(r);
+  conv::register_fused_conv(r);
 #ifdef KILN_WITH_CUDA
   r.set_cuda("Conv", conv::conv_cuda);
   r.set_cuda("MaxPool", conv::max_pool_cuda);
   r.set_cuda("AveragePool", conv::average_pool_cuda);
   r.set_cuda(conv::kDepthwiseNhwcOp, conv::depthwise_nhwc_cuda, kKilnDomain);
+  r.set_cuda(conv::kFusedConvOp, conv::fused_conv_cuda, kKilnDomain);
 #endif
 }
 
