@@ -99,22 +99,14 @@ def parse_hw(s):
     return h, w
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--variant", choices=sorted(VARIANTS), default="tiny")
-    ap.add_argument("--hw", type=parse_hw, default=None, help="input HxW (default: the variant's)")
-    ap.add_argument("--batch", type=int, default=1, help="input batch (default 1)")
-    a = ap.parse_args()
-    v = VARIANTS[a.variant]
-    hw = a.hw or v["hw"]
-    if a.batch < 1:
-        ap.error("--batch must be at least 1")
-
-    torch = kc.setup_torch(SEED)
-    import transformers
+def build_model(torch, variant, hw):
+    """The variant's model with the exporter's random weights (same seeds): (config, model in
+    eval mode, randomized parameter counts, patched mask helpers). bench/torch_mask2former.py
+    times this same model."""
     from transformers import Mask2FormerConfig, Mask2FormerForUniversalSegmentation, SwinConfig
 
+    v = VARIANTS[variant]
+    torch.manual_seed(SEED)
     swin = SwinConfig(**dict(v["swin"], image_size=hw[0]))
     kw = dict(v["m2f"])
     try:
@@ -134,9 +126,34 @@ def main():
     ])
     if patched:
         kc.log(f"{v['name']}: patched create_bidirectional_mask in {patched}")
+    return cfg, model, changed, patched
 
+
+def make_inputs(torch, hw, batch):
     g = torch.Generator().manual_seed(SEED + 2)
-    inputs = collections.OrderedDict(pixel_values=torch.randn(a.batch, 3, hw[0], hw[1], generator=g))
+    return collections.OrderedDict(pixel_values=torch.randn(batch, 3, hw[0], hw[1], generator=g))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--variant", choices=sorted(VARIANTS), default="tiny")
+    ap.add_argument("--hw", type=parse_hw, default=None, help="input HxW (default: the variant's)")
+    ap.add_argument("--batch", type=int, default=1, help="input batch (default 1)")
+    ap.add_argument("--fp16-reference", action="store_true",
+                    help="also write golden_fp16/: the model under CUDA autocast float16 (needs a GPU), "
+                         "what PyTorch's own fp16 does to the outputs")
+    a = ap.parse_args()
+    v = VARIANTS[a.variant]
+    hw = a.hw or v["hw"]
+    if a.batch < 1:
+        ap.error("--batch must be at least 1")
+
+    torch = kc.setup_torch(SEED)
+    import transformers
+
+    cfg, model, changed, patched = build_model(torch, a.variant, hw)
+    inputs = make_inputs(torch, hw, a.batch)
     kc.export_and_check(
         name=v["name"],
         model=model,
@@ -149,6 +166,17 @@ def main():
         seed=SEED,
         extra_meta={"randomized_trivial_params": changed, "patched_mask_helpers": patched},
     )
+    if a.fp16_reference:
+        import numpy as np
+
+        out_dir = os.path.join(a.out, "golden_fp16")
+        os.makedirs(out_dir, exist_ok=True)
+        model = model.cuda()
+        with torch.no_grad(), torch.autocast("cuda", dtype=torch.float16):
+            out = model(pixel_values=inputs["pixel_values"].cuda())
+        for name in ("class_queries_logits", "masks_queries_logits"):
+            np.save(os.path.join(out_dir, name + ".npy"), getattr(out, name).float().cpu().numpy())
+        kc.log(f"{v['name']}: wrote {out_dir} (CUDA autocast float16)")
 
 
 if __name__ == "__main__":

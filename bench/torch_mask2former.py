@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""PyTorch peers for a Mask2Former benchmark on the GPU (protocol: ../../shared/BENCH.md).
+
+  python3 bench/torch_mask2former.py --variant swin-t --hw 800x1216 --out FILE.json [--no-compile]
+
+The exporter's model (tools/export/export_mask2former.py: transformers
+Mask2FormerForUniversalSegmentation, same config, seeds and random weights) on the exporter's
+input, timed as eager fp32 (TF32 off; the reference), eager fp16 and torch.compile fp16
+(default mode), both through torch.autocast(float16). GPU ms: CUDA events around the forward,
+synchronized before each iteration, median/p90 of --iterations after --warmup. Accuracy of the
+fp16 peers against fp32: rel L2 of both outputs, NaN/Inf.
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools", "export"))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--variant", default="swin-t")
+    ap.add_argument("--hw", default="800x1216")
+    ap.add_argument("--batch", type=int, default=1)
+    ap.add_argument("--iterations", type=int, default=50)
+    ap.add_argument("--warmup", type=int, default=10)
+    ap.add_argument("--no-compile", action="store_true")
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+    import export_mask2former as em
+    import kiln_export_common as kc
+
+    torch = kc.setup_torch(em.SEED)
+    hw = tuple(int(v) for v in a.hw.split("x"))
+    _, model, _, _ = em.build_model(torch, a.variant, hw)
+    x = em.make_inputs(torch, hw, a.batch)["pixel_values"].cuda()
+    model = model.cuda().eval()
+
+    def outputs(out):
+        return out.class_queries_logits.float(), out.masks_queries_logits.float()
+
+    def timed(fn):
+        with torch.no_grad():
+            for _ in range(a.warmup):
+                fn()
+            ms = []
+            start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            for _ in range(a.iterations):
+                torch.cuda.synchronize()
+                start.record()
+                fn()
+                stop.record()
+                stop.synchronize()
+                ms.append(start.elapsed_time(stop))
+        s = sorted(ms)
+        return {"median": statistics.median(s), "p90": s[int(0.9 * (len(s) - 1))], "n": len(s)}
+
+    def rel(t, ref):
+        t, ref = t.double(), ref.double()
+        return float((t - ref).norm() / ref.norm().clamp_min(1e-30))
+
+    report = {"gpu": torch.cuda.get_device_name(), "torch": torch.__version__, "variant": a.variant, "hw": a.hw,
+              "batch": a.batch, "peers": {}}
+    with torch.no_grad():
+        ref = outputs(model(pixel_values=x))
+    report["peers"]["eager fp32"] = {"gpu_ms": timed(lambda: model(pixel_values=x))}
+
+    def fp16(m):
+        def run():
+            with torch.autocast("cuda", dtype=torch.float16):
+                return m(pixel_values=x)
+        return run
+
+    peers = [("eager fp16 (autocast)", fp16(model))]
+    if not a.no_compile:
+        peers.append(("torch.compile fp16 (autocast)", fp16(torch.compile(model))))
+    for name, run in peers:
+        try:
+            with torch.no_grad():
+                got = outputs(run())
+            report["peers"][name] = {"gpu_ms": timed(run), "rel_l2_class": rel(got[0], ref[0]),
+                                     "rel_l2_masks": rel(got[1], ref[1]),
+                                     "finite": bool(all(torch.isfinite(t).all() for t in got))}
+        except Exception as e:  # a failing peer is reported, not fatal
+            report["peers"][name] = {"error": f"{type(e).__name__}: {e}"}
+    with open(a.out, "w") as f:
+        json.dump(report, f, indent=2)
+    for name, r in report["peers"].items():
+        print(name, json.dumps(r))
+
+
+if __name__ == "__main__":
+    main()
