@@ -59,10 +59,9 @@ std::vector<std::vector<Detection>> top_detections(const Tensor& logits, const T
   std::vector<uint32_t> key(static_cast<size_t>(per_image));
   std::vector<int64_t> order(static_cast<size_t>(per_image));
   for (int64_t b = 0; b < batch; ++b) {
-    for (int64_t i = 0; i < per_image; ++i) {
-      score[size_t(i)] = portable_sigmoid(value(logits, b * per_image + i));
-      key[size_t(i)] = score_order_key(score[size_t(i)]);
-    }
+    for (int64_t i = 0; i < per_image; ++i) score[size_t(i)] = value(logits, b * per_image + i);
+    portable_sigmoid_n(score.data(), score.data(), per_image);
+    for (int64_t i = 0; i < per_image; ++i) key[size_t(i)] = score_order_key(score[size_t(i)]);
     std::iota(order.begin(), order.end(), int64_t(0));
     auto better = [&](int64_t a, int64_t c) {
       return key[size_t(a)] > key[size_t(c)] || (key[size_t(a)] == key[size_t(c)] && a < c);

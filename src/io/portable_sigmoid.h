@@ -1,8 +1,9 @@
 // exp and sigmoid in float32 with the same bits on the CPU and on the GPU, so post-processing on
 // either backend ranks scores identically (detection top-k ties, Mask2Former's mask
 // probabilities). Library expf differs between glibc and CUDA by an ulp here and there; this one
-// is built only from IEEE-exact operations (double fma, rint, ldexp, the float add and divide),
-// which both compilers must round the same way.
+// is built only from IEEE-exact operations — double fma, rint, power-of-two scaling, the float
+// add and divide — which every compiler must round the same way. No product meets a sum outside
+// an explicit fma, so FMA contraction cannot change a result either.
 //
 // portable_expf(x) evaluates e^x in double (Cody-Waite reduction by ln 2, degree-13 Taylor
 // polynomial; relative error below 1e-16) and rounds once to float: the correctly rounded expf
@@ -10,10 +11,10 @@
 // ulp) on all but a vanishing fraction of inputs. portable_sigmoid(x) is then exactly the CPU
 // reference's formula 1 / (1 + exp(-x)) in float32, as torch writes it.
 //
-// Plain C++ that nvcc also compiles for the device: include only from .cpp and .cu files that
-// need it. Host code must not contract these operations into other FMAs (kiln does not build
-// with -march flags that enable FMA contraction; the functions use explicit fma where they want
-// one).
+// On the host, fma is a libm call unless the compiler may assume FMA hardware; loops over many
+// values use portable_sigmoid_n (portable_sigmoid.cpp), which runs an FMA build of the same code
+// where the CPU has it (fma is exactly rounded either way: the bits do not change). Plain C++
+// that nvcc also compiles for the device.
 #pragma once
 #include <math.h>
 #include <stdint.h>
@@ -50,7 +51,16 @@ KILN_HOST_DEVICE inline float portable_expf(float x) {
   p = fma(p, r, 0.5);
   p = fma(p, r, 1.0);
   p = fma(p, r, 1.0);
-  return float(ldexp(p, int(n)));  // |n| <= 151: a normal double, one rounding to float
+  // p * 2^n, exact (|n| <= 151 keeps every value a normal double; what ldexp gives without a
+  // library call), then the one rounding to float.
+  const uint64_t scale_bits = uint64_t(int64_t(n) + 1023) << 52;
+#ifdef __CUDA_ARCH__
+  const double scale = __longlong_as_double((long long)scale_bits);
+#else
+  double scale;
+  memcpy(&scale, &scale_bits, sizeof scale);
+#endif
+  return float(p * scale);
 }
 
 // 1 / (1 + e^-x) in float32: each step rounded to nearest (the device intrinsics say so where
@@ -77,5 +87,8 @@ KILN_HOST_DEVICE inline uint32_t score_order_key(float score) {
   // Non-negative floats order as their bits; negatives (never from a sigmoid) as their negation.
   return (bits & 0x80000000u) ? 0x7fffffffu - (bits & 0x7fffffffu) : bits | 0x80000000u;
 }
+
+// y[i] = portable_sigmoid(x[i]) for i < n (host; x and y may be the same array).
+void portable_sigmoid_n(const float* x, float* y, int64_t n);
 
 }  // namespace kiln
