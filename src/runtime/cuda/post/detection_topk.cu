@@ -100,9 +100,15 @@ __global__ void __launch_bounds__(kBlock)
   for (int shift = 24; shift >= 0; shift -= 8) {
     for (int i = tid; i < 256; i += kBlock) hist[i] = 0;
     __syncthreads();
-    for (int i = tid; i < n; i += kBlock) {
-      const uint32_t k = keys[i];
-      if ((k & mask) == prefix) atomicAdd(&hist[(k >> shift) & 255u], 1u);
+    // Scores cluster in a few top digits: a warp adds each of its digits once (per-key atomics on
+    // one counter would serialize the whole image).
+    for (int start = 0; start < n; start += kBlock) {
+      const int i = start + tid;
+      const uint32_t k = i < n ? keys[i] : 0u;
+      const bool match = i < n && (k & mask) == prefix;
+      const uint32_t digit = match ? (k >> shift) & 255u : 256u;
+      const uint32_t same = __match_any_sync(0xffffffffu, digit);
+      if (match && lane == __ffs(same) - 1) atomicAdd(&hist[digit], uint32_t(__popc(same)));
     }
     __syncthreads();
     if (warp == 0) {

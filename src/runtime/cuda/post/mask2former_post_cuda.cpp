@@ -84,13 +84,22 @@ std::pair<post::DeviceTaps, post::DeviceTaps> target_taps(const MapGeometry& g, 
   return {up.taps(bilinear_taps(g.r, g.height)), up.taps(bilinear_taps(g.r, g.width))};
 }
 
-// The class-score GEMM runs in full fp32 whatever the session allows: the map is compared with
-// the fp32 reference, and TF32 would move near-ties.
-struct NoTf32 {
+// The class-score GEMM runs in full fp32 whatever the session allows (the map is compared with
+// the fp32 reference, and TF32 would move near-ties), with cuBLASLt's heuristic choice, neither
+// timed nor stored in the engine's tuning cache.
+struct PlainGemm {
   CudaSession& session;
-  bool was;
-  explicit NoTf32(CudaSession& s) : session(s), was(s.allow_tf32) { s.allow_tf32 = false; }
-  ~NoTf32() { session.allow_tf32 = was; }
+  bool tf32, tune;
+  TuningCache* tuning;
+  explicit PlainGemm(CudaSession& s) : session(s), tf32(s.allow_tf32), tune(s.tune), tuning(s.tuning) {
+    s.allow_tf32 = s.tune = false;
+    s.tuning = nullptr;
+  }
+  ~PlainGemm() {
+    session.allow_tf32 = tf32;
+    session.tune = tune;
+    session.tuning = tuning;
+  }
 };
 
 }  // namespace
@@ -120,7 +129,7 @@ LabelMap mask2former_semantic_cuda(CudaSession& session, const DeviceTensor& cla
   call.c = scores.data();
   call.ldc = rr;
   {
-    NoTf32 fp32(session);
+    PlainGemm plain(session);
     linear::gemm_lt(session, call);
   }
 
