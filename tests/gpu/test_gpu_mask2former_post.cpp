@@ -121,16 +121,18 @@ TEST(GpuMask2FormerPost, SemanticAgreesOnAtLeast9999PerMille) {
 }
 
 TEST(GpuMask2FormerPost, SemanticEqualScoresPickTheFirstClass) {
-  // Equal class logits: every class scores the same sum, so torch.argmax's first maximum (0).
+  // Equal class logits and one query: every class score is the same single product, an exact
+  // tie on both backends (with more queries the GEMMs may round rows apart: OpenBLAS's edge
+  // kernels do), so torch.argmax's first maximum, class 0, everywhere.
   CudaSession session;
   for (DType dt : {DType::kF32, DType::kF16}) {
-    Case c{9, 5, 6, 7, {12, 13, 17}};
-    Tensor classes = random_tensor(dt, {1, 9, 6}, 1);
+    Case c{1, 5, 6, 7, {12, 13, 17}};
+    Tensor classes(dt, {1, 1, 6});
     for (int64_t i = 0; i < classes.numel(); ++i) {
       if (dt == DType::kF16) classes.data<f16>()[i] = f16{float_to_f16(0.5f)};
       else classes.data<float>()[i] = 0.5f;
     }
-    Tensor masks = random_tensor(dt, {1, 9, 6, 7}, 2, -3, 3);
+    Tensor masks = random_tensor(dt, {1, 1, 6, 7}, 2, -3, 3);
     LabelMap want = mask2former_semantic(widened(classes), widened(masks), c.size);
     LabelMap got = mask2former_semantic_cuda(session, to_device(classes, session.stream()),
                                              to_device(masks, session.stream()), c.size);
