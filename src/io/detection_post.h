@@ -28,13 +28,22 @@ struct BoxScale {
 };
 
 // Checks logits [B, Q, C] and boxes [B, Q, 4] (float32 or float16; same B and Q; C >= 1):
-// kInvalidArgument naming what is wrong.
+// kInvalidArgument naming what is wrong. The dims/dtype form serves device tensors too.
+void check_detection_outputs(DType logits_type, const Dims& logits, DType boxes_type, const Dims& boxes);
 void check_detection_outputs(const Tensor& logits, const Tensor& boxes);
+// The checks top_detections makes beyond the tensors': one scale per batch entry, k >= 1.
+void check_detection_request(int64_t batch, size_t scales, int64_t k);
 
 // Per batch entry, its min(k, Q * C) best detections, highest score first; equal scores keep
-// the lower flat index q * C + c first. scales: one per batch entry. k >= 1.
+// the lower flat index q * C + c first, and a NaN logit ranks above every number (torch.topk).
+// Scores are io/portable_sigmoid.h's, so the GPU version (runtime/cuda/post) ranks and writes
+// the same bits. scales: one per batch entry. k >= 1.
 std::vector<std::vector<Detection>> top_detections(const Tensor& logits, const Tensor& boxes,
                                                    const std::vector<BoxScale>& scales, int64_t k);
+
+// One detection's box: normalized (cx, cy, w, h) to pixel corners of `s`, in float32 in this
+// order of operations (the GPU version repeats it with round-to-nearest intrinsics).
+std::array<float, 4> box_to_pixels(float cx, float cy, float w, float h, BoxScale s);
 
 // The unpadded size of each image of a padding mask [B, H, W]: its valid rows along the first
 // column and valid columns along the first row (padding sits bottom/right, as the models read

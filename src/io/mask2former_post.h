@@ -18,6 +18,8 @@
 //     query order; a label in `fuse_labels` reuses the id of its first surviving segment.
 // Comparisons happen in float32 as torch does them on float32 tensors, except the overlap ratio,
 // which transformers takes out with .item() and compares with a Python (double) threshold.
+// The sigmoid is io/portable_sigmoid.h's 1 / (1 + exp(-x)) (libm's bits on all but a vanishing
+// fraction of inputs), so the GPU version computes the same probabilities bit for bit.
 #pragma once
 #include <cstdint>
 #include <set>
@@ -35,7 +37,10 @@ struct Mask2FormerShape {
   int height = 0, width = 0;     // of the mask logits
 };
 // Checks the pair (float32 [1, Q, K+1] and [1, Q, h, w], K >= 1, same Q): kInvalidArgument.
+// The dims/dtype form serves device tensors; allow_f16 also takes float16 (the GPU's maps).
 Mask2FormerShape mask2former_shape(const Tensor& class_logits, const Tensor& mask_logits);
+Mask2FormerShape mask2former_shape(DType class_type, const Dims& class_dims, DType mask_type, const Dims& mask_dims,
+                                   bool allow_f16);
 
 // Where the maps are computed: `resize` is the intermediate square size (transformers: 384),
 // target 0 x 0 leaves the map at resize x resize (transformers' target_sizes=None).
@@ -43,6 +48,9 @@ struct Mask2FormerSize {
   int resize = kMask2FormerResize;
   int target_height = 0, target_width = 0;
 };
+
+// kInvalidArgument unless resize >= 1 and the target is 0 x 0 or positive both ways.
+void check_mask2former_size(const Mask2FormerSize& size);
 
 struct LabelMap {
   int width = 0, height = 0;
@@ -81,5 +89,36 @@ Panoptic mask2former_panoptic(const Tensor& class_logits, const Tensor& mask_log
 // torch.nn.functional.interpolate(mode="bilinear", align_corners=False) of `planes` row-major
 // h x w float planes to height x width (float math, torch's source index and clamping).
 std::vector<float> resize_planes_bilinear(const float* src, int planes, int h, int w, int height, int width);
+
+// One axis of that resize: for every output index its two source indices and their weights. An
+// output value is l0[y] * (l0[x] * r0[i0[x]] + l1[x] * r0[i1[x]]) + l1[y] * (the same on r1),
+// r0 and r1 the source rows i0[y] and i1[y], each operation rounded in that order (the GPU's
+// maps, runtime/cuda/post, repeat it with these taps).
+struct BilinearTaps {
+  std::vector<int> i0, i1;
+  std::vector<float> l0, l1;
+};
+BilinearTaps bilinear_taps(int in, int out);
+
+// The pieces of the two maps that the GPU version (runtime/cuda/post/mask2former_post_cuda.h)
+// shares with this one, so both decide alike.
+//
+// softmax over each query's K+1 class logits with the no-object class dropped: [Q, K] row-major
+// (class_logits float32 [1, Q, K+1]).
+std::vector<float> mask2former_class_probs(const Tensor& class_logits);
+// The queries panoptic keeps (best of all K+1 classes not no-object, its probability above the
+// threshold), in query order, with that probability and class.
+struct PanopticQueries {
+  std::vector<int> kept;
+  std::vector<float> scores;
+  std::vector<int> labels;
+};
+PanopticQueries panoptic_queries(const Tensor& class_logits, float score_threshold);
+// The segments of the kept queries from their pixel counts — owned: pixels whose largest score x
+// probability is theirs; original: pixels where their score x probability >= mask threshold —
+// and id_of[j], the map id of kept query j's pixels (0: no segment).
+std::vector<PanopticSegment> panoptic_segments(const PanopticQueries& queries, const std::vector<int64_t>& owned,
+                                               const std::vector<int64_t>& original, const PanopticOptions& options,
+                                               std::vector<int32_t>& id_of);
 
 }  // namespace kiln

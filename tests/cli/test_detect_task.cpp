@@ -38,6 +38,8 @@ TEST_F(DetectTaskCli, PictureLetterboxedWithMaskGivesTopKInPictureCoordinates) {
   // 120 x 90 into 160 x 128: scale min(128/90, 160/120) = 1.333, so 160 x 120 and 8 rows of padding
   EXPECT_EQ(report["detect"]["input"]["picture_width"], 160);
   EXPECT_EQ(report["detect"]["input"]["picture_height"], 120);
+  EXPECT_EQ(report["post_processing"]["device"], "cpu");  // --device cuda: "cuda" (tests/gpu/test_gpu_run_task.cpp)
+  EXPECT_GE(report["post_processing"]["time_ms"].get<double>(), 0.0);
   Tensor image = read_npy(out_ + "/image.npy");
   ASSERT_EQ(image.dims(), (Dims{1, 3, 128, 160}));
   for (int64_t c = 0; c < 3; ++c)

@@ -170,6 +170,7 @@ TEST_F(PictureTaskCli, Mask2FormerSemanticWritesClassMapAtPictureSize) {
   EXPECT_EQ(report["semantic"]["classes"], 10);
   EXPECT_EQ(report["semantic"]["queries"], 16);
   EXPECT_EQ(report["semantic"]["post_processing"], "mask2former");
+  EXPECT_EQ(report["post_processing"]["device"], "cpu");
   EXPECT_EQ(report["semantic"]["palette"], "hues");
   EXPECT_EQ(report["pictures"].size(), 3u);
   Tensor classes = read_npy(out_ + "/class_queries_logits.npy"), masks = read_npy(out_ + "/masks_queries_logits.npy");

@@ -5,6 +5,9 @@ machine has them); run from the repository root after building kiln:
 
     python3 tests/gpu/mask2former_post_check.py [--kiln build/kiln] [--device cuda]
 
+With --device cuda (the default) the maps come from the GPU post-processing (src/runtime/cuda/
+post); --device cpu checks the CPU reference the same way.
+
 Cases: tests/models/mask2former_tiny on a generated 80x60 picture (an untrained model: its 16
 queries are nearly identical, so many pixels are near-ties), and a synthetic model whose two
 outputs are fixed random logits of awkward sizes (12 queries, 7 classes, 24x20 masks).

@@ -9,6 +9,7 @@
 
 #include "io/detection_post.h"
 #include "io/draw_boxes.h"
+#include "io/portable_sigmoid.h"
 #include "ir/dtype.h"
 #include "kiln/status.h"
 
@@ -102,6 +103,35 @@ TEST(DetectionPost, RefusesMismatchedShapes) {
   refuses(Tensor(DType::kI64, {1, 3, 2}), Tensor(DType::kF32, {1, 3, 4}), {{1, 1}}, 1, "float32 or float16");
   refuses(logits, Tensor(DType::kF32, {1, 3, 4}), {}, 1, "image sizes");
   refuses(logits, Tensor(DType::kF32, {1, 3, 4}), {{1, 1}}, 0, "at least 1");
+}
+
+TEST(DetectionPost, ScoresAreThePortableSigmoidAndNanRanksFirst) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  // 20 and 30 both score exactly 1.0f: the order among them is by index, not by logit.
+  Tensor logits = Tensor::from_vector<float>({1, 2, 3}, {0.3f, 30.0f, nan, 20.0f, -1.0f, 1.5f});
+  Tensor boxes = Tensor::from_vector<float>({1, 2, 4}, {0.5f, 0.5f, 0.2f, 0.2f, 0.4f, 0.4f, 0.2f, 0.2f});
+  auto got = top_detections(logits, boxes, {{10, 10}}, 6);
+  ASSERT_EQ(got[0].size(), 6u);
+  std::vector<int> order;
+  for (const Detection& d : got[0]) order.push_back(int(d.query * 3 + d.label));
+  EXPECT_EQ(order, (std::vector<int>{2, 1, 3, 5, 0, 4}));
+  EXPECT_TRUE(std::isnan(got[0][0].score));
+  EXPECT_EQ(got[0][1].score, 1.0f);
+  EXPECT_EQ(got[0][2].score, 1.0f);
+  for (size_t i = 3; i < 6; ++i) {
+    const Detection& d = got[0][i];
+    EXPECT_EQ(d.score, portable_sigmoid(logits.data<float>()[d.query * 3 + d.label]));
+  }
+}
+
+TEST(DetectionPost, BoxToPixelsAndTheChecksOnDims) {
+  std::array<float, 4> b = box_to_pixels(0.25f, 0.75f, 0.5f, 0.5f, {200, 100});
+  EXPECT_EQ(b, (std::array<float, 4>{0.0f, 50.0f, 100.0f, 100.0f}));
+  EXPECT_NO_THROW(check_detection_outputs(DType::kF16, {2, 5, 3}, DType::kF32, {2, 5, 4}));
+  EXPECT_THROW(check_detection_outputs(DType::kF32, {2, 5, 3}, DType::kF32, {2, 4, 4}), Error);
+  EXPECT_NO_THROW(check_detection_request(2, 2, 1));
+  EXPECT_THROW(check_detection_request(2, 1, 1), Error);
+  EXPECT_THROW(check_detection_request(2, 2, 0), Error);
 }
 
 TEST(DetectionPost, UnpaddedSizesFromBoolAndIntegerMasks) {

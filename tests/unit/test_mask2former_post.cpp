@@ -8,6 +8,7 @@
 #include <random>
 
 #include "io/mask2former_post.h"
+#include "kiln/status.h"
 
 namespace kiln {
 namespace {
@@ -289,6 +290,73 @@ TEST(Mask2FormerPost, RejectsMismatchedOutputs) {
   EXPECT_THROW(mask2former_semantic(c, masks({"################", "################"})), Error);
   EXPECT_THROW(mask2former_semantic(Tensor::from_vector<float>({1, 1, 1}, {0.0f}), masks({"################"})), Error);
   EXPECT_THROW(mask2former_panoptic(c, masks({"################"}), {}, {4, 3, 0}), Error);
+}
+
+TEST(Mask2FormerPost, ShapeCheckOnDimsAllowsFloat16WhenAsked) {
+  Mask2FormerShape s = mask2former_shape(DType::kF16, {1, 5, 4}, DType::kF32, {1, 5, 7, 9}, true);
+  EXPECT_EQ(s.queries, 5);
+  EXPECT_EQ(s.classes, 3);
+  EXPECT_EQ(s.height, 7);
+  EXPECT_EQ(s.width, 9);
+  for (bool allow : {false, true}) {
+    try {
+      mask2former_shape(allow ? DType::kI64 : DType::kF16, {1, 5, 4}, DType::kF32, {1, 5, 7, 9}, allow);
+      ADD_FAILURE() << "accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+      EXPECT_NE(std::string(e.what()).find(allow ? "float32 or float16" : "needs float32 class"), std::string::npos)
+          << e.what();
+    }
+  }
+}
+
+TEST(Mask2FormerPost, BilinearTapsAreTorchsHalfPixelTaps) {
+  // 2 -> 4: sources -0.25 (clamped to 0), 0.25, 0.75, 1.25 (past the last pixel: both taps on
+  // it, weights as computed).
+  BilinearTaps t = bilinear_taps(2, 4);
+  EXPECT_EQ(t.i0, (std::vector<int>{0, 0, 0, 1}));
+  EXPECT_EQ(t.i1, (std::vector<int>{1, 1, 1, 1}));
+  EXPECT_EQ(t.l1, (std::vector<float>{0.0f, 0.25f, 0.75f, 0.25f}));
+  EXPECT_EQ(t.l0, (std::vector<float>{1.0f, 0.75f, 0.25f, 0.75f}));
+  // Same size: each output its own source, weight 1.
+  BilinearTaps same = bilinear_taps(3, 3);
+  EXPECT_EQ(same.i0, (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ(same.l0, (std::vector<float>{1, 1, 1}));
+}
+
+TEST(Mask2FormerPost, ClassProbsAndPanopticQueriesFromTheSoftmax) {
+  Tensor c = classes({{0.7f, 0.1f, 0.1f, 0.1f}, {0.1f, 0.1f, 0.2f, 0.6f}, {0.2f, 0.55f, 0.15f, 0.1f}});
+  std::vector<float> p = mask2former_class_probs(c);
+  ASSERT_EQ(p.size(), 9u);  // [Q = 3, K = 3]: no-object dropped
+  EXPECT_NEAR(p[0], 0.7f, 1e-6);
+  EXPECT_NEAR(p[5], 0.2f, 1e-6);
+  EXPECT_NEAR(p[7], 0.55f, 1e-6);
+  PanopticQueries q = panoptic_queries(c, 0.5f);  // Q1's best is no-object
+  EXPECT_EQ(q.kept, (std::vector<int>{0, 2}));
+  EXPECT_EQ(q.labels, (std::vector<int>{0, 1}));
+  EXPECT_NEAR(q.scores[1], 0.55f, 1e-6);
+  EXPECT_EQ(panoptic_queries(c, 0.6f).kept, (std::vector<int>{0}));
+}
+
+TEST(Mask2FormerPost, PanopticSegmentsFromCounts) {
+  PanopticQueries q{{3, 5, 8, 9, 12}, {0.9f, 0.8f, 0.7f, 0.6f, 0.95f}, {4, 2, 4, 2, 1}};
+  PanopticOptions o;
+  o.fuse_labels = {4};
+  // 5: owns nothing; 9: 7 of 10 is not above 0.8; 12: nothing above the mask threshold.
+  std::vector<int64_t> owned = {10, 0, 6, 7, 3}, original = {12, 4, 6, 10, 0};
+  std::vector<int32_t> id_of;
+  std::vector<PanopticSegment> s = panoptic_segments(q, owned, original, o, id_of);
+  EXPECT_EQ(id_of, (std::vector<int32_t>{1, 0, 1, 0, 0}));  // label 4 fused: query 8 reuses id 1
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[0].query, 3);
+  EXPECT_EQ(s[0].area, 10);
+  EXPECT_TRUE(s[0].fused);
+  EXPECT_EQ(s[1].id, 1);
+  EXPECT_EQ(s[1].query, 8);
+  EXPECT_EQ(s[1].score, 0.7f);
+  o.overlap_threshold = 0.65;  // 7 / 10 passes now, as a new id
+  panoptic_segments(q, owned, original, o, id_of);
+  EXPECT_EQ(id_of, (std::vector<int32_t>{1, 0, 1, 2, 0}));
 }
 
 }  // namespace

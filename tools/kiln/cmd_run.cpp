@@ -3,7 +3,9 @@
 // kiln run MODEL.onnx --image PICTURE --task matte|semantic|panoptic|detect [--output DIR]
 // Runs the model on the CPU reference backend or (--device cuda) the CUDA backend and writes
 // one <output>.npy per graph output (CUDA inputs and outputs are host copies); with a task,
-// only the task's output, and the pictures made from it (picture_task.h).
+// only the task's output, and the pictures made from it (picture_task.h). With --device cuda,
+// detect, Mask2Former's semantic and panoptic post-process on the GPU from the outputs where the
+// model left them (task_post.h).
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -25,6 +27,8 @@
 #ifdef KILN_WITH_CUDA
 #include "runtime/cuda/cuda_executor.h"
 #include "runtime/cuda/cuda_session.h"
+#include "runtime/cuda/post/detection_post_cuda.h"
+#include "runtime/cuda/post/mask2former_post_cuda.h"
 #endif
 
 namespace kiln::cli {
@@ -64,6 +68,32 @@ std::string describe(const NonFinite& bad) {
 double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
+
+#ifdef KILN_WITH_CUDA
+// The GPU versions of the task's post-processing, reading `outputs` (views of exec's arena,
+// valid while exec lives and runs nothing else).
+TaskPostProcessing gpu_post_processing(const PictureTask& task, CudaExecutor& exec, const DeviceTensorMap& outputs) {
+  TaskPostProcessing post;
+  post.device = "cuda";
+  if (task.task == "detect") {
+    const DeviceTensor& logits = outputs.at(task.detect.logits_output);
+    const DeviceTensor& boxes = outputs.at(task.detect.boxes_output);
+    post.detections = [&exec, logits, boxes](const std::vector<BoxScale>& scales, int64_t k) {
+      return top_detections_cuda(logits, boxes, scales, k, exec.session().stream());
+    };
+  } else if (!task.class_output.empty()) {
+    const DeviceTensor& classes = outputs.at(task.class_output);
+    const DeviceTensor& masks = outputs.at(task.mask_output);
+    post.semantic = [&exec, classes, masks](const Mask2FormerSize& size) {
+      return mask2former_semantic_cuda(exec.session(), classes, masks, size);
+    };
+    post.panoptic = [&exec, classes, masks](const PanopticOptions& options, const Mask2FormerSize& size) {
+      return mask2former_panoptic_cuda(exec.session(), classes, masks, options, size);
+    };
+  }
+  return post;
+}
+#endif
 
 int run(RunOptions o) {
   o.device = resolve_device(o.model, o.device);
@@ -117,7 +147,10 @@ int run(RunOptions o) {
   TensorMap outputs;
   std::map<std::string, double> op_ms;  // wall time per op type (cpu)
   double setup_ms = 0;
+  TaskPostProcessing post;  // the CPU's unless the GPU runs it below
 #ifdef KILN_WITH_CUDA
+  std::unique_ptr<CudaExecutor> exec;  // outlives the post-processing that reads its outputs
+  DeviceTensorMap device_outputs;
   if (o.device == "cuda") {
     // An engine brings its precision and kernel choices; an ONNX model runs in fp32 (or --tf32).
     EngineBuild build = source.build;
@@ -125,10 +158,16 @@ int run(RunOptions o) {
     if (o.tf32) build.precision = "tf32";
     CudaRunOptions run_options;
     run_options.cuda_graph = !o.no_cuda_graph;
-    CudaExecutor exec(std::make_shared<CudaModel>(g, build), run_options);
+    exec = std::make_unique<CudaExecutor>(std::make_shared<CudaModel>(g, build), run_options);
     setup_ms = ms_since(t1);
     t1 = std::chrono::steady_clock::now();
-    outputs = exec.run(feeds);
+    const CudaStream stream = exec->session().stream();
+    DeviceTensorMap device_inputs;
+    for (const auto& [name, t] : feeds) device_inputs[name] = to_device(t, stream);
+    device_outputs = exec->run_device(device_inputs);
+    // Host copies for the .npy files; post-processing reads the device outputs.
+    for (const auto& [name, t] : device_outputs) outputs[name] = to_host(t, stream);
+    if (!o.task.empty()) post = gpu_post_processing(picture, *exec, device_outputs);
   }
 #endif
   if (o.device == "cpu") {
@@ -166,7 +205,7 @@ int run(RunOptions o) {
     write_npy(path, feeds.at(picture.input_name));
     report["input_file"] = path;
   }
-  write_task_outputs(picture, g, feeds, outputs, o.output_dir, report);
+  write_task_outputs(picture, g, feeds, outputs, o.output_dir, report, post);
   report["nodes"] = {{"imported", passes.nodes_before}, {"executed", passes.nodes_after}};
   report["time_ms"] = {{"prepare", prepare_ms}, {"run", run_ms}, {"by_op", op_ms}};
   if (o.device == "cuda") report["time_ms"]["device_setup"] = setup_ms;
@@ -204,6 +243,9 @@ int run(RunOptions o) {
       std::printf("; best: class %d, score %.3f", d["best"]["label"].get<int>(), d["best"]["score"].get<double>());
     std::printf("\n");
   }
+  if (report.contains("post_processing"))
+    std::printf("post-processing on %s: %.1f ms\n", report["post_processing"]["device"].get<std::string>().c_str(),
+                report["post_processing"]["time_ms"].get<double>());
   if (report.contains("seed")) std::printf("random inputs: seed %llu\n", (unsigned long long)report["seed"].get<uint64_t>());
   std::printf("%s: %d nodes (%d in file), prepare %.1f ms, ", o.device.c_str(), passes.nodes_after,
               passes.nodes_before, prepare_ms);

@@ -158,13 +158,16 @@ std::vector<BoxScale> detection_scales(const DetectSetup& d, const Image& pictur
 }
 
 void write_detections(const DetectSetup& d, const Image& picture, const TensorMap& feeds, const TensorMap& outputs,
-                      const std::string& dir, const std::string& stem, nlohmann::json& report) {
+                      const std::string& dir, const std::string& stem, nlohmann::json& report,
+                      const TaskPostProcessing& post) {
   const Tensor& logits = outputs.at(d.logits_output);
   const Tensor& boxes = outputs.at(d.boxes_output);
   check_detection_outputs(logits, boxes);
   const std::vector<BoxScale> scales = detection_scales(d, picture, feeds);
   const std::string relative_to = picture.width ? "picture" : d.mask_input.empty() ? "input" : "unpadded input (mask)";
-  const auto per_image = top_detections(logits, boxes, scales, d.top_k);
+  const auto per_image = post.detections
+                             ? timed_post_processing(report, post.device, [&] { return post.detections(scales, d.top_k); })
+                             : timed_post_processing(report, "cpu", [&] { return top_detections(logits, boxes, scales, d.top_k); });
 
   nlohmann::json list = nlohmann::json::array();
   for (size_t b = 0; b < per_image.size(); ++b)

@@ -26,6 +26,7 @@
 #include "ir/graph.h"
 #include "onnx/importer.h"
 #include "runtime/cpu_executor.h"
+#include "task_post.h"
 
 namespace kiln::cli {
 
@@ -54,9 +55,11 @@ void select_detection_outputs(DetectSetup& d, Graph& g);
 // input, else the image input's (kInvalidArgument for a mask without a valid first row/column).
 std::vector<BoxScale> detection_scales(const DetectSetup& d, const Image& picture, const TensorMap& feeds);
 
-// Top-k, JSON, and the picture with boxes (when `picture` has pixels), written into dir as
-// `stem`_*; files listed in report["files"] / report["pictures"], a summary in report["detect"].
+// Top-k (through post.detections when set), JSON, and the picture with boxes (when `picture` has
+// pixels), written into dir as `stem`_*; files listed in report["files"] / report["pictures"], a
+// summary in report["detect"].
 void write_detections(const DetectSetup& d, const Image& picture, const TensorMap& feeds, const TensorMap& outputs,
-                      const std::string& dir, const std::string& stem, nlohmann::json& report);
+                      const std::string& dir, const std::string& stem, nlohmann::json& report,
+                      const TaskPostProcessing& post = {});
 
 }  // namespace kiln::cli

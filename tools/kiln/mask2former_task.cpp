@@ -53,7 +53,7 @@ std::pair<std::string, std::string> find_mask2former_outputs(const Graph& g) {
 }
 
 void write_mask2former_outputs(const Mask2FormerPictures& p, const TensorMap& outputs, const std::string& dir,
-                               const std::string& stem, nlohmann::json& report) {
+                               const std::string& stem, nlohmann::json& report, const TaskPostProcessing& post) {
   const Tensor& classes = outputs.at(p.class_output);
   const Tensor& masks = outputs.at(p.mask_output);
   Mask2FormerShape shape = mask2former_shape(classes, masks);
@@ -70,7 +70,8 @@ void write_mask2former_outputs(const Mask2FormerPictures& p, const TensorMap& ou
   Image colors;
   nlohmann::json result = {{"classes", shape.classes}, {"queries", shape.queries}, {"post_processing", "mask2former"}};
   if (p.task == "semantic") {
-    map = mask2former_semantic(classes, masks, size);
+    map = post.semantic ? timed_post_processing(report, post.device, [&] { return post.semantic(size); })
+                        : timed_post_processing(report, "cpu", [&] { return mask2former_semantic(classes, masks, size); });
     Palette palette = resolve_palette(p.palette, shape.classes);
     std::vector<int64_t> counts(size_t(shape.classes), 0);
     for (int32_t id : map.ids) ++counts[size_t(id)];
@@ -81,7 +82,10 @@ void write_mask2former_outputs(const Mask2FormerPictures& p, const TensorMap& ou
     result["present"] = present;
     colors = colorize(map.ids, map.width, map.height, palette);
   } else {
-    Panoptic pan = mask2former_panoptic(classes, masks, p.panoptic, size);
+    Panoptic pan =
+        post.panoptic
+            ? timed_post_processing(report, post.device, [&] { return post.panoptic(p.panoptic, size); })
+            : timed_post_processing(report, "cpu", [&] { return mask2former_panoptic(classes, masks, p.panoptic, size); });
     map = std::move(pan.segments_map);
     nlohmann::json segments = nlohmann::json::array();
     for (const auto& s : pan.segments)

@@ -17,6 +17,7 @@
 #include "io/palettes.h"
 #include "ir/graph.h"
 #include "runtime/cpu_executor.h"
+#include "task_post.h"
 
 namespace kiln::cli {
 
@@ -35,7 +36,8 @@ struct Mask2FormerPictures {
 // Writes the pictures, labels and segments into dir as `stem`_*, listing each file in
 // report["pictures"] (the .npy and .json in report["files"]) and the result in
 // report["semantic"] or report["panoptic"].
+// The maps come from post.semantic / post.panoptic when set, else the CPU reference.
 void write_mask2former_outputs(const Mask2FormerPictures& p, const TensorMap& outputs, const std::string& dir,
-                               const std::string& stem, nlohmann::json& report);
+                               const std::string& stem, nlohmann::json& report, const TaskPostProcessing& post = {});
 
 }  // namespace kiln::cli

@@ -164,14 +164,14 @@ void check_task_output(const PictureTask& task, const Graph& g, const TensorMap&
 }
 
 void write_task_outputs(const PictureTask& task, const Graph& g, const TensorMap& feeds, const TensorMap& outputs,
-                        const std::string& dir, nlohmann::json& report) {
+                        const std::string& dir, nlohmann::json& report, const TaskPostProcessing& post) {
   if (task.task.empty()) return;
   if (task.task == "detect")
-    return write_detections(task.detect, task.picture, feeds, outputs, dir, stem_of(task), report);
+    return write_detections(task.detect, task.picture, feeds, outputs, dir, stem_of(task), report, post);
   if (!task.class_output.empty()) {
     Mask2FormerPictures p{task.task, parse_palette(task.palette), task.panoptic, &task.picture, task.class_output,
                           task.mask_output};
-    return write_mask2former_outputs(p, outputs, dir, stem_of(task), report);
+    return write_mask2former_outputs(p, outputs, dir, stem_of(task), report, post);
   }
   const Tensor& out = outputs.at(g.outputs[0]);
   check_dims(task.task, out.dims());
@@ -184,8 +184,10 @@ void write_task_outputs(const PictureTask& task, const Graph& g, const TensorMap
 
   if (task.task == "matte") {
     bool probabilities = from_sigmoid(g, g.outputs[0]);
-    Matte m = matte_from_output(out, !probabilities);
-    if (pic.width) m = resize_matte(m, pic.width, pic.height);
+    Matte m = timed_post_processing(report, "cpu", [&] {
+      Matte alpha = matte_from_output(out, !probabilities);
+      return pic.width ? resize_matte(alpha, pic.width, pic.height) : alpha;
+    });
     report["matte"] = {{"values", probabilities ? "sigmoid in the model" : "logits, sigmoid applied"},
                        {"foreground_fraction", foreground_fraction(m)},
                        {"width", m.width},
@@ -201,7 +203,7 @@ void write_task_outputs(const PictureTask& task, const Graph& g, const TensorMap
   // semantic
   int classes = int(out.dim(1)), h = int(out.dim(2)), w = int(out.dim(3));
   Palette palette = resolve_palette(parse_palette(task.palette), classes);
-  std::vector<int32_t> ids = argmax_labels(out);
+  std::vector<int32_t> ids = timed_post_processing(report, "cpu", [&] { return argmax_labels(out); });
   std::vector<int64_t> counts(size_t(classes), 0);
   for (int32_t id : ids) ++counts[size_t(id)];
   nlohmann::json present = nlohmann::json::array();

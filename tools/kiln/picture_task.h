@@ -23,6 +23,7 @@
 #include "io/palettes.h"
 #include "onnx/importer.h"
 #include "runtime/cpu_executor.h"
+#include "task_post.h"
 
 namespace kiln::cli {
 
@@ -63,7 +64,8 @@ void check_task_output(const PictureTask& task, const Graph& g, const TensorMap&
 
 // Writes the task's pictures into dir (each atomically) and lists them in report["pictures"].
 // `feeds`: the inputs the model ran on (detect scales boxes by the padding mask without a picture).
+// Detections and Mask2Former's maps come from `post` where it has them (task_post.h).
 void write_task_outputs(const PictureTask& task, const Graph& g, const TensorMap& feeds, const TensorMap& outputs,
-                        const std::string& dir, nlohmann::json& report);
+                        const std::string& dir, nlohmann::json& report, const TaskPostProcessing& post = {});
 
 }  // namespace kiln::cli
