@@ -14,6 +14,7 @@ void register_attention_ops(OpRegistry& r) {
   register_row_column_read(r);
 #ifdef KILN_WITH_CUDA
   r.set_cuda("Attention", attention_cuda, kKilnDomain);
+  r.set_cuda(kRowColumnReadOp, row_column_read_cuda, kKilnDomain);
 #endif
 }
 
