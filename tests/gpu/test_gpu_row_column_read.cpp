@@ -1,11 +1,14 @@
-// kiln.RowColumnRead's CUDA kernels against the CPU reference: the fp16 tensor-core kernel
-// (D 8/16/24/32/40/64 padded to 16/32/64; one and two m-tiles per warp; W beyond one 128-column
-// chunk; H beyond one 32-row a_col tile; L not a multiple of the row tile) and the CUDA-core
-// kernel (every fp32 case; fp16 with D 5 or 72), batch·heads > 1 and no batch dims at all,
-// NaN rows as a fully masked softmax gives them; each on the plan's first run, in the planned
-// arena and as a CUDA Graph replay. Then anchor_detr_tiny with its reads fused against the CPU
-// and the unfused graph on the GPU, and a disabled benchmark of AnchorDETR's encoder and decoder
-// reads at 800x1216.
+// kiln.RowColumnRead's CUDA paths against the CPU reference: the fp16 tensor-core kernel (D
+// 8/16/24/32/40/64 padded to 16/32/64; 128-row tiles of 8 warps, 64-row tiles of 2 and 4 warp
+// groups; W beyond one 128-column chunk; H beyond one 64-row a_col tile and ending mid-stage; L
+// not a multiple of the row tile), the CUDA-core kernel (fp16 with D 1, 5, 33 or 72; fp32
+// wherever it has two blocks per multiprocessor) and the fp32 pair of cuBLASLt GEMMs (fp32 with
+// fewer blocks), with batch·heads > 1 and no batch dims at all, NaN rows as a fully masked
+// softmax gives them; each on the plan's first run, in the planned arena and as a CUDA Graph
+// replay. Which shape of tile or fp32 path a case takes depends on the multiprocessor count;
+// the comments give it for a 132-SM H100/H200. Then anchor_detr_tiny with its reads fused
+// against the CPU and the unfused graph on the GPU, and a disabled benchmark of AnchorDETR's
+// encoder and decoder reads at 800x1216.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -93,28 +96,36 @@ void run_cases(const std::vector<Read>& cases, uint64_t seed) {
     }
 }
 
+// fp16 here runs on tensor cores; fp32 takes the GEMM pair, or CUDA cores where marked (cc).
 TEST(GpuRowColumnRead, TensorCoreShapes) {
   const std::vector<Read> cases = {
-      {{2, 3}, 37, 7, 13, 32},    // AnchorDETR's D, odd H and W, L under one row tile
-      {{1, 8}, 200, 17, 19, 16},  // D 16, L across four 64-row tiles, the last partial
-      {{2}, 129, 5, 76, 64},      // D 64, AnchorDETR's W (5 k-steps of 16, 4 columns of padding)
+      {{2, 3}, 37, 7, 13, 32},    // AnchorDETR's D, odd H and W, L under one row tile (4 groups)
+      {{1, 8}, 200, 17, 19, 16},  // D 16, L across four 64-row tiles, the last partial (4 groups)
+      {{2}, 129, 5, 76, 64},      // D 64, AnchorDETR's W (5 k-steps of 16, 4 columns of padding) (2 groups)
       {{1, 2}, 70, 9, 140, 32},   // W 140: a second x chunk of 12 columns
-      {{3}, 33, 40, 21, 24},      // D 24 padded to 32; H 40: a second a_col tile
+      {{3}, 33, 90, 21, 24},      // D 24 padded to 32; H 90: a second a_col tile, ending mid-stage
       {{2}, 50, 6, 10, 8},        // D 8 padded to 16
       {{1}, 1, 1, 1, 40},         // one of everything; D 40 padded to 64
       {{}, 45, 6, 7, 32},         // no batch dims
-      {{1, 8}, 2100, 5, 11, 32},  // 17 128-row blocks × 8 ≥ the SM count: two m-tiles per warp
-      {{2, 70}, 130, 3, 7, 16},   // the same for D 16, 140 batch items
+      {{1, 8}, 1100, 7, 13, 32},  // 144 64-row tiles, 72 of 128 rows: 2 groups
+      {{2, 4}, 1100, 3, 5, 16},   // the same for D 16
+      {{1, 8}, 2100, 5, 11, 32},  // 136 128-row tiles: 8 warps, one group (cc)
+      {{2, 70}, 130, 3, 7, 16},   // the same for D 16, 140 batch items (cc)
+      {{4, 70}, 60, 5, 9, 64},    // the same for D 64 (cc)
   };
   run_cases(cases, 9100);
 }
 
+// fp16 here runs on CUDA cores (D not a multiple of 8, or above 64); fp32 on CUDA cores in the
+// first two (≥ 264 blocks), through the GEMM pair in the rest.
 TEST(GpuRowColumnRead, CudaCoreShapes) {
   const std::vector<Read> cases = {
+      {{4, 70}, 65, 9, 33, 5},    // D 5, two row tiles (the second of one row), W 33: a second x chunk
+      {{2, 70}, 20, 21, 3, 72},   // D 72 > 64: three column tiles of 32, H 21: three y stages of 8
       {{1, 2}, 17, 3, 5, 5},      // D 5: element accesses
-      {{1, 2}, 300, 11, 9, 72},   // D 72 > 64: three column tiles of 32
-      {{2}, 65, 9, 33, 1},        // D 1, W 33: a second x chunk of one column
-      {{3}, 7, 20, 3, 33},        // H 20: three y stages of 8, the last partial
+      {{1, 2}, 300, 11, 9, 72},   // D 72
+      {{2}, 65, 9, 33, 1},        // D 1, W 33
+      {{3}, 7, 20, 3, 33},        // H 20, the last y stage partial
   };
   run_cases(cases, 9500);
 }

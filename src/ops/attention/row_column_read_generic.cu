@@ -96,6 +96,11 @@ template <class T> __global__ void __launch_bounds__(kThreads) row_column_read_g
 
 }  // namespace
 
+bool row_column_read_generic_fills(const RowColumnParams& p) {
+  const int64_t blocks = (int64_t(p.rows) + kBM - 1) / kBM * p.batch * ((p.head_dim + kBN - 1) / kBN);
+  return blocks >= 2 * int64_t(row_column_read_sms());
+}
+
 void launch_row_column_read_generic(const RowColumnParams& p, bool f16, cudaStream_t stream) {
   const dim3 grid(unsigned((int64_t(p.rows) + kBM - 1) / kBM), unsigned(p.batch < 65535 ? p.batch : 65535),
                   unsigned((p.head_dim + kBN - 1) / kBN));

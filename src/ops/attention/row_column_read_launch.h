@@ -23,5 +23,10 @@ void launch_row_column_read_f16(const RowColumnParams& p, cudaStream_t stream);
 bool row_column_read_f16_fits(const RowColumnParams& p);
 // CUDA cores, fp32 math; fp32 storage (f16 false) or fp16 storage; any shape.
 void launch_row_column_read_generic(const RowColumnParams& p, bool f16, cudaStream_t stream);
+// Whether the CUDA-core kernel has at least two blocks per multiprocessor (enough warps to hide
+// its latency).
+bool row_column_read_generic_fills(const RowColumnParams& p);
+// The current device's multiprocessor count (asked once).
+int row_column_read_sms();
 
 }  // namespace kiln::attention
