@@ -15,6 +15,7 @@
 #include "passes/fuse_matmul_epilogue.h"
 #include "passes/fuse_ms_deform_attn.h"
 #include "passes/fuse_resize_sum.h"
+#include "passes/fuse_row_column_read.h"
 #include "passes/fuse_token_dwconv.h"
 #include "passes/fuse_token_patch_conv.h"
 #include "passes/merge_linear_pointwise_conv.h"
@@ -32,6 +33,7 @@ constexpr RewritePass kRewrites[] = {
     {"fuse_ms_deform_attn", fuse_ms_deform_attn},  // first: reads the Transposes and Slices as exported
     {"eliminate_noops", eliminate_noops},
     {"commute_resize_conv", commute_resize_conv},
+    {"fuse_row_column_read", fuse_row_column_read},  // before fuse_attention: its first MatMul reads a softmax
     {"fuse_attention", fuse_attention},
     {"fold_attention_transposes", fold_attention_transposes},
     {"fuse_token_dwconv", fuse_token_dwconv},

@@ -18,10 +18,11 @@ struct PassReport {
   int nodes_after = 0;
 };
 
-// 1. fold_constants (with shape inference)  2. eliminate_noops  3. commute_resize_conv
-// 4. fusions: fuse_attention, fuse_token_dwconv, fuse_gelu, fuse_layer_norm, fuse_matmul_epilogue
+// 1. fold_constants (with shape inference)  2. fuse_ms_deform_attn  3. eliminate_noops
+// 4. commute_resize_conv  5. fusions: fuse_row_column_read, fuse_attention, fold_attention_transposes,
+// fuse_token_dwconv, fuse_token_patch_conv, fuse_gelu, fuse_layer_norm, fuse_matmul_epilogue
 // (after fuse_gelu, so the GELUs it absorbs are Gelu nodes), merge_linear_pointwise_conv,
-// fuse_resize_sum  5. remove_dead_nodes (also after every rewrite that fired, so its record
+// fuse_resize_sum  6. remove_dead_nodes (also after every rewrite that fired, so its record
 // counts what it left unread)
 // `skip` names rewrite passes to leave out (`kiln build --disable-pass`, and tests that compare a
 // graph with and without one); a name that is not a rewrite pass is refused (kInvalidArgument).

@@ -102,6 +102,10 @@ double flops_of(const Graph& g, const Node& n) {
     const Dims w = in_dims(4), v = in_dims(0);              // weights [B, Q, H, L, P], value [B, S, H, D]
     return w.size() == 5 && v.size() == 4 ? numel(w) * double(v[3]) * (2 * 4 + 2) : 0;
   }
+  if (n.domain == kKilnDomain && op == "RowColumnRead") {  // a_col [..., L, H], a_row [..., L, W], Y [..., L, D]
+    const Dims c = in_dims(0), r = in_dims(1);
+    return c.empty() || r.empty() ? 0 : 2 * out_elems() * double(c.back()) * double(r.back());
+  }
   if (!n.domain.empty() && n.domain != "ai.onnx") return 0;
 
   if (op == "MatMul") {

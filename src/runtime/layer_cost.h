@@ -8,6 +8,7 @@
 //   ConvTranspose  2·numel(X)·(M/group)·prod(kernel), + numel(Y) with a bias
 //   Einsum         k·prod(extent of every label) for k operands (2· for the usual two)
 //   kiln.Attention 2·B·Nq·Nk·d (Q Kᵀ) + 2·B·Nq·Nk·dv (P V) + 5·B·Nq·Nk (softmax, as Softmax)
+//   kiln.RowColumnRead 2·numel(Y)·H·W: the two MatMuls it replaces (Σ over y and x per output)
 //   elementwise    1 per output element (Add, Relu, Erf, Where, Pow, ...); Sum/Max/Min/Mean of
 //                  k inputs k-1 (at least 1); Cast/CastLike 0
 //   LayerNormalization, Instance/GroupNormalization, MeanVarianceNormalization, LRN,

@@ -80,6 +80,13 @@ TEST(LayerCost, MsDeformAttnCountsFourTapsAndAWeightPerPoint) {
   expect_cost(m.cost(), 60.0 * 8 * 10, (320 + 120 + 60 + 80) * 4.0 + (4 + 2) * 8.0);
 }
 
+TEST(LayerCost, RowColumnReadCountsBothProducts) {
+  G m;  // 2 heads, L 5, H 3, W 4, D 6: each of the 60 outputs sums 3·4 weighted values; fp16
+  m.v("c", F16, {2, 5, 3}).v("r", F16, {2, 5, 4}).v("v", F16, {2, 3, 24}).v("y", F16, {2, 5, 6});
+  m.node("RowColumnRead", {"c", "r", "v"}, {"y"}).domain = "kiln";
+  expect_cost(m.cost(), 2.0 * 60 * 12, (30 + 40 + 144 + 60) * 2.0);
+}
+
 TEST(LayerCost, GemmCountsTransposeAndBias) {
   G m;  // A^T: [16,8] -> M=8, K=16; B [16,32]; C [32]; fp16
   m.v("a", F16, {16, 8}).v("b", F16, {16, 32}).c("c", Tensor(F16, {32})).v("y", F16, {8, 32});

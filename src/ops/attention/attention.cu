@@ -11,10 +11,9 @@
 // -inf and their V rows are zero, query rows past Nq are not stored.
 // K tile j+1 loads (cp.async) while P·V of tile j runs, V tile j while S of tile j runs.
 //
-// Fragments (PTX mma.m16n8k16, g = lane / 4, t = lane % 4): A regs hold (row g | g+8, cols 2t,
-// 2t+1 | 2t+8, 2t+9); B regs hold (k 2t, 2t+1 | 2t+8, 2t+9; col g); C holds (row g | g+8,
-// cols 2t, 2t+1). The S accumulators of two adjacent 8-key tiles are exactly the A fragment of
-// one 16-key step of P·V, so P goes from C to A in registers (converted to fp16).
+// Fragments as mma_f16.cuh lays them out: the S accumulators of two adjacent 8-key tiles are
+// exactly the A fragment of one 16-key step of P·V, so P goes from C to A in registers
+// (converted to fp16).
 //
 // Floor, SegFormer-B2 stage 0 at 1024² (1 head, Nq 65536, Nk 1024, d 64) on an H200:
 //   FLOPs  2·Nq·Nk·d (Q Kᵀ) + 2·Nq·Nk·d (P V) = 17.2 GFLOP → 17.4 µs at 990 TFLOP/s (fp16 dense)
@@ -29,6 +28,7 @@
 #include <cstdint>
 
 #include "ops/attention/attention_launch.h"
+#include "ops/attention/mma_f16.cuh"
 #include "runtime/cuda/cuda_check.h"
 
 namespace kiln::attention {
@@ -43,39 +43,6 @@ template <int kD> __host__ __device__ constexpr int stride_of() { return kD + kP
 template <int kD> constexpr size_t smem_bytes() {
   return size_t(kBM + 2 * kBN) * stride_of<kD>() * sizeof(__half);
 }
-
-__device__ __forceinline__ void cp_async16(void* smem, const void* gmem, int src_bytes) {
-  const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem), "r"(src_bytes));
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-// Waits until at most N committed groups are still in flight.
-template <int N> __device__ __forceinline__ void cp_async_wait() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
-}
-
-__device__ __forceinline__ void mma16816(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-      "{%0,%1,%2,%3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-// Four 8x8 fp16 matrices, transposed: lane l gives the row address of matrix l / 8, row l % 8.
-__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const __half* row) {
-  const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(row));
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(s));
-}
-
-__device__ __forceinline__ uint32_t pack_half2(float lo, float hi) {
-  __half2 h = __floats2half2_rn(lo, hi);  // .x (low 16 bits) = lo
-  return *reinterpret_cast<uint32_t*>(&h);
-}
-
-__device__ __forceinline__ uint32_t lds32(const __half* p) { return *reinterpret_cast<const uint32_t*>(p); }
 
 // Rows [row0, row0 + rows) of a row-major [n, width] matrix (rows `ld` elements apart) into
 // shared memory (row stride kD + kPad), columns [0, kD); zeros outside n × width. kVec: width

@@ -1,4 +1,5 @@
 #include "ops/attention/attention_ops.h"
+#include "ops/attention/row_column_read.h"
 #include "ops/registry.h"
 #ifdef KILN_WITH_CUDA
 #include "ops/attention/attention_cuda.h"
@@ -10,8 +11,10 @@ void register_attention_ops(OpRegistry& r) {
   using namespace attention;
   r.add({.domain = kKilnDomain, .name = "Attention", .min_inputs = 3, .max_inputs = 4,
          .infer = attention_infer, .cpu = attention_cpu});
+  register_row_column_read(r);
 #ifdef KILN_WITH_CUDA
   r.set_cuda("Attention", attention_cuda, kKilnDomain);
+  r.set_cuda(kRowColumnReadOp, row_column_read_cuda, kKilnDomain);
 #endif
 }
 
