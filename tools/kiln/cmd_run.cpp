@@ -147,10 +147,14 @@ int run(RunOptions o) {
   TensorMap outputs;
   std::map<std::string, double> op_ms;  // wall time per op type (cpu)
   double setup_ms = 0;
+#ifdef KILN_WITH_CUDA
+  // Declared before `post`, so destroyed after it: the GPU post-processing holds views of exec's
+  // arena, which are freed on exec's stream.
+  std::unique_ptr<CudaExecutor> exec;
+  DeviceTensorMap device_outputs;
+#endif
   TaskPostProcessing post;  // the CPU's unless the GPU runs it below
 #ifdef KILN_WITH_CUDA
-  std::unique_ptr<CudaExecutor> exec;  // outlives the post-processing that reads its outputs
-  DeviceTensorMap device_outputs;
   if (o.device == "cuda") {
     // An engine brings its precision and kernel choices; an ONNX model runs in fp32 (or --tf32).
     EngineBuild build = source.build;
