@@ -13,10 +13,11 @@ L2 of logits and boxes, NaN/Inf.
 import argparse
 import json
 import os
-import statistics
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools", "export"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch_timing  # noqa: E402
 
 
 def main():
@@ -40,24 +41,9 @@ def main():
     model = model.cuda().eval()
 
     def timed(fn):
-        with torch.no_grad():
-            for _ in range(a.warmup):
-                fn()
-            ms = []
-            start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            for _ in range(a.iterations):
-                torch.cuda.synchronize()
-                start.record()
-                fn()
-                stop.record()
-                stop.synchronize()
-                ms.append(start.elapsed_time(stop))
-        s = sorted(ms)
-        return {"median": statistics.median(s), "p90": s[int(0.9 * (len(s) - 1))], "n": len(s)}
+        return torch_timing.timed(torch, fn, a.warmup, a.iterations)
 
-    def rel(x, ref):
-        x, ref = x.double(), ref.double()
-        return float((x - ref).norm() / ref.norm().clamp_min(1e-30))
+    rel = torch_timing.rel_l2
 
     report = {"gpu": torch.cuda.get_device_name(), "torch": torch.__version__, "hw": a.hw, "batch": a.batch, "peers": {}}
     with torch.no_grad():

@@ -13,10 +13,11 @@ fp16 peers against fp32: rel L2 of both outputs, NaN/Inf.
 import argparse
 import json
 import os
-import statistics
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools", "export"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch_timing  # noqa: E402
 
 
 def main():
@@ -42,24 +43,9 @@ def main():
         return out.class_queries_logits.float(), out.masks_queries_logits.float()
 
     def timed(fn):
-        with torch.no_grad():
-            for _ in range(a.warmup):
-                fn()
-            ms = []
-            start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            for _ in range(a.iterations):
-                torch.cuda.synchronize()
-                start.record()
-                fn()
-                stop.record()
-                stop.synchronize()
-                ms.append(start.elapsed_time(stop))
-        s = sorted(ms)
-        return {"median": statistics.median(s), "p90": s[int(0.9 * (len(s) - 1))], "n": len(s)}
+        return torch_timing.timed(torch, fn, a.warmup, a.iterations)
 
-    def rel(t, ref):
-        t, ref = t.double(), ref.double()
-        return float((t - ref).norm() / ref.norm().clamp_min(1e-30))
+    rel = torch_timing.rel_l2
 
     report = {"gpu": torch.cuda.get_device_name(), "torch": torch.__version__, "variant": a.variant, "hw": a.hw,
               "batch": a.batch, "peers": {}}

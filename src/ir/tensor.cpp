@@ -41,6 +41,19 @@ void Tensor::check_type(DType requested) const {
                                    " accessed as " + dtype_name(requested));
 }
 
+Tensor Tensor::from_doubles(DType dtype, Dims dims, const std::vector<double>& values) {
+  Tensor t(dtype, std::move(dims));
+  KILN_ASSERT(int64_t(values.size()) == t.numel());
+  visit_dtype(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if constexpr (!std::is_void_v<T>) {
+      T* p = t.data<T>();
+      for (size_t i = 0; i < values.size(); ++i) p[i] = from_double<T>(values[i]);
+    }
+  });
+  return t;
+}
+
 Tensor Tensor::reshaped(Dims dims) const {
   KILN_ASSERT(numel_of(dims) == numel_);
   Tensor t = *this;

@@ -36,6 +36,9 @@ class Tensor {
     return t;
   }
   template <class T> static Tensor scalar(T value) { return from_vector<T>({}, {value}); }
+  // dtype `dtype` holding `values` (numel of dims), each rounded as from_double does (integers
+  // must already be in range).
+  static Tensor from_doubles(DType dtype, Dims dims, const std::vector<double>& values);
 
   bool defined() const { return dtype_ != DType::kUndefined; }
   DType dtype() const { return dtype_; }

@@ -4,7 +4,6 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <type_traits>
 #include <vector>
 
 #include "ops/conv/fused_conv.h"
@@ -89,18 +88,6 @@ std::optional<Match> match(const Graph& g, const GraphIndex& idx, const Node& co
   return m;
 }
 
-Tensor tensor_of(DType dt, const Dims& dims, const std::vector<double>& values) {
-  Tensor t(dt, dims);
-  visit_dtype(dt, [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    if constexpr (!std::is_void_v<T>) {
-      T* p = t.data<T>();
-      for (size_t i = 0; i < values.size(); ++i) p[i] = from_double<T>(values[i]);
-    }
-  });
-  return t;
-}
-
 // W' = W · s, B' = (B − mean) · s + beta with s = scale / sqrt(var + eps), in double, stored in W's dtype.
 void fold_bn(Graph& g, const Node& bn, Node& conv) {
   const Tensor& w = *g.value(conv.inputs[1]).constant;
@@ -116,8 +103,8 @@ void fold_bn(Graph& g, const Node& bn, Node& conv) {
     nb[size_t(c)] = ((b ? b->at_double(c) : 0.0) - mean.at_double(c)) * s + beta.at_double(c);
   }
   conv.inputs.resize(3);
-  conv.inputs[1] = add_constant(g, conv.name + "_bn_W", tensor_of(w.dtype(), w.dims(), nw));
-  conv.inputs[2] = add_constant(g, conv.name + "_bn_B", tensor_of(w.dtype(), {m}, nb));
+  conv.inputs[1] = add_constant(g, conv.name + "_bn_W", Tensor::from_doubles(w.dtype(), w.dims(), nw));
+  conv.inputs[2] = add_constant(g, conv.name + "_bn_B", Tensor::from_doubles(w.dtype(), {m}, nb));
 }
 
 }  // namespace
@@ -150,7 +137,7 @@ int fuse_conv_epilogue(Graph& g) {
         const Tensor& w = *g.value(conv.inputs[1]).constant;
         conv.inputs.resize(3);
         conv.inputs[2] = add_constant(g, conv.name + "_zero_B",
-                                      tensor_of(w.dtype(), {w.dim(0)}, std::vector<double>(size_t(w.dim(0)), 0.0)));
+                                      Tensor::from_doubles(w.dtype(), {w.dim(0)}, std::vector<double>(size_t(w.dim(0)), 0.0)));
       }
       if (m.add) conv.inputs.push_back(m.z);
       conv.attrs.set("activation", m.activation);

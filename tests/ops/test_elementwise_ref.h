@@ -71,15 +71,7 @@ inline std::vector<double> apply2(const Tensor& x, const Tensor& y,
 
 // A tensor of the given dtype holding values (rounded as from_double does).
 inline Tensor make(DType dt, Dims dims, const std::vector<double>& values) {
-  Tensor t(dt, std::move(dims));
-  visit_dtype(dt, [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    if constexpr (!std::is_void_v<T>) {
-      T* p = t.data<T>();
-      for (size_t i = 0; i < values.size(); ++i) p[i] = from_double<T>(values[i]);
-    }
-  });
-  return t;
+  return Tensor::from_doubles(dt, std::move(dims), values);
 }
 
 // Runs the call and expects a kiln::Error with the given code.

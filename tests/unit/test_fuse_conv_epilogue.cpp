@@ -58,10 +58,11 @@ std::string build(const Block& k) {
     if (same) test::set_ints_attr(n, "pads", pads), test::set_ints_attr(n, "kernel_shape", ks);
   };
   auto bn = [&](const std::string& name, const std::string& in, const std::string& out) {
-    b.initializer(name + "_s", test::random_tensor(k.dt, {k.C}, seed++, 0.5, 1.5))
-        .initializer(name + "_b", test::random_tensor(k.dt, {k.C}, seed++))
-        .initializer(name + "_m", test::random_tensor(k.dt, {k.C}, seed++))
-        .initializer(name + "_v", test::random_tensor(k.dt, {k.C}, seed++, 0.2, 2.0));
+    b.initializer(name + "_s", test::random_tensor(k.dt, {k.C}, seed, 0.5, 1.5));
+    b.initializer(name + "_b", test::random_tensor(k.dt, {k.C}, seed + 1));
+    b.initializer(name + "_m", test::random_tensor(k.dt, {k.C}, seed + 2));
+    b.initializer(name + "_v", test::random_tensor(k.dt, {k.C}, seed + 3, 0.2, 2.0));
+    seed += 4;
     onnx::NodeProto& n = b.node("BatchNormalization", {in, name + "_s", name + "_b", name + "_m", name + "_v"}, {out});
     set_float_attr(n, "epsilon", 1e-3f);
   };

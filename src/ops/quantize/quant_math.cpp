@@ -57,16 +57,5 @@ std::vector<double> broadcast_doubles(const Tensor& t, const Dims& t_dims, const
   return r;
 }
 
-Tensor tensor_of(DType dt, const Dims& dims, const std::vector<double>& v) {
-  Tensor out(dt, dims);
-  visit_dtype(dt, [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    if constexpr (!std::is_void_v<T>) {
-      T* p = out.data<T>();
-      for (size_t i = 0; i < v.size(); ++i) p[i] = from_double<T>(v[i]);
-    }
-  });
-  return out;
-}
 
 }  // namespace kiln::quant

@@ -32,6 +32,8 @@ std::vector<double> doubles_of(const Tensor& t);
 // t (dims t_dims, which must broadcast to out) read at every element of out, row-major.
 std::vector<double> broadcast_doubles(const Tensor& t, const Dims& t_dims, const Dims& out);
 // A tensor of dtype dt holding v (already in range for integers).
-Tensor tensor_of(DType dt, const Dims& dims, const std::vector<double>& v);
+inline Tensor tensor_of(DType dt, const Dims& dims, const std::vector<double>& v) {
+  return Tensor::from_doubles(dt, dims, v);
+}
 
 }  // namespace kiln::quant
