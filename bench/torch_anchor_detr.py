@@ -11,7 +11,6 @@ iteration, median/p90 of --iterations after --warmup. Accuracy of fp16 peers aga
 L2 of logits and boxes, NaN/Inf.
 """
 import argparse
-import json
 import os
 import sys
 
@@ -51,27 +50,14 @@ def main():
     report["peers"]["eager fp32"] = {"gpu_ms": timed(lambda: model(image, mask))}
     # fp16 through autocast: the model builds float32 position embeddings from the mask at run
     # time, which model.half() leaves to meet fp16 weights.
-    def fp16(m):
-        def run():
-            with torch.autocast("cuda", dtype=torch.float16):
-                return m(image, mask)
-        return run
-    peers = [("eager fp16 (autocast)", fp16(model))]
-    if not a.no_compile:
-        peers.append(("torch.compile fp16 (autocast)", fp16(torch.compile(model))))
-    for name, run in peers:
-        try:
-            with torch.no_grad():
-                logits, boxes = (t.float() for t in run())
-            report["peers"][name] = {"gpu_ms": timed(run),
-                                     "rel_l2_logits": rel(logits, ref_logits), "rel_l2_boxes": rel(boxes, ref_boxes),
-                                     "finite": bool(torch.isfinite(logits).all() and torch.isfinite(boxes).all())}
-        except Exception as e:  # a failing peer is reported, not fatal
-            report["peers"][name] = {"error": f"{type(e).__name__}: {e}"}
-    with open(a.out, "w") as f:
-        json.dump(report, f, indent=2)
-    for name, r in report["peers"].items():
-        print(name, json.dumps(r))
+    def accuracy(out):
+        logits, boxes = (t.float() for t in out)
+        return {"rel_l2_logits": rel(logits, ref_logits), "rel_l2_boxes": rel(boxes, ref_boxes),
+                "finite": bool(torch.isfinite(logits).all() and torch.isfinite(boxes).all())}
+
+    peers = torch_timing.fp16_peers(torch, model, lambda m: m(image, mask), a.no_compile)
+    torch_timing.measure_peers(torch, report, peers, timed, accuracy)
+    torch_timing.write_report(report, a.out)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ synchronized before each iteration, median/p90 of --iterations after --warmup. A
 fp16 peers against fp32: rel L2 of both outputs, NaN/Inf.
 """
 import argparse
-import json
 import os
 import sys
 
@@ -53,28 +52,14 @@ def main():
         ref = outputs(model(pixel_values=x))
     report["peers"]["eager fp32"] = {"gpu_ms": timed(lambda: model(pixel_values=x))}
 
-    def fp16(m):
-        def run():
-            with torch.autocast("cuda", dtype=torch.float16):
-                return m(pixel_values=x)
-        return run
+    def accuracy(out):
+        got = outputs(out)
+        return {"rel_l2_class": rel(got[0], ref[0]), "rel_l2_masks": rel(got[1], ref[1]),
+                "finite": bool(all(torch.isfinite(t).all() for t in got))}
 
-    peers = [("eager fp16 (autocast)", fp16(model))]
-    if not a.no_compile:
-        peers.append(("torch.compile fp16 (autocast)", fp16(torch.compile(model))))
-    for name, run in peers:
-        try:
-            with torch.no_grad():
-                got = outputs(run())
-            report["peers"][name] = {"gpu_ms": timed(run), "rel_l2_class": rel(got[0], ref[0]),
-                                     "rel_l2_masks": rel(got[1], ref[1]),
-                                     "finite": bool(all(torch.isfinite(t).all() for t in got))}
-        except Exception as e:  # a failing peer is reported, not fatal
-            report["peers"][name] = {"error": f"{type(e).__name__}: {e}"}
-    with open(a.out, "w") as f:
-        json.dump(report, f, indent=2)
-    for name, r in report["peers"].items():
-        print(name, json.dumps(r))
+    peers = torch_timing.fp16_peers(torch, model, lambda m: m(pixel_values=x), a.no_compile)
+    torch_timing.measure_peers(torch, report, peers, timed, accuracy)
+    torch_timing.write_report(report, a.out)
 
 
 if __name__ == "__main__":

@@ -30,14 +30,6 @@ struct Match {
 
 bool float_kernel_type(DType t) { return t == DType::kF32 || t == DType::kF16; }
 
-// Every dim known or named, so equal shapes mean equal sizes at run time.
-bool determined(const std::optional<Shape>& s) {
-  if (!s) return false;
-  for (const Dim& d : *s)
-    if (!d.known() && d.symbol.empty()) return false;
-  return true;
-}
-
 // BatchNormalization in its inference form over the conv's channels, with constant parameters.
 bool foldable_bn(const Graph& g, const Node& bn, const Node& conv) {
   if (!is_op(&bn, "BatchNormalization") || bn.inputs.size() != 5 || bn.outputs.size() != 1) return false;
@@ -69,21 +61,13 @@ std::optional<Match> match(const Graph& g, const GraphIndex& idx, const Node& co
   }
   if (is_op(next, "Add") && next->inputs.size() == 2 && next->inputs[0] != next->inputs[1]) {
     const std::string& z = next->inputs[0] == y ? next->inputs[1] : next->inputs[0];
-    const ValueType &zt = g.value(z).type, &yt = g.value(y).type;
-    if (zt.dtype == yt.dtype && determined(yt.shape) && zt.shape && *zt.shape == *yt.shape) {
+    if (same_determined_type(g, z, y)) {
       m.add = next, m.z = z;
       y = next->outputs[0];
       next = idx.sole_consumer(y);
     }
   }
-  if (next && next->inputs.size() == 1) {
-    if (is_op(next, "Relu")) m.activation = "relu";
-    if (is_op(next, "Gelu")) {
-      const std::string mode = next->attrs.get_string("approximate", "none");
-      m.activation = mode == "none" ? "gelu" : mode == "tanh" ? "gelu_tanh" : "none";
-    }
-    if (m.activation != "none") m.act = next;
-  }
+  if (const std::string kind = fused_activation(next); !kind.empty()) m.activation = kind, m.act = next;
   if (!m.bn && !m.add && !m.act) return std::nullopt;
   return m;
 }
@@ -145,9 +129,7 @@ int fuse_conv_epilogue(Graph& g) {
     for (const Node* n : m.nodes()) replaced.insert(n);
     added.push_back(std::move(conv));
   }
-  g.opsets.emplace(kKilnDomain, 1);
-  replace_nodes(g, replaced, std::move(added));
-  return int(found.size());
+  return replace_nodes(g, replaced, std::move(added));
 }
 
 }  // namespace kiln

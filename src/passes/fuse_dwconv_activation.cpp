@@ -21,13 +21,8 @@ std::optional<Match> match(const GraphIndex& idx, const Node& conv) {
   if (!is_kiln_op(&conv, conv::kDepthwiseNhwcOp) || conv.outputs.size() != 1) return std::nullopt;
   if (conv.attrs.get_string("activation", "none") != "none") return std::nullopt;
   const Node* act = idx.sole_consumer(conv.outputs[0]);
-  if (!act || act->inputs.size() != 1 || act->outputs.size() != 1) return std::nullopt;
-  Match m{&conv, act, ""};
-  if (is_op(act, "Relu")) m.kind = "relu";
-  if (is_op(act, "Gelu")) {
-    const std::string mode = act->attrs.get_string("approximate", "none");
-    m.kind = mode == "none" ? "gelu" : mode == "tanh" ? "gelu_tanh" : "";
-  }
+  if (!act || act->outputs.size() != 1) return std::nullopt;
+  Match m{&conv, act, fused_activation(act)};
   if (m.kind.empty()) return std::nullopt;
   return m;
 }
@@ -48,8 +43,7 @@ int fuse_dwconv_activation(Graph& g) {
     replaced.insert(m.act);
     fused.push_back(std::move(n));
   }
-  replace_nodes(g, replaced, std::move(fused));
-  return int(found.size());
+  return replace_nodes(g, replaced, std::move(fused));
 }
 
 }  // namespace kiln

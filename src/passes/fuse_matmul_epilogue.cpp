@@ -22,13 +22,6 @@ std::optional<std::string> other_operand(const Node& n, const std::string& v) {
   return std::nullopt;
 }
 
-// Every dim known or named, so equal shapes mean equal sizes at run time.
-bool determined(const Shape& s) {
-  for (const Dim& d : s)
-    if (!d.known() && d.symbol.empty()) return false;
-  return true;
-}
-
 struct EpilogueMatch {
   std::vector<const Node*> nodes;  // MatMul first, the last node last
   const Node* last = nullptr;      // writes Y; becomes the FusedMatMul
@@ -61,13 +54,8 @@ class EpilogueMatcher {
     m.last = add;
 
     std::string y = add->outputs[0];
-    if (const Node* act = idx_.sole_consumer(y); act && !claimed.count(act) && act->inputs.size() == 1) {
-      std::string kind;
-      if (is_op(act, "Relu")) kind = "relu";
-      if (is_op(act, "Gelu")) {
-        const std::string mode = act->attrs.get_string("approximate", "none");
-        kind = mode == "none" ? "gelu" : mode == "tanh" ? "gelu_tanh" : "";
-      }
+    if (const Node* act = idx_.sole_consumer(y); act && !claimed.count(act)) {
+      const std::string kind = fused_activation(act);
       if (!kind.empty()) {
         m.activation = kind;
         m.nodes.push_back(act);
@@ -78,7 +66,7 @@ class EpilogueMatcher {
 
     if (const Node* sum = idx_.sole_consumer(y); is_op(sum, "Add") && !claimed.count(sum)) {
       auto res = other_operand(*sum, y);
-      if (res && *res != y && same_shape(*res, y)) {
+      if (res && *res != y && same_determined_type(g_, *res, y)) {
         m.residual = *res;
         m.nodes.push_back(sum);
         m.last = sum;
@@ -94,12 +82,6 @@ class EpilogueMatcher {
     const Tensor& t = *g_.value(v).constant;
     if (t.dtype() != a.dtype || t.rank() < 1 || t.rank() > int(a.shape->size()) || t.dims().back() != n) return false;
     return t.numel() == n;  // with the last dim n: every other dim is 1
-  }
-
-  // Same dtype and the same, fully determined shape: adding needs no broadcasting.
-  bool same_shape(const std::string& r, const std::string& y) const {
-    const ValueType &rt = g_.value(r).type, &yt = g_.value(y).type;
-    return rt.dtype == yt.dtype && rt.shape && yt.shape && *rt.shape == *yt.shape && determined(*yt.shape);
   }
 
   const Graph& g_;

@@ -304,10 +304,7 @@ int fuse_ms_deform_attn(Graph& g) {
   for (const Match& m : found)
     if (claim_nodes(claimed, m.nodes)) fused.push_back(fused_node(g, m));
   if (fused.empty()) return 0;
-  const int count = int(fused.size());
-  g.opsets.emplace(kKilnDomain, 1);
-  replace_nodes(g, claimed, std::move(fused));
-  return count;
+  return replace_nodes(g, claimed, std::move(fused));
 }
 
 }  // namespace kiln

@@ -128,10 +128,7 @@ int fuse_row_column_read(Graph& g) {
     fused.push_back(std::move(n));
   }
   if (fused.empty()) return 0;
-  const int count = int(fused.size());
-  g.opsets.emplace(kKilnDomain, 1);
-  replace_nodes(g, claimed, std::move(fused));
-  return count;
+  return replace_nodes(g, claimed, std::move(fused));
 }
 
 }  // namespace kiln

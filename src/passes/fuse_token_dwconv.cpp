@@ -46,9 +46,7 @@ int fuse_token_dwconv(Graph& g) {
   // The last Transpose's output is now written by the fused node; the old chain feeds nothing.
   std::set<const Node*> replaced;
   for (const TokenConvChain& m : found) replaced.insert(m.last);
-  g.opsets.emplace(kKilnDomain, 1);
-  replace_nodes(g, replaced, std::move(fused));
-  return int(found.size());
+  return replace_nodes(g, replaced, std::move(fused));
 }
 
 }  // namespace kiln

@@ -67,6 +67,22 @@ bool is_kiln_op(const Node* node, const char* op) {
   return node && node->domain == kKilnDomain && node->op_type == op;
 }
 
+std::string fused_activation(const Node* node) {
+  if (!node || node->inputs.size() != 1) return "";
+  if (is_op(node, "Relu")) return "relu";
+  if (!is_op(node, "Gelu")) return "";
+  const std::string mode = node->attrs.get_string("approximate", "none");
+  return mode == "none" ? "gelu" : mode == "tanh" ? "gelu_tanh" : "";
+}
+
+bool same_determined_type(const Graph& g, const std::string& a, const std::string& b) {
+  const ValueType &at = g.value(a).type, &bt = g.value(b).type;
+  if (at.dtype != bt.dtype || !at.shape || !bt.shape || *at.shape != *bt.shape) return false;
+  for (const Dim& d : *at.shape)
+    if (!d.known() && d.symbol.empty()) return false;
+  return true;
+}
+
 bool is_swap_last_two(const Node* node) {
   return is_op(node, "Transpose") && node->attrs.get_ints("perm", {}) == std::vector<int64_t>{0, 2, 1};
 }
@@ -107,13 +123,17 @@ bool claim_nodes(std::set<const Node*>& claimed, const std::vector<const Node*>&
   return true;
 }
 
-void replace_nodes(Graph& g, const std::set<const Node*>& removed, std::vector<Node> added) {
+int replace_nodes(Graph& g, const std::set<const Node*>& removed, std::vector<Node> added) {
+  const int count = int(added.size());
+  for (const Node& n : added)
+    if (n.domain == kKilnDomain) g.opsets.emplace(kKilnDomain, 1);
   std::vector<Node> kept;
   for (Node& n : g.nodes)
     if (!removed.count(&n)) kept.push_back(std::move(n));
   for (Node& n : added) kept.push_back(std::move(n));
   g.nodes = std::move(kept);
   finish_rewrite(g);
+  return count;
 }
 
 }  // namespace kiln

@@ -57,6 +57,13 @@ bool is_swap_last_two(const Node* node);
 // A Conv that is a per-pixel matrix product: 2-D, 1x1 kernel, stride 1, no padding, group 1,
 // constant W [Cout, C, 1, 1] and bias (if any), one output.
 bool is_pointwise_conv(const Graph& g, const Node& conv);
+// The activation a fused epilogue takes in place of `node` — "relu", "gelu" or "gelu_tanh" for a
+// one-input Relu or Gelu (approximate none/tanh) — else "". FusedMatMul, DepthwiseConvNHWC and
+// FusedConv spell it so in their `activation` attribute.
+std::string fused_activation(const Node* node);
+// Same dtype and the same shape with every dim known or named: a and b have equal sizes at run
+// time, so adding them needs no broadcasting (a residual, not a bias).
+bool same_determined_type(const Graph& g, const std::string& a, const std::string& b);
 // The value of a constant with exactly one element (any float or integer dtype), as a double.
 std::optional<double> scalar_constant(const Graph& g, const std::string& value);
 // Every match in g: match(idx, node) (a std::optional) for each node in order, over one index
@@ -76,7 +83,8 @@ void finish_rewrite(Graph& g);
 // matches that overlap, such as one chain seen from two of its nodes, rewrite once.
 bool claim_nodes(std::set<const Node*>& claimed, const std::vector<const Node*>& nodes);
 // Removes `removed` (nodes of g), appends `added`, then finish_rewrite: a pass's usual last step
-// once the replaced nodes' outputs are written by the added ones.
-void replace_nodes(Graph& g, const std::set<const Node*>& removed, std::vector<Node> added);
+// once the replaced nodes' outputs are written by the added ones. Declares the kiln domain's
+// opset when an added node is in it; returns how many were added (what a fusion pass reports).
+int replace_nodes(Graph& g, const std::set<const Node*>& removed, std::vector<Node> added);
 
 }  // namespace kiln

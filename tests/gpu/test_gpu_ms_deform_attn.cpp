@@ -12,6 +12,7 @@
 
 #include "../model/model_compare.h"
 #include "../unit/ms_deform_attn_layer.h"
+#include "fused_model_check.h"
 #include "gpu_compare.h"
 #include "onnx/importer.h"
 #include "ops/op.h"
@@ -123,43 +124,10 @@ TEST(GpuMsDeformAttn, LevelsLocationsAndDtypes) {
   }
 }
 
-Tensor run_gpu(const Graph& g, const TensorMap& feeds, const std::string& output) {
-  CudaExecutor exec(g);
-  exec.run(feeds);
-  return exec.run(feeds).at(output);  // the planned arena
-}
-
-double rel_l2(const Tensor& got, const Tensor& want) { return test::compare_to_golden(got, want).rel_l2; }
-
 // mask2former_tiny with its 2 pixel-decoder layers fused: the GPU against the CPU reference on
 // the same graph (the model tests' fp32 bound) and against the unfused graph on the GPU.
 TEST(GpuMsDeformAttn, Mask2FormerTiny) {
-  namespace fs = std::filesystem;
-  const fs::path dir = fs::path(test_dir()) / "models" / "mask2former_tiny";
-  ImportOptions import;
-  const TensorMap feeds = test::reference_inputs(dir, &import);
-  Graph g = import_onnx_file((dir / "model.onnx").string(), import);
-  Graph plain = import_onnx_file((dir / "model.onnx").string(), import);
-  ASSERT_EQ(run_passes(g).fused.at("fuse_ms_deform_attn"), 2);
-  run_passes(plain, {"fuse_ms_deform_attn"});
-  for (const char* out : {"class_queries_logits", "masks_queries_logits"}) {
-    SCOPED_TRACE(out);
-    const Tensor gpu = run_gpu(g, feeds, out), gpu_unfused = run_gpu(plain, feeds, out);
-    const Tensor cpu = CpuExecutor(g).run(feeds).at(out);
-    EXPECT_LE(rel_l2(gpu, cpu), 1e-4) << "fp32, GPU vs CPU";
-    EXPECT_LE(rel_l2(gpu, gpu_unfused), 1e-5) << "fp32, fused vs unfused on the GPU";
-  }
-  // fp16 engines (convert_to_fp16 as `kiln build --fp16`): the fused MSDeformAttn reads and
-  // writes fp16; both outputs within the fp16 model tests' bound (1e-2) of the fp32 ones.
-  const TensorMap fp32 = CpuExecutor(g).run(feeds);
-  convert_to_fp16(g);
-  convert_to_fp16(plain);
-  for (const char* out : {"class_queries_logits", "masks_queries_logits"}) {
-    SCOPED_TRACE(out);
-    const Tensor h = run_gpu(g, feeds, out), h_unfused = run_gpu(plain, feeds, out);
-    EXPECT_LE(rel_l2(h, fp32.at(out)), 1e-2) << "fp16 fused on the GPU vs fp32";
-    EXPECT_LE(rel_l2(h_unfused, fp32.at(out)), 1e-2) << "fp16 unfused on the GPU vs fp32";
-  }
+  expect_fusion_on_gpu("mask2former_tiny", "fuse_ms_deform_attn", 2, {"class_queries_logits", "masks_queries_logits"});
 }
 
 // One pixel-decoder layer's sampling core of Mask2Former Swin-T at 800x1216 (levels at strides

@@ -16,6 +16,7 @@
 
 #include "../model/model_compare.h"
 #include "../unit/row_column_layer.h"
+#include "fused_model_check.h"
 #include "gpu_compare.h"
 #include "onnx/importer.h"
 #include "ops/op.h"
@@ -134,41 +135,10 @@ TEST(GpuRowColumnRead, NanRowsStayInTheirRows) {
   run_cases({{{2, 3}, 37, 7, 13, 32, true}, {{1, 2}, 17, 3, 5, 5, true}}, 9700);
 }
 
-Tensor run_gpu(const Graph& g, const TensorMap& feeds, const std::string& output) {
-  CudaExecutor exec(g);
-  exec.run(feeds);
-  return exec.run(feeds).at(output);  // the planned arena
-}
-
-double rel_l2(const Tensor& got, const Tensor& want) { return test::compare_to_golden(got, want).rel_l2; }
-
 // anchor_detr_tiny with its 4 reads fused: the GPU against the CPU reference on the same graph
 // (the model tests' fp32 bound) and against the unfused graph on the GPU; then fp16 engines.
 TEST(GpuRowColumnRead, AnchorDetrTiny) {
-  namespace fs = std::filesystem;
-  const fs::path dir = fs::path(test_dir()) / "models" / "anchor_detr_tiny";
-  ImportOptions import;
-  const TensorMap feeds = test::reference_inputs(dir, &import);
-  Graph g = import_onnx_file((dir / "model.onnx").string(), import);
-  Graph plain = import_onnx_file((dir / "model.onnx").string(), import);
-  ASSERT_EQ(run_passes(g).fused.at("fuse_row_column_read"), 4);
-  run_passes(plain, {"fuse_row_column_read"});
-  for (const char* out : {"pred_logits", "pred_boxes"}) {
-    SCOPED_TRACE(out);
-    const Tensor gpu = run_gpu(g, feeds, out), gpu_unfused = run_gpu(plain, feeds, out);
-    const Tensor cpu = CpuExecutor(g).run(feeds).at(out);
-    EXPECT_LE(rel_l2(gpu, cpu), 1e-4) << "fp32, GPU vs CPU";
-    EXPECT_LE(rel_l2(gpu, gpu_unfused), 1e-5) << "fp32, fused vs unfused on the GPU";
-  }
-  const TensorMap fp32 = CpuExecutor(g).run(feeds);
-  convert_to_fp16(g);
-  convert_to_fp16(plain);
-  for (const char* out : {"pred_logits", "pred_boxes"}) {
-    SCOPED_TRACE(out);
-    const Tensor h = run_gpu(g, feeds, out), h_unfused = run_gpu(plain, feeds, out);
-    EXPECT_LE(rel_l2(h, fp32.at(out)), 1e-2) << "fp16 fused on the GPU vs fp32";
-    EXPECT_LE(rel_l2(h_unfused, fp32.at(out)), 1e-2) << "fp16 unfused on the GPU vs fp32";
-  }
+  expect_fusion_on_gpu("anchor_detr_tiny", "fuse_row_column_read", 4, {"pred_logits", "pred_boxes"});
 }
 
 // Best of 20 node-by-node runs of the nodes that compute the read: the fused node, or the two

@@ -3,6 +3,7 @@
 // with input strides). Floats sum in double as the CPU reference does; integers in int64
 // (wrapping), their mean truncating like the reference's.
 #include "kiln/status.h"
+#include "ops/reduce/reduce_acc.cuh"
 #include "ops/reduce/reduce_cuda.h"
 #include "runtime/cuda/kernel_util.cuh"
 
@@ -11,15 +12,10 @@ namespace {
 
 using cuda::StridedLayout;
 
-template <class T> __device__ __forceinline__ auto load_acc(const T* p, int64_t i) {
-  if constexpr (std::is_integral_v<T>) return int64_t(p[i]);
-  else return double(cuda::load_f(p, i));
-}
-
 template <class T, int kOp>
 __global__ void reduce_kernel(const T* __restrict__ x, T* __restrict__ y, StridedLayout kept, StridedLayout red,
                               int64_t n_out, int64_t n_red) {
-  using A = std::conditional_t<std::is_integral_v<T>, int64_t, double>;
+  using A = Acc<T>;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n_out;
        i += int64_t(gridDim.x) * blockDim.x) {
     const int64_t base = cuda::strided_offset(kept, kept.strides[0], i);

@@ -4,20 +4,14 @@
 // (~20k outputs, 50-76 terms each) ran at ~2% of bandwidth. Here the n terms of an output are
 // split over threads so both loads and parallelism scale: a 32 x 8 block reads 32 adjacent inner
 // elements per term (coalesced) with 8 threads along n; inner == 1 gives each output a warp.
-// Same accumulation types as the general kernel (double for floats, int64 for integers).
+// Same accumulation as the general kernel (reduce_acc.cuh).
 #include "kiln/status.h"
+#include "ops/reduce/reduce_acc.cuh"
 #include "ops/reduce/reduce_cuda.h"
 #include "runtime/cuda/kernel_util.cuh"
 
 namespace kiln::reduce {
 namespace {
-
-template <class T> using Acc = std::conditional_t<std::is_integral_v<T>, int64_t, double>;
-
-template <class T> __device__ __forceinline__ Acc<T> load_acc(const T* p, int64_t i) {
-  if constexpr (std::is_integral_v<T>) return int64_t(p[i]);
-  else return double(cuda::load_f(p, i));
-}
 
 // One partial result: the running sum, or the running max/min with a NaN flag; `any` is false
 // until a term arrived (threads past n contribute nothing).
