@@ -12,6 +12,7 @@
 #include "passes/fuse_attention.h"
 #include "passes/fuse_gelu.h"
 #include "passes/fuse_layer_norm.h"
+#include "passes/fuse_masked_softmax.h"
 #include "passes/fuse_matmul_epilogue.h"
 #include "passes/fuse_ms_deform_attn.h"
 #include "passes/fuse_resize_sum.h"
@@ -36,6 +37,7 @@ constexpr RewritePass kRewrites[] = {
     {"fuse_row_column_read", fuse_row_column_read},  // before fuse_attention: its first MatMul reads a softmax
     {"fuse_attention", fuse_attention},
     {"fold_attention_transposes", fold_attention_transposes},
+    {"fuse_masked_softmax", fuse_masked_softmax},  // after fuse_attention: a masked attention goes whole
     {"fuse_token_dwconv", fuse_token_dwconv},
     {"fuse_token_patch_conv", fuse_token_patch_conv},  // before fuse_matmul_epilogue takes its MatMul + bias
     {"fuse_gelu", fuse_gelu},

@@ -1,5 +1,10 @@
-// LayerNormalization and Softmax on the GPU against the CPU reference (double statistics).
+// LayerNormalization, Softmax and kiln.MaskedSoftmax on the GPU against the CPU reference
+// (double statistics).
+#include <cmath>
+
 #include "gpu_compare.h"
+#include "ops/op_util.h"
+#include "ops/reduce/masked_softmax.h"
 
 namespace kiln::gpu_test {
 namespace {
@@ -63,6 +68,45 @@ TEST(GpuReduce, Softmax) {
         expect_gpu_matches_cpu(c);
         if (::testing::Test::HasFatalFailure()) return;
       }
+}
+
+// Masks broadcast along every kind of axis (RCDA's [B, 1, 1, W]; one flag per row, so whole rows
+// masked: NaN on both sides), about a third True, on each row kernel (warp widths and the block
+// kernel past 1024), fp32 and fp16; masked elements hold NaN and +inf in X, which must not leak.
+TEST(GpuReduce, MaskedSoftmax) {
+  struct S {
+    Dims x, mask;
+  };
+  const std::vector<S> cases = {{{2, 8, 37, 76}, {2, 1, 1, 76}}, {{1, 8, 300, 50}, {1, 1, 1, 50}},
+                                {{9, 31}, {31}},                 {{4, 129}, {4, 1}},
+                                {{3, 5, 300}, {3, 5, 300}},      {{2, 1100}, {2, 1100}},
+                                {{33}, {33}},                    {{3, 2, 7, 1025}, {1, 2, 1, 1025}},
+                                {{5, 1}, {5, 1}}};
+  uint64_t seed = 1100;
+  for (DType dt : {DType::kF32, DType::kF16})
+    for (const S& s : cases) {
+      Tensor x = random_tensor(dt, s.x, seed, -8, 8), m(DType::kBool, s.mask);
+      for (int64_t i = 0; i < m.numel(); ++i) m.data<bool>()[i] = ((uint64_t(i) + seed) * 2654435761u >> 9) % 3 == 0;
+      // Masked positions hold NaN or +inf (what the mask must hide); unmasked ones stay random.
+      const Dims st = broadcast_strides(s.mask, s.x);
+      for (int64_t i = 0; i < x.numel(); ++i) {
+        int64_t off = 0, rem = i;
+        for (int d = int(s.x.size()) - 1; d >= 0; --d) off += (rem % s.x[size_t(d)]) * st[size_t(d)], rem /= s.x[size_t(d)];
+        if (!m.data<bool>()[off] || i % 5 > 1) continue;
+        const float v = i % 5 ? INFINITY : NAN;
+        if (dt == DType::kF16) x.data<f16>()[i].bits = float_to_f16(v);
+        else x.data<float>()[i] = v;
+      }
+      GpuCase c{reduce::kMaskedSoftmaxOp, {x, m}};
+      c.domain = kKilnDomain;
+      c.seed = seed++;
+      c.gpu_runs = 3;
+      if (dt == DType::kF16) f16_tolerance(c);
+      else c.atol = 1e-6, c.rtol = 1e-5;
+      SCOPED_TRACE(dims_to_string(s.x) + " mask " + dims_to_string(s.mask));
+      expect_gpu_matches_cpu(c);
+      if (::testing::Test::HasFatalFailure()) return;
+    }
 }
 
 }  // namespace

@@ -13,6 +13,11 @@ namespace kiln::reduce {
 void launch_softmax(DType dt, bool log, const void* x, void* y, int64_t outer, int64_t n,
                     int64_t inner, CudaStream stream);
 
+// kiln.MaskedSoftmax: x viewed as [rows, n]; element i of row r is masked when
+// mask[strided_offset(lead, r) + i * mask_step] (lead: x's leading dims with the mask's strides).
+void launch_masked_softmax(DType dt, const void* x, const bool* mask, const cuda::StridedLayout& lead,
+                           int64_t mask_step, void* y, int64_t rows, int64_t n, CudaStream stream);
+
 // x viewed as [outer, n, inner]; running sum over n.
 void launch_cumsum(DType dt, const void* x, void* y, int64_t outer, int64_t n, int64_t inner, bool exclusive,
                    bool reverse, CudaStream stream);
@@ -33,5 +38,6 @@ void reduce_max_cuda(CudaKernelContext& ctx);
 void reduce_min_cuda(CudaKernelContext& ctx);
 void cumsum_cuda(CudaKernelContext& ctx);
 void log_softmax_cuda(CudaKernelContext& ctx);
+void masked_softmax_cuda(CudaKernelContext& ctx);
 
 }  // namespace kiln::reduce
