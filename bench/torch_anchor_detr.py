@@ -5,7 +5,7 @@
 
 The project's own definition (tools/export/anchor_detr.py) with the exporter's weights (same
 config and seed as export_anchor_detr.py), on the exporter's input (a padded random image and its
-mask), timed as: eager fp32 (TF32 off; the reference), eager fp16 and torch.compile fp16 (default mode), both through
+mask, the same seed), timed as: eager fp32 (TF32 off; the reference), eager fp16 and torch.compile fp16 (default mode), both through
 torch.autocast(float16). GPU ms: CUDA events around the forward, synchronized before each
 iteration, median/p90 of --iterations after --warmup. Accuracy of fp16 peers against fp32: rel
 L2 of logits and boxes, NaN/Inf.
@@ -27,6 +27,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--no-compile", action="store_true")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--save-outputs", metavar="DIR",
+                    help="also write DIR/fp32 and DIR/fp16 (eager autocast) pred_logits.npy / pred_boxes.npy")
     a = ap.parse_args()
     import torch
     import export_anchor_detr as ead
@@ -35,7 +37,7 @@ def main():
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     _, model, _ = ead.build_model(torch, "full", ead.SEED)
-    inputs = ead.make_inputs(torch, h, w, a.batch, None, ead.SEED + 1)
+    inputs = ead.make_inputs(torch, h, w, a.batch, None, ead.SEED + 2)  # the exporter's (its golden input)
     image, mask = inputs["image"].cuda(), inputs["padding_mask"].cuda()
     model = model.cuda().eval()
 
@@ -58,6 +60,15 @@ def main():
     peers = torch_timing.fp16_peers(torch, model, lambda m: m(image, mask), a.no_compile)
     torch_timing.measure_peers(torch, report, peers, timed, accuracy)
     torch_timing.write_report(report, a.out)
+    if a.save_outputs:  # PyTorch's own fp16 against its fp32, for tests/gpu/detection_agreement.py
+        import numpy as np
+
+        with torch.no_grad():
+            fp16 = peers[0][1]()
+        for sub, (logits, boxes) in (("fp32", (ref_logits, ref_boxes)), ("fp16", fp16)):
+            os.makedirs(os.path.join(a.save_outputs, sub), exist_ok=True)
+            np.save(os.path.join(a.save_outputs, sub, "pred_logits.npy"), logits.float().cpu().numpy())
+            np.save(os.path.join(a.save_outputs, sub, "pred_boxes.npy"), boxes.float().cpu().numpy())
 
 
 if __name__ == "__main__":
