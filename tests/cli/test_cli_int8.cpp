@@ -91,6 +91,28 @@ TEST_F(CliInt8, PicturesCalibrateToo) {
   EXPECT_EQ(j["calibration"]["cache"], "none");
 }
 
+// A symbolic batch: each calibration file is run on the graph specialized for its own dims.
+TEST_F(CliInt8, SymbolicInputsAreSpecializedPerFile) {
+  ModelBuilder b(17);
+  b.input("x", DType::kF32, {-1, 16}).output("y", DType::kF32);
+  b.initializer("w", Tensor::from_doubles(DType::kF32, {16, 4}, std::vector<double>(64, 0.25)));
+  b.node("MatMul", {"x", "w"}, {"y"});
+  b.save(dir_ + "/sym.onnx");
+  const std::string data = dir_ + "/sym_calib";
+  fs::create_directories(data);
+  for (int64_t rows : {3, 5}) {
+    Tensor t(DType::kF32, {rows, 16});
+    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = float(i % 7) - 3;
+    write_npy(data + "/r" + std::to_string(rows) + ".npy", t);
+  }
+  const std::string cache = dir_ + "/sym.json";
+  CliResult r = kiln("build " + dir_ + "/sym.onnx -o " + out_ + " --int8 --calib " + data + " --calibrator minmax --calib-cache " +
+                     cache + " --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["calibration"]["inputs"], 2);
+  EXPECT_EQ(nlohmann::json::parse(slurp(cache))["tensors"]["x"]["amax"], 3.0);
+}
+
 TEST_F(CliInt8, FlagErrors) {
   expect_user_error("build " + build("--calib " + calib_), "--calib needs --int8 or --fp8");
   expect_user_error("build " + build("--calib-cache " + dir_ + "/c.json"), "--calib-cache needs --int8 or --fp8");

@@ -3,7 +3,7 @@
 //     [--disable-pass NAME ...] [--json]
 //     [--int8|--fp8 --calib DIR [--calibrator entropy|percentile|minmax] [--percentile P] [--calib-cache FILE]]
 // Imports the model, runs the passes (for the given shapes, or symbolically within the shape
-// profiles), converts it to the asked precision, and on a GPU times the kernel candidates of
+// profiles), converts it to the asked precision (--int8: calibrated Q/DQ, quantize_build.h), and on a GPU times the kernel candidates of
 // every plan (at the profile's opt, min and max) and lays out their activation arenas; writes
 // ONE self-contained engine file atomically: on any error nothing appears at the output path.
 #include <chrono>
@@ -97,7 +97,7 @@ int build(const BuildOptions& o) {
   nlohmann::json calibration;
   if (quantized) {
     bar.clear();  // calibration draws its own bar
-    calibration = quantize_for_build(g, eb.precision, o.quant, o.model);
+    calibration = quantize_for_build(g, eb, o.quant, o.model);
   }
   nlohmann::json plans = nlohmann::json::array();
   size_t tuned_before = eb.tuning.size();

@@ -30,7 +30,7 @@ bool cache_exists(const QuantFlags& q) {
   return !q.cache.empty() && fs::exists(q.cache, ec);
 }
 
-quant::CalibCache calibrate(const Graph& g, const std::string& precision, const QuantFlags& q,
+quant::CalibCache calibrate(const Graph& g, const EngineBuild& eb, const QuantFlags& q,
                             const std::vector<std::string>& tensors) {
   if (g.inputs.size() != 1)
     fail(ErrorCode::kInvalidArgument, "--calib feeds models with one input; this one has " +
@@ -44,12 +44,12 @@ quant::CalibCache calibrate(const Graph& g, const std::string& precision, const 
     TensorMap feeds{{input, quant::calibration_input(file, g, input, mean, std)}};
     const std::map<std::string, Dims> dims = dims_of(feeds);
     if (matches_static_inputs(g, dims)) collector.add_run(g, feeds);
-    else collector.add_run(specialize(g, dims, EngineBuild{}, "the model"), feeds);
+    else collector.add_run(specialize(g, dims, eb, "the model"), feeds);  // eb: the same disabled passes
     bar.advance();
   }
   bar.clear();
   quant::CalibCache c;
-  c.precision = precision;
+  c.precision = eb.precision;
   c.calibrator = q.calibrator_name();
   c.percentile = q.percentile_value();
   c.inputs = collector.runs();
@@ -84,8 +84,9 @@ std::string quant_precision(const QuantFlags& q, const std::string& device) {
   return p;
 }
 
-nlohmann::json quantize_for_build(Graph& g, const std::string& precision, const QuantFlags& q,
+nlohmann::json quantize_for_build(Graph& g, const EngineBuild& eb, const QuantFlags& q,
                                   const std::string& model_path) {
+  const std::string& precision = eb.precision;
   const std::string hash = quant::model_hash_of_file(model_path);
   const quant::QuantTargets targets = quant::find_quant_targets(g);
   quant::CalibCache cache;
@@ -95,7 +96,7 @@ nlohmann::json quantize_for_build(Graph& g, const std::string& precision, const 
     quant::check_calib_cache(cache, q.cache, hash, q.calibrator_name(), q.percentile_value());
     cache_use = "read";
   } else {
-    cache = calibrate(g, precision, q, targets.activations);
+    cache = calibrate(g, eb, q, targets.activations);
     cache.model_hash = hash;
     if (!q.cache.empty()) {
       quant::write_calib_cache(q.cache, cache);

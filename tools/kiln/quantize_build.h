@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "ir/graph.h"
+#include "runtime/engine/engine_file.h"
 
 namespace kiln::cli {
 
@@ -25,10 +25,10 @@ struct QuantFlags {
 // CUDA backend lacks QuantizeLinear/DequantizeLinear kernels: never a silent float fallback.
 std::string quant_precision(const QuantFlags& q, const std::string& device);
 
-// Calibrates g (the optimized float32 graph) on --calib's files, or reads a matching
+// Calibrates g (the optimized float32 graph; eb: its precision, profiles and disabled passes) on --calib's files, or reads a matching
 // --calib-cache, writes the cache when it calibrated, and rewrites g into Q/DQ form. Returns the
 // "calibration" part of build's report. fp8 stops (kUnsupported) after writing the cache.
-nlohmann::json quantize_for_build(Graph& g, const std::string& precision, const QuantFlags& q,
+nlohmann::json quantize_for_build(Graph& g, const EngineBuild& eb, const QuantFlags& q,
                                   const std::string& model_path);
 
 }  // namespace kiln::cli
