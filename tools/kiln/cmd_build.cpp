@@ -1,8 +1,9 @@
 // kiln build MODEL.onnx -o ENGINE.kiln [--device cpu|cuda] [--fp32|--tf32|--fp16]
 //     [--shape NAME=DIMS ...] [--min/--opt/--max NAME=DIMS ...] [--timing-cache FILE]
 //     [--disable-pass NAME ...] [--json]
+//     [--int8|--fp8 --calib DIR [--calibrator entropy|percentile|minmax] [--percentile P] [--calib-cache FILE]]
 // Imports the model, runs the passes (for the given shapes, or symbolically within the shape
-// profiles), converts it to the asked precision, and on a GPU times the kernel candidates of
+// profiles), converts it to the asked precision (--int8: calibrated Q/DQ, quantize_build.h), and on a GPU times the kernel candidates of
 // every plan (at the profile's opt, min and max) and lays out their activation arenas; writes
 // ONE self-contained engine file atomically: on any error nothing appears at the output path.
 #include <chrono>
@@ -14,6 +15,7 @@
 #include "cli.h"
 #include "io/progress.h"
 #include "model_source.h"
+#include "quantize_build.h"
 #include "runtime/specialize.h"
 #ifdef KILN_WITH_CUDA
 #include "runtime/cuda/cuda_executor.h"
@@ -33,11 +35,14 @@ struct BuildOptions {
   std::string timing_cache;
   std::vector<std::string> disabled_passes;
   bool json = false;
+  QuantFlags quant;
 };
 
 std::string precision_of(const BuildOptions& o) {
-  if (int(o.fp32) + int(o.tf32) + int(o.fp16) > 1)
-    fail(ErrorCode::kInvalidArgument, "give one of --fp32, --tf32 and --fp16");
+  const bool quantized = o.quant.int8 || o.quant.fp8;
+  if (int(o.fp32) + int(o.tf32) + int(o.fp16) + int(quantized) > 1)
+    fail(ErrorCode::kInvalidArgument, "give one of --fp32, --tf32, --fp16, --int8 and --fp8");
+  if (std::string q = quant_precision(o.quant, o.device); !q.empty()) return q;
   std::string p = o.fp16 ? "fp16" : o.tf32 ? "tf32" : "fp32";
   if (p != "fp32" && o.device != "cuda")
     fail(ErrorCode::kInvalidArgument, "--" + p + " needs --device cuda (the CPU reference computes in fp32)");
@@ -60,9 +65,9 @@ std::string precision_of(const BuildOptions& o) {
 
 int build(const BuildOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
-  EngineTarget target = local_target(o.device);
   EngineBuild eb;
-  eb.precision = precision_of(o);
+  eb.precision = precision_of(o);  // first: its flag errors need no GPU
+  EngineTarget target = local_target(o.device);
   if (is_engine_file(o.model))
     fail(ErrorCode::kInvalidArgument, o.model + " is already an engine file; kiln build takes an ONNX model");
   std::error_code ec;
@@ -80,6 +85,7 @@ int build(const BuildOptions& o) {
     fail(ErrorCode::kInvalidArgument, "--timing-cache needs --device cuda (it holds GPU kernel timings)");
   if (!o.timing_cache.empty()) eb.tuning = TuningCache::load_file(o.timing_cache);
 
+  const bool quantized = eb.precision == "int8" || eb.precision == "fp8";
   Progress bar("build", 4, std::chrono::milliseconds(500));
   Graph g = import_onnx_file(o.model, import);
   check_profiles_against(eb.profiles, g);
@@ -88,6 +94,11 @@ int build(const BuildOptions& o) {
   PrecisionReport precision;
   PassReport passes = optimize_for_engine(g, eb, &precision);
   bar.set(2);
+  nlohmann::json calibration;
+  if (quantized) {
+    bar.clear();  // calibration draws its own bar
+    calibration = quantize_for_build(g, eb, o.quant, o.model);
+  }
   nlohmann::json plans = nlohmann::json::array();
   size_t tuned_before = eb.tuning.size();
   if (target.device == "cuda") {
@@ -122,6 +133,7 @@ int build(const BuildOptions& o) {
   if (eb.precision == "fp16")
     r["fp16"] = {{"values_converted", precision.values_converted}, {"constants_converted", precision.constants_converted},
                  {"casts_inserted", precision.casts_inserted}, {"values_kept_fp32", precision.values_kept_fp32}};
+  if (quantized) r["calibration"] = calibration;
   for (const auto& name : g.inputs) r["inputs"].push_back({{"name", name}, {"shape", g.value(name).type.to_string()}});
   for (const auto& p : eb.profiles)
     r["profiles"].push_back({{"name", p.name}, {"min", dims_to_string(p.min)}, {"opt", dims_to_string(p.opt)},
@@ -141,6 +153,11 @@ int build(const BuildOptions& o) {
   for (const auto& p : plans)
     std::printf("  plan %s: activation arena %.1f MiB\n", p["inputs"].dump().c_str(),
                 double(p["arena_bytes"].get<size_t>()) / (1 << 20));
+  if (quantized)
+    std::printf("  %s: %s ranges of %lld inputs (cache %s), %d activations and %d weights quantized\n",
+                eb.precision.c_str(), calibration["calibrator"].get<std::string>().c_str(),
+                (long long)calibration["inputs"].get<int>(), calibration["cache"].get<std::string>().c_str(),
+                calibration["quantized_activations"].get<int>(), calibration["quantized_weights"].get<int>());
   if (target.device == "cuda")
     std::printf("  %zu kernel choices timed (%zu new)\n", eb.tuning.size(), eb.tuning.size() - tuned_before);
   return 0;
@@ -155,6 +172,7 @@ Action add_build_command(CLI::App& app) {
               "  kiln build model.onnx -o model.kiln --device cuda --fp16 --shape pixel_values=1x3x1024x1024\n"
               "  kiln build model.onnx -o model.kiln --device cuda --min pixel_values=1x3x512x512 \\\n"
               "      --opt pixel_values=1x3x1024x1024 --max pixel_values=8x3x1024x1024 --timing-cache kiln.cache\n"
+              "  kiln build model.onnx -o model_int8.kiln --int8 --calib pictures/ --calib-cache model.calib.json\n"
               "  kiln run model.kiln --input pixel_values=random");
   cmd->add_option("model", o->model, "Model file (.onnx)")->required();
   cmd->add_option("--output,-o", o->output, "Engine file to write")->required();
@@ -169,6 +187,14 @@ Action add_build_command(CLI::App& app) {
   cmd->add_option("--timing-cache", o->timing_cache, "File of kernel timings, read if present and updated (cuda)");
   cmd->add_option("--disable-pass", o->disabled_passes,
                   "NAME: leave out one rewrite pass, for debugging (repeatable; `kiln inspect --fusions` names them)");
+  cmd->add_flag("--int8", o->quant.int8,
+                "INT8: calibrated Q/DQ on GEMM and conv inputs (per tensor) and weights (per channel); cpu for now");
+  cmd->add_flag("--fp8", o->quant.fp8, "FP8 E4M3 calibration (amax/448) into --calib-cache; no FP8 engine yet");
+  cmd->add_option("--calib", o->quant.calib_dir, "DIR of calibration pictures (.png/.jpg/.bmp) or .npy inputs");
+  cmd->add_option("--calibrator", o->quant.calibrator, "entropy (default), percentile or minmax");
+  cmd->add_option("--percentile", o->quant.percentile, "P for --calibrator percentile (default 99.99)");
+  cmd->add_option("--calib-cache", o->quant.cache,
+                  "FILE of calibrated ranges: read if present (must match the model), else written");
   cmd->add_flag("--json", o->json, "Print a JSON report");
   return with_plugins(cmd, [o] { return build(*o); });
 }

@@ -69,7 +69,7 @@ template <class Ar> void build_fields(Ar& ar, EngineBuild& b) {
     dims_field(ar, p.max);
   }
   if constexpr (Ar::kReading) {
-    if (b.precision != "fp32" && b.precision != "tf32" && b.precision != "fp16")
+    if (b.precision != "fp32" && b.precision != "tf32" && b.precision != "fp16" && b.precision != "int8")
       ar.corrupt("unknown precision '" + b.precision + "'");
     b.tuning = TuningCache::read(ar);
   } else {

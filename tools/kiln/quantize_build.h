@@ -1,0 +1,34 @@
+// `kiln build --int8|--fp8`: the flags, their checks before any work, and the step between the
+// passes and the engine file — calibrate (or read the calibration cache), then rewrite the
+// optimized graph into explicit Q/DQ form (src/quant/insert_qdq.h) that the engine stores.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+#include "runtime/engine/engine_file.h"
+
+namespace kiln::cli {
+
+struct QuantFlags {
+  bool int8 = false, fp8 = false;
+  std::string calib_dir;
+  std::string calibrator;   // empty: entropy
+  double percentile = 0;    // 0: 99.99
+  std::string cache;        // --calib-cache
+  std::string calibrator_name() const { return calibrator.empty() ? "entropy" : calibrator; }
+  double percentile_value() const { return percentile == 0 ? 99.99 : percentile; }
+};
+
+// "int8", "fp8" or "" (no quantization), once the flags are coherent for `device`; every user
+// error (exit 2) a build can know of before reading the model. INT8 on cuda is refused while the
+// CUDA backend lacks QuantizeLinear/DequantizeLinear kernels: never a silent float fallback.
+std::string quant_precision(const QuantFlags& q, const std::string& device);
+
+// Calibrates g (the optimized float32 graph; eb: its precision, profiles and disabled passes) on --calib's files, or reads a matching
+// --calib-cache, writes the cache when it calibrated, and rewrites g into Q/DQ form. Returns the
+// "calibration" part of build's report. fp8 stops (kUnsupported) after writing the cache.
+nlohmann::json quantize_for_build(Graph& g, const EngineBuild& eb, const QuantFlags& q,
+                                  const std::string& model_path);
+
+}  // namespace kiln::cli
