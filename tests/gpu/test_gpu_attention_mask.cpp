@@ -3,7 +3,10 @@
 // tiles), the CUDA-core kernel (fp32, and fp16 heads wider than 128; 32-key tiles) and
 // Mask2Former's layout. The masks hold every case the online softmax must survive: keys masked
 // at random, whole key tiles masked for some rows (before and after their first visible key),
-// and a fully masked row, NaN on both sides, next to normal ones.
+// and a fully masked row, NaN on both sides, next to normal ones. Grids smaller than the GPU
+// split their keys (attention_split.h: every small case here, its splits' merge included; a
+// split whose keys are all masked for a row weighs nothing); LongQueriesUnsplit covers grids
+// that fill the GPU.
 #include <cmath>
 #include <random>
 
@@ -29,16 +32,16 @@ Dims cat(const Dims& batch, int64_t a, int64_t b) {
 }
 
 // Whether the mask hides key k from query row q: query rows by q % 5 — 0 random keys (~30%),
-// 1 keys 64..127 (a whole tile of either kernel, after visible keys), 2 every key (NaN), 3 keys
-// 0..95 (the first tiles, before any visible key), 4 random keys — and rows 2 and 3 only
-// with a query dim (else every query would be masked alike).
+// 1 keys 128..255 (whole key tiles of either kernel after visible keys; a whole 128-key split),
+// 2 every key (NaN), 3 keys 0..199 (the first tiles and split, before any visible key), 4
+// random keys — only with a query dim (else every query would be masked alike).
 bool hidden(int64_t q, int64_t k, bool has_rows, std::mt19937_64& rng) {
   const bool random = rng() % 10 < 3;
   if (!has_rows) return random;
   switch (q % 5) {
-    case 1: return k >= 64 && k < 128;
+    case 1: return k >= 128 && k < 256;
     case 2: return true;
-    case 3: return k < 96;
+    case 3: return k < 200;
     default: return random;
   }
 }
@@ -139,6 +142,18 @@ TEST(GpuAttentionMask, Mask2FormerCrossAttention) {
     expect_gpu_matches_cpu(c);
     if (::testing::Test::HasFatalFailure()) return;
   }
+}
+
+// Enough query tiles to fill the GPU: one block walks every key of its rows (no split).
+TEST(GpuAttentionMask, LongQueriesUnsplit) {
+  uint64_t seed = 9650;
+  for (DType dt : {DType::kF16, DType::kF32})
+    for (Kind kind : {Kind::kBool, Kind::kAdditive}) {
+      GpuCase c = mask_case(dt, kind, {{2, 3}, 4100, 300, 32, 32, {2, 1, 4100, 300}}, seed += 4);
+      EXPECT_GT(cpu_nans(c), 0);
+      expect_gpu_matches_cpu(c);
+      if (::testing::Test::HasFatalFailure()) return;
+    }
 }
 
 // seq_first Q, K, V, O ([B, S, H, D]); the mask still indexes [B, H, Nq, Nk].

@@ -7,15 +7,19 @@
 //   otherwise              → CUDA-core kernel with fp32 math (attention_generic.cu)
 // With a mask (bool, or additive of Q's dtype; attention_mask_strides gives its broadcast
 // strides) the scores are never materialized: fp16 with d, dv <= 128 takes the tensor-core
-// kernel, everything else (fp32 included) the CUDA-core kernel.
+// kernel, everything else (fp32 included) the CUDA-core kernel; where their grid would leave
+// SMs idle the keys are split across blocks and merged after (attention_split.h).
+#include <algorithm>
 #include <string>
 
 #include "ops/attention/attention_cuda.h"
 #include "ops/attention/attention_launch.h"
 #include "ops/attention/attention_mask_strides.h"
 #include "ops/attention/attention_ops.h"
+#include "ops/attention/attention_split.h"
 #include "ops/linear/linear_cuda.h"
 #include "ops/reduce/reduce_cuda.h"
+#include "runtime/cuda/cuda_check.h"
 #include "runtime/cuda/cuda_kernel_context.h"
 
 namespace kiln::attention {
@@ -67,6 +71,28 @@ RowStrides row_strides(const Dims& dims, bool seq_first) {
   if (seq_first) return {dims[1] * dims[2] * width, width, dims[2] * width};  // [B, S, H, D]
   const int64_t rows = dims[size_t(r - 2)], heads = r >= 3 ? dims[size_t(r - 3)] : 1;
   return {heads * rows * width, rows * width, width};
+}
+
+int sm_count() {
+  static const int count = [] {
+    int device = 0, n = 0;
+    CUDA_CHECK(cudaGetDevice(&device));
+    CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, device));
+    return n;
+  }();
+  return count;
+}
+
+// Splits p's keys where its grid is small (masked launches), with the partial rows in scratch.
+void split_keys(CudaKernelContext& ctx, AttentionParams& p, bool tensor_cores) {
+  const int64_t rows = tensor_cores ? kF16BlockRows : kGenericBlockRows;
+  const int64_t blocks = (p.nq + rows - 1) / rows * std::min<int64_t>(p.batch, 65535);
+  const KeySplit s = choose_key_split(blocks, p.nk, sm_count());
+  const int64_t floats = int64_t(s.splits) * p.batch * p.nq * (p.dv + 2);
+  if (s.splits <= 1 || floats * int64_t(sizeof(float)) > kMaxScores) return;
+  p.splits = s.splits;
+  p.split_keys = s.split_keys;
+  p.partial = static_cast<float*>(ctx.scratch(DType::kF32, {floats}).data());
 }
 
 // The mask input as the kernels read it, over the scores [..., H, Nq, Nk] (always the
@@ -139,13 +165,17 @@ void attention_cuda(CudaKernelContext& ctx) {
   p.scale = attention_scale(ctx, d);
   p.mask = mask;
   const bool f16 = q.dtype == DType::kF16, masked = p.mask.kind != MaskKind::kNone;
-  if (f16 && d <= 128 && dv <= 128) return launch_attention_f16(p, ctx.stream());
-  if (!f16 && !masked && p.batch * nq * nk * int64_t(sizeof(float)) <= kMaxScores && p.batch <= 0x7fffffff)
+  const bool tensor_cores = f16 && d <= 128 && dv <= 128;
+  if (!tensor_cores && !f16 && !masked && p.batch * nq * nk * int64_t(sizeof(float)) <= kMaxScores &&
+      p.batch <= 0x7fffffff)
     return attention_materialized(ctx, p, q.dtype);
-  if (attention_generic_smem(p.d, p.dv) > 200 * 1024)
+  if (!tensor_cores && attention_generic_smem(p.d, p.dv) > 200 * 1024)
     ctx.unsupported("head dims d " + std::to_string(d) + ", dv " + std::to_string(dv) +
                     " are too wide for the CUDA attention kernel (its tiles exceed shared memory)");
-  launch_attention_generic(p, f16, ctx.stream());
+  if (masked) split_keys(ctx, p, tensor_cores);
+  if (tensor_cores) launch_attention_f16(p, ctx.stream());
+  else launch_attention_generic(p, f16, ctx.stream());
+  if (p.splits > 1) launch_attention_combine(p, f16, ctx.stream());
 }
 
 }  // namespace kiln::attention

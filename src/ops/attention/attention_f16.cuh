@@ -27,7 +27,9 @@
 // the mask of its 2 rows × 16 keys of a tile before the tile's Q Kᵀ products, so the loads
 // overlap them — a bool mask as one bit per score, an additive one as fp32 in log2 units — and
 // masked scores enter the online softmax as -inf, like keys past Nk. A row with every key
-// masked ends with l = 0 and is stored as NaN (Softmax over only -inf).
+// masked ends with l = 0 and is stored as NaN (Softmax over only -inf). Masked launches may
+// split the keys over grid z (attention_split.h): each split then writes its m, l and
+// unnormalized sums instead of O.
 //
 // Instantiated by attention.cu (no mask) and attention_masked_f16.cu.
 #pragma once
@@ -47,6 +49,7 @@ constexpr int kWarps = 4;
 constexpr int kBM = 16 * kWarps;  // query rows per block
 constexpr int kBN = 64;           // keys per tile
 constexpr int kPad = 8;           // halves of padding per shared-memory row
+static_assert(kBM == kF16BlockRows && kSplitKeyUnit % kBN == 0);
 
 template <int kD> __host__ __device__ constexpr int stride_of() { return kD + kPad; }
 template <int kD> constexpr size_t smem_bytes() {
@@ -88,6 +91,14 @@ __global__ void __launch_bounds__(kWarps * 32) flash_attention_f16(AttentionPara
   constexpr float kLog2e = 1.4426950408889634f;
   const float scale_log2 = p.scale * kLog2e;  // exp(x·scale) = exp2(x·scale·log2 e)
   const int tiles = (p.nk + kBN - 1) / kBN;
+  // The key tiles this block walks: all, or its split's (masked launches).
+  int j_begin = 0, j_end = tiles;
+  if constexpr (kMask != MaskKind::kNone) {
+    if (p.splits > 1) {
+      j_begin = int(blockIdx.z) * (p.split_keys / kBN);
+      j_end = min(tiles, j_begin + p.split_keys / kBN);
+    }
+  }
 
   for (int64_t b = blockIdx.y; b < p.batch; b += gridDim.y) {
     const __half* qg = static_cast<const __half*>(p.q) + p.sq.at(b, p.heads, 0);
@@ -97,7 +108,7 @@ __global__ void __launch_bounds__(kWarps * 32) flash_attention_f16(AttentionPara
     [[maybe_unused]] const void* mb = mask_base<kMask, __half>(p.mask, b, p.heads);
 
     load_tile<kD, kVec>(qs, qg, q0, kBM, p.nq, p.d, p.sq.row);
-    load_tile<kD, kVec>(ks, kg, 0, kBN, p.nk, p.d, p.sk.row);
+    load_tile<kD, kVec>(ks, kg, j_begin * kBN, kBN, p.nk, p.d, p.sk.row);
     cp_async_commit();
 
     uint32_t qa[kD / 16][4];
@@ -106,12 +117,12 @@ __global__ void __launch_bounds__(kWarps * 32) flash_attention_f16(AttentionPara
     for (int n = 0; n < kD / 8; ++n) acc[n][0] = acc[n][1] = acc[n][2] = acc[n][3] = 0.f;
     float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};  // rows g and g + 8 (l: this lane's part)
 
-    for (int j = 0; j < tiles; ++j) {
+    for (int j = j_begin; j < j_end; ++j) {
       load_tile<kD, kVec>(vs, vg, j * kBN, kBN, p.nk, p.dv, p.sv.row);
       cp_async_commit();
       cp_async_wait<1>();  // Q and K tile j have landed
       __syncthreads();
-      if (j == 0) {
+      if (j == j_begin) {
         const __half* qr = qs + (warp * 16 + g) * kStride + 2 * t;
 #pragma unroll
         for (int kk = 0; kk < kD / 16; ++kk) {
@@ -190,7 +201,7 @@ __global__ void __launch_bounds__(kWarps * 32) flash_attention_f16(AttentionPara
         for (int e = 0; e < 4; ++e) acc[n][e] *= alpha[e >> 1];
 
       __syncthreads();  // every warp is done with K tile j
-      if (j + 1 < tiles) load_tile<kD, kVec>(ks, kg, (j + 1) * kBN, kBN, p.nk, p.d, p.sk.row);
+      if (j + 1 < j_end) load_tile<kD, kVec>(ks, kg, (j + 1) * kBN, kBN, p.nk, p.d, p.sk.row);
       cp_async_commit();   // possibly empty: keeps the group count uniform
       cp_async_wait<1>();  // V tile j has landed
       __syncthreads();
@@ -222,6 +233,30 @@ __global__ void __launch_bounds__(kWarps * 32) flash_attention_f16(AttentionPara
       if constexpr (kMask == MaskKind::kNone) inv[h] = 1.f / l[h];
       else inv[h] = inverse_sum(l[h]);
     }
+    if constexpr (kMask != MaskKind::kNone) {
+      if (p.splits > 1) {  // this split's rows, unnormalized, for launch_attention_combine
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          const int row = q0 + warp * 16 + g + 8 * h;
+          if (row >= p.nq) continue;
+          const int64_t prow = (int64_t(blockIdx.z) * p.batch + b) * p.nq + row;
+          float* pacc = p.partial + prow * p.dv;
+#pragma unroll
+          for (int n = 0; n < kD / 8; ++n)
+#pragma unroll
+            for (int e = 0; e < 2; ++e) {
+              const int c = n * 8 + 2 * t + e;
+              if (c < p.dv) pacc[c] = acc[n][2 * h + e];
+            }
+          if (t == 0) {
+            float* ml = p.partial + int64_t(p.splits) * p.batch * p.nq * p.dv + 2 * prow;
+            ml[0] = m[h];
+            ml[1] = l[h];
+          }
+        }
+        continue;
+      }
+    }
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
       const int row = q0 + warp * 16 + g + 8 * h;
@@ -243,7 +278,8 @@ template <int kD, bool kVec, MaskKind kMask> void launch(const AttentionParams& 
   auto kernel = flash_attention_f16<kD, kVec, kMask>;
   if (bytes > 48 * 1024)
     CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)));
-  const dim3 grid(unsigned((int64_t(p.nq) + kBM - 1) / kBM), unsigned(p.batch < 65535 ? p.batch : 65535));
+  const dim3 grid(unsigned((int64_t(p.nq) + kBM - 1) / kBM), unsigned(p.batch < 65535 ? p.batch : 65535),
+                  unsigned(p.splits));
   kernel<<<grid, kWarps * 32, bytes, stream>>>(p);
   CUDA_CHECK_LAUNCH();
 }

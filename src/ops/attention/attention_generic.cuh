@@ -9,7 +9,9 @@
 //
 // Masks (kMask, a template parameter so the unmasked kernel is unchanged): lane j reads the
 // mask of key j for the warp's rows (consecutive lanes, consecutive keys) and a masked score
-// enters the online softmax as -inf; a row with every key masked is stored as NaN.
+// enters the online softmax as -inf; a row with every key masked is stored as NaN. Masked
+// launches may split the keys over grid z (attention_split.h): each split then writes its m
+// (in log2 units), l and unnormalized sums instead of O.
 //
 // Instantiated by attention_generic.cu (no mask) and attention_masked_generic.cu.
 #pragma once
@@ -26,6 +28,7 @@ constexpr int kWarps = 4;
 constexpr int kRows = 4;              // query rows per warp
 constexpr int kBM = kWarps * kRows;   // query rows per block
 constexpr int kTile = 32;             // keys per tile (one per lane)
+static_assert(kBM == kGenericBlockRows && kSplitKeyUnit % kTile == 0);
 
 __host__ __device__ inline int k_stride(int d) { return d | 1; }  // odd: conflict-free column reads
 
@@ -63,7 +66,15 @@ template <class T, MaskKind kMask> __global__ void __launch_bounds__(kWarps * 32
 #pragma unroll
     for (int r = 0; r < kRows; ++r) m[r] = -INFINITY, l[r] = 0.f;
 
-    for (int key0 = 0; key0 < p.nk; key0 += kTile) {
+    // The keys this block walks: all, or its split's (masked launches; whole tiles but the last).
+    int key_begin = 0, key_end = p.nk;
+    if constexpr (kMask != MaskKind::kNone) {
+      if (p.splits > 1) {
+        key_begin = int(blockIdx.z) * p.split_keys;
+        key_end = min(p.nk, key_begin + p.split_keys);
+      }
+    }
+    for (int key0 = key_begin; key0 < key_end; key0 += kTile) {
       __syncthreads();  // the previous tile is consumed (and Q, O are initialized)
       for (int i = threadIdx.x; i < kTile * d; i += blockDim.x) {
         const int j = i / d, c = i % d;
@@ -126,6 +137,24 @@ template <class T, MaskKind kMask> __global__ void __launch_bounds__(kWarps * 32
       __syncwarp();  // wp is rewritten by the next tile
     }
 
+    if constexpr (kMask != MaskKind::kNone) {
+      if (p.splits > 1) {  // this split's rows, unnormalized, for launch_attention_combine
+#pragma unroll
+        for (int r = 0; r < kRows; ++r) {
+          const int row = q0 + warp * kRows + r;
+          if (row >= p.nq) continue;
+          const int64_t prow = (int64_t(blockIdx.z) * p.batch + b) * p.nq + row;
+          for (int c = lane; c < dv; c += 32) p.partial[prow * dv + c] = wo[r * dv + c];
+          if (lane == 0) {
+            float* ml = p.partial + int64_t(p.splits) * p.batch * p.nq * dv + 2 * prow;
+            ml[0] = m[r] * 1.4426950408889634f;  // log2 units, as the fp16 kernel's
+            ml[1] = l[r];
+          }
+        }
+        __syncthreads();  // Q and O are rewritten for the next batch item
+        continue;
+      }
+    }
 #pragma unroll
     for (int r = 0; r < kRows; ++r) {
       const int row = q0 + warp * kRows + r;
@@ -142,7 +171,8 @@ template <class T, MaskKind kMask> void launch(const AttentionParams& p, cudaStr
   auto kernel = attention_generic<T, kMask>;
   if (bytes > 48 * 1024)
     CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)));
-  const dim3 grid(unsigned((int64_t(p.nq) + kBM - 1) / kBM), unsigned(p.batch < 65535 ? p.batch : 65535));
+  const dim3 grid(unsigned((int64_t(p.nq) + kBM - 1) / kBM), unsigned(p.batch < 65535 ? p.batch : 65535),
+                  unsigned(p.splits));
   kernel<<<grid, kWarps * 32, bytes, stream>>>(p);
   CUDA_CHECK_LAUNCH();
 }

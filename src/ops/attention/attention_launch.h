@@ -46,7 +46,18 @@ struct AttentionParams {
   int nq = 0, nk = 0, d = 0, dv = 0;
   float scale = 1.f;
   MaskParams mask;  // kind kNone: no mask, the kernels' unmasked instantiations
+  // Split keys (masked launches only; attention_split.h): grid z = splits, split z covering keys
+  // [z·split_keys, (z + 1)·split_keys) ∩ [0, Nk) with split_keys a multiple of kSplitKeyUnit.
+  // Each writes its rows unnormalized to `partial` — the fp32 sums [splits][batch][nq][dv], then
+  // (m in log2 units, l) pairs [splits][batch][nq] — and launch_attention_combine stores O.
+  int splits = 1;
+  int split_keys = 0;
+  float* partial = nullptr;
 };
+
+// Query rows per block of the two kernels, and the key granularity of a split (a whole number
+// of both kernels' key tiles).
+inline constexpr int kF16BlockRows = 64, kGenericBlockRows = 16, kSplitKeyUnit = 64;  // attention_split.cpp too
 
 // fp16 on tensor cores (mma.sync m16n8k16, fp32 softmax and accumulation); needs d, dv <= 128.
 void launch_attention_f16(const AttentionParams& p, cudaStream_t stream);
@@ -57,6 +68,8 @@ void launch_attention_f16_masked(const AttentionParams& p, cudaStream_t stream);
 void launch_attention_generic(const AttentionParams& p, bool f16, cudaStream_t stream);
 // Its masked instantiations (attention_masked_generic.cu); launch_attention_generic forwards to it.
 void launch_attention_generic_masked(const AttentionParams& p, bool f16, cudaStream_t stream);
+// Merges the splits' partial rows into O (storage fp16 or fp32): attention_combine.cu.
+void launch_attention_combine(const AttentionParams& p, bool f16, cudaStream_t stream);
 // Shared memory bytes one block of the generic kernel needs, to refuse what cannot fit.
 size_t attention_generic_smem(int d, int dv);
 
