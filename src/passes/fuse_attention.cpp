@@ -9,6 +9,13 @@
 //   Q ─────────────────────────────────────────────────────kiln.Attention(scale)─▶ Y    the identity)
 //   V ────────────────────────────────────────────────────────┘
 //
+// With a mask between the scale and the Softmax (attention_mask_forms.h: Mask2Former's masked
+// cross-attention, Swin's relative position bias, masked_fill):
+//   ... Mul|Div(c) ─[Cast=]─▶ Add(·, M) ─[Cast=]─▶ Softmax ...    (M on either side)
+//   ... Mul|Div(c) ─[Cast=]─▶ Where(b, -inf, ·) ─[Cast=]─▶ Softmax ...
+//   becomes kiln.Attention(Q, K, V, mask) with mask = M, b, or Not(b) where b is true for the
+//   masked keys (one Not per b; a Not(x) already there is read through as x).
+//
 // [Cast=] is any number of Casts to the dtype they already have (HF SegFormer's export puts two
 // after its Softmax). scale = c for Mul, 1/c for Div, 1 without either. SegFormer's export
 // builds Kᵀ as one Transpose(perm 0,2,3,1) of [B, N, heads, d], so Kt's Transpose is composed
@@ -20,14 +27,18 @@
 // second MatMul as its right operand; any intermediate (S, scaled S, P, the Casts) that has
 // another consumer or is a graph output; Q, Kᵀ, V that are not float32 (the pass runs before
 // fp16 conversion; integer MatMuls are not attention); unknown ranks, rank < 2, batch dims that
-// are not provably equal (Attention does not broadcast); Kt neither a Transpose nor a constant.
+// are not provably equal (Attention does not broadcast); Kt neither a Transpose nor a constant;
+// a mask that would broadcast the scores up, is not float32 (additive) or bool (Where), a Where
+// fill that is not -inf everywhere, a mask added before the scale (it would be scaled too).
 #include "passes/fuse_attention.h"
 
 #include <cmath>
+#include <map>
 #include <set>
 
 #include "ops/op.h"
 #include "ops/tensor/tensor_util.h"
+#include "passes/attention_mask_forms.h"
 #include "passes/pattern.h"
 
 namespace kiln {
@@ -87,6 +98,7 @@ struct AttentionMatch {
   std::vector<int> k_perm;     // K = Transpose(k_source, k_perm); empty: K = k_source
   bool k_constant = false;
   double scale = 1.0;
+  AttentionMask mask;          // value empty: none
 };
 
 // Kt's origin as K: Transpose(X, p) gives K = Transpose(X, p with the last two swapped); a
@@ -120,6 +132,57 @@ bool match_key(const Graph& g, const GraphIndex& idx, const std::string& kt, int
   return true;
 }
 
+// Backwards from `value` (read by `reader`): [Casts] ← Mul/Div(c) ← [Casts] ← MatMul(Q, Kt).
+// Sets the match's scale; returns the MatMul, or nullptr.
+const Node* match_scores(const Graph& g, const GraphIndex& idx, const std::string& value, const Node* reader,
+                         int rank, AttentionMatch* m) {
+  bool ok = false;
+  std::string v = back_through_casts(g, idx, value, reader, &ok);
+  if (!ok) return nullptr;
+  const Node* n = idx.producer(v);
+  m->scale = 1.0;
+  if (is_op(n, "Mul") || is_op(n, "Div")) {
+    if (n->inputs.size() != 2) return nullptr;
+    const bool div = n->op_type == "Div";
+    // Mul takes the constant on either side; Div only as the divisor.
+    const int ci = div ? 1 : g.is_constant(n->inputs[1]) ? 1 : 0;
+    const std::string& c = n->inputs[size_t(ci)];
+    std::optional<double> s = scalar_constant(g, c);
+    if (!s || !dtype_is_float(g.value(c).type.dtype) || g.value(c).constant->rank() > rank) return nullptr;
+    m->scale = div ? 1.0 / *s : *s;
+    if (!std::isfinite(m->scale)) return nullptr;
+    v = back_through_casts(g, idx, n->inputs[size_t(1 - ci)], n, &ok);
+    if (!ok) return nullptr;
+    n = idx.producer(v);
+  }
+  return is_op(n, "MatMul") && n->inputs.size() == 2 ? n : nullptr;
+}
+
+// The scores' MatMul behind the Softmax input, with the mask between them if there is one:
+// an Add of the scores and a mask (either operand order), or a Where filling -inf into them.
+const Node* match_masked_scores(const Graph& g, const GraphIndex& idx, const Node& softmax, int rank,
+                                AttentionMatch* m) {
+  bool ok = false;
+  const std::string v = back_through_casts(g, idx, softmax.inputs[0], &softmax, &ok);
+  const Node* n = ok ? idx.producer(v) : nullptr;
+  if (is_op(n, "Add") || is_op(n, "Where")) {
+    const bool add = n->op_type == "Add";
+    for (size_t slot : add ? std::vector<size_t>{0, 1} : std::vector<size_t>{1, 2}) {
+      if (slot >= n->inputs.size()) break;
+      const std::string& scores = n->inputs[slot];
+      const std::optional<AttentionMask> mask =
+          add ? added_mask(g, idx, *n, scores) : filled_mask(g, idx, *n, slot);
+      if (!mask) continue;
+      if (const Node* qk = match_scores(g, idx, scores, n, rank, m)) {
+        m->mask = *mask;
+        return qk;
+      }
+    }
+    return nullptr;
+  }
+  return match_scores(g, idx, softmax.inputs[0], &softmax, rank, m);
+}
+
 std::optional<AttentionMatch> match(const Graph& g, const GraphIndex& idx, const Node& softmax) {
   if (!is_op(&softmax, "Softmax") || softmax.opset < 13 || !softmax.has_input(0)) return std::nullopt;
   const std::string& s_scaled = softmax.inputs[0];
@@ -130,26 +193,8 @@ std::optional<AttentionMatch> match(const Graph& g, const GraphIndex& idx, const
   if (axis != -1 && axis != rank - 1) return std::nullopt;
 
   AttentionMatch m;
-  // Backwards: [Casts] ← Mul/Div(c) ← [Casts] ← MatMul(Q, Kt).
-  bool ok = false;
-  std::string v = back_through_casts(g, idx, s_scaled, &softmax, &ok);
-  if (!ok) return std::nullopt;
-  const Node* n = idx.producer(v);
-  if (is_op(n, "Mul") || is_op(n, "Div")) {
-    if (n->inputs.size() != 2) return std::nullopt;
-    const bool div = n->op_type == "Div";
-    // Mul takes the constant on either side; Div only as the divisor.
-    const int ci = div ? 1 : g.is_constant(n->inputs[1]) ? 1 : 0;
-    const std::string& c = n->inputs[size_t(ci)];
-    std::optional<double> value = scalar_constant(g, c);
-    if (!value || !dtype_is_float(g.value(c).type.dtype) || g.value(c).constant->rank() > rank) return std::nullopt;
-    m.scale = div ? 1.0 / *value : *value;
-    if (!std::isfinite(m.scale)) return std::nullopt;
-    v = back_through_casts(g, idx, n->inputs[size_t(1 - ci)], n, &ok);
-    if (!ok) return std::nullopt;
-    n = idx.producer(v);
-  }
-  if (!is_op(n, "MatMul") || n->inputs.size() != 2) return std::nullopt;
+  const Node* n = match_masked_scores(g, idx, softmax, rank, &m);
+  if (!n) return std::nullopt;
   const Node& qk = *n;
   m.q = qk.inputs[0];
   const std::string& kt = qk.inputs[1];
@@ -208,11 +253,29 @@ std::string make_key(Graph& g, const AttentionMatch& m, std::vector<Node>& added
 
 }  // namespace
 
+// kiln.Attention's mask input: the matched value, or a Not of it (one per value, shared by the
+// attention blocks that read the same mask).
+std::string make_mask(Graph& g, const AttentionMask& mask, std::map<std::string, std::string>& negated,
+                      std::vector<Node>& added) {
+  if (!mask.negate) return mask.value;
+  if (auto it = negated.find(mask.value); it != negated.end()) return it->second;
+  const std::string name = add_value(g, mask.value + "/kiln_keep", g.value(mask.value).type);
+  Node n;
+  n.name = name;
+  n.op_type = "Not";
+  n.opset = g.opsets.count("") ? g.opsets.at("") : 13;
+  n.inputs = {mask.value};
+  n.outputs = {name};
+  added.push_back(std::move(n));
+  return negated[mask.value] = name;
+}
+
 int fuse_attention(Graph& g) {
   const auto matches = collect_matches(g, [&](const GraphIndex& idx, const Node& n) { return match(g, idx, n); });
   if (matches.empty()) return 0;
   std::set<size_t> replaced;  // the second MatMuls: their outputs get a new producer
   std::vector<Node> added;
+  std::map<std::string, std::string> negated;
   for (const AttentionMatch& m : matches) {
     replaced.insert(m.pv_index);
     Node a;
@@ -221,6 +284,7 @@ int fuse_attention(Graph& g) {
     a.domain = kKilnDomain;
     a.opset = 1;
     a.inputs = {m.q, make_key(g, m, added), m.v};
+    if (!m.mask.value.empty()) a.inputs.push_back(make_mask(g, m.mask, negated, added));
     a.outputs = {m.y};
     a.attrs.set("scale", float(m.scale));
     added.push_back(std::move(a));

@@ -1,6 +1,7 @@
 // kiln.Attention on the GPU against the CPU reference (double math): the fp16 tensor-core
 // kernel (head dims padded to 32/64/128, vector and element-wise tile loads) and the CUDA-core
-// kernel (fp32, and fp16 heads wider than 128), over awkward and SegFormer-sized shapes.
+// kernel (fp32, and fp16 heads wider than 128), over awkward and SegFormer-sized shapes. Masks:
+// test_gpu_attention_mask.cpp.
 #include <cmath>
 
 #include "gpu_compare.h"
@@ -79,19 +80,6 @@ TEST(GpuAttention, PeakedScoresAcrossTiles) {
 // fp16 heads wider than the tensor-core kernel's 128 run on the CUDA-core kernel.
 TEST(GpuAttention, WideHeadsFp16) {
   expect_gpu_matches_cpu(attention_case(DType::kF16, {{2}, 33, 47, 160, 96}, 7700));
-}
-
-TEST(GpuAttention, MaskIsUnsupportedOnTheGpu) {
-  GpuCase c = attention_case(DType::kF32, {{}, 3, 5, 8, 8}, 7800);
-  c.inputs.push_back(random_tensor(DType::kF32, {3, 5}, 7803));
-  c.gpu_only = true;
-  try {
-    expect_gpu_matches_cpu(c);
-    ADD_FAILURE() << "no error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ErrorCode::kUnsupported) << e.what();
-    EXPECT_NE(std::string(e.what()).find("mask"), std::string::npos) << e.what();
-  }
 }
 
 // seq_first: Q, K, V, O read and written as [B, S, H, D] through row strides (fold_attention_

@@ -5,14 +5,21 @@
 //                            kernel here, and the CUDA-core one ran SegFormer-B2 at 33 ms
 //                            against 25 ms unfused; up to kMaxScores bytes of scores
 //   otherwise              → CUDA-core kernel with fp32 math (attention_generic.cu)
-// No mask yet (Mask2Former's masked attention will add it); a mask input is kUnsupported.
+// With a mask (bool, or additive of Q's dtype; attention_mask_strides gives its broadcast
+// strides) the scores are never materialized: fp16 with d, dv <= 128 takes the tensor-core
+// kernel, everything else (fp32 included) the CUDA-core kernel; where their grid would leave
+// SMs idle the keys are split across blocks and merged after (attention_split.h).
+#include <algorithm>
 #include <string>
 
 #include "ops/attention/attention_cuda.h"
 #include "ops/attention/attention_launch.h"
+#include "ops/attention/attention_mask_strides.h"
 #include "ops/attention/attention_ops.h"
+#include "ops/attention/attention_split.h"
 #include "ops/linear/linear_cuda.h"
 #include "ops/reduce/reduce_cuda.h"
+#include "runtime/cuda/cuda_check.h"
 #include "runtime/cuda/cuda_kernel_context.h"
 
 namespace kiln::attention {
@@ -66,11 +73,56 @@ RowStrides row_strides(const Dims& dims, bool seq_first) {
   return {heads * rows * width, rows * width, width};
 }
 
+int sm_count() {
+  static const int count = [] {
+    int device = 0, n = 0;
+    CUDA_CHECK(cudaGetDevice(&device));
+    CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, device));
+    return n;
+  }();
+  return count;
+}
+
+// Splits p's keys where its grid is small (masked launches), with the partial rows in scratch.
+void split_keys(CudaKernelContext& ctx, AttentionParams& p, bool tensor_cores) {
+  const int64_t rows = tensor_cores ? kF16BlockRows : kGenericBlockRows;
+  const int64_t blocks = (p.nq + rows - 1) / rows * std::min<int64_t>(p.batch, 65535);
+  const KeySplit s = choose_key_split(blocks, p.nk, sm_count());
+  const int64_t floats = int64_t(s.splits) * p.batch * p.nq * (p.dv + 2);
+  if (s.splits <= 1 || floats * int64_t(sizeof(float)) > kMaxScores) return;
+  p.splits = s.splits;
+  p.split_keys = s.split_keys;
+  p.partial = static_cast<float*>(ctx.scratch(DType::kF32, {floats}).data());
+}
+
+// The mask input as the kernels read it, over the scores [..., H, Nq, Nk] (always the
+// [B, H, S, D] view: seq_first does not apply to the mask).
+MaskParams mask_params(CudaKernelContext& ctx, const Dims& scores, DType qt) {
+  const DeviceTensor& m = ctx.input(3);
+  if (m.dtype != DType::kBool && m.dtype != qt)
+    ctx.invalid(std::string("mask must be bool or ") + dtype_name(qt) + " like Q, got " + dtype_name(m.dtype));
+  if (m.rank() > int(scores.size())) ctx.invalid("mask has a higher rank than the scores");
+  const std::optional<MaskStrides> st = mask_strides(m.dims, scores);
+  if (!st) {
+    for (int i = 0; i < m.rank(); ++i) {
+      const int64_t want = scores[scores.size() - size_t(m.rank()) + size_t(i)];
+      if (m.dims[size_t(i)] != 1 && m.dims[size_t(i)] != want)
+        ctx.invalid("mask " + dims_to_string(m.dims) + " does not broadcast to the scores " + dims_to_string(scores));
+    }
+    ctx.unsupported("mask " + dims_to_string(m.dims) + " broadcasts along some but not all of the batch dims before "
+                    "the heads of the scores " + dims_to_string(scores) + "; expand it to those dims");
+  }
+  MaskParams p;
+  p.data = m.data();
+  p.kind = m.dtype == DType::kBool ? MaskKind::kBool : MaskKind::kAdditive;
+  p.outer = st->outer, p.head = st->head, p.row = st->row, p.col = st->col;
+  return p;
+}
+
 }  // namespace
 
 void attention_cuda(CudaKernelContext& ctx) {
   ctx.require_dtype(0, {DType::kF32, DType::kF16});
-  if (ctx.has_input(3)) ctx.unsupported("the CUDA kernel has no mask input yet");
   const DeviceTensor &q = ctx.input(0), &k = ctx.input(1), &v = ctx.input(2);
   const int r = q.rank();
   if (r < 2 || k.rank() != r || v.rank() != r) ctx.invalid("Q, K and V must have the same rank >= 2");
@@ -87,6 +139,12 @@ void attention_cuda(CudaKernelContext& ctx) {
     ctx.unsupported("sequence lengths and head dims beyond 2^31 are not supported");
   if (nk == 0 && nq * dv * numel_of(Dims(qd.begin(), qd.end() - 2)) > 0)
     ctx.unsupported("attention over zero keys has no defined value");
+  MaskParams mask;
+  if (ctx.has_input(3)) {
+    Dims scores = qd;
+    scores.back() = nk;
+    mask = mask_params(ctx, scores, q.dtype);
+  }
   DeviceTensor& o = ctx.alloc_output(0);
   if (o.numel() == 0) return;
   AttentionParams p;
@@ -105,14 +163,19 @@ void attention_cuda(CudaKernelContext& ctx) {
   p.d = int(d);
   p.dv = int(dv);
   p.scale = attention_scale(ctx, d);
-  const bool f16 = q.dtype == DType::kF16;
-  if (f16 && d <= 128 && dv <= 128) return launch_attention_f16(p, ctx.stream());
-  if (!f16 && p.batch * nq * nk * int64_t(sizeof(float)) <= kMaxScores && p.batch <= 0x7fffffff)
+  p.mask = mask;
+  const bool f16 = q.dtype == DType::kF16, masked = p.mask.kind != MaskKind::kNone;
+  const bool tensor_cores = f16 && d <= 128 && dv <= 128;
+  if (!tensor_cores && !f16 && !masked && p.batch * nq * nk * int64_t(sizeof(float)) <= kMaxScores &&
+      p.batch <= 0x7fffffff)
     return attention_materialized(ctx, p, q.dtype);
-  if (attention_generic_smem(p.d, p.dv) > 200 * 1024)
+  if (!tensor_cores && attention_generic_smem(p.d, p.dv) > 200 * 1024)
     ctx.unsupported("head dims d " + std::to_string(d) + ", dv " + std::to_string(dv) +
                     " are too wide for the CUDA attention kernel (its tiles exceed shared memory)");
-  launch_attention_generic(p, f16, ctx.stream());
+  if (masked) split_keys(ctx, p, tensor_cores);
+  if (tensor_cores) launch_attention_f16(p, ctx.stream());
+  else launch_attention_generic(p, f16, ctx.stream());
+  if (p.splits > 1) launch_attention_combine(p, f16, ctx.stream());
 }
 
 }  // namespace kiln::attention

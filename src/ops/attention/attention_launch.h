@@ -5,6 +5,11 @@
 //   base + (b / heads)·outer + (b % heads)·head + r·row   (elements).
 // Contiguous [..., H, S, D]: row D, head S·D, outer H·S·D; [B, S, H, D] (seq_first): row H·D,
 // head D, outer S·H·D.
+//
+// The optional mask is read the same way with a column stride as well: element (b, query r,
+// key c) at base + (b / heads)·outer + (b % heads)·head + r·row + c·col, any stride 0 where the
+// mask broadcasts along that axis. Bool masks are 1 byte (nonzero = the key takes part);
+// additive masks have the storage type of Q (fp32, or fp16) and are added to the scaled scores.
 #pragma once
 #include <cuda_runtime_api.h>
 
@@ -19,6 +24,17 @@ struct RowStrides {
   }
 };
 
+enum class MaskKind : int { kNone = 0, kBool = 1, kAdditive = 2 };
+
+struct MaskParams {
+  const void* data = nullptr;
+  MaskKind kind = MaskKind::kNone;
+  int64_t outer = 0, head = 0, row = 0, col = 0;
+  __host__ __device__ int64_t at(int64_t b, int64_t heads, int64_t r, int64_t c) const {
+    return (b / heads) * outer + (b % heads) * head + r * row + c * col;
+  }
+};
+
 struct AttentionParams {
   const void* q = nullptr;
   const void* k = nullptr;
@@ -29,13 +45,31 @@ struct AttentionParams {
   RowStrides sq, sk, sv, so;
   int nq = 0, nk = 0, d = 0, dv = 0;
   float scale = 1.f;
+  MaskParams mask;  // kind kNone: no mask, the kernels' unmasked instantiations
+  // Split keys (masked launches only; attention_split.h): grid z = splits, split z covering keys
+  // [z·split_keys, (z + 1)·split_keys) ∩ [0, Nk) with split_keys a multiple of kSplitKeyUnit.
+  // Each writes its rows unnormalized to `partial` — the fp32 sums [splits][batch][nq][dv], then
+  // (m in log2 units, l) pairs [splits][batch][nq] — and launch_attention_combine stores O.
+  int splits = 1;
+  int split_keys = 0;
+  float* partial = nullptr;
 };
+
+// Query rows per block of the two kernels, and the key granularity of a split (a whole number
+// of both kernels' key tiles).
+inline constexpr int kF16BlockRows = 64, kGenericBlockRows = 16, kSplitKeyUnit = 64;  // attention_split.cpp too
 
 // fp16 on tensor cores (mma.sync m16n8k16, fp32 softmax and accumulation); needs d, dv <= 128.
 void launch_attention_f16(const AttentionParams& p, cudaStream_t stream);
+// Its masked instantiations (attention_masked_f16.cu); launch_attention_f16 forwards to it.
+void launch_attention_f16_masked(const AttentionParams& p, cudaStream_t stream);
 // CUDA cores, fp32 math, fp32 storage (f16 false: fp32 engines) or fp16 storage (heads wider
 // than 128); any d and dv whose tiles fit in shared memory (attention_generic_smem).
 void launch_attention_generic(const AttentionParams& p, bool f16, cudaStream_t stream);
+// Its masked instantiations (attention_masked_generic.cu); launch_attention_generic forwards to it.
+void launch_attention_generic_masked(const AttentionParams& p, bool f16, cudaStream_t stream);
+// Merges the splits' partial rows into O (storage fp16 or fp32): attention_combine.cu.
+void launch_attention_combine(const AttentionParams& p, bool f16, cudaStream_t stream);
 // Shared memory bytes one block of the generic kernel needs, to refuse what cannot fit.
 size_t attention_generic_smem(int d, int dv);
 

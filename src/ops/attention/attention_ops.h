@@ -4,7 +4,9 @@
 //   inputs   Q [..., Nq, d], K [..., Nk, d], V [..., Nk, dv]   (same float dtype, equal leading
 //            batch dims, no broadcasting between them)
 //            mask (optional) broadcastable to [..., Nq, Nk]: bool (true = may attend) or Q's
-//            dtype (added to the scaled scores)
+//            dtype (added to the scaled scores). fuse_attention turns an exported
+//            Where(b, -inf, 0) mask, true where masked, into Not(b) rather than a polarity
+//            attribute: one meaning of bool here, and a Not over a bool mask costs little.
 //   attr     scale (float; default 1/sqrt(d))
 //            seq_first (4 ints for Q, K, V, output; default 0 0 0 0): 1 = that rank-4 tensor is
 //            [B, S, H, D] (sequence before heads, as a linear projection's tokens reshaped)
