@@ -83,16 +83,20 @@ int sm_count() {
   return count;
 }
 
-// Splits p's keys where its grid is small (masked launches), with the partial rows in scratch.
-void split_keys(CudaKernelContext& ctx, AttentionParams& p, bool tensor_cores) {
+// Splits p's keys where its grid is small (masked launches), with the partial rows in scratch;
+// returns that scratch, which the caller holds until the kernels are launched (on the plan's
+// first run it is its own allocation, freed with the tensor).
+DeviceTensor split_keys(CudaKernelContext& ctx, AttentionParams& p, bool tensor_cores) {
   const int64_t rows = tensor_cores ? kF16BlockRows : kGenericBlockRows;
   const int64_t blocks = (p.nq + rows - 1) / rows * std::min<int64_t>(p.batch, 65535);
   const KeySplit s = choose_key_split(blocks, p.nk, sm_count());
   const int64_t floats = int64_t(s.splits) * p.batch * p.nq * (p.dv + 2);
-  if (s.splits <= 1 || floats * int64_t(sizeof(float)) > kMaxScores) return;
+  if (s.splits <= 1 || floats * int64_t(sizeof(float)) > kMaxScores) return {};
   p.splits = s.splits;
   p.split_keys = s.split_keys;
-  p.partial = static_cast<float*>(ctx.scratch(DType::kF32, {floats}).data());
+  DeviceTensor partial = ctx.scratch(DType::kF32, {floats});
+  p.partial = static_cast<float*>(partial.data());
+  return partial;
 }
 
 // The mask input as the kernels read it, over the scores [..., H, Nq, Nk] (always the
@@ -172,7 +176,7 @@ void attention_cuda(CudaKernelContext& ctx) {
   if (!tensor_cores && attention_generic_smem(p.d, p.dv) > 200 * 1024)
     ctx.unsupported("head dims d " + std::to_string(d) + ", dv " + std::to_string(dv) +
                     " are too wide for the CUDA attention kernel (its tiles exceed shared memory)");
-  if (masked) split_keys(ctx, p, tensor_cores);
+  const DeviceTensor partial = masked ? split_keys(ctx, p, tensor_cores) : DeviceTensor{};
   if (tensor_cores) launch_attention_f16(p, ctx.stream());
   else launch_attention_generic(p, f16, ctx.stream());
   if (p.splits > 1) launch_attention_combine(p, f16, ctx.stream());
