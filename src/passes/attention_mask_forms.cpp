@@ -3,18 +3,10 @@
 #include <cmath>
 
 #include "ops/op.h"
+#include "passes/pattern.h"
 
 namespace kiln {
 namespace {
-
-bool same_dim(const Dim& a, const Dim& b) {
-  return (a.known() && a.value == b.value) || (!a.known() && !a.symbol.empty() && a.symbol == b.symbol);
-}
-
-const Shape* shape_of_value(const Graph& g, const std::string& v) {
-  const ValueType& t = g.value(v).type;
-  return t.shape ? &*t.shape : nullptr;
-}
 
 // `out` has exactly the dims of `scores` (the mask did not broadcast the scores up), and `mask`
 // broadcasts to them: rank no higher, each dim 1 or provably the scores'.

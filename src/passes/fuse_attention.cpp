@@ -44,15 +44,6 @@
 namespace kiln {
 namespace {
 
-bool same_dim(const Dim& a, const Dim& b) {
-  return (a.known() && a.value == b.value) || (!a.known() && !a.symbol.empty() && a.symbol == b.symbol);
-}
-
-const Shape* shape_of_value(const Graph& g, const std::string& v) {
-  const ValueType& t = g.value(v).type;
-  return t.shape ? &*t.shape : nullptr;
-}
-
 bool is_f32(const Graph& g, const std::string& v) { return g.value(v).type.dtype == DType::kF32; }
 
 // A Cast that leaves its input's dtype unchanged.

@@ -16,17 +16,6 @@ struct Match {
   std::string a_col, a_row, v, out, name;
 };
 
-// Known and equal, or the same symbol: provably the same extent.
-bool same_dim(const Dim& a, const Dim& b) {
-  return (a.known() && b.known() && a.value == b.value) || (!a.known() && !a.symbol.empty() && a.symbol == b.symbol);
-}
-
-const Shape* shape_of_value(const Graph& g, const std::string& v) {
-  if (v.empty() || !g.has_value(v)) return nullptr;
-  const ValueType& t = g.value(v).type;
-  return t.shape ? &*t.shape : nullptr;
-}
-
 // The single axis of an Unsqueeze/Squeeze (a constant input: kiln imports opsets 13 and later),
 // in [0, rank).
 std::optional<int64_t> single_axis(const Graph& g, const Node& n, int64_t rank) {

@@ -42,6 +42,16 @@ const Node* GraphIndex::sole_consumer(const std::string& value) const {
   return c.size() == 1 && !is_graph_output(value) ? c[0] : nullptr;
 }
 
+const Shape* shape_of_value(const Graph& g, const std::string& value) {
+  if (value.empty() || !g.has_value(value)) return nullptr;
+  const ValueType& t = g.value(value).type;
+  return t.shape ? &*t.shape : nullptr;
+}
+
+bool same_dim(const Dim& a, const Dim& b) {
+  return (a.known() && b.known() && a.value == b.value) || (!a.known() && !a.symbol.empty() && a.symbol == b.symbol);
+}
+
 std::optional<Dims> static_dims(const Graph& g, const std::string& value) {
   if (value.empty() || !g.has_value(value)) return std::nullopt;
   const ValueType& t = g.value(value).type;

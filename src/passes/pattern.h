@@ -40,6 +40,10 @@ class GraphIndex {
   std::vector<const Node*> none_;
 };
 
+// The value's shape, or nullptr for an unknown value or shape.
+const Shape* shape_of_value(const Graph& g, const std::string& value);
+// Known and equal, or the same symbol: provably the same extent at run time.
+bool same_dim(const Dim& a, const Dim& b);
 // The value's dims when its shape is fully known, else nothing.
 std::optional<Dims> static_dims(const Graph& g, const std::string& value);
 // A new value named `base` (or base_1, base_2, ... when that is taken), with the type and, for

@@ -21,6 +21,7 @@
 #include "ops/reduce/reduce_cuda.h"
 #include "runtime/cuda/cuda_check.h"
 #include "runtime/cuda/cuda_kernel_context.h"
+#include "runtime/cuda/gpu_arch.h"
 
 namespace kiln::attention {
 namespace {
@@ -73,23 +74,13 @@ RowStrides row_strides(const Dims& dims, bool seq_first) {
   return {heads * rows * width, rows * width, width};
 }
 
-int sm_count() {
-  static const int count = [] {
-    int device = 0, n = 0;
-    CUDA_CHECK(cudaGetDevice(&device));
-    CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, device));
-    return n;
-  }();
-  return count;
-}
-
 // Splits p's keys where its grid is small (masked launches), with the partial rows in scratch;
 // returns that scratch, which the caller holds until the kernels are launched (on the plan's
 // first run it is its own allocation, freed with the tensor).
 DeviceTensor split_keys(CudaKernelContext& ctx, AttentionParams& p, bool tensor_cores) {
   const int64_t rows = tensor_cores ? kF16BlockRows : kGenericBlockRows;
   const int64_t blocks = (p.nq + rows - 1) / rows * std::min<int64_t>(p.batch, 65535);
-  const KeySplit s = choose_key_split(blocks, p.nk, sm_count());
+  const KeySplit s = choose_key_split(blocks, p.nk, cuda_sm_count());
   const int64_t floats = int64_t(s.splits) * p.batch * p.nq * (p.dv + 2);
   if (s.splits <= 1 || floats * int64_t(sizeof(float)) > kMaxScores) return {};
   p.splits = s.splits;

@@ -34,6 +34,7 @@
 
 #include "ops/attention/mma_f16.cuh"
 #include "ops/attention/row_column_read_launch.h"
+#include "runtime/cuda/gpu_arch.h"
 #include "runtime/cuda/cuda_check.h"
 
 namespace kiln::attention {
@@ -272,23 +273,13 @@ int64_t blocks_of(const RowColumnParams& p, int rows) { return (int64_t(p.rows) 
 // (AnchorDETR's encoder: 41 µs against 47 µs for two 16-row m-tiles per warp and 54 µs for two
 // groups; its decoder: 19.5 µs against 23 µs for two groups and 30 µs for 128-row tiles).
 template <int kD> void launch_for(const RowColumnParams& p, cudaStream_t stream) {
-  const int sms = row_column_read_sms();
+  const int sms = cuda_sm_count();
   if (blocks_of(p, 128) >= sms) return launch<kD, 8, 1>(p, stream);
   if (kD == 64 || blocks_of(p, 64) > sms) return launch<kD, 4, 2>(p, stream);
   launch<kD, 4, kD == 64 ? 2 : 4>(p, stream);
 }
 
 }  // namespace
-
-int row_column_read_sms() {
-  static const int count = [] {
-    int device = 0, n = 0;
-    CUDA_CHECK(cudaGetDevice(&device));
-    CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, device));
-    return n;
-  }();
-  return count;
-}
 
 bool row_column_read_f16_fits(const RowColumnParams& p) {
   const auto aligned = [](const void* ptr) { return (reinterpret_cast<uintptr_t>(ptr) & 15) == 0; };

@@ -15,6 +15,7 @@
 #include <cstdint>
 
 #include "ops/attention/row_column_read_launch.h"
+#include "runtime/cuda/gpu_arch.h"
 #include "runtime/cuda/kernel_util.cuh"
 
 namespace kiln::attention {
@@ -98,7 +99,7 @@ template <class T> __global__ void __launch_bounds__(kThreads) row_column_read_g
 
 bool row_column_read_generic_fills(const RowColumnParams& p) {
   const int64_t blocks = (int64_t(p.rows) + kBM - 1) / kBM * p.batch * ((p.head_dim + kBN - 1) / kBN);
-  return blocks >= 2 * int64_t(row_column_read_sms());
+  return blocks >= 2 * int64_t(cuda_sm_count());
 }
 
 void launch_row_column_read_generic(const RowColumnParams& p, bool f16, cudaStream_t stream) {

@@ -26,7 +26,5 @@ void launch_row_column_read_generic(const RowColumnParams& p, bool f16, cudaStre
 // Whether the CUDA-core kernel has at least two blocks per multiprocessor (enough warps to hide
 // its latency).
 bool row_column_read_generic_fills(const RowColumnParams& p);
-// The current device's multiprocessor count (asked once).
-int row_column_read_sms();
 
 }  // namespace kiln::attention

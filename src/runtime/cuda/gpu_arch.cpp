@@ -17,4 +17,14 @@ std::string cuda_gpu_arch() {
   return "sm_" + std::to_string(major) + std::to_string(minor);
 }
 
+int cuda_sm_count() {
+  static const int count = [] {
+    int device = 0, n = 0;
+    CUDA_CHECK(cudaGetDevice(&device));
+    CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, device));
+    return n;
+  }();
+  return count;
+}
+
 }  // namespace kiln
