@@ -23,12 +23,20 @@ Dims shape_dims(const Shape& s) {
   return dims;
 }
 
+std::string dim_to_string(const Dim& d) { return d.known() ? std::to_string(d.value) : d.symbol.empty() ? "?" : d.symbol; }
+
+bool dims_conflict(const Dim& a, const Dim& b) {
+  if (a.known() && b.known()) return a.value != b.value;
+  if (!a.symbol.empty() && !b.symbol.empty()) return a.symbol != b.symbol;
+  return false;
+}
+
 std::string shape_to_string(const Shape& s) {
   if (s.empty()) return "scalar";
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {
     if (i) out += "x";
-    out += s[i].known() ? std::to_string(s[i].value) : (s[i].symbol.empty() ? "?" : s[i].symbol);
+    out += dim_to_string(s[i]);
   }
   return out;
 }

@@ -29,6 +29,10 @@ Shape shape_of(const Dims& dims);
 bool shape_known(const Shape& s);
 Dims shape_dims(const Shape& s);  // requires shape_known
 std::string shape_to_string(const Shape& s);  // "1x3xHxW", "?" for unknown dims
+std::string dim_to_string(const Dim& d);       // "3", the symbol, or "?"
+// Both known and different, or two different symbols: the dims may differ at run time (shape
+// inference refuses such a pair where an op needs them equal).
+bool dims_conflict(const Dim& a, const Dim& b);
 // Whether the known dims of s (>= 0) alone already take more than kMaxTensorBytes of dtype;
 // symbolic dims count as 1, a zero dim makes the tensor empty.
 bool exceeds_tensor_limit(DType dtype, const Shape& s);

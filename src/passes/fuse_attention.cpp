@@ -230,19 +230,12 @@ std::string make_key(Graph& g, const AttentionMatch& m, std::vector<Node>& added
   if (m.k_constant) data = tensor_ops::permute(*src.constant, m.k_perm);
   const std::string name = add_value(g, m.y + "/kiln_k", type, std::move(data));
   if (!m.k_constant) {
-    Node t;
-    t.name = name;
-    t.op_type = "Transpose";
-    t.opset = g.opsets.count("") ? g.opsets.at("") : 13;
-    t.inputs = {m.k_source};
-    t.outputs = {name};
+    Node t = onnx_node(g, name, "Transpose", {m.k_source}, name);
     t.attrs.set("perm", std::vector<int64_t>(m.k_perm.begin(), m.k_perm.end()));
     added.push_back(std::move(t));
   }
   return name;
 }
-
-}  // namespace
 
 // kiln.Attention's mask input: the matched value, or a Not of it (one per value, shared by the
 // attention blocks that read the same mask).
@@ -251,15 +244,11 @@ std::string make_mask(Graph& g, const AttentionMask& mask, std::map<std::string,
   if (!mask.negate) return mask.value;
   if (auto it = negated.find(mask.value); it != negated.end()) return it->second;
   const std::string name = add_value(g, mask.value + "/kiln_keep", g.value(mask.value).type);
-  Node n;
-  n.name = name;
-  n.op_type = "Not";
-  n.opset = g.opsets.count("") ? g.opsets.at("") : 13;
-  n.inputs = {mask.value};
-  n.outputs = {name};
-  added.push_back(std::move(n));
+  added.push_back(onnx_node(g, name, "Not", {mask.value}, name));
   return negated[mask.value] = name;
 }
+
+}  // namespace
 
 int fuse_attention(Graph& g) {
   const auto matches = collect_matches(g, [&](const GraphIndex& idx, const Node& n) { return match(g, idx, n); });

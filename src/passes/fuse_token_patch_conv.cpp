@@ -39,17 +39,6 @@ std::string int64_constant(Graph& g, const std::string& base, const std::vector<
   return add_constant(g, base, Tensor::from_vector<int64_t>({int64_t(v.size())}, v));
 }
 
-Node make_node(const Graph& g, const std::string& name, const char* op, std::vector<std::string> inputs,
-               std::string output) {
-  Node n;
-  n.name = name;
-  n.op_type = op;
-  n.opset = g.opsets.count("") ? g.opsets.at("") : 13;
-  n.inputs = std::move(inputs);
-  n.outputs = {std::move(output)};
-  return n;
-}
-
 // The rewrite of one chain: the new nodes, the last one writing the chain's output.
 std::vector<Node> rewrite(Graph& g, const Patch& p) {
   const TokenConvChain& c = p.chain;
@@ -69,20 +58,20 @@ std::vector<Node> rewrite(Graph& g, const Patch& p) {
   const std::string wt = add_constant(g, base + "/kiln_wt", tensor_ops::permute(w, {2, 3, 1, 0}).reshaped({K, c.out_channels}));
 
   std::vector<Node> nodes;
-  nodes.push_back(make_node(g, base + "/kiln_windows", "Reshape",
+  nodes.push_back(onnx_node(g, base + "/kiln_windows", "Reshape",
                             {x, int64_constant(g, base + "/kiln_windows_shape", {B, OH, p.k, OW, p.l, C})}, windows));
-  nodes.push_back(make_node(g, base + "/kiln_gather", "Transpose", {windows}, gathered));
+  nodes.push_back(onnx_node(g, base + "/kiln_gather", "Transpose", {windows}, gathered));
   nodes.back().attrs.set("perm", std::vector<int64_t>{0, 1, 3, 2, 4, 5});
-  nodes.push_back(make_node(g, base + "/kiln_rows", "Reshape",
+  nodes.push_back(onnx_node(g, base + "/kiln_rows", "Reshape",
                             {gathered, int64_constant(g, base + "/kiln_rows_shape", {B, OH * OW, K})}, rows));
   const std::string y = c.last->outputs[0];
   if (!conv.has_input(2)) {
-    nodes.push_back(make_node(g, base, "MatMul", {rows, wt}, y));
+    nodes.push_back(onnx_node(g, base, "MatMul", {rows, wt}, y));
     return nodes;
   }
   const std::string product = value("/kiln_product", {B, OH * OW, c.out_channels});
-  nodes.push_back(make_node(g, base + "/kiln_matmul", "MatMul", {rows, wt}, product));
-  nodes.push_back(make_node(g, base, "Add", {product, conv.inputs[2]}, y));
+  nodes.push_back(onnx_node(g, base + "/kiln_matmul", "MatMul", {rows, wt}, product));
+  nodes.push_back(onnx_node(g, base, "Add", {product, conv.inputs[2]}, y));
   return nodes;
 }
 

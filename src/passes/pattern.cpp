@@ -42,6 +42,17 @@ const Node* GraphIndex::sole_consumer(const std::string& value) const {
   return c.size() == 1 && !is_graph_output(value) ? c[0] : nullptr;
 }
 
+Node onnx_node(const Graph& g, const std::string& name, const char* op, std::vector<std::string> inputs,
+               std::string output) {
+  Node n;
+  n.name = name;
+  n.op_type = op;
+  n.opset = g.opsets.count("") ? g.opsets.at("") : 13;
+  n.inputs = std::move(inputs);
+  n.outputs = {std::move(output)};
+  return n;
+}
+
 const Shape* shape_of_value(const Graph& g, const std::string& value) {
   if (value.empty() || !g.has_value(value)) return nullptr;
   const ValueType& t = g.value(value).type;

@@ -22,9 +22,13 @@ const char* calibrator_name(Calibrator c) {
 
 double amax_minmax(const RangeHistogram& h) { return h.absmax(); }
 
-double amax_percentile(const RangeHistogram& h, double percentile) {
+void check_percentile(double percentile) {
   if (!(percentile > 0 && percentile <= 100))
     fail(ErrorCode::kInvalidArgument, "--percentile must lie in (0, 100], got " + std::to_string(percentile));
+}
+
+double amax_percentile(const RangeHistogram& h, double percentile) {
+  check_percentile(percentile);
   if (h.width() == 0) return 0;
   const auto& c = h.counts();
   // Less a part in 10^9: 99.9% of 10000 is 9990.000000000002 in binary.

@@ -19,8 +19,11 @@ enum class Calibrator { kMinMax, kPercentile, kEntropy };
 Calibrator calibrator_from_name(const std::string& name);
 const char* calibrator_name(Calibrator c);
 
+// kInvalidArgument unless percentile lies in (0, 100].
+void check_percentile(double percentile);
+
 double amax_minmax(const RangeHistogram& h);
-// percentile in (0, 100]; kInvalidArgument otherwise.
+// percentile as check_percentile takes it.
 double amax_percentile(const RangeHistogram& h, double percentile);
 // levels: how many quantization steps cover [0, amax] (128 for int8's magnitudes).
 double amax_entropy(const RangeHistogram& h, int levels = 128);

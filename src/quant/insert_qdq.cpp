@@ -14,12 +14,7 @@ constexpr double kInt8Max = 127;
 
 Node qdq_node(const Graph& g, const char* op, const std::string& name, std::vector<std::string> inputs,
               const std::string& output, int axis = -1) {
-  Node n;
-  n.name = name;
-  n.op_type = op;
-  n.opset = g.opsets.count("") ? g.opsets.at("") : 13;
-  n.inputs = std::move(inputs);
-  n.outputs = {output};
+  Node n = onnx_node(g, name, op, std::move(inputs), output);
   if (axis >= 0) n.attrs.set("axis", int64_t(axis));
   return n;
 }

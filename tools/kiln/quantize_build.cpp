@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 
 #include "io/progress.h"
 #include "ops/registry.h"
@@ -39,12 +40,19 @@ quant::CalibCache calibrate(const Graph& g, const EngineBuild& eb, const QuantFl
   const std::vector<std::string> files = quant::calibration_files(q.calib_dir);
   const std::array<float, 3> mean = default_mean(""), std = default_std("");
   quant::RangeCollector collector(tensors);
+  std::map<std::map<std::string, Dims>, Graph> specialized;  // one per input shape, not per file
   Progress bar("calibrate", int64_t(files.size()), std::chrono::milliseconds(500));
   for (const std::string& file : files) {
     TensorMap feeds{{input, quant::calibration_input(file, g, input, mean, std)}};
     const std::map<std::string, Dims> dims = dims_of(feeds);
-    if (matches_static_inputs(g, dims)) collector.add_run(g, feeds);
-    else collector.add_run(specialize(g, dims, eb, "the model"), feeds);  // eb: the same disabled passes
+    if (matches_static_inputs(g, dims)) {
+      collector.add_run(g, feeds);
+    } else {
+      auto it = specialized.find(dims);
+      if (it == specialized.end())  // eb: the same disabled passes
+        it = specialized.emplace(dims, specialize(g, dims, eb, "the model")).first;
+      collector.add_run(it->second, feeds);
+    }
     bar.advance();
   }
   bar.clear();
@@ -71,7 +79,7 @@ std::string quant_precision(const QuantFlags& q, const std::string& device) {
   const quant::Calibrator c = quant::calibrator_from_name(q.calibrator_name());
   if (q.percentile != 0 && c != quant::Calibrator::kPercentile)
     fail(ErrorCode::kInvalidArgument, "--percentile needs --calibrator percentile");
-  quant::amax_percentile(quant::RangeHistogram(), q.percentile_value());  // range check only
+  quant::check_percentile(q.percentile_value());
   if (q.calib_dir.empty() && !cache_exists(q))
     fail(ErrorCode::kInvalidArgument, "--" + p + " needs --calib DIR (or an existing --calib-cache FILE)");
   if (device == "cuda" && (p == "fp8" || !cuda_runs_qdq()))

@@ -20,15 +20,6 @@ namespace {
 template <class T> inline constexpr bool kFloatStorage =
     std::is_floating_point_v<T> || std::is_same_v<T, f16> || std::is_same_v<T, bf16>;
 
-std::string dim_text(const Dim& d) { return d.known() ? std::to_string(d.value) : d.symbol.empty() ? "?" : d.symbol; }
-
-// Two dims that may differ: both known and different, or different symbols.
-bool conflict(const Dim& a, const Dim& b) {
-  if (a.known() && b.known()) return a.value != b.value;
-  if (!a.symbol.empty() && !b.symbol.empty()) return a.symbol != b.symbol;
-  return false;
-}
-
 // The mask's shape against the scores [..., Nq, Nk] (Q's dims with Nk last).
 void check_mask(const InferContext& ctx, const Shape& q, const Shape& k) {
   const Shape* m = ctx.shape(3);
@@ -42,9 +33,9 @@ void check_mask(const InferContext& ctx, const Shape& q, const Shape& k) {
   for (size_t i = 0; i < m->size(); ++i) {
     const Dim& md = (*m)[i];
     if (md.known() && md.value == 1) continue;
-    if (conflict(md, target[off + i]))
-      ctx.invalid("mask dim " + std::to_string(i) + " (" + dim_text(md) + ") does not broadcast to scores dim " +
-                  dim_text(target[off + i]));
+    if (dims_conflict(md, target[off + i]))
+      ctx.invalid("mask dim " + std::to_string(i) + " (" + dim_to_string(md) + ") does not broadcast to scores dim " +
+                  dim_to_string(target[off + i]));
   }
 }
 
@@ -98,13 +89,13 @@ std::vector<ValueType> attention_infer(const InferContext& ctx) {
     ctx.invalid("Q, K and V must have the same rank, got " + std::to_string(r) + ", " + std::to_string(k->size()) +
                 ", " + std::to_string(v->size()));
   for (size_t i = 0; i + 2 < r; ++i)
-    if (conflict((*q)[i], (*k)[i]) || conflict((*q)[i], (*v)[i]))
-      ctx.invalid("batch dim " + std::to_string(i) + " differs between Q (" + dim_text((*q)[i]) + "), K (" +
-                  dim_text((*k)[i]) + ") and V (" + dim_text((*v)[i]) + "); attention does not broadcast");
-  if (conflict((*q)[r - 1], (*k)[r - 1]))
-    ctx.invalid("Q's head dim " + dim_text((*q)[r - 1]) + " differs from K's " + dim_text((*k)[r - 1]));
-  if (conflict((*k)[r - 2], (*v)[r - 2]))
-    ctx.invalid("K has " + dim_text((*k)[r - 2]) + " keys but V has " + dim_text((*v)[r - 2]) + " rows");
+    if (dims_conflict((*q)[i], (*k)[i]) || dims_conflict((*q)[i], (*v)[i]))
+      ctx.invalid("batch dim " + std::to_string(i) + " differs between Q (" + dim_to_string((*q)[i]) + "), K (" +
+                  dim_to_string((*k)[i]) + ") and V (" + dim_to_string((*v)[i]) + "); attention does not broadcast");
+  if (dims_conflict((*q)[r - 1], (*k)[r - 1]))
+    ctx.invalid("Q's head dim " + dim_to_string((*q)[r - 1]) + " differs from K's " + dim_to_string((*k)[r - 1]));
+  if (dims_conflict((*k)[r - 2], (*v)[r - 2]))
+    ctx.invalid("K has " + dim_to_string((*k)[r - 2]) + " keys but V has " + dim_to_string((*v)[r - 2]) + " rows");
   if (ctx.has_input(3)) check_mask(ctx, *q, *k);
   Shape out = *q;
   out[r - 1] = (*v)[r - 1];

@@ -15,15 +15,6 @@ namespace {
 
 enum Input { kACol, kARow, kV };
 
-std::string dim_text(const Dim& d) { return d.known() ? std::to_string(d.value) : d.symbol.empty() ? "?" : d.symbol; }
-
-// Two dims that may differ: both known and different, or different symbols.
-bool conflict(const Dim& a, const Dim& b) {
-  if (a.known() && b.known()) return a.value != b.value;
-  if (!a.symbol.empty() && !b.symbol.empty()) return a.symbol != b.symbol;
-  return false;
-}
-
 // The more informative of two dims that do not conflict: known over symbolic over unknown.
 Dim merged(const Dim& a, const Dim& b) {
   if (a.known()) return a;
@@ -40,15 +31,15 @@ Shape check_shapes(const OpContextBase& ctx, const Shape& c, const Shape& r, con
                 std::to_string(r.size()) + ", " + std::to_string(v.size()));
   Shape out;
   for (size_t i = 0; i + 2 < k; ++i) {
-    if (conflict(c[i], r[i]) || conflict(c[i], v[i]) || conflict(r[i], v[i]))
-      ctx.invalid("batch dim " + std::to_string(i) + " differs between a_col (" + dim_text(c[i]) + "), a_row (" +
-                  dim_text(r[i]) + ") and V (" + dim_text(v[i]) + "); RowColumnRead does not broadcast");
+    if (dims_conflict(c[i], r[i]) || dims_conflict(c[i], v[i]) || dims_conflict(r[i], v[i]))
+      ctx.invalid("batch dim " + std::to_string(i) + " differs between a_col (" + dim_to_string(c[i]) + "), a_row (" +
+                  dim_to_string(r[i]) + ") and V (" + dim_to_string(v[i]) + "); RowColumnRead does not broadcast");
     out.push_back(merged(merged(c[i], r[i]), v[i]));
   }
-  if (conflict(c[k - 2], r[k - 2]))
-    ctx.invalid("a_col has " + dim_text(c[k - 2]) + " queries but a_row has " + dim_text(r[k - 2]));
-  if (conflict(c[k - 1], v[k - 2]))
-    ctx.invalid("a_col weighs " + dim_text(c[k - 1]) + " rows but V has " + dim_text(v[k - 2]));
+  if (dims_conflict(c[k - 2], r[k - 2]))
+    ctx.invalid("a_col has " + dim_to_string(c[k - 2]) + " queries but a_row has " + dim_to_string(r[k - 2]));
+  if (dims_conflict(c[k - 1], v[k - 2]))
+    ctx.invalid("a_col weighs " + dim_to_string(c[k - 1]) + " rows but V has " + dim_to_string(v[k - 2]));
   out.push_back(merged(c[k - 2], r[k - 2]));
   const Dim& w = r[k - 1];
   const Dim& wd = v[k - 1];

@@ -14,8 +14,6 @@
 namespace kiln::conv {
 namespace {
 
-std::string dim_text(const Dim& d) { return d.known() ? std::to_string(d.value) : "?"; }
-
 template <class T>
 void forward(const T* x, const T* w, const T* bias, T* y, int64_t batch, int64_t channels, const Axis& h,
              const Axis& v, linear::EpilogueActivation act) {
@@ -113,7 +111,7 @@ Shape depthwise_nhwc_shape(const OpContextBase& ctx, const Shape& x, const Shape
   if (b) {
     if (b->size() != 1) ctx.invalid("B must be 1-D, got " + shape_to_string(*b));
     if ((*b)[0].known() && channels.known() && (*b)[0].value != channels.value)
-      ctx.invalid("B " + shape_to_string(*b) + " does not match the " + dim_text(channels) + " channels");
+      ctx.invalid("B " + shape_to_string(*b) + " does not match the " + dim_to_string(channels) + " channels");
   }
   Dims kernel;
   if (w[2].known() && w[3].known()) kernel = {w[2].value, w[3].value};

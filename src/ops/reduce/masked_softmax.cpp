@@ -14,8 +14,6 @@
 namespace kiln::reduce {
 namespace {
 
-std::string dim_text(const Dim& d) { return d.known() ? std::to_string(d.value) : d.symbol.empty() ? "?" : d.symbol; }
-
 std::vector<ValueType> masked_softmax_infer(const InferContext& ctx) {
   ctx.require_dtype(0, kFloatTypes);
   if (ctx.dtype(1) != DType::kBool)
@@ -31,10 +29,10 @@ std::vector<ValueType> masked_softmax_infer(const InferContext& ctx) {
     const size_t off = xs.size() - m->size();
     for (size_t i = 0; i < m->size(); ++i) {
       const Dim &md = (*m)[i], &xd = xs[off + i];
-      if (md.known() && (md.value == 1 || (xd.known() && md.value == xd.value))) continue;
-      if (!md.known() || !xd.known()) continue;  // decided when the shapes are
-      ctx.invalid("mask dim " + std::to_string(i) + " (" + dim_text(md) + ") does not broadcast to X's dim " +
-                  dim_text(xd));
+      // A symbolic mask dim may be 1 at run time: decided when the shapes are.
+      if (!md.known() || !xd.known() || md.value == 1 || md.value == xd.value) continue;
+      ctx.invalid("mask dim " + std::to_string(i) + " (" + dim_to_string(md) + ") does not broadcast to X's dim " +
+                  dim_to_string(xd));
     }
   }
   return {x};
