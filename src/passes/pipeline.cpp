@@ -11,6 +11,7 @@
 #include "passes/fuse_dwconv_activation.h"
 #include "passes/fuse_attention.h"
 #include "passes/fuse_gelu.h"
+#include "passes/fuse_group_norm.h"
 #include "passes/fuse_layer_norm.h"
 #include "passes/fuse_masked_softmax.h"
 #include "passes/fuse_matmul_epilogue.h"
@@ -43,6 +44,7 @@ constexpr RewritePass kRewrites[] = {
     {"fuse_gelu", fuse_gelu},
     {"fuse_dwconv_activation", fuse_dwconv_activation},  // after fuse_token_dwconv and fuse_gelu
     {"fuse_layer_norm", fuse_layer_norm},
+    {"fuse_group_norm", fuse_group_norm},
     {"fuse_matmul_epilogue", fuse_matmul_epilogue},
     {"merge_linear_pointwise_conv", merge_linear_pointwise_conv},
     {"fuse_resize_sum", fuse_resize_sum},  // reads the token layout merge_linear_pointwise_conv leaves

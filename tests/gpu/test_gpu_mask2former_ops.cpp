@@ -56,7 +56,7 @@ TEST(GpuSpatial, GridSample) {
 TEST(GpuNorm, InstanceNorm) {
   uint64_t seed = 2300;
   for (DType dt : {DType::kF32, DType::kF16})
-    for (Dims x : {Dims{2, 3, 17, 5}, Dims{1, 16, 1025}, Dims{3, 1, 1}}) {
+    for (Dims x : {Dims{2, 3, 17, 5}, Dims{1, 16, 1025}, Dims{3, 1, 1}, Dims{1, 4, 304, 200}, Dims{2, 5, 6001}}) {
       GpuCase c{"InstanceNormalization", {random_tensor(dt, x, seed, 4, 6), random_tensor(dt, {x[1]}, seed + 1),
                                           random_tensor(dt, {x[1]}, seed + 2)}, {1, 2}};
       c.attrs.set("epsilon", 1e-5f);

@@ -106,5 +106,24 @@ TEST(GpuTensor, Expand) {
   expect_gpu_matches_cpu(h);
 }
 
+// Every element width, the default value (float32 0) and an empty output.
+TEST(GpuTensor, ConstantOfShape) {
+  GpuCase d{"ConstantOfShape", {int64_tensor({2, 3, 1001})}, {0}};
+  d.atol = d.rtol = 0;
+  expect_gpu_matches_cpu(d);
+  uint64_t seed = 810;
+  for (DType dt : {DType::kF32, DType::kF16, DType::kI64, DType::kBool, DType::kI32})
+    for (Dims shape : {Dims{2, 100, 152}, Dims{0, 4}, Dims{7}}) {
+      Tensor v = random_tensor(dt, {1}, seed++, -5, 5);
+      if (dt == DType::kBool) v.data<bool>()[0] = true;
+      GpuCase c{"ConstantOfShape", {int64_tensor(shape)}, {0}};
+      c.attrs.set("value", v);
+      c.atol = c.rtol = 0;
+      c.seed = seed;
+      expect_gpu_matches_cpu(c);
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+}
+
 }  // namespace
 }  // namespace kiln::gpu_test

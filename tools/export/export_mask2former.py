@@ -8,8 +8,15 @@ Variants:
   swin-t  the full model: Swin-T backbone (96 channels, depths 2-2-6-2), 256-d pixel decoder of
           6 layers, 9 masked-attention decoder layers, 100 queries, COCO panoptic's 133 classes;
           800x1216 unless --hw says otherwise. Weights go to external files (model.weights.N).
+  r50     the same model on a ResNet-50 backbone (seed 004's choice; transformers' ResNetBackbone,
+          bottleneck blocks 3-4-6-3, 256..2048 channels).
 
-  python3 export_mask2former.py --out DIR [--variant tiny|swin-t] [--hw HxW] [--batch N]
+  python3 export_mask2former.py --out DIR [--variant tiny|swin-t|r50] [--hw HxW] [--batch N]
+                                [--dynamic] [--also HxW ...]
+
+--dynamic makes the input's H and W (and the mask logits' H/4, W/4) symbolic; --also HxW writes
+more inputs and goldens from the same weights at other sizes, under DIR/also/<H>x<W>_b<B>/, to
+check the dynamic export (kiln build --min/--opt/--max, then kiln run at each size).
 """
 
 import argparse
@@ -83,9 +90,22 @@ M2F_FULL = dict(
     num_queries=100,
     num_labels=133,
 )
+# ResNet-50 as transformers' ResNetBackbone defines it (the torchvision layout: 64-wide stem,
+# bottlenecks with 4x expansion), feeding the same pixel decoder and transformer decoder.
+RESNET_50 = dict(
+    num_channels=3,
+    embedding_size=64,
+    hidden_sizes=[256, 512, 1024, 2048],
+    depths=[3, 4, 6, 3],
+    layer_type="bottleneck",
+    hidden_act="relu",
+    downsample_in_first_stage=False,
+    out_features=["stage1", "stage2", "stage3", "stage4"],
+)
 VARIANTS = {
     "tiny": dict(name=NAME, swin=SWIN, m2f=M2F, hw=HW, external_data=False),
     "swin-t": dict(name="mask2former_swin_t", swin=SWIN_T, m2f=M2F_FULL, hw=(800, 1216), external_data=True),
+    "r50": dict(name="mask2former_r50", resnet=RESNET_50, m2f=M2F_FULL, hw=(800, 1216), external_data=True),
 }
 
 
@@ -103,17 +123,20 @@ def build_model(torch, variant, hw):
     """The variant's model with the exporter's random weights (same seeds): (config, model in
     eval mode, randomized parameter counts, patched mask helpers). bench/torch_mask2former.py
     times this same model."""
-    from transformers import Mask2FormerConfig, Mask2FormerForUniversalSegmentation, SwinConfig
+    from transformers import Mask2FormerConfig, Mask2FormerForUniversalSegmentation, ResNetConfig, SwinConfig
 
     v = VARIANTS[variant]
     torch.manual_seed(SEED)
-    swin = SwinConfig(**dict(v["swin"], image_size=hw[0]))
+    if "resnet" in v:
+        backbone = ResNetConfig(**v["resnet"])
+    else:
+        backbone = SwinConfig(**dict(v["swin"], image_size=hw[0]))
     kw = dict(v["m2f"])
     try:
-        cfg = Mask2FormerConfig(backbone_config=swin, use_pretrained_backbone=False, **kw)
+        cfg = Mask2FormerConfig(backbone_config=backbone, use_pretrained_backbone=False, **kw)
     except TypeError as e:
         kc.log(f"Mask2FormerConfig rejected use_pretrained_backbone ({e}); retrying without")
-        cfg = Mask2FormerConfig(backbone_config=swin, **kw)
+        cfg = Mask2FormerConfig(backbone_config=backbone, **kw)
     kc.force_eager_attention(cfg)
     model = Mask2FormerForUniversalSegmentation(cfg)
     kc.set_model_eager(model)
@@ -129,9 +152,29 @@ def build_model(torch, variant, hw):
     return cfg, model, changed, patched
 
 
-def make_inputs(torch, hw, batch):
-    g = torch.Generator().manual_seed(SEED + 2)
+def make_inputs(torch, hw, batch, seed=SEED + 2):
+    g = torch.Generator().manual_seed(seed)
     return collections.OrderedDict(pixel_values=torch.randn(batch, 3, hw[0], hw[1], generator=g))
+
+
+OUTPUTS = ["class_queries_logits", "masks_queries_logits"]
+
+
+def write_also(torch, model, out_dir, hw, batch, seed):
+    """Inputs and PyTorch fp32 goldens at another size, same weights: DIR/also/<H>x<W>_b<B>/."""
+    import numpy as np
+
+    sub = os.path.join(out_dir, "also", f"{hw[0]}x{hw[1]}_b{batch}")
+    inputs = make_inputs(torch, hw, batch, seed)
+    with torch.no_grad():
+        out = model(pixel_values=inputs["pixel_values"])
+    for d in ("inputs", "golden"):
+        os.makedirs(os.path.join(sub, d), exist_ok=True)
+    np.save(os.path.join(sub, "inputs", "pixel_values.npy"), inputs["pixel_values"].numpy())
+    for name in OUTPUTS:
+        np.save(os.path.join(sub, "golden", name + ".npy"), getattr(out, name).float().numpy())
+    kc.log(f"also {hw[0]}x{hw[1]} batch {batch}: masks {list(out.masks_queries_logits.shape)}")
+    return os.path.relpath(sub, out_dir)
 
 
 def main():
@@ -140,6 +183,9 @@ def main():
     ap.add_argument("--variant", choices=sorted(VARIANTS), default="tiny")
     ap.add_argument("--hw", type=parse_hw, default=None, help="input HxW (default: the variant's)")
     ap.add_argument("--batch", type=int, default=1, help="input batch (default 1)")
+    ap.add_argument("--dynamic", action="store_true", help="symbolic input H and W (and mask logits H/4, W/4)")
+    ap.add_argument("--also", type=parse_hw, action="append", default=[], metavar="HxW",
+                    help="also write inputs/goldens at this size under DIR/also/ (repeatable; needs --dynamic)")
     ap.add_argument("--fp16-reference", action="store_true",
                     help="also write golden_fp16/: the model under CUDA autocast float16 (needs a GPU), "
                          "what PyTorch's own fp16 does to the outputs")
@@ -148,23 +194,32 @@ def main():
     hw = a.hw or v["hw"]
     if a.batch < 1:
         ap.error("--batch must be at least 1")
+    if a.also and not a.dynamic:
+        ap.error("--also needs --dynamic: a static export runs at its own size only")
 
     torch = kc.setup_torch(SEED)
     import transformers
 
     cfg, model, changed, patched = build_model(torch, a.variant, hw)
     inputs = make_inputs(torch, hw, a.batch)
+    also = [write_also(torch, model, a.out, s, a.batch, SEED + 10 + i) for i, s in enumerate(a.also)]
+    dynamic_axes = None
+    if a.dynamic:
+        dynamic_axes = {"pixel_values": {2: "height", 3: "width"},
+                        "masks_queries_logits": {2: "mask_height", 3: "mask_width"}}
+    backbone = "ResNet-50" if "resnet" in v else "Swin"
     kc.export_and_check(
         name=v["name"],
         model=model,
         inputs=inputs,
-        output_names=["class_queries_logits", "masks_queries_logits"],
+        output_names=OUTPUTS,
         out_dir=a.out,
-        source=f"transformers {transformers.__version__} Mask2FormerForUniversalSegmentation (Swin backbone)",
+        source=f"transformers {transformers.__version__} Mask2FormerForUniversalSegmentation ({backbone} backbone)",
         config_dict=kc.config_to_dict(cfg),
         external_data=v["external_data"],
         seed=SEED,
-        extra_meta={"randomized_trivial_params": changed, "patched_mask_helpers": patched},
+        extra_meta={"randomized_trivial_params": changed, "patched_mask_helpers": patched, "also": also},
+        dynamic_axes=dynamic_axes,
     )
     if a.fp16_reference:
         import numpy as np
@@ -174,7 +229,7 @@ def main():
         model = model.cuda()
         with torch.no_grad(), torch.autocast("cuda", dtype=torch.float16):
             out = model(pixel_values=inputs["pixel_values"].cuda())
-        for name in ("class_queries_logits", "masks_queries_logits"):
+        for name in OUTPUTS:
             np.save(os.path.join(out_dir, name + ".npy"), getattr(out, name).float().cpu().numpy())
         kc.log(f"{v['name']}: wrote {out_dir} (CUDA autocast float16)")
 

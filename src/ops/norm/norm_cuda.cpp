@@ -1,8 +1,11 @@
-// Host side of LayerNormalization on the GPU: shapes, parameter layout, optional statistics.
+// Host side of the norm family on the GPU: LayerNormalization (shapes, parameter layout, optional
+// statistics), InstanceNormalization and kiln.GroupNorm (one launcher: instance norm is groups = C).
 #include "ops/norm/norm_cuda.h"
 
 #include "ops/op_util.h"
+#include "ops/linear/linear_ops.h"
 #include "runtime/cuda/cuda_kernel_context.h"
+#include "runtime/cuda/gpu_arch.h"
 
 namespace kiln::norm {
 namespace {
@@ -47,19 +50,52 @@ void layer_norm_cuda(CudaKernelContext& ctx) {
   launch_layer_norm(x.dtype, y_dtype, a, ctx.stream());
 }
 
-void instance_norm_cuda(CudaKernelContext& ctx) {
+namespace {
+
+// X [N, C, ...] normalized per (n, group) with per-channel scale/B (inputs 1, 2) and input 3 as Z.
+void launch_groups(CudaKernelContext& ctx, int64_t groups, linear::EpilogueActivation act) {
   ctx.require_dtype(0, {DType::kF32, DType::kF16});
   const DeviceTensor& x = ctx.input(0);
   if (x.rank() < 2) ctx.invalid("X must have rank >= 2");
-  const int64_t n = x.dims[0], c = x.dims[1], spatial = x.numel() / std::max<int64_t>(n * c, 1);
+  const int64_t n = x.dims[0], c = x.dims[1];
+  if (c % groups != 0) ctx.invalid("channels not divisible by the groups");
   for (size_t i = 1; i < 3; ++i) {
     const DeviceTensor& p = ctx.input(i);
     if (p.dtype != x.dtype) ctx.invalid("scale and B must have X's dtype");
     if (p.numel() != c) ctx.invalid("scale and B must hold one value per channel");
   }
-  DeviceTensor& y = ctx.alloc_output(0);
-  launch_instance_norm(x.dtype, x.data(), ctx.input(1).data(), ctx.input(2).data(), y.data(), n * c, c, spatial,
-                       ctx.attrs().get_float("epsilon", 1e-5f), ctx.stream());
+  GroupNormArgs a;
+  if (ctx.has_input(3)) {
+    const DeviceTensor& z = ctx.input(3);
+    if (z.dtype != x.dtype || z.dims != x.dims) ctx.invalid("Z must have X's shape and type");
+    a.z = z.data();
+  }
+  a.x = x.data();
+  a.scale = ctx.input(1).data();
+  a.bias = ctx.input(2).data();
+  a.y = ctx.alloc_output(0).data();
+  a.planes = n * groups;
+  a.len = a.planes == 0 ? 0 : x.numel() / a.planes;
+  a.channels = c;
+  a.groups = groups;
+  a.eps = ctx.attrs().get_float("epsilon", 1e-5f);
+  a.act = act;
+  a.sm_count = cuda_sm_count();
+  if (const int64_t p = group_norm_partials(x.dtype, a)) a.partials = ctx.scratch(DType::kF32, {2 * p}).data();
+  launch_group_norm(x.dtype, a, ctx.stream());
+}
+
+}  // namespace
+
+void instance_norm_cuda(CudaKernelContext& ctx) {
+  const DeviceTensor& x = ctx.input(0);
+  launch_groups(ctx, x.rank() >= 2 ? std::max<int64_t>(x.dims[1], 1) : 1, linear::EpilogueActivation::kNone);
+}
+
+void group_norm_cuda(CudaKernelContext& ctx) {
+  const int64_t groups = ctx.attrs().get_int("num_groups", 0);
+  if (groups <= 0) ctx.invalid("num_groups must be positive");
+  launch_groups(ctx, groups, linear::epilogue_activation(ctx));
 }
 
 }  // namespace kiln::norm

@@ -1,3 +1,4 @@
+#include "ops/norm/group_norm_fused.h"
 #include "ops/norm/norm_ops.h"
 #include "ops/registry.h"
 #ifdef KILN_WITH_CUDA
@@ -18,11 +19,13 @@ void register_norm_ops(OpRegistry& r) {
          .infer = batch_norm_infer, .cpu = batch_norm_cpu});
   r.add({.domain = "", .name = "GroupNormalization", .min_inputs = 3, .max_inputs = 3,
          .infer = group_norm_infer, .cpu = group_norm_cpu});
+  register_group_norm(r);
   r.add({.domain = "", .name = "MeanVarianceNormalization", .infer = mvn_infer, .cpu = mvn_cpu});
   r.add({.domain = "", .name = "LRN", .infer = lrn_infer, .cpu = lrn_cpu});
 #ifdef KILN_WITH_CUDA
   r.set_cuda("LayerNormalization", layer_norm_cuda);
   r.set_cuda("InstanceNormalization", instance_norm_cuda);
+  r.set_cuda(kGroupNormOp, group_norm_cuda, kKilnDomain);
 #endif
 }
 

@@ -28,6 +28,7 @@ void register_tensor_ops(OpRegistry& r) {
   r.set_cuda("Tile", tensor_ops::tile_cuda);
   r.set_cuda("Gather", tensor_ops::gather_cuda);
   r.set_cuda("Pad", tensor_ops::pad_cuda);
+  r.set_cuda("ConstantOfShape", tensor_ops::constant_of_shape_cuda);
 #endif
 }
 

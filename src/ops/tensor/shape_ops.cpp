@@ -46,13 +46,6 @@ std::vector<Tensor> size_cpu(const KernelContext& ctx) {
 }
 
 // The fill value: the `value` attribute (one element of any kiln dtype), default float 0.
-Tensor fill_value(const OpContextBase& ctx) {
-  if (!ctx.attrs().has("value")) return Tensor::scalar<float>(0.0f);
-  const Tensor& v = ctx.attrs().get_tensor("value");
-  if (v.numel() != 1) ctx.invalid("value must hold exactly one element");
-  return v;
-}
-
 void check_shape_values(const OpContextBase& ctx, const std::vector<int64_t>& dims) {
   for (int64_t d : dims)
     if (d < 0) ctx.invalid("shape value " + std::to_string(d) + " is negative");
@@ -60,7 +53,7 @@ void check_shape_values(const OpContextBase& ctx, const std::vector<int64_t>& di
 
 std::vector<ValueType> constant_of_shape_infer(const InferContext& ctx) {
   ctx.require_dtype(0, {DType::kI64});
-  DType dt = fill_value(ctx).dtype();
+  DType dt = constant_of_shape_value(ctx).dtype();
   if (auto dims = constant_ints(ctx, 0)) {
     check_shape_values(ctx, *dims);
     return {{dt, shape_of(*dims)}};
@@ -70,7 +63,7 @@ std::vector<ValueType> constant_of_shape_infer(const InferContext& ctx) {
 }
 
 std::vector<Tensor> constant_of_shape_cpu(const KernelContext& ctx) {
-  Tensor v = fill_value(ctx);
+  Tensor v = constant_of_shape_value(ctx);
   Dims dims = kernel_ints(ctx, 0, "shape");
   check_shape_values(ctx, dims);
   checked_numel(ctx, dims);
@@ -171,6 +164,13 @@ std::vector<Tensor> nonzero_cpu(const KernelContext& ctx) {
 }
 
 }  // namespace
+
+Tensor constant_of_shape_value(const OpContextBase& ctx) {
+  if (!ctx.attrs().has("value")) return Tensor::scalar<float>(0.0f);
+  const Tensor& v = ctx.attrs().get_tensor("value");
+  if (v.numel() != 1) ctx.invalid("value must hold exactly one element");
+  return v;
+}
 
 void register_shape_ops(OpRegistry& r) {
   r.add({.domain = "", .name = "Shape", .infer = shape_infer, .cpu = shape_cpu});

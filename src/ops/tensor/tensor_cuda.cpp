@@ -8,6 +8,7 @@
 #include <cuda_runtime_api.h>
 
 #include "ops/op_util.h"
+#include "ops/tensor/tensor_util.h"
 #include "runtime/cuda/cuda_check.h"
 #include "runtime/cuda/cuda_kernel_context.h"
 #include "runtime/cuda/strided_copy.h"
@@ -183,6 +184,17 @@ void gather_cuda(CudaKernelContext& ctx) {
   if (!ctx.host_constant(1))
     ctx.session.add_deferred_check(st.flag.ptr<int32_t>(), ctx.node.describe() + ": an index is out of range for a dim of size " +
                                                                std::to_string(dim));
+}
+
+// The output's dims come from inference (static in a plan); the shape input is not read.
+void constant_of_shape_cuda(CudaKernelContext& ctx) {
+  const Tensor v = constant_of_shape_value(ctx);
+  if (v.numel() != 1) ctx.invalid("value must hold exactly one element");
+  DeviceTensor& y = ctx.alloc_output(0);
+  if (y.dtype != v.dtype()) ctx.invalid("the output type differs from value's");
+  uint64_t bits = 0;
+  std::memcpy(&bits, v.raw(), dtype_size(v.dtype()));
+  launch_fill(y.data(), dtype_size(y.dtype), y.numel(), bits, ctx.stream());
 }
 
 }  // namespace kiln::tensor_ops

@@ -1,5 +1,5 @@
 // CUDA kernels of the tensor family. Reshape-like ops alias their input (no copy); Transpose,
-// Slice, Concat, Expand and Tile are strided copies; Gather and Pad have their own kernels (gather.cu, pad.cu) (runtime/cuda/strided_copy). Any dtype.
+// Slice, Concat, Expand and Tile are strided copies; Gather and Pad have their own kernels (gather.cu, pad.cu), ConstantOfShape a fill (fill.cu) (runtime/cuda/strided_copy). Any dtype.
 #pragma once
 #include "ops/op.h"
 #include "runtime/cuda/device_tensor.h"
@@ -14,6 +14,10 @@ void expand_cuda(CudaKernelContext& ctx);
 void tile_cuda(CudaKernelContext& ctx);
 void pad_cuda(CudaKernelContext& ctx);
 void gather_cuda(CudaKernelContext& ctx);
+void constant_of_shape_cuda(CudaKernelContext& ctx);
+
+// n elements of elem_size bytes, each set to the low bytes of bits (fill.cu).
+void launch_fill(void* y, size_t elem_size, int64_t n, uint64_t bits, CudaStream stream);
 
 // data viewed as [outer, dim, inner], count indices (int64 or int32); n = outer * count * inner.
 // Sets *bad (device int) when an index is out of range.

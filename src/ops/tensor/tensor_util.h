@@ -76,4 +76,7 @@ void require_index_type(const InferContext& ctx, size_t i);
 // Element counts overflowing int64 or negative dims are model errors.
 int64_t checked_numel(const OpContextBase& ctx, const Dims& dims);
 
+// ConstantOfShape's `value` attribute (one element), float32 0 when absent.
+Tensor constant_of_shape_value(const OpContextBase& ctx);
+
 }  // namespace kiln::tensor_ops
