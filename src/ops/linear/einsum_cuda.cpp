@@ -2,7 +2,7 @@
 // batch, in A and the output only M, in B and the output only N, in both inputs only K
 // (contracted). Each operand is permuted into [batch, M, K] / [batch, K, N] by a strided copy,
 // one strided-batched GEMM runs, and the [batch, M, N] result is permuted into the output
-// order. Repeated labels (diagonals), labels summed out of a single operand and other operand
+// order; operands and result already in GEMM order are used in place. Repeated labels (diagonals), labels summed out of a single operand and other operand
 // counts have no CUDA kernel yet.
 #include <cuda_runtime_api.h>
 
@@ -18,8 +18,16 @@
 namespace kiln::linear {
 namespace {
 
-// Copies t into a contiguous tensor whose dims are t's labels in `order` (labels absent from t
-// get size 1 and stride 0).
+// Strides `from` visit memory in row-major order of dims: the permuted tensor is the tensor itself.
+bool is_identity(const Dims& dims, const Dims& from) {
+  const Dims c = contiguous_strides(dims);
+  for (size_t i = 0; i < dims.size(); ++i)
+    if (dims[i] > 1 && from[i] != c[i]) return false;
+  return true;
+}
+
+// t as a contiguous tensor whose dims are t's labels in `order` (labels absent from t get size 1
+// and stride 0): t itself when already in that order (Mask2Former's mask einsum), else a copy.
 DeviceTensor permute_to(CudaKernelContext& ctx, const DeviceTensor& t, const std::vector<int>& labels,
                         const std::vector<int>& order, const std::vector<int64_t>& sizes) {
   Dims ts = contiguous_strides(t.dims), dims, from;
@@ -27,6 +35,11 @@ DeviceTensor permute_to(CudaKernelContext& ctx, const DeviceTensor& t, const std
     auto it = std::find(labels.begin(), labels.end(), label);
     dims.push_back(sizes[size_t(label)]);
     from.push_back(it == labels.end() ? 0 : ts[size_t(it - labels.begin())]);
+  }
+  if (is_identity(dims, from)) {
+    DeviceTensor view = t;
+    view.dims = dims;
+    return view;
   }
   DeviceTensor out = ctx.scratch(t.dtype, dims);
   if (out.numel() == 0) return out;
@@ -78,7 +91,12 @@ void einsum_cuda(CudaKernelContext& ctx) {
   if (y.numel() == 0) return;
   Dims c_dims;
   for (int x : order_c) c_dims.push_back(sizes[size_t(x)]);
-  DeviceTensor c = ctx.scratch(a.dtype, c_dims);
+  // [batch, M, N] → the output's label order: the GEMM writes the output itself when that is the
+  // identity, else a scratch result permuted afterwards.
+  Dims cs = contiguous_strides(c_dims), from;
+  for (int x : eq.output) from.push_back(cs[size_t(std::find(order_c.begin(), order_c.end(), x) - order_c.begin())]);
+  const bool direct = is_identity(y.dims, from);
+  DeviceTensor c = direct ? y : ctx.scratch(a.dtype, c_dims);
   if (nk == 0) {
     CUDA_CHECK(cudaMemsetAsync(c.data(), 0, c.nbytes(), ctx.stream()));
   } else {
@@ -92,9 +110,7 @@ void einsum_cuda(CudaKernelContext& ctx) {
     g.batch = nb;
     gemm_lt(ctx.session, g);
   }
-  // [batch, M, N] → the output's label order.
-  Dims cs = contiguous_strides(c_dims), from;
-  for (int x : eq.output) from.push_back(cs[size_t(std::find(order_c.begin(), order_c.end(), x) - order_c.begin())]);
+  if (direct) return;
   cuda::StridedLayout l = cuda::make_layout(y.dims, {contiguous_strides(y.dims), from});
   cuda::strided_copy(c.data(), y.data(), dtype_size(y.dtype), l, ctx.stream());
 }
