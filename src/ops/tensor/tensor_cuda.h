@@ -2,6 +2,7 @@
 // Slice, Concat, Expand and Tile are strided copies; Gather and Pad have their own kernels (gather.cu, pad.cu) (runtime/cuda/strided_copy). Any dtype.
 #pragma once
 #include "ops/op.h"
+#include "ops/tensor/remap_program.h"
 #include "runtime/cuda/device_tensor.h"
 
 namespace kiln::tensor_ops {
@@ -14,6 +15,7 @@ void expand_cuda(CudaKernelContext& ctx);
 void tile_cuda(CudaKernelContext& ctx);
 void pad_cuda(CudaKernelContext& ctx);
 void gather_cuda(CudaKernelContext& ctx);
+void remap_cuda(CudaKernelContext& ctx);  // kiln.Remap (remap_cuda.cpp)
 
 // data viewed as [outer, dim, inner], count indices (int64 or int32); n = outer * count * inner.
 // Sets *bad (device int) when an index is out of range.
@@ -29,5 +31,11 @@ struct PadGeometry {
 };
 // fill_bits: the constant value's bytes (elem_size of them, low bytes first).
 void launch_pad(const void* x, void* y, size_t elem_size, const PadGeometry& g, uint64_t fill_bits, CudaStream stream);
+
+// kiln.Remap's composed map with at least one piecewise axis: y[i] = x[source(i)] or the fill,
+// elements of elem_size bytes (1, 2, 4, 8 or 16: remap_cuda widens where the program allows).
+// fill: elem_size bytes.
+void launch_remap(const void* x, void* y, size_t elem_size, const RemapProgram& p, const unsigned char* fill,
+                  CudaStream stream);
 
 }  // namespace kiln::tensor_ops

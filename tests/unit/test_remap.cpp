@@ -1,0 +1,280 @@
+// kiln.Remap: the CPU reference on hand-built stage lists with hand-computed results, the
+// composed index map (what the GPU runs) against the stage-by-stage reference on Swin's chains
+// and on random stage lists (also widened to vector elements), what does not compose, and
+// malformed attributes in a hand-written model: one model error naming the problem.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <random>
+
+#include "onnx/importer.h"
+#include "onnx_builder.h"
+#include "ops/tensor/remap.h"
+#include "ops/tensor/remap_compile.h"
+#include "runtime/cpu_executor.h"
+
+namespace kiln {
+namespace {
+
+using tensor_ops::RemapKind;
+using tensor_ops::RemapStage;
+
+RemapStage st(const std::string& text) {
+  RemapStage s;
+  std::string error;
+  EXPECT_TRUE(tensor_ops::parse_remap_stage(text, &s, &error)) << error;
+  return s;
+}
+
+std::vector<RemapStage> stages(const std::vector<std::string>& text) {
+  std::vector<RemapStage> out;
+  for (const auto& t : text) out.push_back(st(t));
+  return out;
+}
+
+// 0, 1, 2, ... as int32: every output element names its source.
+Tensor iota(const Dims& d) {
+  Tensor t(DType::kI32, d);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<int32_t>()[i] = int32_t(i);
+  return t;
+}
+
+std::vector<int32_t> values(const Tensor& t) {
+  return std::vector<int32_t>(t.data<int32_t>(), t.data<int32_t>() + t.numel());
+}
+
+std::vector<int32_t> reference(const Dims& x, const std::vector<RemapStage>& s, int32_t fill = -1) {
+  return values(tensor_ops::apply_remap_stages(iota(x), s, reinterpret_cast<const unsigned char*>(&fill)));
+}
+
+// The program evaluated on the host: source index or -1 for the fill.
+template <class I> std::vector<int32_t> run_program(const tensor_ops::RemapProgram& p) {
+  std::vector<int32_t> out;
+  for (int64_t i = 0; i < p.numel; ++i) {
+    I src = 0;
+    out.push_back(tensor_ops::remap_source<I>(p, I(i), &src) ? int32_t(src) : -1);
+  }
+  return out;
+}
+
+// Checks the composed map (int64 and, where it says it may, int32 index math) and every
+// widening it allows against the reference. Returns false when the stages do not compose.
+bool program_matches(const Dims& x, const std::vector<RemapStage>& s) {
+  auto p = tensor_ops::compile_remap(s, x);
+  if (!p) return false;
+  const std::vector<int32_t> want = reference(x, s);
+  EXPECT_EQ(run_program<int64_t>(*p), want);
+  if (p->index32) EXPECT_EQ(run_program<int32_t>(*p), want);
+  for (int64_t w : {2, 4, 8}) {
+    tensor_ops::RemapProgram wide = *p;
+    if (!tensor_ops::widen_remap(wide, w)) continue;
+    std::vector<int32_t> got(size_t(wide.numel * w));
+    for (int64_t i = 0; i < wide.numel; ++i) {
+      int64_t src = 0;
+      const bool inside = tensor_ops::remap_source<int64_t>(wide, i, &src);
+      for (int64_t e = 0; e < w; ++e) got[size_t(i * w + e)] = inside ? int32_t(src * w + e) : -1;
+    }
+    EXPECT_EQ(got, want) << "widened by " << w;
+  }
+  return true;
+}
+
+TEST(Remap, ReferenceOnHandBuiltStages) {
+  // torch.roll([0..4], -2): the pieces [2, 5) then [0, 2).
+  EXPECT_EQ(reference({5}, stages({"pieces:0,2,3,0,2"})), (std::vector<int32_t>{2, 3, 4, 0, 1}));
+  EXPECT_EQ(reference({2, 3}, stages({"pad:1,1,2"})),
+            (std::vector<int32_t>{-1, 0, 1, 2, -1, -1, -1, 3, 4, 5, -1, -1}));
+  EXPECT_EQ(reference({2, 3}, stages({"transpose:1,0"})), (std::vector<int32_t>{0, 3, 1, 4, 2, 5}));
+  EXPECT_EQ(reference({7}, stages({"slice:0,1,3,2"})), (std::vector<int32_t>{1, 4}));
+  EXPECT_EQ(reference({2, 3}, stages({"reshape:3,2", "transpose:1,0", "slice:0,1,1,1"})),
+            (std::vector<int32_t>{1, 3, 5}));
+  EXPECT_EQ(reference({3}, stages({"pad:0,1,0", "pieces:0,3,1,0,3"}), 9), (std::vector<int32_t>{2, 9, 0, 1}));
+}
+
+// Swin's window attention at an awkward size: 13×11 tokens padded to windows of 4, shifted by
+// 2 (−2 on the way in, +2 on the way back), 6 channels, batch 2.
+std::vector<RemapStage> swin_in(int64_t B, int64_t H, int64_t W, int64_t C, int64_t win, int64_t shift) {
+  const int64_t Hp = (H + win - 1) / win * win, Wp = (W + win - 1) / win * win;
+  std::vector<RemapStage> s = {RemapStage::reshape({B, H, W, C}), RemapStage::pad(1, 0, Hp - H), RemapStage::pad(2, 0, Wp - W)};
+  if (shift) {
+    s.push_back({RemapKind::kPieces, {1, shift, Hp - shift, 0, shift}});
+    s.push_back({RemapKind::kPieces, {2, shift, Wp - shift, 0, shift}});
+  }
+  s.push_back(RemapStage::reshape({B, Hp / win, win, Wp / win, win, C}));
+  s.push_back(RemapStage::transpose({0, 1, 3, 2, 4, 5}));
+  s.push_back(RemapStage::reshape({B * (Hp / win) * (Wp / win), win * win, C}));
+  return s;
+}
+
+std::vector<RemapStage> swin_out(int64_t B, int64_t H, int64_t W, int64_t C, int64_t win, int64_t shift) {
+  const int64_t Hp = (H + win - 1) / win * win, Wp = (W + win - 1) / win * win;
+  std::vector<RemapStage> s = {RemapStage::reshape({B, Hp / win, Wp / win, win, win, C}),
+                               RemapStage::transpose({0, 1, 3, 2, 4, 5}), RemapStage::reshape({B, Hp, Wp, C})};
+  if (shift) {
+    s.push_back({RemapKind::kPieces, {1, Hp - shift, shift, 0, Hp - shift}});
+    s.push_back({RemapKind::kPieces, {2, Wp - shift, shift, 0, Wp - shift}});
+  }
+  s.push_back(RemapStage::slice(1, 0, 1, H));
+  s.push_back(RemapStage::slice(2, 0, 1, W));
+  s.push_back(RemapStage::reshape({B, H * W, C}));
+  return s;
+}
+
+TEST(Remap, SwinWindowChainsCompose) {
+  for (int64_t shift : {0, 2})
+    for (int64_t C : {6, 8}) {
+      SCOPED_TRACE("shift " + std::to_string(shift) + " C " + std::to_string(C));
+      EXPECT_TRUE(program_matches({2, 13 * 11, C}, swin_in(2, 13, 11, C, 4, shift)));
+      EXPECT_TRUE(program_matches({2 * 4 * 3, 16, C}, swin_out(2, 13, 11, C, 4, shift)));
+    }
+  EXPECT_TRUE(program_matches({1, 32 * 32, 16}, swin_in(1, 32, 32, 16, 7, 3)));
+  EXPECT_TRUE(program_matches({25, 49, 16}, swin_out(1, 32, 32, 16, 7, 3)));
+}
+
+// Random stage lists over small random dims: whatever composes agrees with the reference, and
+// most of them compose.
+TEST(Remap, RandomStageListsCompose) {
+  std::mt19937_64 rng(12345);
+  auto pick = [&](int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); };
+  int composed = 0, tried = 0;
+  for (int round = 0; round < 400; ++round) {
+    Dims d;
+    for (int64_t r = pick(1, 4); r > 0; --r) d.push_back(pick(1, 6));
+    const Dims x = d;
+    std::vector<RemapStage> s;
+    for (int64_t k = pick(1, 5); k > 0; --k) {
+      const int64_t axis = pick(0, int64_t(d.size()) - 1), dim = d[size_t(axis)];
+      RemapStage next;
+      switch (pick(0, 5)) {
+        case 0: {  // split an axis or merge two neighbours
+          Dims to = d;
+          if (dim % 2 == 0 && dim > 2) {
+            to[size_t(axis)] = 2;
+            to.insert(to.begin() + axis + 1, dim / 2);
+          } else if (axis + 1 < int64_t(d.size())) {
+            to[size_t(axis)] *= to[size_t(axis) + 1];
+            to.erase(to.begin() + axis + 1);
+          }
+          if (to.size() > 8) continue;
+          next = RemapStage::reshape(to);
+          break;
+        }
+        case 1: {
+          std::vector<int64_t> perm(d.size());
+          for (size_t i = 0; i < perm.size(); ++i) perm[i] = int64_t(i);
+          std::shuffle(perm.begin(), perm.end(), rng);
+          next = RemapStage::transpose(perm);
+          break;
+        }
+        case 2: {
+          const int64_t step = pick(1, 2), start = pick(0, dim - 1), n = pick(1, (dim - 1 - start) / step + 1);
+          next = RemapStage::slice(axis, start, step, n);
+          break;
+        }
+        case 3: next = RemapStage::pad(axis, pick(0, 2), pick(0, 2)); break;
+        default: {  // a roll, or two ranges
+          const int64_t cut = pick(0, dim - 1);
+          next = {RemapKind::kPieces, {axis, cut, dim - cut, 0, cut}};
+          if (pick(0, 1)) next = {RemapKind::kPieces, {axis, 0, pick(1, dim), cut, dim - cut}};
+          break;
+        }
+      }
+      std::string error;
+      d = tensor_ops::remap_stage_dims(next, d, &error);
+      ASSERT_TRUE(error.empty()) << error;
+      s.push_back(next);
+    }
+    std::string text;
+    for (const auto& t : tensor_ops::format_remap_stages(s)) text += t + " ";
+    SCOPED_TRACE(dims_to_string(x) + ": " + text);
+    ++tried;
+    composed += program_matches(x, s);
+  }
+  EXPECT_GT(composed, tried * 3 / 4) << composed << " of " << tried;
+  std::printf("%d of %d random stage lists composed\n", composed, tried);
+}
+
+TEST(Remap, RefusesWhatDoesNotCompose) {
+  // A roll along a dim made by merging a padded dim with another: the pad's fill would have to
+  // be found inside the merged coordinate.
+  EXPECT_FALSE(tensor_ops::compile_remap(stages({"pad:0,1,0", "reshape:12", "pieces:0,5,7,0,5"}), {2, 4}));
+  EXPECT_FALSE(tensor_ops::compile_remap(stages({"reshape:6"}), {2, 0, 3}));  // empty
+}
+
+// A hand-written model naming kiln.Remap with the given stages on x [2, 3] (float32).
+std::string model(const std::vector<std::string>& text, bool with_attr = true, DType fill = DType::kUndefined) {
+  test::ModelBuilder b(17);
+  auto* o = b.proto().add_opset_import();
+  o->set_domain("kiln");
+  o->set_version(1);
+  b.input("x", DType::kF32, {2, 3});
+  std::vector<std::string> in = {"x"};
+  if (fill != DType::kUndefined) {
+    b.initializer("fill", Tensor(fill, {}));
+    in.push_back("fill");
+  }
+  onnx::NodeProto& n = b.node("Remap", in, {"y"});
+  n.set_domain("kiln");
+  if (with_attr) {
+    auto* a = n.add_attribute();
+    a->set_name("stages");
+    a->set_type(onnx::AttributeProto::STRINGS);
+    for (const auto& t : text) a->add_strings(t);
+  }
+  b.output("y", DType::kF32);
+  return b.bytes();
+}
+
+std::string model_error(const std::string& bytes) {
+  try {
+    Graph g = import_onnx_bytes(bytes, ".", "m.onnx");
+    CpuExecutor(g).run({{"x", Tensor(DType::kF32, {2, 3})}});
+  } catch (const Error& e) {
+    EXPECT_EQ(int(e.code()), int(ErrorCode::kInvalidModel)) << e.what();
+    return e.what();
+  }
+  ADD_FAILURE() << "no error";
+  return "";
+}
+
+TEST(Remap, HandWrittenModelRuns) {
+  Graph g = import_onnx_bytes(model({"transpose:1,0", "pad:0,1,0", "pieces:1,1,1,0,1"}, true, DType::kF32), ".", "m.onnx");
+  Tensor x = Tensor::from_vector<float>({2, 3}, {0, 1, 2, 3, 4, 5});
+  const Tensor y = CpuExecutor(g).run({{"x", x}}).at("y");
+  EXPECT_EQ(y.dims(), (Dims{4, 2}));
+  const std::vector<float> got(y.data<float>(), y.data<float>() + 8);
+  EXPECT_EQ(got, (std::vector<float>{0, 0, 3, 0, 4, 1, 5, 2}));
+}
+
+TEST(Remap, MalformedStagesAreModelErrors) {
+  const std::vector<std::pair<std::vector<std::string>, const char*>> cases = {
+      {{}, "empty"},
+      {{"reshape"}, "no ':'"},
+      {{"frob:1"}, "unknown kind"},
+      {{"reshape:3,,2"}, "malformed"},
+      {{"reshape:3,2,"}, "ends in a comma"},
+      {{"reshape:99999999999999999999"}, "malformed"},
+      {{"reshape:5"}, "element counts differ"},
+      {{"reshape:-6"}, "negative"},
+      {{"transpose:0,0"}, "not a permutation"},
+      {{"transpose:0"}, "ranks differ"},
+      {{"slice:0,0,0,1"}, "step"},
+      {{"slice:1,2,1,2"}, "runs past"},
+      {{"slice:2,0,1,1"}, "outside the input's rank"},
+      {{"pad:0,-1,0"}, "≥ 0"},
+      {{"pad:0,1"}, "axis,before,after"},
+      {{"pieces:1,2,2"}, "outside the axis"},
+      {{"pieces:1,0"}, "pairs"},
+      {{"pad:0,1099511627776,0"}, "too many"},
+  };
+  for (const auto& [text, want] : cases) {
+    const std::string msg = model_error(model(text));
+    EXPECT_NE(msg.find(want), std::string::npos) << msg;
+    EXPECT_NE(msg.find("Remap"), std::string::npos) << msg;
+  }
+  EXPECT_NE(model_error(model({}, false)).find("missing"), std::string::npos);
+  EXPECT_NE(model_error(model({"pad:0,1,0"}, true, DType::kI64)).find("fill"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace kiln
