@@ -189,6 +189,7 @@ struct Chain {
   std::vector<RemapStage> stages;
   std::string input, fill;
   const Node* last = nullptr;
+  bool identity = false;  // the elements stay in order: a Reshape, no copy at all
 };
 
 bool has_pad(const Link& l) {
@@ -217,7 +218,9 @@ std::optional<Chain> best_chain(const Graph& g, const std::vector<Link>& links, 
     if (copies < 2 || !fills_agree || c.stages.empty()) continue;
     if (!bits || *bits == std::vector<unsigned char>(dtype_size(dt), 0)) c.fill.clear();  // zeros need no input
     const auto in = static_dims(g, c.input);
-    if (!in || !tensor_ops::compile_remap(c.stages, *in)) continue;
+    const auto p = in ? tensor_ops::compile_remap(c.stages, *in) : std::nullopt;
+    if (!p) continue;
+    c.identity = p->axes == 0 && p->base == 0 && (p->factors == 0 || (p->factors == 1 && p->stride[0] == 1));
     return c;
   }
   return std::nullopt;
@@ -253,6 +256,13 @@ int fuse_data_movement(Graph& g) {
   std::set<const Node*> removed;
   std::vector<Node> added;
   for (const Chain& c : found) {
+    removed.insert(c.nodes.begin(), c.nodes.end());
+    if (c.identity) {  // SegFormer's last stage: NHWC → NCHW → tokens again
+      const Dims out = *static_dims(g, c.last->outputs[0]);
+      const std::string shape = add_constant(g, c.last->name + "/shape", Tensor::from_vector<int64_t>({int64_t(out.size())}, out));
+      added.push_back(onnx_node(g, c.last->name, "Reshape", {c.input, shape}, c.last->outputs[0]));
+      continue;
+    }
     Node n;
     n.op_type = tensor_ops::kRemapOp;
     n.domain = kKilnDomain;
@@ -262,7 +272,6 @@ int fuse_data_movement(Graph& g) {
     if (!c.fill.empty()) n.inputs.push_back(c.fill);
     n.outputs = c.last->outputs;
     n.attrs.set("stages", tensor_ops::format_remap_stages(c.stages));
-    removed.insert(c.nodes.begin(), c.nodes.end());
     added.push_back(std::move(n));
   }
   return replace_nodes(g, removed, std::move(added));

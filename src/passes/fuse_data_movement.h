@@ -19,7 +19,8 @@
 // not a graph output; it is fused when it makes at least two copies (Reshapes are free), has
 // static dims, and its stages compose into one index map (remap_compile.h) — else a shorter
 // chain ending at the same node is tried, the longest first. The fused node takes the last
-// node's name and output. Runs late: the attention, MSDeformAttn, token-conv and resize-sum
+// node's name and output; a chain that leaves every element where it was (SegFormer's last
+// stage, NHWC → NCHW and back to tokens) becomes a Reshape, no copy at all. Runs late: the attention, MSDeformAttn, token-conv and resize-sum
 // passes read the Transposes and Slices this one would take.
 #pragma once
 #include "ir/graph.h"
