@@ -9,6 +9,7 @@
 
 #include "onnx/importer.h"
 #include "onnx_builder.h"
+#include "remap_stage_lists.h"
 #include "ops/tensor/remap.h"
 #include "ops/tensor/remap_compile.h"
 #include "runtime/cpu_executor.h"
@@ -91,44 +92,15 @@ TEST(Remap, ReferenceOnHandBuiltStages) {
   EXPECT_EQ(reference({3}, stages({"pad:0,1,0", "pieces:0,3,1,0,3"}), 9), (std::vector<int32_t>{2, 9, 0, 1}));
 }
 
-// Swin's window attention at an awkward size: 13×11 tokens padded to windows of 4, shifted by
-// 2 (−2 on the way in, +2 on the way back), 6 channels, batch 2.
-std::vector<RemapStage> swin_in(int64_t B, int64_t H, int64_t W, int64_t C, int64_t win, int64_t shift) {
-  const int64_t Hp = (H + win - 1) / win * win, Wp = (W + win - 1) / win * win;
-  std::vector<RemapStage> s = {RemapStage::reshape({B, H, W, C}), RemapStage::pad(1, 0, Hp - H), RemapStage::pad(2, 0, Wp - W)};
-  if (shift) {
-    s.push_back({RemapKind::kPieces, {1, shift, Hp - shift, 0, shift}});
-    s.push_back({RemapKind::kPieces, {2, shift, Wp - shift, 0, shift}});
-  }
-  s.push_back(RemapStage::reshape({B, Hp / win, win, Wp / win, win, C}));
-  s.push_back(RemapStage::transpose({0, 1, 3, 2, 4, 5}));
-  s.push_back(RemapStage::reshape({B * (Hp / win) * (Wp / win), win * win, C}));
-  return s;
-}
-
-std::vector<RemapStage> swin_out(int64_t B, int64_t H, int64_t W, int64_t C, int64_t win, int64_t shift) {
-  const int64_t Hp = (H + win - 1) / win * win, Wp = (W + win - 1) / win * win;
-  std::vector<RemapStage> s = {RemapStage::reshape({B, Hp / win, Wp / win, win, win, C}),
-                               RemapStage::transpose({0, 1, 3, 2, 4, 5}), RemapStage::reshape({B, Hp, Wp, C})};
-  if (shift) {
-    s.push_back({RemapKind::kPieces, {1, Hp - shift, shift, 0, Hp - shift}});
-    s.push_back({RemapKind::kPieces, {2, Wp - shift, shift, 0, Wp - shift}});
-  }
-  s.push_back(RemapStage::slice(1, 0, 1, H));
-  s.push_back(RemapStage::slice(2, 0, 1, W));
-  s.push_back(RemapStage::reshape({B, H * W, C}));
-  return s;
-}
-
 TEST(Remap, SwinWindowChainsCompose) {
   for (int64_t shift : {0, 2})
     for (int64_t C : {6, 8}) {
       SCOPED_TRACE("shift " + std::to_string(shift) + " C " + std::to_string(C));
-      EXPECT_TRUE(program_matches({2, 13 * 11, C}, swin_in(2, 13, 11, C, 4, shift)));
-      EXPECT_TRUE(program_matches({2 * 4 * 3, 16, C}, swin_out(2, 13, 11, C, 4, shift)));
+      EXPECT_TRUE(program_matches({2, 13 * 11, C}, test::swin_in(2, 13, 11, C, 4, shift)));
+      EXPECT_TRUE(program_matches({2 * 4 * 3, 16, C}, test::swin_out(2, 13, 11, C, 4, shift)));
     }
-  EXPECT_TRUE(program_matches({1, 32 * 32, 16}, swin_in(1, 32, 32, 16, 7, 3)));
-  EXPECT_TRUE(program_matches({25, 49, 16}, swin_out(1, 32, 32, 16, 7, 3)));
+  EXPECT_TRUE(program_matches({1, 32 * 32, 16}, test::swin_in(1, 32, 32, 16, 7, 3)));
+  EXPECT_TRUE(program_matches({25, 49, 16}, test::swin_out(1, 32, 32, 16, 7, 3)));
 }
 
 // Random stage lists over small random dims: whatever composes agrees with the reference, and
@@ -141,49 +113,7 @@ TEST(Remap, RandomStageListsCompose) {
     Dims d;
     for (int64_t r = pick(1, 4); r > 0; --r) d.push_back(pick(1, 6));
     const Dims x = d;
-    std::vector<RemapStage> s;
-    for (int64_t k = pick(1, 5); k > 0; --k) {
-      const int64_t axis = pick(0, int64_t(d.size()) - 1), dim = d[size_t(axis)];
-      RemapStage next;
-      switch (pick(0, 5)) {
-        case 0: {  // split an axis or merge two neighbours
-          Dims to = d;
-          if (dim % 2 == 0 && dim > 2) {
-            to[size_t(axis)] = 2;
-            to.insert(to.begin() + axis + 1, dim / 2);
-          } else if (axis + 1 < int64_t(d.size())) {
-            to[size_t(axis)] *= to[size_t(axis) + 1];
-            to.erase(to.begin() + axis + 1);
-          }
-          if (to.size() > 8) continue;
-          next = RemapStage::reshape(to);
-          break;
-        }
-        case 1: {
-          std::vector<int64_t> perm(d.size());
-          for (size_t i = 0; i < perm.size(); ++i) perm[i] = int64_t(i);
-          std::shuffle(perm.begin(), perm.end(), rng);
-          next = RemapStage::transpose(perm);
-          break;
-        }
-        case 2: {
-          const int64_t step = pick(1, 2), start = pick(0, dim - 1), n = pick(1, (dim - 1 - start) / step + 1);
-          next = RemapStage::slice(axis, start, step, n);
-          break;
-        }
-        case 3: next = RemapStage::pad(axis, pick(0, 2), pick(0, 2)); break;
-        default: {  // a roll, or two ranges
-          const int64_t cut = pick(0, dim - 1);
-          next = {RemapKind::kPieces, {axis, cut, dim - cut, 0, cut}};
-          if (pick(0, 1)) next = {RemapKind::kPieces, {axis, 0, pick(1, dim), cut, dim - cut}};
-          break;
-        }
-      }
-      std::string error;
-      d = tensor_ops::remap_stage_dims(next, d, &error);
-      ASSERT_TRUE(error.empty()) << error;
-      s.push_back(next);
-    }
+    const std::vector<RemapStage> s = test::random_remap_stages(rng, d);
     std::string text;
     for (const auto& t : tensor_ops::format_remap_stages(s)) text += t + " ";
     SCOPED_TRACE(dims_to_string(x) + ": " + text);

@@ -9,8 +9,11 @@
 namespace kiln::tensor_ops {
 namespace {
 
+// __grid_constant__: the program (~1.5 KB) is read in place from parameter space; without it the
+// segment loop's dynamic indexing would copy it to local memory per thread.
 template <class T, class I>
-__global__ void remap_kernel(const T* __restrict__ x, T* __restrict__ y, const RemapProgram p, const T fill) {
+__global__ void remap_kernel(const T* __restrict__ x, T* __restrict__ y, const __grid_constant__ RemapProgram p,
+                             const T fill) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < p.numel; i += int64_t(gridDim.x) * blockDim.x) {
     I src;
     y[i] = remap_source<I>(p, I(i), &src) ? x[src] : fill;
