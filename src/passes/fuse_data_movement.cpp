@@ -1,7 +1,9 @@
 #include "passes/fuse_data_movement.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
+#include <map>
 #include <optional>
 #include <set>
 
@@ -95,7 +97,37 @@ std::optional<std::vector<RemapStage>> pad_stages(const Graph& g, const Node& n,
   return stages;
 }
 
-// Concat(Slice(x), Slice(x), ..., [x]) along one axis: pieces of x.
+// One Concat input as a slice of the common tensor: the value it reads through a chain of
+// Slices, and per axis (start, step, count) where the chain slices it.
+struct SlicedInput {
+  std::string x;
+  std::map<int64_t, std::array<int64_t, 3>> axes;
+  std::vector<const Node*> slices;
+};
+
+std::optional<SlicedInput> sliced_input(const Graph& g, const GraphIndex& idx, std::string v) {
+  SlicedInput in;
+  for (const Node* s = idx.producer(v); is_op(s, "Slice") && s->outputs.size() == 1 && in.slices.size() < 8;
+       s = idx.producer(v)) {
+    const auto d = static_dims(g, s->inputs[0]), sd = static_dims(g, v);
+    if (!d || !sd) return std::nullopt;
+    auto st = slice_stages(g, *s, *d, *sd);
+    if (!st) return std::nullopt;
+    for (const RemapStage& r : *st)
+      if (!in.axes.emplace(r.v[0], std::array<int64_t, 3>{r.v[1], r.v[2], r.v[3]}).second)
+        return std::nullopt;  // the same axis sliced twice
+    in.slices.push_back(s);
+    v = s->inputs[0];
+  }
+  in.x = v;
+  return in;
+}
+
+// Concat(Slice(x), Slice(x), ..., [x]) along one axis, every Slice along that axis with step 1:
+// pieces of x (torch.roll). Or Concat of inputs that each take every step-th element of the same
+// axes of x from another start (Swin's patch merging: x[0::2, 0::2], x[1::2, 0::2], ... along
+// the channels): x with those axes split, their inner parts moved before the Concat's axis and
+// picked in the Concat's order.
 std::optional<Link> pieces_link(const Graph& g, const GraphIndex& idx, const Node& concat) {
   if (concat.inputs.size() < 2) return std::nullopt;
   const auto out = static_dims(g, concat.outputs[0]);
@@ -104,35 +136,80 @@ std::optional<Link> pieces_link(const Graph& g, const GraphIndex& idx, const Nod
   int64_t axis = concat.attrs.get_int("axis", 0);
   if (axis < 0) axis += rank;
   if (axis < 0 || axis >= rank) return std::nullopt;
-  Link l{{&concat}, {}, "", 1, ""};
-  RemapStage pieces{RemapKind::kPieces, {axis}};
+  Link l{{&concat}, {}, "", 0, ""};
+  std::vector<SlicedInput> ins;
   for (const std::string& v : concat.inputs) {
-    const Node* s = idx.producer(v);
-    std::string x = v;
-    std::vector<RemapStage> st;
-    if (is_op(s, "Slice") && s->outputs.size() == 1 && idx.used_only_by(v, concat)) {
-      x = s->inputs[0];
-      const auto in = static_dims(g, x), sd = static_dims(g, v);
-      if (!in || !sd) return std::nullopt;
-      auto ss = slice_stages(g, *s, *in, *sd);
-      if (!ss || ss->size() > 1 || (ss->size() == 1 && ((*ss)[0].v[0] != axis || (*ss)[0].v[2] != 1)))
-        return std::nullopt;
-      pieces.v.push_back(ss->empty() ? 0 : (*ss)[0].v[1]);
-      pieces.v.push_back((*sd)[size_t(axis)]);
-      if (std::find(l.nodes.begin(), l.nodes.end(), s) == l.nodes.end()) {
-        l.nodes.push_back(s);
-        ++l.copies;
-      }
-    } else {
-      const auto in = static_dims(g, x);
-      if (!in) return std::nullopt;
-      pieces.v.push_back(0);
-      pieces.v.push_back((*in)[size_t(axis)]);
-    }
-    if (!l.input.empty() && l.input != x) return std::nullopt;  // pieces of different tensors
-    l.input = x;
+    auto in = sliced_input(g, idx, v);
+    if (!in || (!l.input.empty() && l.input != in->x)) return std::nullopt;  // pieces of different tensors
+    l.input = in->x;
+    for (const Node* s : in->slices)
+      if (std::find(l.nodes.begin(), l.nodes.end(), s) == l.nodes.end()) l.nodes.push_back(s);
+    ins.push_back(std::move(*in));
   }
-  l.stages.push_back(std::move(pieces));
+  for (const Node* n : l.nodes)  // every Slice's output read only inside the Concat's tree
+    for (const std::string& o : n == &concat ? std::vector<std::string>{} : n->outputs) {
+      if (idx.is_graph_output(o)) return std::nullopt;
+      for (const Node* c : idx.consumers(o))
+        if (std::find(l.nodes.begin(), l.nodes.end(), c) == l.nodes.end()) return std::nullopt;
+    }
+  l.copies = int(l.nodes.size());
+  const auto xd = static_dims(g, l.input);
+  if (!xd || int64_t(xd->size()) != rank) return std::nullopt;
+  const bool roll = std::all_of(ins.begin(), ins.end(), [&](const SlicedInput& in) {
+    return in.axes.empty() || (in.axes.size() == 1 && in.axes.count(axis) && in.axes.at(axis)[1] == 1);
+  });
+  if (roll) {
+    RemapStage pieces{RemapKind::kPieces, {axis}};
+    for (const SlicedInput& in : ins) {
+      const bool sliced = !in.axes.empty();
+      pieces.v.push_back(sliced ? in.axes.at(axis)[0] : 0);
+      pieces.v.push_back(sliced ? in.axes.at(axis)[2] : (*xd)[size_t(axis)]);
+    }
+    l.stages.push_back(std::move(pieces));
+    return l;
+  }
+  // The interleaved form: the same axes, steps and counts everywhere, each axis tiled exactly.
+  const auto& first = ins[0].axes;
+  if (first.count(axis)) return std::nullopt;
+  for (const SlicedInput& in : ins) {
+    if (in.axes.size() != first.size()) return std::nullopt;
+    for (const auto& [a, sl] : in.axes) {
+      if (!first.count(a) || first.at(a)[1] != sl[1] || first.at(a)[2] != sl[2]) return std::nullopt;
+      if (sl[0] >= sl[1] || (*xd)[size_t(a)] != sl[1] * sl[2]) return std::nullopt;
+    }
+  }
+  // x with each sliced axis split into (count, step); the step parts, in axis order, moved just
+  // before the Concat's axis and merged into one axis of the pieces' places.
+  Dims split, merged;
+  std::vector<int64_t> perm;
+  int64_t places = 1;
+  for (int64_t i = 0, at = 0; i < rank; ++i) {
+    const bool sliced = first.count(i) != 0;
+    if (sliced) split.insert(split.end(), {first.at(i)[2], first.at(i)[1]});
+    else split.push_back((*xd)[size_t(i)]);
+    if (i == axis) {
+      for (const auto& [a, sl] : first) {
+        int64_t pos = 1;  // the step part follows the count part
+        for (int64_t k = 0; k < a; ++k) pos += first.count(k) ? 2 : 1;
+        perm.push_back(pos);
+        places *= sl[1];
+      }
+      merged.push_back(places);
+    }
+    perm.push_back(at);
+    merged.push_back(sliced ? first.at(i)[2] : (*xd)[size_t(i)]);
+    at += sliced ? 2 : 1;
+  }
+  const int64_t qaxis = axis;  // the merged inner parts sit where the Concat's axis was
+  RemapStage pieces{RemapKind::kPieces, {qaxis}};
+  for (const SlicedInput& in : ins) {
+    int64_t q = 0;
+    for (const auto& [a, sl] : in.axes) q = q * sl[1] + sl[0];
+    pieces.v.push_back(q);
+    pieces.v.push_back(1);
+  }
+  l.stages = {RemapStage::reshape(split), RemapStage::transpose(perm), RemapStage::reshape(merged), std::move(pieces),
+              RemapStage::reshape(*out)};
   return l;
 }
 

@@ -9,12 +9,20 @@
 //          ─▶ Reshape [B,H/7,7,W/7,7,C] ─▶ Transpose(0,1,3,2,4,5) ─▶ Reshape [B·nW,49,C]
 //                                  ⇒   kiln.Remap(tokens) ─▶ windows
 //
-// and the way back after the attention (window reverse, roll back, crop) likewise.
+// and the way back after the attention (window reverse, roll back, crop) likewise; also the
+// patch merging between stages:
+//
+//   x [B,H,W,C] ─▶ Slice(H 0::2) ─▶ Slice(W 0::2) ┐
+//               ─▶ Slice(H 1::2) ─▶ Slice(W 0::2) ┤
+//                        (and the two W 1::2)      ┴▶ Concat(C) ─▶ Reshape [B,HW/4,4C]
+//                                  ⇒   kiln.Remap(x)
 //
 // Links: Reshape / Squeeze / Unsqueeze / Flatten (static dims), Transpose, Slice (constant
 // starts, ends, axes and positive steps), Pad (mode constant, constant pads — negative ones
-// crop — and constant value, one value for the whole chain), and Concat whose every input is a
-// Slice of one tensor along the Concat's axis alone with step 1, or that tensor itself. A chain
+// crop — and constant value, one value for the whole chain), and Concat of slices of one tensor:
+// each input a Slice along the Concat's axis alone with step 1, or that tensor itself (pieces);
+// or each input a chain of Slices taking every step-th element of the same other axes from a
+// start below the step, the axes tiled exactly (interleaved: split, transpose, pick). A chain
 // grows back from its last node while the value it reads is read only inside the chain and is
 // not a graph output; it is fused when it makes at least two copies (Reshapes are free), has
 // static dims, and its stages compose into one index map (remap_compile.h) — else a shorter

@@ -83,6 +83,20 @@ TEST(GpuRemap, StridedViews) {
   }
 }
 
+// Swin's patch merging as fuse_data_movement writes it: x split 2×2, the parts picked in
+// torch.cat's order along the channels.
+TEST(GpuRemap, PatchMerging) {
+  uint64_t seed = 7250;
+  for (DType dt : {DType::kF32, DType::kF16, DType::kI64, DType::kBool})
+    for (int64_t C : {3, 16, 96}) {
+      const std::vector<RemapStage> s = {RemapStage::reshape({2, 5, 2, 7, 2, C}), RemapStage::transpose({0, 1, 3, 2, 4, 5}),
+                                         RemapStage::reshape({2, 5, 7, 4, C}),
+                                         {RemapKind::kPieces, {3, 0, 1, 2, 1, 1, 1, 3, 1}},
+                                         RemapStage::reshape({2, 35, 4 * C})};
+      expect_gpu_matches_cpu(remap_case(dt, {2, 140, C}, s, seed++));
+    }
+}
+
 TEST(GpuRemap, RandomStageLists) {
   std::mt19937_64 rng(77);
   int ran = 0;

@@ -1,7 +1,7 @@
 // fuse_data_movement three ways: it fires on Swin's window chains (built here at awkward sizes
 // in four dtypes, and mask2former_tiny's backbone) and on the other test models as counted
 // below; the fused graph computes exactly what the unfused one does (the same bytes: it is a
-// copy); and it leaves alone what it must not take (an intermediate read elsewhere, Pad reflect,
+// copy); Swin's patch merging too; and it leaves alone what it must not take (an intermediate read elsewhere, Pad reflect,
 // a Concat of unrelated tensors, a negative step, symbolic dims, a lone copy, Pads with two
 // fill values in one node). Also: the node survives the engine file and fp16 conversion.
 #include <gtest/gtest.h>
@@ -277,6 +277,52 @@ TEST(FuseDataMovement, SurvivesTheEngineFileAndFp16) {
   for (const auto& [name, t] : want) test::expect_close(half.at(name), test::to_doubles(t), 0.05, 1e-3);
 }
 
+// Swin's patch merging as exported: x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2],
+// x[:, 1::2, 1::2] (the H slices shared by two W slices each) concatenated along the channels.
+// `along_h`: the halves x[:, 0::2] and x[:, 1::2] concatenated along H instead — an axis they
+// slice, which the interleaved form does not hold.
+std::string patch_merging(DType dt, bool along_h) {
+  test::ModelBuilder b(17);
+  Names c{b};
+  const int64_t B = 2, H = 6, W = 10, C = 3;
+  b.input("x", dt, {B, H * W, C});
+  b.node("Reshape", {"x", c.c(i64({B, H, W, C}))}, {"r"});
+  auto slice = [&](const std::string& in, int64_t axis, int64_t start, const std::string& out) {
+    b.node("Slice", {in, c.c(i64({start})), c.c(i64({INT64_MAX})), c.c(i64({axis})), c.c(i64({2}))}, {out});
+  };
+  slice("r", 1, 0, "h0");
+  slice("r", 1, 1, "h1");
+  if (along_h) {
+    set_int_attr(b.node("Concat", {"h0", "h1"}, {"y"}), "axis", 1);
+  } else {
+    slice("h0", 2, 0, "x0");
+    slice("h1", 2, 0, "x1");
+    slice("h0", 2, 1, "x2");
+    slice("h1", 2, 1, "x3");
+    set_int_attr(b.node("Concat", {"x0", "x1", "x2", "x3"}, {"m"}), "axis", -1);
+    b.node("Reshape", {"m", c.c(i64({B, H * W / 4, 4 * C}))}, {"y"});
+  }
+  b.output("y", dt);
+  return b.bytes();
+}
+
+TEST(FuseDataMovement, PatchMerging) {
+  for (DType dt : {DType::kF32, DType::kF16, DType::kI64, DType::kBool}) {
+    SCOPED_TRACE(dtype_name(dt));
+    const std::string bytes = patch_merging(dt, false);
+    Graph plain = import_onnx_bytes(bytes, ".", "m.onnx"), g = import_onnx_bytes(bytes, ".", "m.onnx");
+    run_passes(plain, {"fuse_data_movement"});
+    EXPECT_EQ(run_passes(g).fused.at("fuse_data_movement"), 1);
+    EXPECT_EQ(count(g, "kiln.Remap"), 1);
+    EXPECT_EQ(copies_left(g), 0);
+    const TensorMap feeds = test::random_feeds(g, 11, -50, 50);
+    EXPECT_TRUE(CpuExecutor(g).run(feeds).at("y").same_bytes(CpuExecutor(plain).run(feeds).at("y")));
+  }
+  Graph g = import_onnx_bytes(patch_merging(DType::kF32, true), ".", "m.onnx");
+  EXPECT_EQ(run_passes(g).fused.at("fuse_data_movement"), 0);
+  EXPECT_EQ(count(g, "Concat"), 1);
+}
+
 // A test model through the pipeline with and without the pass: every other pass fires as often,
 // the outputs are the same bytes and within 1e-5 of the PyTorch goldens.
 struct ModelCounts {
@@ -311,16 +357,16 @@ ModelCounts check_model(const std::string& name) {
 
 // mask2former_tiny's Swin backbone (blocks 2, 2, 2, 1; 128×128 pictures, so every stage pads
 // to windows of 7): one gather in and one out per block — but stage 4, one 7×7 window, whose
-// way in is Reshape → Pad → Reshape, a single copy left as it is — plus three Slice → Transpose
-// reads in the pixel decoder.
+// way in is Reshape → Pad → Reshape, a single copy left as it is — one per patch merging (six
+// strided Slices and a Concat), plus three Slice → Transpose reads in the pixel decoder.
 TEST(FuseDataMovement, Mask2FormerTiny) {
   const ModelCounts m = check_model("mask2former_tiny");
-  EXPECT_EQ(m.fired, 16);
-  EXPECT_EQ(m.after.at("kiln.Remap"), 16);
+  EXPECT_EQ(m.fired, 19);
+  EXPECT_EQ(m.after.at("kiln.Remap"), 19);
   EXPECT_EQ(m.before.at("Pad"), 7);
   EXPECT_EQ(m.after.at("Pad"), 1);
-  EXPECT_EQ(m.before.at("Concat") - m.after.at("Concat"), 12);
-  EXPECT_EQ(m.before.at("Slice") - m.after.at("Slice"), 41);
+  EXPECT_EQ(m.before.at("Concat") - m.after.at("Concat"), 15);
+  EXPECT_EQ(m.before.at("Slice") - m.after.at("Slice"), 59);
   EXPECT_EQ(m.before.at("Transpose") - m.after.at("Transpose"), 15);
 }
 

@@ -101,6 +101,10 @@ TEST(Remap, SwinWindowChainsCompose) {
     }
   EXPECT_TRUE(program_matches({1, 32 * 32, 16}, test::swin_in(1, 32, 32, 16, 7, 3)));
   EXPECT_TRUE(program_matches({25, 49, 16}, test::swin_out(1, 32, 32, 16, 7, 3)));
+  // Patch merging: split 2×2, parts picked in torch.cat's order.
+  EXPECT_TRUE(program_matches({2, 140, 8}, {RemapStage::reshape({2, 5, 2, 7, 2, 8}), RemapStage::transpose({0, 1, 3, 2, 4, 5}),
+                                            RemapStage::reshape({2, 5, 7, 4, 8}), st("pieces:3,0,1,2,1,1,1,3,1"),
+                                            RemapStage::reshape({2, 35, 32})}));
 }
 
 // Random stage lists over small random dims: whatever composes agrees with the reference, and
