@@ -107,6 +107,27 @@ TEST(Remap, SwinWindowChainsCompose) {
                                             RemapStage::reshape({2, 35, 32})}));
 }
 
+// Swin-T at 800×1216 (the profile): every stage's chains compose into one kernel with
+// 32-bit indices and fp16 vectors of 8 (channels 96·2^k), and the last stage's agree element
+// by element with the reference.
+TEST(Remap, SwinTAt800x1216Composes) {
+  const int64_t sizes[4][3] = {{200, 304, 96}, {100, 152, 192}, {50, 76, 384}, {25, 38, 768}};
+  for (const auto& [H, W, C] : sizes)
+    for (int64_t shift : {0, 3}) {
+      SCOPED_TRACE(std::to_string(H) + "x" + std::to_string(W) + " shift " + std::to_string(shift));
+      const int64_t windows = ((H + 6) / 7) * ((W + 6) / 7);
+      for (auto [x, s] : {std::pair{Dims{1, H * W, C}, test::swin_in(1, H, W, C, 7, shift)},
+                          std::pair{Dims{windows, 49, C}, test::swin_out(1, H, W, C, 7, shift)}}) {
+        auto p = tensor_ops::compile_remap(s, x);
+        ASSERT_TRUE(p);
+        EXPECT_TRUE(p->index32);
+        EXPECT_TRUE(tensor_ops::widen_remap(*p, 8));
+      }
+    }
+  EXPECT_TRUE(program_matches({1, 25 * 38, 768}, test::swin_in(1, 25, 38, 768, 7, 3)));
+  EXPECT_TRUE(program_matches({24, 49, 768}, test::swin_out(1, 25, 38, 768, 7, 3)));
+}
+
 // Random stage lists over small random dims: whatever composes agrees with the reference, and
 // most of them compose.
 TEST(Remap, RandomStageListsCompose) {
@@ -200,6 +221,7 @@ TEST(Remap, MalformedStagesAreModelErrors) {
       {{"pieces:1,2,2"}, "outside the axis"},
       {{"pieces:1,0"}, "pairs"},
       {{"pad:0,1099511627776,0"}, "too many"},
+      {{"pad:0,1000,0", "slice:0,0,1,2"}, "more than twice"},
   };
   for (const auto& [text, want] : cases) {
     const std::string msg = model_error(model(text));

@@ -24,12 +24,9 @@ std::vector<RemapStage> remap_stages(const OpContextBase& ctx) {
 
 Dims remap_output_dims(const OpContextBase& ctx, const std::vector<RemapStage>& stages, const Dims& x) {
   if (x.size() > size_t(kRemapMaxRank)) ctx.unsupported("X of rank above " + std::to_string(kRemapMaxRank));
-  Dims d = x;
   std::string error;
-  for (const RemapStage& s : stages) {
-    d = remap_stage_dims(s, d, &error);
-    if (!error.empty()) ctx.invalid(error);
-  }
+  const Dims d = remap_dims(stages, x, &error);
+  if (!error.empty()) ctx.invalid(error);
   return d;
 }
 

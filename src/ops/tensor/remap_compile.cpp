@@ -272,6 +272,8 @@ std::optional<RemapProgram> compile_remap(const std::vector<RemapStage>& stages,
   for (size_t i = 0; i < x.size(); ++i) w.dims.push_back(x[i] == 1 ? std::vector<Factor>{} : std::vector<Factor>{{x[i], -1, strides[i]}});
   Dims in = x;
   std::string error;
+  remap_dims(stages, x, &error);
+  if (!error.empty()) return std::nullopt;
   for (const RemapStage& s : stages) {
     const Dims out = remap_stage_dims(s, in, &error);
     if (!error.empty()) return std::nullopt;

@@ -3,6 +3,7 @@
 // overflow.
 #include "ops/tensor/remap_stages.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "ir/tensor.h"
@@ -148,6 +149,23 @@ Dims remap_stage_dims(const RemapStage& s, const Dims& in, std::string* error) {
     }
   }
   return bad("unknown stage kind");
+}
+
+Dims remap_dims(const std::vector<RemapStage>& stages, const Dims& x, std::string* error) {
+  std::vector<Dims> dims = {x};
+  for (const RemapStage& s : stages) {
+    dims.push_back(remap_stage_dims(s, dims.back(), error));
+    if (!error->empty()) return {};
+  }
+  int64_t ends = 0;
+  for (const Dims* d : {&dims.front(), &dims.back()}) ends = std::max(ends, numel_of(*d));
+  for (size_t i = 1; i + 1 < dims.size(); ++i)
+    if (numel_of(dims[i]) > 2 * std::max<int64_t>(ends, 1)) {
+      *error = "stage '" + format_remap_stage(stages[i - 1]) + "' makes " + std::to_string(numel_of(dims[i])) +
+               " elements, more than twice the larger of the input and the result";
+      return {};
+    }
+  return dims.back();
 }
 
 }  // namespace kiln::tensor_ops

@@ -46,4 +46,9 @@ std::vector<std::string> format_remap_stages(const std::vector<RemapStage>& stag
 // apply (axis out of range, sizes that do not match, ...).
 Dims remap_stage_dims(const RemapStage& s, const Dims& in, std::string* error);
 
+// The dims after all stages, or "" in *error. Also refuses an intermediate of more than twice
+// the elements of the larger of x and the result: the reference materializes every stage, and
+// a chain that pads far out only to crop back in would make it allocate without bound.
+Dims remap_dims(const std::vector<RemapStage>& stages, const Dims& x, std::string* error);
+
 }  // namespace kiln::tensor_ops
