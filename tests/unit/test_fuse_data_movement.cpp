@@ -213,7 +213,9 @@ TEST(FuseDataMovement, LeavesAloneWhatItMustNotTake) {
     Outcome o = run(s);
     EXPECT_GE(count(o.g, "Pad"), 1);
     for (const Node& n : o.g.nodes)
-      if (n.op_type == "Remap") EXPECT_NE(n.outputs[0], "ph");
+      if (n.op_type == "Remap") {
+        EXPECT_NE(n.outputs[0], "ph");
+      }
   }
   {
     SCOPED_TRACE("Concat of unrelated tensors");
@@ -271,7 +273,9 @@ TEST(FuseDataMovement, SurvivesTheEngineFileAndFp16) {
   for (const Node& n : h.nodes) {
     if (n.op_type != "Remap") continue;
     EXPECT_EQ(h.value(n.inputs[0]).type.dtype, DType::kF16);
-    if (n.inputs.size() == 2) EXPECT_EQ(h.value(n.inputs[1]).type.dtype, DType::kF16);
+    if (n.inputs.size() == 2) {
+      EXPECT_EQ(h.value(n.inputs[1]).type.dtype, DType::kF16);
+    }
   }
   const TensorMap half = CpuExecutor(h).run(feeds);
   for (const auto& [name, t] : want) test::expect_close(half.at(name), test::to_doubles(t), 0.05, 1e-3);
@@ -339,7 +343,9 @@ ModelCounts check_model(const std::string& name) {
   Graph g = import_onnx_file((dir / "model.onnx").string(), import);
   const PassReport rp = run_passes(plain, {"fuse_data_movement"}), r = run_passes(g);
   for (const auto& [pass, n] : rp.fused)
-    if (pass != "fuse_data_movement") EXPECT_EQ(r.fused.at(pass), n) << pass;
+    if (pass != "fuse_data_movement") {
+      EXPECT_EQ(r.fused.at(pass), n) << pass;
+    }
   ModelCounts m{r.fused.at("fuse_data_movement"), {}, {}};
   for (const char* op : {"Transpose", "Slice", "Concat", "Pad", "Reshape", "kiln.Remap"}) {
     m.before[op] = count(plain, op);
@@ -350,7 +356,9 @@ ModelCounts check_model(const std::string& name) {
     SCOPED_TRACE(out);
     EXPECT_TRUE(got.at(out).same_bytes(t));
     const fs::path golden = dir / "golden" / (out + ".npy");
-    if (fs::exists(golden)) EXPECT_LE(test::compare_to_golden(got.at(out), read_npy(golden.string())).rel_l2, 1e-5);
+    if (fs::exists(golden)) {
+      EXPECT_LE(test::compare_to_golden(got.at(out), read_npy(golden.string())).rel_l2, 1e-5);
+    }
   }
   return m;
 }

@@ -65,7 +65,9 @@ bool program_matches(const Dims& x, const std::vector<RemapStage>& s) {
   if (!p) return false;
   const std::vector<int32_t> want = reference(x, s);
   EXPECT_EQ(run_program<int64_t>(*p), want);
-  if (p->index32) EXPECT_EQ(run_program<int32_t>(*p), want);
+  if (p->index32) {
+    EXPECT_EQ(run_program<int32_t>(*p), want);
+  }
   for (int64_t w : {2, 4, 8}) {
     tensor_ops::RemapProgram wide = *p;
     if (!tensor_ops::widen_remap(wide, w)) continue;

@@ -25,7 +25,10 @@ constexpr KindName kKinds[] = {{RemapKind::kReshape, "reshape"},
 
 std::string list(const std::vector<int64_t>& v) {
   std::string s;
-  for (int64_t x : v) s += (s.empty() ? "" : ",") + std::to_string(x);
+  for (int64_t x : v) {
+    if (!s.empty()) s += ',';
+    s += std::to_string(x);
+  }
   return s;
 }
 
