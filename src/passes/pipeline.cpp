@@ -8,6 +8,7 @@
 #include "passes/eliminate_noops.h"
 #include "passes/fold_attention_transposes.h"
 #include "passes/fuse_conv_epilogue.h"
+#include "passes/fuse_data_movement.h"
 #include "passes/fuse_dwconv_activation.h"
 #include "passes/fuse_attention.h"
 #include "passes/fuse_gelu.h"
@@ -48,6 +49,7 @@ constexpr RewritePass kRewrites[] = {
     {"fuse_matmul_epilogue", fuse_matmul_epilogue},
     {"merge_linear_pointwise_conv", merge_linear_pointwise_conv},
     {"fuse_resize_sum", fuse_resize_sum},  // reads the token layout merge_linear_pointwise_conv leaves
+    {"fuse_data_movement", fuse_data_movement},  // after every pass that reads Transposes, Slices, Pads
     {"fuse_conv_epilogue", fuse_conv_epilogue},  // last: the passes above read plain Convs
 };
 

@@ -1,4 +1,5 @@
 #include "ops/registry.h"
+#include "ops/tensor/remap.h"
 #include "ops/tensor/tensor_groups.h"
 #ifdef KILN_WITH_CUDA
 #include "ops/tensor/tensor_cuda.h"
@@ -18,6 +19,7 @@ void register_tensor_ops(OpRegistry& r) {
   tensor_ops::register_pad_ops(r);        // Pad
   tensor_ops::register_shape_ops(r);      // Shape, Size, ConstantOfShape, Range, NonZero
   tensor_ops::register_matrix_ops(r);     // Trilu, EyeLike, OneHot
+  tensor_ops::register_remap_op(r);       // kiln.Remap
 #ifdef KILN_WITH_CUDA
   for (const char* name : {"Reshape", "Squeeze", "Unsqueeze", "Flatten", "Identity"})
     r.set_cuda(name, tensor_ops::alias_cuda);
@@ -29,6 +31,7 @@ void register_tensor_ops(OpRegistry& r) {
   r.set_cuda("Gather", tensor_ops::gather_cuda);
   r.set_cuda("Pad", tensor_ops::pad_cuda);
   r.set_cuda("ConstantOfShape", tensor_ops::constant_of_shape_cuda);
+  r.set_cuda(tensor_ops::kRemapOp, tensor_ops::remap_cuda, kKilnDomain);
 #endif
 }
 
