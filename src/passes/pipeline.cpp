@@ -9,6 +9,7 @@
 #include "passes/fold_attention_transposes.h"
 #include "passes/fuse_conv_epilogue.h"
 #include "passes/fuse_dwconv_activation.h"
+#include "passes/fuse_elementwise.h"
 #include "passes/fuse_attention.h"
 #include "passes/fuse_gelu.h"
 #include "passes/fuse_layer_norm.h"
@@ -47,6 +48,7 @@ constexpr RewritePass kRewrites[] = {
     {"merge_linear_pointwise_conv", merge_linear_pointwise_conv},
     {"fuse_resize_sum", fuse_resize_sum},  // reads the token layout merge_linear_pointwise_conv leaves
     {"fuse_conv_epilogue", fuse_conv_epilogue},  // last: the passes above read plain Convs
+    {"fuse_elementwise", fuse_elementwise},  // after every fusion: takes only the elementwise ops they left
 };
 
 }  // namespace
