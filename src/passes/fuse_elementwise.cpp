@@ -1,6 +1,7 @@
 #include "passes/fuse_elementwise.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <numeric>
 #include <set>
@@ -63,14 +64,17 @@ struct Accepted {
   std::vector<std::vector<const Node*>> members;
 };
 
-// True when a path leaves `group` (through nodes outside it, accepted groups taken whole) and
-// comes back: fusing it would make the fused node read what it writes.
-bool reenters(const GraphIndex& idx, const std::set<const Node*>& group, const Accepted& accepted) {
+// The members of `group` that a path from the group reaches through a node outside it
+// (accepted groups taken whole): fused as one node with the rest, the node would read what it
+// writes. Empty when the group can be one node.
+std::set<const Node*> reached_from_outside(const GraphIndex& idx, const std::set<const Node*>& group,
+                                           const Accepted& accepted) {
   std::vector<const Node*> stack;
-  std::set<const Node*> seen;
+  std::set<const Node*> seen, reached;
   auto visit = [&](const Node* c) {
     if (!seen.insert(c).second) return;
     stack.push_back(c);
+    if (group.count(c)) reached.insert(c);
     if (auto it = accepted.group_of.find(c); it != accepted.group_of.end())
       for (const Node* m : accepted.members[it->second])
         if (seen.insert(m).second) stack.push_back(m);
@@ -83,12 +87,9 @@ bool reenters(const GraphIndex& idx, const std::set<const Node*>& group, const A
     const Node* n = stack.back();
     stack.pop_back();
     for (const auto& o : n->outputs)
-      for (const Node* c : idx.consumers(o)) {
-        if (group.count(c)) return true;
-        visit(c);
-      }
+      for (const Node* c : idx.consumers(o)) visit(c);
   }
-  return false;
+  return reached;
 }
 
 struct Group {
@@ -173,17 +174,31 @@ int fuse_elementwise(Graph& g) {
   std::set<const Node*> replaced;
   std::vector<Node> fused;
   Accepted accepted;
-  for (const auto& [root, grp] : groups) {
-    if (grp.nodes.size() < 2) continue;
+  // A group that an outside path re-enters splits into the part before (which no such path
+  // reaches, so it is one node) and the part reached, which is tried again the same way.
+  std::function<void(const Group&)> take = [&](const Group& grp) {
+    if (grp.nodes.size() < 2) return;
     const std::set<const Node*> members(grp.nodes.begin(), grp.nodes.end());
-    if (reenters(idx, members, accepted)) continue;
+    const std::set<const Node*> reached = reached_from_outside(idx, members, accepted);
+    if (!reached.empty()) {
+      Group before, after;
+      for (size_t k = 0; k < grp.nodes.size(); ++k) {
+        Group& part = reached.count(grp.nodes[k]) ? after : before;
+        part.nodes.push_back(grp.nodes[k]);
+        part.code.push_back(grp.code[k]);
+      }
+      take(before);
+      take(after);
+      return;
+    }
     std::optional<Node> node = make_node(g, idx, grp);
-    if (!node) continue;
+    if (!node) return;
     for (const Node* m : grp.nodes) accepted.group_of[m] = accepted.members.size();
     accepted.members.push_back(grp.nodes);
     replaced.insert(members.begin(), members.end());
     fused.push_back(std::move(*node));
-  }
+  };
+  for (const auto& [root, grp] : groups) take(grp);
   if (fused.empty()) return 0;
   return replace_nodes(g, replaced, std::move(fused));
 }

@@ -13,9 +13,11 @@
 // group's shape; inside it every node has that shape, so no intermediate is broadcast (a node
 // that grows its operand's shape starts a new group). An intermediate read by a node outside
 // the group or that is a graph output ends the group there: the value is the group's output,
-// never recomputed or read from the middle. A group that an outside path would leave and re-enter
-// (a cycle once fused) is left alone, as are groups of one node and groups with more than 16
-// outside inputs or 8 outputs (the kernel's parameter block). The node takes the name of the
+// never recomputed or read from the middle. A group that an outside path leaves and re-enters
+// (a cycle once fused) is split: the nodes no such path reaches form one node, the rest are
+// tried again (their values between the parts become outputs). Groups of one node are left
+// alone, as are groups with more than 16 outside inputs or 8 outputs (the kernel's parameter
+// block). The node takes the name of the
 // group's last node.
 //
 // Placement: last in the pipeline, after the passes that fuse elementwise tails into bigger
