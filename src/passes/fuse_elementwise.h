@@ -22,10 +22,12 @@
 //
 // Placement: last in the pipeline, after the passes that fuse elementwise tails into bigger
 // kernels (GELU, LayerNorm, GEMM and conv epilogues, masked softmax) so it only takes what they
-// left; and for fp16 engines optimize_for_engine runs it once more after convert_to_fp16 (and
-// not before), so it sees the final storage types and takes in the Casts of the precision
-// islands and graph inputs/outputs instead of fusing an fp32 chain that conversion would have
-// to rewrite.
+// left. For fp16 engines optimize_for_engine runs it after convert_to_fp16 instead of in the
+// pipeline, so it sees the final storage types and takes in the Casts of the precision islands
+// and graph inputs/outputs, rather than fusing an fp32 chain that conversion would then have to
+// rewrite (a Pointwise converted to fp16 keeps fp32 where its program casts to float32).
+// Re-running the pipeline on a fused graph (specialize) finds nothing new to take, but a
+// pattern an earlier pass missed on symbolic shapes may by then be inside a Pointwise.
 #pragma once
 #include "ir/graph.h"
 
