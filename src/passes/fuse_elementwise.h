@@ -17,8 +17,7 @@
 // (a cycle once fused) is split: the nodes no such path reaches form one node, the rest are
 // tried again (their values between the parts become outputs). Groups of one node are left
 // alone, as are groups with more than 16 outside inputs or 8 outputs (the kernel's parameter
-// block). The node takes the name of the
-// group's last node.
+// block). The node takes the name of the group's last node.
 //
 // Placement: last in the pipeline, after the passes that fuse elementwise tails into bigger
 // kernels (GELU, LayerNorm, GEMM and conv epilogues, masked softmax) so it only takes what they
@@ -26,8 +25,9 @@
 // pipeline, so it sees the final storage types and takes in the Casts of the precision islands
 // and graph inputs/outputs, rather than fusing an fp32 chain that conversion would then have to
 // rewrite (a Pointwise converted to fp16 keeps fp32 where its program casts to float32).
-// Re-running the pipeline on a fused graph (specialize) finds nothing new to take, but a
-// pattern an earlier pass missed on symbolic shapes may by then be inside a Pointwise.
+// Re-running the pipeline on a fused graph (specialize, once shapes are concrete) may fuse more
+// (same_dim needs dims known or named alike); a pattern an earlier pass missed on symbolic
+// shapes may by then be inside a Pointwise.
 #pragma once
 #include "ir/graph.h"
 

@@ -39,7 +39,11 @@ std::string float_literal(double v) {
   return s.str();
 }
 
-std::string var(int v) { return "v" + std::to_string(v); }
+std::string var(int v) {
+  std::string s = "v";  // not "v" + to_string(v): GCC 12 warns (-Wrestrict) on that form
+  s += std::to_string(v);
+  return s;
+}
 
 bool is_bool(DType t) { return t == DType::kBool; }
 
