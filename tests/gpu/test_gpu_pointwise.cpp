@@ -27,6 +27,7 @@
 #include "runtime/cuda/cuda_model.h"
 #include "runtime/cuda/gpu_arch.h"
 #include "runtime/engine/engine_file.h"
+#include "runtime/specialize.h"
 
 namespace kiln::gpu_test {
 namespace {
@@ -189,13 +190,44 @@ TEST(GpuPointwise, AwkwardShapes) {
     }
 }
 
-// The test models with fuse_elementwise against the pipeline without it (fp32 and fp16).
+// A test model with fuse_elementwise (which must fire `fires` times) against the pipeline
+// without it: fp32 on the GPU within 1e-4 of the CPU reference and 1e-5 of the unfused graph on
+// the GPU; then both optimized as `kiln build --fp16` does (the fusion after the conversion),
+// within 1e-2 of the fp32 outputs (the fp16 model tests' bound).
+void expect_model_on_gpu(const std::string& model, int fires, const std::vector<std::string>& outputs) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(test_dir()) / "models" / model;
+  ImportOptions import;
+  const TensorMap feeds = test::reference_inputs(dir, &import);
+  Graph g = import_onnx_file((dir / "model.onnx").string(), import);
+  Graph plain = import_onnx_file((dir / "model.onnx").string(), import);
+  ASSERT_EQ(run_passes(g).fused.at("fuse_elementwise"), fires);
+  run_passes(plain, {"fuse_elementwise"});
+  const TensorMap cpu = CpuExecutor(g).run(feeds);
+  for (const std::string& out : outputs) {
+    SCOPED_TRACE(out);
+    const Tensor gpu = run_gpu_planned(g, feeds, out), gpu_unfused = run_gpu_planned(plain, feeds, out);
+    EXPECT_LE(rel_l2(gpu, cpu.at(out)), 1e-4) << "fp32, GPU vs CPU";
+    EXPECT_LE(rel_l2(gpu, gpu_unfused), 1e-5) << "fp32, fused vs unfused on the GPU";
+  }
+  Graph h = import_onnx_file((dir / "model.onnx").string(), import);
+  Graph h_plain = import_onnx_file((dir / "model.onnx").string(), import);
+  EngineBuild eb, eb_plain;
+  eb.precision = eb_plain.precision = "fp16";
+  eb_plain.disabled_passes = {"fuse_elementwise"};
+  EXPECT_GE(optimize_for_engine(h, eb).fused.at("fuse_elementwise"), 1);
+  optimize_for_engine(h_plain, eb_plain);
+  for (const std::string& out : outputs) {
+    SCOPED_TRACE(out);
+    EXPECT_LE(rel_l2(run_gpu_planned(h, feeds, out), cpu.at(out)), 1e-2) << "fp16 fused on the GPU vs fp32";
+    EXPECT_LE(rel_l2(run_gpu_planned(h_plain, feeds, out), cpu.at(out)), 1e-2) << "fp16 unfused on the GPU vs fp32";
+  }
+}
+
 TEST(GpuPointwise, Mask2FormerTiny) {
-  expect_fusion_on_gpu("mask2former_tiny", "fuse_elementwise", 10, {"class_queries_logits", "masks_queries_logits"});
+  expect_model_on_gpu("mask2former_tiny", 10, {"class_queries_logits", "masks_queries_logits"});
 }
-TEST(GpuPointwise, AnchorDetrTiny) {
-  expect_fusion_on_gpu("anchor_detr_tiny", "fuse_elementwise", 6, {"pred_logits", "pred_boxes"});
-}
+TEST(GpuPointwise, AnchorDetrTiny) { expect_model_on_gpu("anchor_detr_tiny", 6, {"pred_logits", "pred_boxes"}); }
 
 // What `kiln build --device cuda` does: planning compiles each distinct program once into the
 // tuning cache; the engine file carries the cubins; a model from the loaded engine runs them

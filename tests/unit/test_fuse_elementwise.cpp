@@ -12,6 +12,7 @@
 #include "../model/model_compare.h"
 #include "fusion_test_util.h"
 #include "onnx/importer.h"
+#include "passes/convert_precision.h"
 #include "passes/pipeline.h"
 #include "runtime/cpu_executor.h"
 #include "runtime/engine/engine_file.h"
@@ -219,6 +220,19 @@ TEST(FuseElementwise, Fp16EngineFusesTheConversionsCasts) {
   optimize_for_engine(plain, pb);
   EXPECT_EQ(count_op(plain, "kiln.Pointwise"), 0);
   test::expect_same_outputs(plain, g, test::random_feeds(plain, 5), 4e-3, 4e-3);
+}
+
+// A graph converted after the whole pipeline (not what engines do) keeps its Pointwise nodes in
+// float32 behind Casts: their comparisons' operands must not round to float16.
+TEST(FuseElementwise, ConvertingAFusedGraphKeepsPointwiseFloat32) {
+  Fused f = run(chain());
+  convert_to_fp16(f.g);
+  ASSERT_EQ(count_op(f.g, "kiln.Pointwise"), 1);
+  for (const Node& n : f.g.nodes)
+    if (n.op_type == "Pointwise")
+      for (const auto& v : n.inputs)
+        if (v != "m") EXPECT_EQ(f.g.value(v).type.dtype, DType::kF32) << v;
+  test::expect_same_outputs(f.plain, f.g, test::random_feeds(f.plain, 8), 1e-6, 1e-6);
 }
 
 TEST(FuseElementwise, SurvivesTheEngineFile) {
