@@ -121,13 +121,18 @@ std::string pointwise_cuda_source(const PwProgram& p, const std::vector<std::opt
     if (used[size_t(i)] && !constants[size_t(i)]) read.push_back(i);
   for (int i : read) s << "    I o" << i << " = 0;\n";
   if (!read.empty()) {
-    s << "    I rem = e;\n";
+    // One merged dim (same-shape inputs and scalars): no division. Strides past rank are 0.
+    s << "    if (p.rank <= 1) {\n";
+    for (int i : read) s << "      o" << i << " = e * (I)p.strides[" << i << "][0];\n";
+    s << "    } else {\n";
+    s << "      I rem = e;\n";
     s << "#pragma unroll\n";
-    s << "    for (int d = 7; d >= 0; --d) {\n";
-    s << "      if (d >= p.rank) continue;\n";
-    s << "      const I dim = (I)p.dims[d], c = rem % dim;\n";
-    s << "      rem /= dim;\n";
-    for (int i : read) s << "      o" << i << " += c * (I)p.strides[" << i << "][d];\n";
+    s << "      for (int d = 7; d >= 0; --d) {\n";
+    s << "        if (d >= p.rank) continue;\n";
+    s << "        const I dim = (I)p.dims[d], c = rem % dim;\n";
+    s << "        rem /= dim;\n";
+    for (int i : read) s << "        o" << i << " += c * (I)p.strides[" << i << "][d];\n";
+    s << "      }\n";
     s << "    }\n";
   }
   for (int i = 0; i < p.num_inputs; ++i) {
