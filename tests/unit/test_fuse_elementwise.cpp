@@ -266,6 +266,27 @@ void expect_model(const std::string& name, int fused) {
     SCOPED_TRACE(out);
     EXPECT_LE(test::compare_to_golden(got.at(out), t).rel_l2, 1e-6);
   }
+  // As an fp16 engine: fused after the conversion, against the unfused fp16 graph and the fp32
+  // outputs (the fp16 model tests' bound).
+  Graph h = import_onnx_file((dir / "model.onnx").string(), import);
+  Graph h_plain = import_onnx_file((dir / "model.onnx").string(), import);
+  EngineBuild eb, eb_plain;
+  eb.precision = eb_plain.precision = "fp16";
+  eb_plain.disabled_passes = {"fuse_elementwise"};
+  const int fired16 = optimize_for_engine(h, eb).fused.at("fuse_elementwise");
+  optimize_for_engine(h_plain, eb_plain);
+  std::printf("%s fp16: %d Pointwise nodes; nodes %zu -> %zu\n", name.c_str(), fired16, h_plain.nodes.size(),
+              h.nodes.size());
+  for (const auto& [op, n] : h_plain.op_histogram())
+    if (h.op_histogram()[op] != n) std::printf("  %-22s %3d -> %3d\n", op.c_str(), n, h.op_histogram()[op]);
+  const TensorMap got16 = CpuExecutor(h).run(feeds), want16 = CpuExecutor(h_plain).run(feeds);
+  for (const auto& [out, t] : want) {
+    SCOPED_TRACE(out);
+    const double fused_err = test::compare_to_golden(got16.at(out), t).rel_l2;
+    const double unfused_err = test::compare_to_golden(want16.at(out), t).rel_l2;
+    std::printf("  %s: fp16 rel L2 to fp32 %.3g fused, %.3g unfused\n", out.c_str(), fused_err, unfused_err);
+    EXPECT_LE(fused_err, 1e-2);
+  }
 }
 
 TEST(FuseElementwise, Mask2FormerTiny) { expect_model("mask2former_tiny", 10); }
