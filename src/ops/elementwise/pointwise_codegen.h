@@ -17,6 +17,9 @@ namespace kiln::ew {
 inline constexpr int kPointwiseMaxRank = 8;  // after merging dims (pointwise_layout)
 inline constexpr const char* kPointwiseKernel32 = "kiln_pointwise_i32";
 inline constexpr const char* kPointwiseKernel64 = "kiln_pointwise_i64";
+// In the tuning-cache key of every generated kernel's cubin (pointwise_cuda.cpp), which
+// `kiln build` counts apart from the timed kernel choices.
+inline constexpr const char* kPointwiseTuningTag = "/pointwise/";
 
 // The kernel's one parameter, laid out identically by the generated source (8-byte members).
 struct PwParams {

@@ -52,7 +52,7 @@ void prepare(CudaKernelContext& ctx, const PwProgram& p, PointwiseState& st) {
   }
   const std::string source = pointwise_cuda_source(p, constants);
   const std::string arch = nvrtc_arch(cuda_gpu_arch());
-  const std::string key = ctx.session.tuning_prefix() + "/pointwise/" + arch + "/" + nvrtc_version_tag() + "/" +
+  const std::string key = ctx.session.tuning_prefix() + kPointwiseTuningTag + arch + "/" + nvrtc_version_tag() + "/" +
                           hash_hex(source) + "-" + std::to_string(source.size());
   std::optional<std::string> cubin = ctx.session.tuning ? ctx.session.tuning->find(key) : std::nullopt;
   if (!cubin) {
