@@ -235,6 +235,29 @@ TEST(FuseElementwise, ConvertingAFusedGraphKeepsPointwiseFloat32) {
   test::expect_same_outputs(f.plain, f.g, test::random_feeds(f.plain, 8), 1e-6, 1e-6);
 }
 
+// Symbolic dims: the same symbol is the same extent, so a chain over [batch, 5] fuses before
+// the shapes are known, and the engine's graph specializes and runs for a concrete batch.
+TEST(FuseElementwise, SymbolicDimsNamedAlike) {
+  test::ModelBuilder b(17);
+  b.input("x", DType::kF32, {-1, 5});
+  b.input("y", DType::kF32, {5});
+  b.node("Mul", {"x", "y"}, {"m"});
+  b.node("Tanh", {"m"}, {"t"});
+  b.node("Sub", {"t", "x"}, {"out"});
+  b.output("out", DType::kF32);
+  Graph g = import_onnx_bytes(b.bytes(), ".", "m.onnx");
+  EngineBuild eb;
+  EXPECT_EQ(optimize_for_engine(g, eb).fused.at("fuse_elementwise"), 1);
+  Graph s = specialize(g, {{"x", {3, 5}}}, eb, "m.kiln");
+  ASSERT_EQ(count_op(s, "kiln.Pointwise"), 1);
+  Graph plain = import_onnx_bytes(b.bytes(), ".", "m.onnx");
+  EngineBuild pb;
+  pb.disabled_passes = {"fuse_elementwise"};
+  optimize_for_engine(plain, pb);
+  Graph ps = specialize(plain, {{"x", {3, 5}}}, pb, "m.kiln");
+  test::expect_same_outputs(ps, s, test::random_feeds(ps, 4), 1e-6, 1e-6);
+}
+
 TEST(FuseElementwise, SurvivesTheEngineFile) {
   Fused f = run(chain());
   Engine e = engine_from_bytes(engine_to_bytes(f.g, {"cpu", ""}), "m.kiln");
