@@ -111,7 +111,6 @@ std::optional<Node> make_node(const Graph& g, const GraphIndex& idx, const Group
   if (inputs.size() > size_t(ew::kPointwiseMaxInputs)) return std::nullopt;
   ew::PwProgram p;
   p.num_inputs = int(inputs.size());
-  std::vector<int64_t> results;
   for (size_t k = 0; k < grp.nodes.size(); ++k) {
     const Node* n = grp.nodes[k];
     PwInstr in = grp.code[k];
