@@ -1,7 +1,8 @@
 # The CUDA backend: enabled when nvcc is found (pass -DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc
 # or have nvcc on PATH), off with -DKILN_CUDA=OFF. Targets sm_90a machine code plus compute_90 PTX
 # for other GPUs; cudart is linked statically, cuBLASLt and cuDNN 9 dynamically from the toolkit
-# (the GPU machine has them in its system library path).
+# (the GPU machine has them in its system library path). NVRTC (shared, from the same toolkit)
+# compiles the generated elementwise kernels (ops/elementwise/pointwise_nvrtc.h) at build time.
 option(KILN_CUDA "Build the CUDA backend when nvcc is found" ON)
 set(KILN_WITH_CUDA OFF)
 if(KILN_CUDA)
@@ -36,5 +37,5 @@ endif()
 function(kiln_link_cuda target)
   target_compile_definitions(${target} PUBLIC KILN_WITH_CUDA=1)
   target_include_directories(${target} PUBLIC ${CUDAToolkit_INCLUDE_DIRS} ${KILN_CUDNN_INCLUDE})
-  target_link_libraries(${target} PUBLIC CUDA::cudart_static CUDA::cublasLt ${KILN_CUDNN_LIB})
+  target_link_libraries(${target} PUBLIC CUDA::cudart_static CUDA::cublasLt CUDA::nvrtc ${KILN_CUDNN_LIB})
 endfunction()

@@ -143,6 +143,13 @@ class Converter {
         fp32_reason_[i] = "op outside the default domain";
         continue;
       }
+      // Engines fuse elementwise chains after this conversion (fuse_elementwise.h); a Pointwise
+      // met here (a graph converted after the whole pipeline) may hold comparisons whose operands
+      // must stay float32, so it stays float32 whole.
+      if (n.domain == kKilnDomain && n.op_type == "Pointwise") {
+        fp32_reason_[i] = "kiln.Pointwise (elementwise chains are fused after fp16 conversion)";
+        continue;
+      }
       bool any = false, all = true;
       for (const auto& o : n.outputs) {
         if (o.empty() || !was_f32(o)) continue;

@@ -10,6 +10,7 @@
 #include "passes/fuse_conv_epilogue.h"
 #include "passes/fuse_data_movement.h"
 #include "passes/fuse_dwconv_activation.h"
+#include "passes/fuse_elementwise.h"
 #include "passes/fuse_attention.h"
 #include "passes/fuse_gelu.h"
 #include "passes/fuse_group_norm.h"
@@ -51,6 +52,7 @@ constexpr RewritePass kRewrites[] = {
     {"fuse_resize_sum", fuse_resize_sum},  // reads the token layout merge_linear_pointwise_conv leaves
     {"fuse_data_movement", fuse_data_movement},  // after every pass that reads Transposes, Slices, Pads
     {"fuse_conv_epilogue", fuse_conv_epilogue},  // last: the passes above read plain Convs
+    {"fuse_elementwise", fuse_elementwise},  // after every fusion: takes only the elementwise ops they left
 };
 
 }  // namespace

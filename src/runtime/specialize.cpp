@@ -2,17 +2,35 @@
 
 #include <algorithm>
 
+#include "passes/fuse_elementwise.h"
+#include "passes/fusion_record.h"
 #include "passes/pipeline.h"
 
 namespace kiln {
 
+namespace {
+constexpr const char* kFuseElementwise = "fuse_elementwise";
+}
+
 PassReport optimize_for_engine(Graph& g, EngineBuild& build, PrecisionReport* precision) {
-  PassReport passes = run_passes(g, build.disabled_passes, /*record_rewrites=*/true);
-  build.rewrites = passes.rewrites;
-  if (build.precision == "fp16") {
+  const bool fp16 = build.precision == "fp16";
+  // fp16: elementwise chains are fused on the converted graph (fuse_elementwise.h says why).
+  std::set<std::string> skip = build.disabled_passes;
+  if (fp16) skip.insert(kFuseElementwise);
+  PassReport passes = run_passes(g, skip, /*record_rewrites=*/true);
+  if (fp16) {
     PrecisionReport r = convert_to_fp16(g);
     if (precision) *precision = r;
+    if (!build.disabled_passes.count(kFuseElementwise)) {
+      const std::vector<NodeSignature> before = node_signatures(g);
+      passes.fused[kFuseElementwise] = fuse_elementwise(g);
+      g.remove_dead_nodes();
+      for (auto& rec : diff_rewrites(kFuseElementwise, before, node_signatures(g)))
+        passes.rewrites.push_back(std::move(rec));
+      passes.nodes_after = int(g.nodes.size());
+    }
   }
+  build.rewrites = passes.rewrites;
   return passes;
 }
 

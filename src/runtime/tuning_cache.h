@@ -2,7 +2,9 @@
 // (cuBLASLt algorithms, cuDNN convolution algorithms) so that later builds — and every run of
 // the engine, which carries its cache — pick the same kernels without timing again. Keys name
 // the GPU architecture and library version, so an entry never applies elsewhere; values are
-// opaque bytes that the kernel that wrote them reads back. Shared by the contexts of one engine
+// opaque bytes that the kernel that wrote them reads back — also whole generated kernels: the
+// cubins NVRTC made of kiln.Pointwise programs (ops/elementwise/pointwise_cuda.cpp), keyed by
+// architecture, NVRTC version and source hash. Shared by the contexts of one engine
 // (thread-safe).
 //
 // File (`--timing-cache FILE`): magic "KILNTUNE", u32 version, then the entries as in the

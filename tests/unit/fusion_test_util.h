@@ -14,17 +14,18 @@
 
 namespace kiln::test {
 
-// The whole pipeline but fuse_gelu and fuse_matmul_epilogue.
+// The whole pipeline but fuse_gelu and fuse_matmul_epilogue (and fuse_elementwise, which would
+// take what they leave: its own tests are test_fuse_elementwise).
 inline Graph unfused_graph(const ModelBuilder& b, const ImportOptions& o = {}) {
   Graph g = import_onnx_bytes(b.bytes(), ".", "m.onnx", o);
-  run_passes(g, {"fuse_gelu", "fuse_matmul_epilogue"});
+  run_passes(g, {"fuse_gelu", "fuse_matmul_epilogue", "fuse_elementwise"});
   return g;
 }
 
-// The whole pipeline.
+// The whole pipeline but fuse_elementwise.
 inline Graph fused_graph(const ModelBuilder& b, PassReport* report = nullptr, const ImportOptions& o = {}) {
   Graph g = import_onnx_bytes(b.bytes(), ".", "m.onnx", o);
-  PassReport r = run_passes(g, {}, /*record_rewrites=*/true);
+  PassReport r = run_passes(g, {"fuse_elementwise"}, /*record_rewrites=*/true);
   if (report) *report = r;
   return g;
 }

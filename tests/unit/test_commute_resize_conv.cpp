@@ -133,8 +133,8 @@ Outcome run(const Head& h, double tolerance = 1e-6) {
   // Without fuse_resize_sum, which would sum the rewritten branches in one node, and
   // fuse_conv_epilogue, which would take a branch's Add into its Conv: the op counts below are
   // this pass's.
-  run_passes(plain, {"commute_resize_conv", "fuse_resize_sum", "fuse_conv_epilogue"});
-  const int fired = run_passes(g, {"fuse_resize_sum", "fuse_conv_epilogue"}).fused.at("commute_resize_conv");
+  run_passes(plain, {"fuse_elementwise", "commute_resize_conv", "fuse_resize_sum", "fuse_conv_epilogue"});
+  const int fired = run_passes(g, {"fuse_elementwise", "fuse_resize_sum", "fuse_conv_epilogue"}).fused.at("commute_resize_conv");
   TensorMap feeds;
   uint64_t seed = 3;
   for (const std::string& in : plain.inputs)
@@ -282,8 +282,8 @@ TEST(CommuteResizeConv, SegformerDecodeHeads) {
     Graph g = import_onnx_file((dir / "model.onnx").string(), import);
     // Op counts of this pass alone: merge_linear_pointwise_conv would fold the new convs away,
     // fuse_resize_sum the Resizes and Adds.
-    run_passes(plain, {"commute_resize_conv", "merge_linear_pointwise_conv", "fuse_resize_sum", "fuse_conv_epilogue"});
-    EXPECT_EQ(run_passes(g, {"merge_linear_pointwise_conv", "fuse_resize_sum", "fuse_conv_epilogue"})
+    run_passes(plain, {"fuse_elementwise", "commute_resize_conv", "merge_linear_pointwise_conv", "fuse_resize_sum", "fuse_conv_epilogue"});
+    EXPECT_EQ(run_passes(g, {"fuse_elementwise", "merge_linear_pointwise_conv", "fuse_resize_sum", "fuse_conv_epilogue"})
                   .fused.at("commute_resize_conv"),
               1);
     auto before = plain.op_histogram(), after = g.op_histogram();
@@ -299,9 +299,9 @@ TEST(CommuteResizeConv, SegformerTinyMatchesUnrewrittenAndGoldens) {
   ImportOptions import;
   TensorMap feeds = test::reference_inputs(dir, &import);
   Graph g = import_onnx_file((dir / "model.onnx").string(), import);
-  ASSERT_EQ(run_passes(g).fused.at("commute_resize_conv"), 1);
+  ASSERT_EQ(run_passes(g, {"fuse_elementwise"}).fused.at("commute_resize_conv"), 1);
   Graph plain = import_onnx_file((dir / "model.onnx").string(), import);
-  run_passes(plain, {"commute_resize_conv"});
+  run_passes(plain, {"fuse_elementwise", "commute_resize_conv"});
   const Tensor got = CpuExecutor(g).run(feeds).at("logits");
   const Tensor unrewritten = CpuExecutor(plain).run(feeds).at("logits");
   const Tensor golden = read_npy((dir / "golden" / "logits.npy").string());

@@ -16,9 +16,10 @@
 namespace kiln {
 namespace {
 
+// The pipeline but fuse_elementwise: engines fuse elementwise chains after the conversion.
 Graph optimized(const test::ModelBuilder& b, const ImportOptions& o = {}) {
   Graph g = import_onnx_bytes(b.bytes(), ".", "m.onnx", o);
-  run_passes(g);
+  run_passes(g, {"fuse_elementwise"});
   return g;
 }
 

@@ -126,7 +126,7 @@ const Node& attention_node(const Graph& g) {
 Graph expect_fused_and_equal(const Options& o) {
   const std::string bytes = masked_model(o).bytes();
   Graph fused = import_onnx_bytes(bytes, ".", "m.onnx");
-  EXPECT_EQ(run_passes(fused).fused.at("fuse_attention"), 1);
+  EXPECT_EQ(run_passes(fused, {"fuse_elementwise"}).fused.at("fuse_attention"), 1);
   EXPECT_EQ(count_op(fused, "kiln.Attention"), 1);
   for (const char* op : {"Softmax", "MatMul", "Add"}) EXPECT_EQ(count_op(fused, op), 0) << op;
   EXPECT_EQ(count_op(fused, "Where"), o.where_kept ? 1 : 0);
@@ -147,7 +147,7 @@ Graph expect_fused_and_equal(const Options& o) {
 
 void expect_not_fused(const Options& o) {
   Graph g = import_onnx_bytes(masked_model(o).bytes(), ".", "m.onnx");
-  EXPECT_EQ(run_passes(g).fused.at("fuse_attention"), 0);
+  EXPECT_EQ(run_passes(g, {"fuse_elementwise"}).fused.at("fuse_attention"), 0);
   EXPECT_EQ(count_op(g, "kiln.Attention"), 0);
   EXPECT_EQ(count_op(g, "MatMul"), 2);
   // fuse_masked_softmax may still take a Where(b, -inf, ·) → Softmax the attention match left.
@@ -227,7 +227,7 @@ TEST(FuseAttentionMask, FusesOtherWhereFillsAsAdditive) {
   negative.form = "where_add";
   negative.c = -1.f;
   Graph g = import_onnx_bytes(masked_model(negative).bytes(), ".", "m.onnx");
-  EXPECT_EQ(run_passes(g).fused.at("fuse_attention"), 1);
+  EXPECT_EQ(run_passes(g, {"fuse_elementwise"}).fused.at("fuse_attention"), 1);
   EXPECT_EQ(g.value(attention_node(g).inputs.at(3)).type.dtype, DType::kF32);
   EXPECT_EQ(count_op(g, "Not"), 0);
 }
@@ -260,7 +260,7 @@ TEST(FuseAttentionMask, OneNotPerMask) {
   }
   const std::string bytes = b.bytes();
   Graph g = import_onnx_bytes(bytes, ".", "m.onnx");
-  EXPECT_EQ(run_passes(g).fused.at("fuse_attention"), 2);
+  EXPECT_EQ(run_passes(g, {"fuse_elementwise"}).fused.at("fuse_attention"), 2);
   EXPECT_EQ(count_op(g, "Not"), 1);
   Graph plain = import_onnx_bytes(bytes, ".", "m.onnx");
   TensorMap feeds = feeds_for(plain, 21, true);
@@ -314,11 +314,11 @@ TEST(FuseAttentionMask, FiresOnExportedMask2FormerAndDetr) {
     ImportOptions import;
     TensorMap feeds = test::reference_inputs(dir, &import);
     Graph fused = import_onnx_file((dir / "model.onnx").string(), import);
-    EXPECT_EQ(run_passes(fused).fused.at("fuse_attention"), blocks);
+    EXPECT_EQ(run_passes(fused, {"fuse_elementwise"}).fused.at("fuse_attention"), blocks);
     EXPECT_EQ(count_op(fused, "kiln.Attention"), blocks);
     EXPECT_EQ(count_op(fused, "Softmax"), softmax_left);
     Graph plain = import_onnx_file((dir / "model.onnx").string(), import);
-    run_passes(plain, {"fuse_attention"});
+    run_passes(plain, {"fuse_elementwise", "fuse_attention"});
     EXPECT_EQ(count_op(fused, "Not"), count_op(plain, "Not") + nots_added);
     int masked = 0;
     for (const Node& n : fused.nodes) {

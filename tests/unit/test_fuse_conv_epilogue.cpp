@@ -97,8 +97,8 @@ Outcome run(const Block& k) {
   const std::string bytes = build(k);
   Graph plain = import_onnx_bytes(bytes, ".", "m.onnx");
   Graph g = import_onnx_bytes(bytes, ".", "m.onnx");
-  run_passes(plain, {"fuse_conv_epilogue"});
-  const int fired = run_passes(g).fused.at("fuse_conv_epilogue");
+  run_passes(plain, {"fuse_elementwise", "fuse_conv_epilogue"});
+  const int fired = run_passes(g, {"fuse_elementwise"}).fused.at("fuse_conv_epilogue");
   TensorMap feeds = {{"x", test::random_tensor(k.dt, shape_dims(*plain.value("x").type.shape), 3)}};
   const TensorMap want = CpuExecutor(plain).run(feeds), got = CpuExecutor(g).run(feeds);
   Outcome o{fired, g.op_histogram(), test::compare_to_golden(got.at("y"), want.at("y")).rel_l2, std::move(g)};
@@ -182,8 +182,8 @@ TEST(FuseConvEpilogue, AnchorDetrTinyBackbone) {
   TensorMap feeds = test::reference_inputs(dir, &import);
   Graph plain = import_onnx_file((dir / "model.onnx").string(), import);
   Graph g = import_onnx_file((dir / "model.onnx").string(), import);
-  run_passes(plain, {"fuse_conv_epilogue"});
-  const int fired = run_passes(g).fused.at("fuse_conv_epilogue");
+  run_passes(plain, {"fuse_elementwise", "fuse_conv_epilogue"});
+  const int fired = run_passes(g, {"fuse_elementwise"}).fused.at("fuse_conv_epilogue");
   const auto before = plain.op_histogram(), after = g.op_histogram();
   EXPECT_GT(fired, 0);
   EXPECT_EQ(after.at("kiln.FusedConv"), fired);

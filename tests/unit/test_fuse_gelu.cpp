@@ -269,7 +269,7 @@ TEST(FuseGelu, FiresOnTheSegFormerModels) {
     const std::string path = std::string(KILN_TEST_DIR) + "/models/" + m.name + "/model.onnx";
     Graph g = import_onnx_file(path);
     EXPECT_EQ(g.source_ops["Erf"], m.gelus);
-    PassReport r = run_passes(g, {"fuse_dwconv_activation"});  // which would take them into the convs
+    PassReport r = run_passes(g, {"fuse_elementwise", "fuse_dwconv_activation"});  // which would take them into the convs
     EXPECT_EQ(r.fused.at("fuse_gelu"), m.gelus);
     EXPECT_EQ(test::count_op(g, "Gelu"), m.gelus);
     EXPECT_EQ(test::count_op(g, "Erf"), 0);

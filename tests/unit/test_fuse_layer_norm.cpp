@@ -95,7 +95,7 @@ ModelBuilder build(const Ln& c) {
 
 Graph unfused(const ModelBuilder& b) {
   Graph g = import_onnx_bytes(b.bytes(), ".", "m.onnx");
-  run_passes(g, {"fuse_layer_norm"});
+  run_passes(g, {"fuse_elementwise", "fuse_layer_norm"});
   return g;
 }
 

@@ -152,8 +152,8 @@ Outcome run(const Sum& s, uint64_t seed = 7) {
   const std::string bytes = build(s);
   Graph plain = import_onnx_bytes(bytes, ".", "m.onnx");
   Graph g = import_onnx_bytes(bytes, ".", "m.onnx");
-  run_passes(plain, {"fuse_resize_sum"});
-  PassReport r = run_passes(g);
+  run_passes(plain, {"fuse_elementwise", "fuse_resize_sum"});
+  PassReport r = run_passes(g, {"fuse_elementwise"});
   const bool f16 = s.dt == DType::kF16;
   test::expect_same_outputs(plain, g, test::random_feeds(plain, seed), f16 ? 2e-2 : 1e-5, f16 ? 4e-3 : 1e-5);
   return {r.fused.at("fuse_resize_sum"), g.op_histogram(), std::move(g)};
@@ -349,8 +349,8 @@ void expect_decode_head_fused(const std::string& name, bool golden) {
   TensorMap feeds = test::reference_inputs(dir, &import);
   Graph plain = import_onnx_file((dir / "model.onnx").string(), import);
   Graph g = import_onnx_file((dir / "model.onnx").string(), import);
-  run_passes(plain, {"fuse_resize_sum"});
-  EXPECT_EQ(run_passes(g).fused.at("fuse_resize_sum"), 1);
+  run_passes(plain, {"fuse_elementwise", "fuse_resize_sum"});
+  EXPECT_EQ(run_passes(g, {"fuse_elementwise"}).fused.at("fuse_resize_sum"), 1);
   const auto before = plain.op_histogram(), after = g.op_histogram();
   EXPECT_EQ(count(after, "kiln.ResizeSum"), 1);
   EXPECT_EQ(count(before, "Resize") - count(after, "Resize"), 3);
@@ -378,7 +378,7 @@ TEST(FuseResizeSum, SegformerTinyFp16) {
   ImportOptions import;
   TensorMap feeds = test::reference_inputs(dir, &import);
   Graph g = import_onnx_file((dir / "model.onnx").string(), import);
-  run_passes(g);
+  run_passes(g, {"fuse_elementwise"});
   convert_to_fp16(g);
   const Node* n = find_op(g, "ResizeSum");
   ASSERT_NE(n, nullptr);

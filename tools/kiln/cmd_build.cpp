@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "io/progress.h"
 #include "model_source.h"
+#include "ops/elementwise/pointwise_codegen.h"
 #include "quantize_build.h"
 #include "runtime/specialize.h"
 #ifdef KILN_WITH_CUDA
@@ -25,6 +26,13 @@
 namespace kiln::cli {
 namespace {
 namespace fs = std::filesystem;
+
+// Cubins of generated elementwise kernels among the tuning cache's entries.
+size_t generated_kernels(const TuningCache& tuning) {
+  size_t n = 0;
+  for (const auto& [key, value] : tuning.entries()) n += key.find(ew::kPointwiseTuningTag) != std::string::npos;
+  return n;
+}
 
 struct BuildOptions {
   std::string model;
@@ -127,7 +135,8 @@ int build(const BuildOptions& o) {
                       {"device", target.device}, {"arch", target.arch}, {"precision", eb.precision},
                       {"format_version", kEngineFormatVersion}, {"build_seconds", seconds},
                       {"nodes", {{"in_file", passes.nodes_before}, {"after_passes", int(g.nodes.size())}}},
-                      {"tuning", {{"entries", eb.tuning.size()}, {"new", eb.tuning.size() - tuned_before}}},
+                      {"tuning", {{"entries", eb.tuning.size()}, {"new", eb.tuning.size() - tuned_before},
+                                  {"generated_kernels", generated_kernels(eb.tuning)}}},
                       {"plans", plans}, {"inputs", nlohmann::json::array()},
                       {"rewrites", passes.rewrites.size()}, {"disabled_passes", eb.disabled_passes}};
   if (eb.precision == "fp16")
@@ -159,7 +168,8 @@ int build(const BuildOptions& o) {
                 (long long)calibration["inputs"].get<int>(), calibration["cache"].get<std::string>().c_str(),
                 calibration["quantized_activations"].get<int>(), calibration["quantized_weights"].get<int>());
   if (target.device == "cuda")
-    std::printf("  %zu kernel choices timed (%zu new)\n", eb.tuning.size(), eb.tuning.size() - tuned_before);
+    std::printf("  %zu kernel choices timed (%zu new), %zu of them generated kernels (NVRTC cubins)\n",
+                eb.tuning.size(), eb.tuning.size() - tuned_before, generated_kernels(eb.tuning));
   return 0;
 }
 

@@ -62,4 +62,7 @@ void xor_cuda(CudaKernelContext& ctx);
 void not_cuda(CudaKernelContext& ctx);
 void where_cuda(CudaKernelContext& ctx);
 
+// kiln.Pointwise: the program's generated kernel (pointwise_cuda.cpp).
+void pointwise_cuda(CudaKernelContext& ctx);
+
 }  // namespace kiln::ew

@@ -1,4 +1,5 @@
 #include "ops/elementwise/elementwise_ops.h"
+#include "ops/elementwise/pointwise_program.h"
 #ifdef KILN_WITH_CUDA
 #include "ops/elementwise/elementwise_cuda.h"
 #endif
@@ -14,6 +15,7 @@ void register_elementwise_ops(OpRegistry& r) {
   ew::register_variadic_ops(r);
   ew::register_compare_logic_ops(r);
   ew::register_cast_ops(r);
+  ew::register_pointwise_op(r);
 #ifdef KILN_WITH_CUDA
   r.set_cuda("Add", ew::add_cuda);
   r.set_cuda("Sub", ew::sub_cuda);
@@ -46,6 +48,7 @@ void register_elementwise_ops(OpRegistry& r) {
   r.set_cuda("Xor", ew::xor_cuda);
   r.set_cuda("Not", ew::not_cuda);
   r.set_cuda("Where", ew::where_cuda);
+  r.set_cuda(ew::kPointwiseOp, ew::pointwise_cuda, kKilnDomain);
 #endif
 }
 

@@ -10,7 +10,8 @@
 //   32      ...   payload: target (kiln version, device, architecture: three strings),
 //                 the plugin ops the graph uses (u64 count; each domain, name: strings,
 //                 version: u32), the build (precision: string; shape profiles: count, each
-//                 input name and min/opt/max dims; the tuning cache: tuning_cache.h; the
+//                 input name and min/opt/max dims; the tuning cache: tuning_cache.h, which also
+//                 holds the generated elementwise kernels' cubins; the
 //                 disabled passes: count, names; the rewrites: count, each pass name and the
 //                 replaced and added nodes: count, op and name each), then the graph
 //                 (graph_archive.h)
