@@ -81,7 +81,10 @@ void launch_groups(CudaKernelContext& ctx, int64_t groups, linear::EpilogueActiv
   a.eps = ctx.attrs().get_float("epsilon", 1e-5f);
   a.act = act;
   a.sm_count = cuda_sm_count();
-  if (const int64_t p = group_norm_partials(x.dtype, a)) a.partials = ctx.scratch(DType::kF32, {2 * p}).data();
+  // Held until the launch: on a plan's first run scratch is a per-call allocation it owns.
+  DeviceTensor partials;
+  if (const int64_t p = group_norm_partials(x.dtype, a)) partials = ctx.scratch(DType::kF32, {2 * p});
+  a.partials = partials.data();
   launch_group_norm(x.dtype, a, ctx.stream());
 }
 
