@@ -121,4 +121,15 @@ std::string test_dir() {
   return KILN_TEST_DIR;
 }
 
+void expect_gpu_unsupported(GpuCase c, const std::string& word) {
+  c.gpu_only = true;
+  try {
+    expect_gpu_matches_cpu(c);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kUnsupported) << e.what();
+    EXPECT_NE(std::string(e.what()).find(word), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace kiln::gpu_test

@@ -33,6 +33,8 @@ Graph one_node_graph(const GpuCase& c);
 
 // Runs the case on both backends and checks the outputs agree within atol + rtol * |cpu|.
 void expect_gpu_matches_cpu(const GpuCase& c);
+// The CUDA backend alone refuses the case as unsupported, with `word` in the message.
+void expect_gpu_unsupported(GpuCase c, const std::string& word);
 
 using test::random_tensor;  // the op harness's fixed-seed generator
 Tensor int64_tensor(const std::vector<int64_t>& v);

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <limits>
 
+#include "../ops/pointwise_test_program.h"
 #include "../model/model_compare.h"
 #include "fused_model_check.h"
 #include "gpu_compare.h"
@@ -32,27 +33,8 @@
 namespace kiln::gpu_test {
 namespace {
 
-struct Ins {
-  const char* op;
-  std::vector<int64_t> args;
-  int64_t param = 0;
-};
-
-Attributes program(const std::vector<Ins>& code, const std::vector<int64_t>& results) {
-  std::vector<std::string> ops;
-  std::vector<int64_t> args, params;
-  for (const Ins& i : code) {
-    ops.push_back(i.op);
-    for (size_t k = 0; k < 3; ++k) args.push_back(k < i.args.size() ? i.args[k] : -1);
-    params.push_back(i.param);
-  }
-  Attributes a;
-  a.set("ops", ops);
-  a.set("args", args);
-  a.set("params", params);
-  a.set("results", results);
-  return a;
-}
+using test::Ins;
+using test::program;
 
 GpuCase pw_case(std::vector<Tensor> inputs, Attributes attrs, int outputs, uint64_t seed, bool f16) {
   GpuCase c;

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "harness.h"
+#include "pointwise_test_program.h"
 #include "ir/dtype.h"
 #include "ops/elementwise/pointwise_program.h"
 #include "ops/op.h"
@@ -17,27 +18,8 @@ namespace {
 
 using test::OpCall;
 
-struct Ins {
-  const char* op;
-  std::vector<int64_t> args;
-  int64_t param = 0;
-};
-
-Attributes program(const std::vector<Ins>& code, const std::vector<int64_t>& results) {
-  std::vector<std::string> ops;
-  std::vector<int64_t> args, params;
-  for (const Ins& i : code) {
-    ops.push_back(i.op);
-    for (size_t k = 0; k < 3; ++k) args.push_back(k < i.args.size() ? i.args[k] : -1);
-    params.push_back(i.param);
-  }
-  Attributes a;
-  a.set("ops", ops);
-  a.set("args", args);
-  a.set("params", params);
-  a.set("results", results);
-  return a;
-}
+using test::Ins;
+using test::program;
 
 OpCall call(std::vector<Tensor> inputs, Attributes attrs, int outputs = 1) {
   OpCall c;
