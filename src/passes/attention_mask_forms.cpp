@@ -21,23 +21,6 @@ bool mask_fits(const Graph& g, const std::string& mask, const std::string& score
   return true;
 }
 
-// A constant whose every element is the same number (not NaN): that number.
-std::optional<double> uniform_constant(const Graph& g, const std::string& v) {
-  if (v.empty() || !g.is_constant(v)) return std::nullopt;
-  const Tensor& t = *g.value(v).constant;
-  if (t.numel() == 0 || !dtype_is_float(t.dtype())) return std::nullopt;
-  const double x = t.at_double(0);
-  if (std::isnan(x)) return std::nullopt;
-  for (int64_t i = 1; i < t.numel(); ++i)
-    if (t.at_double(i) != x) return std::nullopt;
-  return x;
-}
-
-bool is_minus_inf(const Graph& g, const std::string& v) {
-  const auto x = uniform_constant(g, v);
-  return x && std::isinf(*x) && *x < 0;
-}
-
 bool is_zero(const Graph& g, const std::string& v) {
   const auto x = uniform_constant(g, v);
   return x && *x == 0;
@@ -70,8 +53,8 @@ std::optional<AttentionMask> added_mask(const Graph& g, const GraphIndex& idx, c
     n = c && std::isfinite(*c) && *c > 0 ? idx.producer(n->inputs[1 - ci]) : nullptr;
   }
   if (is_op(n, "Where") && n->inputs.size() == 3 && is_bool(g, n->inputs[0])) {
-    if (is_minus_inf(g, n->inputs[1]) && is_zero(g, n->inputs[2])) return bool_mask(idx, n->inputs[0], true);
-    if (is_zero(g, n->inputs[1]) && is_minus_inf(g, n->inputs[2])) return bool_mask(idx, n->inputs[0], false);
+    if (is_minus_infinity(g, n->inputs[1]) && is_zero(g, n->inputs[2])) return bool_mask(idx, n->inputs[0], true);
+    if (is_zero(g, n->inputs[1]) && is_minus_infinity(g, n->inputs[2])) return bool_mask(idx, n->inputs[0], false);
   }
   return AttentionMask{m, false};
 }
@@ -80,7 +63,7 @@ std::optional<AttentionMask> filled_mask(const Graph& g, const GraphIndex& idx, 
   if (!is_op(&fill, "Where") || fill.inputs.size() != 3 || fill.outputs.size() != 1) return std::nullopt;
   if (scores_slot != 1 && scores_slot != 2) return std::nullopt;
   const std::string &b = fill.inputs[0], &scores = fill.inputs[scores_slot], &inf = fill.inputs[3 - scores_slot];
-  if (!is_bool(g, b) || scores == inf || !is_minus_inf(g, inf)) return std::nullopt;
+  if (!is_bool(g, b) || scores == inf || !is_minus_infinity(g, inf)) return std::nullopt;
   // The -inf constant and b must not broadcast the scores up either.
   if (!mask_fits(g, b, scores, fill.outputs[0]) || !mask_fits(g, inf, scores, fill.outputs[0])) return std::nullopt;
   return bool_mask(idx, b, scores_slot == 2);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <set>
 
+#include "ops/elementwise/pointwise_program.h"
 #include "ops/registry.h"
 #include "passes/infer_shapes.h"
 #include "passes/pattern.h"
@@ -146,7 +147,7 @@ class Converter {
       // Engines fuse elementwise chains after this conversion (fuse_elementwise.h); a Pointwise
       // met here (a graph converted after the whole pipeline) may hold comparisons whose operands
       // must stay float32, so it stays float32 whole.
-      if (n.domain == kKilnDomain && n.op_type == "Pointwise") {
+      if (is_kiln_op(&n, ew::kPointwiseOp)) {
         fp32_reason_[i] = "kiln.Pointwise (elementwise chains are fused after fp16 conversion)";
         continue;
       }

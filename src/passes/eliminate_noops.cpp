@@ -12,12 +12,10 @@ namespace {
 // 0 "copy" entries, no -1). False, leaving n alone, when the output dims are unknown or hold a
 // 0, which a Reshape target would read as "copy".
 bool become_reshape(Graph& g, Node& n, const std::string& input) {
-  auto out = static_dims(g, n.outputs[0]);
-  if (!out || std::count(out->begin(), out->end(), 0)) return false;
-  const std::string shape =
-      add_constant(g, n.name + "/shape", Tensor::from_vector<int64_t>({int64_t(out->size())}, *out));
+  const std::optional<std::string> shape = reshape_target(g, n.name, n.outputs[0]);
+  if (!shape) return false;
   n.op_type = "Reshape";
-  n.inputs = {input, shape};
+  n.inputs = {input, *shape};
   n.attrs = Attributes{};
   return true;
 }

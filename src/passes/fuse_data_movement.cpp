@@ -27,28 +27,21 @@ struct Link {
   std::string fill;  // a Pad's constant_value ("" for zeros)
 };
 
-std::optional<std::vector<int64_t>> const_ints(const Graph& g, const Node& n, size_t slot) {
-  if (!n.has_input(slot) || !g.is_constant(n.inputs[slot])) return std::nullopt;
-  const Tensor& t = *g.value(n.inputs[slot]).constant;
-  if (t.dtype() != DType::kI64 && t.dtype() != DType::kI32) return std::nullopt;
-  return t.to_int64_vector();
-}
-
 // The slice stages of a Slice node on input dims `in` giving `out`, or nothing for forms the
 // op does not hold (negative steps, non-constant bounds, empty results).
 std::optional<std::vector<RemapStage>> slice_stages(const Graph& g, const Node& n, const Dims& in, const Dims& out) {
-  auto starts = const_ints(g, n, 1), ends = const_ints(g, n, 2);
+  auto starts = constant_ints(g, n, 1), ends = constant_ints(g, n, 2);
   if (!starts || !ends || starts->size() != ends->size()) return std::nullopt;
   std::vector<int64_t> axes, steps(starts->size(), 1);
   if (n.has_input(3)) {
-    auto a = const_ints(g, n, 3);
+    auto a = constant_ints(g, n, 3);
     if (!a) return std::nullopt;
     axes = *a;
   } else {
     for (size_t i = 0; i < starts->size(); ++i) axes.push_back(int64_t(i));
   }
   if (n.has_input(4)) {
-    auto s = const_ints(g, n, 4);
+    auto s = constant_ints(g, n, 4);
     if (!s) return std::nullopt;
     steps = *s;
   }
@@ -70,12 +63,12 @@ std::optional<std::vector<RemapStage>> slice_stages(const Graph& g, const Node& 
 
 std::optional<std::vector<RemapStage>> pad_stages(const Graph& g, const Node& n, const Dims& in) {
   if (n.attrs.get_string("mode", "constant") != "constant") return std::nullopt;
-  auto pads = const_ints(g, n, 1);
+  auto pads = constant_ints(g, n, 1);
   if (!pads) return std::nullopt;
   const int64_t rank = int64_t(in.size());
   std::vector<int64_t> axes;
   if (n.has_input(3)) {
-    auto a = const_ints(g, n, 3);
+    auto a = constant_ints(g, n, 3);
     if (!a) return std::nullopt;
     axes = *a;
   } else {
@@ -147,11 +140,8 @@ std::optional<Link> pieces_link(const Graph& g, const GraphIndex& idx, const Nod
     ins.push_back(std::move(*in));
   }
   for (const Node* n : l.nodes)  // every Slice's output read only inside the Concat's tree
-    for (const std::string& o : n == &concat ? std::vector<std::string>{} : n->outputs) {
-      if (idx.is_graph_output(o)) return std::nullopt;
-      for (const Node* c : idx.consumers(o))
-        if (std::find(l.nodes.begin(), l.nodes.end(), c) == l.nodes.end()) return std::nullopt;
-    }
+    for (const std::string& o : n == &concat ? std::vector<std::string>{} : n->outputs)
+      if (!idx.used_only_within(o, l.nodes)) return std::nullopt;
   l.copies = int(l.nodes.size());
   const auto xd = static_dims(g, l.input);
   if (!xd || int64_t(xd->size()) != rank) return std::nullopt;
@@ -319,10 +309,7 @@ int fuse_data_movement(Graph& g) {
       links.push_back(std::move(*l));
       const Link& cur = links.back();
       const std::string& v = cur.input;
-      n = idx.producer(v);
-      if (!n || idx.is_graph_output(v)) break;
-      for (const Node* c : idx.consumers(v))
-        if (std::find(cur.nodes.begin(), cur.nodes.end(), c) == cur.nodes.end()) n = nullptr;  // read elsewhere
+      n = idx.used_only_within(v, cur.nodes) ? idx.producer(v) : nullptr;  // not when read elsewhere
     }
     if (links.empty()) continue;
     auto c = best_chain(g, links, last);
@@ -334,12 +321,11 @@ int fuse_data_movement(Graph& g) {
   std::vector<Node> added;
   for (const Chain& c : found) {
     removed.insert(c.nodes.begin(), c.nodes.end());
-    if (c.identity) {  // SegFormer's last stage: NHWC → NCHW → tokens again
-      const Dims out = *static_dims(g, c.last->outputs[0]);
-      const std::string shape = add_constant(g, c.last->name + "/shape", Tensor::from_vector<int64_t>({int64_t(out.size())}, out));
-      added.push_back(onnx_node(g, c.last->name, "Reshape", {c.input, shape}, c.last->outputs[0]));
-      continue;
-    }
+    if (c.identity)  // SegFormer's last stage: NHWC → NCHW → tokens again
+      if (const auto shape = reshape_target(g, c.last->name, c.last->outputs[0])) {
+        added.push_back(onnx_node(g, c.last->name, "Reshape", {c.input, *shape}, c.last->outputs[0]));
+        continue;
+      }
     Node n;
     n.op_type = tensor_ops::kRemapOp;
     n.domain = kKilnDomain;

@@ -17,11 +17,6 @@ struct Match {
   std::string x, mask;
 };
 
-bool is_minus_infinity(const Graph& g, const std::string& v) {
-  const std::optional<double> c = scalar_constant(g, v);
-  return c && std::isinf(*c) && *c < 0;
-}
-
 std::optional<Match> match(const Graph& g, const GraphIndex& idx, const Node& softmax) {
   if (!is_op(&softmax, "Softmax") || softmax.opset < 13 || !softmax.has_input(0) || softmax.outputs.size() != 1)
     return std::nullopt;

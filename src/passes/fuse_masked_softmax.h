@@ -4,7 +4,7 @@
 //   mask (bool) ─[Cast to bool]─▶ Where(·, -inf, X) ─▶ S ─▶ Softmax(last axis) ─▶ Y
 //                                      ⇒   kiln.MaskedSoftmax(X, mask) ─▶ Y
 //
-// The Where's fill is a one-element constant equal to -inf (another value, finite or +inf, is
+// The Where's fill is a constant whose every element is -inf (another value, finite or +inf, is
 // a different computation and is left alone); its output S has X's dtype and shape (the mask
 // and the fill broadcast to X, not X to them), feeds only the Softmax and is not a graph
 // output; Softmax is opset 13 or later on the last axis (before 13 it flattened the trailing

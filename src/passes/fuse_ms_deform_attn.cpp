@@ -32,13 +32,6 @@ bool is_transpose(const Node* n, const std::vector<int64_t>& perm) {
   return is_op(n, "Transpose") && n->outputs.size() == 1 && n->attrs.get_ints("perm", {}) == perm;
 }
 
-std::optional<std::vector<int64_t>> constant_ints(const Graph& g, const Node& n, size_t slot) {
-  if (!n.has_input(slot) || !g.is_constant(n.inputs[slot])) return std::nullopt;
-  const Tensor& t = *g.value(n.inputs[slot]).constant;
-  if (t.dtype() != DType::kI64 && t.dtype() != DType::kI32) return std::nullopt;
-  return t.to_int64_vector();
-}
-
 class Matcher {
  public:
   Matcher(const Graph& g, const GraphIndex& idx) : g_(g), idx_(idx) {}

@@ -1,6 +1,7 @@
 #include "passes/pattern.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "ops/op.h"
 
@@ -35,6 +36,13 @@ bool GraphIndex::is_graph_output(const std::string& value) const {
 bool GraphIndex::used_only_by(const std::string& value, const Node& node) const {
   const auto& c = consumers(value);
   return c.size() == 1 && c[0] == &node && !is_graph_output(value);
+}
+
+bool GraphIndex::used_only_within(const std::string& value, const std::vector<const Node*>& nodes) const {
+  if (is_graph_output(value)) return false;
+  for (const Node* c : consumers(value))
+    if (std::find(nodes.begin(), nodes.end(), c) == nodes.end()) return false;
+  return true;
 }
 
 const Node* GraphIndex::sole_consumer(const std::string& value) const {
@@ -130,6 +138,35 @@ std::optional<double> scalar_constant(const Graph& g, const std::string& value) 
   const Tensor& t = *g.value(value).constant;
   if (t.numel() != 1) return std::nullopt;
   return t.at_double(0);
+}
+
+std::optional<double> uniform_constant(const Graph& g, const std::string& value) {
+  if (value.empty() || !g.is_constant(value)) return std::nullopt;
+  const Tensor& t = *g.value(value).constant;
+  if (t.numel() == 0 || !dtype_is_float(t.dtype())) return std::nullopt;
+  const double x = t.at_double(0);
+  if (std::isnan(x)) return std::nullopt;
+  for (int64_t i = 1; i < t.numel(); ++i)
+    if (t.at_double(i) != x) return std::nullopt;
+  return x;
+}
+
+bool is_minus_infinity(const Graph& g, const std::string& value) {
+  const std::optional<double> x = uniform_constant(g, value);
+  return x && std::isinf(*x) && *x < 0;
+}
+
+std::optional<std::vector<int64_t>> constant_ints(const Graph& g, const Node& n, size_t slot) {
+  if (!n.has_input(slot) || !g.is_constant(n.inputs[slot])) return std::nullopt;
+  const Tensor& t = *g.value(n.inputs[slot]).constant;
+  if (t.dtype() != DType::kI64 && t.dtype() != DType::kI32) return std::nullopt;
+  return t.to_int64_vector();
+}
+
+std::optional<std::string> reshape_target(Graph& g, const std::string& base, const std::string& value) {
+  const std::optional<Dims> out = static_dims(g, value);
+  if (!out || std::count(out->begin(), out->end(), 0)) return std::nullopt;
+  return add_constant(g, base + "/shape", Tensor::from_vector<int64_t>({int64_t(out->size())}, *out));
 }
 
 void finish_rewrite(Graph& g) {

@@ -31,6 +31,9 @@ class GraphIndex {
   bool used_only_by(const std::string& value, const Node& node) const;
   // The single consumer of `value` when it has exactly one and is not a graph output.
   const Node* sole_consumer(const std::string& value) const;
+  // True when every reader of `value` is one of `nodes` and it is not a graph output: a chain of
+  // those nodes may absorb it.
+  bool used_only_within(const std::string& value, const std::vector<const Node*>& nodes) const;
   bool is_graph_output(const std::string& value) const;
 
  private:
@@ -73,6 +76,16 @@ std::string fused_activation(const Node* node);
 bool same_determined_type(const Graph& g, const std::string& a, const std::string& b);
 // The value of a constant with exactly one element (any float or integer dtype), as a double.
 std::optional<double> scalar_constant(const Graph& g, const std::string& value);
+// A float constant whose every element is the same number (not NaN): that number.
+std::optional<double> uniform_constant(const Graph& g, const std::string& value);
+// A float constant whose every element is −inf (a masked_fill's fill).
+bool is_minus_infinity(const Graph& g, const std::string& value);
+// Input `slot` of n as integers when it is an int64/int32 constant (a Slice's starts, a shape).
+std::optional<std::vector<int64_t>> constant_ints(const Graph& g, const Node& n, size_t slot);
+// A new constant holding `value`'s static dims written out in full, for a Reshape to them
+// (named `base`/shape); nothing when the dims are unknown or hold a 0, which a Reshape target
+// would read as "copy".
+std::optional<std::string> reshape_target(Graph& g, const std::string& base, const std::string& value);
 // Every match in g: match(idx, node) (a std::optional) for each node in order, over one index
 // of the graph as it is before any rewrite.
 template <class MatchFn> auto collect_matches(const Graph& g, MatchFn&& match) {

@@ -78,22 +78,28 @@ PassReport run_passes(Graph& g, const std::set<std::string>& skip, bool record_r
   r.nodes_before = int(g.nodes.size());
   r.fold = fold_constants(g);
   for (const auto& pass : kRewrites) {
-    if (skip.count(pass.name)) {
-      r.fused[pass.name] = 0;
-      continue;
-    }
-    std::vector<NodeSignature> before;
-    if (record_rewrites) before = node_signatures(g);
-    r.fused[pass.name] = pass.run(g);
-    if (r.fused[pass.name] == 0) continue;
-    // Also when not recording, so that a recorded and an unrecorded run give the same graph.
-    g.remove_dead_nodes();  // what the rewrite left unread is part of what it replaced
-    if (record_rewrites)
-      for (auto& rec : diff_rewrites(pass.name, before, node_signatures(g))) r.rewrites.push_back(std::move(rec));
+    if (skip.count(pass.name)) r.fused[pass.name] = 0;
+    else run_pass(g, pass.name, r, record_rewrites);
   }
   g.remove_dead_nodes();
   r.nodes_after = int(g.nodes.size());
   return r;
+}
+
+void run_pass(Graph& g, const std::string& name, PassReport& r, bool record_rewrites) {
+  const auto pass = std::find_if(std::begin(kRewrites), std::end(kRewrites),
+                                 [&](const RewritePass& p) { return p.name == name; });
+  KILN_ASSERT(pass != std::end(kRewrites));
+  std::vector<NodeSignature> before;
+  if (record_rewrites) before = node_signatures(g);
+  r.fused[name] = pass->run(g);
+  if (r.fused[name] > 0) {
+    // Also when not recording, so that a recorded and an unrecorded run give the same graph.
+    g.remove_dead_nodes();  // what the rewrite left unread is part of what it replaced
+    if (record_rewrites)
+      for (auto& rec : diff_rewrites(name, before, node_signatures(g))) r.rewrites.push_back(std::move(rec));
+  }
+  r.nodes_after = int(g.nodes.size());
 }
 
 }  // namespace kiln

@@ -18,12 +18,9 @@ struct PassReport {
   int nodes_after = 0;
 };
 
-// 1. fold_constants (with shape inference)  2. fuse_ms_deform_attn  3. eliminate_noops
-// 4. commute_resize_conv  5. fusions: fuse_row_column_read, fuse_attention, fold_attention_transposes,
-// fuse_token_dwconv, fuse_token_patch_conv, fuse_gelu, fuse_layer_norm, fuse_matmul_epilogue
-// (after fuse_gelu, so the GELUs it absorbs are Gelu nodes), merge_linear_pointwise_conv,
-// fuse_resize_sum  6. remove_dead_nodes (also after every rewrite that fired, so its record
-// counts what it left unread)
+// 1. fold_constants (with shape inference)  2. the rewrite passes in rewrite_pass_names() order
+// (pipeline.cpp's kRewrites says why each stands where it does)  3. remove_dead_nodes (also after
+// every rewrite that fired, so its record counts what it left unread)
 // `skip` names rewrite passes to leave out (`kiln build --disable-pass`, and tests that compare a
 // graph with and without one); a name that is not a rewrite pass is refused (kInvalidArgument).
 // record_rewrites fills PassReport::rewrites (engine builds, `kiln inspect --fusions`, `kiln
@@ -32,5 +29,9 @@ PassReport run_passes(Graph& g, const std::set<std::string>& skip = {}, bool rec
 
 // The rewrite passes in the order they run (the names `skip` takes).
 const std::vector<std::string>& rewrite_pass_names();
+
+// One rewrite pass by name, outside the pipeline's run (fp16 engines fuse elementwise chains
+// after the conversion): r.fused, r.rewrites and r.nodes_after as run_passes fills them.
+void run_pass(Graph& g, const std::string& name, PassReport& r, bool record_rewrites);
 
 }  // namespace kiln

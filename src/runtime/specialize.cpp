@@ -2,8 +2,6 @@
 
 #include <algorithm>
 
-#include "passes/fuse_elementwise.h"
-#include "passes/fusion_record.h"
 #include "passes/pipeline.h"
 
 namespace kiln {
@@ -21,14 +19,7 @@ PassReport optimize_for_engine(Graph& g, EngineBuild& build, PrecisionReport* pr
   if (fp16) {
     PrecisionReport r = convert_to_fp16(g);
     if (precision) *precision = r;
-    if (!build.disabled_passes.count(kFuseElementwise)) {
-      const std::vector<NodeSignature> before = node_signatures(g);
-      passes.fused[kFuseElementwise] = fuse_elementwise(g);
-      g.remove_dead_nodes();
-      for (auto& rec : diff_rewrites(kFuseElementwise, before, node_signatures(g)))
-        passes.rewrites.push_back(std::move(rec));
-      passes.nodes_after = int(g.nodes.size());
-    }
+    if (!build.disabled_passes.count(kFuseElementwise)) run_pass(g, kFuseElementwise, passes, /*record_rewrites=*/true);
   }
   build.rewrites = passes.rewrites;
   return passes;

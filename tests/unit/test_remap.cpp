@@ -217,6 +217,8 @@ TEST(Remap, MalformedStagesAreModelErrors) {
       {{"transpose:0"}, "ranks differ"},
       {{"slice:0,0,0,1"}, "step"},
       {{"slice:1,2,1,2"}, "runs past"},
+      {{"slice:0,0,1099511627776,16777217"}, "runs past"},  // step·(count − 1) wraps to 0 in 64 bits
+      {{"slice:0,9,1,1"}, "runs past"},                      // start beyond the axis
       {{"slice:2,0,1,1"}, "outside the input's rank"},
       {{"pad:0,-1,0"}, "≥ 0"},
       {{"pad:0,1"}, "axis,before,after"},

@@ -12,6 +12,5 @@ void register_pow_op(OpRegistry& r);          // Pow (base and exponent types di
 void register_variadic_ops(OpRegistry& r);    // Max, Min, Sum, Mean
 void register_compare_logic_ops(OpRegistry& r);  // Equal, Less, ..., And, Or, Xor, Where
 void register_cast_ops(OpRegistry& r);        // Cast, CastLike
-void register_pointwise_op(OpRegistry& r);    // kiln.Pointwise: fused chains (pointwise.h)
 
 }  // namespace kiln::ew

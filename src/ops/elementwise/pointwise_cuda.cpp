@@ -4,8 +4,8 @@
 // file with its other kernel choices and a run of the engine compiles nothing; a graph run
 // without a build compiles on its first plan. Each cubin is loaded once per process
 // (cudaLibraryLoadData, context-independent) and its two entry points launched with
-// cudaLaunchKernel; the node's state keeps them, so planned runs and CUDA Graph capture only
-// launch.
+// cudaLaunchKernel; the node's state keeps them with the plan's layout, so later runs and CUDA
+// Graph capture only set pointers and launch.
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -16,19 +16,20 @@
 #include "runtime/cuda/cuda_check.h"
 #include "runtime/cuda/cuda_kernel_context.h"
 #include "runtime/cuda/gpu_arch.h"
+#include "runtime/engine/checksum.h"
 
 namespace kiln::ew {
 namespace {
 
 struct PointwiseState : KernelState {
   cudaKernel_t k32 = nullptr, k64 = nullptr;
+  PwParams params;     // dims and strides of the plan's shapes; pointers set per run
+  bool small = false;  // every index fits in 32 bits: the k32 entry point
 };
 
-std::string hash_hex(const std::string& s) {  // FNV-1a 64: a cache key, not a checksum
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+std::string hash_hex(const std::string& s) {  // a cache key, not a checksum
   char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(checksum64(s.data(), s.size())));
   return buf;
 }
 
@@ -64,9 +65,9 @@ void prepare(CudaKernelContext& ctx, const PwProgram& p, PointwiseState& st) {
   CUDA_CHECK(cudaLibraryGetKernel(&st.k64, lib, kPointwiseKernel64));
 }
 
-}  // namespace
-
-void pointwise_cuda(CudaKernelContext& ctx) {
+// What depends only on the plan's shapes — the program, the merged broadcast layout, the
+// kernel — is made on its first run; later runs set the pointers and launch.
+void plan_pointwise(CudaKernelContext& ctx, PointwiseState& st) {
   std::vector<DType> types;
   std::vector<Dims> in_dims;
   for (size_t i = 0; i < ctx.num_inputs(); ++i) {
@@ -76,28 +77,34 @@ void pointwise_cuda(CudaKernelContext& ctx) {
   }
   const PwProgram p = parse_pw_program(ctx.attrs(), types, ctx.node.describe());
   if (p.results.size() != ctx.num_outputs()) ctx.invalid("'results' and the node's outputs differ in number");
-  bool fresh = false;
-  PointwiseState& st = ctx.state<PointwiseState>(&fresh);
-  if (fresh || !st.k32) prepare(ctx, p, st);
-
-  PwParams params;
-  for (size_t o = 0; o < ctx.num_outputs(); ++o) params.out[o] = ctx.alloc_output(o).data();
+  prepare(ctx, p, st);
+  PwParams& params = st.params;
   const Dims out = ctx.output_dims(0);
   params.n = numel_of(out);
-  if (params.n == 0) return;
   const PwLayout l = pointwise_layout(out, in_dims);
   params.rank = int64_t(l.dims.size());
-  bool small = params.n < (int64_t(1) << 31);
+  st.small = params.n < (int64_t(1) << 31);
   for (size_t d = 0; d < l.dims.size(); ++d) params.dims[d] = l.dims[d];
   for (size_t i = 0; i < in_dims.size(); ++i) {
-    params.in[i] = ctx.input(i).data();
-    small = small && numel_of(in_dims[i]) < (int64_t(1) << 31);
+    st.small = st.small && numel_of(in_dims[i]) < (int64_t(1) << 31);
     for (size_t d = 0; d < l.dims.size(); ++d) params.strides[i][d] = l.strides[i][d];
   }
+}
+
+}  // namespace
+
+void pointwise_cuda(CudaKernelContext& ctx) {
+  bool fresh = false;
+  PointwiseState& st = ctx.state<PointwiseState>(&fresh);
+  if (fresh || !st.k32) plan_pointwise(ctx, st);
+  PwParams params = st.params;
+  for (size_t o = 0; o < ctx.num_outputs(); ++o) params.out[o] = ctx.alloc_output(o).data();
+  if (params.n == 0) return;
+  for (size_t i = 0; i < ctx.num_inputs(); ++i) params.in[i] = ctx.input(i).data();
   constexpr int kThreads = 256;
   const int64_t blocks = std::min<int64_t>((params.n + kThreads - 1) / kThreads, int64_t(cuda_sm_count()) * 16);
   void* args[] = {&params};
-  CUDA_CHECK(cudaLaunchKernel(reinterpret_cast<const void*>(small ? st.k32 : st.k64), dim3(unsigned(blocks)),
+  CUDA_CHECK(cudaLaunchKernel(reinterpret_cast<const void*>(st.small ? st.k32 : st.k64), dim3(unsigned(blocks)),
                               dim3(kThreads), args, 0, ctx.stream()));
 }
 

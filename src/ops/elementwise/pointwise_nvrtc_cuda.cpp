@@ -19,9 +19,12 @@ void check(nvrtcResult r, const char* call, const std::string& what) {
 std::string nvrtc_arch(const std::string& gpu_arch) { return gpu_arch == "sm_90" ? "sm_90a" : gpu_arch; }
 
 std::string nvrtc_version_tag() {
-  int major = 0, minor = 0;
-  check(nvrtcVersion(&major, &minor), "nvrtcVersion", "NVRTC");
-  return "nvrtc" + std::to_string(major) + "." + std::to_string(minor);
+  static const std::string tag = [] {  // asked once per process: every Pointwise node's cache key names it
+    int major = 0, minor = 0;
+    check(nvrtcVersion(&major, &minor), "nvrtcVersion", "NVRTC");
+    return "nvrtc" + std::to_string(major) + "." + std::to_string(minor);
+  }();
+  return tag;
 }
 
 std::string nvrtc_compile_cubin(const std::string& source, const std::string& arch, const std::string& what) {

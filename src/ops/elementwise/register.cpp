@@ -1,4 +1,5 @@
 #include "ops/elementwise/elementwise_ops.h"
+#include "ops/elementwise/pointwise.h"
 #include "ops/elementwise/pointwise_program.h"
 #ifdef KILN_WITH_CUDA
 #include "ops/elementwise/elementwise_cuda.h"

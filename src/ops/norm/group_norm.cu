@@ -6,7 +6,7 @@
 //      then y = act((x − mean)·inv_std·scale[c] + B[c] [+ z]) over the chunk.
 // 16-byte vectors where the plane, chunk, channel run and pointers allow.
 #include "kiln/status.h"
-#include "ops/elementwise/gelu_math.cuh"
+#include "ops/linear/epilogue_math.cuh"
 #include "ops/norm/norm_cuda.h"
 #include "runtime/cuda/kernel_util.cuh"
 
@@ -68,16 +68,6 @@ __device__ __forceinline__ void combine(float& n, float& mean, float& m2, float 
   n = total;
 }
 
-__device__ __forceinline__ float activate(float v, EpilogueActivation act) {
-  switch (act) {
-    case EpilogueActivation::kRelu: return v < 0.f ? 0.f : v;
-    case EpilogueActivation::kGelu: return ew::gelu_erf(v);
-    case EpilogueActivation::kGeluTanh: return ew::gelu_tanh(v);
-    case EpilogueActivation::kNone: break;
-  }
-  return v;
-}
-
 template <class T, int V>
 __global__ void chunk_apply(const T* __restrict__ x, const T* __restrict__ scale, const T* __restrict__ bias,
                             const T* __restrict__ z, T* __restrict__ y, const float2* __restrict__ partial, Geometry g,
@@ -111,7 +101,7 @@ __global__ void chunk_apply(const T* __restrict__ x, const T* __restrict__ scale
     cuda::load_vec<T, V>(x + base + i, f);
     if (z) cuda::load_vec<T, V>(z + base + i, r);
 #pragma unroll
-    for (int k = 0; k < V; ++k) f[k] = activate((f[k] - mean) * sc + b + (z ? r[k] : 0.f), act);
+    for (int k = 0; k < V; ++k) f[k] = linear::activate_f(act, (f[k] - mean) * sc + b + (z ? r[k] : 0.f));
     cuda::store_vec<T, V>(y + base + i, f);
   }
 }

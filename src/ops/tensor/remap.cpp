@@ -68,14 +68,7 @@ Tensor apply_stage(const Tensor& x, const RemapStage& s, const unsigned char* fi
   const Dims out_dims = remap_stage_dims(s, x.dims(), &error);
   KILN_ASSERT(error.empty());
   if (s.kind == RemapKind::kReshape) return x.reshaped(out_dims);
-  if (s.kind == RemapKind::kTranspose) {
-    const Dims xs = contiguous_strides(x.dims());
-    Dims from(xs.size());
-    for (size_t i = 0; i < xs.size(); ++i) from[i] = xs[size_t(s.v[i])];
-    Tensor y(x.dtype(), out_dims);
-    if (y.numel()) strided_copy(dtype_size(x.dtype()), y.raw(), out_dims, x.raw(), 0, from);
-    return y;
-  }
+  if (s.kind == RemapKind::kTranspose) return permute(x, std::vector<int>(s.v.begin(), s.v.end()));
   const int axis = int(s.v[0]);
   const int64_t n = out_dims[size_t(axis)];
   std::vector<int64_t> src;  // the input index of each output index along the axis

@@ -9,6 +9,7 @@
 #include <climits>
 
 #include "ir/tensor.h"
+#include "ops/op_util.h"
 
 namespace kiln::tensor_ops {
 namespace {
@@ -253,7 +254,8 @@ std::optional<RemapProgram> finish(const View& w) {
   }
   for (int64_t v : v_max) coord_max = std::max(coord_max, v);
   p.base = w.base;
-  p.index32 = p.numel <= INT32_MAX && src_max <= INT32_MAX && coord_max <= INT32_MAX;
+  // A segment's end is one past its last coordinate: it too must fit in 32 bits.
+  p.index32 = p.numel <= INT32_MAX && src_max <= INT32_MAX && coord_max < INT32_MAX;
   return p;
 }
 
@@ -264,11 +266,7 @@ std::optional<RemapProgram> compile_remap(const std::vector<RemapStage>& stages,
   for (int64_t d : x)
     if (d <= 0) return std::nullopt;
   View w;
-  const Dims strides = [&] {
-    Dims s(x.size(), 1);
-    for (size_t i = x.size(); i-- > 1;) s[i - 1] = s[i] * x[i];
-    return s;
-  }();
+  const Dims strides = contiguous_strides(x);
   for (size_t i = 0; i < x.size(); ++i) w.dims.push_back(x[i] == 1 ? std::vector<Factor>{} : std::vector<Factor>{{x[i], -1, strides[i]}});
   Dims in = x;
   std::string error;

@@ -90,11 +90,10 @@ std::vector<std::string> format_remap_stages(const std::vector<RemapStage>& stag
 }
 
 Dims remap_stage_dims(const RemapStage& s, const Dims& in, std::string* error) {
-  const std::string what = "stage '" + format_remap_stage(s) + "' on " + dims_to_string(in) + ": ";
   error->clear();
   Dims out = in;
-  const auto bad = [&](const std::string& m) {
-    *error = what + m;
+  const auto bad = [&](const std::string& m) {  // the message is built only on failure
+    *error = "stage '" + format_remap_stage(s) + "' on " + dims_to_string(in) + ": " + m;
     return Dims{};
   };
   switch (s.kind) {
@@ -125,7 +124,8 @@ Dims remap_stage_dims(const RemapStage& s, const Dims& in, std::string* error) {
       if (!axis_ok(s.v[0], in.size(), error)) return bad(*error);
       const int64_t dim = in[size_t(s.v[0])], start = s.v[1], step = s.v[2], n = s.v[3];
       if (start < 0 || step < 1 || n < 0) return bad("start must be ≥ 0, step ≥ 1, count ≥ 0");
-      if (n > 0 && start + step * (n - 1) >= dim) return bad("the slice runs past the axis");
+      // (n − 1)·step ≤ dim − 1 − start without forming the product, which can overflow.
+      if (n > 0 && (start >= dim || n - 1 > (dim - 1 - start) / step)) return bad("the slice runs past the axis");
       out[size_t(s.v[0])] = n;
       return out;
     }
