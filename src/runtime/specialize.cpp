@@ -7,20 +7,76 @@
 namespace kiln {
 
 namespace {
+
 constexpr const char* kFuseElementwise = "fuse_elementwise";
+
+bool inputs_static(const Graph& g) {
+  for (const auto& name : g.inputs) {
+    const ValueType& t = g.value(name).type;
+    if (!t.shape || !shape_known(*t.shape)) return false;
+  }
+  return true;
+}
+
+// The pipeline, then for fp16 the conversion and fuse_elementwise on the converted graph
+// (fuse_elementwise.h says why), so a chain sees its final storage types.
+PassReport passes_and_precision(Graph& g, const EngineBuild& build, bool convert, bool record,
+                                PrecisionReport* precision) {
+  std::set<std::string> skip = build.disabled_passes;
+  if (build.precision == "fp16") skip.insert(kFuseElementwise);
+  PassReport passes = run_passes(g, skip, record);
+  if (convert) {
+    PrecisionReport r = convert_to_fp16(g);
+    if (precision) *precision = r;
+    if (!build.disabled_passes.count(kFuseElementwise)) run_pass(g, kFuseElementwise, passes, record);
+  }
+  return passes;
+}
+
+// g with these input dims written into its input types, checked against g and the profiles.
+Graph with_input_dims(const Graph& g, const std::map<std::string, Dims>& input_dims, const EngineBuild& build,
+                      const std::string& what) {
+  Graph s = g;
+  for (const auto& [name, dims] : input_dims) {
+    if (std::find(s.inputs.begin(), s.inputs.end(), name) == s.inputs.end())
+      fail(ErrorCode::kInvalidArgument, what + " has no input named '" + name + "'");
+    ValueType& t = s.value(name).type;
+    bool fits = !t.shape || t.shape->size() == dims.size();
+    for (size_t i = 0; fits && t.shape && i < dims.size(); ++i)
+      fits = !(*t.shape)[i].known() || (*t.shape)[i].value == dims[i];
+    if (!fits)
+      fail(ErrorCode::kInvalidArgument, "input '" + name + "' has shape " + t.to_string() + " in " + what + ", got " +
+                                            dims_to_string(dims) + "; rebuild it for this shape (kiln build --shape/--min/--max)");
+    check_profile(build, name, dims, what);
+    t.shape = shape_of(dims);
+  }
+  return s;
+}
+
+}  // namespace
+
+bool converts_per_shape(const Graph& g, const EngineBuild& build) {
+  return build.precision == "fp16" && !inputs_static(g);
 }
 
 PassReport optimize_for_engine(Graph& g, EngineBuild& build, PrecisionReport* precision) {
-  const bool fp16 = build.precision == "fp16";
-  // fp16: elementwise chains are fused on the converted graph (fuse_elementwise.h says why).
-  std::set<std::string> skip = build.disabled_passes;
-  if (fp16) skip.insert(kFuseElementwise);
-  PassReport passes = run_passes(g, skip, /*record_rewrites=*/true);
-  if (fp16) {
-    PrecisionReport r = convert_to_fp16(g);
-    if (precision) *precision = r;
-    if (!build.disabled_passes.count(kFuseElementwise)) run_pass(g, kFuseElementwise, passes, /*record_rewrites=*/true);
+  if (converts_per_shape(g, build)) {
+    // Stored as imported: on a symbolic graph only some passes match (many need static shapes),
+    // and what they leave changes what the rest can take once the shape is known. specialize
+    // runs each shape through what a static fp16 build of it runs. The record (rewrites,
+    // conversion) is that of the profiles' opt shape when every input has one.
+    std::map<std::string, Dims> opt;
+    for (const auto& p : build.profiles) opt[p.name] = p.opt;
+    PassReport passes;
+    passes.nodes_before = int(g.nodes.size());
+    if (opt.size() == g.inputs.size()) {
+      Graph s = with_input_dims(g, opt, build, "the model");
+      passes = passes_and_precision(s, build, /*convert=*/true, /*record=*/true, precision);
+    }
+    build.rewrites = passes.rewrites;
+    return passes;
   }
+  PassReport passes = passes_and_precision(g, build, build.precision == "fp16", /*record=*/true, precision);
   build.rewrites = passes.rewrites;
   return passes;
 }
@@ -38,21 +94,8 @@ bool matches_static_inputs(const Graph& g, const std::map<std::string, Dims>& in
 
 Graph specialize(const Graph& g, const std::map<std::string, Dims>& input_dims, const EngineBuild& build,
                  const std::string& what) {
-  Graph s = g;
-  for (const auto& [name, dims] : input_dims) {
-    if (std::find(s.inputs.begin(), s.inputs.end(), name) == s.inputs.end())
-      fail(ErrorCode::kInvalidArgument, what + " has no input named '" + name + "'");
-    ValueType& t = s.value(name).type;
-    bool fits = !t.shape || t.shape->size() == dims.size();
-    for (size_t i = 0; fits && t.shape && i < dims.size(); ++i)
-      fits = !(*t.shape)[i].known() || (*t.shape)[i].value == dims[i];
-    if (!fits)
-      fail(ErrorCode::kInvalidArgument, "input '" + name + "' has shape " + t.to_string() + " in " + what + ", got " +
-                                            dims_to_string(dims) + "; rebuild it for this shape (kiln build --shape/--min/--max)");
-    check_profile(build, name, dims, what);
-    t.shape = shape_of(dims);
-  }
-  run_passes(s, build.disabled_passes);
+  Graph s = with_input_dims(g, input_dims, build, what);
+  passes_and_precision(s, build, converts_per_shape(g, build), /*record=*/false, nullptr);
   return s;
 }
 

@@ -16,8 +16,14 @@ namespace kiln {
 
 // What `kiln build` and kiln.build do to an imported graph: the passes without
 // build.disabled_passes (their rewrites recorded in build.rewrites), then fp16 storage when
-// build.precision is fp16 (what it did goes to *precision when given).
+// build.precision is fp16 (what it did goes to *precision when given). A converts_per_shape
+// graph is left as imported instead, and the record is that of specializing it for the
+// profiles' opt shapes: specialize runs each shape through what a static build of it runs.
 PassReport optimize_for_engine(Graph& g, EngineBuild& build, PrecisionReport* precision = nullptr);
+
+// True for an fp16 build of a graph with symbolic inputs: optimize_for_engine leaves it as
+// imported and specialize optimizes and converts each shape.
+bool converts_per_shape(const Graph& g, const EngineBuild& build);
 
 // True when every input already has exactly these dims (nothing to specialize).
 bool matches_static_inputs(const Graph& g, const std::map<std::string, Dims>& input_dims);

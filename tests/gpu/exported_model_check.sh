@@ -23,27 +23,6 @@ for p in "${PRECISIONS[@]}"; do
     echo "$p: run exit $? ($(tail -n1 "$OUT/$p.run.log"))"
   "$KILN" bench "$OUT/$p.kiln" "${inputs[@]}" --iterations 100 --warmup 20 --json \
     >"$OUT/$p.bench.json" 2>"$OUT/$p.bench.err" || echo "$p: bench exit $? ($(tail -n1 "$OUT/$p.bench.err"))"
-  python3 - "$DIR/golden" "$OUT/$p.out" "$OUT/$p.bench.json" "$p" <<'PY'
-import json, os, sys
-import numpy as np
-gold, got, bench, p = sys.argv[1:5]
-parts = []
-for f in sorted(os.listdir(gold)):
-    if not f.endswith(".npy") or not os.path.exists(os.path.join(got, f)):
-        continue
-    b = np.load(os.path.join(gold, f)).astype(np.float64)
-    a = np.load(os.path.join(got, f)).astype(np.float64)
-    rel = float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-300))
-    part = f"{f[:-4]} rel L2 {rel:.3g}, finite {bool(np.isfinite(a).all())}"
-    if b.ndim >= 2 and b.shape[-1] > 1:
-        part += f", argmax(last axis) agreement {100 * float((a.argmax(-1) == b.argmax(-1)).mean()):.3f}%"
-    parts.append(part)
-try:
-    row = json.load(open(bench))["rows"][0]
-    t = f"GPU median {row['gpu_ms']['median']:.3f} ms (p90 {row['gpu_ms']['p90']:.3f})"
-except Exception as e:
-    t = f"no timing ({e})"
-print(f"{p}: {t}; " + "; ".join(parts))
-PY
+  python3 "$(dirname "$0")/compare_outputs.py" "$DIR/golden" "$OUT/$p.out" "$OUT/$p.bench.json" "$p"
   rm -f "$OUT/$p.kiln"
 done

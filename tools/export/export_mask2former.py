@@ -160,8 +160,26 @@ def make_inputs(torch, hw, batch, seed=SEED + 2):
 OUTPUTS = ["class_queries_logits", "masks_queries_logits"]
 
 
-def write_also(torch, model, out_dir, hw, batch, seed):
-    """Inputs and PyTorch fp32 goldens at another size, same weights: DIR/also/<H>x<W>_b<B>/."""
+def write_fp16_reference(torch, model, pixel_values, out_dir):
+    """PyTorch's own fp16 (CUDA autocast float16) outputs in out_dir/golden_fp16/."""
+    import numpy as np
+
+    d = os.path.join(out_dir, "golden_fp16")
+    os.makedirs(d, exist_ok=True)
+    model.cuda()
+    try:
+        with torch.no_grad(), torch.autocast("cuda", dtype=torch.float16):
+            out = model(pixel_values=pixel_values.cuda())
+    finally:
+        model.cpu()
+    for name in OUTPUTS:
+        np.save(os.path.join(d, name + ".npy"), getattr(out, name).float().cpu().numpy())
+    kc.log(f"wrote {d} (CUDA autocast float16)")
+
+
+def write_also(torch, model, out_dir, hw, batch, seed, fp16_reference):
+    """Inputs and PyTorch fp32 goldens at another size, same weights: DIR/also/<H>x<W>_b<B>/
+    (and golden_fp16/ with fp16_reference)."""
     import numpy as np
 
     sub = os.path.join(out_dir, "also", f"{hw[0]}x{hw[1]}_b{batch}")
@@ -174,7 +192,36 @@ def write_also(torch, model, out_dir, hw, batch, seed):
     for name in OUTPUTS:
         np.save(os.path.join(sub, "golden", name + ".npy"), getattr(out, name).float().numpy())
     kc.log(f"also {hw[0]}x{hw[1]} batch {batch}: masks {list(out.masks_queries_logits.shape)}")
+    if fp16_reference:
+        write_fp16_reference(torch, model, inputs["pixel_values"], sub)
     return os.path.relpath(sub, out_dir)
+
+
+def check_also_with_onnxruntime(out_dir, also):
+    """The dynamic export at the other sizes, in onnxruntime against PyTorch's goldens there: a
+    size the trace baked in shows up here, before any kiln build. Exits 1 past 1e-4 rel L2."""
+    import json
+
+    import numpy as np
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(os.path.join(out_dir, "model.onnx"), providers=["CPUExecutionProvider"])
+    rels = {}
+    for sub in also:
+        d = os.path.join(out_dir, sub)
+        outs = sess.run(OUTPUTS, {"pixel_values": np.load(os.path.join(d, "inputs", "pixel_values.npy"))})
+        rel = {}
+        for name, o in zip(OUTPUTS, outs):
+            g = np.load(os.path.join(d, "golden", name + ".npy"))
+            rel[name] = kc.rel_l2(o, g) if o.shape == g.shape else f"shape {list(o.shape)} != {list(g.shape)}"
+        rels[sub] = rel
+        kc.log(f"onnxruntime at {sub}: rel L2 {rel}")
+    with open(os.path.join(out_dir, "also_onnxruntime.json"), "w") as f:
+        json.dump(rels, f, indent=1)
+    bad = [s for s, r in rels.items() if any(not isinstance(v, float) or not v <= 1e-4 for v in r.values())]
+    if bad:
+        raise SystemExit(f"export_mask2former: the dynamic export disagrees with PyTorch at {bad} "
+                         "(onnxruntime, see also_onnxruntime.json): a size was traced as a constant")
 
 
 def main():
@@ -202,7 +249,8 @@ def main():
 
     cfg, model, changed, patched = build_model(torch, a.variant, hw)
     inputs = make_inputs(torch, hw, a.batch)
-    also = [write_also(torch, model, a.out, s, a.batch, SEED + 10 + i) for i, s in enumerate(a.also)]
+    also = [write_also(torch, model, a.out, s, a.batch, SEED + 10 + i, a.fp16_reference)
+            for i, s in enumerate(a.also)]
     dynamic_axes = None
     if a.dynamic:
         dynamic_axes = {"pixel_values": {2: "height", 3: "width"},
@@ -221,17 +269,10 @@ def main():
         extra_meta={"randomized_trivial_params": changed, "patched_mask_helpers": patched, "also": also},
         dynamic_axes=dynamic_axes,
     )
+    if also:
+        check_also_with_onnxruntime(a.out, also)
     if a.fp16_reference:
-        import numpy as np
-
-        out_dir = os.path.join(a.out, "golden_fp16")
-        os.makedirs(out_dir, exist_ok=True)
-        model = model.cuda()
-        with torch.no_grad(), torch.autocast("cuda", dtype=torch.float16):
-            out = model(pixel_values=inputs["pixel_values"].cuda())
-        for name in OUTPUTS:
-            np.save(os.path.join(out_dir, name + ".npy"), getattr(out, name).float().cpu().numpy())
-        kc.log(f"{v['name']}: wrote {out_dir} (CUDA autocast float16)")
+        write_fp16_reference(torch, model, inputs["pixel_values"], a.out)
 
 
 if __name__ == "__main__":

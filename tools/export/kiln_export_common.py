@@ -113,33 +113,62 @@ def patch_mask_helpers(module_names) -> list:
     return patched
 
 
-@contextlib.contextmanager
-def float_linspace_while_tracing():
-    """The legacy exporter's linspace symbolic yields float64 whatever dtype was asked for (seen
-    with torch 2.11 in Mask2Former's MSDeformAttn reference points): the sampling grid then
-    reaches GridSample as float64 next to a float32 input, which onnxruntime has no kernel for.
-    While tracing, compute linspace as start + arange(steps) * step in the requested dtype (the
-    same values; exact for the half-integer grids used here). Eager calls are untouched."""
+def _holds_tensor(data) -> bool:
     import torch
 
-    orig = torch.linspace
+    if isinstance(data, torch.Tensor):
+        return True
+    return isinstance(data, (list, tuple)) and any(_holds_tensor(d) for d in data)
 
-    def patched(start, end, steps, *args, dtype=None, device=None, **kwargs):
+
+def _stack_traced(data, dtype, device):
+    """torch.tensor(nested lists) built with torch.stack, so traced sizes stay traced."""
+    import torch
+
+    if isinstance(data, (list, tuple)):
+        return torch.stack([_stack_traced(d, dtype, device) for d in data])
+    t = data if isinstance(data, torch.Tensor) else torch.tensor(data, device=device)
+    return t.to(dtype=dtype or t.dtype, device=device or t.device)
+
+
+@contextlib.contextmanager
+def traced_sizes_stay_symbolic():
+    """While the legacy exporter traces, a tensor size is a 0-d tensor, but some factories turn it
+    back into a Python number and the trace keeps that number as a constant: an export with
+    dynamic H/W then computes with the traced sizes in some places and the example's in others
+    (Mask2Former's reference points and offset normalizer). Patched while tracing only, with the
+    same values:
+    - torch.linspace(start, end, steps) → start + arange(steps) · (end − start) / max(steps − 1, 1)
+      in the requested dtype; the legacy linspace symbolic also yields float64 whatever dtype was
+      asked for, which onnxruntime's GridSample has no kernel for. Exact for the half-integer grids
+      used here.
+    - torch.tensor / torch.as_tensor of (nested) lists holding traced sizes → torch.stack of them.
+    Eager calls, and calls on plain numbers while tracing, are untouched."""
+    import torch
+
+    orig_linspace, orig_tensor, orig_as_tensor = torch.linspace, torch.tensor, torch.as_tensor
+
+    def linspace(start, end, steps, *args, dtype=None, device=None, **kwargs):
         if args or kwargs.get("out") is not None or not torch.jit.is_tracing():
-            return orig(start, end, steps, *args, dtype=dtype, device=device, **kwargs)
+            return orig_linspace(start, end, steps, *args, dtype=dtype, device=device, **kwargs)
         dt = dtype or torch.get_default_dtype()
-        n = int(steps)
-        idx = torch.arange(n, dtype=dt, device=device)
-        if n == 1:
-            return (idx * 0 + start).to(dt)
-        step = (end - start) / (n - 1)
+        idx = torch.arange(steps, device=device).to(dt)
+        step = (end - start) / torch.clamp(torch.as_tensor(steps) - 1, min=1).to(dt)
         return (start + idx * step).to(dt)
 
-    torch.linspace = patched
+    def factory(orig):
+        def patched(data, *args, dtype=None, device=None, **kwargs):
+            if args or kwargs or not torch.jit.is_tracing() or not _holds_tensor(data):
+                return orig(data, *args, dtype=dtype, device=device, **kwargs)
+            return _stack_traced(data, dtype, device)
+
+        return patched
+
+    torch.linspace, torch.tensor, torch.as_tensor = linspace, factory(orig_tensor), factory(orig_as_tensor)
     try:
         yield
     finally:
-        torch.linspace = orig
+        torch.linspace, torch.tensor, torch.as_tensor = orig_linspace, orig_tensor, orig_as_tensor
 
 
 def randomize_trivial_params(model, seed: int) -> dict:
@@ -325,7 +354,7 @@ def export_and_check(
     # torch 1.x has no dynamo exporter and no `dynamo` argument; its export is the legacy one.
     legacy = {"dynamo": False} if int(torch.__version__.split(".")[0]) >= 2 else {}
     try:
-        with torch.no_grad(), float_linspace_while_tracing():
+        with torch.no_grad(), traced_sizes_stay_symbolic():
             torch.onnx.export(
                 wrapped,
                 args,

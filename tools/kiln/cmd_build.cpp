@@ -139,9 +139,10 @@ int build(const BuildOptions& o) {
                                   {"generated_kernels", generated_kernels(eb.tuning)}}},
                       {"plans", plans}, {"inputs", nlohmann::json::array()},
                       {"rewrites", passes.rewrites.size()}, {"disabled_passes", eb.disabled_passes}};
-  if (eb.precision == "fp16")
+  if (eb.precision == "fp16")  // of the opt shape where each shape is converted on its own
     r["fp16"] = {{"values_converted", precision.values_converted}, {"constants_converted", precision.constants_converted},
-                 {"casts_inserted", precision.casts_inserted}, {"values_kept_fp32", precision.values_kept_fp32}};
+                 {"casts_inserted", precision.casts_inserted}, {"values_kept_fp32", precision.values_kept_fp32},
+                 {"converted_per_shape", converts_per_shape(g, eb)}};
   if (quantized) r["calibration"] = calibration;
   for (const auto& name : g.inputs) r["inputs"].push_back({{"name", name}, {"shape", g.value(name).type.to_string()}});
   for (const auto& p : eb.profiles)

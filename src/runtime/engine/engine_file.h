@@ -30,8 +30,9 @@
 namespace kiln {
 
 inline constexpr char kEngineMagic[8] = {'K', 'I', 'L', 'N', 'E', 'N', 'G', '\x1a'};
-// 2: plugin-op block; 3: build block; 4: checksum64; 5: disabled passes and rewrites in the build
-inline constexpr uint32_t kEngineFormatVersion = 5;
+// 2: plugin-op block; 3: build block; 4: checksum64; 5: disabled passes and rewrites in the build;
+// 6: fp16 engines with symbolic inputs store the graph before fp16 conversion (specialize.h)
+inline constexpr uint32_t kEngineFormatVersion = 6;
 inline constexpr size_t kEngineHeaderBytes = 32;
 
 // What an engine was built for: device "cpu" (arch empty) or "cuda" with the GPU's
