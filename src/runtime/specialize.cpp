@@ -92,10 +92,17 @@ bool matches_static_inputs(const Graph& g, const std::map<std::string, Dims>& in
   return true;
 }
 
+void optimize_specialized(Graph& g, const EngineBuild& build) {
+  passes_and_precision(g, build, build.precision == "fp16", /*record=*/false, nullptr);
+}
+
 Graph specialize(const Graph& g, const std::map<std::string, Dims>& input_dims, const EngineBuild& build,
                  const std::string& what) {
   Graph s = with_input_dims(g, input_dims, build, what);
-  passes_and_precision(s, build, converts_per_shape(g, build), /*record=*/false, nullptr);
+  if (converts_per_shape(g, build))
+    optimize_specialized(s, build);
+  else
+    run_passes(s, build.disabled_passes);
   return s;
 }
 

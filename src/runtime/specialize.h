@@ -25,6 +25,10 @@ PassReport optimize_for_engine(Graph& g, EngineBuild& build, PrecisionReport* pr
 // imported and specialize optimizes and converts each shape.
 bool converts_per_shape(const Graph& g, const EngineBuild& build);
 
+// What specialize does to a converts_per_shape engine's graph once its input dims are written:
+// the passes, the fp16 conversion, fuse_elementwise. For callers that write the dims themselves.
+void optimize_specialized(Graph& g, const EngineBuild& build);
+
 // True when every input already has exactly these dims (nothing to specialize).
 bool matches_static_inputs(const Graph& g, const std::map<std::string, Dims>& input_dims);
 

@@ -1,6 +1,8 @@
 #include "model_source.h"
+
 #include <algorithm>
 
+#include "runtime/specialize.h"
 
 namespace kiln::cli {
 namespace {
@@ -50,7 +52,10 @@ Graph open_model(const std::string& path, const ImportOptions& import, const Eng
   Engine e = load_engine(path);
   if (run_on) check_engine_target(e, *run_on, path);
   for (const auto& [name, dims] : import.input_shapes) check_profile(e.build, name, dims, "engine " + path);
+  const bool per_shape = converts_per_shape(e.graph, e.build);
   shape_inputs(e.graph, import.input_shapes, path);
+  // Stored as imported (specialize.h): once every input has dims, optimize and convert that shape.
+  if (per_shape && !converts_per_shape(e.graph, e.build)) optimize_specialized(e.graph, e.build);
   if (source) *source = ModelSource{true, e.target, e.kiln_version, std::move(e.build)};
   return std::move(e.graph);
 }
