@@ -14,7 +14,9 @@
 #include "passes/fuse_attention.h"
 #include "passes/fuse_gelu.h"
 #include "passes/fuse_group_norm.h"
+#include "passes/fuse_head_scores.h"
 #include "passes/fuse_layer_norm.h"
+#include "passes/fuse_mask_position_embedding.h"
 #include "passes/fuse_masked_softmax.h"
 #include "passes/fuse_matmul_epilogue.h"
 #include "passes/fuse_ms_deform_attn.h"
@@ -36,11 +38,13 @@ struct RewritePass {
 constexpr RewritePass kRewrites[] = {
     {"fuse_ms_deform_attn", fuse_ms_deform_attn},  // first: reads the Transposes and Slices as exported
     {"eliminate_noops", eliminate_noops},
+    {"fuse_mask_position_embedding", fuse_mask_position_embedding},  // before fuse_elementwise takes its Sub/Div/Sin/Cos
     {"commute_resize_conv", commute_resize_conv},
     {"fuse_row_column_read", fuse_row_column_read},  // before fuse_attention: its first MatMul reads a softmax
     {"fuse_attention", fuse_attention},
     {"fold_attention_transposes", fold_attention_transposes},
     {"fuse_masked_softmax", fuse_masked_softmax},  // after fuse_attention: a masked attention goes whole
+    {"fuse_head_scores", fuse_head_scores},  // after fuse_attention took the whole attentions' score products
     {"fuse_token_dwconv", fuse_token_dwconv},
     {"fuse_token_patch_conv", fuse_token_patch_conv},  // before fuse_matmul_epilogue takes its MatMul + bias
     {"fuse_gelu", fuse_gelu},
