@@ -7,6 +7,7 @@
 #include "passes/commute_resize_conv.h"
 #include "passes/eliminate_noops.h"
 #include "passes/fold_attention_transposes.h"
+#include "passes/fold_row_column_transposes.h"
 #include "passes/fuse_conv_epilogue.h"
 #include "passes/fuse_data_movement.h"
 #include "passes/fuse_dwconv_activation.h"
@@ -45,6 +46,7 @@ constexpr RewritePass kRewrites[] = {
     {"fold_attention_transposes", fold_attention_transposes},
     {"fuse_masked_softmax", fuse_masked_softmax},  // after fuse_attention: a masked attention goes whole
     {"fuse_head_scores", fuse_head_scores},  // after fuse_attention took the whole attentions' score products
+    {"fold_row_column_transposes", fold_row_column_transposes},  // after fuse_row_column_read, before fuse_data_movement
     {"fuse_token_dwconv", fuse_token_dwconv},
     {"fuse_token_patch_conv", fuse_token_patch_conv},  // before fuse_matmul_epilogue takes its MatMul + bias
     {"fuse_gelu", fuse_gelu},
