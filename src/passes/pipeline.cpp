@@ -4,6 +4,7 @@
 
 #include "kiln/status.h"
 
+#include "passes/commute_mean_linear.h"
 #include "passes/commute_resize_conv.h"
 #include "passes/eliminate_noops.h"
 #include "passes/fold_attention_transposes.h"
@@ -54,6 +55,7 @@ constexpr RewritePass kRewrites[] = {
     {"fuse_layer_norm", fuse_layer_norm},
     {"fuse_group_norm", fuse_group_norm},
     {"fuse_matmul_epilogue", fuse_matmul_epilogue},
+    {"commute_mean_linear", commute_mean_linear},  // reads the FusedMatMuls fuse_matmul_epilogue made
     {"merge_linear_pointwise_conv", merge_linear_pointwise_conv},
     {"fuse_resize_sum", fuse_resize_sum},  // reads the token layout merge_linear_pointwise_conv leaves
     {"fuse_data_movement", fuse_data_movement},  // after every pass that reads Transposes, Slices, Pads
