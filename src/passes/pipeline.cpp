@@ -4,9 +4,11 @@
 
 #include "kiln/status.h"
 
+#include "passes/commute_mean_linear.h"
 #include "passes/commute_resize_conv.h"
 #include "passes/eliminate_noops.h"
 #include "passes/fold_attention_transposes.h"
+#include "passes/fold_row_column_transposes.h"
 #include "passes/fuse_conv_epilogue.h"
 #include "passes/fuse_data_movement.h"
 #include "passes/fuse_dwconv_activation.h"
@@ -14,7 +16,9 @@
 #include "passes/fuse_attention.h"
 #include "passes/fuse_gelu.h"
 #include "passes/fuse_group_norm.h"
+#include "passes/fuse_head_scores.h"
 #include "passes/fuse_layer_norm.h"
+#include "passes/fuse_mask_position_embedding.h"
 #include "passes/fuse_masked_softmax.h"
 #include "passes/fuse_matmul_epilogue.h"
 #include "passes/fuse_ms_deform_attn.h"
@@ -36,11 +40,14 @@ struct RewritePass {
 constexpr RewritePass kRewrites[] = {
     {"fuse_ms_deform_attn", fuse_ms_deform_attn},  // first: reads the Transposes and Slices as exported
     {"eliminate_noops", eliminate_noops},
+    {"fuse_mask_position_embedding", fuse_mask_position_embedding},  // before fuse_elementwise takes its Sub/Div/Sin/Cos
     {"commute_resize_conv", commute_resize_conv},
     {"fuse_row_column_read", fuse_row_column_read},  // before fuse_attention: its first MatMul reads a softmax
     {"fuse_attention", fuse_attention},
     {"fold_attention_transposes", fold_attention_transposes},
     {"fuse_masked_softmax", fuse_masked_softmax},  // after fuse_attention: a masked attention goes whole
+    {"fuse_head_scores", fuse_head_scores},  // after fuse_attention took the whole attentions' score products
+    {"fold_row_column_transposes", fold_row_column_transposes},  // after fuse_row_column_read, before fuse_data_movement
     {"fuse_token_dwconv", fuse_token_dwconv},
     {"fuse_token_patch_conv", fuse_token_patch_conv},  // before fuse_matmul_epilogue takes its MatMul + bias
     {"fuse_gelu", fuse_gelu},
@@ -48,6 +55,7 @@ constexpr RewritePass kRewrites[] = {
     {"fuse_layer_norm", fuse_layer_norm},
     {"fuse_group_norm", fuse_group_norm},
     {"fuse_matmul_epilogue", fuse_matmul_epilogue},
+    {"commute_mean_linear", commute_mean_linear},  // reads the FusedMatMuls fuse_matmul_epilogue made
     {"merge_linear_pointwise_conv", merge_linear_pointwise_conv},
     {"fuse_resize_sum", fuse_resize_sum},  // reads the token layout merge_linear_pointwise_conv leaves
     {"fuse_data_movement", fuse_data_movement},  // after every pass that reads Transposes, Slices, Pads

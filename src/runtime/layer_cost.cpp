@@ -102,6 +102,11 @@ double flops_of(const Graph& g, const Node& n) {
     const Dims w = in_dims(4), v = in_dims(0);              // weights [B, Q, H, L, P], value [B, S, H, D]
     return w.size() == 5 && v.size() == 4 ? numel(w) * double(v[3]) * (2 * 4 + 2) : 0;
   }
+  if (n.domain == kKilnDomain && op == "HeadScores") {  // Q [B, L, N, D], K [B, J, N, D], Y [B, N, L, J]
+    const Dims q = in_dims(0);
+    return q.empty() ? 0 : 2 * out_elems() * double(q.back());
+  }
+  if (n.domain == kKilnDomain && op == "MaskPositionEmbedding") return out_elems();  // a sin or cos each
   if (n.domain == kKilnDomain && op == "RowColumnRead") {  // a_col [..., L, H], a_row [..., L, W], Y [..., L, D]
     const Dims c = in_dims(0), r = in_dims(1);
     return c.empty() || r.empty() ? 0 : 2 * out_elems() * double(c.back()) * double(r.back());

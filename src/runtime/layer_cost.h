@@ -9,6 +9,9 @@
 //   Einsum         k·prod(extent of every label) for k operands (2· for the usual two)
 //   kiln.Attention 2·B·Nq·Nk·d (Q Kᵀ) + 2·B·Nq·Nk·dv (P V) + 5·B·Nq·Nk (softmax, as Softmax)
 //   kiln.RowColumnRead 2·numel(Y)·H·W: the two MatMuls it replaces (Σ over y and x per output)
+//   kiln.HeadScores 2·numel(Y)·D (the MatMul it replaces; the scale rides on it)
+//   kiln.MaskPositionEmbedding 1 per output element (its sin or cos; the running count and
+//                  positions are per row, negligible)
 //   elementwise    1 per output element (Add, Relu, Erf, Where, Pow, ...); Sum/Max/Min/Mean of
 //                  k inputs k-1 (at least 1); Cast/CastLike 0
 //   LayerNormalization, Instance/GroupNormalization, MeanVarianceNormalization, LRN,

@@ -135,6 +135,51 @@ TEST(GpuRowColumnRead, NanRowsStayInTheirRows) {
   run_cases({{{2, 3}, 37, 7, 13, 32, true}, {{1, 2}, 17, 3, 5, 5, true}}, 9700);
 }
 
+// The token layouts (fold_row_column_transposes): V read as [B, H, W, N, D] and the output written
+// as [B, L, N, D], each alone and both, on every path — fp16 tensor cores (D 32, 16), fp16 CUDA
+// cores (D 5), fp32 CUDA cores (many blocks) and the fp32 GEMM pair (few blocks: V copied to and
+// the output from the contiguous form) — with a NaN row.
+TEST(GpuRowColumnRead, TokenLayouts) {
+  struct Tok {
+    int64_t B, N, L, H, W, D;
+  };
+  const std::vector<Tok> cases = {
+      {1, 8, 200, 7, 13, 32},   // fp16 tensor cores, 64-row tiles; fp32 GEMM pair
+      {2, 4, 2100, 5, 11, 16},  // fp16 128-row tiles; fp32 CUDA cores
+      {2, 3, 37, 9, 21, 5},     // fp16 CUDA cores; fp32 GEMM pair
+      {1, 1, 17, 3, 5, 8},      // one head
+  };
+  uint64_t seed = 9750;
+  for (DType dt : {DType::kF32, DType::kF16})
+    for (const Tok& k : cases)
+      for (auto [v_tokens, out_tokens] : {std::pair<int64_t, int64_t>{1, 0}, {0, 1}, {1, 1}}) {
+        GpuCase c{"RowColumnRead", {}, {}};
+        c.domain = kKilnDomain;
+        c.opset = 1;
+        Tensor a_row = weights(dt, {k.B, k.N, k.L, k.W}, seed + 1);
+        set_row_nan(a_row, k.L, 3 % k.L);
+        const Dims v = v_tokens ? Dims{k.B, k.H, k.W, k.N, k.D} : Dims{k.B, k.N, k.H, k.W * k.D};
+        c.inputs = {weights(dt, {k.B, k.N, k.L, k.H}, seed), a_row, random_tensor(dt, v, seed + 2)};
+        c.attrs.set("v_tokens", v_tokens);
+        c.attrs.set("out_tokens", out_tokens);
+        c.seed = seed;
+        c.gpu_runs = 3;
+        seed += 10;
+        if (dt == DType::kF16) f16_tolerance(c);
+        else c.atol = 1e-5, c.rtol = 1e-5;
+        SCOPED_TRACE(std::string(dtype_name(dt)) + " v_tokens " + std::to_string(v_tokens) + " out_tokens " +
+                     std::to_string(out_tokens) + " N " + std::to_string(k.N) + " L " + std::to_string(k.L) + " D " +
+                     std::to_string(k.D));
+        expect_gpu_matches_cpu(c);
+        if (::testing::Test::HasFatalFailure()) return;
+      }
+}
+
+// anchor_detr_tiny with V's head split and the output's merge folded into its 4 reads.
+TEST(GpuRowColumnRead, AnchorDetrTinyTokenLayouts) {
+  expect_fusion_on_gpu("anchor_detr_tiny", "fold_row_column_transposes", 8, {"pred_logits", "pred_boxes"});
+}
+
 // anchor_detr_tiny with its 4 reads fused: the GPU against the CPU reference on the same graph
 // (the model tests' fp32 bound) and against the unfused graph on the GPU; then fp16 engines.
 TEST(GpuRowColumnRead, AnchorDetrTiny) {

@@ -1,7 +1,10 @@
 // kiln.RowColumnRead's CPU reference against the unfused formula in long double — per_col =
 // a_col @ V, then a_row @ per_col, the order AnchorDETR's export computes it in — over awkward
 // shapes, fp32 and fp16 storage; and its shape inference: symbolic dims, what does not fit.
+#include <cstring>
+
 #include "harness.h"
+#include "kiln/status.h"
 
 namespace kiln::test {
 namespace {
@@ -71,6 +74,73 @@ TEST(RowColumnRead, MatchesTheUnfusedFormula) {
       else expect_close(out[0], unfused(c, r, v, k.W), 1e-6, 1e-3);
       if (::testing::Test::HasFailure()) return;
     }
+}
+
+// t [a0, a1, ..., ] with its axes in `perm` order (a plain copy, as Transpose computes it).
+Tensor permuted(const Tensor& t, const std::vector<int>& perm) {
+  Dims out_dims;
+  for (int p : perm) out_dims.push_back(t.dim(p));
+  Tensor out(t.dtype(), out_dims);
+  const Dims in_strides = [&] {
+    Dims st(t.dims().size(), 1);
+    for (int i = t.rank() - 2; i >= 0; --i) st[size_t(i)] = st[size_t(i + 1)] * t.dim(i + 1);
+    return st;
+  }();
+  const size_t es = dtype_size(t.dtype());
+  for (int64_t i = 0; i < out.numel(); ++i) {
+    int64_t rem = i, src = 0;
+    for (int d = out.rank() - 1; d >= 0; --d) {
+      src += rem % out_dims[size_t(d)] * in_strides[size_t(perm[size_t(d)])];
+      rem /= out_dims[size_t(d)];
+    }
+    std::memcpy(static_cast<char*>(out.raw()) + i * int64_t(es), static_cast<const char*>(t.raw()) + src * int64_t(es), es);
+  }
+  return out;
+}
+
+// The token layouts read V [B, H, W, N, D] and write [B, L, N, D]: the same sums, bit for bit, as
+// the plain layout on the head-split copies.
+TEST(RowColumnRead, TokenLayoutsAreThePlainOnesPermuted) {
+  struct Case {
+    int64_t B, N, L, H, W, D;
+  };
+  uint64_t seed = 7300;
+  for (DType dt : {DType::kF32, DType::kF16})
+    for (const Case& k : {Case{1, 4, 80, 8, 10, 16}, Case{2, 3, 7, 5, 9, 5}, Case{1, 1, 1, 1, 1, 1}, Case{3, 2, 13, 1, 6, 8}})
+      for (int v_tokens : {0, 1})
+        for (int out_tokens : {0, 1}) {
+          SCOPED_TRACE(std::string(dtype_name(dt)) + " v_tokens " + std::to_string(v_tokens) + " out_tokens " +
+                       std::to_string(out_tokens) + " B" + std::to_string(k.B) + " N" + std::to_string(k.N));
+          const Tensor c = random_tensor(dt, {k.B, k.N, k.L, k.H}, seed++, 0, 1);
+          const Tensor r = random_tensor(dt, {k.B, k.N, k.L, k.W}, seed++, 0, 1);
+          const Tensor v5 = random_tensor(dt, {k.B, k.H, k.W, k.N, k.D}, seed++, -2, 2);
+          Tensor v2 = permuted(v5, {0, 3, 1, 2, 4});
+          v2 = v2.reshaped({k.B, k.N, k.H, k.W * k.D});
+          const Tensor plain = run_op(call({c, r, v2}))[0];
+          OpCall tok = call({c, r, v_tokens ? v5 : v2});
+          tok.attrs.set("v_tokens", int64_t(v_tokens));
+          tok.attrs.set("out_tokens", int64_t(out_tokens));
+          const Tensor got = run_op(tok)[0];
+          const Tensor want = out_tokens ? permuted(plain, {0, 2, 1, 3}) : plain;
+          expect_dims(got, want.dims());
+          EXPECT_TRUE(got.same_bytes(want));
+        }
+}
+
+TEST(RowColumnRead, TokenLayoutsRejectWhatDoesNotFit) {
+  const DType f = DType::kF32;
+  auto code = [&](Dims c, Dims r, Dims v, int v_tokens, int out_tokens) {
+    OpCall k = call({Tensor(f, std::move(c)), Tensor(f, std::move(r)), Tensor(f, std::move(v))});
+    k.attrs.set("v_tokens", int64_t(v_tokens));
+    k.attrs.set("out_tokens", int64_t(out_tokens));
+    return error_code_of(k);
+  };
+  EXPECT_EQ(code({2, 3, 5, 4}, {2, 3, 5, 6}, {2, 4, 6, 3, 8}, 1, 1), ErrorCode::kInternal);  // fits: no error
+  EXPECT_EQ(code({2, 3, 5, 4}, {2, 3, 5, 6}, {2, 4, 6, 2, 8}, 1, 0), ErrorCode::kInvalidModel);  // V's heads differ
+  EXPECT_EQ(code({2, 3, 5, 4}, {2, 3, 5, 6}, {2, 6, 4, 3, 8}, 1, 0), ErrorCode::kInvalidModel);  // H and W swapped
+  EXPECT_EQ(code({2, 3, 5, 4}, {2, 3, 5, 6}, {2, 4, 48}, 1, 0), ErrorCode::kInvalidModel);       // V not rank 5
+  EXPECT_EQ(code({6, 5, 4}, {6, 5, 6}, {6, 4, 48}, 0, 1), ErrorCode::kInvalidModel);             // out_tokens on rank 3
+  EXPECT_EQ(code({2, 3, 5, 4}, {2, 3, 5, 6}, {2, 3, 4, 48}, 2, 0), ErrorCode::kInvalidModel);    // flag not 0/1
 }
 
 // No rows to weigh (H = 0): every output is the empty sum, 0.

@@ -87,6 +87,20 @@ TEST(LayerCost, RowColumnReadCountsBothProducts) {
   expect_cost(m.cost(), 2.0 * 60 * 12, (30 + 40 + 144 + 60) * 2.0);
 }
 
+TEST(LayerCost, HeadScoresCountsTheProduct) {
+  G m;  // B 1, L 5, J 3, N 2, D 4: 30 scores of 4 products each; fp32
+  m.v("q", F32, {1, 5, 2, 4}).v("k", F32, {1, 3, 2, 4}).v("y", F32, {1, 2, 5, 3});
+  m.node("HeadScores", {"q", "k"}, {"y"}).domain = "kiln";
+  expect_cost(m.cost(), 2.0 * 30 * 4, (40 + 24 + 30) * 4.0);
+}
+
+TEST(LayerCost, MaskPositionEmbeddingCountsItsOutputs) {
+  G m;  // mask [2, 3, 5] bool → [2, 3, 8] float32
+  m.v("m", DType::kBool, {2, 3, 5}).v("y", F32, {2, 3, 8});
+  m.node("MaskPositionEmbedding", {"m"}, {"y"}).domain = "kiln";
+  expect_cost(m.cost(), 48, 30 * 1.0 + 48 * 4.0);
+}
+
 TEST(LayerCost, GemmCountsTransposeAndBias) {
   G m;  // A^T: [16,8] -> M=8, K=16; B [16,32]; C [32]; fp16
   m.v("a", F16, {16, 8}).v("b", F16, {16, 32}).c("c", Tensor(F16, {32})).v("y", F16, {8, 32});

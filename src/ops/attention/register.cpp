@@ -1,4 +1,5 @@
 #include "ops/attention/attention_ops.h"
+#include "ops/attention/head_scores.h"
 #include "ops/attention/row_column_read.h"
 #include "ops/registry.h"
 #ifdef KILN_WITH_CUDA
@@ -12,9 +13,11 @@ void register_attention_ops(OpRegistry& r) {
   r.add({.domain = kKilnDomain, .name = "Attention", .min_inputs = 3, .max_inputs = 4,
          .infer = attention_infer, .cpu = attention_cpu});
   register_row_column_read(r);
+  register_head_scores(r);
 #ifdef KILN_WITH_CUDA
   r.set_cuda("Attention", attention_cuda, kKilnDomain);
   r.set_cuda(kRowColumnReadOp, row_column_read_cuda, kKilnDomain);
+  r.set_cuda(kHeadScoresOp, head_scores_cuda, kKilnDomain);
 #endif
 }
 

@@ -22,8 +22,50 @@ Dim merged(const Dim& a, const Dim& b) {
   return a.symbol.empty() ? b : a;
 }
 
-// Checks the shapes against each other; returns the output shape [..., L, D].
+struct Layouts {
+  bool v_tokens = false, out_tokens = false;
+};
+
+Layouts layouts(const OpContextBase& ctx) {
+  Layouts l;
+  for (const char* name : {"v_tokens", "out_tokens"}) {
+    const int64_t f = ctx.attrs().get_int(name, 0);
+    if (f != 0 && f != 1) ctx.invalid(std::string(name) + " must be 0 or 1, got " + std::to_string(f));
+    (name[0] == 'v' ? l.v_tokens : l.out_tokens) = f == 1;
+  }
+  return l;
+}
+
+// V [B, H, W, N, D] against a_col [B, N, L, H] and a_row [B, N, L, W]: the output [B, N, L, D].
+Shape check_token_v(const OpContextBase& ctx, const Shape& c, const Shape& r, const Shape& v) {
+  if (c.size() != 4 || r.size() != 4 || v.size() != 5)
+    ctx.invalid("v_tokens needs a_col [B, N, L, H], a_row [B, N, L, W] and V [B, H, W, N, D], got " + shape_to_string(c) +
+                ", " + shape_to_string(r) + " and " + shape_to_string(v));
+  const std::pair<const Dim*, const Dim*> same[] = {{&c[0], &r[0]}, {&c[0], &v[0]}, {&c[1], &r[1]}, {&c[1], &v[3]},
+                                                    {&c[2], &r[2]}, {&c[3], &v[1]}, {&r[3], &v[2]}};
+  for (const auto& [a, b] : same)
+    if (dims_conflict(*a, *b))
+      ctx.invalid("a_col " + shape_to_string(c) + ", a_row " + shape_to_string(r) + " and V " + shape_to_string(v) +
+                  " do not agree on [B, N, L, H, W] (V is [B, H, W, N, D] with v_tokens)");
+  return {merged(c[0], v[0]), merged(c[1], v[3]), merged(c[2], r[2]), v[4]};
+}
+
+Shape check_plain(const OpContextBase& ctx, const Shape& c, const Shape& r, const Shape& v);
+
+// Checks the shapes against each other and the layouts; returns the output shape: [..., L, D],
+// or [B, L, N, D] with out_tokens.
 Shape check_shapes(const OpContextBase& ctx, const Shape& c, const Shape& r, const Shape& v) {
+  const Layouts l = layouts(ctx);
+  Shape out = l.v_tokens ? check_token_v(ctx, c, r, v) : check_plain(ctx, c, r, v);
+  if (l.out_tokens) {
+    if (out.size() != 4) ctx.invalid("out_tokens needs a_col [B, N, L, H], got " + shape_to_string(c));
+    std::swap(out[1], out[2]);
+  }
+  return out;
+}
+
+// The untransformed layout: a_col [..., L, H], a_row [..., L, W], V [..., H, W·D] → [..., L, D].
+Shape check_plain(const OpContextBase& ctx, const Shape& c, const Shape& r, const Shape& v) {
   const size_t k = c.size();
   if (k < 2) ctx.invalid("a_col must have rank >= 2 ([..., L, H]), got rank " + std::to_string(k));
   if (r.size() != k || v.size() != k)
@@ -72,24 +114,24 @@ template <class T> void forward(const RowColumnDims& k, const T* a_col, const T*
   parallel_for(k.batch * L, 8, [&](int64_t begin, int64_t end) {
     std::vector<double> acc(static_cast<size_t>(D)), s(static_cast<size_t>(D)), row(static_cast<size_t>(W));
     for (int64_t q = begin; q < end; ++q) {
-      const int64_t n = q / L;
+      const int64_t n = q / L, b = n / k.heads, h = n % k.heads;
       const T* c = a_col + q * H;
       const T* r = a_row + q * W;
-      const T* vn = v + n * H * W * D;
+      const T* vn = v + b * k.v_outer + h * k.v_inner;
       for (int64_t x = 0; x < W; ++x) row[size_t(x)] = to_double(r[x]);
       std::fill(acc.begin(), acc.end(), 0.0);
       for (int64_t y = 0; y < H; ++y) {
         std::fill(s.begin(), s.end(), 0.0);
-        const T* vy = vn + y * W * D;
+        const T* vy = vn + y * k.v_y;
         for (int64_t x = 0; x < W; ++x) {
           const double w = row[size_t(x)];
-          const T* vx = vy + x * D;
+          const T* vx = vy + x * k.v_x;
           for (int64_t d = 0; d < D; ++d) s[size_t(d)] += w * to_double(vx[d]);
         }
         const double cy = to_double(c[y]);
         for (int64_t d = 0; d < D; ++d) acc[size_t(d)] += cy * s[size_t(d)];
       }
-      T* o = out + q * D;
+      T* o = out + b * k.o_outer + h * k.o_inner + (q % L) * k.o_row;
       for (int64_t d = 0; d < D; ++d) o[d] = from_double<T>(acc[size_t(d)]);
     }
   });
@@ -99,9 +141,7 @@ std::vector<Tensor> cpu(const KernelContext& ctx) {
   const Tensor &c = ctx.input(kACol), &r = ctx.input(kARow), &v = ctx.input(kV);
   if (r.dtype() != c.dtype() || v.dtype() != c.dtype()) ctx.invalid("a_col, a_row and V must have one dtype");
   const RowColumnDims k = row_column_read_dims(ctx, c.dims(), r.dims(), v.dims());
-  Dims od(c.dims().begin(), c.dims().end() - 1);
-  od.push_back(k.head_dim);
-  Tensor y(c.dtype(), od);
+  Tensor y(c.dtype(), shape_dims(check_shapes(ctx, shape_of(c.dims()), shape_of(r.dims()), shape_of(v.dims()))));
   if (y.numel() == 0) return {y};
   visit_dtype(c.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
@@ -117,6 +157,7 @@ std::vector<Tensor> cpu(const KernelContext& ctx) {
 
 RowColumnDims row_column_read_dims(const OpContextBase& ctx, const Dims& a_col, const Dims& a_row, const Dims& v) {
   const Shape out = check_shapes(ctx, shape_of(a_col), shape_of(a_row), shape_of(v));
+  const Layouts l = layouts(ctx);
   RowColumnDims k;
   const size_t r = a_col.size();
   k.batch = numel_of(Dims(a_col.begin(), a_col.end() - 2));
@@ -124,6 +165,18 @@ RowColumnDims row_column_read_dims(const OpContextBase& ctx, const Dims& a_col, 
   k.height = a_col[r - 1];
   k.width = a_row[r - 1];
   k.head_dim = out.back().value;
+  const int64_t H = k.height, W = k.width, D = k.head_dim, L = k.rows;
+  k.heads = l.v_tokens || l.out_tokens ? a_col[1] : 1;
+  if (l.v_tokens) {  // [B, H, W, N, D]
+    k.v_x = k.heads * D, k.v_y = W * k.v_x, k.v_inner = D, k.v_outer = H * k.v_y;
+  } else {
+    k.v_x = D, k.v_y = W * D, k.v_inner = H * k.v_y, k.v_outer = k.heads * k.v_inner;
+  }
+  if (l.out_tokens) {  // [B, L, N, D]
+    k.o_row = k.heads * D, k.o_inner = D, k.o_outer = L * k.o_row;
+  } else {
+    k.o_row = D, k.o_inner = L * D, k.o_outer = k.heads * k.o_inner;
+  }
   return k;
 }
 

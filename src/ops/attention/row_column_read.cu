@@ -109,14 +109,13 @@ __global__ void __launch_bounds__(threads_of<kRW, kSplit>(), min_blocks<kD, kRW,
   const int rw = warp % kRW, group = warp / kRW;
   const int l0 = blockIdx.x * kBM;
   const int L = p.rows, H = p.height, W = p.width, D = p.head_dim;
-  const int64_t wd = int64_t(W) * D;
   const int copy_c = (threadIdx.x % kChunks) * 8, copy_r = threadIdx.x / kChunks;  // this thread's V chunks
 
   for (int64_t n = blockIdx.y; n < p.batch; n += gridDim.y) {
     const __half* acg = static_cast<const __half*>(p.a_col) + n * L * H;
     const __half* arg = static_cast<const __half*>(p.a_row) + n * L * W;
-    const __half* vg = static_cast<const __half*>(p.v) + n * H * wd;
-    __half* og = static_cast<__half*>(p.out) + n * L * D;
+    const __half* vg = static_cast<const __half*>(p.v) + n / p.heads * p.v_outer + n % p.heads * p.v_inner;
+    __half* og = static_cast<__half*>(p.out) + n / p.heads * p.o_outer + n % p.heads * p.o_inner;
 
     float acc[kD / 8][4];
 #pragma unroll
@@ -153,10 +152,10 @@ __global__ void __launch_bounds__(threads_of<kRW, kSplit>(), min_blocks<kD, kRW,
           for (int j = 0; j < kYT; ++j) {
             const int y = y0 + s * kYT + j;
             const bool y_in = y < y0 + yc && copy_c < D;
-            const __half* src = vg + int64_t(y) * wd + int64_t(x0) * D + copy_c;
+            const __half* src = vg + int64_t(y) * p.v_y + int64_t(x0) * p.v_x + copy_c;
             for (int xr = copy_r; xr < kw * 16; xr += kThreads / kChunks) {
               const bool in = y_in && x0 + xr < W;
-              cp_async16(dst + (j * xrows + xr) * kStride, in ? src + int64_t(xr) * D : vg, in ? 16 : 0);
+              cp_async16(dst + (j * xrows + xr) * kStride, in ? src + int64_t(xr) * p.v_x : vg, in ? 16 : 0);
             }
           }
         };
@@ -243,7 +242,7 @@ __global__ void __launch_bounds__(threads_of<kRW, kSplit>(), min_blocks<kD, kRW,
       for (int h = 0; h < 2; ++h) {
         const int row = l0 + rw * 16 + g + 8 * h;
         if (row >= L) continue;
-        __half* orow = og + int64_t(row) * D;
+        __half* orow = og + int64_t(row) * p.o_row;
 #pragma unroll
         for (int j = 0; j < kD / 8; ++j) {
           const int c = j * 8 + 2 * t;
@@ -283,7 +282,8 @@ template <int kD> void launch_for(const RowColumnParams& p, cudaStream_t stream)
 
 bool row_column_read_f16_fits(const RowColumnParams& p) {
   const auto aligned = [](const void* ptr) { return (reinterpret_cast<uintptr_t>(ptr) & 15) == 0; };
-  // V rows of D halves start 16-byte aligned; output pairs 4-byte aligned.
+  // V rows of D halves start 16-byte aligned (every V stride is a multiple of D); output pairs
+  // 4-byte aligned.
   return p.head_dim % 8 == 0 && p.head_dim <= 64 && aligned(p.v) && aligned(p.out);
 }
 

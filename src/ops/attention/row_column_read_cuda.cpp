@@ -6,7 +6,9 @@
 //        0.48-0.50 ms for the two unfused MatMuls
 //   fp32 with fewer blocks → per_col [batch, L, W·D] in scratch between two cuBLASLt GEMMs (the
 //        unfused MatMuls' own calls: the decoder's read, L 900, ran 0.33 ms on CUDA cores
-//        against their 0.145 ms), up to kMaxPerCol bytes of per_col
+//        against their 0.145 ms), up to kMaxPerCol bytes of per_col; token layouts (v_tokens,
+//        out_tokens) copied to and from the contiguous form around them, as the unfused
+//        Transposes did
 //   otherwise → the CUDA-core kernel with fp16 storage
 #include <cuda_runtime.h>
 
@@ -16,8 +18,10 @@
 #include "ops/attention/row_column_read.h"
 #include "ops/attention/row_column_read_launch.h"
 #include "ops/linear/linear_cuda.h"
+#include "ops/op_util.h"
 #include "runtime/cuda/cuda_check.h"
 #include "runtime/cuda/cuda_kernel_context.h"
+#include "runtime/cuda/strided_copy.h"
 
 namespace kiln::attention {
 namespace {
@@ -25,7 +29,22 @@ namespace {
 constexpr int64_t kMaxPerCol = int64_t(1) << 30;
 
 // per_col[n] = a_col[n] [L, H] · V[n] [H, W·D]; out[n, l] = a_row[n, l] [1, W] · per_col[n, l] [W, D].
-void row_column_read_gemms(CudaKernelContext& ctx, const RowColumnDims& k, const RowColumnParams& p) {
+// With a token layout V is first copied into the contiguous form, and the output written there
+// and copied out: the GEMMs need [H, W·D] rows (what the unfused graph's Transposes made).
+void row_column_read_gemms(CudaKernelContext& ctx, const RowColumnDims& k, RowColumnParams p) {
+  DeviceTensor v_plain, out_plain;
+  void* out = p.out;
+  if (!k.v_plain()) {  // V [y, x, d] at y·v_y + x·v_x + d → [y, x·D + d]: rows y·W + x of D
+    v_plain = ctx.scratch(DType::kF32, {k.batch, k.height * k.width, k.head_dim});
+    const Dims dims = {k.batch / k.heads, k.heads, k.height, k.width, k.head_dim};
+    const Dims from = {k.v_outer, k.v_inner, k.v_y, k.v_x, 1};
+    cuda::strided_copy(p.v, v_plain.data(), sizeof(float), cuda::make_layout(dims, {contiguous_strides(dims), from}), ctx.stream());
+    p.v = v_plain.data();
+  }
+  if (!k.out_plain()) {
+    out_plain = ctx.scratch(DType::kF32, {k.batch, k.rows, k.head_dim});
+    p.out = out_plain.data();
+  }
   DeviceTensor per_col = ctx.scratch(DType::kF32, {k.batch, k.rows, k.width * k.head_dim});
   const int64_t wd = k.width * k.head_dim;
   linear::GemmCall g;
@@ -44,6 +63,11 @@ void row_column_read_gemms(CudaKernelContext& ctx, const RowColumnDims& k, const
   r.c = p.out, r.ldc = k.head_dim, r.stride_c = k.head_dim;
   r.batch = k.batch * k.rows;
   linear::gemm_lt(ctx.session, r);
+  if (!k.out_plain()) {
+    const Dims dims = {k.batch / k.heads, k.heads, k.rows, k.head_dim};
+    const Dims to = {k.o_outer, k.o_inner, k.o_row, 1};
+    cuda::strided_copy(p.out, out, sizeof(float), cuda::make_layout(dims, {to, contiguous_strides(dims)}), ctx.stream());
+  }
   ctx.library = "cuBLASLt";
 }
 
@@ -72,6 +96,9 @@ void row_column_read_cuda(CudaKernelContext& ctx) {
   p.height = int(k.height);
   p.width = int(k.width);
   p.head_dim = int(k.head_dim);
+  p.heads = k.heads;
+  p.v_outer = k.v_outer, p.v_inner = k.v_inner, p.v_y = k.v_y, p.v_x = k.v_x;
+  p.o_outer = k.o_outer, p.o_inner = k.o_inner, p.o_row = k.o_row;
   const bool f16 = c.dtype == DType::kF16;
   if (f16 && row_column_read_f16_fits(p)) return launch_row_column_read_f16(p, ctx.stream());
   if (!f16 && !row_column_read_generic_fills(p) && k.batch * k.rows * k.width * k.head_dim * 4 <= kMaxPerCol &&

@@ -34,12 +34,11 @@ template <class T> __global__ void __launch_bounds__(kThreads) row_column_read_g
   const int tx = threadIdx.x % 8, ty = threadIdx.x / 8;  // columns 4·tx.., rows 4·ty..
   const int l0 = blockIdx.x * kBM, d0 = blockIdx.z * kBN;
   const int L = p.rows, H = p.height, W = p.width, D = p.head_dim;
-  const int64_t wd = int64_t(W) * D;
 
   for (int64_t n = blockIdx.y; n < p.batch; n += gridDim.y) {
     const T* acg = static_cast<const T*>(p.a_col) + n * L * H;
     const T* arg = static_cast<const T*>(p.a_row) + n * L * W;
-    const T* vg = static_cast<const T*>(p.v) + n * H * wd;
+    const T* vg = static_cast<const T*>(p.v) + n / p.heads * p.v_outer + n % p.heads * p.v_inner;
     float acc[4][4] = {};
     for (int x0 = 0; x0 < W; x0 += kXC) {
       const int xc = W - x0 < kXC ? W - x0 : kXC;
@@ -58,7 +57,7 @@ template <class T> __global__ void __launch_bounds__(kThreads) row_column_read_g
         for (int i = threadIdx.x; i < kYT * kXC * kBN; i += kThreads) {
           const int j = i / (kXC * kBN), x = i / kBN % kXC, c = i % kBN;  // reads along D
           const bool in = j < yc && x < xc && d0 + c < D;
-          vs[j][x][c] = in ? cuda::load_f(vg, int64_t(y0 + j) * wd + int64_t(x0 + x) * D + d0 + c) : 0.f;
+          vs[j][x][c] = in ? cuda::load_f(vg, int64_t(y0 + j) * p.v_y + int64_t(x0 + x) * p.v_x + d0 + c) : 0.f;
         }
         __syncthreads();
         for (int j = 0; j < yc; ++j) {
@@ -82,14 +81,14 @@ template <class T> __global__ void __launch_bounds__(kThreads) row_column_read_g
         }
       }
     }
-    T* og = static_cast<T*>(p.out) + n * L * D;
+    T* og = static_cast<T*>(p.out) + n / p.heads * p.o_outer + n % p.heads * p.o_inner;
 #pragma unroll
     for (int u = 0; u < 4; ++u) {
       const int row = l0 + 4 * ty + u;
       if (row >= L) continue;
 #pragma unroll
       for (int v = 0; v < 4; ++v)
-        if (d0 + 4 * tx + v < D) cuda::store_f(og, int64_t(row) * D + d0 + 4 * tx + v, acc[u][v]);
+        if (d0 + 4 * tx + v < D) cuda::store_f(og, int64_t(row) * p.o_row + d0 + 4 * tx + v, acc[u][v]);
     }
     __syncthreads();  // the next batch item reuses the tiles
   }

@@ -1,6 +1,9 @@
 // What the RowColumnRead kernels (row_column_read.cu, row_column_read_generic.cu) take: plain
-// data only, so nvcc compiles them without kiln's host headers. Every tensor is contiguous:
-// batch item n of a_col starts at n·L·H, of a_row at n·L·W, of V at n·H·W·D, of out at n·L·D.
+// data only, so nvcc compiles them without kiln's host headers. a_col and a_row are contiguous
+// (batch item n at n·L·H, n·L·W); V and out are read and written through strides (row_column_read.h's
+// RowColumnDims): item n = b·heads + h reads V[y, x, d] at b·v_outer + h·v_inner + y·v_y + x·v_x + d
+// and writes out[l, d] at b·o_outer + h·o_inner + l·o_row + d (the token layouts; contiguous
+// [H, W, D] and [L, D] per item otherwise).
 #pragma once
 #include <cuda_runtime_api.h>
 
@@ -15,6 +18,9 @@ struct RowColumnParams {
   void* out = nullptr;          // [batch, L, D]
   int64_t batch = 0;
   int rows = 0, height = 0, width = 0, head_dim = 0;  // L, H, W, D
+  int64_t heads = 1;
+  int64_t v_outer = 0, v_inner = 0, v_y = 0, v_x = 0;
+  int64_t o_outer = 0, o_inner = 0, o_row = 0;
 };
 
 // fp16 on tensor cores (mma.sync m16n8k16, fp32 accumulation). Needs head_dim % 8 == 0,

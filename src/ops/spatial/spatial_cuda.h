@@ -40,5 +40,6 @@ void resize_sum_cuda(CudaKernelContext& ctx);
 // kiln.MSDeformAttn (ms_deform_attn.h): every level's bilinear samples weighted and summed in one
 // kernel (ms_deform_attn.cu).
 void ms_deform_attn_cuda(CudaKernelContext& ctx);
+void mask_position_embedding_cuda(CudaKernelContext& ctx);  // kiln.MaskPositionEmbedding
 
 }  // namespace kiln::spatial
