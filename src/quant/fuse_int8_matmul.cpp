@@ -86,8 +86,6 @@ std::optional<Match> match(const Graph& g, const GraphIndex& idx, const Node& n)
     for (size_t i = 2; i < n.inputs.size(); ++i)
       if (n.has_input(i) && g.value(n.inputs[i]).type.dtype != DType::kF32) return std::nullopt;
   }
-  const Shape* xs = shape_of_value(g, n.inputs[0]);
-  if (!xs || xs->empty()) return std::nullopt;
   const auto x = match_activation(g, idx, n.inputs[0]);
   const auto w = match_weight(g, idx, n.inputs[1]);
   if (!x || !w) return std::nullopt;
