@@ -37,6 +37,14 @@ struct Pref {
 
 bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
 
+// The largest power of two up to 256 dividing p's address: cuBLASLt's heuristic assumes 256
+// unless told, and would pick kernels that fault on a less aligned operand.
+uint32_t alignment_of(const void* p) {
+  uint32_t a = 256;
+  while (a > 16 && (reinterpret_cast<uintptr_t>(p) % a)) a >>= 1;
+  return a;
+}
+
 }  // namespace
 
 bool int8_gemm_lt(CudaSession& session, const int8_t* xq, const int8_t* wt, int32_t* acc, int64_t m, int64_t np,
@@ -51,9 +59,15 @@ bool int8_gemm_lt(CudaSession& session, const int8_t* xq, const int8_t* wt, int3
   Pref pref;
   size_t ws = kWorkspace;
   CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref.h, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws)));
+  const uint32_t al_w = alignment_of(wt), al_x = alignment_of(xq), al_acc = alignment_of(acc);
+  CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref.h, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &al_w, sizeof(al_w)));
+  CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref.h, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &al_x, sizeof(al_x)));
+  CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref.h, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &al_acc, sizeof(al_acc)));
+  CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref.h, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &al_acc, sizeof(al_acc)));
   const int32_t alpha = 1, beta = 0;
-  const std::string key = session.tuning_prefix() + "/gemm_i8/" + std::to_string(m) + "," + std::to_string(np) + "," +
-                          std::to_string(kp);
+  std::string key = session.tuning_prefix() + "/gemm_i8/" + std::to_string(m) + "," + std::to_string(np) + "," +
+                    std::to_string(kp);
+  for (uint32_t a : {al_w, al_x, al_acc}) key += "/a" + std::to_string(a);
   cublasLtMatmulAlgo_t algo{};
   bool have = false;
   if (session.tuning)
