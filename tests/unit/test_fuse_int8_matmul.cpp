@@ -12,6 +12,8 @@
 #include "onnx/importer.h"
 #include "onnx_builder.h"
 #include "ops/quantize/int8_matmul.h"
+#include "passes/convert_precision.h"
+#include "passes/infer_shapes.h"
 #include "passes/pipeline.h"
 #include "quant/collect_ranges.h"
 #include "quant/cuda_coverage.h"
@@ -170,6 +172,29 @@ TEST(FuseInt8MatMul, SegformerTinyEveryGemmFuses) {
   EXPECT_LT(cmp.rel_l2, 1e-3);
   EXPECT_GE(cmp.label_agreement.value_or(0), 0.999);
   EXPECT_EQ(fuse_int8_matmul(f), 0) << "nothing left to fuse";
+}
+
+// Converted to fp16 storage, the fused node reads float16 X but keeps its float32 scales: fp16
+// would move them, and with them every dequantized value.
+TEST(FuseInt8MatMul, Fp16ConversionKeepsTheScalesFloat32) {
+  Graph g = qdq_matmul({});
+  infer_shapes(g);
+  fuse_int8_matmul(g);
+  Tensor x = test::random_tensor(DType::kF32, {M, K}, 40, -2, 2);
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = f16_to_float(float_to_f16(x.data<float>()[i]));
+  const Tensor want = CpuExecutor(g).run({{"x", x}}).at("y");  // x already exact in fp16
+  convert_to_fp16(g);
+  bool seen = false;
+  for (const Node& n : g.nodes)
+    if (n.op_type == kInt8MatMulOp) {
+      seen = true;
+      EXPECT_EQ(g.value(n.inputs[0]).type.dtype, DType::kF16);
+      EXPECT_EQ(g.value(n.inputs[1]).type.dtype, DType::kF32);
+      EXPECT_EQ(g.value(n.inputs[3]).type.dtype, DType::kF32);
+    }
+  ASSERT_TRUE(seen);
+  // The same int8 products; only Y's rounding to fp16 (2^-11 of it) differs.
+  test::expect_close(CpuExecutor(g).run({{"x", x}}).at("y"), test::to_doubles(want), 1e-6, 4.9e-4);
 }
 
 TEST(Int8CudaCoverage, NamesOpsWithoutKernels) {

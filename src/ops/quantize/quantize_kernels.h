@@ -21,7 +21,8 @@ struct QdqCall {
 void launch_quantize_linear(const QdqCall& c, CudaStream stream);    // quantize_linear.cu
 void launch_dequantize_linear(const QdqCall& c, CudaStream stream);  // dequantize_linear.cu
 
-// xq [m, kp] int8 = quantize_int8(x [m, k], *x_scale), columns k..kp zero; kp a multiple of 4
+// xq [m, kp] int8 = quantize_int8(x [m, k], *x_scale), columns k..kp zero; kp a multiple of 16,
+// xq 16-byte aligned
 // (int8_rows.cu).
 void launch_quantize_rows(DType x_type, const void* x, const float* x_scale, int8_t* xq, int64_t m, int64_t k,
                           int64_t kp, CudaStream stream);
