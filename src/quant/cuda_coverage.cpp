@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "ops/quantize/int8_conv.h"
 #include "ops/quantize/int8_matmul.h"
 #include "ops/registry.h"
 
@@ -9,7 +10,7 @@ namespace kiln::quant {
 
 bool cuda_runs_int8() {
   const std::pair<const char*, const char*> ops[] = {
-      {"", "QuantizeLinear"}, {"", "DequantizeLinear"}, {kKilnDomain, kInt8MatMulOp}};
+      {"", "QuantizeLinear"}, {"", "DequantizeLinear"}, {kKilnDomain, kInt8MatMulOp}, {kKilnDomain, kInt8ConvOp}};
   for (const auto& [domain, op] : ops) {
     const OpSchema* s = OpRegistry::instance().find(domain, op);
     if (!s || !s->cuda) return false;

@@ -9,7 +9,8 @@
 
 namespace kiln::quant {
 
-// QuantizeLinear, DequantizeLinear and kiln.Int8MatMul all have CUDA kernels in this build.
+// QuantizeLinear, DequantizeLinear, kiln.Int8MatMul and kiln.Int8Conv all have CUDA kernels in
+// this build.
 bool cuda_runs_int8();
 // The ops of g without a CUDA kernel ("domain.Op" outside the default domain), sorted, each once.
 std::vector<std::string> ops_without_cuda_kernel_in(const Graph& g);

@@ -163,11 +163,11 @@ int build(const BuildOptions& o) {
     std::printf("  plan %s: activation arena %.1f MiB\n", p["inputs"].dump().c_str(),
                 double(p["arena_bytes"].get<size_t>()) / (1 << 20));
   if (quantized)
-    std::printf("  %s: %s ranges of %lld inputs (cache %s), %d activations and %d weights quantized, %d int8 GEMMs\n",
+    std::printf("  %s: %s ranges of %lld inputs (cache %s), %d activations and %d weights quantized, %d int8 GEMMs, %d int8 convs\n",
                 eb.precision.c_str(), calibration["calibrator"].get<std::string>().c_str(),
                 (long long)calibration["inputs"].get<int>(), calibration["cache"].get<std::string>().c_str(),
                 calibration["quantized_activations"].get<int>(), calibration["quantized_weights"].get<int>(),
-                calibration["int8_gemms"].get<int>());
+                calibration["int8_gemms"].get<int>(), calibration["int8_convs"].get<int>());
   if (target.device == "cuda")
     std::printf("  %zu kernel choices timed (%zu new), %zu of them generated kernels (NVRTC cubins)\n",
                 eb.tuning.size(), eb.tuning.size() - tuned_before, generated_kernels(eb.tuning));

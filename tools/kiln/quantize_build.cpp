@@ -11,6 +11,7 @@
 #include "quant/calib_data.h"
 #include "quant/collect_ranges.h"
 #include "quant/cuda_coverage.h"
+#include "quant/fuse_int8_conv.h"
 #include "quant/fuse_int8_matmul.h"
 #include "quant/insert_qdq.h"
 #include "quant/quant_targets.h"
@@ -110,7 +111,7 @@ nlohmann::json quantize_for_build(Graph& g, const EngineBuild& eb, const QuantFl
                                       std::string(cache_use == "written" ? "written to " : "are in ") + q.cache +
                                       "; kiln has no float8 e4m3 dtype yet, so no FP8 engine (use --int8)");
   const quant::QdqReport r = quant::insert_qdq_int8(g, cache.amax);
-  const int int8_gemms = quant::fuse_int8_matmul(g);
+  const int int8_gemms = quant::fuse_int8_matmul(g), int8_convs = quant::fuse_int8_conv(g);
   if (device == "cuda")
     if (const std::vector<std::string> missing = quant::ops_without_cuda_kernel_in(g); !missing.empty()) {
       std::string list;
@@ -120,7 +121,7 @@ nlohmann::json quantize_for_build(Graph& g, const EngineBuild& eb, const QuantFl
     }
   return {{"calibrator", cache.calibrator}, {"percentile", cache.percentile}, {"inputs", cache.inputs},
           {"cache", cache_use}, {"quantized_activations", r.activations}, {"quantized_weights", r.weights},
-          {"qdq_nodes", r.nodes_added}, {"int8_gemms", int8_gemms}};
+          {"qdq_nodes", r.nodes_added}, {"int8_gemms", int8_gemms}, {"int8_convs", int8_convs}};
 }
 
 }  // namespace kiln::cli

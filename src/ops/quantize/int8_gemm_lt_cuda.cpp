@@ -19,8 +19,14 @@ constexpr size_t kWorkspace = size_t(32) << 20;
 
 struct Layout {
   cublasLtMatrixLayout_t h = nullptr;
-  Layout(cudaDataType_t t, int64_t rows, int64_t cols, int64_t ld) {
+  Layout(cudaDataType_t t, int64_t rows, int64_t cols, int64_t ld, int64_t batch, int64_t stride) {
     CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&h, t, uint64_t(rows), uint64_t(cols), ld));
+    if (batch > 1) {
+      const int32_t count = int32_t(batch);
+      CUBLAS_CHECK(cublasLtMatrixLayoutSetAttribute(h, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count, sizeof(count)));
+      CUBLAS_CHECK(cublasLtMatrixLayoutSetAttribute(h, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride,
+                                                    sizeof(stride)));
+    }
   }
   ~Layout() { cublasLtMatrixLayoutDestroy(h); }
 };
@@ -48,14 +54,17 @@ uint32_t alignment_of(const void* p) {
 }  // namespace
 
 bool int8_gemm_lt(CudaSession& session, const int8_t* xq, const int8_t* wt, int32_t* acc, int64_t m, int64_t np,
-                  int64_t kp) {
+                  int64_t kp, const Int8Batch& b) {
   KILN_ASSERT(np % 16 == 0 && kp % 16 == 0 && aligned16(xq) && aligned16(wt) && aligned16(acc));
+  KILN_ASSERT(b.count >= 1 && b.count <= 0x7fffffff && b.stride_x % 16 == 0 && b.stride_w % 16 == 0 &&
+              b.stride_acc % 4 == 0);
   if (m == 0 || np == 0) return true;
   Desc desc;
   const cublasOperation_t op_t = CUBLAS_OP_T, op_n = CUBLAS_OP_N;
   CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc.h, CUBLASLT_MATMUL_DESC_TRANSA, &op_t, sizeof(op_t)));
   CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc.h, CUBLASLT_MATMUL_DESC_TRANSB, &op_n, sizeof(op_n)));
-  Layout first(CUDA_R_8I, kp, np, kp), second(CUDA_R_8I, kp, m, kp), out(CUDA_R_32I, np, m, np);
+  Layout first(CUDA_R_8I, kp, np, kp, b.count, b.stride_w), second(CUDA_R_8I, kp, m, kp, b.count, b.stride_x),
+      out(CUDA_R_32I, np, m, np, b.count, b.stride_acc);
   Pref pref;
   size_t ws = kWorkspace;
   CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref.h, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws)));
@@ -68,6 +77,9 @@ bool int8_gemm_lt(CudaSession& session, const int8_t* xq, const int8_t* wt, int3
   std::string key = session.tuning_prefix() + "/gemm_i8/" + std::to_string(m) + "," + std::to_string(np) + "," +
                     std::to_string(kp);
   for (uint32_t a : {al_w, al_x, al_acc}) key += "/a" + std::to_string(a);
+  if (b.count > 1)
+    key += "/b" + std::to_string(b.count) + "," + std::to_string(b.stride_x) + "," + std::to_string(b.stride_w) + "," +
+           std::to_string(b.stride_acc);
   cublasLtMatmulAlgo_t algo{};
   bool have = false;
   if (session.tuning)

@@ -44,8 +44,35 @@ struct Int8EpilogueCall {
 void launch_int8_epilogue(const Int8EpilogueCall& c, CudaStream stream);
 // acc [m, np] = xq [m, kp] · wt [np, kp]ᵀ in int32 with dp4a on CUDA cores: the path for
 // problems cuBLASLt's int8 kernels refuse (int8_gemm_dp4a.cu); kp a multiple of 16, rows
-// 4-byte aligned.
+// 4-byte aligned; `batch` problems at element strides (multiples of 4; 0: shared), ≤ 65535.
 void launch_int8_gemm_dp4a(const int8_t* xq, const int8_t* wt, int32_t* acc, int64_t m, int64_t np, int64_t kp,
-                           CudaStream stream);
+                           CudaStream stream, int64_t batch = 1, int64_t stride_x = 0, int64_t stride_w = 0,
+                           int64_t stride_acc = 0);
+
+// kiln.Int8Conv's geometry (2-D, group 1) for the device.
+struct Int8ConvGeom {
+  int64_t c = 0, h = 0, w = 0, oh = 0, ow = 0, kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1, ph = 0, pw = 0;
+};
+// cols [n, pp, kp] int8: row p = (oy, ox) of image n holds its quantized window in W's
+// (c, i, j) order, zeros in the padding, beyond K = c·kh·kw and in rows p ≥ oh·ow
+// (int8_im2col.cu); kp a multiple of 16.
+void launch_int8_im2col(DType x_type, const void* x, const float* x_scale, int8_t* cols, int64_t n,
+                        const Int8ConvGeom& g, int64_t pp, int64_t kp, CudaStream stream);
+// y [n, o, p] = act(acc [n, op, pp] · (x_scale · w_scale[o or 0]) + bias[o] + z [n, o, p])
+// (int8_conv_epilogue.cu); bias and z may be null; pp a multiple of 4.
+struct Int8ConvEpilogueCall {
+  const int32_t* acc = nullptr;
+  int64_t op = 0, pp = 0;  // acc's channel and pixel extents (padded)
+  const float* x_scale = nullptr;
+  const float* w_scale = nullptr;
+  bool per_channel = false;
+  const void* bias = nullptr;
+  const void* z = nullptr;
+  void* y = nullptr;
+  DType y_type = DType::kF32;
+  int64_t n = 0, o = 0, p = 0;
+  linear::EpilogueActivation act = linear::EpilogueActivation::kNone;
+};
+void launch_int8_conv_epilogue(const Int8ConvEpilogueCall& c, CudaStream stream);
 
 }  // namespace kiln::quant
