@@ -1,10 +1,11 @@
 // An INT8 engine of segformer_tiny end to end on the GPU: the graph `kiln build --int8` makes
-// (insert_qdq with min-max ranges of its input, then fuse_int8_matmul: 31 kiln.Int8MatMul, the
-// 5 Convs behind QuantizeLinear/DequantizeLinear) run by the CUDA executor — first run, arena
+// (insert_qdq with min-max ranges of its input, then fuse_int8_matmul and fuse_int8_conv: 31
+// kiln.Int8MatMul and 5 kiln.Int8Conv, no Q/DQ left) run by the CUDA executor — first run, arena
 // run, CUDA Graph replay — against the CPU reference running the same graph.
 //
-// Tolerance: the int8 GEMMs agree bit for bit (test_gpu_int8_matmul.cpp), but LayerNorm,
-// attention, GELU and the convs sum in another order on the GPU, so a few activations land on
+// Tolerance: the int8 GEMMs and convs agree bit for bit (test_gpu_int8_matmul.cpp,
+// test_gpu_int8_conv.cpp), but LayerNorm, attention, GELU and the depthwise convs sum in another
+// order on the GPU, so a few activations land on
 // the other side of an int8 rounding boundary and move by one quantization step (1/127 of their
 // range). The CPU int8 engine is itself 0.4% rel L2 from fp32 (test_insert_qdq.cpp): the GPU
 // must stay within 0.5% of the CPU int8 logits — a wrong scale, a transposed or unpadded weight
@@ -17,6 +18,7 @@
 #include "passes/pipeline.h"
 #include "quant/collect_ranges.h"
 #include "quant/cuda_coverage.h"
+#include "quant/fuse_int8_conv.h"
 #include "quant/fuse_int8_matmul.h"
 #include "quant/insert_qdq.h"
 #include "quant/quant_targets.h"
@@ -36,6 +38,7 @@ TEST(GpuInt8Engine, SegformerTinyMatchesCpuInt8) {
   ranges.add_run(g, feeds);
   quant::insert_qdq_int8(g, ranges.amax(quant::Calibrator::kMinMax, 100));
   ASSERT_EQ(quant::fuse_int8_matmul(g), 31);
+  ASSERT_EQ(quant::fuse_int8_conv(g), 5);
   ASSERT_TRUE(quant::ops_without_cuda_kernel_in(g).empty());
   const Tensor want = CpuExecutor(g).run(feeds).at("logits");
   CudaExecutor gpu(g);
