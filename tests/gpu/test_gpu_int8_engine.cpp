@@ -18,8 +18,8 @@
 #include "passes/pipeline.h"
 #include "quant/collect_ranges.h"
 #include "quant/cuda_coverage.h"
-#include "quant/fuse_int8_conv.h"
-#include "quant/fuse_int8_matmul.h"
+#include "passes/fuse_int8_conv.h"
+#include "passes/fuse_int8_matmul.h"
 #include "quant/insert_qdq.h"
 #include "quant/quant_targets.h"
 #include "runtime/cpu_executor.h"
@@ -37,8 +37,8 @@ TEST(GpuInt8Engine, SegformerTinyMatchesCpuInt8) {
   quant::RangeCollector ranges(quant::find_quant_targets(g).activations);
   ranges.add_run(g, feeds);
   quant::insert_qdq_int8(g, ranges.amax(quant::Calibrator::kMinMax, 100));
-  ASSERT_EQ(quant::fuse_int8_matmul(g), 31);
-  ASSERT_EQ(quant::fuse_int8_conv(g), 5);
+  ASSERT_EQ(fuse_int8_matmul(g), 31);
+  ASSERT_EQ(fuse_int8_conv(g), 5);
   ASSERT_TRUE(quant::ops_without_cuda_kernel_in(g).empty());
   const Tensor want = CpuExecutor(g).run(feeds).at("logits");
   CudaExecutor gpu(g);

@@ -17,7 +17,7 @@
 #include "passes/pipeline.h"
 #include "quant/collect_ranges.h"
 #include "quant/cuda_coverage.h"
-#include "quant/fuse_int8_matmul.h"
+#include "passes/fuse_int8_matmul.h"
 #include "quant/insert_qdq.h"
 #include "quant/quant_targets.h"
 #include "runtime/cpu_executor.h"
@@ -75,6 +75,45 @@ TEST(FuseInt8MatMul, QdqMatMulFusesAndMatchesUnfused) {
     // rounds the exact integer sum once: a few float32 ulps of Σ|x̂ŵ| apart.
     test::expect_close(CpuExecutor(f).run({{"x", x}}).at("y"), test::to_doubles(want), 1e-5, 1e-5);
   }
+}
+
+// A quantizer's model through the whole pipeline: the int8 weight's DequantizeLinear is kept
+// from folding until the fusion took it, so the MatMul runs as int8. With ModelOpt's fake-quant
+// weights — float W → QuantizeLinear → DequantizeLinear — the first fold makes W int8 first.
+TEST(FuseInt8MatMul, PipelineFusesExplicitQdqModels) {
+  Graph g = qdq_matmul({});
+  Graph unfused = g;
+  run_passes(g);
+  EXPECT_EQ(g.op_histogram(), (std::map<std::string, int>{{"kiln.Int8MatMul", 1}}));
+  run_passes(unfused, {"fuse_int8_matmul"});
+  EXPECT_EQ(unfused.op_histogram(), (std::map<std::string, int>{{"DequantizeLinear", 1}, {"MatMul", 1},
+                                                                 {"QuantizeLinear", 1}}))
+      << "without the fusion the weight folds to float32 as before";
+  const Tensor x = test::random_tensor(DType::kF32, {M, K}, 70, -2, 2);
+  test::expect_close(CpuExecutor(g).run({{"x", x}}).at("y"),
+                     test::to_doubles(CpuExecutor(unfused).run({{"x", x}}).at("y")), 1e-5, 1e-5);
+
+  test::ModelBuilder b(17);
+  b.input("x", DType::kF32, {M, K}).output("y", DType::kF32);
+  b.initializer("w", test::random_tensor(DType::kF32, {K, N}, 71, -0.5, 0.5));
+  b.initializer("sw", test::random_tensor(DType::kF32, {N}, 72, 0.003, 0.005));
+  b.initializer("zw", Tensor::from_vector<int8_t>({N}, std::vector<int8_t>(N, 0)));
+  b.initializer("sx", Tensor::scalar<float>(0.02f));
+  b.initializer("zx", Tensor::scalar<int8_t>(0));
+  b.initializer("bias", test::random_tensor(DType::kF32, {N}, 73));
+  b.node("QuantizeLinear", {"x", "sx", "zx"}, {"xq"});
+  b.node("DequantizeLinear", {"xq", "sx", "zx"}, {"xd"});
+  test::set_int_attr(b.node("QuantizeLinear", {"w", "sw", "zw"}, {"wq"}), "axis", 1);
+  test::set_int_attr(b.node("DequantizeLinear", {"wq", "sw", "zw"}, {"wd"}), "axis", 1);
+  b.node("MatMul", {"xd", "wd"}, {"p"});
+  b.node("Add", {"p", "bias"}, {"y"});
+  Graph fake = import_onnx_bytes(b.bytes(), ".", "fake_quant.onnx");
+  Graph fake_unfused = fake;
+  run_passes(fake);
+  EXPECT_EQ(fake.op_histogram(), (std::map<std::string, int>{{"Add", 1}, {"kiln.Int8MatMul", 1}}));
+  run_passes(fake_unfused, {"fuse_int8_matmul"});
+  test::expect_close(CpuExecutor(fake).run({{"x", x}}).at("y"),
+                     test::to_doubles(CpuExecutor(fake_unfused).run({{"x", x}}).at("y")), 1e-5, 1e-5);
 }
 
 TEST(FuseInt8MatMul, PerTensorWeightScaleFuses) {

@@ -11,8 +11,8 @@
 #include "quant/calib_data.h"
 #include "quant/collect_ranges.h"
 #include "quant/cuda_coverage.h"
-#include "quant/fuse_int8_conv.h"
-#include "quant/fuse_int8_matmul.h"
+#include "passes/fuse_int8_conv.h"
+#include "passes/fuse_int8_matmul.h"
 #include "quant/insert_qdq.h"
 #include "quant/quant_targets.h"
 #include "runtime/specialize.h"
@@ -111,7 +111,9 @@ nlohmann::json quantize_for_build(Graph& g, const EngineBuild& eb, const QuantFl
                                       std::string(cache_use == "written" ? "written to " : "are in ") + q.cache +
                                       "; kiln has no float8 e4m3 dtype yet, so no FP8 engine (use --int8)");
   const quant::QdqReport r = quant::insert_qdq_int8(g, cache.amax);
-  const int int8_gemms = quant::fuse_int8_matmul(g), int8_convs = quant::fuse_int8_conv(g);
+  // The passes ran before insert_qdq made these Q/DQ pairs: the int8 fusions run again on them.
+  const bool gemms = !eb.disabled_passes.count("fuse_int8_matmul"), convs = !eb.disabled_passes.count("fuse_int8_conv");
+  const int int8_gemms = gemms ? fuse_int8_matmul(g) : 0, int8_convs = convs ? fuse_int8_conv(g) : 0;
   if (device == "cuda")
     if (const std::vector<std::string> missing = quant::ops_without_cuda_kernel_in(g); !missing.empty()) {
       std::string list;

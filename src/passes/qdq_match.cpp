@@ -1,9 +1,9 @@
-#include "quant/qdq_match.h"
+#include "passes/qdq_match.h"
 
 #include <cmath>
 #include <cstring>
 
-namespace kiln::quant {
+namespace kiln {
 namespace {
 
 // A constant of dtype dt (int8) whose every element is 0.
@@ -29,6 +29,11 @@ std::optional<float> positive_scale(const Graph& g, const std::string& v) {
 bool no_blocks(const Node& n) { return n.attrs.get_int("block_size", 0) == 0; }
 
 }  // namespace
+
+bool is_int8_weight_dequantize(const Graph& g, const Node& n) {
+  return is_op(&n, "DequantizeLinear") && n.has_input(0) && g.is_constant(n.inputs[0]) &&
+         g.value(n.inputs[0]).constant->dtype() == DType::kI8;
+}
 
 std::optional<QuantizedActivation> match_quantized_activation(const Graph& g, const GraphIndex& idx,
                                                               const std::string& value) {
@@ -69,4 +74,4 @@ std::optional<QuantizedWeight> match_quantized_weight(const Graph& g, const Grap
   return QuantizedWeight{w, s};
 }
 
-}  // namespace kiln::quant
+}  // namespace kiln

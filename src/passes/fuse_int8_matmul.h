@@ -15,8 +15,8 @@
 #pragma once
 #include "ir/graph.h"
 
-namespace kiln::quant {
+namespace kiln {
 
 int fuse_int8_matmul(Graph& g);  // GEMMs fused
 
-}  // namespace kiln::quant
+}  // namespace kiln

@@ -1,12 +1,15 @@
-#include "quant/fuse_int8_conv.h"
+#include "passes/fuse_int8_conv.h"
 
 #include "ops/conv/fused_conv.h"
 #include "ops/quantize/int8_conv.h"
 #include "passes/pattern.h"
-#include "quant/qdq_match.h"
+#include "passes/qdq_match.h"
 
-namespace kiln::quant {
+namespace kiln {
 namespace {
+
+using quant::kInt8ConvOp;
+using quant::kInt8MaxK;
 
 struct Match {
   const Node* conv = nullptr;
@@ -53,4 +56,4 @@ int fuse_int8_conv(Graph& g) {
   return replace_nodes(g, replaced, std::move(fused));
 }
 
-}  // namespace kiln::quant
+}  // namespace kiln

@@ -1,13 +1,16 @@
-#include "quant/fuse_int8_matmul.h"
+#include "passes/fuse_int8_matmul.h"
 
 #include <map>
 
 #include "ops/quantize/int8_matmul.h"
 #include "passes/pattern.h"
-#include "quant/qdq_match.h"
+#include "passes/qdq_match.h"
 
-namespace kiln::quant {
+namespace kiln {
 namespace {
+
+using quant::kInt8MatMulOp;
+using quant::kInt8MaxK;
 
 struct Match {
   const Node* gemm = nullptr;
@@ -64,4 +67,4 @@ int fuse_int8_matmul(Graph& g) {
   return replace_nodes(g, replaced, std::move(fused));
 }
 
-}  // namespace kiln::quant
+}  // namespace kiln

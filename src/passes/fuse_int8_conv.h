@@ -12,8 +12,8 @@
 #pragma once
 #include "ir/graph.h"
 
-namespace kiln::quant {
+namespace kiln {
 
 int fuse_int8_conv(Graph& g);  // convolutions fused
 
-}  // namespace kiln::quant
+}  // namespace kiln

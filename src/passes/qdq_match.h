@@ -6,7 +6,7 @@
 
 #include "passes/pattern.h"
 
-namespace kiln::quant {
+namespace kiln {
 
 struct QuantizedActivation {
   std::string x, scale;  // the float32 tensor quantized and its one-element scale
@@ -24,4 +24,8 @@ struct QuantizedWeight {
 std::optional<QuantizedWeight> match_quantized_weight(const Graph& g, const GraphIndex& idx, const std::string& value,
                                                       int rank, int out_axis);
 
-}  // namespace kiln::quant
+// A DequantizeLinear of an int8 constant: a quantized weight, which constant folding would turn
+// into float32 before the int8 fusions could read it.
+bool is_int8_weight_dequantize(const Graph& g, const Node& n);
+
+}  // namespace kiln
