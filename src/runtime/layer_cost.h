@@ -9,6 +9,8 @@
 //   Einsum         k·prod(extent of every label) for k operands (2· for the usual two)
 //   kiln.Attention 2·B·Nq·Nk·d (Q Kᵀ) + 2·B·Nq·Nk·dv (P V) + 5·B·Nq·Nk (softmax, as Softmax)
 //   kiln.RowColumnRead 2·numel(Y)·H·W: the two MatMuls it replaces (Σ over y and x per output)
+//   kiln.Int8MatMul / kiln.Int8Conv  as FusedMatMul / FusedConv (K = W's row; C·kh·kw), int8
+//                  operations, + 1 per element of X for its quantize
 //   elementwise    1 per output element (Add, Relu, Erf, Where, Pow, ...); Sum/Max/Min/Mean of
 //                  k inputs k-1 (at least 1); Cast/CastLike 0
 //   LayerNormalization, Instance/GroupNormalization, MeanVarianceNormalization, LRN,
