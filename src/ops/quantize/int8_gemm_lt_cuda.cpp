@@ -102,8 +102,9 @@ bool int8_gemm_lt(CudaSession& session, const int8_t* xq, const int8_t* wt, int3
     const cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(
         session.cublas(), desc.h, first.h, second.h, out.h, out.h, pref.h, session.tune ? kCandidates : 1,
         results.data(), &found);
-    if (status == CUBLAS_STATUS_NOT_SUPPORTED || found == 0) return false;
+    if (status == CUBLAS_STATUS_NOT_SUPPORTED) return false;
     CUBLAS_CHECK(status);
+    if (found == 0) return false;
     int pick = 0;
     if (session.tune && found > 1)  // acc is only written: timing into it is harmless
       pick = std::max(0, cuda::fastest_candidate(session.stream(), found, [&](int i) {
