@@ -62,5 +62,25 @@ TEST(GpuInt8Conv, MatchesReferenceBitForBit) {
         }
 }
 
+// fp16 engines' mixed form: float16 X, float32 B, Z and Y.
+TEST(GpuInt8Conv, MixedFloat16InFloat32Out) {
+  const Geometry g{{2, 32, 16, 16}, 64, 3, 3, {2, 2}, {1, 1, 1, 1}, {1, 1}};
+  GpuCase c{"Int8Conv",
+            {random_tensor(DType::kF16, g.x, 47000, -3, 3), Tensor::scalar<float>(3.0f / 127),
+             random_tensor(DType::kI8, {g.o, g.x[1], g.kh, g.kw}, 47001, -128, 127),
+             random_tensor(DType::kF32, {g.o}, 47002, 1e-3, 2e-2), random_tensor(DType::kF32, {g.o}, 47003),
+             random_tensor(DType::kF32, output_dims(g), 47004)},
+            {1, 2, 3, 4}};
+  c.domain = "kiln";
+  c.opset = 1;
+  c.attrs.set("strides", g.strides);
+  c.attrs.set("pads", g.pads);
+  c.attrs.set("dilations", g.dilations);
+  c.attrs.set("activation", std::string("relu"));
+  c.atol = 0, c.rtol = 0;
+  c.gpu_runs = 3;
+  expect_gpu_matches_cpu(c);
+}
+
 }  // namespace
 }  // namespace kiln::gpu_test

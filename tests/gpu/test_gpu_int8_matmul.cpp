@@ -64,6 +64,23 @@ TEST(GpuInt8MatMul, MatchesReferenceBitForBit) {
         }
 }
 
+// fp16 engines' mixed form: float16 X, float32 bias, residual and Y — bit for bit too.
+TEST(GpuInt8MatMul, MixedFloat16InFloat32Out) {
+  uint64_t seed = 44900;
+  for (const auto& [xd, n] : std::vector<std::pair<Dims, int64_t>>{{{2, 65, 64}, 256}, {{7, 33}, 19}})
+    for (int extras : {1, 2}) {
+      GpuCase c = int8_case(DType::kF16, xd, n, "relu", 0, true, seed);
+      c.inputs.push_back(random_tensor(DType::kF32, {n}, seed + 3));
+      c.constant_inputs.push_back(4);
+      Dims yd = xd;
+      yd.back() = n;
+      if (extras == 2) c.inputs.push_back(random_tensor(DType::kF32, yd, seed + 4));
+      seed += 5;
+      expect_gpu_matches_cpu(c);
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+}
+
 // xq [m, kp] · wt [np, kp]ᵀ in int64 on the host.
 std::vector<int32_t> host_product(const std::vector<int8_t>& xq, const std::vector<int8_t>& wt, int64_t m,
                                   int64_t np, int64_t kp) {

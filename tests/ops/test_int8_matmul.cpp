@@ -102,6 +102,20 @@ TEST(Int8MatMul, Float16AndGelu) {
   expect_close(y[0], expected(c), 1e-3, 1e-3);  // float16 output: one rounding
 }
 
+// The mixed form of fp16 engines: float16 X, float32 bias and residual, float32 Y.
+TEST(Int8MatMul, MixedFloat16InFloat32Out) {
+  Case c = random_case({2, 5, 24}, 11, 350, DType::kF16);
+  c.bias = random_tensor(DType::kF32, {11}, 351);
+  c.res = random_tensor(DType::kF32, {2, 5, 11}, 352);
+  c.act = "relu";
+  const std::vector<Tensor> y = run_op(call_of(c));
+  ASSERT_EQ(y[0].dtype(), DType::kF32);
+  expect_close(y[0], expected(c), 0, 0);
+  Case half_residual = c;
+  half_residual.res = random_tensor(DType::kF16, {2, 5, 11}, 353);
+  EXPECT_EQ(error_code_of(call_of(half_residual)), ErrorCode::kInvalidModel) << "the residual has Y's type";
+}
+
 TEST(Int8MatMul, RefusesBadOperands) {
   Case c = random_case({4, 8}, 3, 400);
   Case wrong_k = c;

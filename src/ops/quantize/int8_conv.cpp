@@ -42,10 +42,9 @@ Int8ConvProblem int8_conv_problem(const OpContextBase& ctx, const Int8Operand& x
     ctx.invalid("w_scale " + dims_to_string(w_scale.dims) + " must have one or O = " + std::to_string(p.o) +
                 " elements");
   p.per_channel = ns != 1;
-  if (bias && bias->dtype != x.dtype) ctx.invalid("B must have X's type");
-  if (z && (z->dtype != x.dtype || z->dims != p.out()))
-    ctx.invalid("Z must be " + dims_to_string(p.out()) + " of X's type, got " + dtype_name(z->dtype) + " " +
-                dims_to_string(z->dims));
+  p.y = int8_output_dtype(ctx, x.dtype, bias ? std::optional<DType>(bias->dtype) : std::nullopt,
+                          z ? std::optional<DType>(z->dtype) : std::nullopt);
+  if (z && z->dims != p.out()) ctx.invalid("Z must be " + dims_to_string(p.out()) + ", got " + dims_to_string(z->dims));
   return p;
 }
 
@@ -65,13 +64,13 @@ std::vector<ValueType> int8_conv_infer(const InferContext& ctx) {
   if (ctx.dtype(2) != DType::kI8) ctx.unsupported(std::string("W is ") + dtype_name(ctx.dtype(2)) + " (int8)");
   for (size_t i : {1, 3})
     if (ctx.dtype(i) != DType::kF32) ctx.invalid("x_scale and w_scale must be float32");
-  for (size_t i : {4, 5})
-    if (ctx.has_input(i) && ctx.dtype(i) != xt) ctx.invalid("B and Z must have X's type");
+  const DType yt = int8_output_dtype(ctx, xt, ctx.has_input(4) ? std::optional<DType>(ctx.dtype(4)) : std::nullopt,
+                                     ctx.has_input(5) ? std::optional<DType>(ctx.dtype(5)) : std::nullopt);
   const Shape* x = ctx.shape(0);
   const Shape* w = ctx.shape(2);
-  if (!x || !w) return {{xt, std::nullopt}};
+  if (!x || !w) return {{yt, std::nullopt}};
   if (x->size() != 4 || w->size() != 4) ctx.unsupported("only 2-D convolutions are int8");
-  return {{xt, conv::conv_shape(ctx, *x, *w, ctx.has_input(4) ? ctx.shape(4) : nullptr, nullptr)}};
+  return {{yt, conv::conv_shape(ctx, *x, *w, ctx.has_input(4) ? ctx.shape(4) : nullptr, nullptr)}};
 }
 
 std::vector<Tensor> int8_conv_cpu(const KernelContext& ctx) {
@@ -116,7 +115,7 @@ std::vector<Tensor> int8_conv_cpu(const KernelContext& ctx) {
         }
     }
   });
-  Tensor y(x.dtype(), p.out());
+  Tensor y(p.y, p.out());
   linear::from_float_buffer(yf, y);
   return {y};
 }

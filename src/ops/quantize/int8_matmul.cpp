@@ -14,6 +14,16 @@
 
 namespace kiln::quant {
 
+DType int8_output_dtype(const OpContextBase& ctx, DType x, std::optional<DType> bias, std::optional<DType> residual) {
+  const DType y = bias ? *bias : x;
+  if (y != x && !(x == DType::kF16 && y == DType::kF32))
+    ctx.invalid(std::string("bias is ") + dtype_name(y) + ", X is " + dtype_name(x) +
+                " (bias must have X's type, or float32 with float16 X)");
+  if (residual && *residual != y)
+    ctx.invalid(std::string("the residual is ") + dtype_name(*residual) + " but Y is " + dtype_name(y));
+  return y;
+}
+
 Int8MatMulProblem int8_matmul_problem(const OpContextBase& ctx, const Int8Operand& x, const Int8Operand& x_scale,
                                       const Int8Operand& w, const Int8Operand& w_scale,
                                       const std::optional<Int8Operand>& bias,
@@ -39,12 +49,12 @@ Int8MatMulProblem int8_matmul_problem(const OpContextBase& ctx, const Int8Operan
   p.m = numel_of(x.dims) / p.k;
   p.out = x.dims;
   p.out.back() = p.n;
-  if (bias && (bias->dtype != x.dtype || bias->dims != Dims{p.n}))
-    ctx.invalid("bias must be [" + std::to_string(p.n) + "] of X's type, got " + dtype_name(bias->dtype) + " " +
-                dims_to_string(bias->dims));
-  if (residual && (residual->dtype != x.dtype || residual->dims != p.out))
-    ctx.invalid("residual must be " + dims_to_string(p.out) + " of X's type, got " + dtype_name(residual->dtype) +
-                " " + dims_to_string(residual->dims));
+  p.y = int8_output_dtype(ctx, x.dtype, bias ? std::optional<DType>(bias->dtype) : std::nullopt,
+                          residual ? std::optional<DType>(residual->dtype) : std::nullopt);
+  if (bias && bias->dims != Dims{p.n})
+    ctx.invalid("bias must be [" + std::to_string(p.n) + "], got " + dims_to_string(bias->dims));
+  if (residual && residual->dims != p.out)
+    ctx.invalid("residual must be " + dims_to_string(p.out) + ", got " + dims_to_string(residual->dims));
   return p;
 }
 
@@ -64,19 +74,19 @@ std::vector<ValueType> int8_matmul_infer(const InferContext& ctx) {
   if (ctx.dtype(2) != DType::kI8) ctx.unsupported(std::string("W is ") + dtype_name(ctx.dtype(2)) + " (int8)");
   for (size_t i : {1, 3})
     if (ctx.dtype(i) != DType::kF32) ctx.invalid("x_scale and w_scale must be float32");
-  for (size_t i : {4, 5})
-    if (ctx.has_input(i) && ctx.dtype(i) != xt) ctx.invalid("bias and residual must have X's type");
+  const DType yt = int8_output_dtype(ctx, xt, ctx.has_input(4) ? std::optional<DType>(ctx.dtype(4)) : std::nullopt,
+                                     ctx.has_input(5) ? std::optional<DType>(ctx.dtype(5)) : std::nullopt);
   const Shape* x = ctx.shape(0);
   const Shape* w = ctx.shape(2);
   if (w && w->size() != 2) ctx.invalid("W must be 2-D [N, K], got " + shape_to_string(*w));
-  if (!x || !w) return {{xt, std::nullopt}};
+  if (!x || !w) return {{yt, std::nullopt}};
   if (x->empty()) ctx.invalid("X must have rank >= 1");
   const Dim &xk = x->back(), &wk = (*w)[1];
   if (xk.known() && wk.known() && xk.value != wk.value)
     ctx.invalid("X " + shape_to_string(*x) + " does not end in W's K (W " + shape_to_string(*w) + ")");
   Shape out = *x;
   out.back() = (*w)[0];
-  return {{xt, out}};
+  return {{yt, out}};
 }
 
 std::vector<Tensor> int8_matmul_cpu(const KernelContext& ctx) {
@@ -111,7 +121,7 @@ std::vector<Tensor> int8_matmul_cpu(const KernelContext& ctx) {
       }
     }
   });
-  Tensor y(x.dtype(), p.out);
+  Tensor y(p.y, p.out);
   linear::from_float_buffer(yf, y);
   return {y};
 }

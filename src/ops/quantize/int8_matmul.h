@@ -7,8 +7,10 @@
 //
 // Inputs: X [..., K] float32/float16; x_scale one float32 (> 0); W int8 [N, K] — the weight
 // transposed, K contiguous, the operand order int8 tensor cores read — ; w_scale float32 [N]
-// or one element; optional bias [N] and residual (Y's shape) of X's type. Attribute
-// `activation` as FusedMatMul's. Y has X's type. Every step rounds once, in float32, in this
+// or one element; optional bias [N] and residual (Y's shape). Attribute `activation` as
+// FusedMatMul's. Y has bias's type (X's without a bias): X's, or float32 with float16 X — the
+// mixed form fp16 engines write float32 islands with —; the residual has Y's type. Every step
+// rounds once, in float32, in this
 // order (x_scale · w_scale[n] first), so the CPU reference and the CUDA kernel agree bit for
 // bit where the activation is none or relu. Zero points are 0 by construction: the pass only
 // fuses symmetric quantization. float(acc) is exact while K ≤ 1040 (|acc| < 2^24).
@@ -35,10 +37,15 @@ struct Int8Operand {
   Dims dims;
 };
 
-// The problem a kiln.Int8MatMul node computes: rows m = numel(X) / K, n, k and Y's dims.
+// Y's type from X's, bias's and the residual's (int8_matmul.h's rule, Int8Conv's too); a
+// mismatch is a model error.
+DType int8_output_dtype(const OpContextBase& ctx, DType x, std::optional<DType> bias, std::optional<DType> residual);
+
+// The problem a kiln.Int8MatMul node computes: rows m = numel(X) / K, n, k and Y's dims and type.
 struct Int8MatMulProblem {
   int64_t m = 0, n = 0, k = 0;
   Dims out;
+  DType y = DType::kUndefined;
   bool per_channel = false;  // w_scale has N elements (else one)
 };
 
