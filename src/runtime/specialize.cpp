@@ -10,19 +10,25 @@ namespace {
 constexpr const char* kFuseElementwise = "fuse_elementwise";
 }
 
-PassReport optimize_for_engine(Graph& g, EngineBuild& build, PrecisionReport* precision) {
+PassReport optimize_for_engine(Graph& g, EngineBuild& build, PrecisionReport* precision, bool fp16_later) {
   const bool fp16 = build.precision == "fp16";
   // fp16: elementwise chains are fused on the converted graph (fuse_elementwise.h says why).
   std::set<std::string> skip = build.disabled_passes;
-  if (fp16) skip.insert(kFuseElementwise);
+  if (fp16 || fp16_later) skip.insert(kFuseElementwise);
   PassReport passes = run_passes(g, skip, /*record_rewrites=*/true);
-  if (fp16) {
-    PrecisionReport r = convert_to_fp16(g);
-    if (precision) *precision = r;
-    if (!build.disabled_passes.count(kFuseElementwise)) run_pass(g, kFuseElementwise, passes, /*record_rewrites=*/true);
-  }
   build.rewrites = passes.rewrites;
+  if (fp16) {
+    PrecisionReport r = to_fp16_storage(g, build, passes);
+    if (precision) *precision = r;
+  }
   return passes;
+}
+
+PrecisionReport to_fp16_storage(Graph& g, EngineBuild& build, PassReport& passes) {
+  PrecisionReport r = convert_to_fp16(g);
+  if (!build.disabled_passes.count(kFuseElementwise)) run_pass(g, kFuseElementwise, passes, /*record_rewrites=*/true);
+  build.rewrites = passes.rewrites;
+  return r;
 }
 
 bool matches_static_inputs(const Graph& g, const std::map<std::string, Dims>& input_dims) {

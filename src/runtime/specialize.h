@@ -17,7 +17,13 @@ namespace kiln {
 // What `kiln build` and kiln.build do to an imported graph: the passes without
 // build.disabled_passes (their rewrites recorded in build.rewrites), then fp16 storage when
 // build.precision is fp16 (what it did goes to *precision when given).
-PassReport optimize_for_engine(Graph& g, EngineBuild& build, PrecisionReport* precision = nullptr);
+// fp16_later: an INT8 build with fp16 storage (`--int8 --fp16`) quantizes the float32 graph
+// first, so the conversion (and fuse_elementwise, which follows it) is left to to_fp16_storage.
+PassReport optimize_for_engine(Graph& g, EngineBuild& build, PrecisionReport* precision = nullptr,
+                               bool fp16_later = false);
+// fp16 storage (convert_to_fp16), then fuse_elementwise unless disabled, counted in `passes`
+// (build.rewrites = its rewrites): optimize_for_engine's last step for fp16 engines.
+PrecisionReport to_fp16_storage(Graph& g, EngineBuild& build, PassReport& passes);
 
 // True when every input already has exactly these dims (nothing to specialize).
 bool matches_static_inputs(const Graph& g, const std::map<std::string, Dims>& input_dims);

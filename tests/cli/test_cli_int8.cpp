@@ -120,7 +120,9 @@ TEST_F(CliInt8, FlagErrors) {
   expect_user_error("build " + build("--calib-cache " + dir_ + "/c.json"), "--calib-cache needs --int8 or --fp8");
   expect_user_error("build " + build("--int8"), "--int8 needs --calib DIR");
   expect_user_error("build " + build("--int8 --fp8 --calib " + calib_), "give one of --int8 and --fp8");
-  expect_user_error("build " + build("--int8 --fp16 --calib " + calib_), "give one of --fp32, --tf32, --fp16, --int8");
+  expect_user_error("build " + build("--int8 --fp16 --calib " + calib_), "--int8 --fp16 needs --device cuda");
+  expect_user_error("build " + build("--int8 --tf32 --calib " + calib_), "give one of --fp32, --tf32, --fp16, --int8");
+  expect_user_error("build " + build("--fp8 --fp16 --calib " + calib_), "give one of --fp32, --tf32, --fp16, --int8");
   expect_user_error("build " + build("--int8 --calib " + calib_ + " --calibrator kl"), "expected entropy, percentile or minmax");
   expect_user_error("build " + build("--int8 --calib " + calib_ + " --percentile 99"), "--percentile needs --calibrator percentile");
   expect_user_error("build " + build("--int8 --calib " + calib_ + " --calibrator percentile --percentile 101"),
