@@ -79,7 +79,8 @@ TEST(FuseInt8MatMul, QdqMatMulFusesAndMatchesUnfused) {
 
 // A quantizer's model through the whole pipeline: the int8 weight's DequantizeLinear is kept
 // from folding until the fusion took it, so the MatMul runs as int8. With ModelOpt's fake-quant
-// weights — float W → QuantizeLinear → DequantizeLinear — the first fold makes W int8 first.
+// weights — float W → QuantizeLinear → DequantizeLinear — the first fold makes W int8 first, and
+// the bias Add joins the Int8MatMul as FusedMatMul's would.
 TEST(FuseInt8MatMul, PipelineFusesExplicitQdqModels) {
   Graph g = qdq_matmul({});
   Graph unfused = g;
@@ -110,10 +111,44 @@ TEST(FuseInt8MatMul, PipelineFusesExplicitQdqModels) {
   Graph fake = import_onnx_bytes(b.bytes(), ".", "fake_quant.onnx");
   Graph fake_unfused = fake;
   run_passes(fake);
-  EXPECT_EQ(fake.op_histogram(), (std::map<std::string, int>{{"Add", 1}, {"kiln.Int8MatMul", 1}}));
+  // fuse_matmul_epilogue then gives the Int8MatMul its bias.
+  EXPECT_EQ(fake.op_histogram(), (std::map<std::string, int>{{"kiln.Int8MatMul", 1}}));
+  EXPECT_EQ(fake.nodes[0].inputs.size(), 5u);
   run_passes(fake_unfused, {"fuse_int8_matmul"});
   test::expect_close(CpuExecutor(fake).run({{"x", x}}).at("y"),
                      test::to_doubles(CpuExecutor(fake_unfused).run({{"x", x}}).at("y")), 1e-5, 1e-5);
+}
+
+// A quantizer's linear layer with bias, GELU and residual, 3-D tokens: one Int8MatMul carrying
+// the whole epilogue; equal to the graph without the int8 fusion (Q/DQ, float MatMul) up to
+// float32 rounding of the sums.
+TEST(FuseInt8MatMul, ExplicitQdqLayerTakesBiasActivationAndResidual) {
+  test::ModelBuilder b(17);
+  b.input("x", DType::kF32, {2, M, K}).input("r", DType::kF32, {2, M, N}).output("y", DType::kF32);
+  b.initializer("w", test::random_tensor(DType::kI8, {K, N}, 80, -127, 127));
+  b.initializer("sw", test::random_tensor(DType::kF32, {N}, 81, 0.005, 0.02));
+  b.initializer("sx", Tensor::scalar<float>(0.02f));
+  b.initializer("zx", Tensor::scalar<int8_t>(0));
+  b.initializer("bias", test::random_tensor(DType::kF32, {N}, 82));
+  b.node("QuantizeLinear", {"x", "sx", "zx"}, {"xq"});
+  b.node("DequantizeLinear", {"xq", "sx", "zx"}, {"xd"});
+  test::set_int_attr(b.node("DequantizeLinear", {"w", "sw"}, {"wd"}), "axis", 1);
+  b.node("MatMul", {"xd", "wd"}, {"p"});
+  b.node("Add", {"bias", "p"}, {"pb"});
+  b.node("Relu", {"pb"}, {"a"});
+  b.node("Add", {"a", "r"}, {"y"});
+  Graph g = import_onnx_bytes(b.bytes(), ".", "layer.onnx");
+  Graph unfused = g;
+  run_passes(g);
+  EXPECT_EQ(g.op_histogram(), (std::map<std::string, int>{{"kiln.Int8MatMul", 1}}));
+  ASSERT_EQ(g.nodes[0].inputs.size(), 6u);
+  EXPECT_EQ(g.nodes[0].attrs.get_string("activation"), "relu");
+  run_passes(unfused, {"fuse_int8_matmul"});
+  EXPECT_EQ(unfused.op_histogram()["kiln.FusedMatMul"], 1);
+  const TensorMap feeds = {{"x", test::random_tensor(DType::kF32, {2, M, K}, 83, -2, 2)},
+                           {"r", test::random_tensor(DType::kF32, {2, M, N}, 84)}};
+  test::expect_close(CpuExecutor(g).run(feeds).at("y"), test::to_doubles(CpuExecutor(unfused).run(feeds).at("y")),
+                     1e-5, 1e-5);
 }
 
 TEST(FuseInt8MatMul, PerTensorWeightScaleFuses) {
