@@ -5,6 +5,8 @@
 #include <set>
 
 #include "ops/elementwise/pointwise_program.h"
+#include "ops/quantize/int8_conv.h"
+#include "ops/quantize/int8_matmul.h"
 #include "ops/registry.h"
 #include "passes/infer_shapes.h"
 #include "passes/pattern.h"
@@ -34,6 +36,8 @@ bool is_gemm_like(const Node& n) {
 // the CUDA Pow kernel needs both operands in one dtype (exported exponents 2, 0.5, 3 are exact
 // in fp16), and the grid is an activation computed from the image.
 bool is_fp32_input(const Node& n, size_t slot) {
+  if (is_kiln_op(&n, quant::kInt8MatMulOp) || is_kiln_op(&n, quant::kInt8ConvOp))
+    return slot == 1 || slot == 3;  // x_scale, w_scale
   if (!n.domain.empty()) return false;
   const std::string& op = n.op_type;
   if (op == "Resize") return slot == 1 || slot == 2;  // roi, scales: output size, coordinate map

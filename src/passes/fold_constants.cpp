@@ -38,7 +38,7 @@ bool outputs_small(const Graph& g, const Node& n) {
 
 }  // namespace
 
-FoldStats fold_constants(Graph& g) {
+FoldStats fold_constants(Graph& g, bool (*keep)(const Graph&, const Node&)) {
   FoldStats stats;
   std::vector<Node> kept;
   for (Node& n : g.nodes) {
@@ -50,7 +50,7 @@ FoldStats fold_constants(Graph& g) {
     }
     bool all_const = schema.deterministic;
     for (const auto& in : n.inputs) all_const = all_const && (in.empty() || g.is_constant(in));
-    if (!all_const || !outputs_small(g, n)) {
+    if (!all_const || !outputs_small(g, n) || (keep && keep(g, n))) {
       kept.push_back(std::move(n));
       continue;
     }

@@ -12,6 +12,8 @@ struct FoldStats {
   int folded_nodes = 0;
 };
 
-FoldStats fold_constants(Graph& g);
+// `keep` (when given) names nodes left unfolded even with constant inputs: the pipeline keeps
+// the DequantizeLinear of int8 weights until the int8 fusions have taken them.
+FoldStats fold_constants(Graph& g, bool (*keep)(const Graph&, const Node&) = nullptr);
 
 }  // namespace kiln

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "ops/op.h"
+#include "ops/quantize/int8_matmul.h"
 #include "passes/infer_shapes.h"
 #include "passes/pattern.h"
 
@@ -23,7 +24,8 @@ std::optional<std::string> other_operand(const Node& n, const std::string& v) {
 }
 
 struct EpilogueMatch {
-  std::vector<const Node*> nodes;  // MatMul first, the last node last
+  std::vector<const Node*> nodes;  // MatMul (or Int8MatMul) first, the last node last
+  const Node* int8 = nullptr;      // the Int8MatMul that takes the epilogue, if that is the GEMM
   const Node* last = nullptr;      // writes Y; becomes the FusedMatMul
   std::string a, w, bias, residual;
   std::string activation = "none";
@@ -35,20 +37,25 @@ class EpilogueMatcher {
 
   // Extends from `mm` as far as the pattern goes, stopping before nodes another match took.
   std::optional<EpilogueMatch> match(const Node& mm, const std::set<const Node*>& claimed) const {
-    if (!is_op(&mm, "MatMul") || mm.inputs.size() != 2 || claimed.count(&mm)) return std::nullopt;
+    // An Int8MatMul without bias, activation or residual: its W is int8 [N, K].
+    const bool int8 = is_kiln_op(&mm, quant::kInt8MatMulOp) && mm.inputs.size() == 4 &&
+                      mm.attrs.get_string("activation", "none") == "none";
+    if (!(int8 || (is_op(&mm, "MatMul") && mm.inputs.size() == 2)) || claimed.count(&mm)) return std::nullopt;
     EpilogueMatch m;
     m.a = mm.inputs[0];
-    m.w = mm.inputs[1];
+    m.w = mm.inputs[int8 ? 2 : 1];
+    if (int8) m.int8 = &mm;
     const ValueType& at = g_.value(m.a).type;
     if (!dtype_is_float(at.dtype) || !at.shape || at.shape->size() < 2 || !g_.is_constant(m.w)) return std::nullopt;
     const Tensor& w = *g_.value(m.w).constant;
-    if (w.rank() != 2 || w.dim(0) == 0 || w.dtype() != at.dtype) return std::nullopt;
+    if (w.rank() != 2 || w.dim(0) == 0 || (!int8 && w.dtype() != at.dtype)) return std::nullopt;
+    const int64_t n = int8 ? w.dim(0) : w.dim(1);
 
     const std::string& product = mm.outputs[0];
     const Node* add = idx_.sole_consumer(product);
     if (!is_op(add, "Add") || claimed.count(add)) return std::nullopt;
     auto bias = other_operand(*add, product);
-    if (!bias || !is_bias(*bias, w.dim(1), at)) return std::nullopt;
+    if (!bias || !is_bias(*bias, n, at)) return std::nullopt;
     m.bias = *bias;
     m.nodes = {&mm, add};
     m.last = add;
@@ -115,10 +122,11 @@ int fuse_matmul_epilogue(Graph& g) {
     Node& last = g.nodes[size_t(m.last - g.nodes.data())];
     Node fused;
     fused.name = last.name;
-    fused.op_type = "FusedMatMul";
+    fused.op_type = m.int8 ? quant::kInt8MatMulOp : "FusedMatMul";
     fused.domain = kKilnDomain;
     fused.opset = kFusedOpset;
     fused.inputs = {m.a, m.w, bias_vector(g, m.bias)};
+    if (m.int8) fused.inputs = {m.a, m.int8->inputs[1], m.w, m.int8->inputs[3], bias_vector(g, m.bias)};
     if (!m.residual.empty()) fused.inputs.push_back(m.residual);
     fused.outputs = last.outputs;
     fused.attrs.set("activation", m.activation);

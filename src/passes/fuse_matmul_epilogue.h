@@ -12,6 +12,10 @@
 // pattern (not a graph output). The residual is added after the activation, as the graph says:
 // an Add between MatMul and activation other than the bias is not matched. Run after fuse_gelu,
 // so that exported GELUs are Gelu nodes by then.
+//
+// The same epilogue after a kiln.Int8MatMul that has none yet (what fuse_int8_matmul makes of a
+// quantizer's Q/DQ MatMul, whose bias Add it leaves) goes into that Int8MatMul's bias,
+// activation and residual: W is then its int8 [N, K].
 #pragma once
 #include "ir/graph.h"
 

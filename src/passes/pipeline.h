@@ -18,8 +18,9 @@ struct PassReport {
   int nodes_after = 0;
 };
 
-// 1. fold_constants (with shape inference)  2. the rewrite passes in rewrite_pass_names() order
-// (pipeline.cpp's kRewrites says why each stands where it does)  3. remove_dead_nodes (also after
+// 1. fold_constants (with shape inference), keeping int8 weights' DequantizeLinear  2. the int8
+// fusions, then fold_constants again  3. the other rewrite passes in rewrite_pass_names() order
+// (pipeline.cpp's kRewrites says why each stands where it does)  4. remove_dead_nodes (also after
 // every rewrite that fired, so its record counts what it left unread)
 // `skip` names rewrite passes to leave out (`kiln build --disable-pass`, and tests that compare a
 // graph with and without one); a name that is not a rewrite pass is refused (kInvalidArgument).

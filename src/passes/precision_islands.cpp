@@ -9,7 +9,16 @@ constexpr const char* kStream = "residual stream kept float32";
 constexpr const char* kStreamStart = "start of a residual stream kept float32";
 constexpr const char* kOutput = "model output written in float32";
 
-bool is_residual_gemm(const Node* n) { return is_kiln_op(n, "FusedMatMul") && n->has_input(3); }
+bool is_int8_gemm(const Node* n) { return is_kiln_op(n, "Int8MatMul") || is_kiln_op(n, "Int8Conv"); }
+// The first float32 slot of a GEMM's mixed form — the bias, then the residual — which decides its
+// output type: Conv's and FusedMatMul's 2 (and 3), kiln.Int8MatMul's and kiln.Int8Conv's 4 (and 5;
+// their bias is optional: without one there is no mixed form).
+size_t bias_slot(const Node* n) { return is_int8_gemm(n) ? 4 : 2; }
+
+bool is_residual_gemm(const Node* n) {
+  return (is_kiln_op(n, "FusedMatMul") && n->has_input(3)) ||
+         (is_kiln_op(n, "Int8MatMul") && n->has_input(4) && n->has_input(5));
+}
 
 // Ops that move elements without computing: they carry float32 at no cost in precision.
 bool moves_data(const Node* n) {
@@ -59,11 +68,12 @@ class Finder {
       chain.push_back(p);
       p = idx_.producer(p->inputs[0]);
     }
-    const bool gemm = mixable_conv(p) || (is_kiln_op(p, "FusedMatMul") && all_f32(*p));
+    const bool gemm = mixable_conv(p) || (is_kiln_op(p, "FusedMatMul") && all_f32(*p)) ||
+                      (is_int8_gemm(p) && p->has_input(4) && all_f32(*p));
     if (!gemm) return false;
-    const size_t i = index(p);
-    r_.fp32_slots.insert({i, 2});  // the bias decides the output type
-    if (p->has_input(3)) r_.fp32_slots.insert({i, 3});
+    const size_t i = index(p), b = bias_slot(p);
+    r_.fp32_slots.insert({i, b});  // the bias decides the output type
+    if (p->has_input(b + 1)) r_.fp32_slots.insert({i, b + 1});
     if (r_.mixed_reason[i].empty()) r_.mixed_reason[i] = why;
     for (const Node* c : chain) r_.node_reason[index(c)] = why;
     return true;
@@ -74,13 +84,14 @@ class Finder {
   void mark_streams() {
     std::set<std::string> s;
     for (const Node& n : g_.nodes)
-      if (is_residual_gemm(&n) && all_f32(n)) s.insert({n.outputs[0], n.inputs[3]});
+      if (is_residual_gemm(&n) && all_f32(n)) s.insert({n.outputs[0], n.inputs[bias_slot(&n) + 1]});
     for (bool changed = true; changed;) {
       changed = false;
       for (auto it = s.begin(); it != s.end();) {
         const Node* p = idx_.producer(*it);
         const bool ok = p && p->outputs[0] == *it && all_f32(*p) &&
-                        ((is_residual_gemm(p) && s.count(p->inputs[3])) || is_op(p, "LayerNormalization"));
+                        ((is_residual_gemm(p) && s.count(p->inputs[bias_slot(p) + 1])) ||
+                         is_op(p, "LayerNormalization"));
         if (ok) {
           ++it;
         } else {
@@ -92,8 +103,8 @@ class Finder {
     for (size_t i = 0; i < g_.nodes.size(); ++i) {
       const Node& n = g_.nodes[i];
       if (is_residual_gemm(&n) && s.count(n.outputs[0])) {
-        r_.fp32_slots.insert({i, 2});
-        r_.fp32_slots.insert({i, 3});
+        r_.fp32_slots.insert({i, bias_slot(&n)});
+        r_.fp32_slots.insert({i, bias_slot(&n) + 1});
         r_.mixed_reason[i] = kStream;
       }
       if (!is_op(&n, "LayerNormalization")) continue;

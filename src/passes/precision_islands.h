@@ -13,7 +13,8 @@
 //
 // The mixed nodes are the op extensions in conv_like.h, fused_matmul.cpp and layer_norm.cpp:
 // Y takes the type of the bias (Scale for LayerNorm) when it is float32 and X float16, or the
-// reverse for LayerNorm.
+// reverse for LayerNorm. kiln.Int8MatMul with a residual carries a stream as FusedMatMul does, and
+// it and kiln.Int8Conv with a bias write float32 islands the same way (int8_matmul.h).
 #pragma once
 #include <set>
 #include <string>

@@ -98,6 +98,11 @@ double flops_of(const Graph& g, const Node& n) {
     const double epilogue = n.has_input(2) + (n.attrs.get_string("activation", "none") != "none") + n.has_input(3);
     return 2 * out_elems() * product_from(w, 1) + epilogue * out_elems();
   }
+  if (n.domain == kKilnDomain && (op == "Int8MatMul" || op == "Int8Conv")) {  // quantize X, GEMM, epilogue
+    const Dims w = in_dims(2);  // [N, K] or [O, C, kh, kw]
+    const double epilogue = 1 + n.has_input(4) + (n.attrs.get_string("activation", "none") != "none") + n.has_input(5);
+    return numel(in_dims(0)) + 2 * out_elems() * product_from(w, 1) + epilogue * out_elems();
+  }
   if (n.domain == kKilnDomain && op == "MSDeformAttn") {  // per (b, q, h, level, point): 4 taps + its weight
     const Dims w = in_dims(4), v = in_dims(0);              // weights [B, Q, H, L, P], value [B, S, H, D]
     return w.size() == 5 && v.size() == 4 ? numel(w) * double(v[3]) * (2 * 4 + 2) : 0;

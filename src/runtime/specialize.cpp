@@ -59,7 +59,7 @@ bool converts_per_shape(const Graph& g, const EngineBuild& build) {
   return build.precision == "fp16" && !inputs_static(g);
 }
 
-PassReport optimize_for_engine(Graph& g, EngineBuild& build, PrecisionReport* precision) {
+PassReport optimize_for_engine(Graph& g, EngineBuild& build, PrecisionReport* precision, bool fp16_later) {
   if (converts_per_shape(g, build)) {
     // Stored as imported: on a symbolic graph only some passes match (many need static shapes),
     // and what they leave changes what the rest can take once the shape is known. specialize
@@ -76,9 +76,23 @@ PassReport optimize_for_engine(Graph& g, EngineBuild& build, PrecisionReport* pr
     build.rewrites = passes.rewrites;
     return passes;
   }
-  PassReport passes = passes_and_precision(g, build, build.precision == "fp16", /*record=*/true, precision);
+  // fp16: elementwise chains are fused on the converted graph (fuse_elementwise.h says why).
+  std::set<std::string> skip = build.disabled_passes;
+  if (build.precision == "fp16" || fp16_later) skip.insert(kFuseElementwise);
+  PassReport passes = run_passes(g, skip, /*record_rewrites=*/true);
   build.rewrites = passes.rewrites;
+  if (build.precision == "fp16") {
+    PrecisionReport r = to_fp16_storage(g, build, passes);
+    if (precision) *precision = r;
+  }
   return passes;
+}
+
+PrecisionReport to_fp16_storage(Graph& g, EngineBuild& build, PassReport& passes) {
+  PrecisionReport r = convert_to_fp16(g);
+  if (!build.disabled_passes.count(kFuseElementwise)) run_pass(g, kFuseElementwise, passes, /*record_rewrites=*/true);
+  build.rewrites = passes.rewrites;
+  return r;
 }
 
 bool matches_static_inputs(const Graph& g, const std::map<std::string, Dims>& input_dims) {

@@ -19,7 +19,13 @@ namespace kiln {
 // build.precision is fp16 (what it did goes to *precision when given). A converts_per_shape
 // graph is left as imported instead, and the record is that of specializing it for the
 // profiles' opt shapes: specialize runs each shape through what a static build of it runs.
-PassReport optimize_for_engine(Graph& g, EngineBuild& build, PrecisionReport* precision = nullptr);
+// fp16_later: an INT8 build with fp16 storage (`--int8 --fp16`) quantizes the float32 graph
+// first, so the conversion (and fuse_elementwise, which follows it) is left to to_fp16_storage.
+PassReport optimize_for_engine(Graph& g, EngineBuild& build, PrecisionReport* precision = nullptr,
+                               bool fp16_later = false);
+// fp16 storage (convert_to_fp16), then fuse_elementwise unless disabled, counted in `passes`
+// (build.rewrites = its rewrites): optimize_for_engine's last step for fp16 engines.
+PrecisionReport to_fp16_storage(Graph& g, EngineBuild& build, PassReport& passes);
 
 // True for an fp16 build of a graph with symbolic inputs: optimize_for_engine leaves it as
 // imported and specialize optimizes and converts each shape.

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "../ops/harness.h"
 #include "onnx/importer.h"
 #include "onnx_builder.h"
 #include "passes/pipeline.h"
@@ -281,6 +282,26 @@ TEST(LayerCost, CostsAnImportedGraph) {
   run_passes(f);
   ASSERT_EQ(f.nodes.size(), 1u);
   expect_cost(layer_cost(f, f.nodes[0]), 4096 * 56.0, (1536 + 216 + 8 + 4096) * 4.0);
+}
+
+// An explicit Q/DQ MatMul becomes kiln.Int8MatMul: quantizing X (1 per element), the int8
+// GEMM and the dequantizing store; bytes read are X, the int8 W and two scales, Y written.
+TEST(LayerCost, Int8MatMulCountsQuantizeGemmAndEpilogue) {
+  test::ModelBuilder b(17);
+  b.input("x", DType::kF32, {4, 32}).output("y", DType::kF32);
+  b.initializer("sx", Tensor::scalar<float>(0.1f));
+  b.initializer("zx", Tensor::scalar<int8_t>(0));
+  b.initializer("w", test::random_tensor(DType::kI8, {32, 16}, 1, -100, 100));
+  b.initializer("sw", Tensor::scalar<float>(0.01f));
+  b.node("QuantizeLinear", {"x", "sx", "zx"}, {"xq"});
+  b.node("DequantizeLinear", {"xq", "sx", "zx"}, {"xd"});
+  b.node("DequantizeLinear", {"w", "sw"}, {"wd"});
+  b.node("MatMul", {"xd", "wd"}, {"y"});
+  Graph g = import_onnx_bytes(b.bytes(), ".", "q.onnx");
+  run_passes(g);
+  ASSERT_EQ(g.nodes.size(), 1u);
+  ASSERT_EQ(g.nodes[0].op_type, "Int8MatMul");
+  expect_cost(layer_cost(g, g.nodes[0]), 128 + 2 * 64 * 32.0 + 64, 128 * 4 + 4 + 512 + 4 + 64 * 4.0);
 }
 
 TEST(LayerCost, AchievedFractionIsTheRelevantRoofline) {

@@ -1,9 +1,10 @@
 // kiln build MODEL.onnx -o ENGINE.kiln [--device cpu|cuda] [--fp32|--tf32|--fp16]
 //     [--shape NAME=DIMS ...] [--min/--opt/--max NAME=DIMS ...] [--timing-cache FILE]
 //     [--disable-pass NAME ...] [--json]
-//     [--int8|--fp8 --calib DIR [--calibrator entropy|percentile|minmax] [--percentile P] [--calib-cache FILE]]
+//     [--int8 [--fp16]|--fp8 --calib DIR [--calibrator entropy|percentile|minmax] [--percentile P] [--calib-cache FILE]]
 // Imports the model, runs the passes (for the given shapes, or symbolically within the shape
-// profiles), converts it to the asked precision (--int8: calibrated Q/DQ, quantize_build.h), and on a GPU times the kernel candidates of
+// profiles), converts it to the asked precision (--int8: calibrated Q/DQ and int8 kernels, quantize_build.h; with
+// --fp16 the float parts are then stored in fp16), and on a GPU times the kernel candidates of
 // every plan (at the profile's opt, min and max) and lays out their activation arenas; writes
 // ONE self-contained engine file atomically: on any error nothing appears at the output path.
 #include <chrono>
@@ -48,8 +49,12 @@ struct BuildOptions {
 
 std::string precision_of(const BuildOptions& o) {
   const bool quantized = o.quant.int8 || o.quant.fp8;
-  if (int(o.fp32) + int(o.tf32) + int(o.fp16) + int(quantized) > 1)
-    fail(ErrorCode::kInvalidArgument, "give one of --fp32, --tf32, --fp16, --int8 and --fp8");
+  // --int8 --fp16: the int8 engine's float parts in fp16 storage (the only pairing).
+  const bool int8_fp16 = o.quant.int8 && !o.quant.fp8 && o.fp16 && !o.fp32 && !o.tf32;
+  if (int(o.fp32) + int(o.tf32) + int(o.fp16) + int(quantized) > 1 && !int8_fp16)
+    fail(ErrorCode::kInvalidArgument, "give one of --fp32, --tf32, --fp16, --int8 (with or without --fp16) and --fp8");
+  if (int8_fp16 && o.device != "cuda")
+    fail(ErrorCode::kInvalidArgument, "--int8 --fp16 needs --device cuda (the CPU reference computes in fp32)");
   if (std::string q = quant_precision(o.quant, o.device); !q.empty()) return q;
   std::string p = o.fp16 ? "fp16" : o.tf32 ? "tf32" : "fp32";
   if (p != "fp32" && o.device != "cuda")
@@ -100,12 +105,14 @@ int build(const BuildOptions& o) {
   bar.set(1);
   eb.disabled_passes = std::set<std::string>(o.disabled_passes.begin(), o.disabled_passes.end());
   PrecisionReport precision;
-  PassReport passes = optimize_for_engine(g, eb, &precision);
+  const bool int8_fp16 = eb.precision == "int8" && o.fp16;
+  PassReport passes = optimize_for_engine(g, eb, &precision, int8_fp16);
   bar.set(2);
   nlohmann::json calibration;
   if (quantized) {
     bar.clear();  // calibration draws its own bar
-    calibration = quantize_for_build(g, eb, o.quant, o.model);
+    calibration = quantize_for_build(g, eb, o.quant, o.model, target.device);
+    if (int8_fp16) precision = to_fp16_storage(g, eb, passes);  // calibrated and quantized in fp32
   }
   nlohmann::json plans = nlohmann::json::array();
   size_t tuned_before = eb.tuning.size();
@@ -139,7 +146,7 @@ int build(const BuildOptions& o) {
                                   {"generated_kernels", generated_kernels(eb.tuning)}}},
                       {"plans", plans}, {"inputs", nlohmann::json::array()},
                       {"rewrites", passes.rewrites.size()}, {"disabled_passes", eb.disabled_passes}};
-  if (eb.precision == "fp16")  // of the opt shape where each shape is converted on its own
+  if (eb.precision == "fp16" || int8_fp16)  // of the opt shape where each shape is converted on its own
     r["fp16"] = {{"values_converted", precision.values_converted}, {"constants_converted", precision.constants_converted},
                  {"casts_inserted", precision.casts_inserted}, {"values_kept_fp32", precision.values_kept_fp32},
                  {"converted_per_shape", converts_per_shape(g, eb)}};
@@ -164,10 +171,11 @@ int build(const BuildOptions& o) {
     std::printf("  plan %s: activation arena %.1f MiB\n", p["inputs"].dump().c_str(),
                 double(p["arena_bytes"].get<size_t>()) / (1 << 20));
   if (quantized)
-    std::printf("  %s: %s ranges of %lld inputs (cache %s), %d activations and %d weights quantized\n",
+    std::printf("  %s: %s ranges of %lld inputs (cache %s), %d activations and %d weights quantized, %d int8 GEMMs, %d int8 convs\n",
                 eb.precision.c_str(), calibration["calibrator"].get<std::string>().c_str(),
                 (long long)calibration["inputs"].get<int>(), calibration["cache"].get<std::string>().c_str(),
-                calibration["quantized_activations"].get<int>(), calibration["quantized_weights"].get<int>());
+                calibration["quantized_activations"].get<int>(), calibration["quantized_weights"].get<int>(),
+                calibration["int8_gemms"].get<int>(), calibration["int8_convs"].get<int>());
   if (target.device == "cuda")
     std::printf("  %zu kernel choices timed (%zu new), %zu of them generated kernels (NVRTC cubins)\n",
                 eb.tuning.size(), eb.tuning.size() - tuned_before, generated_kernels(eb.tuning));
@@ -190,7 +198,7 @@ Action add_build_command(CLI::App& app) {
   cmd->add_option("--device", o->device, "cpu (default) or cuda (records this GPU's architecture, times kernels)");
   cmd->add_flag("--fp32", o->fp32, "fp32 storage and math, no TF32 (the default)");
   cmd->add_flag("--tf32", o->tf32, "fp32 storage, TF32 tensor-core math in GEMMs and convolutions (cuda)");
-  cmd->add_flag("--fp16", o->fp16, "fp16 storage, fp32 accumulation and statistics (cuda)");
+  cmd->add_flag("--fp16", o->fp16, "fp16 storage, fp32 accumulation and statistics (cuda); with --int8: its float parts");
   cmd->add_option("--shape", o->shapes, "NAME=1x3x512x512: fixed dims for a symbolic input (repeatable)");
   cmd->add_option("--min", o->min, "NAME=DIMS: smallest shape the engine accepts for an input (repeatable)");
   cmd->add_option("--opt", o->opt, "NAME=DIMS: the shape kernels are timed for");
@@ -199,7 +207,7 @@ Action add_build_command(CLI::App& app) {
   cmd->add_option("--disable-pass", o->disabled_passes,
                   "NAME: leave out one rewrite pass, for debugging (repeatable; `kiln inspect --fusions` names them)");
   cmd->add_flag("--int8", o->quant.int8,
-                "INT8: calibrated Q/DQ on GEMM and conv inputs (per tensor) and weights (per channel); cpu for now");
+                "INT8: calibrated int8 GEMMs and convs (activations per tensor, weights per channel); cpu or cuda");
   cmd->add_flag("--fp8", o->quant.fp8, "FP8 E4M3 calibration (amax/448) into --calib-cache; no FP8 engine yet");
   cmd->add_option("--calib", o->quant.calib_dir, "DIR of calibration pictures (.png/.jpg/.bmp) or .npy inputs");
   cmd->add_option("--calibrator", o->quant.calibrator, "entropy (default), percentile or minmax");

@@ -10,6 +10,9 @@
 #include "quant/calib_cache.h"
 #include "quant/calib_data.h"
 #include "quant/collect_ranges.h"
+#include "quant/cuda_coverage.h"
+#include "passes/fuse_int8_conv.h"
+#include "passes/fuse_int8_matmul.h"
 #include "quant/insert_qdq.h"
 #include "quant/quant_targets.h"
 #include "runtime/specialize.h"
@@ -17,14 +20,6 @@
 namespace kiln::cli {
 namespace {
 namespace fs = std::filesystem;
-
-bool cuda_runs_qdq() {
-  for (const char* op : {"QuantizeLinear", "DequantizeLinear"}) {
-    const OpSchema* s = OpRegistry::instance().find("", op);
-    if (!s || !s->cuda) return false;
-  }
-  return true;
-}
 
 bool cache_exists(const QuantFlags& q) {
   std::error_code ec;
@@ -82,7 +77,7 @@ std::string quant_precision(const QuantFlags& q, const std::string& device) {
   quant::check_percentile(q.percentile_value());
   if (q.calib_dir.empty() && !cache_exists(q))
     fail(ErrorCode::kInvalidArgument, "--" + p + " needs --calib DIR (or an existing --calib-cache FILE)");
-  if (device == "cuda" && (p == "fp8" || !cuda_runs_qdq()))
+  if (device == "cuda" && (p == "fp8" || !quant::cuda_runs_int8()))
     fail(ErrorCode::kUnsupported, "--" + p + " --device cuda: " + (p == "fp8" ? "FP8" : "INT8") +
                                       " CUDA kernels are not built yet (the CPU reference runs --" + p +
                                       " engines: --device cpu)");
@@ -93,7 +88,7 @@ std::string quant_precision(const QuantFlags& q, const std::string& device) {
 }
 
 nlohmann::json quantize_for_build(Graph& g, const EngineBuild& eb, const QuantFlags& q,
-                                  const std::string& model_path) {
+                                  const std::string& model_path, const std::string& device) {
   const std::string& precision = eb.precision;
   const std::string hash = quant::model_hash_of_file(model_path);
   const quant::QuantTargets targets = quant::find_quant_targets(g);
@@ -116,9 +111,19 @@ nlohmann::json quantize_for_build(Graph& g, const EngineBuild& eb, const QuantFl
                                       std::string(cache_use == "written" ? "written to " : "are in ") + q.cache +
                                       "; kiln has no float8 e4m3 dtype yet, so no FP8 engine (use --int8)");
   const quant::QdqReport r = quant::insert_qdq_int8(g, cache.amax);
+  // The passes ran before insert_qdq made these Q/DQ pairs: the int8 fusions run again on them.
+  const bool gemms = !eb.disabled_passes.count("fuse_int8_matmul"), convs = !eb.disabled_passes.count("fuse_int8_conv");
+  const int int8_gemms = gemms ? fuse_int8_matmul(g) : 0, int8_convs = convs ? fuse_int8_conv(g) : 0;
+  if (device == "cuda")
+    if (const std::vector<std::string> missing = quant::ops_without_cuda_kernel_in(g); !missing.empty()) {
+      std::string list;
+      for (const std::string& op : missing) list += (list.empty() ? "" : ", ") + op;
+      fail(ErrorCode::kUnsupported, "--int8 --device cuda: the quantized engine has no CUDA kernel for " + list +
+                                        " (the CPU reference runs it: --device cpu)");
+    }
   return {{"calibrator", cache.calibrator}, {"percentile", cache.percentile}, {"inputs", cache.inputs},
           {"cache", cache_use}, {"quantized_activations", r.activations}, {"quantized_weights", r.weights},
-          {"qdq_nodes", r.nodes_added}};
+          {"qdq_nodes", r.nodes_added}, {"int8_gemms", int8_gemms}, {"int8_convs", int8_convs}};
 }
 
 }  // namespace kiln::cli
