@@ -61,7 +61,6 @@ Graph qdq_matmul(const Variant& v) {
   return import_onnx_bytes(b.bytes(), ".", "qdq.onnx");
 }
 
-int int8_nodes(const Graph& g) { return g.op_histogram()["kiln.Int8MatMul"]; }
 
 TEST(FuseInt8MatMul, QdqMatMulFusesAndMatchesUnfused) {
   Graph g = qdq_matmul({});

@@ -50,22 +50,8 @@ Int8ConvProblem int8_conv_problem(const OpContextBase& ctx, const Int8Operand& x
 
 namespace {
 
-std::optional<Int8Operand> operand_if(const KernelContext& ctx, size_t i) {
-  if (!ctx.has_input(i)) return std::nullopt;
-  return Int8Operand{ctx.input(i).dtype(), ctx.input(i).dims()};
-}
-
 std::vector<ValueType> int8_conv_infer(const InferContext& ctx) {
-  linear::epilogue_activation(ctx);
-  for (size_t i : {0, 1, 2, 3})
-    if (!ctx.has_input(i)) ctx.invalid("X, x_scale, W and w_scale are required");
-  const DType xt = ctx.dtype(0);
-  if (xt != DType::kF32 && xt != DType::kF16) ctx.unsupported(std::string("X is ") + dtype_name(xt));
-  if (ctx.dtype(2) != DType::kI8) ctx.unsupported(std::string("W is ") + dtype_name(ctx.dtype(2)) + " (int8)");
-  for (size_t i : {1, 3})
-    if (ctx.dtype(i) != DType::kF32) ctx.invalid("x_scale and w_scale must be float32");
-  const DType yt = int8_output_dtype(ctx, xt, ctx.has_input(4) ? std::optional<DType>(ctx.dtype(4)) : std::nullopt,
-                                     ctx.has_input(5) ? std::optional<DType>(ctx.dtype(5)) : std::nullopt);
+  const DType yt = int8_infer_types(ctx);
   const Shape* x = ctx.shape(0);
   const Shape* w = ctx.shape(2);
   if (!x || !w) return {{yt, std::nullopt}};
@@ -77,7 +63,7 @@ std::vector<Tensor> int8_conv_cpu(const KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   const Tensor& w = ctx.input(2);
   const Tensor& ws = ctx.input(3);
-  const std::optional<Int8Operand> bias_op = operand_if(ctx, 4), z_op = operand_if(ctx, 5);
+  const std::optional<Int8Operand> bias_op = int8_operand_if(ctx, 4), z_op = int8_operand_if(ctx, 5);
   const Int8ConvProblem p = int8_conv_problem(ctx, {x.dtype(), x.dims()}, {ctx.input(1).dtype(), ctx.input(1).dims()},
                                               {w.dtype(), w.dims()}, {ws.dtype(), ws.dims()}, bias_op, z_op);
   const linear::EpilogueActivation act = linear::epilogue_activation(ctx);

@@ -41,6 +41,13 @@ struct Int8Operand {
 // mismatch is a model error.
 DType int8_output_dtype(const OpContextBase& ctx, DType x, std::optional<DType> bias, std::optional<DType> residual);
 
+// Shape inference's checks that Int8MatMul and Int8Conv share: X, x_scale, W and w_scale given,
+// X float32/float16, W int8, the scales float32; returns Y's type (int8_output_dtype).
+DType int8_infer_types(const InferContext& ctx);
+
+// Input i as an Int8Operand, or nullopt when the node leaves it out.
+std::optional<Int8Operand> int8_operand_if(const KernelContext& ctx, size_t i);
+
 // The problem a kiln.Int8MatMul node computes: rows m = numel(X) / K, n, k and Y's dims and type.
 struct Int8MatMulProblem {
   int64_t m = 0, n = 0, k = 0;
