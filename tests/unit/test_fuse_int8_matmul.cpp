@@ -61,7 +61,6 @@ Graph qdq_matmul(const Variant& v) {
   return import_onnx_bytes(b.bytes(), ".", "qdq.onnx");
 }
 
-
 TEST(FuseInt8MatMul, QdqMatMulFusesAndMatchesUnfused) {
   Graph g = qdq_matmul({});
   Graph f = g;
