@@ -2,6 +2,7 @@
 """PyTorch peers for a Mask2Former benchmark on the GPU (protocol: ../../shared/BENCH.md).
 
   python3 bench/torch_mask2former.py --variant swin-t --hw 800x1216 --out FILE.json [--no-compile]
+                                     [--attn sdpa|eager]
 
 The exporter's model (tools/export/export_mask2former.py: transformers
 Mask2FormerForUniversalSegmentation, same config, seeds and random weights) on the exporter's
@@ -9,6 +10,9 @@ input, timed as eager fp32 (TF32 off; the reference), eager fp16 and torch.compi
 (default mode), both through torch.autocast(float16). GPU ms: CUDA events around the forward,
 synchronized before each iteration, median/p90 of --iterations after --warmup. Accuracy of the
 fp16 peers against fp32: rel L2 of both outputs, NaN/Inf.
+--attn: the attention implementation the peers run (default sdpa, PyTorch's fused attention where
+transformers offers it; the exporter builds the model with eager attention for the trace). What
+the model ended up with is recorded as attn_implementation.
 """
 import argparse
 import os
@@ -27,6 +31,7 @@ def main():
     ap.add_argument("--iterations", type=int, default=50)
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--no-compile", action="store_true")
+    ap.add_argument("--attn", choices=["sdpa", "eager"], default="sdpa")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     import export_mask2former as em
@@ -36,6 +41,13 @@ def main():
     hw = tuple(int(v) for v in a.hw.split("x"))
     _, model, _, _ = em.build_model(torch, a.variant, hw)
     x = em.make_inputs(torch, hw, a.batch)["pixel_values"].cuda()
+    attn = "eager"
+    if a.attn != "eager":
+        try:
+            model.set_attn_implementation(a.attn)
+            attn = getattr(model.config, "_attn_implementation", a.attn)
+        except Exception as e:  # a model without that path keeps eager, and the report says so
+            attn = f"eager ({a.attn} refused: {str(e)[:200]})"
     model = model.cuda().eval()
 
     def outputs(out):
@@ -47,7 +59,7 @@ def main():
     rel = torch_timing.rel_l2
 
     report = {"gpu": torch.cuda.get_device_name(), "torch": torch.__version__, "variant": a.variant, "hw": a.hw,
-              "batch": a.batch, "peers": {}}
+              "batch": a.batch, "attn_implementation": attn, "peers": {}}
     with torch.no_grad():
         ref = outputs(model(pixel_values=x))
     report["peers"]["eager fp32"] = {"gpu_ms": timed(lambda: model(pixel_values=x))}
