@@ -35,7 +35,8 @@ std::optional<Match> match(const Graph& g, const GraphIndex& idx, const Node& me
   const Shape* y = shape_of_value(g, linear->outputs[0]);
   const Shape* out = shape_of_value(g, mean.outputs[0]);
   const auto axes = mean_axes(g, mean);
-  if (!y || !out || !axes || axes->empty()) return std::nullopt;
+  // The averaged rows feed a FusedMatMul, which needs rank >= 2.
+  if (!y || !out || !axes || axes->empty() || out->size() < 2) return std::nullopt;
   const int64_t rank = int64_t(y->size());
   for (int64_t a : *axes)
     if (a < -rank || a >= rank || (a + rank) % rank == rank - 1) return std::nullopt;  // the mapped axis

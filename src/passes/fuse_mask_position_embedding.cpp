@@ -106,7 +106,8 @@ bool match_positions(const Graph& g, const GraphIndex& idx, const std::string& p
   const Node* slice = sole_input_op(idx, div->inputs[1], "Slice");
   if (!slice || slice->inputs[0] != c) return false;
   const auto starts = constant_ints(g, *slice, 1), ends = constant_ints(g, *slice, 2);
-  const auto axes = slice->has_input(3) ? constant_ints(g, *slice, 3) : std::optional<std::vector<int64_t>>(std::vector<int64_t>{1});
+  // Without axes a Slice cuts axis 0 (ONNX's default), not the count axis.
+  const auto axes = slice->has_input(3) ? constant_ints(g, *slice, 3) : std::optional<std::vector<int64_t>>(std::vector<int64_t>{0});
   const auto steps = slice->has_input(4) ? constant_ints(g, *slice, 4) : std::optional<std::vector<int64_t>>(std::vector<int64_t>{1});
   if (!starts || !ends || !axes || !steps || starts->size() != 1 || ends->size() != 1 || axes->size() != 1 ||
       steps->size() != 1)

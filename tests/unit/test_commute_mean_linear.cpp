@@ -118,6 +118,9 @@ TEST(CommuteMeanLinear, LeavesWhatDoesNotCommute) {
   s = Mean{};
   s.opset = 18, s.axes_input = true;
   expect_left(s, "axes known only at run time");
+  s = Mean{};
+  s.axes = {0, 1, 2};
+  expect_left(s, "every row averaged away: a rank-1 input no GEMM takes");
 }
 
 // anchor_detr_tiny: k_row and k_col of each of its 4 RCDA layers project h·w positions and keep

@@ -30,6 +30,7 @@ struct Embed {
   bool cos_first = false;
   int64_t reverse = 0, exclusive = 0;
   bool also_output = false;  // the normalized positions are a graph output too
+  bool slice_axes = true;    // the normalizer's Slice names its axis (without: axis 0)
 };
 
 Tensor f32_scalar(float v) { return Tensor::from_vector<float>({}, {v}); }
@@ -59,7 +60,8 @@ std::string build(const Embed& s) {
   if (s.reverse) test::set_int_attr(cs, "reverse", 1);
   if (s.exclusive) test::set_int_attr(cs, "exclusive", 1);
   b.node("Sub", {"c", "half"}, {"centered"});
-  b.node("Slice", {"c", "minus1", "big", "one", "one"}, {"total"});
+  if (s.slice_axes) b.node("Slice", {"c", "minus1", "big", "one", "one"}, {"total"});
+  else b.node("Slice", {"c", "minus1", "big"}, {"total"});
   if (s.normalize) b.node("Div", {"centered", "total"}, {"norm"});
   else b.node("Add", {"centered", "total"}, {"norm"});  // keeps the Slice read: only the Div differs
   b.node("Mul", {"norm", "two_pi"}, {"p"});
@@ -176,6 +178,9 @@ TEST(FuseMaskPositionEmbedding, RefusesOtherComputations) {
   s = Embed{};
   s.also_output = true;
   expect_refused(s, "the positions are a graph output too");
+  s = Embed{};
+  s.slice_axes = false;
+  expect_refused(s, "a Slice without axes cuts axis 0, not the count");
 }
 
 TEST(FuseMaskPositionEmbedding, DisablePassKeepsTheChain) {

@@ -106,6 +106,12 @@ int build(const BuildOptions& o) {
   eb.disabled_passes = std::set<std::string>(o.disabled_passes.begin(), o.disabled_passes.end());
   PrecisionReport precision;
   const bool int8_fp16 = eb.precision == "int8" && o.fp16;
+  // Its fp16 conversion runs once, after quantizing; per-shape conversion (specialize.h) is the
+  // fp16 engines' alone.
+  for (const auto& name : g.inputs)
+    if (int8_fp16 && !(g.value(name).type.shape && shape_known(*g.value(name).type.shape)))
+      fail(ErrorCode::kInvalidArgument, "--int8 --fp16 needs static input shapes; input '" + name + "' is " +
+                                            g.value(name).type.to_string() + ": give it with --shape " + name + "=...");
   PassReport passes = optimize_for_engine(g, eb, &precision, int8_fp16);
   bar.set(2);
   nlohmann::json calibration;

@@ -70,6 +70,7 @@ void int8_conv_cuda(CudaKernelContext& ctx) {
   if (int8_gemm_lt(ctx.session, wk, cols.ptr<int8_t>(), acc.ptr<int32_t>(), p.o, pp, kp, batch)) {
     ctx.library = "kiln+cuBLASLt";
   } else {
+    if ((pp + 15) / 16 > 65535) ctx.unsupported("an Int8Conv output of " + std::to_string(p.oh * p.ow) + " pixels is beyond the int8 fallback kernel's grid (cuBLASLt has no int8 algorithm for it)");
     launch_int8_gemm_dp4a(wk, cols.ptr<int8_t>(), acc.ptr<int32_t>(), p.o, pp, kp, ctx.stream(), batch.count,
                           batch.stride_x, batch.stride_w, batch.stride_acc);
     ctx.library = "kiln";

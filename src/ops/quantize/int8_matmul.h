@@ -13,15 +13,15 @@
 // rounds once, in float32, in this
 // order (x_scale · w_scale[n] first), so the CPU reference and the CUDA kernel agree bit for
 // bit where the activation is none or relu. Zero points are 0 by construction: the pass only
-// fuses symmetric quantization. float(acc) is exact while K ≤ 1040 (|acc| < 2^24).
+// fuses symmetric quantization. float(acc) is exact while K ≤ 1024 (|acc| ≤ K·128·128 ≤ 2^24).
 #pragma once
 #include <cstdint>
 
 namespace kiln::quant {
 
 inline constexpr const char* kInt8MatMulOp = "Int8MatMul";
-// |acc| ≤ K · 128 · 127 must fit int32.
-inline constexpr int64_t kInt8MaxK = 131072;
+// |acc| ≤ K · 128 · 128 (a saturated xq and an explicit model's weight may both be −128) must fit int32.
+inline constexpr int64_t kInt8MaxK = 131071;
 
 }  // namespace kiln::quant
 

@@ -68,6 +68,7 @@ void int8_matmul_cuda(CudaKernelContext& ctx) {
   if (int8_gemm_lt(ctx.session, xq.ptr<int8_t>(), wt, acc.ptr<int32_t>(), p.m, np, kp)) {
     ctx.library = "kiln+cuBLASLt";
   } else {
+    if ((np + 15) / 16 > 65535) ctx.unsupported("N = " + std::to_string(p.n) + " is beyond the int8 fallback kernel's grid (cuBLASLt has no int8 algorithm for it)");
     launch_int8_gemm_dp4a(xq.ptr<int8_t>(), wt, acc.ptr<int32_t>(), p.m, np, kp, ctx.stream());
     ctx.library = "kiln";
   }
