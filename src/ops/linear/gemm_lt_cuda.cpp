@@ -11,6 +11,7 @@
 
 #include "ops/linear/linear_cuda.h"
 #include "runtime/cuda/candidate_timer.h"
+#include "runtime/cuda/cublaslt_handles.h"
 #include "runtime/cuda/cuda_session.h"
 #include "runtime/cuda/library_check.h"
 
@@ -19,37 +20,9 @@ namespace {
 
 constexpr size_t kWorkspace = size_t(32) << 20;
 
-// RAII for the three cuBLASLt descriptor kinds.
-struct Layout {
-  cublasLtMatrixLayout_t h = nullptr;
-  Layout(cudaDataType_t t, int64_t rows, int64_t cols, int64_t ld, int64_t batch, int64_t stride) {
-    CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&h, t, uint64_t(rows), uint64_t(cols), ld));
-    if (batch > 1) {
-      int32_t count = int32_t(batch);
-      CUBLAS_CHECK(cublasLtMatrixLayoutSetAttribute(h, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count, sizeof(count)));
-      CUBLAS_CHECK(cublasLtMatrixLayoutSetAttribute(h, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride,
-                                                    sizeof(stride)));
-    }
-  }
-  ~Layout() { cublasLtMatrixLayoutDestroy(h); }
-};
-struct Desc {
-  cublasLtMatmulDesc_t h = nullptr;
-  Desc(cublasComputeType_t compute) { CUBLAS_CHECK(cublasLtMatmulDescCreate(&h, compute, CUDA_R_32F)); }
-  ~Desc() { cublasLtMatmulDescDestroy(h); }
-};
-struct Pref {
-  cublasLtMatmulPreference_t h = nullptr;
-  Pref() { CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&h)); }
-  ~Pref() { cublasLtMatmulPreferenceDestroy(h); }
-};
-
-uint32_t alignment_of(const void* p) {
-  uintptr_t v = reinterpret_cast<uintptr_t>(p);
-  uint32_t a = 256;
-  while (a > 1 && (v % a)) a >>= 1;
-  return a;
-}
+using cublaslt::alignment_of;
+using cublaslt::Layout;
+using cublaslt::Pref;
 
 // Everything that decides which algorithms apply and how fast they run.
 std::string tuning_key(const CudaSession& session, const GemmCall& g, cublasComputeType_t compute,
@@ -135,7 +108,7 @@ bool run_gemm(CudaSession& session, const GemmCall& g) {
   const cudaDataType_t t = g.dtype == DType::kF32 ? CUDA_R_32F : CUDA_R_16F;
   const cublasComputeType_t compute =
       g.dtype == DType::kF32 && session.allow_tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
-  Desc desc(compute);
+  cublaslt::Desc desc(compute, CUDA_R_32F);
   cublasOperation_t op_first = g.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;   // B's storage
   cublasOperation_t op_second = g.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;  // A's storage
   CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc.h, CUBLASLT_MATMUL_DESC_TRANSA, &op_first, sizeof(op_first)));

@@ -19,18 +19,9 @@
 namespace kiln::quant {
 namespace {
 
-constexpr int64_t kPad = 16;
-
-int64_t round_up(int64_t v) { return (v + kPad - 1) / kPad * kPad; }
-
 struct Int8ConvState : KernelState {
   DeviceTensor padded_w;  // W [O, Kp] with zeros, when W itself cannot be used
 };
-
-std::optional<Int8Operand> operand_if(const CudaKernelContext& ctx, size_t i) {
-  if (!ctx.has_input(i)) return std::nullopt;
-  return Int8Operand{ctx.input(i).dtype, ctx.input(i).dims};
-}
 
 }  // namespace
 
@@ -38,7 +29,7 @@ void int8_conv_cuda(CudaKernelContext& ctx) {
   const DeviceTensor& x = ctx.input(0);
   const DeviceTensor& w = ctx.input(2);
   const DeviceTensor& ws = ctx.input(3);
-  const std::optional<Int8Operand> bias = operand_if(ctx, 4), z = operand_if(ctx, 5);
+  const std::optional<Int8Operand> bias = int8_operand_if(ctx, 4), z = int8_operand_if(ctx, 5);
   const Int8ConvProblem p = int8_conv_problem(ctx, {x.dtype, x.dims}, {ctx.input(1).dtype, ctx.input(1).dims},
                                               {w.dtype, w.dims}, {ws.dtype, ws.dims}, bias, z);
   const Tensor& host_w = ctx.require_constant(2, "W");
@@ -46,7 +37,7 @@ void int8_conv_cuda(CudaKernelContext& ctx) {
   if (p.n > 65535) ctx.unsupported("an Int8Conv batch of more than 65535 images has no CUDA kernel");
   DeviceTensor& y = ctx.alloc_output(0);
   if (y.numel() == 0) return;
-  const int64_t k = p.k(), kp = round_up(k), pp = round_up(p.p());
+  const int64_t k = p.k(), kp = int8_padded(k), pp = int8_padded(p.p());
 
   const int8_t* wk = w.ptr<int8_t>();
   if (kp != k || (reinterpret_cast<uintptr_t>(wk) & 15)) {

@@ -9,6 +9,7 @@
 
 #include "ops/quantize/quantize_cuda.h"
 #include "runtime/cuda/candidate_timer.h"
+#include "runtime/cuda/cublaslt_handles.h"
 #include "runtime/cuda/cuda_session.h"
 #include "runtime/cuda/library_check.h"
 
@@ -17,39 +18,11 @@ namespace {
 
 constexpr size_t kWorkspace = size_t(32) << 20;
 
-struct Layout {
-  cublasLtMatrixLayout_t h = nullptr;
-  Layout(cudaDataType_t t, int64_t rows, int64_t cols, int64_t ld, int64_t batch, int64_t stride) {
-    CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&h, t, uint64_t(rows), uint64_t(cols), ld));
-    if (batch > 1) {
-      const int32_t count = int32_t(batch);
-      CUBLAS_CHECK(cublasLtMatrixLayoutSetAttribute(h, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count, sizeof(count)));
-      CUBLAS_CHECK(cublasLtMatrixLayoutSetAttribute(h, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride,
-                                                    sizeof(stride)));
-    }
-  }
-  ~Layout() { cublasLtMatrixLayoutDestroy(h); }
-};
-struct Desc {
-  cublasLtMatmulDesc_t h = nullptr;
-  Desc() { CUBLAS_CHECK(cublasLtMatmulDescCreate(&h, CUBLAS_COMPUTE_32I, CUDA_R_32I)); }
-  ~Desc() { cublasLtMatmulDescDestroy(h); }
-};
-struct Pref {
-  cublasLtMatmulPreference_t h = nullptr;
-  Pref() { CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&h)); }
-  ~Pref() { cublasLtMatmulPreferenceDestroy(h); }
-};
+using cublaslt::alignment_of;
+using cublaslt::Layout;
+using cublaslt::Pref;
 
 bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
-
-// The largest power of two up to 256 dividing p's address: cuBLASLt's heuristic assumes 256
-// unless told, and would pick kernels that fault on a less aligned operand.
-uint32_t alignment_of(const void* p) {
-  uint32_t a = 256;
-  while (a > 16 && (reinterpret_cast<uintptr_t>(p) % a)) a >>= 1;
-  return a;
-}
 
 }  // namespace
 
@@ -59,7 +32,7 @@ bool int8_gemm_lt(CudaSession& session, const int8_t* xq, const int8_t* wt, int3
   KILN_ASSERT(b.count >= 1 && b.count <= 0x7fffffff && b.stride_x % 16 == 0 && b.stride_w % 16 == 0 &&
               b.stride_acc % 4 == 0);
   if (m == 0 || np == 0) return true;
-  Desc desc;
+  cublaslt::Desc desc(CUBLAS_COMPUTE_32I, CUDA_R_32I);
   const cublasOperation_t op_t = CUBLAS_OP_T, op_n = CUBLAS_OP_N;
   CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc.h, CUBLASLT_MATMUL_DESC_TRANSA, &op_t, sizeof(op_t)));
   CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc.h, CUBLASLT_MATMUL_DESC_TRANSB, &op_n, sizeof(op_n)));

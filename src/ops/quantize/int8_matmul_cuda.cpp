@@ -19,18 +19,9 @@
 namespace kiln::quant {
 namespace {
 
-constexpr int64_t kPad = 16;
-
-int64_t round_up(int64_t v) { return (v + kPad - 1) / kPad * kPad; }
-
 struct Int8MatMulState : KernelState {
   DeviceTensor padded_w;  // W [Np, Kp] with zeros, when W itself cannot be used
 };
-
-std::optional<Int8Operand> operand_if(const CudaKernelContext& ctx, size_t i) {
-  if (!ctx.has_input(i)) return std::nullopt;
-  return Int8Operand{ctx.input(i).dtype, ctx.input(i).dims};
-}
 
 Tensor padded_weight(const Tensor& w, int64_t np, int64_t kp) {
   const int64_t n = w.dim(0), k = w.dim(1);
@@ -45,14 +36,14 @@ void int8_matmul_cuda(CudaKernelContext& ctx) {
   const DeviceTensor& x = ctx.input(0);
   const DeviceTensor& w = ctx.input(2);
   const DeviceTensor& ws = ctx.input(3);
-  const std::optional<Int8Operand> bias = operand_if(ctx, 4), res = operand_if(ctx, 5);
+  const std::optional<Int8Operand> bias = int8_operand_if(ctx, 4), res = int8_operand_if(ctx, 5);
   const Int8MatMulProblem p = int8_matmul_problem(ctx, {x.dtype, x.dims}, {ctx.input(1).dtype, ctx.input(1).dims},
                                                   {w.dtype, w.dims}, {ws.dtype, ws.dims}, bias, res);
   const Tensor& host_w = ctx.require_constant(2, "W");
   const linear::EpilogueActivation act = linear::epilogue_activation(ctx);
   DeviceTensor& y = ctx.alloc_output(0);
   if (y.numel() == 0) return;
-  const int64_t kp = round_up(p.k), np = round_up(p.n);
+  const int64_t kp = int8_padded(p.k), np = int8_padded(p.n);
 
   const int8_t* wt = w.ptr<int8_t>();
   if (kp != p.k || np != p.n || (reinterpret_cast<uintptr_t>(wt) & 15)) {

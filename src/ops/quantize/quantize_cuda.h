@@ -4,7 +4,11 @@
 #pragma once
 #include <cstdint>
 
+#include <optional>
+
 #include "ops/op.h"
+#include "ops/quantize/int8_matmul.h"
+#include "runtime/cuda/cuda_kernel_context.h"
 
 namespace kiln {
 class CudaSession;
@@ -16,6 +20,16 @@ void quantize_linear_cuda(CudaKernelContext& ctx);
 void dequantize_linear_cuda(CudaKernelContext& ctx);
 void int8_matmul_cuda(CudaKernelContext& ctx);
 void int8_conv_cuda(CudaKernelContext& ctx);  // int8_conv_cuda.cpp
+
+// The int8 GEMM's operands are padded to multiples of 16 along K and N (its "TN" form's rule).
+inline constexpr int64_t kInt8Pad = 16;
+inline int64_t int8_padded(int64_t v) { return (v + kInt8Pad - 1) / kInt8Pad * kInt8Pad; }
+
+// Input i as an Int8Operand, or nullopt when the node leaves it out (int8_matmul.h's CPU form).
+inline std::optional<Int8Operand> int8_operand_if(const CudaKernelContext& ctx, size_t i) {
+  if (!ctx.has_input(i)) return std::nullopt;
+  return Int8Operand{ctx.input(i).dtype, ctx.input(i).dims};
+}
 
 // Strided batches of an int8 GEMM: element offsets between batches (0: shared operand).
 struct Int8Batch {
