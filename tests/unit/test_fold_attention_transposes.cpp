@@ -1,9 +1,12 @@
 // passes/fold_attention_transposes: it fires on the exported SegFormers (every head split and
 // merge around attention goes), keeps the numbers (segformer_tiny against the graph without the
 // pass and against its goldens; a built model in every flag combination), and leaves alone what
-// it must not take: other permutations, Transposes with another reader, masks, seq_first nodes.
+// it must not take: other permutations, Transposes with another reader, seq_first nodes. Masked
+// attention folds too, and nn.MultiheadAttention's rank-3 head split (Transpose(1,0,2) of
+// [S, N, D]) through a rank-4 view.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "../model/model_compare.h"
@@ -37,9 +40,41 @@ struct Options {
   std::vector<int64_t> q_perm{0, 2, 1, 3}, v_perm{0, 2, 1, 3}, out_perm{0, 2, 1, 3};
   bool q_read_twice = false;  // a Relu reads q as well
   bool out_also_output = false;
+  bool rank3 = false;       // [S, N, D] inputs split by Transpose(1,0,2), as nn.MultiheadAttention
+  bool bool_mask = false;   // a Where(mask, -inf, 0) added to the scores (Mask2Former)
 };
 
+// The rank-3 form: xq [5,6,8], xk [7,6,8], xv [7,6,6] (S, N = batch·heads, D) → Transpose(1,0,2)
+// → attention over [6, S, D] → Transpose(1,0,2) back to [5,6,6]; with bool_mask, a [6,5,7] mask.
+test::ModelBuilder model_rank3(const Options& o) {
+  test::ModelBuilder b;
+  b.input("xq", DType::kF32, {5, 6, 8});
+  b.input("xk", DType::kF32, {7, 6, 8});
+  b.input("xv", DType::kF32, {7, 6, 6});
+  test::set_ints_attr(b.node("Transpose", {"xq"}, {"q"}), "perm", {1, 0, 2});
+  test::set_ints_attr(b.node("Transpose", {"xk"}, {"kt"}), "perm", {1, 2, 0});
+  test::set_ints_attr(b.node("Transpose", {"xv"}, {"v"}), "perm", {1, 0, 2});
+  b.initializer("c", Tensor::scalar<float>(0.35f));
+  b.node("MatMul", {"q", "kt"}, {"s"});
+  b.node("Mul", {"s", "c"}, {"sc"});
+  std::string scores = "sc";
+  if (o.bool_mask) {
+    b.input("mask", DType::kBool, {6, 5, 7});
+    b.initializer("ninf", Tensor::scalar<float>(-INFINITY));
+    b.initializer("zero", Tensor::scalar<float>(0.f));
+    b.node("Where", {"mask", "ninf", "zero"}, {"bias"});
+    b.node("Add", {"sc", "bias"}, {"masked"});
+    scores = "masked";
+  }
+  test::set_int_attr(b.node("Softmax", {scores}, {"p"}), "axis", -1);
+  b.node("MatMul", {"p", "v"}, {"o"});
+  test::set_ints_attr(b.node("Transpose", {"o"}, {"y"}), "perm", {1, 0, 2});
+  b.output("y", DType::kF32);
+  return b;
+}
+
 test::ModelBuilder model(const Options& o) {
+  if (o.rank3) return model_rank3(o);
   test::ModelBuilder b;
   b.input("xq", DType::kF32, o.xq);
   b.input("xk", DType::kF32, {2, 7, 3, 8});
@@ -72,8 +107,10 @@ Graph fold_and_compare(const Options& o) {
   run_passes(plain, {"fold_attention_transposes"});
   TensorMap feeds;
   uint64_t seed = 90;
-  for (const auto& name : plain.inputs)
-    feeds[name] = test::random_tensor(DType::kF32, shape_dims(*plain.value(name).type.shape), seed++, -2, 2);
+  for (const auto& name : plain.inputs) {
+    const ValueType& t = plain.value(name).type;
+    feeds[name] = test::random_tensor(t.dtype, shape_dims(*t.shape), seed++, -2, 2);
+  }
   TensorMap want = CpuExecutor(plain).run(feeds), got = CpuExecutor(folded).run(feeds);
   for (const auto& [name, w] : want) {
     SCOPED_TRACE(name);
@@ -122,26 +159,63 @@ TEST(FoldAttentionTransposes, LeavesOtherPermutations) {
   EXPECT_EQ(count(g, "Transpose"), 1);
 }
 
-// kiln.Attention named by the model itself: with a mask, or already seq_first, it is left alone.
-TEST(FoldAttentionTransposes, LeavesMaskedAndSeqFirstAttention) {
-  for (bool masked : {true, false}) {
-    SCOPED_TRACE(masked ? "masked" : "seq_first already");
+TEST(FoldAttentionTransposes, FoldsRank3HeadSplitsThroughARank4View) {
+  for (bool masked : {false, true}) {
+    SCOPED_TRACE(masked ? "bool mask" : "no mask");
+    Options o;
+    o.rank3 = true;
+    o.bool_mask = masked;
+    Graph g = fold_and_compare(o);
+    EXPECT_EQ(flags_of(g), (std::vector<int64_t>{1, 1, 1, 1}));
+    EXPECT_EQ(count(g, "Transpose"), 0);
+    EXPECT_EQ(g.value(attention_node(g)->inputs[0]).type.shape->size(), 4u);
+    EXPECT_EQ(attention_node(g)->inputs.size(), masked ? 4u : 3u);
+  }
+}
+
+// kiln.Attention named by the model itself: with a mask its transposes fold (the mask's axes
+// are the scores' either way); already seq_first, or of rank 5, it is left alone.
+TEST(FoldAttentionTransposes, FoldsMaskedAttentionNamedByTheModel) {
+  test::ModelBuilder b;
+  auto* kiln_opset = b.proto().add_opset_import();
+  kiln_opset->set_domain("kiln");
+  kiln_opset->set_version(1);
+  b.input("xq", DType::kF32, {2, 5, 3, 8});
+  b.input("k", DType::kF32, {2, 3, 7, 8});
+  b.input("v", DType::kF32, {2, 3, 7, 6});
+  b.input("mask", DType::kF32, {3, 5, 7});
+  test::set_ints_attr(b.node("Transpose", {"xq"}, {"q"}), "perm", {0, 2, 1, 3});
+  b.node("Attention", {"q", "k", "v", "mask"}, {"y"}).set_domain("kiln");
+  b.output("y", DType::kF32);
+  const std::string bytes = b.bytes();
+  Graph g = import_onnx_bytes(bytes, ".", "m.onnx"), plain = g;
+  PassReport r = run_passes(g);
+  run_passes(plain, {"fold_attention_transposes"});
+  EXPECT_EQ(r.fused.at("fold_attention_transposes"), 1);
+  EXPECT_EQ(count(g, "Transpose"), 0);
+  EXPECT_EQ(flags_of(g), (std::vector<int64_t>{1, 0, 0, 0}));
+  TensorMap feeds;
+  uint64_t seed = 7;
+  for (const auto& name : plain.inputs)
+    feeds[name] = test::random_tensor(DType::kF32, shape_dims(*plain.value(name).type.shape), seed++, -2, 2);
+  test::expect_close(CpuExecutor(g).run(feeds).at("y"), test::to_doubles(CpuExecutor(plain).run(feeds).at("y")), 0, 0);
+}
+
+TEST(FoldAttentionTransposes, LeavesSeqFirstAndRank5Attention) {
+  for (bool rank5 : {false, true}) {
+    SCOPED_TRACE(rank5 ? "rank 5" : "seq_first already");
     test::ModelBuilder b;
     auto* kiln_opset = b.proto().add_opset_import();
     kiln_opset->set_domain("kiln");
     kiln_opset->set_version(1);
-    b.input("xq", DType::kF32, {2, 5, 3, 8});
-    b.input("k", DType::kF32, {2, 3, 7, 8});
-    b.input("v", DType::kF32, {2, 3, 7, 6});
-    test::set_ints_attr(b.node("Transpose", {"xq"}, {"q"}), "perm", {0, 2, 1, 3});
+    b.input("xq", DType::kF32, rank5 ? Dims{1, 2, 5, 3, 8} : Dims{2, 5, 3, 8});
+    b.input("k", DType::kF32, rank5 ? Dims{1, 2, 3, 7, 8} : Dims{2, 3, 7, 8});
+    b.input("v", DType::kF32, rank5 ? Dims{1, 2, 3, 7, 6} : Dims{2, 3, 7, 6});
+    test::set_ints_attr(b.node("Transpose", {"xq"}, {"q"}), "perm", rank5 ? std::vector<int64_t>{0, 1, 3, 2, 4} : std::vector<int64_t>{0, 2, 1, 3});
     std::vector<std::string> in = {"q", "k", "v"};
-    if (masked) {
-      b.input("mask", DType::kF32, {5, 7});
-      in.push_back("mask");
-    }
     auto& a = b.node("Attention", in, {"y"});
     a.set_domain("kiln");
-    if (!masked) test::set_ints_attr(a, "seq_first", {0, 0, 0, 0});
+    if (!rank5) test::set_ints_attr(a, "seq_first", {0, 0, 0, 0});
     b.output("y", DType::kF32);
     Graph g = import_onnx_bytes(b.bytes(), ".", "m.onnx");
     PassReport r = run_passes(g);

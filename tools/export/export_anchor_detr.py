@@ -127,6 +127,22 @@ def write_also(torch, model, out_dir, hw, batch, seed):
     return os.path.relpath(sub, out_dir)
 
 
+def write_fp16_reference(torch, model, inputs, out_dir):
+    """PyTorch's own fp16 (CUDA autocast float16) outputs in out_dir/golden_fp16/: what any fp16
+    execution of these weights does to the detections, the yardstick for near-tie scores."""
+    d = os.path.join(out_dir, "golden_fp16")
+    os.makedirs(d, exist_ok=True)
+    model.cuda()
+    try:
+        with torch.no_grad(), torch.autocast("cuda", dtype=torch.float16):
+            logits, boxes = model(inputs["image"].cuda(), inputs["padding_mask"].cuda())
+    finally:
+        model.cpu()
+    for n, t in (("pred_logits", logits), ("pred_boxes", boxes)):
+        np.save(os.path.join(d, f"{n}.npy"), t.float().cpu().numpy())
+    kc.log(f"fp16 reference: {d}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, help="output directory")
@@ -137,6 +153,8 @@ def main():
                     help="per-image valid regions HxW[,HxW...] (default: a different padding per image)")
     ap.add_argument("--also", type=parse_also, action="append", default=[], metavar="HxW[:B]")
     ap.add_argument("--seed", type=int, default=SEED)
+    ap.add_argument("--fp16-reference", action="store_true",
+                    help="also write golden_fp16/: the model under CUDA autocast float16 (needs a GPU)")
     a = ap.parse_args()
     h, w = a.hw or DEFAULT_HW[a.config]
     if a.batch < 1:
@@ -177,6 +195,8 @@ def main():
             "also": also,
         },
     )
+    if a.fp16_reference:
+        write_fp16_reference(torch, model, inputs, a.out)
 
 
 if __name__ == "__main__":

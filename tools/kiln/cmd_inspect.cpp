@@ -1,4 +1,4 @@
-// kiln inspect MODEL.onnx|ENGINE.kiln [--shape NAME=DIMS] [--fusions] [--json]
+// kiln inspect MODEL.onnx|ENGINE.kiln [--shape NAME=DIMS] [--fusions | --layers] [--json]
 // Inputs and outputs with shapes, and the op histogram before and after folding; for an
 // engine file also what it was built for.
 #include <iostream>
@@ -17,6 +17,7 @@ struct InspectOptions {
   std::vector<std::string> shapes;
   bool json = false;
   bool fusions = false;
+  bool layers = false;
 };
 
 std::string list_refs(const std::vector<NodeRef>& refs) {
@@ -60,6 +61,44 @@ nlohmann::json describe_values(const Graph& g, const std::vector<std::string>& n
   return list;
 }
 
+std::string describe_operands(const Graph& g, const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) {
+    if (!out.empty()) out += ", ";
+    if (n.empty()) { out += "-"; continue; }
+    const ValueType& t = g.value(n).type;
+    out += n + ":" + dtype_name(t.dtype) + (t.shape ? shape_to_string(*t.shape) : "?");
+    if (g.is_constant(n)) out += "(const)";
+  }
+  return out;
+}
+
+// --layers: each node of the graph as it runs (an engine's stored graph, or the ONNX model after
+// the passes), in execution order, with operand types and shapes.
+int print_layers(const InspectOptions& o, const Graph& g) {
+  if (o.json) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& n : g.nodes)
+      list.push_back({{"name", n.name}, {"op", n.domain.empty() ? n.op_type : n.domain + "." + n.op_type},
+                      {"inputs", describe_values(g, [&] {
+                         std::vector<std::string> v;
+                         for (const auto& i : n.inputs) if (!i.empty()) v.push_back(i);
+                         return v;
+                       }())},
+                      {"outputs", describe_values(g, n.outputs)}});
+    std::cout << nlohmann::json{{"model", o.model}, {"layers", list}}.dump(2) << "\n";
+    return 0;
+  }
+  std::printf("%s: %zu layers\n", o.model.c_str(), g.nodes.size());
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& n = g.nodes[i];
+    std::printf("%4zu %s%s '%s'\n      in  %s\n      out %s\n", i, n.domain.empty() ? "" : (n.domain + ".").c_str(),
+                n.op_type.c_str(), n.name.c_str(), describe_operands(g, n.inputs).c_str(),
+                describe_operands(g, n.outputs).c_str());
+  }
+  return 0;
+}
+
 int inspect(const InspectOptions& o) {
   ImportOptions import;
   import.input_shapes = parse_shapes(o.shapes);
@@ -73,6 +112,7 @@ int inspect(const InspectOptions& o) {
   // An engine's graph is already rewritten: its record says what the build's passes did.
   if (o.fusions)
     return print_fusions(o, source.engine ? source.build.rewrites : passes.rewrites, source.build.disabled_passes);
+  if (o.layers) return print_layers(o, g);
 
   nlohmann::json r;
   r["model"] = o.model;
@@ -113,10 +153,12 @@ Action add_inspect_command(CLI::App& app) {
   auto o = std::make_shared<InspectOptions>();
   CLI::App* cmd = app.add_subcommand("inspect", "Show a model's inputs, outputs and ops");
   cmd->footer("Examples:\n  kiln inspect tests/models/segformer_b0/model.onnx --shape pixel_values=1x3x512x512\n"
-              "  kiln inspect model.kiln --fusions");
+              "  kiln inspect model.kiln --fusions\n  kiln inspect model.kiln --layers");
   cmd->add_option("model", o->model, "Model file (.onnx) or engine file (kiln build)")->required();
   cmd->add_option("--shape", o->shapes, "NAME=1x3x512x512: dims for a symbolic input (repeatable)");
-  cmd->add_flag("--fusions", o->fusions, "List each rewrite the passes made: the nodes it replaced and what replaced them");
+  CLI::Option* fusions = cmd->add_flag("--fusions", o->fusions, "List each rewrite the passes made: the nodes it replaced and what replaced them");
+  cmd->add_flag("--layers", o->layers, "List every node as it runs, in order, with its operands' types and shapes")
+      ->excludes(fusions);
   cmd->add_flag("--json", o->json, "Print JSON");
   return with_plugins(cmd, [o] { return inspect(*o); });
 }
