@@ -4,6 +4,7 @@
 #include <cmath>
 #include <set>
 
+#include "ops/attention/attention_keep_mask.h"
 #include "ops/elementwise/pointwise_program.h"
 #include "ops/quantize/int8_conv.h"
 #include "ops/quantize/int8_matmul.h"
@@ -38,6 +39,7 @@ bool is_gemm_like(const Node& n) {
 bool is_fp32_input(const Node& n, size_t slot) {
   if (is_kiln_op(&n, quant::kInt8MatMulOp) || is_kiln_op(&n, quant::kInt8ConvOp))
     return slot == 1 || slot == 3;  // x_scale, w_scale
+  if (is_kiln_op(&n, attention::kAttentionKeepMaskOp)) return true;  // logits thresholded: a decision
   if (!n.domain.empty()) return false;
   const std::string& op = n.op_type;
   if (op == "Resize") return slot == 1 || slot == 2;  // roi, scales: output size, coordinate map

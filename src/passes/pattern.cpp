@@ -163,6 +163,12 @@ std::optional<std::vector<int64_t>> constant_ints(const Graph& g, const Node& n,
   return t.to_int64_vector();
 }
 
+std::optional<std::vector<int64_t>> axes_operand(const Graph& g, const Node& n) {
+  if (n.has_input(1)) return constant_ints(g, n, 1);
+  if (!n.attrs.has("axes")) return std::nullopt;
+  return n.attrs.get_ints("axes");
+}
+
 std::optional<std::string> reshape_target(Graph& g, const std::string& base, const std::string& value) {
   const std::optional<Dims> out = static_dims(g, value);
   if (!out || std::count(out->begin(), out->end(), 0)) return std::nullopt;

@@ -82,6 +82,9 @@ std::optional<double> uniform_constant(const Graph& g, const std::string& value)
 bool is_minus_infinity(const Graph& g, const std::string& value);
 // Input `slot` of n as integers when it is an int64/int32 constant (a Slice's starts, a shape).
 std::optional<std::vector<int64_t>> constant_ints(const Graph& g, const Node& n, size_t slot);
+// The axes of a Reduce*, Squeeze or Unsqueeze node: its constant second input (where the opset
+// moved them there), else its `axes` attribute; nothing when absent or not constant.
+std::optional<std::vector<int64_t>> axes_operand(const Graph& g, const Node& n);
 // A new constant holding `value`'s static dims written out in full, for a Reshape to them
 // (named `base`/shape); nothing when the dims are unknown or hold a 0, which a Reshape target
 // would read as "copy".

@@ -8,6 +8,7 @@
 #include "passes/commute_resize_conv.h"
 #include "passes/eliminate_noops.h"
 #include "passes/fold_attention_transposes.h"
+#include "passes/fuse_attention_keep_mask.h"
 #include "passes/fold_row_column_transposes.h"
 #include "passes/fuse_conv_epilogue.h"
 #include "passes/fuse_data_movement.h"
@@ -56,6 +57,7 @@ constexpr RewritePass kRewrites[] = {
     {"commute_resize_conv", commute_resize_conv},
     {"fuse_row_column_read", fuse_row_column_read},  // before fuse_attention: its first MatMul reads a softmax
     {"fuse_attention", fuse_attention},
+    {"fuse_attention_keep_mask", fuse_attention_keep_mask},  // reads the keep mask's Not that fuse_attention adds
     {"fold_attention_transposes", fold_attention_transposes},
     {"fuse_masked_softmax", fuse_masked_softmax},  // after fuse_attention: a masked attention goes whole
     {"fuse_head_scores", fuse_head_scores},  // after fuse_attention took the whole attentions' score products

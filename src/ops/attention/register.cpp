@@ -1,3 +1,4 @@
+#include "ops/attention/attention_keep_mask.h"
 #include "ops/attention/attention_ops.h"
 #include "ops/attention/head_scores.h"
 #include "ops/attention/row_column_read.h"
@@ -14,10 +15,12 @@ void register_attention_ops(OpRegistry& r) {
          .infer = attention_infer, .cpu = attention_cpu});
   register_row_column_read(r);
   register_head_scores(r);
+  register_attention_keep_mask(r);
 #ifdef KILN_WITH_CUDA
   r.set_cuda("Attention", attention_cuda, kKilnDomain);
   r.set_cuda(kRowColumnReadOp, row_column_read_cuda, kKilnDomain);
   r.set_cuda(kHeadScoresOp, head_scores_cuda, kKilnDomain);
+  r.set_cuda(kAttentionKeepMaskOp, attention_keep_mask_cuda, kKilnDomain);
 #endif
 }
 
