@@ -58,6 +58,22 @@ bool is_noop(const Graph& g, const Node& n) {
   return false;
 }
 
+// A Where whose condition is a constant of one value returns one of its branches: its index
+// (1 or 2) when that branch has the output's dims and dtype (no broadcast to undo), else 0.
+// Mask2Former's pixel decoder fills padded positions of its values with 0 under a padding mask
+// that is all false once folded (its inputs are never padded).
+size_t where_branch(const Graph& g, const Node& n) {
+  if (!n.domain.empty() || n.op_type != "Where" || n.inputs.size() != 3 || n.outputs.size() != 1 ||
+      !g.is_constant(n.inputs[0]))
+    return 0;
+  const Tensor& c = *g.value(n.inputs[0]).constant;
+  if (c.dtype() != DType::kBool || c.numel() == 0) return 0;
+  const bool* v = c.data<bool>();
+  if (std::any_of(v, v + c.numel(), [&](bool b) { return b != v[0]; })) return 0;
+  const size_t branch = v[0] ? 1 : 2;
+  return same_type(g, n.inputs[branch], n.outputs[0]) ? branch : 0;
+}
+
 // Second of two chained Reshapes/Transposes whose first output feeds only it: made to read the
 // first's input directly. The first then has no reader and goes.
 bool merge_into(Graph& g, const GraphIndex& idx, Node& second) {
@@ -121,6 +137,11 @@ int eliminate_noops(Graph& g) {
       if (!in.empty()) in = resolve(in);
     if (is_noop(g, n) && !outputs.count(n.outputs[0])) {
       renamed[n.outputs[0]] = n.inputs[0];
+      ++removed;
+      continue;
+    }
+    if (const size_t branch = where_branch(g, n); branch && !outputs.count(n.outputs[0])) {
+      renamed[n.outputs[0]] = n.inputs[branch];
       ++removed;
       continue;
     }

@@ -4,6 +4,10 @@
 //        (output shape == x's shape) | Transpose(perm = 0,1,..) | Slice (every step 1, output
 //        shape == x's shape) | Resize (output shape == x's shape, no crop) ─▶ y      ⇒   x ─▶
 //
+// takes the branch a constant condition picks:
+//
+//   Where(c constant all false | all true, a, b) ─▶ y   ⇒   b | a ─▶  (the branch has y's dims)
+//
 // turns Transposes that only move axes of extent 1 into Reshapes (no data moves):
 //
 //   x [1, N, 1, d] ─▶ Transpose(0, 2, 1, 3) ─▶ y [1, 1, N, d]   ⇒   x ─▶ Reshape [1, 1, N, d] ─▶ y

@@ -1,5 +1,5 @@
 // kiln.AttentionKeepMask on the GPU against the CPU reference, bit for bit: float32 and float16
-// logits, head copies 1 and 8, rows shorter and longer than a block, every third query's row
+// logits, head copies 1 and 8, rows shorter and longer than a block's threads and chunk, every third query's row
 // excluded whole (the reset), more rows than blocks (the grid-stride loop), an empty batch; on
 // the plan's first run, in the arena and as a CUDA Graph replay. Then mask2former_tiny with its
 // three masks fused against the CPU and the unfused graph on the GPU, fp32 and fp16 engines.
@@ -36,7 +36,8 @@ TEST(GpuAttentionKeepMask, Shapes) {
       {{1, 100, 25, 38}, 1},  // the same, broadcast over the heads
       {{2, 7, 3, 5}, 3},      // batch 2: copies per item
       {{1, 5, 1, 1}, 2},      // one key
-      {{1, 3, 700}, 1},       // a row longer than a block
+      {{1, 3, 700}, 1},       // a row longer than a block's threads
+      {{2, 4, 2500}, 3},      // three chunks of keys per row
       {{70000, 1, 3}, 2},     // more rows than blocks
       {{0, 4, 2, 2}, 8},      // empty
   };

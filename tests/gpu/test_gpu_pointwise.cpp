@@ -219,8 +219,10 @@ void expect_model_on_gpu(const std::string& model, int fires, const std::vector<
   }
 }
 
+// fuse_attention_keep_mask takes the masked-attention masks' chains: left out here, they are
+// three of the five Pointwise nodes of this test.
 TEST(GpuPointwise, Mask2FormerTiny) {
-  expect_model_on_gpu("mask2former_tiny", 5, {"class_queries_logits", "masks_queries_logits"});
+  expect_model_on_gpu("mask2former_tiny", 5, {"class_queries_logits", "masks_queries_logits"}, {"fuse_attention_keep_mask"});
 }
 // fuse_mask_position_embedding takes every elementwise chain anchor_detr_tiny has (its mask →
 // sine embedding): left out here, the chains are the five Pointwise nodes of this test.

@@ -84,6 +84,41 @@ TEST(EliminateNoops, TransposesComposingToTheIdentityVanish) {
   EXPECT_EQ(o.ops, (std::map<std::string, int>{{"Relu", 1}}));
 }
 
+Tensor bools(const Dims& dims, std::function<bool(int64_t)> value) {
+  Tensor t(DType::kBool, dims);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<bool>()[i] = value(i);
+  return t;
+}
+
+// Where(c, a, b) with a constant c of one value is the branch it picks (Mask2Former's pixel
+// decoder fills never-padded values under an all-false padding mask).
+TEST(EliminateNoops, WhereWithAConstantConditionIsItsBranch) {
+  for (bool value : {false, true}) {
+    SCOPED_TRACE(value);
+    Outcome o = run(model([&](test::ModelBuilder& b) {
+      b.initializer("c", bools({1, 3, 1, 1}, [&](int64_t) { return value; }));
+      b.initializer("zero", Tensor::from_vector<float>({}, {0.f}));
+      b.node("Neg", {"x"}, {"n"});
+      if (value) b.node("Where", {"c", "n", "zero"}, {"t"});
+      else b.node("Where", {"c", "zero", "n"}, {"t"});
+    }));
+    EXPECT_EQ(o.fired, 1);
+  }
+  // Mixed conditions choose per element; a picked branch that broadcasts up is not the output.
+  EXPECT_EQ(run(model([](test::ModelBuilder& b) {
+              b.initializer("c", bools({1, 3, 1, 1}, [](int64_t i) { return i == 1; }));
+              b.initializer("zero", Tensor::from_vector<float>({}, {0.f}));
+              b.node("Where", {"c", "zero", "x"}, {"t"});
+            })).fired,
+            0);
+  EXPECT_EQ(run(model([](test::ModelBuilder& b) {
+              b.initializer("c", bools({1, 3, 1, 1}, [](int64_t) { return true; }));
+              b.initializer("zero", Tensor::from_vector<float>({}, {0.f}));
+              b.node("Where", {"c", "zero", "x"}, {"t"});
+            })).fired,
+            0);
+}
+
 TEST(EliminateNoops, LeavesLookAlikesAlone) {
   // A default-perm Transpose of a square tensor keeps its shape but moves every element.
   EXPECT_EQ(run(model([](test::ModelBuilder& b) { b.node("Transpose", {"x"}, {"t"}); }, {4, 4}), {4, 4}).fired, 0);
