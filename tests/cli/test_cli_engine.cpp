@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "../ops/harness.h"
 #include "../unit/onnx_builder.h"
 #include "io/npy.h"
@@ -269,6 +271,32 @@ TEST_F(EngineCli, DisabledPassesAndTheFusionList) {
                     "no rewrite pass is named 'fuse_everything'", dir_ + "/x.kiln");
   expect_user_error("run " + engine_ + " --disable-pass fuse_gelu -i pixel_values=" + in + " -o " + dir_ + "/never",
                     "--disable-pass applies to ONNX models", dir_ + "/never");
+}
+
+}  // namespace
+}  // namespace kiln
+
+namespace kiln {
+namespace {
+
+// --layers lists what runs: every node of the engine's graph in order with its operands' dtypes
+// and shapes (text and JSON), the same count as the engine holds; with --fusions it is refused.
+TEST_F(EngineCli, InspectLayersListsTheEngineGraph) {
+  const std::string tiny = std::string(KILN_TEST_DIR) + "/models/segformer_tiny/model.onnx";
+  ASSERT_EQ(kiln("build " + tiny + " -o " + engine_).code, 0);
+  Result text = kiln("inspect " + engine_ + " --layers");
+  ASSERT_EQ(text.code, 0) << text.err;
+  EXPECT_NE(text.out.find("layers\n"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("kiln.Attention '"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("pixel_values:float321x3x"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("(const)"), std::string::npos) << text.out;
+  Result j = kiln("inspect " + engine_ + " --layers --json");
+  ASSERT_EQ(j.code, 0) << j.err;
+  const nlohmann::json layers = nlohmann::json::parse(j.out).at("layers");
+  const size_t listed = std::stoul(text.out.substr(text.out.find(": ") + 2));
+  EXPECT_EQ(layers.size(), listed);
+  EXPECT_EQ(layers.at(0).at("inputs").at(0).at("name"), "pixel_values");
+  expect_user_error("inspect " + engine_ + " --layers --fusions", "--layers", out_ + "/nothing");
 }
 
 }  // namespace
