@@ -1,6 +1,7 @@
 #include "passes/fuse_attention_keep_mask.h"
 
 #include <cmath>
+#include <cstdint>
 #include <set>
 
 #include "ops/attention/attention_keep_mask.h"
@@ -88,8 +89,8 @@ bool match_row_reset(const Graph& g, const GraphIndex& idx, const std::string& u
   const auto sum_axes = axes_operand(g, *sum);
   if (!sum_axes || sum_axes->size() != 1 || (sum_axes->at(0) != -1 && sum_axes->at(0) != 2)) return false;
   const DType to = g.value(cast->outputs[0]).type.dtype;
-  const bool exact = dtype_is_signed_int(to) || (to == DType::kF32 && keys < (int64_t(1) << 24)) ||
-                     (to == DType::kF64);
+  const bool exact = to == DType::kI64 || (to == DType::kI32 && keys <= INT32_MAX) ||
+                     ((to == DType::kF32 || to == DType::kF64) && keys < (int64_t(1) << 24));
   if (!exact) return false;
   for (const Node* n : {cast, sum, eq, nt, unsq}) m.chain.push_back(n);
   return idx.used_only_by(cast->outputs[0], *sum) && idx.used_only_by(count, *eq) &&
@@ -143,13 +144,7 @@ int fuse_attention_keep_mask(Graph& g) {
   for (const Match& m : matches) {
     if (!claim_nodes(claimed, m.chain)) continue;
     const Node& keep = *m.chain.back();
-    Node f;
-    f.name = keep.name;
-    f.op_type = attention::kAttentionKeepMaskOp;
-    f.domain = kKilnDomain;
-    f.opset = 1;
-    f.inputs = {m.logits};
-    f.outputs = {keep.outputs[0]};
+    Node f = kiln_node(keep.name, attention::kAttentionKeepMaskOp, {m.logits}, keep.outputs[0]);
     f.attrs.set("repeats", m.broadcast_heads ? int64_t(1) : m.repeats);
     f.attrs.set("threshold", m.threshold);
     if (m.broadcast_heads) {

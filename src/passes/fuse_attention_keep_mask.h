@@ -11,7 +11,7 @@
 // keep the row-major order, so the shapes alone say where each element goes: checked with
 // static dims — K = h·w, the Tile's input exactly [B, 1, Q, K] with repeats (1, R, 1, 1) (or no
 // Tile and R = 1), the Less's input [B·R, Q, K]. Also checked: the threshold a one-element float
-// constant, the Cast to a number type (an integer, or float32 with K < 2^24, so that the count is
+// constant, the Cast to int64 or int32, or to float32/float64 with K < 2^24 (so that the count is
 // exact), the ReduceSum over the last axis only, the Equal against a constant K, the Unsqueeze on
 // the last axis; every intermediate read only inside. With B = 1 and only kiln.Attention nodes
 // reading the keep mask, R becomes 1: the attention broadcasts [1, Q, K] over its heads.

@@ -66,13 +66,7 @@ int fuse_head_scores(Graph& g) {
   std::vector<Node> fused;
   for (const Match& m : found) {
     const Node& mm = *m.chain.back();
-    Node n;
-    n.op_type = attention::kHeadScoresOp;
-    n.domain = kKilnDomain;
-    n.opset = 1;
-    n.name = mm.name;
-    n.inputs = {m.q, m.k};
-    n.outputs = mm.outputs;
+    Node n = kiln_node(mm.name, attention::kHeadScoresOp, {m.q, m.k}, mm.outputs[0]);
     n.attrs.set("scale", m.scale);
     replaced.insert(m.chain.begin(), m.chain.end());
     fused.push_back(std::move(n));

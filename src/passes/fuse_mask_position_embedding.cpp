@@ -174,13 +174,7 @@ int fuse_mask_position_embedding(Graph& g) {
   std::vector<Node> fused;
   for (const Match& m : found) {
     const Node& reshape = *m.chain.back();
-    Node n;
-    n.op_type = spatial::kMaskPositionEmbeddingOp;
-    n.domain = kKilnDomain;
-    n.opset = 1;
-    n.name = reshape.name;
-    n.inputs = {m.mask};
-    n.outputs = reshape.outputs;
+    Node n = kiln_node(reshape.name, spatial::kMaskPositionEmbeddingOp, {m.mask}, reshape.outputs[0]);
     n.attrs.set("axis", m.axis);
     n.attrs.set("offset", m.offset);
     n.attrs.set("scale", m.scale);

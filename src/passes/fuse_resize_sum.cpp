@@ -153,12 +153,7 @@ class Matcher {
 
 Node fused_node(const Match& m) {
   const Node& last = *m.nodes.back();
-  Node n;
-  n.name = last.name;
-  n.op_type = spatial::kResizeSumOp;
-  n.domain = kKilnDomain;
-  n.opset = 1;
-  n.outputs = {last.outputs[0]};
+  Node n = kiln_node(last.name, spatial::kResizeSumOp, {}, last.outputs[0]);
   std::vector<std::string> layouts, modes;
   std::vector<int64_t> hs, ws;
   std::vector<float> scales;

@@ -90,6 +90,17 @@ std::string add_constant(Graph& g, const std::string& base, Tensor t) {
   return add_value(g, base, std::move(type), std::move(t));
 }
 
+Node kiln_node(const std::string& name, const char* op, std::vector<std::string> inputs, std::string output) {
+  Node n;
+  n.name = name;
+  n.op_type = op;
+  n.domain = kKilnDomain;
+  n.opset = 1;
+  n.inputs = std::move(inputs);
+  n.outputs = {std::move(output)};
+  return n;
+}
+
 bool is_op(const Node* node, const char* op) { return node && node->domain.empty() && node->op_type == op; }
 
 bool is_kiln_op(const Node* node, const char* op) {

@@ -58,6 +58,8 @@ std::string add_constant(Graph& g, const std::string& base, Tensor t);
 // A new node of ONNX's default domain at the graph's opset (13 when it declares none).
 Node onnx_node(const Graph& g, const std::string& name, const char* op, std::vector<std::string> inputs,
                std::string output);
+// A new node of kiln's own domain (version 1): the fused ops the passes put in.
+Node kiln_node(const std::string& name, const char* op, std::vector<std::string> inputs, std::string output);
 // `node` is `op` in the default ONNX domain.
 bool is_op(const Node* node, const char* op);
 // `node` is kiln's own `op` (domain kKilnDomain).
