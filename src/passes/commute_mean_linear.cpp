@@ -9,22 +9,10 @@
 namespace kiln {
 namespace {
 
-constexpr int kReduceAxesInputOpset = 18;  // ReduceMean's axes: attribute before, input from
-
 struct Match {
   const Node* linear = nullptr;
   const Node* mean = nullptr;
 };
-
-// ReduceMean's axes when they are constant and given.
-std::optional<std::vector<int64_t>> mean_axes(const Graph& g, const Node& mean) {
-  if (mean.opset >= kReduceAxesInputOpset) {
-    if (!mean.has_input(1)) return std::nullopt;
-    return constant_ints(g, mean, 1);
-  }
-  if (!mean.attrs.has("axes")) return std::nullopt;
-  return mean.attrs.get_ints("axes");
-}
 
 std::optional<Match> match(const Graph& g, const GraphIndex& idx, const Node& mean) {
   if (!is_op(&mean, "ReduceMean") || !mean.has_input(0) || mean.outputs.size() != 1) return std::nullopt;
@@ -34,7 +22,7 @@ std::optional<Match> match(const Graph& g, const GraphIndex& idx, const Node& me
     return std::nullopt;
   const Shape* y = shape_of_value(g, linear->outputs[0]);
   const Shape* out = shape_of_value(g, mean.outputs[0]);
-  const auto axes = mean_axes(g, mean);
+  const auto axes = axes_operand(g, mean);  // an input from opset 18, an attribute before
   // The averaged rows feed a FusedMatMul, which needs rank >= 2.
   if (!y || !out || !axes || axes->empty() || out->size() < 2) return std::nullopt;
   const int64_t rank = int64_t(y->size());

@@ -24,16 +24,9 @@ bool is_float32(const Graph& g, const std::string& v) { return g.has_value(v) &&
 // The one axis of an Unsqueeze (input from opset 13, attribute before).
 std::optional<int64_t> unsqueeze_axis(const Graph& g, const Node* n) {
   if (!is_op(n, "Unsqueeze") || n->outputs.size() != 1) return std::nullopt;
-  std::vector<int64_t> axes;
-  if (n->has_input(1)) {
-    auto c = constant_ints(g, *n, 1);
-    if (!c) return std::nullopt;
-    axes = *c;
-  } else {
-    axes = n->attrs.get_ints("axes", {});
-  }
-  if (axes.size() != 1) return std::nullopt;
-  return axes[0];
+  const auto axes = axes_operand(g, *n);
+  if (!axes || axes->size() != 1) return std::nullopt;
+  return axes->at(0);
 }
 
 // A float32 one-element constant operand of a two-input node: its value, and the other operand.
