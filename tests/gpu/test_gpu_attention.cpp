@@ -1,10 +1,14 @@
 // kiln.Attention on the GPU against the CPU reference (double math): the fp16 tensor-core
 // kernel (head dims padded to 32/64/128, vector and element-wise tile loads) and the CUDA-core
-// kernel (fp32, and fp16 heads wider than 128), over awkward and SegFormer-sized shapes. Masks:
+// kernel (fp32, and fp16 heads wider than 128), over awkward and SegFormer-sized shapes; the
+// 32-rows-per-warp kernel (attention_f16_wide.cuh) on launches large enough to take it. Masks:
 // test_gpu_attention_mask.cpp.
+#include <cuda_runtime.h>
+
 #include <cmath>
 
 #include "gpu_compare.h"
+#include "ops/attention/attention_launch.h"
 
 namespace kiln::gpu_test {
 namespace {
@@ -109,6 +113,58 @@ TEST(GpuAttention, SeqFirstLayouts) {
     expect_gpu_matches_cpu(seq_first_case(DType::kF32, 1, 2, 17, 33, 32, 32, flags, seed += 3));
     expect_gpu_matches_cpu(seq_first_case(DType::kF16, 2, 2, 33, 47, 160, 96, flags, seed += 3));
     if (::testing::Test::HasFatalFailure()) return;
+  }
+}
+
+
+// The 32-rows-per-warp kernel runs where its 128-row grid fills the GPU: batches sized to give
+// at least two blocks per multiprocessor, and an assertion that the dispatch takes that kernel
+// (else these cases would silently test the 16-row one).
+int64_t batch_filling_gpu(int64_t nq) {
+  int device = 0, sms = 0;
+  cudaGetDevice(&device);
+  cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+  const int64_t tiles = (nq + 127) / 128;
+  return (2 * sms + tiles - 1) / tiles;
+}
+
+void expect_wide_kernel(const A& a, int64_t batch) {
+  attention::AttentionParams p;
+  p.batch = batch;
+  p.nq = int(a.nq), p.nk = int(a.nk), p.d = int(a.d), p.dv = int(a.dv);
+  ASSERT_TRUE(attention::attention_f16_uses_wide(p)) << "nq " << a.nq << " batch " << batch;
+}
+
+TEST(GpuAttention, WideKernelMatchesCpu) {
+  // Ragged query and key tiles, d < dv and d > dv padded to 64 or 32, element-wise loads (d 17),
+  // a single ragged key tile, and exactly full tiles.
+  const std::vector<A> shapes = {{{}, 200, 70, 64, 64},  {{}, 130, 129, 40, 24}, {{}, 129, 300, 24, 56},
+                                 {{}, 128, 65, 17, 9},   {{}, 300, 33, 32, 32},  {{}, 256, 5, 64, 64},
+                                 {{}, 256, 128, 64, 64}};
+  uint64_t seed = 8100;
+  for (const A& shape : shapes) {
+    A a = shape;
+    a.batch = {batch_filling_gpu(a.nq)};
+    expect_wide_kernel(a, a.batch[0]);
+    SCOPED_TRACE("nq " + std::to_string(a.nq) + " nk " + std::to_string(a.nk) + " d " + std::to_string(a.d));
+    expect_gpu_matches_cpu(attention_case(DType::kF16, a, seed += 3));
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+}
+
+// Scores in the tens (scale 1) move the running maximum across key tiles in both row tiles of a
+// warp; seq_first strides ([B, S, H, D]) on every operand; a CUDA Graph replay of the launch.
+TEST(GpuAttention, WideKernelPeakedScoresAndSeqFirst) {
+  const int64_t nq = 256, b = batch_filling_gpu(nq);
+  expect_wide_kernel({{}, nq, 300, 64, 64}, b);
+  GpuCase c = attention_case(DType::kF16, {{b}, nq, 300, 64, 64}, 8200, -3, 3);
+  c.attrs.set("scale", 1.f);
+  expect_gpu_matches_cpu(c);
+  const int64_t heads = 3, outer = (b + heads - 1) / heads;
+  expect_wide_kernel({{}, 200, 130, 64, 64}, outer * heads);
+  for (int flags : {0xF, 0x5}) {
+    SCOPED_TRACE("flags " + std::to_string(flags));
+    expect_gpu_matches_cpu(seq_first_case(DType::kF16, outer, heads, 200, 130, 64, 64, flags, 8300 + flags));
   }
 }
 

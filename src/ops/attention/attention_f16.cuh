@@ -284,13 +284,17 @@ template <int kD, bool kVec, MaskKind kMask> void launch(const AttentionParams& 
   CUDA_CHECK_LAUNCH();
 }
 
-template <int kD, MaskKind kMask> void launch_for(const AttentionParams& p, cudaStream_t stream) {
+// Whether Q, K and V tiles may load as 16-byte cp.async chunks (load_tile's kVec): every batch
+// item's base and every row 16-byte aligned, so all strides multiples of 8.
+inline bool vector_loads(const AttentionParams& p) {
   const auto aligned = [](const void* ptr) { return (reinterpret_cast<uintptr_t>(ptr) & 15) == 0; };
-  // Every batch item's base and every row must stay 16-byte aligned: all strides multiples of 8.
   const auto strides8 = [](const RowStrides& s) { return s.outer % 8 == 0 && s.head % 8 == 0 && s.row % 8 == 0; };
-  const bool vec = p.d % 8 == 0 && p.dv % 8 == 0 && aligned(p.q) && aligned(p.k) && aligned(p.v) &&
-                   strides8(p.sq) && strides8(p.sk) && strides8(p.sv);
-  vec ? launch<kD, true, kMask>(p, stream) : launch<kD, false, kMask>(p, stream);
+  return p.d % 8 == 0 && p.dv % 8 == 0 && aligned(p.q) && aligned(p.k) && aligned(p.v) && strides8(p.sq) &&
+         strides8(p.sk) && strides8(p.sv);
+}
+
+template <int kD, MaskKind kMask> void launch_for(const AttentionParams& p, cudaStream_t stream) {
+  vector_loads(p) ? launch<kD, true, kMask>(p, stream) : launch<kD, false, kMask>(p, stream);
 }
 
 // The head dims padded to 32, 64 or 128.
