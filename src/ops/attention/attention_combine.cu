@@ -1,4 +1,4 @@
-// Merges the key splits of an attention launch (attention_split.h): per output row, the
+// Merges the key splits of a masked attention launch (attention_split.h): per output row, the
 // splits' (m, l, unnormalized sums) as the online softmax would have merged them in one block —
 // O = Σ_s acc_s·2^(m_s − M) / Σ_s l_s·2^(m_s − M), M = max_s m_s — one thread per element.
 // A split whose keys were all masked has m = -inf and weighs nothing; a row with every key

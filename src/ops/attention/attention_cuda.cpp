@@ -74,7 +74,7 @@ RowStrides row_strides(const Dims& dims, bool seq_first) {
   return {heads * rows * width, rows * width, width};
 }
 
-// Splits p's keys where its grid is small, with the partial rows in scratch;
+// Splits p's keys where its grid is small (masked launches), with the partial rows in scratch;
 // returns that scratch, which the caller holds until the kernels are launched (on the plan's
 // first run it is its own allocation, freed with the tensor).
 DeviceTensor split_keys(CudaKernelContext& ctx, AttentionParams& p, bool tensor_cores) {
@@ -167,10 +167,7 @@ void attention_cuda(CudaKernelContext& ctx) {
   if (!tensor_cores && attention_generic_smem(p.d, p.dv) > 200 * 1024)
     ctx.unsupported("head dims d " + std::to_string(d) + ", dv " + std::to_string(dv) +
                     " are too wide for the CUDA attention kernel (its tiles exceed shared memory)");
-  // Small grids split their keys; an unmasked fp16 launch the wide kernel takes already fills
-  // the GPU.
-  const bool split = masked || (tensor_cores && !attention_f16_uses_wide(p));
-  const DeviceTensor partial = split ? split_keys(ctx, p, tensor_cores) : DeviceTensor{};
+  const DeviceTensor partial = masked ? split_keys(ctx, p, tensor_cores) : DeviceTensor{};
   if (tensor_cores) launch_attention_f16(p, ctx.stream());
   else launch_attention_generic(p, f16, ctx.stream());
   if (p.splits > 1) launch_attention_combine(p, f16, ctx.stream());

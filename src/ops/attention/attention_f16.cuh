@@ -27,9 +27,9 @@
 // the mask of its 2 rows × 16 keys of a tile before the tile's Q Kᵀ products, so the loads
 // overlap them — a bool mask as one bit per score, an additive one as fp32 in log2 units — and
 // masked scores enter the online softmax as -inf, like keys past Nk. A row with every key
-// masked ends with l = 0 and is stored as NaN (Softmax over only -inf). Launches too small to
-// fill the GPU may split the keys over grid z (attention_split.h): each split then writes its
-// m, l and unnormalized sums instead of O.
+// masked ends with l = 0 and is stored as NaN (Softmax over only -inf). Masked launches may
+// split the keys over grid z (attention_split.h): each split then writes its m, l and
+// unnormalized sums instead of O.
 //
 // Instantiated by attention.cu (no mask) and attention_masked_f16.cu.
 #pragma once
@@ -91,11 +91,13 @@ __global__ void __launch_bounds__(kWarps * 32) flash_attention_f16(AttentionPara
   constexpr float kLog2e = 1.4426950408889634f;
   const float scale_log2 = p.scale * kLog2e;  // exp(x·scale) = exp2(x·scale·log2 e)
   const int tiles = (p.nk + kBN - 1) / kBN;
-  // The key tiles this block walks: all, or its split's.
+  // The key tiles this block walks: all, or its split's (masked launches).
   int j_begin = 0, j_end = tiles;
-  if (p.splits > 1) {
-    j_begin = int(blockIdx.z) * (p.split_keys / kBN);
-    j_end = min(tiles, j_begin + p.split_keys / kBN);
+  if constexpr (kMask != MaskKind::kNone) {
+    if (p.splits > 1) {
+      j_begin = int(blockIdx.z) * (p.split_keys / kBN);
+      j_end = min(tiles, j_begin + p.split_keys / kBN);
+    }
   }
 
   for (int64_t b = blockIdx.y; b < p.batch; b += gridDim.y) {
@@ -231,7 +233,7 @@ __global__ void __launch_bounds__(kWarps * 32) flash_attention_f16(AttentionPara
       if constexpr (kMask == MaskKind::kNone) inv[h] = 1.f / l[h];
       else inv[h] = inverse_sum(l[h]);
     }
-    {
+    if constexpr (kMask != MaskKind::kNone) {
       if (p.splits > 1) {  // this split's rows, unnormalized, for launch_attention_combine
 #pragma unroll
         for (int h = 0; h < 2; ++h) {

@@ -148,11 +148,8 @@ __global__ void __launch_bounds__(kWarps * 32, 2) flash_attention_f16_wide(Atten
           const float alpha = ex2(m[mt][h] - base);
           m[mt][h] = mx[h];
           l[mt][h] *= alpha;
-          // Once the maxima settle, whole warps skip the rescale (alpha is exactly 1).
-          if (__any_sync(0xffffffffu, alpha != 1.f)) {
 #pragma unroll
-            for (int n = 0; n < kD / 8; ++n) acc[mt][n][2 * h] *= alpha, acc[mt][n][2 * h + 1] *= alpha;
-          }
+          for (int n = 0; n < kD / 8; ++n) acc[mt][n][2 * h] *= alpha, acc[mt][n][2 * h + 1] *= alpha;
 #pragma unroll
           for (int n = 0; n < kBN / 8; ++n)
 #pragma unroll

@@ -46,7 +46,7 @@ struct AttentionParams {
   int nq = 0, nk = 0, d = 0, dv = 0;
   float scale = 1.f;
   MaskParams mask;  // kind kNone: no mask, the kernels' unmasked instantiations
-  // Split keys (small launches; attention_split.h): grid z = splits, split z covering keys
+  // Split keys (masked launches only; attention_split.h): grid z = splits, split z covering keys
   // [z·split_keys, (z + 1)·split_keys) ∩ [0, Nk) with split_keys a multiple of kSplitKeyUnit.
   // Each writes its rows unnormalized to `partial` — the fp32 sums [splits][batch][nq][dv], then
   // (m in log2 units, l) pairs [splits][batch][nq] — and launch_attention_combine stores O.

@@ -1,7 +1,7 @@
-// How an attention launch too small to fill the GPU splits its keys across blocks. That is
-// often a few queries over many keys — a decoder's cross-attention: 100 queries, thousands of
-// pixels — or a late SegFormer stage (1024 queries, 8 heads), where one block per query tile and
-// batch item leaves most SMs idle while each block walks every key. Split, the blocks of one row cover whole key tiles each, write their partial softmax
+// How a masked attention launch splits its keys across blocks. Masked attention is often a few
+// queries over many keys — a decoder's cross-attention: 100 queries, thousands of pixels — where
+// one block per query tile and batch item leaves most SMs idle while each block walks every
+// key. Split, the blocks of one row cover whole key tiles each, write their partial softmax
 // state and attention_combine.cu merges them (the scores are still never written). Host code,
 // no CUDA, so the choice is unit-tested on any machine.
 #pragma once
