@@ -17,7 +17,8 @@ int multiprocessors() {
 }  // namespace
 
 bool attention_f16_uses_wide(const AttentionParams& p) {
-  if (p.mask.kind != MaskKind::kNone || p.splits != 1 || (p.d > p.dv ? p.d : p.dv) > 64) return false;
+  if (p.mask.kind != MaskKind::kNone || p.splits != 1 || (p.d > p.dv ? p.d : p.dv) > 64 || !(p.scale > 0.f))
+    return false;
   const int64_t blocks = (int64_t(p.nq) + wide::kBM - 1) / wide::kBM * p.batch;
   return blocks >= multiprocessors();
 }

@@ -10,7 +10,7 @@
 // and the loads halve; K fragments come by ldmatrix (one instruction per two 8-key tiles, not
 // four 32-bit loads). K and V tiles j+1 and j+2 land (cp.async) while tile j computes, with one
 // barrier pair per tile. Exponentials are ex2.approx.ftz (one MUFU op; rel. error ~2^-22, far
-// under fp16's 2^-11), and the key bound is checked only in a ragged last tile.
+// under fp16's 2^-11) of one FFMA each, and the key bound is checked only in a ragged last tile.
 //
 // Floor, SegFormer-B2 stage 0 at 1024² (1 head, Nq 65536, Nk 1024, d 64) on an H100:
 //   tensor cores 17.5 GFLOP at ~660 TFLOP/s (mma.sync, about 2/3 of the wgmma peak) ≈ 27 µs;
@@ -126,27 +126,33 @@ __global__ void __launch_bounds__(kWarps * 32, 2) flash_attention_f16_wide(Atten
           }
         }
 
-      // Online softmax in log2 units; keys past Nk (a ragged last tile only) at -inf.
-      const bool ragged = (j + 1) * kBN > p.nk;
+      // Online softmax in log2 units. The scale is positive (attention_f16_uses_wide), so the
+      // row maximum of the raw scores gives the scaled one, and each probability costs one FFMA
+      // and one exponential. Keys past Nk (a ragged last tile only) score -inf.
+      if ((j + 1) * kBN > p.nk) {
+#pragma unroll
+        for (int mt = 0; mt < kTilesM; ++mt)
+#pragma unroll
+          for (int n = 0; n < kBN / 8; ++n)
+#pragma unroll
+            for (int e = 0; e < 4; ++e)
+              if (j * kBN + n * 8 + 2 * t + (e & 1) >= p.nk) s[mt][n][e] = -INFINITY;
+      }
 #pragma unroll
       for (int mt = 0; mt < kTilesM; ++mt) {
-        float mx[2] = {m[mt][0], m[mt][1]};
+        float mx[2] = {-INFINITY, -INFINITY};
 #pragma unroll
         for (int n = 0; n < kBN / 8; ++n)
 #pragma unroll
-          for (int e = 0; e < 4; ++e) {
-            float x = s[mt][n][e] * scale_log2;
-            if (ragged && j * kBN + n * 8 + 2 * t + (e & 1) >= p.nk) x = -INFINITY;
-            s[mt][n][e] = x;
-            mx[e >> 1] = fmaxf(mx[e >> 1], x);
-          }
+          for (int e = 0; e < 4; ++e) mx[e >> 1] = fmaxf(mx[e >> 1], s[mt][n][e]);
 #pragma unroll
         for (int h = 0; h < 2; ++h) {  // the 4 lanes of a quad share a row
           mx[h] = fmaxf(mx[h], __shfl_xor_sync(0xffffffffu, mx[h], 1));
           mx[h] = fmaxf(mx[h], __shfl_xor_sync(0xffffffffu, mx[h], 2));
-          const float base = mx[h] == -INFINITY ? 0.f : mx[h];  // no NaN from -inf - -inf
+          const float m_new = fmaxf(m[mt][h], mx[h] * scale_log2);
+          const float base = m_new == -INFINITY ? 0.f : m_new;  // no NaN from -inf - -inf
           const float alpha = ex2(m[mt][h] - base);
-          m[mt][h] = mx[h];
+          m[mt][h] = m_new;
           l[mt][h] *= alpha;
 #pragma unroll
           for (int n = 0; n < kD / 8; ++n) acc[mt][n][2 * h] *= alpha, acc[mt][n][2 * h + 1] *= alpha;
@@ -154,7 +160,7 @@ __global__ void __launch_bounds__(kWarps * 32, 2) flash_attention_f16_wide(Atten
           for (int n = 0; n < kBN / 8; ++n)
 #pragma unroll
             for (int e = 2 * h; e < 2 * h + 2; ++e) {
-              s[mt][n][e] = ex2(s[mt][n][e] - base);
+              s[mt][n][e] = ex2(fmaf(s[mt][n][e], scale_log2, -base));
               l[mt][h] += s[mt][n][e];
             }
         }

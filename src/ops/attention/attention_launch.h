@@ -62,7 +62,8 @@ inline constexpr int kF16BlockRows = 64, kGenericBlockRows = 16, kSplitKeyUnit =
 // fp16 on tensor cores (mma.sync m16n8k16, fp32 softmax and accumulation); needs d, dv <= 128.
 void launch_attention_f16(const AttentionParams& p, cudaStream_t stream);
 // Whether launch_attention_f16 runs p on the 32-rows-per-warp kernel (attention_f16_wide.cuh):
-// unmasked, unsplit, d and dv <= 64, and at least one 128-row block per multiprocessor.
+// unmasked, unsplit, d and dv <= 64, a positive scale, and at least one 128-row block per
+// multiprocessor.
 bool attention_f16_uses_wide(const AttentionParams& p);
 // Its masked instantiations (attention_masked_f16.cu); launch_attention_f16 forwards to it.
 void launch_attention_f16_masked(const AttentionParams& p, cudaStream_t stream);
