@@ -22,10 +22,13 @@ struct DepthwiseNhwcParams {
   linear::EpilogueActivation act = linear::EpilogueActivation::kNone;  // on the fp32 sum
 };
 
-// fp32 or fp16 storage, fp32 math. 16-byte accesses along the channels when they are a multiple
-// of 8 halves / 4 floats and X, Y are 16-byte aligned, else one element per access. 3x3 kernels
-// at stride 1 and dilation 1 slide along rows (each thread a strip of outputs, input columns
-// read once per row); every other geometry runs one thread per output pixel and channel vector.
+// fp32 or fp16 storage, fp32 math. 3x3 kernels at stride 1 and dilation 1 (any pads) run the
+// tiled kernel of depthwise_nhwc_tile.cu; every other geometry runs one thread per output pixel
+// and channel vector. Both use 16-byte accesses along the channels when they are a multiple of 8
+// halves / 4 floats and X, Y are 16-byte aligned, else one element per access.
 void launch_depthwise_nhwc(DType dt, const DepthwiseNhwcParams& p, CudaStream stream);
+
+// The 3x3 / stride 1 / dilation 1 case alone (launch_depthwise_nhwc routes it here).
+void launch_depthwise_nhwc_3x3(DType dt, const DepthwiseNhwcParams& p, CudaStream stream);
 
 }  // namespace kiln::conv
