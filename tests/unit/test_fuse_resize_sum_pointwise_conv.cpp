@@ -244,8 +244,9 @@ void expect_head_fused(const std::string& name, bool golden) {
   EXPECT_EQ(n.outputs[0], "logits");
   const Tensor fused = CpuExecutor(g).run(feeds).at("logits"), unfused = CpuExecutor(plain).run(feeds).at("logits");
   test::expect_close(fused, test::to_doubles(unfused), 1e-5, 1e-5);
-  if (golden)
+  if (golden) {
     EXPECT_LE(test::compare_to_golden(fused, read_npy((dir / "golden" / "logits.npy").string())).rel_l2, 1e-5);
+  }
 }
 
 TEST(FuseResizeSumPointwiseConv, SegformerTiny) { expect_head_fused("segformer_tiny", true); }
