@@ -27,7 +27,7 @@ constexpr const char* kFixedOutput = "op output stays float32 (Range, LayerNorma
 // region behind a parameter or a comparison stops at them.
 bool is_gemm_like(const Node& n) {
   const std::string& op = n.op_type;
-  if (n.domain == kKilnDomain) return op == "FusedMatMul" || op == "ResizeSumPointwiseConv";
+  if (n.domain == kKilnDomain) return op == "FusedMatMul";
   return n.domain.empty() &&
          (op == "MatMul" || op == "Gemm" || op == "Conv" || op == "ConvTranspose" || op == "Einsum");
 }

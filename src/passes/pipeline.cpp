@@ -26,7 +26,6 @@
 #include "passes/fuse_matmul_epilogue.h"
 #include "passes/fuse_ms_deform_attn.h"
 #include "passes/fuse_resize_sum.h"
-#include "passes/fuse_resize_sum_pointwise_conv.h"
 #include "passes/fuse_row_column_read.h"
 #include "passes/fuse_token_dwconv.h"
 #include "passes/fuse_token_patch_conv.h"
@@ -73,7 +72,6 @@ constexpr RewritePass kRewrites[] = {
     {"commute_mean_linear", commute_mean_linear},  // reads the FusedMatMuls fuse_matmul_epilogue made
     {"merge_linear_pointwise_conv", merge_linear_pointwise_conv},
     {"fuse_resize_sum", fuse_resize_sum},  // reads the token layout merge_linear_pointwise_conv leaves
-    {"fuse_resize_sum_pointwise_conv", fuse_resize_sum_pointwise_conv},  // the classifier Conv behind a ResizeSum
     {"fuse_data_movement", fuse_data_movement},  // after every pass that reads Transposes, Slices, Pads
     {"fuse_conv_epilogue", fuse_conv_epilogue},  // last: the passes above read plain Convs
     {"fuse_elementwise", fuse_elementwise},  // after every fusion: takes only the elementwise ops they left

@@ -10,12 +10,10 @@ constexpr const char* kStreamStart = "start of a residual stream kept float32";
 constexpr const char* kOutput = "model output written in float32";
 
 bool is_int8_gemm(const Node* n) { return is_kiln_op(n, "Int8MatMul") || is_kiln_op(n, "Int8Conv"); }
-bool is_resize_sum_conv(const Node* n) { return is_kiln_op(n, "ResizeSumPointwiseConv"); }
 // The first float32 slot of a GEMM's mixed form — the bias, then the residual — which decides its
 // output type: Conv's and FusedMatMul's 2 (and 3), kiln.Int8MatMul's and kiln.Int8Conv's 4 (and 5;
-// their bias is optional: without one there is no mixed form), kiln.ResizeSumPointwiseConv's 1
-// (its images follow: no residual).
-size_t bias_slot(const Node* n) { return is_int8_gemm(n) ? 4 : is_resize_sum_conv(n) ? 1 : 2; }
+// their bias is optional: without one there is no mixed form).
+size_t bias_slot(const Node* n) { return is_int8_gemm(n) ? 4 : 2; }
 
 bool is_residual_gemm(const Node* n) {
   return (is_kiln_op(n, "FusedMatMul") && n->has_input(3)) ||
@@ -71,12 +69,11 @@ class Finder {
       p = idx_.producer(p->inputs[0]);
     }
     const bool gemm = mixable_conv(p) || (is_kiln_op(p, "FusedMatMul") && all_f32(*p)) ||
-                      (is_int8_gemm(p) && p->has_input(4) && all_f32(*p)) ||
-                      (is_resize_sum_conv(p) && p->has_input(1) && all_f32(*p));
+                      (is_int8_gemm(p) && p->has_input(4) && all_f32(*p));
     if (!gemm) return false;
     const size_t i = index(p), b = bias_slot(p);
     r_.fp32_slots.insert({i, b});  // the bias decides the output type
-    if (!is_resize_sum_conv(p) && p->has_input(b + 1)) r_.fp32_slots.insert({i, b + 1});
+    if (p->has_input(b + 1)) r_.fp32_slots.insert({i, b + 1});
     if (r_.mixed_reason[i].empty()) r_.mixed_reason[i] = why;
     for (const Node* c : chain) r_.node_reason[index(c)] = why;
     return true;

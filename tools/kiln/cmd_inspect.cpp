@@ -44,7 +44,7 @@ int print_fusions(const InspectOptions& o, const std::vector<FusionRecord>& rewr
   for (const auto& r : rewrites) ++per_pass[r.pass];
   std::printf("%s: %zu rewrites\n", o.model.c_str(), rewrites.size());
   for (const auto& name : rewrite_pass_names())
-    std::printf("  %-30s %s\n", name.c_str(),  // the longest name: fuse_resize_sum_pointwise_conv
+    std::printf("  %-28s %s\n", name.c_str(),
                 disabled.count(name) ? "disabled" : (std::to_string(per_pass[name]) + " rewrites").c_str());
   for (const auto& r : rewrites)
     std::printf("%s: %s\n    -> %s\n", r.pass.c_str(), list_refs(r.replaced).c_str(), list_refs(r.added).c_str());

@@ -34,9 +34,9 @@ __device__ __forceinline__ void mma16816(float (&c)[4], const uint32_t (&a)[4], 
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
-// Four 8x8 fp16 matrices as stored: lane l gives the row address of matrix l / 8, row l % 8,
-// and gets (row l / 4, cols 2(l % 4), +1) of each: A's a0..a3, or b0 b1 of B stored [n][k]
-// (so rows of K, [key][d], give Kᵀ's B fragments).
+// Four 8x8 fp16 matrices: lane l gives the row address of matrix l / 8, row l % 8; register i
+// holds matrix i as a B fragment holds it when the matrix rows are its columns (n) — so rows of
+// K ([key][d]) give Kᵀ's B fragments.
 __device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const __half* row) {
   const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(row));
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"

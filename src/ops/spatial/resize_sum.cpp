@@ -95,7 +95,19 @@ void check_input(const OpContextBase& ctx, const Attrs& a, size_t i, const Shape
   merge(channels, c, "channel count");
 }
 
-std::vector<ValueType> infer(const InferContext& ctx) { return {infer_resize_sum(ctx, 0, ctx.num_inputs())}; }
+std::vector<ValueType> infer(const InferContext& ctx) {
+  ctx.require_dtype(0, {DType::kF32, DType::kF16, DType::kF64});
+  const size_t n = ctx.num_inputs();
+  const Attrs a = read_attrs(ctx, n);
+  const DType dt = ctx.dtype(0);
+  Dim batch, channels;
+  for (size_t i = 0; i < n; ++i) {
+    if (ctx.dtype(i) != dt)
+      ctx.invalid("input " + std::to_string(i) + " is " + dtype_name(ctx.dtype(i)) + ", input 0 is " + dtype_name(dt));
+    if (const Shape* s = ctx.shape(i)) check_input(ctx, a, i, *s, batch, channels);
+  }
+  return {{dt, Shape{batch, channels, Dim(a.height), Dim(a.width)}}};
+}
 
 // One input's contribution added into acc [C, width] for output row (b, y).
 template <class T>
@@ -121,7 +133,7 @@ void add_row(const T* x, const ResizeSumInput& in, int64_t channels, int64_t b, 
 }
 
 template <class T>
-void forward(const std::vector<const Tensor*>& xs, const ResizeSumPlan& p, Tensor& y) {
+void forward(const KernelContext& ctx, const ResizeSumPlan& p, Tensor& y) {
   T* out = y.data<T>();
   const size_t row_len = size_t(p.channels * p.width);
   parallel_for(p.batch * p.height, 1, [&](int64_t begin, int64_t end) {
@@ -129,7 +141,7 @@ void forward(const std::vector<const Tensor*>& xs, const ResizeSumPlan& p, Tenso
     for (int64_t r = begin; r < end; ++r) {
       const int64_t b = r / p.height, oy = r % p.height;
       std::fill(acc.begin(), acc.end(), 0.0);
-      for (size_t i = 0; i < p.inputs.size(); ++i) add_row(xs[i]->data<T>(), p.inputs[i], p.channels, b, oy, acc);
+      for (size_t i = 0; i < p.inputs.size(); ++i) add_row(ctx.input(i).data<T>(), p.inputs[i], p.channels, b, oy, acc);
       for (int64_t c = 0; c < p.channels; ++c) {
         T* dst = out + ((b * p.channels + c) * p.height + oy) * p.width;
         for (int64_t ox = 0; ox < p.width; ++ox) {
@@ -143,39 +155,21 @@ void forward(const std::vector<const Tensor*>& xs, const ResizeSumPlan& p, Tenso
 
 std::vector<Tensor> cpu(const KernelContext& ctx) {
   std::vector<Dims> dims;
-  std::vector<const Tensor*> xs;
-  for (size_t i = 0; i < ctx.num_inputs(); ++i) dims.push_back(ctx.input(i).dims()), xs.push_back(&ctx.input(i));
-  return {resize_sum_reference(ctx, plan_resize_sum(ctx, dims), xs)};
+  for (size_t i = 0; i < ctx.num_inputs(); ++i) dims.push_back(ctx.input(i).dims());
+  const DType dt = ctx.input(0).dtype();
+  for (size_t i = 0; i < ctx.num_inputs(); ++i)
+    if (ctx.input(i).dtype() != dt) ctx.invalid("inputs of different dtypes");
+  const ResizeSumPlan p = plan_resize_sum(ctx, dims);
+  Tensor y(dt, {p.batch, p.channels, p.height, p.width});
+  if (y.numel() == 0) return {y};
+  if (dt == DType::kF32) forward<float>(ctx, p, y);
+  else if (dt == DType::kF16) forward<f16>(ctx, p, y);
+  else if (dt == DType::kF64) forward<double>(ctx, p, y);
+  else ctx.unsupported(std::string("dtype ") + dtype_name(dt));
+  return {y};
 }
 
 }  // namespace
-
-ValueType infer_resize_sum(const InferContext& ctx, size_t first, size_t n) {
-  ctx.require_dtype(first, {DType::kF32, DType::kF16, DType::kF64});
-  const Attrs a = read_attrs(ctx, n);
-  const DType dt = ctx.dtype(first);
-  Dim batch, channels;
-  for (size_t i = 0; i < n; ++i) {
-    if (ctx.dtype(first + i) != dt)
-      ctx.invalid("input " + std::to_string(first + i) + " is " + dtype_name(ctx.dtype(first + i)) + ", input " +
-                  std::to_string(first) + " is " + dtype_name(dt));
-    if (const Shape* s = ctx.shape(first + i)) check_input(ctx, a, i, *s, batch, channels);
-  }
-  return {dt, Shape{batch, channels, Dim(a.height), Dim(a.width)}};
-}
-
-Tensor resize_sum_reference(const OpContextBase& ctx, const ResizeSumPlan& p, const std::vector<const Tensor*>& xs) {
-  const DType dt = xs.at(0)->dtype();
-  for (const Tensor* x : xs)
-    if (x->dtype() != dt) ctx.invalid("inputs of different dtypes");
-  Tensor y(dt, {p.batch, p.channels, p.height, p.width});
-  if (y.numel() == 0) return y;
-  if (dt == DType::kF32) forward<float>(xs, p, y);
-  else if (dt == DType::kF16) forward<f16>(xs, p, y);
-  else if (dt == DType::kF64) forward<double>(xs, p, y);
-  else ctx.unsupported(std::string("dtype ") + dtype_name(dt));
-  return y;
-}
 
 ResizeSumPlan plan_resize_sum(const OpContextBase& ctx, const std::vector<Dims>& input_dims) {
   const size_t n = input_dims.size();

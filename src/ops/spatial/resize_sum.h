@@ -47,10 +47,4 @@ struct ResizeSumPlan {
 // taps. Errors name the node (invalid model / unsupported).
 ResizeSumPlan plan_resize_sum(const OpContextBase& ctx, const std::vector<Dims>& input_dims);
 
-// Inputs first .. first + n - 1 as the images above (also read by kiln.ResizeSumPointwiseConv,
-// whose images follow its weight and bias): Y's type and shape.
-ValueType infer_resize_sum(const InferContext& ctx, size_t first, size_t n);
-// The CPU reference: Y in the images' dtype, every element summed in double and rounded once.
-Tensor resize_sum_reference(const OpContextBase& ctx, const ResizeSumPlan& p, const std::vector<const Tensor*>& xs);
-
 }  // namespace kiln::spatial

@@ -36,10 +36,6 @@ void grid_sample_cuda(CudaKernelContext& ctx);
 
 // kiln.ResizeSum (resize_sum.h): resized inputs summed in one kernel (resize_sum.cu).
 void resize_sum_cuda(CudaKernelContext& ctx);
-// kiln.ResizeSumPointwiseConv (resize_sum_pointwise_conv.h): fp16 with C a multiple of 8 in one
-// tensor-core kernel (resize_sum_pointwise_conv.cu); otherwise ResizeSum's kernel into scratch
-// and the 1x1 Conv's cuBLASLt GEMM, as the unfused graph runs.
-void resize_sum_pointwise_conv_cuda(CudaKernelContext& ctx);
 
 // kiln.MSDeformAttn (ms_deform_attn.h): every level's bilinear samples weighted and summed in one
 // kernel (ms_deform_attn.cu).
