@@ -22,7 +22,11 @@ TEST(GpuNorm, LayerNorm) {
                                 // each warp-per-row width (<= 32 ... 1024) and the block kernel past it
                                 {{5, 129}, -1, true, 1},       {{3, 300}, -1, true, 3},
                                 {{9, 512}, -1, true, 1},       {{3, 1024}, -1, false, 1},
-                                {{2, 1025}, -1, true, 3},      {{1, 3, 4097}, -1, true, 1}};
+                                {{2, 1025}, -1, true, 3},      {{1, 3, 4097}, -1, true, 1},
+                                // 4-wide accesses: widths a multiple of 4, rows partly filling the last vector round
+                                {{7, 4}, -1, true, 1},         {{3, 160}, -1, true, 3},
+                                {{2, 5, 320}, -1, false, 1},   {{33, 256}, -1, true, 1},
+                                {{2, 1020}, -1, true, 1}};
   uint64_t seed = 900;
   for (DType dt : {DType::kF32, DType::kF16})
     for (const L& l : cases) {
