@@ -1,6 +1,8 @@
 // Host side of ResizeSum on the GPU: the plan and taps of the CPU reference (plan_resize_sum),
-// uploaded once per plan, which inputs and the output allow 16-byte accesses, and the 32-bit
+// uploaded once per plan, which inputs and the output allow 16-byte accesses, how the kernel
+// reads each input (identity copy, staged through shared memory, or tap by tap) and the 32-bit
 // limits the kernel's offsets rely on.
+#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -27,6 +29,30 @@ DeviceAxis upload(const AxisTaps& t, CudaStream stream) {
 
 bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
 
+// Taps that copy: index i with weight 1 and a second tap of weight 0 at every i.
+bool identity(const AxisTaps& t) {
+  if (t.in != t.out) return false;
+  for (int64_t i = 0; i < t.out; ++i)
+    if (t.index[size_t(2 * i)] != i || t.weight[size_t(2 * i)] != 1.0 || t.weight[size_t(2 * i + 1)] != 0.0) return false;
+  return true;
+}
+
+// Columns one x tile reads, from its first pixel's first tap on (the kernel's `lo`), at most;
+// 0 when some tile reads a column left of that (taps that decrease: not staged).
+int64_t stage_span(const AxisTaps& t) {
+  int64_t span = 0;
+  for (int64_t x0 = 0; x0 < t.out; x0 += kResizeSumTileX) {
+    const int64_t lo = t.index[size_t(2 * x0)], end = std::min(t.out, x0 + kResizeSumTileX);
+    int64_t hi = lo;
+    for (size_t k = size_t(2 * x0); k < size_t(2 * end); ++k) {
+      if (t.index[k] < lo) return 0;
+      hi = std::max(hi, t.index[k]);
+    }
+    span = std::max(span, hi - lo + 1);
+  }
+  return span;
+}
+
 // The taps depend only on shapes and attributes: uploaded on the plan's first run.
 struct ResizeSumState : KernelState {
   std::vector<DeviceAxis> rows, cols;
@@ -46,7 +72,7 @@ void resize_sum_cuda(CudaKernelContext& ctx) {
   constexpr int64_t kLimit = int64_t(1) << 31;
   const int64_t elem = int64_t(dtype_size(dt));
   for (int64_t e : {plan.batch * plan.channels * plan.height * plan.width,
-                    resize_sum_blocks(elem, plan.batch, plan.channels, plan.height, plan.width)})
+                    resize_sum_tiles(elem, plan.batch, plan.channels, plan.height, plan.width)})
     if (e >= kLimit) ctx.unsupported("a ResizeSum with " + std::to_string(e) + " elements or tiles has no CUDA kernel");
   for (size_t i = 0; i < dims.size(); ++i)
     if (ctx.input(i).numel() >= kLimit) ctx.unsupported("a ResizeSum input of 2^31 elements or more has no CUDA kernel");
@@ -75,7 +101,22 @@ void resize_sum_cuda(CudaKernelContext& ctx) {
     s.in_h = int(in.height), s.in_w = int(in.width);
     s.tokens = in.tokens;
     s.vec = in.tokens && plan.channels % vec == 0 && aligned16(s.x);
+    if (s.vec && p.ident < 0 && identity(in.rows) && identity(in.cols)) p.ident = int(i), p.ident_x = s.x;
   }
+  // Shared memory: the output tile, the identity's two buffers, then staged inputs in input
+  // order while they fit the budget (the rest go tap by tap).
+  int64_t smem = kResizeSumOutTileBytes;
+  if (p.ident >= 0) p.ident_off = int(smem), smem += 2 * kResizeSumOutTileBytes;
+  for (size_t i = 0; i < plan.inputs.size(); ++i) {
+    ResizeSumSource& s = p.in[i];
+    const int64_t span = stage_span(plan.inputs[i].cols);
+    const int64_t bytes = kResizeSumTapBytes + span * resize_sum_column_bytes(elem);
+    if (!s.vec || int(i) == p.ident || span == 0 || smem + bytes > kResizeSumSmemBudget) continue;
+    s.stage = int(smem), s.span = int(span), s.stage_rank = p.staged++, s.stage_first = p.stage_items;
+    p.stage_items += int(span) * (kResizeSumTileBytes / 16);
+    smem += bytes;
+  }
+  p.smem_bytes = int(smem);
   launch_resize_sum(dt, p, ctx.stream());
 }
 
