@@ -29,6 +29,7 @@
 #include "passes/fuse_resize_sum.h"
 #include "passes/fuse_row_column_read.h"
 #include "passes/fuse_token_dwconv.h"
+#include "passes/fuse_token_im2col_conv.h"
 #include "passes/fuse_token_patch_conv.h"
 #include "passes/merge_linear_pointwise_conv.h"
 #include "passes/qdq_match.h"
@@ -66,6 +67,7 @@ constexpr RewritePass kRewrites[] = {
     {"fold_row_column_transposes", fold_row_column_transposes},  // after fuse_row_column_read, before fuse_data_movement
     {"fuse_token_dwconv", fuse_token_dwconv},
     {"fuse_token_patch_conv", fuse_token_patch_conv},  // before fuse_matmul_epilogue takes its MatMul + bias
+    {"fuse_token_im2col_conv", fuse_token_im2col_conv},  // after fuse_token_patch_conv: it takes the exact tilings
     {"fuse_gelu", fuse_gelu},
     {"fuse_dwconv_activation", fuse_dwconv_activation},  // after fuse_token_dwconv and fuse_gelu
     {"fuse_layer_norm", fuse_layer_norm},

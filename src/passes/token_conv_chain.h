@@ -8,6 +8,10 @@
 // shapes are static, N = H·W and the Reshapes keep B and the channels in place (token n is
 // pixel (n / W, n % W)), W (and the bias, if any) constant, dtype float32 or float16. What the
 // Conv computes (groups, window) is the caller's to check.
+//
+// Its two halves are matched on their own too (fuse_token_im2col_conv): the image a Conv reads
+// as the tokens behind it — the Transpose → Reshape above, or Reshape [B, H, W, C] →
+// Transpose(0,3,1,2) as HF SegFormer ends each stage — and the Conv's output back to tokens.
 #pragma once
 #include <optional>
 
@@ -24,5 +28,21 @@ struct TokenConvChain {
 };
 
 std::optional<TokenConvChain> match_token_conv_chain(const Graph& g, const GraphIndex& idx, const Node& conv);
+
+// `image` [B, C, H, W] made from tokens x [B, H·W, C] (x = first->inputs[0]) by
+//   x ─▶ Transpose(0,2,1) ─▶ Reshape [B, C, H, W]        (first: the Transpose, second: the Reshape)
+//   x ─▶ Reshape [B, H, W, C] ─▶ Transpose(0,3,1,2)      (first: the Reshape, second: the Transpose)
+// on static shapes. Who else reads the intermediates is the caller's to check.
+struct TokenImage {
+  const Node* first = nullptr;
+  const Node* second = nullptr;  // writes `image`
+  int64_t batch = 0, channels = 0, height = 0, width = 0;
+};
+std::optional<TokenImage> match_token_image(const Graph& g, const GraphIndex& idx, const std::string& image);
+
+// The Transpose(0,2,1) ending conv ─▶ Reshape [B, Co, OH·OW] ─▶ Transpose(0,2,1), the conv's
+// output read only by the Reshape and the Reshape's only by the Transpose (neither a graph
+// output), shapes static; else nullptr.
+const Node* match_tokens_out(const Graph& g, const GraphIndex& idx, const Node& conv);
 
 }  // namespace kiln

@@ -5,9 +5,10 @@
 // (kiln.Attention, kiln.RowColumnRead, MatMuls of two activations) and depthwise token convs
 // (kiln.DepthwiseConvNHWC: bandwidth-bound) stay float.
 //
-// Why after the passes: they decide which tensors exist. fuse_token_patch_conv turns a Conv into a
-// row gather and a MatMul on another tensor, merge_linear_pointwise_conv folds two GEMMs into one,
-// commute_resize_conv moves convs before their Resize; ranges calibrated on the exported graph
+// Why after the passes: they decide which tensors exist. fuse_token_patch_conv and
+// fuse_token_im2col_conv turn a Conv into a row gather and a MatMul on another tensor,
+// merge_linear_pointwise_conv folds two GEMMs into one, commute_resize_conv moves convs before
+// their Resize; ranges calibrated on the exported graph
 // would name tensors the engine never computes. And Q/DQ pairs inserted before the passes would
 // sit between the ops the fusion patterns match.
 #pragma once

@@ -100,7 +100,7 @@ TEST_F(CompareCli, UnperturbedEngineHasNoJumpAndExitsZero) {
   EXPECT_TRUE(j["first_jump"].is_null());
   EXPECT_EQ(j["mismatches"], 0);
   EXPECT_EQ(j["result"], "pass");
-  EXPECT_GE(j["tensors"].size(), 90u);  // every unfused layer of the engine is compared (90 at this writing)
+  EXPECT_GE(j["tensors"].size(), 76u);  // every unfused layer of the engine is compared (76 at this writing)
   EXPECT_GT(j["not_in_reference"].get<int>(), 0);
   for (const auto& t : j["tensors"]) EXPECT_LE(t["rel_l2"].get<double>(), 1e-6) << t["name"];
   const auto& logits = j["tensors"].back();
@@ -146,8 +146,10 @@ TEST_F(CompareCli, PlantedConvErrorNamesTheConvItself) {
   ASSERT_FALSE(j["first_jump"].is_null());
   const auto& jump = j["first_jump"];
   EXPECT_EQ(jump["producer"]["name"], kConv);
-  EXPECT_EQ(jump["producer"]["op"], "Conv");
-  EXPECT_EQ(jump["covers"], nlohmann::json::array({{{"op", "Conv"}, {"name", kConv}}}));
+  // fuse_token_im2col_conv made the patch embedding a window gather and a GEMM that keeps the
+  // conv's name; the GEMM covers the conv (and the token round trips it replaced).
+  EXPECT_EQ(jump["producer"]["op"], "kiln.FusedMatMul");
+  EXPECT_TRUE(covers(jump, kConv)) << jump.dump();
   expect_clean_before_jump(j);
 
   // An ONNX model as A runs with every pass, like an engine build: the same layer.

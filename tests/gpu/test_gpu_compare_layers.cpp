@@ -61,7 +61,9 @@ TEST(GpuCompareLayers, Fp32CudaSegformerTinyHasNoJump) {
   const LayerReport& rep = r.report;
   std::printf("segformer_tiny fp32 cuda vs cpu: %zu tensors compared, worst rel L2 %.3g\n", rep.tensors.size(),
               worst_rel_l2(rep));
-  EXPECT_GE(rep.tensors.size(), 90u);  // the unfused layers are all there (90 at this writing: fold_layout_round_trips took 6 view and Transpose layers)
+  // The unfused layers are all there: 97 before fuse_token_im2col_conv, which takes 20 of them
+  // (the CPU engine's count went 96 -> 76, test_cli_compare.cpp).
+  EXPECT_GE(rep.tensors.size(), 76u);
   EXPECT_FALSE(rep.first_jump) << rep.tensors[*rep.first_jump].name;
   EXPECT_EQ(rep.mismatches, 0);
   for (const auto& c : rep.tensors) {
@@ -81,7 +83,7 @@ TEST(GpuCompareLayers, Fp16CudaSegformerTinyComparesInFp32) {
   std::printf("segformer_tiny fp16 cuda vs cpu fp32: %zu tensors, worst rel L2 %.3g, first jump %s\n",
               rep.tensors.size(), worst_rel_l2(rep),
               rep.first_jump ? rep.tensors[*rep.first_jump].name.c_str() : "none");
-  EXPECT_GE(rep.tensors.size(), 90u);
+  EXPECT_GE(rep.tensors.size(), 76u);
   int fp16_tensors = 0;
   for (const auto& c : rep.tensors) fp16_tensors += c.dtype == "float16" && c.ref_dtype == "float32";
   EXPECT_GT(fp16_tensors, 50);  // the comparison casts them, it does not skip them

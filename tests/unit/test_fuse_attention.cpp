@@ -172,9 +172,9 @@ TEST(FuseAttention, FusesEveryKeyLayout) {
 TEST(FuseAttention, FiresOnExportedSegFormers) {
   struct M {
     const char* name;
-    int blocks, reductions;  // attention blocks; sequence-reduction convs made GEMMs
+    int blocks, reductions;  // attention blocks; sequence-reduction and patch-embedding convs made GEMMs
   };
-  for (auto [name, blocks, reductions] : {M{"segformer_b0", 8, 6}, M{"segformer_tiny", 4, 3}}) {
+  for (auto [name, blocks, reductions] : {M{"segformer_b0", 8, 6 + 4}, M{"segformer_tiny", 4, 3 + 4}}) {
     SCOPED_TRACE(name);
     fs::path dir = fs::path(KILN_TEST_DIR) / "models" / name;
     ImportOptions import;
@@ -187,7 +187,8 @@ TEST(FuseAttention, FiresOnExportedSegFormers) {
     EXPECT_EQ(h.count("Softmax"), 0u);
     EXPECT_EQ(fused_count(g), blocks);
     // The other MatMuls are linear layers, fused with their bias by fuse_matmul_epilogue, as are
-    // the reductions fuse_token_patch_conv turns into GEMMs.
+    // the reductions fuse_token_patch_conv and the patch embeddings fuse_token_im2col_conv turn
+    // into GEMMs.
     EXPECT_EQ(int(h.count("MatMul") ? h.at("MatMul") : 0) + h.at("kiln.FusedMatMul"), matmuls - 2 * blocks + reductions);
     EXPECT_EQ(h.count("Cast"), 0u);  // the Casts HF puts after Softmax were identities
   }

@@ -289,8 +289,9 @@ TEST(FuseMatMulEpilogue, FiresOnTheSegFormerModels) {
     const char* name;
     int fused, with_residual;
   };
-  // The linear layers, plus the sequence reductions fuse_token_patch_conv made GEMMs (3 and 6).
-  for (const M& m : {M{"segformer_tiny", 28 + 3, 8}, M{"segformer_b0", 52 + 6, 16}}) {
+  // The linear layers, plus the sequence reductions fuse_token_patch_conv made GEMMs (3 and 6)
+  // and the 4 patch embeddings fuse_token_im2col_conv did.
+  for (const M& m : {M{"segformer_tiny", 28 + 3 + 4, 8}, M{"segformer_b0", 52 + 6 + 4, 16}}) {
     SCOPED_TRACE(m.name);
     const std::filesystem::path dir = std::filesystem::path(KILN_TEST_DIR) / "models" / m.name;
     ImportOptions o;

@@ -72,9 +72,12 @@ test::ModelBuilder block_model(const Block& o) {
   return b;
 }
 
-Graph optimized(const test::ModelBuilder& b) {
+// Without fuse_token_im2col_conv unless asked: it would make the conv writing e, whose output
+// goes to the token layout, a window gather and a FusedMatMul.
+Graph optimized(const test::ModelBuilder& b, bool im2col = false) {
   Graph g = import_onnx_bytes(b.bytes(), ".", "m.onnx");
-  run_passes(g);
+  if (im2col) run_passes(g);
+  else run_passes(g, {"fuse_token_im2col_conv"});
   return g;
 }
 
@@ -149,6 +152,27 @@ TEST(PrecisionIslands, StreamItsStartAndTheOutputAreWrittenInFloat32) {
   EXPECT_EQ(r.kept_fp32.at("residual stream kept float32"), 1);   // s1
   // e, s0 and the data movement between (which the passes may have merged)
   EXPECT_GE(r.kept_fp32.at("start of a residual stream kept float32"), 3);
+  expect_close_to_fp32(g, ref, {1, 3, 8, 8});
+}
+
+// The conv as fuse_token_im2col_conv leaves it: its GEMM writes the stream's start, t, in float32
+// from fp16 operands (the gather moves fp16).
+TEST(PrecisionIslands, APatchEmbeddingGemmStartsTheStreamInFloat32) {
+  test::ModelBuilder b = block_model({});
+  Graph g = optimized(b, true), ref = optimized(b, true);
+  ASSERT_EQ(all(g, "FusedMatMul").size(), 3u);
+  convert_to_fp16(g);
+  const Node& gather = only(g, "Im2ColTokens");
+  EXPECT_EQ(dtype(g, gather.outputs[0]), DType::kF16);
+  const Node* patch = nullptr;
+  for (const Node* n : all(g, "FusedMatMul"))
+    if (n->outputs[0] == "t") patch = n;
+  ASSERT_NE(patch, nullptr);
+  EXPECT_EQ(patch->inputs[0], gather.outputs[0]);
+  EXPECT_EQ(dtype(g, patch->inputs[1]), DType::kF16);
+  EXPECT_EQ(dtype(g, patch->inputs[2]), DType::kF32);
+  EXPECT_EQ(dtype(g, "t"), DType::kF32);
+  EXPECT_EQ(dtype(g, "s0"), DType::kF32);
   expect_close_to_fp32(g, ref, {1, 3, 8, 8});
 }
 

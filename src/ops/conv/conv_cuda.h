@@ -17,5 +17,7 @@ void max_pool_cuda(CudaKernelContext& ctx);
 void average_pool_cuda(CudaKernelContext& ctx);
 // DepthwiseConvNHWC (kiln domain; depthwise_nhwc.h): own kernels on token tensors (depthwise_nhwc.cu).
 void depthwise_nhwc_cuda(CudaKernelContext& ctx);
+// Im2ColTokens (kiln domain; im2col_tokens.h): own gathers (im2col_tokens.cu).
+void im2col_tokens_cuda(CudaKernelContext& ctx);
 
 }  // namespace kiln::conv
