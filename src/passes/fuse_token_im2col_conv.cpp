@@ -52,8 +52,6 @@ std::vector<Node> rewrite(Graph& g, const Im2ColConv& m) {
   const DType dt = g.value(conv.inputs[0]).type.dtype;
   const int64_t P = m.out_height * m.out_width, K = m.kh * m.kw * m.channels;
   const std::string rows = add_value(g, base + "/kiln_rows", ValueType{dt, shape_of({m.batch, P, K})});
-  const Tensor& w = *g.value(conv.inputs[1]).constant;  // [Co, C, kh, kw] → [kh, kw, C, Co] → [K, Co]
-  const std::string wt = add_constant(g, base + "/kiln_wt", tensor_ops::permute(w, {2, 3, 1, 0}).reshaped({K, m.out_channels}));
 
   std::vector<Node> nodes;
   Node gather = kiln_node(base + "/kiln_im2col", conv::kIm2ColTokensOp, {m.x}, rows);
@@ -65,14 +63,7 @@ std::vector<Node> rewrite(Graph& g, const Im2ColConv& m) {
     gather.attrs.set("width", m.width);
   }
   nodes.push_back(std::move(gather));
-  const std::string y = m.last->outputs[0];
-  if (!conv.has_input(2)) {
-    nodes.push_back(onnx_node(g, base, "MatMul", {rows, wt}, y));
-    return nodes;
-  }
-  const std::string product = add_value(g, base + "/kiln_product", ValueType{dt, shape_of({m.batch, P, m.out_channels})});
-  nodes.push_back(onnx_node(g, base + "/kiln_matmul", "MatMul", {rows, wt}, product));
-  nodes.push_back(onnx_node(g, base, "Add", {product, conv.inputs[2]}, y));
+  append_window_gemm(g, conv, base, rows, m.batch, P, m.last->outputs[0], nodes);
   return nodes;
 }
 

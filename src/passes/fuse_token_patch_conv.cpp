@@ -54,8 +54,6 @@ std::vector<Node> rewrite(Graph& g, const Patch& p) {
   const std::string windows = value("/kiln_windows", {B, OH, p.k, OW, p.l, C});
   const std::string gathered = value("/kiln_gathered", {B, OH, OW, p.k, p.l, C});
   const std::string rows = value("/kiln_rows", {B, OH * OW, K});
-  const Tensor& w = *g.value(conv.inputs[1]).constant;  // [Co, C, k, l] → [k, l, C, Co] → [K, Co]
-  const std::string wt = add_constant(g, base + "/kiln_wt", tensor_ops::permute(w, {2, 3, 1, 0}).reshaped({K, c.out_channels}));
 
   std::vector<Node> nodes;
   nodes.push_back(onnx_node(g, base + "/kiln_windows", "Reshape",
@@ -64,14 +62,7 @@ std::vector<Node> rewrite(Graph& g, const Patch& p) {
   nodes.back().attrs.set("perm", std::vector<int64_t>{0, 1, 3, 2, 4, 5});
   nodes.push_back(onnx_node(g, base + "/kiln_rows", "Reshape",
                             {gathered, int64_constant(g, base + "/kiln_rows_shape", {B, OH * OW, K})}, rows));
-  const std::string y = c.last->outputs[0];
-  if (!conv.has_input(2)) {
-    nodes.push_back(onnx_node(g, base, "MatMul", {rows, wt}, y));
-    return nodes;
-  }
-  const std::string product = value("/kiln_product", {B, OH * OW, c.out_channels});
-  nodes.push_back(onnx_node(g, base + "/kiln_matmul", "MatMul", {rows, wt}, product));
-  nodes.push_back(onnx_node(g, base, "Add", {product, conv.inputs[2]}, y));
+  append_window_gemm(g, conv, base, rows, B, OH * OW, c.last->outputs[0], nodes);
   return nodes;
 }
 

@@ -1,5 +1,7 @@
 #include "passes/token_conv_chain.h"
 
+#include "ops/tensor/tensor_util.h"
+
 namespace kiln {
 
 std::optional<TokenImage> match_token_image(const Graph& g, const GraphIndex& idx, const std::string& image) {
@@ -51,6 +53,22 @@ std::optional<TokenConvChain> match_token_conv_chain(const Graph& g, const Graph
   if (dt != DType::kF32 && dt != DType::kF16) return std::nullopt;
   return TokenConvChain{in->first, &conv,     last,      in->batch, in->channels,
                         in->height, in->width, (*out)[1], (*out)[2], (*out)[3]};
+}
+
+void append_window_gemm(Graph& g, const Node& conv, const std::string& base, const std::string& rows, int64_t batch,
+                        int64_t patches, const std::string& y, std::vector<Node>& nodes) {
+  const Tensor& w = *g.value(conv.inputs[1]).constant;  // [Co, C, kh, kw] → [kh, kw, C, Co] → [K, Co]
+  const Dims& wd = w.dims();
+  const int64_t co = wd[0], k = wd[1] * wd[2] * wd[3];
+  const std::string wt = add_constant(g, base + "/kiln_wt", tensor_ops::permute(w, {2, 3, 1, 0}).reshaped({k, co}));
+  if (!conv.has_input(2)) {
+    nodes.push_back(onnx_node(g, base, "MatMul", {rows, wt}, y));
+    return;
+  }
+  const DType dt = g.value(rows).type.dtype;
+  const std::string product = add_value(g, base + "/kiln_product", ValueType{dt, shape_of({batch, patches, co})});
+  nodes.push_back(onnx_node(g, base + "/kiln_matmul", "MatMul", {rows, wt}, product));
+  nodes.push_back(onnx_node(g, base, "Add", {product, conv.inputs[2]}, y));
 }
 
 }  // namespace kiln

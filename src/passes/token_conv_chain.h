@@ -45,4 +45,11 @@ std::optional<TokenImage> match_token_image(const Graph& g, const GraphIndex& id
 // output), shapes static; else nullptr.
 const Node* match_tokens_out(const Graph& g, const GraphIndex& idx, const Node& conv);
 
+// What both token-conv passes end with: rows [B, P, K] of windows (K = kh·kw·C, window position
+// major, channel minor) times the Conv's weights permuted at build time to [K, Co] — a constant
+// named base + "/kiln_wt" — plus the Conv's bias when it has one, written to y; nodes named from
+// `base`, appended to `nodes`. fuse_matmul_epilogue then makes one FusedMatMul of them.
+void append_window_gemm(Graph& g, const Node& conv, const std::string& base, const std::string& rows, int64_t batch,
+                        int64_t patches, const std::string& y, std::vector<Node>& nodes);
+
 }  // namespace kiln

@@ -5,9 +5,8 @@
 // pointwise convs, other permutations and reshapes after the Conv, and shared conv outputs.
 #include <gtest/gtest.h>
 
-#include <filesystem>
 
-#include "../model/model_compare.h"
+#include "model_pass_run.h"
 #include "../ops/harness.h"
 #include "onnx/importer.h"
 #include "onnx_builder.h"
@@ -212,17 +211,12 @@ TEST(FuseTokenIm2ColConv, RefusesWhatIsNotADenseConvToTokens) {
 // fuse_data_movement folds the decode head's read of it back to the tokens), the outputs as
 // before and, for segformer_tiny, against its goldens.
 TEST(FuseTokenIm2ColConv, FiresOnExportedSegFormers) {
-  namespace fs = std::filesystem;
   for (const char* name : {"segformer_b0", "segformer_tiny"}) {
     SCOPED_TRACE(name);
-    const fs::path dir = fs::path(KILN_TEST_DIR) / "models" / name;
-    ImportOptions import;
-    TensorMap feeds = test::reference_inputs(dir, &import);
-    Graph plain = import_onnx_file((dir / "model.onnx").string(), import);
-    run_passes(plain, {kPass});
-    Graph g = import_onnx_file((dir / "model.onnx").string(), import);
-    EXPECT_EQ(run_passes(g).fused.at(kPass), 4);
-    const auto before = plain.op_histogram(), after = g.op_histogram();
+    const test::ModelPassRun r = test::run_model_passes(name, {kPass});
+    const Graph& g = r.fused;
+    EXPECT_EQ(r.report.fused.at(kPass), 4);
+    const auto before = r.plain.op_histogram(), after = g.op_histogram();
     EXPECT_EQ(before.at("Conv") - (after.count("Conv") ? after.at("Conv") : 0), 4);
     EXPECT_EQ(after.at("kiln.Im2ColTokens"), 4);
     // 4 after the embeddings, 3 at the stage ends (the last was already folded away); the decode
@@ -237,11 +231,7 @@ TEST(FuseTokenIm2ColConv, FiresOnExportedSegFormers) {
       ASSERT_TRUE(is_kiln_op(gemm, "FusedMatMul"));
       for (const Node* reader : idx.consumers(gemm->outputs[0])) EXPECT_NE(reader->op_type, "Transpose");
     }
-    const Tensor got = CpuExecutor(g).run(feeds).at("logits");
-    EXPECT_LE(test::compare_to_golden(got, CpuExecutor(plain).run(feeds).at("logits")).rel_l2, 1e-6);
-    if (std::string(name) == "segformer_tiny") {
-      EXPECT_LE(test::compare_to_golden(got, read_npy((dir / "golden" / "logits.npy").string())).rel_l2, 1e-5);
-    }
+    test::expect_logits_kept(r, std::string(name) == "segformer_tiny");
   }
 }
 
