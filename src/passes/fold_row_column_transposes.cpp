@@ -22,7 +22,9 @@ bool has_perm(const Node* n, std::vector<int64_t> perm) {
          n->attrs.get_ints("perm", {}) == perm;
 }
 
-// V2 = Reshape(Transpose(V5, 0,3,1,2,4)) merging exactly the last two dims: V5.
+// V2 = Reshape(Transpose(V5, 0,3,1,2,4)) merging exactly the last two dims, V5's W a_row's W
+// (the read splits W·D by a_row's width; another split of the same product is another layout):
+// V5.
 std::optional<std::string> token_v(const Graph& g, const GraphIndex& idx, const Node& read, Fold& f) {
   const std::string& v2 = read.inputs[2];
   const Node* reshape = idx.producer(v2);
@@ -37,6 +39,8 @@ std::optional<std::string> token_v(const Graph& g, const GraphIndex& idx, const 
   if (!same_dim(a[0], b[0]) || !same_dim(a[1], b[1]) || !same_dim(a[2], b[2]) || !a[3].known() || !a[4].known() ||
       !b[3].known() || b[3].value != a[3].value * a[4].value)
     return std::nullopt;
+  const Shape* row = shape_of_value(g, read.inputs[1]);
+  if (!row || row->empty() || !row->back().known() || row->back().value != a[3].value) return std::nullopt;
   f.gone.push_back(t);
   f.gone.push_back(reshape);
   return t->inputs[0];

@@ -24,6 +24,7 @@ struct Read {
   std::vector<int64_t> v_perm = {0, 3, 1, 2, 4};
   std::vector<int64_t> out_perm = {0, 2, 1, 3};
   std::string also_output;  // an intermediate that is a graph output too
+  int64_t v_split = 1;       // v5 holds [.., W·v_split, N, D / v_split]: the same W·D, another split
 };
 
 Tensor i64s(std::vector<int64_t> v) { return Tensor::from_vector<int64_t>({int64_t(v.size())}, v); }
@@ -37,7 +38,7 @@ std::string build(const Read& s) {
   const int64_t B = s.B, N = s.N, L = s.L, H = s.H, W = s.W, D = s.D;
   b.input("s_col", s.dt, {B, N, L, H});
   b.input("s_row", s.dt, {B, N, L, W});
-  b.input("v5", s.dt, {B, H, W, N, D});
+  b.input("v5", s.dt, {B, H, W * s.v_split, N, D / s.v_split});
   b.initializer("v_shape", i64s({B, N, H, W * D}));
   b.initializer("split_shape", i64s({B, N, L, W, D}));
   b.initializer("unsq_axes", i64s({-2}));
@@ -124,6 +125,17 @@ TEST(FoldRowColumnTransposes, OneSideAlone) {
   EXPECT_EQ(o.folded, 1);
   EXPECT_EQ(read_node(o.g)->attrs.get_int("v_tokens", 0), 1);
   EXPECT_EQ(read_node(o.g)->attrs.get_int("out_tokens", 0), 0);
+}
+
+// V's flattened W·D split differently from a_row's W (here [2W, D/2]): its token layout is not
+// what the read would assume, so V's side stays; the output's still goes.
+TEST(FoldRowColumnTransposes, RefusesVSplitOtherThanTheRowWidth) {
+  Read s;
+  s.v_split = 2;
+  const Outcome o = run(s);
+  EXPECT_EQ(o.folded, 1);
+  EXPECT_EQ(read_node(o.g)->attrs.get_int("v_tokens", 0), 0);
+  EXPECT_EQ(read_node(o.g)->attrs.get_int("out_tokens", 0), 1);
 }
 
 TEST(FoldRowColumnTransposes, RefusesSharedIntermediates) {
