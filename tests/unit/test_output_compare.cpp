@@ -70,5 +70,28 @@ TEST(OutputCompare, CriteriaPerPrecision) {
   EXPECT_EQ(accuracy_criterion("fp32", false), "rel_l2 <= 1e-4");
 }
 
+// Quantized engines: labels at 99.5% where there are labels, else rel L2 5e-2 — not fp32's 1e-4.
+TEST(OutputCompare, CriteriaForQuantizedEngines) {
+  OutputComparison c;
+  c.rel_l2 = 3e-2;
+  for (const char* p : {"int8", "fp8"}) {
+    SCOPED_TRACE(p);
+    EXPECT_TRUE(meets_criterion(c, p));
+    c.rel_l2 = 6e-2;
+    EXPECT_FALSE(meets_criterion(c, p));
+    c.label_agreement = 0.996;  // judged by labels when there are labels
+    EXPECT_TRUE(meets_criterion(c, p));
+    c.label_agreement = 0.994;
+    EXPECT_FALSE(meets_criterion(c, p));
+    c.finite = false;
+    c.label_agreement = 1.0;
+    EXPECT_FALSE(meets_criterion(c, p));
+    c = OutputComparison{};
+    c.rel_l2 = 3e-2;
+  }
+  EXPECT_EQ(accuracy_criterion("int8", true), "label agreement >= 99.5%");
+  EXPECT_EQ(accuracy_criterion("int8", false), "rel_l2 <= 5e-2");
+}
+
 }  // namespace
 }  // namespace kiln
