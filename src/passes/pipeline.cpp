@@ -8,7 +8,6 @@
 #include "passes/commute_resize_conv.h"
 #include "passes/eliminate_noops.h"
 #include "passes/fold_attention_transposes.h"
-#include "passes/fold_layout_round_trips.h"
 #include "passes/fuse_attention_keep_mask.h"
 #include "passes/fold_row_column_transposes.h"
 #include "passes/fuse_conv_epilogue.h"
@@ -55,7 +54,6 @@ constexpr RewritePass kInt8Rewrites[] = {
 constexpr RewritePass kRewrites[] = {
     {"fuse_ms_deform_attn", fuse_ms_deform_attn},  // first: reads the Transposes and Slices as exported
     {"eliminate_noops", eliminate_noops},
-    {"fold_layout_round_trips", fold_layout_round_trips},  // chains eliminate_noops leaves: shared intermediates
     {"fuse_mask_position_embedding", fuse_mask_position_embedding},  // before fuse_elementwise takes its Sub/Div/Sin/Cos
     {"commute_resize_conv", commute_resize_conv},
     {"fuse_row_column_read", fuse_row_column_read},  // before fuse_attention: its first MatMul reads a softmax

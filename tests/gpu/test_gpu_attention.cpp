@@ -3,12 +3,11 @@
 // kernel (fp32, and fp16 heads wider than 128), over awkward and SegFormer-sized shapes; the
 // 32-rows-per-warp kernel (attention_f16_wide.cuh) on launches large enough to take it. Masks:
 // test_gpu_attention_mask.cpp.
-#include <cuda_runtime.h>
-
 #include <cmath>
 
 #include "gpu_compare.h"
 #include "ops/attention/attention_launch.h"
+#include "runtime/cuda/gpu_arch.h"
 
 namespace kiln::gpu_test {
 namespace {
@@ -121,9 +120,7 @@ TEST(GpuAttention, SeqFirstLayouts) {
 // at least two blocks per multiprocessor, and an assertion that the dispatch takes that kernel
 // (else these cases would silently test the 16-row one).
 int64_t batch_filling_gpu(int64_t nq) {
-  int device = 0, sms = 0;
-  cudaGetDevice(&device);
-  cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+  const int64_t sms = cuda_sm_count();
   const int64_t tiles = (nq + 127) / 128;
   return (2 * sms + tiles - 1) / tiles;
 }

@@ -3,24 +3,15 @@
 // of attention_f16.cuh (twice the blocks, for small launches), instantiated here apart from its
 // masked forms (attention_masked_f16.cu) so each file compiles in reasonable time.
 #include "ops/attention/attention_f16_wide.cuh"
+#include "runtime/cuda/gpu_arch.h"
 
 namespace kiln::attention {
-namespace {
-
-int multiprocessors() {
-  int device = 0, sms = 0;
-  CUDA_CHECK(cudaGetDevice(&device));
-  CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
-  return sms;
-}
-
-}  // namespace
 
 bool attention_f16_uses_wide(const AttentionParams& p) {
   if (p.mask.kind != MaskKind::kNone || p.splits != 1 || (p.d > p.dv ? p.d : p.dv) > 64 || !(p.scale > 0.f))
     return false;
   const int64_t blocks = (int64_t(p.nq) + wide::kBM - 1) / wide::kBM * p.batch;
-  return blocks >= multiprocessors();
+  return blocks >= cuda_sm_count();
 }
 
 void launch_attention_f16(const AttentionParams& p, cudaStream_t stream) {
