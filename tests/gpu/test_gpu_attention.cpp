@@ -1,7 +1,8 @@
 // kiln.Attention on the GPU against the CPU reference (double math): the fp16 tensor-core
 // kernel (head dims padded to 32/64/128, vector and element-wise tile loads) and the CUDA-core
 // kernel (fp32, and fp16 heads wider than 128), over awkward and SegFormer-sized shapes; the
-// 32-rows-per-warp kernel (attention_f16_wide.cuh) on launches large enough to take it. Masks:
+// 32-rows-per-warp kernel (attention_f16_wide.cuh) and the warpgroup-MMA one (attention_wgmma.cu)
+// on launches large enough to take them. Masks:
 // test_gpu_attention_mask.cpp.
 #include <cmath>
 
@@ -116,52 +117,99 @@ TEST(GpuAttention, SeqFirstLayouts) {
 }
 
 
-// The 32-rows-per-warp kernel runs where its 128-row grid fills the GPU: batches sized to give
-// at least two blocks per multiprocessor, and an assertion that the dispatch takes that kernel
-// (else these cases would silently test the 16-row one).
+// The large-launch kernels run where their 128-row grids fill the GPU: batches sized to give at
+// least two blocks per multiprocessor, and an assertion that the dispatch takes the kernel a
+// case is meant for (else it would silently test another one). On an H100 the warpgroup-MMA
+// kernel (attention_wgmma.cu) takes max(d, dv) in (32, 64] with 16-byte aligned rows; the
+// 32-rows-per-warp kernel (attention_f16_wide.cuh) the rest up to 64.
 int64_t batch_filling_gpu(int64_t nq) {
   const int64_t sms = cuda_sm_count();
   const int64_t tiles = (nq + 127) / 128;
   return (2 * sms + tiles - 1) / tiles;
 }
 
-void expect_wide_kernel(const A& a, int64_t batch) {
+enum class Kernel { kWide, kWgmma };
+
+void expect_kernel(const A& a, int64_t batch, Kernel k) {
   attention::AttentionParams p;
   p.batch = batch;
   p.nq = int(a.nq), p.nk = int(a.nk), p.d = int(a.d), p.dv = int(a.dv);
-  ASSERT_TRUE(attention::attention_f16_uses_wide(p)) << "nq " << a.nq << " batch " << batch;
+  const bool wgmma = attention::attention_f16_uses_wgmma(p);
+  if (k == Kernel::kWgmma) {
+    ASSERT_TRUE(wgmma) << "nq " << a.nq << " batch " << batch << " d " << a.d << " dv " << a.dv;
+  } else {
+    ASSERT_FALSE(wgmma) << "d " << a.d << " dv " << a.dv;
+    ASSERT_TRUE(attention::attention_f16_uses_wide(p)) << "nq " << a.nq << " batch " << batch;
+  }
 }
 
-TEST(GpuAttention, WideKernelMatchesCpu) {
-  // Ragged query and key tiles, d < dv and d > dv padded to 64 or 32, element-wise loads (d 17),
-  // a single ragged key tile, and exactly full tiles.
-  const std::vector<A> shapes = {{{}, 200, 70, 64, 64},  {{}, 130, 129, 40, 24}, {{}, 129, 300, 24, 56},
-                                 {{}, 128, 65, 17, 9},   {{}, 300, 33, 32, 32},  {{}, 256, 5, 64, 64},
-                                 {{}, 256, 128, 64, 64}};
-  uint64_t seed = 8100;
+void expect_large_launches_match(const std::vector<A>& shapes, Kernel k, uint64_t seed) {
   for (const A& shape : shapes) {
     A a = shape;
     a.batch = {batch_filling_gpu(a.nq)};
-    expect_wide_kernel(a, a.batch[0]);
-    SCOPED_TRACE("nq " + std::to_string(a.nq) + " nk " + std::to_string(a.nk) + " d " + std::to_string(a.d));
+    expect_kernel(a, a.batch[0], k);
+    SCOPED_TRACE("nq " + std::to_string(a.nq) + " nk " + std::to_string(a.nk) + " d " + std::to_string(a.d) +
+                 " dv " + std::to_string(a.dv));
     expect_gpu_matches_cpu(attention_case(DType::kF16, a, seed += 3));
     if (::testing::Test::HasFatalFailure()) return;
   }
+}
+
+TEST(GpuAttention, WideKernelMatchesCpu) {
+  // Head dims ≤ 32, and element-wise loads (widths not a multiple of 8) padded to 32 or 64;
+  // ragged query and key tiles, a single ragged key tile, d < dv and d > dv.
+  expect_large_launches_match({{{}, 200, 70, 60, 60},
+                               {{}, 130, 129, 36, 24},
+                               {{}, 129, 300, 24, 52},
+                               {{}, 128, 65, 17, 9},
+                               {{}, 300, 33, 32, 32},
+                               {{}, 256, 5, 62, 62},
+                               {{}, 256, 128, 32, 32}},
+                              Kernel::kWide, 8100);
 }
 
 // Scores in the tens (scale 1) move the running maximum across key tiles in both row tiles of a
 // warp; seq_first strides ([B, S, H, D]) on every operand; a CUDA Graph replay of the launch.
 TEST(GpuAttention, WideKernelPeakedScoresAndSeqFirst) {
   const int64_t nq = 256, b = batch_filling_gpu(nq);
-  expect_wide_kernel({{}, nq, 300, 64, 64}, b);
-  GpuCase c = attention_case(DType::kF16, {{b}, nq, 300, 64, 64}, 8200, -3, 3);
+  expect_kernel({{}, nq, 300, 32, 32}, b, Kernel::kWide);
+  GpuCase c = attention_case(DType::kF16, {{b}, nq, 300, 32, 32}, 8200, -3, 3);
   c.attrs.set("scale", 1.f);
   expect_gpu_matches_cpu(c);
   const int64_t heads = 3, outer = (b + heads - 1) / heads;
-  expect_wide_kernel({{}, 200, 130, 64, 64}, outer * heads);
+  expect_kernel({{}, 200, 130, 20, 20}, outer * heads, Kernel::kWide);
   for (int flags : {0xF, 0x5}) {
     SCOPED_TRACE("flags " + std::to_string(flags));
-    expect_gpu_matches_cpu(seq_first_case(DType::kF16, outer, heads, 200, 130, 64, 64, flags, 8300 + flags));
+    expect_gpu_matches_cpu(seq_first_case(DType::kF16, outer, heads, 200, 130, 20, 20, flags, 8300 + flags));
+  }
+}
+
+TEST(GpuAttention, WgmmaKernelMatchesCpu) {
+  // Ragged query blocks (and warpgroups with no valid row), ragged key tiles, a single key,
+  // exactly full tiles, d < dv and d > dv zero-padded to 64, SegFormer's Nk 1024.
+  expect_large_launches_match({{{}, 200, 70, 64, 64},
+                               {{}, 130, 129, 40, 24},
+                               {{}, 129, 300, 24, 56},
+                               {{}, 256, 1, 64, 64},
+                               {{}, 256, 5, 64, 64},
+                               {{}, 256, 128, 64, 64},
+                               {{}, 70, 1024, 48, 64},
+                               {{}, 1000, 1024, 64, 64}},
+                              Kernel::kWgmma, 8400);
+}
+
+// As for the wide kernel: the running maximum moving across key tiles, and [B, S, H, D] strides.
+TEST(GpuAttention, WgmmaKernelPeakedScoresAndSeqFirst) {
+  const int64_t nq = 256, b = batch_filling_gpu(nq);
+  expect_kernel({{}, nq, 300, 64, 64}, b, Kernel::kWgmma);
+  GpuCase c = attention_case(DType::kF16, {{b}, nq, 300, 64, 64}, 8500, -3, 3);
+  c.attrs.set("scale", 1.f);
+  expect_gpu_matches_cpu(c);
+  const int64_t heads = 3, outer = (b + heads - 1) / heads;
+  expect_kernel({{}, 200, 130, 64, 64}, outer * heads, Kernel::kWgmma);
+  for (int flags : {0xF, 0x5, 0x0}) {
+    SCOPED_TRACE("flags " + std::to_string(flags));
+    expect_gpu_matches_cpu(seq_first_case(DType::kF16, outer, heads, 200, 130, 64, 64, flags, 8600 + flags));
   }
 }
 

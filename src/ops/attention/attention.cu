@@ -1,4 +1,5 @@
-// kiln.Attention, fp16 on tensor cores without a mask: the 32-rows-per-warp kernel of
+// kiln.Attention, fp16 on tensor cores without a mask: the warpgroup-MMA kernel of
+// attention_wgmma.cu on Hopper where it applies, else the 32-rows-per-warp kernel of
 // attention_f16_wide.cuh where its 128-row grid fills the GPU, else the 16-rows-per-warp kernel
 // of attention_f16.cuh (twice the blocks, for small launches), instantiated here apart from its
 // masked forms (attention_masked_f16.cu) so each file compiles in reasonable time.
@@ -16,6 +17,7 @@ bool attention_f16_uses_wide(const AttentionParams& p) {
 
 void launch_attention_f16(const AttentionParams& p, cudaStream_t stream) {
   if (p.mask.kind != MaskKind::kNone) return launch_attention_f16_masked(p, stream);
+  if (attention_f16_uses_wgmma(p)) return launch_attention_f16_wgmma(p, stream);
   if (attention_f16_uses_wide(p)) return wide::launch_padded(p, stream);
   flash::launch_padded<MaskKind::kNone>(p, stream);
 }

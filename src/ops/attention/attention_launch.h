@@ -65,6 +65,12 @@ void launch_attention_f16(const AttentionParams& p, cudaStream_t stream);
 // unmasked, unsplit, d and dv <= 64, a positive scale, and at least one 128-row block per
 // multiprocessor.
 bool attention_f16_uses_wide(const AttentionParams& p);
+// Whether launch_attention_f16 runs p on the warpgroup-MMA kernel (attention_wgmma.cu): a
+// compute capability 9.0 GPU, unmasked, unsplit, max(d, dv) in (32, 64], a positive scale,
+// 16-byte aligned operands (flash::vector_loads) and at least one 128-row block per
+// multiprocessor. It takes precedence over the wide kernel.
+bool attention_f16_uses_wgmma(const AttentionParams& p);
+void launch_attention_f16_wgmma(const AttentionParams& p, cudaStream_t stream);
 // Its masked instantiations (attention_masked_f16.cu); launch_attention_f16 forwards to it.
 void launch_attention_f16_masked(const AttentionParams& p, cudaStream_t stream);
 // CUDA cores, fp32 math, fp32 storage (f16 false: fp32 engines) or fp16 storage (heads wider

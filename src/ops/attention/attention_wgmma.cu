@@ -1,0 +1,222 @@
+// kiln.Attention, fp16, no mask, head dims in (32, 64]: the flash forward on Hopper's warpgroup
+// MMAs (wgmma.cuh). The large unmasked launches of SegFormer's efficient self-attention (d 64,
+// Nk 1024 at every stage of B2) ran on the mma.sync kernel of attention_f16_wide.cuh at ~32% of
+// the measured tensor peak: its 8 warps per SM issue every MMA themselves, between the
+// exponentials that the same warps also issue. wgmma hands a 64×64×16 product to the tensor cores
+// asynchronously, reading both operands of Q Kᵀ and the V operand of P V from shared memory, so
+// a warpgroup's softmax overlaps the products of the other warpgroups on the SM, and its own
+// P V of tile j overlaps the issue of Q Kᵀ for tile j + 1.
+//
+// Floor, SegFormer-B2 stage 0 at 1024², batch 8 (Nq 65536, Nk 1024, d 64, 140 GFLOP): 180 µs at
+// the measured 771 TFLOP/s GEMM peak; 537 M exponentials at 16/clk/SM (132 SMs, ~1.75 GHz)
+// ≈ 145 µs of MUFU time. The two overlap here; the wide kernel took 576 µs.
+//
+// Layout: a block is 2 warpgroups (256 threads), each owning 64 query rows (grid x: 128-row
+// query tiles, y: batch items). Shared memory: Q [128][64] and 4 stages of K and V [64][64],
+// all 128B-swizzled (wgmma.cuh), 81 KB with the alignment slack: two blocks per SM. Tile j + 2
+// loads (cp.async) while tile j computes; a stage is refilled two tiles after its last reader.
+// Head dims are zero-padded to 64 (zero columns add nothing to Q Kᵀ; padded V columns are
+// computed and not stored); keys past Nk score -inf in a ragged last tile and their V rows are
+// zero; query rows past Nq are zero and not stored.
+#include <cuda_fp16.h>
+
+#include "ops/attention/attention_f16.cuh"
+#include "ops/attention/wgmma.cuh"
+#include "runtime/cuda/gpu_arch.h"
+
+namespace kiln::attention {
+namespace {
+
+constexpr int kWarpgroups = 2;
+constexpr int kThreads = 128 * kWarpgroups;
+constexpr int kBM = 64 * kWarpgroups;  // query rows per block
+constexpr int kBN = 64;                // keys per tile
+constexpr int kD = 64;                 // head dims padded to this
+constexpr int kStages = 4;             // K/V tiles in shared memory
+constexpr int kAhead = kStages - 2;    // tiles in flight beyond the one computing
+constexpr uint32_t kTileBytes = kBN * kD * 2;
+constexpr size_t kSmemBytes = size_t(kBM * kD * 2) + 2 * kStages * kTileBytes + wgmma::kAtomBytes;
+
+// Rows [row0, row0 + rows) of a row-major [n, width] fp16 matrix (rows `ld` apart, 16-byte
+// aligned, width a multiple of 8) into a swizzled tile at shared address `tile`, by 16-byte
+// cp.async chunks; zeros outside n × width.
+__device__ __forceinline__ void load_swizzled(uint32_t tile, const __half* g, int row0, int rows, int n, int width,
+                                              int64_t ld) {
+  for (int i = threadIdx.x; i < rows * 8; i += kThreads) {
+    const int r = i >> 3, c = (i & 7) * 8, gr = row0 + r;
+    const bool in = gr < n && c < width;
+    const uint32_t dst = tile + wgmma::swizzled(r, c);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(in ? g + gr * ld + c : g),
+                 "r"(in ? 16 : 0));
+  }
+}
+
+// Keeps the compiler from moving registers a running wgmma reads or writes.
+template <int N> __device__ __forceinline__ void pin(float (&r)[N]) {
+#pragma unroll
+  for (int i = 0; i < N; ++i) asm volatile("" : "+f"(r[i])::"memory");
+}
+
+__device__ __forceinline__ float ex2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
+
+// Dispatched only on compute capability 9.0, which runs the sm_90a code: elsewhere (the
+// compute_90 PTX) the wgmma helpers trap.
+__global__ void __launch_bounds__(kThreads, 2) attention_f16_wgmma(AttentionParams p) {
+  extern __shared__ unsigned char smem_raw[];
+  const uint32_t raw = static_cast<uint32_t>(__cvta_generic_to_shared(smem_raw));
+  const uint32_t qs = (raw + wgmma::kAtomBytes - 1) & ~(wgmma::kAtomBytes - 1);
+  const uint32_t ks = qs + kBM * kD * 2, vs = ks + kStages * kTileBytes;
+  const int wg = threadIdx.x >> 7, warp = (threadIdx.x >> 5) & 3, lane = threadIdx.x & 31;
+  const int g = lane >> 2, t = lane & 3;
+  const int q0 = blockIdx.x * kBM;
+  constexpr float kLog2e = 1.4426950408889634f;
+  const float scale_log2 = p.scale * kLog2e;  // exp(x·scale) = exp2(x·scale·log2 e); scale > 0
+  const int tiles = (p.nk + kBN - 1) / kBN;
+
+  for (int64_t b = blockIdx.y; b < p.batch; b += gridDim.y) {
+    const __half* qg = static_cast<const __half*>(p.q) + p.sq.at(b, p.heads, 0);
+    const __half* kg = static_cast<const __half*>(p.k) + p.sk.at(b, p.heads, 0);
+    const __half* vg = static_cast<const __half*>(p.v) + p.sv.at(b, p.heads, 0);
+    __half* og = static_cast<__half*>(p.o) + p.so.at(b, p.heads, 0);
+    const auto load_kv = [&](int j) {  // tile j into stage j % kStages; one commit group
+      if (j < tiles) {
+        load_swizzled(ks + (j % kStages) * kTileBytes, kg, j * kBN, kBN, p.nk, p.d, p.sk.row);
+        load_swizzled(vs + (j % kStages) * kTileBytes, vg, j * kBN, kBN, p.nk, p.dv, p.sv.row);
+      }
+      asm volatile("cp.async.commit_group;\n" ::);
+    };
+    if (b != blockIdx.y) __syncthreads();  // every warpgroup is done with the last item's tiles
+    load_swizzled(qs, qg, q0, kBM, p.nq, p.d, p.sq.row);
+    for (int j = 0; j < kAhead; ++j) load_kv(j);  // group 0 holds Q too
+
+    float acc[32], s[32];
+#pragma unroll
+    for (int i = 0; i < 32; ++i) acc[i] = 0.f;
+    float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};  // rows g, g + 8 (l: this lane's part)
+    const uint64_t dq = wgmma::descriptor(qs + wg * 64 * 128);
+
+    for (int j = 0; j < tiles; ++j) {
+      asm volatile("cp.async.wait_group %0;\n" ::"n"(kAhead - 1));  // tile j has landed
+      wgmma::fence_proxy_async();
+      __syncthreads();  // ...for every thread; and every P V of tile j - 2 is done
+      load_kv(j + kAhead);
+      const uint32_t stage = (j % kStages) * kTileBytes;
+
+      // S = Q Kᵀ: 4 steps of 16 along d, 32 bytes apart in the swizzled rows.
+      const uint64_t dk = wgmma::descriptor(ks + stage);
+      wgmma::fence();
+#pragma unroll
+      for (int kk = 0; kk < kD / 16; ++kk) wgmma::mma_ss(s, dq + 2 * kk, dk + 2 * kk, kk);
+      wgmma::commit();
+      pin(s);
+      pin(acc);
+      wgmma::wait<0>();  // S of tile j, and P V of tile j - 1
+      pin(s);
+      pin(acc);
+
+      // Online softmax in log2 units, as attention_f16_wide.cuh: the row maximum of the raw
+      // scores gives the scaled one (scale > 0), one FFMA and one ex2 per probability.
+      if ((j + 1) * kBN > p.nk) {
+#pragma unroll
+        for (int i = 0; i < 32; ++i)
+          if (j * kBN + (i >> 2) * 8 + 2 * t + (i & 1) >= p.nk) s[i] = -INFINITY;
+      }
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {  // row g + 8h: elements 4n + 2h + e
+        float mx = -INFINITY;
+#pragma unroll
+        for (int n = 0; n < 8; ++n) mx = fmaxf(mx, fmaxf(s[4 * n + 2 * h], s[4 * n + 2 * h + 1]));
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));  // the 4 lanes of a quad share a row
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+        const float m_new = fmaxf(m[h], mx * scale_log2);
+        const float base = m_new == -INFINITY ? 0.f : m_new;  // no NaN from -inf - -inf
+        const float alpha = ex2(m[h] - base);
+        m[h] = m_new;
+        l[h] *= alpha;
+#pragma unroll
+        for (int n = 0; n < 8; ++n) {
+          acc[4 * n + 2 * h] *= alpha;
+          acc[4 * n + 2 * h + 1] *= alpha;
+#pragma unroll
+          for (int e = 0; e < 2; ++e) {
+            float& x = s[4 * n + 2 * h + e];
+            x = ex2(fmaf(x, scale_log2, -base));
+            l[h] += x;
+          }
+        }
+      }
+
+      // acc += P V: 4 steps of 16 keys, 2048 bytes (16 rows) apart down the V tile; P's 8-key
+      // column pairs 2kk, 2kk + 1 form step kk's A fragment.
+      uint32_t pa[kBN / 16][4];
+#pragma unroll
+      for (int kk = 0; kk < kBN / 16; ++kk) {
+        const float* lo = s + 8 * kk;
+        pa[kk][0] = pack_half2(lo[0], lo[1]);
+        pa[kk][1] = pack_half2(lo[2], lo[3]);
+        pa[kk][2] = pack_half2(lo[4], lo[5]);
+        pa[kk][3] = pack_half2(lo[6], lo[7]);
+      }
+      const uint64_t dv = wgmma::descriptor(vs + stage);
+      wgmma::fence();
+#pragma unroll
+      for (int kk = 0; kk < kBN / 16; ++kk) wgmma::mma_rs_bt(acc, pa[kk], dv + 128 * kk, 1);
+      wgmma::commit();
+      pin(acc);
+    }
+    wgmma::wait<0>();
+    pin(acc);
+    asm volatile("cp.async.wait_group 0;\n" ::);  // the empty groups past the last tile
+
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      float sum = l[h];
+      sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+      sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+      const float inv = 1.f / sum;
+      const int row = q0 + wg * 64 + warp * 16 + g + 8 * h;
+      if (row >= p.nq) continue;
+      __half* orow = og + row * p.so.row;
+#pragma unroll
+      for (int n = 0; n < 8; ++n) {
+        const int c = n * 8 + 2 * t;
+        const float lo = acc[4 * n + 2 * h] * inv, hi = acc[4 * n + 2 * h + 1] * inv;
+        if (c + 1 < p.dv && (reinterpret_cast<uintptr_t>(orow + c) & 3) == 0) {
+          *reinterpret_cast<uint32_t*>(orow + c) = pack_half2(lo, hi);
+        } else {
+          if (c < p.dv) orow[c] = __float2half_rn(lo);
+          if (c + 1 < p.dv) orow[c + 1] = __float2half_rn(hi);
+        }
+      }
+    }
+  }
+}
+
+bool hopper_gpu() {
+  static const bool hopper = cuda_gpu_arch() == "sm_90";
+  return hopper;
+}
+
+}  // namespace
+
+bool attention_f16_uses_wgmma(const AttentionParams& p) {
+  const int w = p.d > p.dv ? p.d : p.dv;
+  if (p.mask.kind != MaskKind::kNone || p.splits != 1 || w <= 32 || w > kD || !(p.scale > 0.f) ||
+      !flash::vector_loads(p))
+    return false;
+  const int64_t blocks = (int64_t(p.nq) + kBM - 1) / kBM * p.batch;
+  return blocks >= cuda_sm_count() && hopper_gpu();
+}
+
+void launch_attention_f16_wgmma(const AttentionParams& p, cudaStream_t stream) {
+  CUDA_CHECK(cudaFuncSetAttribute(attention_f16_wgmma, cudaFuncAttributeMaxDynamicSharedMemorySize, int(kSmemBytes)));
+  const dim3 grid(unsigned((int64_t(p.nq) + kBM - 1) / kBM), unsigned(p.batch < 65535 ? p.batch : 65535));
+  attention_f16_wgmma<<<grid, kThreads, kSmemBytes, stream>>>(p);
+  CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace kiln::attention
