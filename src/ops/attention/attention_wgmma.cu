@@ -4,8 +4,8 @@
 // the measured tensor peak: its 8 warps per SM issue every MMA themselves, between the
 // exponentials that the same warps also issue. wgmma hands a 64×64×16 product to the tensor cores
 // asynchronously, reading both operands of Q Kᵀ and the V operand of P V from shared memory, so
-// a warpgroup's softmax overlaps the products of the other warpgroups on the SM, and its own
-// P V of tile j overlaps the issue of Q Kᵀ for tile j + 1.
+// a warpgroup's softmax overlaps the products of the other warpgroups on the SM and its own
+// P V of the previous tile.
 //
 // Floor, SegFormer-B2 stage 0 at 1024², batch 8 (Nq 65536, Nk 1024, d 64, 140 GFLOP): 180 µs at
 // the measured 771 TFLOP/s GEMM peak; 537 M exponentials at 16/clk/SM (132 SMs, ~1.75 GHz)
@@ -37,12 +37,15 @@ constexpr int kAhead = kStages - 2;    // tiles in flight beyond the one computi
 constexpr uint32_t kTileBytes = kBN * kD * 2;
 constexpr size_t kSmemBytes = size_t(kBM * kD * 2) + 2 * kStages * kTileBytes + wgmma::kAtomBytes;
 
-// Rows [row0, row0 + rows) of a row-major [n, width] fp16 matrix (rows `ld` apart, 16-byte
+// Rows [row0, row0 + kRows) of a row-major [n, width] fp16 matrix (rows `ld` apart, 16-byte
 // aligned, width a multiple of 8) into a swizzled tile at shared address `tile`, by 16-byte
 // cp.async chunks; zeros outside n × width.
-__device__ __forceinline__ void load_swizzled(uint32_t tile, const __half* g, int row0, int rows, int n, int width,
-                                              int64_t ld) {
-  for (int i = threadIdx.x; i < rows * 8; i += kThreads) {
+template <int kRows>
+__device__ __forceinline__ void load_swizzled(uint32_t tile, const __half* g, int row0, int n, int width, int64_t ld) {
+  static_assert(kRows * 8 % kThreads == 0);
+#pragma unroll
+  for (int k = 0; k < kRows * 8 / kThreads; ++k) {
+    const int i = int(threadIdx.x) + k * kThreads;
     const int r = i >> 3, c = (i & 7) * 8, gr = row0 + r;
     const bool in = gr < n && c < width;
     const uint32_t dst = tile + wgmma::swizzled(r, c);
@@ -63,8 +66,59 @@ __device__ __forceinline__ float ex2(float x) {
   return y;
 }
 
+// One tile of the online softmax in log2 units, as attention_f16_wide.cuh: the scores s of key
+// tile j become probabilities in place (keys past Nk at 0), the row state (m, this lane's part
+// of l) moves on, and alpha[h] is the factor the accumulator rows g + 8h still owe. The row
+// maximum of the raw scores gives the scaled one (scale > 0); one FFMA and one ex2 per element.
+__device__ __forceinline__ void softmax_tile(float (&s)[32], float (&m)[2], float (&l)[2], float (&alpha)[2], int j,
+                                             int nk, int t, float scale_log2) {
+  if ((j + 1) * kBN > nk) {
+#pragma unroll
+    for (int i = 0; i < 32; ++i)
+      if (j * kBN + (i >> 2) * 8 + 2 * t + (i & 1) >= nk) s[i] = -INFINITY;
+  }
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {  // row g + 8h: elements 4n + 2h + e
+    float mx = -INFINITY;
+#pragma unroll
+    for (int n = 0; n < 8; ++n) mx = fmaxf(mx, fmaxf(s[4 * n + 2 * h], s[4 * n + 2 * h + 1]));
+    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));  // the 4 lanes of a quad share a row
+    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+    const float m_new = fmaxf(m[h], mx * scale_log2);
+    const float base = m_new == -INFINITY ? 0.f : m_new;  // no NaN from -inf - -inf
+    alpha[h] = ex2(m[h] - base);
+    m[h] = m_new;
+    float sum = 0.f;
+#pragma unroll
+    for (int n = 0; n < 8; ++n)
+#pragma unroll
+      for (int e = 0; e < 2; ++e) {
+        float& x = s[4 * n + 2 * h + e];
+        x = ex2(fmaf(x, scale_log2, -base));
+        sum += x;
+      }
+    l[h] = l[h] * alpha[h] + sum;
+  }
+}
+
+// P's 8-key column pairs 2kk, 2kk + 1 form the A fragment of P V's step kk (16 keys).
+__device__ __forceinline__ void pack_p(const float (&s)[32], uint32_t (&pa)[kBN / 16][4]) {
+#pragma unroll
+  for (int kk = 0; kk < kBN / 16; ++kk) {
+    const float* c = s + 8 * kk;
+    pa[kk][0] = pack_half2(c[0], c[1]);
+    pa[kk][1] = pack_half2(c[2], c[3]);
+    pa[kk][2] = pack_half2(c[4], c[5]);
+    pa[kk][3] = pack_half2(c[6], c[7]);
+  }
+}
+
 // Dispatched only on compute capability 9.0, which runs the sm_90a code: elsewhere (the
 // compute_90 PTX) the wgmma helpers trap.
+//
+// Per warpgroup, tile j (FA3's intra-warpgroup pipelining): issue S_j = Q K_jᵀ, then P_{j-1} V_{j-1};
+// wait for S_j only and run its softmax while P V runs on the tensor cores; then wait for P V,
+// rescale the accumulator and pack P_j.
 __global__ void __launch_bounds__(kThreads, 2) attention_f16_wgmma(AttentionParams p) {
   extern __shared__ unsigned char smem_raw[];
   const uint32_t raw = static_cast<uint32_t>(__cvta_generic_to_shared(smem_raw));
@@ -84,90 +138,69 @@ __global__ void __launch_bounds__(kThreads, 2) attention_f16_wgmma(AttentionPara
     __half* og = static_cast<__half*>(p.o) + p.so.at(b, p.heads, 0);
     const auto load_kv = [&](int j) {  // tile j into stage j % kStages; one commit group
       if (j < tiles) {
-        load_swizzled(ks + (j % kStages) * kTileBytes, kg, j * kBN, kBN, p.nk, p.d, p.sk.row);
-        load_swizzled(vs + (j % kStages) * kTileBytes, vg, j * kBN, kBN, p.nk, p.dv, p.sv.row);
+        load_swizzled<kBN>(ks + (j % kStages) * kTileBytes, kg, j * kBN, p.nk, p.d, p.sk.row);
+        load_swizzled<kBN>(vs + (j % kStages) * kTileBytes, vg, j * kBN, p.nk, p.dv, p.sv.row);
       }
       asm volatile("cp.async.commit_group;\n" ::);
     };
-    if (b != blockIdx.y) __syncthreads();  // every warpgroup is done with the last item's tiles
-    load_swizzled(qs, qg, q0, kBM, p.nq, p.d, p.sq.row);
-    for (int j = 0; j < kAhead; ++j) load_kv(j);  // group 0 holds Q too
-
-    float acc[32], s[32];
-#pragma unroll
-    for (int i = 0; i < 32; ++i) acc[i] = 0.f;
-    float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};  // rows g, g + 8 (l: this lane's part)
-    const uint64_t dq = wgmma::descriptor(qs + wg * 64 * 128);
-
-    for (int j = 0; j < tiles; ++j) {
-      asm volatile("cp.async.wait_group %0;\n" ::"n"(kAhead - 1));  // tile j has landed
+    // Tile j has landed for every thread, and every P V of tile j - 2 is done: its stage takes
+    // tile j + kAhead.
+    const auto next_tile = [&](int j) {
+      asm volatile("cp.async.wait_group %0;\n" ::"n"(kAhead - 1));
       wgmma::fence_proxy_async();
-      __syncthreads();  // ...for every thread; and every P V of tile j - 2 is done
+      __syncthreads();
       load_kv(j + kAhead);
-      const uint32_t stage = (j % kStages) * kTileBytes;
-
-      // S = Q Kᵀ: 4 steps of 16 along d, 32 bytes apart in the swizzled rows.
-      const uint64_t dk = wgmma::descriptor(ks + stage);
-      wgmma::fence();
+    };
+    const auto issue_s = [&](float (&s)[32], int j) {  // 4 steps of 16 along d, 32 bytes apart
+      const uint64_t dq = wgmma::descriptor(qs + wg * 64 * 128);
+      const uint64_t dk = wgmma::descriptor(ks + (j % kStages) * kTileBytes);
 #pragma unroll
       for (int kk = 0; kk < kD / 16; ++kk) wgmma::mma_ss(s, dq + 2 * kk, dk + 2 * kk, kk);
       wgmma::commit();
-      pin(s);
-      pin(acc);
-      wgmma::wait<0>();  // S of tile j, and P V of tile j - 1
-      pin(s);
-      pin(acc);
-
-      // Online softmax in log2 units, as attention_f16_wide.cuh: the row maximum of the raw
-      // scores gives the scaled one (scale > 0), one FFMA and one ex2 per probability.
-      if ((j + 1) * kBN > p.nk) {
-#pragma unroll
-        for (int i = 0; i < 32; ++i)
-          if (j * kBN + (i >> 2) * 8 + 2 * t + (i & 1) >= p.nk) s[i] = -INFINITY;
-      }
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {  // row g + 8h: elements 4n + 2h + e
-        float mx = -INFINITY;
-#pragma unroll
-        for (int n = 0; n < 8; ++n) mx = fmaxf(mx, fmaxf(s[4 * n + 2 * h], s[4 * n + 2 * h + 1]));
-        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));  // the 4 lanes of a quad share a row
-        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-        const float m_new = fmaxf(m[h], mx * scale_log2);
-        const float base = m_new == -INFINITY ? 0.f : m_new;  // no NaN from -inf - -inf
-        const float alpha = ex2(m[h] - base);
-        m[h] = m_new;
-        l[h] *= alpha;
-#pragma unroll
-        for (int n = 0; n < 8; ++n) {
-          acc[4 * n + 2 * h] *= alpha;
-          acc[4 * n + 2 * h + 1] *= alpha;
-#pragma unroll
-          for (int e = 0; e < 2; ++e) {
-            float& x = s[4 * n + 2 * h + e];
-            x = ex2(fmaf(x, scale_log2, -base));
-            l[h] += x;
-          }
-        }
-      }
-
-      // acc += P V: 4 steps of 16 keys, 2048 bytes (16 rows) apart down the V tile; P's 8-key
-      // column pairs 2kk, 2kk + 1 form step kk's A fragment.
-      uint32_t pa[kBN / 16][4];
-#pragma unroll
-      for (int kk = 0; kk < kBN / 16; ++kk) {
-        const float* lo = s + 8 * kk;
-        pa[kk][0] = pack_half2(lo[0], lo[1]);
-        pa[kk][1] = pack_half2(lo[2], lo[3]);
-        pa[kk][2] = pack_half2(lo[4], lo[5]);
-        pa[kk][3] = pack_half2(lo[6], lo[7]);
-      }
-      const uint64_t dv = wgmma::descriptor(vs + stage);
-      wgmma::fence();
+    };
+    const auto issue_pv = [&](float (&acc)[32], const uint32_t (&pa)[kBN / 16][4], int j) {
+      const uint64_t dv = wgmma::descriptor(vs + (j % kStages) * kTileBytes);  // 16 rows = 2048 bytes a step
 #pragma unroll
       for (int kk = 0; kk < kBN / 16; ++kk) wgmma::mma_rs_bt(acc, pa[kk], dv + 128 * kk, 1);
       wgmma::commit();
+    };
+
+    if (b != blockIdx.y) __syncthreads();  // every warpgroup is done with the last item's tiles
+    load_swizzled<kBM>(qs, qg, q0, p.nq, p.d, p.sq.row);
+    for (int j = 0; j < kAhead; ++j) load_kv(j);  // group 0 holds Q too
+
+    float acc[32], s[32], m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f}, alpha[2];
+    uint32_t pa[kBN / 16][4];
+#pragma unroll
+    for (int i = 0; i < 32; ++i) acc[i] = 0.f;
+
+    next_tile(0);
+    wgmma::fence();
+    issue_s(s, 0);
+    pin(s);
+    wgmma::wait<0>();
+    pin(s);
+    softmax_tile(s, m, l, alpha, 0, p.nk, t, scale_log2);
+    pack_p(s, pa);
+    for (int j = 1; j < tiles; ++j) {
+      next_tile(j);
+      wgmma::fence();
+      issue_s(s, j);
+      issue_pv(acc, pa, j - 1);
+      pin(s);
       pin(acc);
+      wgmma::wait<1>();  // S_j
+      pin(s);
+      softmax_tile(s, m, l, alpha, j, p.nk, t, scale_log2);
+      wgmma::wait<0>();  // P_{j-1} V_{j-1}
+      pin(acc);
+#pragma unroll
+      for (int i = 0; i < 32; ++i) acc[i] *= alpha[(i >> 1) & 1];
+      pack_p(s, pa);
     }
+    wgmma::fence();
+    issue_pv(acc, pa, tiles - 1);
+    pin(acc);
     wgmma::wait<0>();
     pin(acc);
     asm volatile("cp.async.wait_group 0;\n" ::);  // the empty groups past the last tile
