@@ -19,11 +19,12 @@ TEST(GpuNorm, LayerNorm) {
   const std::vector<L> cases = {{{2, 17, 33}, -1, true, 1},   {{3, 5, 7}, 1, true, 1},
                                 {{1, 1025, 64}, -1, false, 1}, {{4, 3}, -1, true, 3},
                                 {{2, 3, 1023}, 2, true, 3},    {{1}, 0, true, 1},
-                                // each warp-per-row width (<= 32 ... 1024) and the block kernel past it
+                                // each register-row width (<= 32 ... 1024) and the block kernel past it
                                 {{5, 129}, -1, true, 1},       {{3, 300}, -1, true, 3},
                                 {{9, 512}, -1, true, 1},       {{3, 1024}, -1, false, 1},
                                 {{2, 1025}, -1, true, 3},      {{1, 3, 4097}, -1, true, 1},
-                                // 4-wide accesses: widths a multiple of 4, rows partly filling the last vector round
+                                // vector accesses: widths a multiple of 4 (fp32) or 8 (fp16), ragged lane groups
+                                // (more in test_gpu_layer_norm.cpp)
                                 {{7, 4}, -1, true, 1},         {{3, 160}, -1, true, 3},
                                 {{2, 5, 320}, -1, false, 1},   {{33, 256}, -1, true, 1},
                                 {{2, 1020}, -1, true, 1}};

@@ -1,20 +1,45 @@
 // LayerNormalization on the GPU: mean, then the mean of squared deviations (two passes over the
-// row, fp32), then y = (x - mean) * inv_std * scale + bias. Rows up to 1024 elements (every
-// transformer here: 32–1024 channels) take one warp each, held in registers — 4 elements per
-// access where the width and alignment allow — ; longer rows take a block each. X may differ from Y (float32 vs float16, the mixed forms of layer_norm.cpp); Scale
-// and B have Y's type.
+// row held in registers, fp32), then y = (x - mean) * rsqrtf(var + eps) * scale + bias. X may
+// differ from Y (float32 vs float16, the mixed forms of layer_norm.cpp); Scale and B have Y's type.
+//
+// Rows up to 1024 elements (every transformer here: 32–1024 channels) take one kernel,
+// layer_norm_rows: a group of L lanes (a power of two <= 32) per row, 32 / L rows per warp, each
+// lane K vectors of V consecutive elements held in registers, the statistics reduced with
+// shuffles inside the group, in a grid-stride loop over rows on a resident grid. The fast form
+// takes V = 16 bytes of the wider type (8 fp16, 4 fp32 or mixed; the fp16 side of a mixed form
+// moves 8 bytes), so every warp access covers consecutive bytes, and picks L and K to fill the
+// group (fp16: 64 → 8×1, 128 → 16×1, 320 → 8×5, 512 → 32×2; mixed: 64 → 16×1, 320 → 16×5).
+// Unaligned storage and widths that are not a multiple of V take the same kernel with V = 1 and
+// a warp per row; longer rows take a block each.
+//
+// The floor is X read once and Y written once: SegFormer-B2 at 1024², batch 8, fp16 moves 134 MB
+// at 524288×64 (45 µs at 3.0 TB/s), 67 MB at 131072×128, 21 MB at 32768×320 and 17 MB at
+// 8192×512; the fp32 → fp16 form 1.5× that. Every sector of X and Y is moved once. Scale and B
+// are re-read per row as 16-byte vectors: all groups of a warp read the same bytes (one L1
+// wavefront, against 4 for X), where holding them in registers across rows cost 2× the
+// registers (ptxas: 145 against 72 at 320 fp16; the compiler hoists their conversion to float)
+// and so half the resident warps. A lane keeps 32–80 bytes of X in flight per round (two rows
+// at once when K <= 2), and 48–72 registers leave 3–5 blocks of 256 per SM: ~5 MB in flight
+// over 132 SMs, above the ~1.5 MB of reads that 1.5 TB/s needs at ~1 µs of DRAM latency. Left
+// over: two shuffle reductions per row (3–5 steps) and the ramp of the short launches (≈7 µs).
+#include <type_traits>
+#include <utility>
+
 #include "kiln/status.h"
 #include "ops/norm/norm_cuda.h"
+#include "runtime/cuda/gpu_arch.h"
 #include "runtime/cuda/kernel_util.cuh"
 
 namespace kiln::norm {
 namespace {
 
+constexpr int kThreads = 256;
+constexpr int kMaxVecs = 8;  // vectors per lane on the fast path: 8 × 32 lanes × 4 fp32 = 1024
+
 template <class T, class U>
-__global__ void layer_norm_kernel(const T* __restrict__ x, const U* __restrict__ scale,
-                                  const U* __restrict__ bias, U* __restrict__ y,
-                                  float* __restrict__ mean_out, float* __restrict__ inv_out,
-                                  int64_t inner, float eps) {
+__global__ void layer_norm_block(const T* __restrict__ x, const U* __restrict__ scale, const U* __restrict__ bias,
+                                 U* __restrict__ y, float* __restrict__ mean_out, float* __restrict__ inv_out,
+                                 int64_t inner, float eps) {
   const int64_t row = blockIdx.x;
   const T* xr = x + row * inner;
   U* yr = y + row * inner;
@@ -38,158 +63,197 @@ __global__ void layer_norm_kernel(const T* __restrict__ x, const U* __restrict__
   }
 }
 
-// One warp per row, the row in registers: x is read once and y written once, and no block
-// barrier stalls the 64-channel rows of SegFormer's first stage (the block kernel reached 8% of
-// bandwidth there).
-template <class T, class U, int kPerLane>
-__global__ void layer_norm_warp(const T* __restrict__ x, const U* __restrict__ scale, const U* __restrict__ bias,
-                                U* __restrict__ y, float* __restrict__ mean_out, float* __restrict__ inv_out,
-                                int64_t rows, int inner, float eps) {
-  const int64_t row = int64_t(blockIdx.x) * (blockDim.x / 32) + threadIdx.x / 32;
-  if (row >= rows) return;
-  const int lane = threadIdx.x & 31;
-  const T* xr = x + row * inner;
-  U* yr = y + row * inner;
-  float v[kPerLane];
-  float sum = 0.f;
-#pragma unroll
-  for (int k = 0; k < kPerLane; ++k) {
-    const int i = k * 32 + lane;
-    v[k] = i < inner ? cuda::load_f(xr, i) : 0.f;
-    sum += v[k];
-  }
-  const float mean = cuda::warp_sum(sum) / float(inner);
-  float sq = 0.f;
-#pragma unroll
-  for (int k = 0; k < kPerLane; ++k) {
-    const int i = k * 32 + lane;
-    const float d = i < inner ? v[k] - mean : 0.f;
-    sq += d * d;
-  }
-  const float inv = rsqrtf(cuda::warp_sum(sq) / float(inner) + eps);
-#pragma unroll
-  for (int k = 0; k < kPerLane; ++k) {
-    const int i = k * 32 + lane;
-    if (i >= inner) continue;
-    float o = (v[k] - mean) * inv * cuda::load_f(scale, i);
-    if (bias) o += cuda::load_f(bias, i);
-    cuda::store_f(yr, i, o);
-  }
-  if (lane == 0) {
-    if (mean_out) mean_out[row] = mean;
-    if (inv_out) inv_out[row] = inv;
-  }
-}
+// V consecutive elements of T as floats and back: one or more 16-byte units, one 8-byte unit
+// (the fp16 side of a mixed form), or V element accesses (V = 1). The launcher checked alignment.
+template <class T, int V> using UnitOf = std::conditional_t<V * sizeof(T) % 16 == 0, uint4, uint2>;
 
-// The warp-per-row kernel with 4 consecutive elements per access (16 bytes of fp32, 8 of fp16):
-// rows whose width is a multiple of 4 on aligned storage. Element-wise accesses moved 2-4 bytes
-// per lane and left the LayerNorms of SegFormer-B2 at 69% of the copy rate at batch 8.
-template <class T> __device__ __forceinline__ void load4(const T* p, float (&f)[4]) {
-  if constexpr (sizeof(T) == 4) {
-    const float4 u = __ldg(reinterpret_cast<const float4*>(p));
-    f[0] = u.x, f[1] = u.y, f[2] = u.z, f[3] = u.w;
-  } else {
-    const uint2 u = __ldg(reinterpret_cast<const uint2*>(p));
-    const float2 a = __half22float2(*reinterpret_cast<const __half2*>(&u.x));
-    const float2 b = __half22float2(*reinterpret_cast<const __half2*>(&u.y));
-    f[0] = a.x, f[1] = a.y, f[2] = b.x, f[3] = b.y;
-  }
-}
-template <class T> __device__ __forceinline__ void store4(T* p, const float (&f)[4]) {
-  if constexpr (sizeof(T) == 4) {
-    *reinterpret_cast<float4*>(p) = make_float4(f[0], f[1], f[2], f[3]);
-  } else {
-    const __half2 a = __floats2half2_rn(f[0], f[1]), b = __floats2half2_rn(f[2], f[3]);
-    uint2 u;
-    u.x = *reinterpret_cast<const uint32_t*>(&a);
-    u.y = *reinterpret_cast<const uint32_t*>(&b);
-    *reinterpret_cast<uint2*>(p) = u;
-  }
-}
-
-template <class T, class U, int kVecs>
-__global__ void layer_norm_warp4(const T* __restrict__ x, const U* __restrict__ scale, const U* __restrict__ bias,
-                                 U* __restrict__ y, float* __restrict__ mean_out, float* __restrict__ inv_out,
-                                 int64_t rows, int inner, float eps) {
-  const int64_t row = int64_t(blockIdx.x) * (blockDim.x / 32) + threadIdx.x / 32;
-  if (row >= rows) return;
-  const int lane = threadIdx.x & 31;
-  const T* xr = x + row * inner;
-  U* yr = y + row * inner;
-  float v[kVecs][4];
-  float sum = 0.f;
+template <class T, class Unit> __device__ __forceinline__ void unpack(const Unit& w, float* f) {
+  constexpr int n = int(sizeof(Unit) / sizeof(T));
+  if constexpr (std::is_same_v<T, __half>) {
+    const __half2* h = reinterpret_cast<const __half2*>(&w);
 #pragma unroll
-  for (int k = 0; k < kVecs; ++k) {
-    const int i = (k * 32 + lane) * 4;
-    if (i < inner) load4(xr + i, v[k]);
-    else v[k][0] = v[k][1] = v[k][2] = v[k][3] = 0.f;
-    sum += (v[k][0] + v[k][1]) + (v[k][2] + v[k][3]);
-  }
-  const float mean = cuda::warp_sum(sum) / float(inner);
-  float sq = 0.f;
-#pragma unroll
-  for (int k = 0; k < kVecs; ++k)
-    if ((k * 32 + lane) * 4 < inner)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const float d = v[k][e] - mean;
-        sq += d * d;
-      }
-  const float inv = rsqrtf(cuda::warp_sum(sq) / float(inner) + eps);
-#pragma unroll
-  for (int k = 0; k < kVecs; ++k) {
-    const int i = (k * 32 + lane) * 4;
-    if (i >= inner) continue;
-    float o[4];
-#pragma unroll
-    for (int e = 0; e < 4; ++e) {
-      o[e] = (v[k][e] - mean) * inv * cuda::load_f(scale, i + e);
-      if (bias) o[e] += cuda::load_f(bias, i + e);
+    for (int i = 0; i < n / 2; ++i) {
+      const float2 t = __half22float2(h[i]);
+      f[2 * i] = t.x, f[2 * i + 1] = t.y;
     }
-    store4(yr + i, o);
+  } else {
+    const float* e = reinterpret_cast<const float*>(&w);
+#pragma unroll
+    for (int i = 0; i < n; ++i) f[i] = e[i];
   }
-  if (lane == 0) {
-    if (mean_out) mean_out[row] = mean;
-    if (inv_out) inv_out[row] = inv;
+}
+template <class T, class Unit> __device__ __forceinline__ Unit pack(const float* f) {
+  constexpr int n = int(sizeof(Unit) / sizeof(T));
+  Unit w;
+  if constexpr (std::is_same_v<T, __half>) {
+    __half2* h = reinterpret_cast<__half2*>(&w);
+#pragma unroll
+    for (int i = 0; i < n / 2; ++i) h[i] = __floats2half2_rn(f[2 * i], f[2 * i + 1]);
+  } else {
+    float* e = reinterpret_cast<float*>(&w);
+#pragma unroll
+    for (int i = 0; i < n; ++i) e[i] = f[i];
+  }
+  return w;
+}
+
+template <class T, int V> __device__ __forceinline__ void load_floats(const T* p, float (&f)[V]) {
+  if constexpr (V * sizeof(T) % 8 == 0) {
+    using Unit = UnitOf<T, V>;
+    constexpr int kPer = int(sizeof(Unit) / sizeof(T));
+#pragma unroll
+    for (int u = 0; u < V / kPer; ++u) unpack<T>(__ldg(reinterpret_cast<const Unit*>(p) + u), f + u * kPer);
+  } else {
+#pragma unroll
+    for (int e = 0; e < V; ++e) f[e] = cuda::load_f(p, e);
+  }
+}
+template <class T, int V> __device__ __forceinline__ void store_floats(T* p, const float (&f)[V]) {
+  if constexpr (V * sizeof(T) % 8 == 0) {
+    using Unit = UnitOf<T, V>;
+    constexpr int kPer = int(sizeof(Unit) / sizeof(T));
+#pragma unroll
+    for (int u = 0; u < V / kPer; ++u) reinterpret_cast<Unit*>(p)[u] = pack<T, Unit>(f + u * kPer);
+  } else {
+#pragma unroll
+    for (int e = 0; e < V; ++e) cuda::store_f(p, e, f[e]);
   }
 }
 
-template <class T, class U, int kVecs> void launch_warp4(const LayerNormArgs& a, CudaStream stream) {
-  constexpr int kRowsPerBlock = 8;
-  layer_norm_warp4<T, U, kVecs><<<unsigned((a.rows + kRowsPerBlock - 1) / kRowsPerBlock), 32 * kRowsPerBlock, 0,
-                                  stream>>>(static_cast<const T*>(a.x), static_cast<const U*>(a.scale),
-                                            static_cast<const U*>(a.bias), static_cast<U*>(a.y), a.mean, a.inv_std,
-                                            a.rows, int(a.inner), a.eps);
+// Sums R values per lane over aligned groups of `lanes` lanes (xor offsets stay in the group).
+template <int R> __device__ __forceinline__ void group_sum(float (&v)[R], int lanes) {
+  for (int o = lanes >> 1; o > 0; o >>= 1)
+#pragma unroll
+    for (int r = 0; r < R; ++r) v[r] += __shfl_xor_sync(0xffffffffu, v[r], o);
+}
+
+// Rows of a.inner = n·V elements (V-element vectors, vector j of a row at j·V). A warp holds
+// 32 >> log2_lanes groups; group g of a warp covers rows base + r·groups + g (r < R), so each
+// access of the warp reads consecutive rows. Lane `sub` of a group owns vectors k·lanes + sub.
+template <class T, class U, int V, int K, int R>
+__global__ void __launch_bounds__(kThreads) layer_norm_rows(LayerNormArgs a, int log2_lanes) {
+  const T* __restrict__ x = static_cast<const T*>(a.x);
+  U* __restrict__ y = static_cast<U*>(a.y);
+  // The element-wise form always takes a warp per row: constant offsets save ~2.5x registers.
+  const int log2l = V == 1 ? 5 : log2_lanes;
+  const int lanes = 1 << log2l, groups = 32 >> log2l;
+  const int lane = threadIdx.x & 31, sub = lane & (lanes - 1), group = lane >> log2l;
+  const int n = int(a.inner / V);
+  const int64_t per_warp = int64_t(groups) * R;
+  const int64_t warp = (int64_t(blockIdx.x) * kThreads + threadIdx.x) >> 5;
+  const int64_t stride = (int64_t(gridDim.x) * kThreads >> 5) * per_warp;
+  // base is the same for the whole warp, so every lane reaches the shuffles; rows past the end
+  // compute on zeros and store nothing.
+  for (int64_t base = warp * per_warp; base < a.rows; base += stride) {
+    int64_t row[R];
+    float v[R][K][V], sum[R], sq[R], mean[R], inv[R];
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+      row[r] = base + r * groups + group;
+      sum[r] = 0.f;
+#pragma unroll
+      for (int k = 0; k < K; ++k) {
+        const int j = k * lanes + sub;
+        if (row[r] < a.rows && j < n) load_floats<T, V>(x + row[r] * a.inner + j * V, v[r][k]);
+        else
+#pragma unroll
+          for (int e = 0; e < V; ++e) v[r][k][e] = 0.f;
+#pragma unroll
+        for (int e = 0; e < V; ++e) sum[r] += v[r][k][e];
+      }
+    }
+    group_sum<R>(sum, lanes);
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+      mean[r] = sum[r] / float(a.inner);
+      sq[r] = 0.f;
+#pragma unroll
+      for (int k = 0; k < K; ++k)
+        if (k * lanes + sub < n)
+#pragma unroll
+          for (int e = 0; e < V; ++e) {
+            const float d = v[r][k][e] - mean[r];
+            sq[r] += d * d;
+          }
+    }
+    group_sum<R>(sq, lanes);
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+      inv[r] = rsqrtf(sq[r] / float(a.inner) + a.eps);
+      if (row[r] >= a.rows) continue;
+#pragma unroll
+      for (int k = 0; k < K; ++k) {
+        const int j = k * lanes + sub;
+        if (j >= n) continue;
+        float sc[V], bi[V], o[V];
+        load_floats<U, V>(static_cast<const U*>(a.scale) + j * V, sc);
+        if (a.bias) load_floats<U, V>(static_cast<const U*>(a.bias) + j * V, bi);
+        else
+#pragma unroll
+          for (int e = 0; e < V; ++e) bi[e] = 0.f;
+#pragma unroll
+        for (int e = 0; e < V; ++e) o[e] = (v[r][k][e] - mean[r]) * inv[r] * sc[e] + bi[e];
+        store_floats<U, V>(y + row[r] * a.inner + j * V, o);
+      }
+      if (sub == 0) {
+        if (a.mean) a.mean[row[r]] = mean[r];
+        if (a.inv_std) a.inv_std[row[r]] = inv[r];
+      }
+    }
+  }
+}
+
+// A resident grid, trimmed so every block runs the same number of loop rounds.
+template <class T, class U, int V, int K> void launch_rows(const LayerNormArgs& a, int log2_lanes, CudaStream stream) {
+  constexpr int R = K <= 2 ? 2 : 1;  // short rows: two per group in flight
+  const auto kernel = layer_norm_rows<T, U, V, K, R>;
+  static const int per_sm = [&] {
+    int blocks = 0;
+    CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel, kThreads, 0));
+    return blocks < 1 ? 1 : blocks;
+  }();
+  const int64_t rows_per_block = int64_t(kThreads / 32) * (32 >> log2_lanes) * R;
+  const int64_t needed = (a.rows + rows_per_block - 1) / rows_per_block;
+  const int64_t resident = int64_t(per_sm) * cuda_sm_count();
+  const int64_t rounds = (needed + resident - 1) / resident;
+  kernel<<<unsigned((needed + rounds - 1) / rounds), kThreads, 0, stream>>>(a, log2_lanes);
   CUDA_CHECK_LAUNCH();
 }
 
-template <class T, class U, int kPerLane> void launch_warp(const LayerNormArgs& a, CudaStream stream) {
-  constexpr int kRowsPerBlock = 8;
-  layer_norm_warp<T, U, kPerLane><<<unsigned((a.rows + kRowsPerBlock - 1) / kRowsPerBlock), 32 * kRowsPerBlock, 0,
-                                    stream>>>(static_cast<const T*>(a.x), static_cast<const U*>(a.scale),
-                                              static_cast<const U*>(a.bias), static_cast<U*>(a.y), a.mean, a.inv_std,
-                                              a.rows, int(a.inner), a.eps);
-  CUDA_CHECK_LAUNCH();
+// launch_rows with K = vecs, one of Ks.
+template <class T, class U, int V, int... Ks>
+void launch_vecs(const LayerNormArgs& a, int log2_lanes, int vecs, CudaStream stream, std::integer_sequence<int, Ks...>) {
+  ((vecs == Ks ? launch_rows<T, U, V, Ks>(a, log2_lanes, stream) : void()), ...);
+}
+
+// The group width for n vectors of up to kMaxVecs per lane: the fewest idle slots
+// (lanes × vectors − n), then the most lanes (fewer registers per lane).
+std::pair<int, int> pick_group(int64_t n) {
+  int best_log2 = 5, best_vecs = int((n + 31) / 32);
+  int64_t best_idle = 32 * best_vecs - n;
+  for (int log2 = 4; log2 >= 0; --log2) {
+    const int64_t lanes = 1 << log2, vecs = (n + lanes - 1) / lanes;
+    if (vecs > kMaxVecs || lanes * vecs - n >= best_idle) continue;
+    best_log2 = log2, best_vecs = int(vecs), best_idle = lanes * vecs - n;
+  }
+  return {best_log2, best_vecs};
 }
 
 template <class T, class U> void launch(const LayerNormArgs& a, CudaStream stream) {
-  const auto aligned = [](const void* p, size_t bytes) { return reinterpret_cast<uintptr_t>(p) % bytes == 0; };
-  if (a.inner <= 1024 && a.inner % 4 == 0 && aligned(a.x, 4 * sizeof(T)) && aligned(a.y, 4 * sizeof(U))) {
-    if (a.inner <= 128) return launch_warp4<T, U, 1>(a, stream);
-    if (a.inner <= 256) return launch_warp4<T, U, 2>(a, stream);
-    if (a.inner <= 512) return launch_warp4<T, U, 4>(a, stream);
-    return launch_warp4<T, U, 8>(a, stream);
+  constexpr int V = cuda::kVec16<T> < cuda::kVec16<U> ? cuda::kVec16<T> : cuda::kVec16<U>;
+  const auto fits = [](const void* p, size_t elem) { return reinterpret_cast<uintptr_t>(p) % (V * elem) == 0; };
+  const bool aligned = fits(a.x, sizeof(T)) && fits(a.y, sizeof(U)) && fits(a.scale, sizeof(U)) &&
+                       (!a.bias || fits(a.bias, sizeof(U)));
+  if (a.inner <= 1024 && a.inner % V == 0 && aligned) {
+    const auto [log2_lanes, vecs] = pick_group(a.inner / V);
+    return launch_vecs<T, U, V>(a, log2_lanes, vecs, stream, std::integer_sequence<int, 1, 2, 3, 4, 5, 6, 7, 8>{});
   }
-  if (a.inner <= 1024) {
-    if (a.inner <= 32) return launch_warp<T, U, 1>(a, stream);
-    if (a.inner <= 64) return launch_warp<T, U, 2>(a, stream);
-    if (a.inner <= 128) return launch_warp<T, U, 4>(a, stream);
-    if (a.inner <= 256) return launch_warp<T, U, 8>(a, stream);
-    if (a.inner <= 512) return launch_warp<T, U, 16>(a, stream);
-    return launch_warp<T, U, 32>(a, stream);
+  if (a.inner <= 1024) {  // element accesses, a warp per row, 1–32 elements per lane
+    int vecs = 1;
+    while (32 * vecs < a.inner) vecs *= 2;
+    return launch_vecs<T, U, 1>(a, 5, vecs, stream, std::integer_sequence<int, 1, 2, 4, 8, 16, 32>{});
   }
-  int threads = a.inner >= 1024 ? 512 : a.inner >= 256 ? 256 : 128;
-  layer_norm_kernel<T, U><<<unsigned(a.rows), threads, 0, stream>>>(
+  layer_norm_block<T, U><<<unsigned(a.rows), 512, 0, stream>>>(
       static_cast<const T*>(a.x), static_cast<const U*>(a.scale), static_cast<const U*>(a.bias),
       static_cast<U*>(a.y), a.mean, a.inv_std, a.inner, a.eps);
   CUDA_CHECK_LAUNCH();
