@@ -50,7 +50,7 @@ TEST_F(CliAccuracyGuard, LooseBudgetKeepsEveryLayerInt8TighterKeepsSomeFloat) {
   CliResult r = kiln(guarded("l2:0.5") + " --json");
   ASSERT_EQ(r.code, 0) << r.err;
   nlohmann::json j = nlohmann::json::parse(r.out);
-  const nlohmann::json& loose = j["accuracy_guard"];
+  const nlohmann::json loose = j["accuracy_guard"];  // a copy: j is parsed again below
   EXPECT_EQ(loose["budget"], "l2:0.5");
   EXPECT_EQ(loose["criterion"], "rel L2 <= 0.5");
   EXPECT_EQ(loose["ref_inputs"], 2);
@@ -86,6 +86,19 @@ TEST_F(CliAccuracyGuard, LooseBudgetKeepsEveryLayerInt8TighterKeepsSomeFloat) {
       << "the kept layers are not fused into int8 nodes";
   EXPECT_LE(g["figure"].get<double>(), all_int8 / 2 * (1 + 1e-5));
   EXPECT_GT(g["figure"].get<double>(), 0);
+  EXPECT_EQ(g["figure"], g["chosen"]["rel_l2"]);
+  EXPECT_EQ(g["all_int8"], loose["all_int8"]) << "the same calibration, the same held-out inputs";
+  const int greedy_steps = kept + g["given_back"].get<int>();
+  EXPECT_EQ(g["evaluations"], 36 + 1 + 2 * greedy_steps);  // then each kept one tried in int8 again
+  // The kept layers in sensitivity order, each with what it alone in int8 does.
+  size_t at = 0;
+  for (const auto& l : g["kept_float"]) {
+    while (at < g["sensitivity"].size() && g["sensitivity"][at]["output"] != l["output"]) ++at;
+    ASSERT_LT(at, g["sensitivity"].size()) << l.dump();
+    EXPECT_EQ(g["sensitivity"][at], l);
+    EXPECT_GT(l["flops"].get<double>(), 0);
+    EXPECT_FALSE(l["node"].get<std::string>().empty());
+  }
 
   // The engine written computes that figure against fp32 on the held-out inputs.
   quant::AgreementTally tally;
@@ -103,7 +116,8 @@ TEST_F(CliAccuracyGuard, PrintsItsChoice) {
   CliResult r = kiln(guarded("labels:99.5"));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("accuracy guard (label agreement >= 99.5% on 2 held-out inputs): "), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("int8 layers kept, labels "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" of 36 layers int8, "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" kept in float; labels "), std::string::npos) << r.out;
   fs::remove(out_);
   // l2:1e-3 is under the all-int8 error of this model: a table of what stayed float.
   r = kiln(guarded("l2:1e-3"));

@@ -1,5 +1,6 @@
 #include "accuracy_guard_report.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace kiln::cli {
@@ -46,14 +47,17 @@ nlohmann::json accuracy_guard_json(const quant::GuardResult& r) {
 
 void print_accuracy_guard(const nlohmann::json& j) {
   const bool labels = j["budget"].get<std::string>().rfind("labels:", 0) == 0;
-  std::printf("  accuracy guard (%s on %d held-out inputs): %d of %d int8 layers kept, %s (all int8: %s), %d evaluations\n",
+  const int kept = int(j["kept_float"].size());
+  std::printf("  accuracy guard (%s on %d held-out inputs): %d of %d layers int8, %d kept in float; %s (all int8: %s), %d evaluations\n",
               j["criterion"].get<std::string>().c_str(), j["ref_inputs"].get<int>(), j["quantized"].get<int>(),
-              j["layers"].get<int>(), figure(j["chosen"], labels).c_str(), figure(j["all_int8"], labels).c_str(),
+              j["layers"].get<int>(), kept, figure(j["chosen"], labels).c_str(), figure(j["all_int8"], labels).c_str(),
               j["evaluations"].get<int>());
-  if (j["kept_float"].empty()) return;
-  std::printf("    %-44s %-16s %-22s %10s\n", "kept in float", "op", "only it in int8", "MFLOP");
+  if (kept == 0) return;
+  int width = 13;  // node names are long: the column fits the longest
+  for (const auto& l : j["kept_float"]) width = std::max(width, int(l["node"].get<std::string>().size()));
+  std::printf("    %-*s  %-14s %-22s %10s\n", width, "kept in float", "op", "only it in int8", "MFLOP");
   for (const auto& l : j["kept_float"])
-    std::printf("    %-44s %-16s %-22s %10.2f\n", l["node"].get<std::string>().c_str(), l["op"].get<std::string>().c_str(),
+    std::printf("    %-*s  %-14s %-22s %10.2f\n", width, l["node"].get<std::string>().c_str(), l["op"].get<std::string>().c_str(),
                 figure(l["alone"], labels).c_str(), l["flops"].get<double>() / 1e6);
 }
 
