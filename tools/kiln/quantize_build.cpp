@@ -95,8 +95,10 @@ quant::CalibCache calibrate(const Graph& g, const EngineBuild& eb, const QuantFl
 
 std::string quant_precision(const QuantFlags& q, const std::string& device) {
   if (q.int8 && q.fp8) fail(ErrorCode::kInvalidArgument, "give one of --int8 and --fp8");
-  for (const auto& [given, flag] : {std::pair{!q.accuracy_budget.empty(), "--accuracy-budget"}, {!q.ref_dir.empty(), "--ref-data"}})
-    if (given && !q.int8) fail(ErrorCode::kInvalidArgument, std::string(flag) + " needs --int8 (it picks the layers an INT8 engine keeps in float)");
+  for (const auto& [given, flag] :
+       {std::pair{!q.accuracy_budget.empty(), "--accuracy-budget"}, {!q.ref_dir.empty(), "--ref-data"}})
+    if (given && !q.int8)
+      fail(ErrorCode::kInvalidArgument, std::string(flag) + " needs --int8 (it picks the layers an INT8 engine keeps in float)");
   if (!q.int8 && !q.fp8) {
     for (const auto& [given, flag] : {std::pair{!q.calib_dir.empty(), "--calib"}, {!q.cache.empty(), "--calib-cache"},
                                       {!q.calibrator.empty(), "--calibrator"}, {q.percentile != 0, "--percentile"}})
