@@ -20,11 +20,11 @@ std::string lower_extension(const fs::path& p) {
 bool is_picture(const std::string& ext) { return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp"; }
 
 Tensor picture_input(const std::string& path, const Graph& g, const std::string& input,
-                     const std::array<float, 3>& mean, const std::array<float, 3>& std) {
+                     const std::array<float, 3>& mean, const std::array<float, 3>& std, const std::string& what) {
   const ValueType& t = g.value(input).type;
   if (t.dtype != DType::kF32 || !t.shape || t.shape->size() != 4 || ((*t.shape)[1].known() && (*t.shape)[1].value != 3) ||
       ((*t.shape)[0].known() && (*t.shape)[0].value != 1))
-    fail(ErrorCode::kInvalidArgument, "calibration picture " + path + ": pictures feed a float32 [1, 3, H, W] input; '" +
+    fail(ErrorCode::kInvalidArgument, what + " picture " + path + ": pictures feed a float32 [1, 3, H, W] input; '" +
                                           input + "' is " + t.to_string() + " (give .npy files instead)");
   const Image img = read_image(path);
   const Shape& s = *t.shape;
@@ -34,10 +34,10 @@ Tensor picture_input(const std::string& path, const Graph& g, const std::string&
 
 }  // namespace
 
-std::vector<std::string> calibration_files(const std::string& dir) {
+std::vector<std::string> calibration_files(const std::string& dir, const std::string& flag) {
   std::error_code ec;
-  if (!fs::exists(dir, ec)) fail(ErrorCode::kNotFound, "--calib " + dir + ": no such directory");
-  if (!fs::is_directory(dir, ec)) fail(ErrorCode::kInvalidArgument, "--calib " + dir + " is not a directory");
+  if (!fs::exists(dir, ec)) fail(ErrorCode::kNotFound, flag + " " + dir + ": no such directory");
+  if (!fs::is_directory(dir, ec)) fail(ErrorCode::kInvalidArgument, flag + " " + dir + " is not a directory");
   std::vector<std::string> files;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const fs::path& p = it->path();
@@ -45,20 +45,20 @@ std::vector<std::string> calibration_files(const std::string& dir) {
     if (p.filename().string().rfind('.', 0) == 0 || !(ext == ".npy" || is_picture(ext))) continue;
     files.push_back(p.string());
   }
-  if (ec) fail(ErrorCode::kInvalidArgument, "--calib " + dir + ": cannot list it (" + ec.message() + ")");
+  if (ec) fail(ErrorCode::kInvalidArgument, flag + " " + dir + ": cannot list it (" + ec.message() + ")");
   if (files.empty())
-    fail(ErrorCode::kInvalidArgument, "--calib " + dir + " holds no .npy or picture (.png .jpg .jpeg .bmp) files");
+    fail(ErrorCode::kInvalidArgument, flag + " " + dir + " holds no .npy or picture (.png .jpg .jpeg .bmp) files");
   std::sort(files.begin(), files.end());
   return files;
 }
 
 Tensor calibration_input(const std::string& path, const Graph& g, const std::string& input,
-                         const std::array<float, 3>& mean, const std::array<float, 3>& std) {
-  Tensor t = lower_extension(path) == ".npy" ? read_npy(path) : picture_input(path, g, input, mean, std);
+                         const std::array<float, 3>& mean, const std::array<float, 3>& std, const std::string& what) {
+  Tensor t = lower_extension(path) == ".npy" ? read_npy(path) : picture_input(path, g, input, mean, std, what);
   try {
     check_inputs(g, {{input, t}});
   } catch (const Error& e) {
-    fail(ErrorCode::kInvalidArgument, "calibration file " + path + ": " + e.what());
+    fail(ErrorCode::kInvalidArgument, what + " file " + path + ": " + e.what());
   }
   return t;
 }

@@ -64,8 +64,26 @@ std::string quantize_weight(Graph& g, const std::string& w, int axis, std::vecto
 
 float int8_scale(double amax) { return amax > 0 ? float(amax / kInt8Max) : 1.0f; }
 
-QdqReport insert_qdq_int8(Graph& g, const std::map<std::string, double>& amax) {
-  const QuantTargets targets = find_quant_targets(g);
+QdqReport insert_qdq_int8(Graph& g, const std::map<std::string, double>& amax,
+                          const std::set<std::string>& keep_float) {
+  const QuantTargets all = find_quant_targets(g);
+  QuantTargets targets;  // without the kept consumers
+  std::set<std::string> kept_found, read;
+  for (size_t k = 0; k < all.consumers.size(); ++k) {
+    const Node& n = g.nodes[all.consumers[k]];
+    if (keep_float.count(n.outputs[0])) {
+      kept_found.insert(n.outputs[0]);
+      continue;
+    }
+    targets.consumers.push_back(all.consumers[k]);
+    targets.weights.push_back(all.weights[k]);
+    read.insert(n.inputs[0]);
+  }
+  for (const std::string& name : keep_float)
+    if (!kept_found.count(name))
+      fail(ErrorCode::kInvalidArgument, "no GEMM or convolution to keep in float computes '" + name + "'");
+  for (const std::string& x : all.activations)
+    if (read.count(x)) targets.activations.push_back(x);
   QdqReport r;
   std::vector<Node> added;
   std::map<std::string, std::string> dequantized;  // float name → its Q/DQ output

@@ -9,8 +9,14 @@
 // its outputs are what an INT8 kernel computing exactly these products must give; a fused INT8
 // kernel replaces each DQ → op pair. Consumers that are not quantized keep reading float x.
 // One Q/DQ pair per activation serves all its quantized readers.
+//
+// keep_float (the accuracy guard's choice, quant/accuracy_guard.h) names targets left in float:
+// by their consumer's output value (unique, unlike node names). Such a consumer keeps its float
+// input and weight, so the int8 fusions pass it by; an activation only kept consumers read gets
+// no Q/DQ and needs no range.
 #pragma once
 #include <map>
+#include <set>
 #include <string>
 
 #include "ir/graph.h"
@@ -25,7 +31,9 @@ struct QdqReport {
 float int8_scale(double amax);
 
 // amax: by activation name. A target activation missing from it is kInvalidArgument naming the
-// tensor (a calibration cache made for other passes or another model).
-QdqReport insert_qdq_int8(Graph& g, const std::map<std::string, double>& amax);
+// tensor (a calibration cache made for other passes or another model). A keep_float name that is
+// no target's is kInvalidArgument naming it.
+QdqReport insert_qdq_int8(Graph& g, const std::map<std::string, double>& amax,
+                          const std::set<std::string>& keep_float = {});
 
 }  // namespace kiln::quant

@@ -1,10 +1,12 @@
 // kiln build MODEL.onnx -o ENGINE.kiln [--device cpu|cuda] [--fp32|--tf32|--fp16]
 //     [--shape NAME=DIMS ...] [--min/--opt/--max NAME=DIMS ...] [--timing-cache FILE]
 //     [--disable-pass NAME ...] [--json]
-//     [--int8 [--fp16]|--fp8 --calib DIR [--calibrator entropy|percentile|minmax] [--percentile P] [--calib-cache FILE]]
+//     [--int8 [--fp16]|--fp8 --calib DIR [--calibrator entropy|percentile|minmax] [--percentile P] [--calib-cache FILE]
+//      [--accuracy-budget labels:P|l2:X --ref-data DIR]]
 // Imports the model, runs the passes (for the given shapes, or symbolically within the shape
 // profiles), converts it to the asked precision (--int8: calibrated Q/DQ and int8 kernels, quantize_build.h; with
-// --fp16 the float parts are then stored in fp16), and on a GPU times the kernel candidates of
+// --fp16 the float parts are then stored in fp16; --accuracy-budget keeps the layers it must in float,
+// quant/accuracy_guard.h), and on a GPU times the kernel candidates of
 // every plan (at the profile's opt, min and max) and lays out their activation arenas; writes
 // ONE self-contained engine file atomically: on any error nothing appears at the output path.
 #include <chrono>
@@ -12,6 +14,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "accuracy_guard_report.h"
 #include "build_profiles.h"
 #include "cli.h"
 #include "io/progress.h"
@@ -114,10 +117,12 @@ int build(const BuildOptions& o) {
                                             g.value(name).type.to_string() + ": give it with --shape " + name + "=...");
   PassReport passes = optimize_for_engine(g, eb, &precision, int8_fp16);
   bar.set(2);
-  nlohmann::json calibration;
+  nlohmann::json calibration, guard;
   if (quantized) {
     bar.clear();  // calibration draws its own bar
-    calibration = quantize_for_build(g, eb, o.quant, o.model, target.device);
+    QuantBuildReport q = quantize_for_build(g, eb, o.quant, o.model, target.device);
+    calibration = std::move(q.calibration);
+    guard = std::move(q.accuracy_guard);
     if (int8_fp16) precision = to_fp16_storage(g, eb, passes);  // calibrated and quantized in fp32
   }
   nlohmann::json plans = nlohmann::json::array();
@@ -157,6 +162,7 @@ int build(const BuildOptions& o) {
                  {"casts_inserted", precision.casts_inserted}, {"values_kept_fp32", precision.values_kept_fp32},
                  {"converted_per_shape", converts_per_shape(g, eb)}};
   if (quantized) r["calibration"] = calibration;
+  if (!guard.is_null()) r["accuracy_guard"] = guard;
   for (const auto& name : g.inputs) r["inputs"].push_back({{"name", name}, {"shape", g.value(name).type.to_string()}});
   for (const auto& p : eb.profiles)
     r["profiles"].push_back({{"name", p.name}, {"min", dims_to_string(p.min)}, {"opt", dims_to_string(p.opt)},
@@ -182,6 +188,7 @@ int build(const BuildOptions& o) {
                 (long long)calibration["inputs"].get<int>(), calibration["cache"].get<std::string>().c_str(),
                 calibration["quantized_activations"].get<int>(), calibration["quantized_weights"].get<int>(),
                 calibration["int8_gemms"].get<int>(), calibration["int8_convs"].get<int>());
+  if (!guard.is_null()) print_accuracy_guard(guard);
   if (target.device == "cuda")
     std::printf("  %zu kernel choices timed (%zu new), %zu of them generated kernels (NVRTC cubins)\n",
                 eb.tuning.size(), eb.tuning.size() - tuned_before, generated_kernels(eb.tuning));
@@ -198,6 +205,7 @@ Action add_build_command(CLI::App& app) {
               "  kiln build model.onnx -o model.kiln --device cuda --min pixel_values=1x3x512x512 \\\n"
               "      --opt pixel_values=1x3x1024x1024 --max pixel_values=8x3x1024x1024 --timing-cache kiln.cache\n"
               "  kiln build model.onnx -o model_int8.kiln --int8 --calib pictures/ --calib-cache model.calib.json\n"
+              "  kiln build model.onnx -o model_int8.kiln --int8 --calib pictures/ --accuracy-budget labels:99.5 --ref-data held_out/\n"
               "  kiln run model.kiln --input pixel_values=random");
   cmd->add_option("model", o->model, "Model file (.onnx)")->required();
   cmd->add_option("--output,-o", o->output, "Engine file to write")->required();
@@ -220,6 +228,11 @@ Action add_build_command(CLI::App& app) {
   cmd->add_option("--percentile", o->quant.percentile, "P for --calibrator percentile (default 99.99)");
   cmd->add_option("--calib-cache", o->quant.cache,
                   "FILE of calibrated ranges: read if present (must match the model), else written");
+  cmd->add_option("--accuracy-budget", o->quant.accuracy_budget,
+                  "labels:P (least % label agreement) or l2:X (largest rel L2): --int8 keeps the most sensitive "
+                  "layers in float until --ref-data's outputs meet it");
+  cmd->add_option("--ref-data", o->quant.ref_dir,
+                  "DIR of held-out pictures or .npy inputs (not the --calib files) for --accuracy-budget");
   cmd->add_flag("--json", o->json, "Print a JSON report");
   return with_plugins(cmd, [o] { return build(*o); });
 }

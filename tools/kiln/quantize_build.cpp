@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <map>
 
+#include "accuracy_guard_report.h"
+#include "io/file_util.h"
 #include "io/progress.h"
 #include "ops/registry.h"
 #include "picture_task.h"
@@ -11,10 +13,9 @@
 #include "quant/calib_data.h"
 #include "quant/collect_ranges.h"
 #include "quant/cuda_coverage.h"
-#include "passes/fuse_int8_conv.h"
-#include "passes/fuse_int8_matmul.h"
-#include "quant/insert_qdq.h"
+#include "quant/accuracy_guard.h"
 #include "quant/quant_targets.h"
+#include "quant/quantize_graph.h"
 #include "runtime/specialize.h"
 
 namespace kiln::cli {
@@ -24,6 +25,36 @@ namespace fs = std::filesystem;
 bool cache_exists(const QuantFlags& q) {
   std::error_code ec;
   return !q.cache.empty() && fs::exists(q.cache, ec);
+}
+
+// Held-out means none of the calibration files, whatever their names: the same path or the
+// same bytes is refused.
+void check_held_out(const QuantFlags& q) {
+  const std::vector<std::string> ref = quant::calibration_files(q.ref_dir, "--ref-data");
+  if (q.calib_dir.empty()) return;  // ranges from --calib-cache: its files are not known
+  std::multimap<uintmax_t, std::string> calib;  // by size: only same-sized files are read
+  for (const std::string& f : quant::calibration_files(q.calib_dir)) calib.emplace(fs::file_size(f), f);
+  for (const std::string& f : ref) {
+    const auto [lo, hi] = calib.equal_range(fs::file_size(f));
+    for (auto it = lo; it != hi; ++it) {
+      std::error_code ec;
+      if (fs::equivalent(f, it->second, ec) || read_file(f) == read_file(it->second))
+        fail(ErrorCode::kInvalidArgument, "--ref-data file " + f + " is the calibration file " + it->second +
+                                              "; the accuracy guard needs held-out inputs that --calib does not use");
+    }
+  }
+}
+
+// --ref-data's inputs, prepared as calibration's are.
+std::vector<TensorMap> held_out_inputs(const Graph& g, const QuantFlags& q) {
+  if (g.inputs.size() != 1)
+    fail(ErrorCode::kInvalidArgument, "--ref-data feeds models with one input; this one has " +
+                                          std::to_string(g.inputs.size()));
+  std::vector<TensorMap> feeds;
+  for (const std::string& file : quant::calibration_files(q.ref_dir, "--ref-data"))
+    feeds.push_back({{g.inputs[0], quant::calibration_input(file, g, g.inputs[0], default_mean(""), default_std(""),
+                                                             "--ref-data")}});
+  return feeds;
 }
 
 quant::CalibCache calibrate(const Graph& g, const EngineBuild& eb, const QuantFlags& q,
@@ -64,6 +95,10 @@ quant::CalibCache calibrate(const Graph& g, const EngineBuild& eb, const QuantFl
 
 std::string quant_precision(const QuantFlags& q, const std::string& device) {
   if (q.int8 && q.fp8) fail(ErrorCode::kInvalidArgument, "give one of --int8 and --fp8");
+  for (const auto& [given, flag] :
+       {std::pair{!q.accuracy_budget.empty(), "--accuracy-budget"}, {!q.ref_dir.empty(), "--ref-data"}})
+    if (given && !q.int8)
+      fail(ErrorCode::kInvalidArgument, std::string(flag) + " needs --int8 (it picks the layers an INT8 engine keeps in float)");
   if (!q.int8 && !q.fp8) {
     for (const auto& [given, flag] : {std::pair{!q.calib_dir.empty(), "--calib"}, {!q.cache.empty(), "--calib-cache"},
                                       {!q.calibrator.empty(), "--calibrator"}, {q.percentile != 0, "--percentile"}})
@@ -81,14 +116,22 @@ std::string quant_precision(const QuantFlags& q, const std::string& device) {
     fail(ErrorCode::kUnsupported, "--" + p + " --device cuda: " + (p == "fp8" ? "FP8" : "INT8") +
                                       " CUDA kernels are not built yet (the CPU reference runs --" + p +
                                       " engines: --device cpu)");
+  if (!q.accuracy_budget.empty()) {
+    quant::parse_accuracy_budget(q.accuracy_budget);
+    if (q.ref_dir.empty())
+      fail(ErrorCode::kInvalidArgument, "--accuracy-budget needs --ref-data DIR: held-out inputs, not the --calib files");
+    check_held_out(q);
+  } else if (!q.ref_dir.empty()) {
+    fail(ErrorCode::kInvalidArgument, "--ref-data needs --accuracy-budget labels:P or l2:X");
+  }
   if (p == "fp8" && q.cache.empty())
     fail(ErrorCode::kUnsupported, "--fp8: kiln has no float8 e4m3 dtype yet, so no FP8 engine; "
                                   "with --calib-cache FILE it writes the E4M3 calibration for later");
   return p;
 }
 
-nlohmann::json quantize_for_build(Graph& g, const EngineBuild& eb, const QuantFlags& q,
-                                  const std::string& model_path, const std::string& device) {
+QuantBuildReport quantize_for_build(Graph& g, const EngineBuild& eb, const QuantFlags& q,
+                                    const std::string& model_path, const std::string& device) {
   const std::string& precision = eb.precision;
   const std::string hash = quant::model_hash_of_file(model_path);
   const quant::QuantTargets targets = quant::find_quant_targets(g);
@@ -110,10 +153,16 @@ nlohmann::json quantize_for_build(Graph& g, const EngineBuild& eb, const QuantFl
     fail(ErrorCode::kUnsupported, "--fp8: E4M3 ranges (amax/448) " +
                                       std::string(cache_use == "written" ? "written to " : "are in ") + q.cache +
                                       "; kiln has no float8 e4m3 dtype yet, so no FP8 engine (use --int8)");
-  const quant::QdqReport r = quant::insert_qdq_int8(g, cache.amax);
-  // The passes ran before insert_qdq made these Q/DQ pairs: the int8 fusions run again on them.
-  const bool gemms = !eb.disabled_passes.count("fuse_int8_matmul"), convs = !eb.disabled_passes.count("fuse_int8_conv");
-  const int int8_gemms = gemms ? fuse_int8_matmul(g) : 0, int8_convs = convs ? fuse_int8_conv(g) : 0;
+  QuantBuildReport report;
+  std::set<std::string> keep_float;
+  if (!q.accuracy_budget.empty()) {
+    const quant::GuardResult guard = quant::guard_accuracy(g, cache.amax, held_out_inputs(g, q),
+                                                           quant::parse_accuracy_budget(q.accuracy_budget), eb);
+    keep_float = guard.keep_float;
+    report.accuracy_guard = accuracy_guard_json(guard);
+  }
+  // The passes ran before these Q/DQ pairs existed: quantize_graph runs the int8 fusions on them.
+  const quant::QuantizeReport r = quant::quantize_graph(g, cache.amax, eb.disabled_passes, keep_float);
   if (device == "cuda")
     if (const std::vector<std::string> missing = quant::ops_without_cuda_kernel_in(g); !missing.empty()) {
       std::string list;
@@ -121,9 +170,11 @@ nlohmann::json quantize_for_build(Graph& g, const EngineBuild& eb, const QuantFl
       fail(ErrorCode::kUnsupported, "--int8 --device cuda: the quantized engine has no CUDA kernel for " + list +
                                         " (the CPU reference runs it: --device cpu)");
     }
-  return {{"calibrator", cache.calibrator}, {"percentile", cache.percentile}, {"inputs", cache.inputs},
-          {"cache", cache_use}, {"quantized_activations", r.activations}, {"quantized_weights", r.weights},
-          {"qdq_nodes", r.nodes_added}, {"int8_gemms", int8_gemms}, {"int8_convs", int8_convs}};
+  report.calibration = {{"calibrator", cache.calibrator}, {"percentile", cache.percentile}, {"inputs", cache.inputs},
+                        {"cache", cache_use}, {"quantized_activations", r.qdq.activations},
+                        {"quantized_weights", r.qdq.weights}, {"qdq_nodes", r.qdq.nodes_added},
+                        {"int8_gemms", r.int8_gemms}, {"int8_convs", r.int8_convs}};
+  return report;
 }
 
 }  // namespace kiln::cli
