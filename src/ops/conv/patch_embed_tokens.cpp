@@ -1,6 +1,7 @@
 // PatchEmbedTokens (patch_embed_tokens.h): type and shape inference and the CPU reference.
 #include "ops/conv/patch_embed_tokens.h"
 
+#include <algorithm>
 #include <string>
 
 #include "ops/conv/conv_ops.h"
@@ -44,7 +45,7 @@ std::vector<Tensor> cpu(const KernelContext& ctx) {
     for (double& e : x) e = to_double(from_double<f16>(e));
   std::vector<double> y(size_t(batch * P * Co));
   parallel_for(batch * h.out, 1, [&](int64_t begin, int64_t end) {
-    std::vector<double> acc(size_t(Co));
+    std::vector<double> acc(static_cast<size_t>(Co));
     for (int64_t row = begin; row < end; ++row) {
       const int64_t b = row / h.out, oy = row % h.out;
       for (int64_t ox = 0; ox < v.out; ++ox) {
