@@ -27,7 +27,7 @@ constexpr const char* kFixedOutput = "op output stays float32 (Range, LayerNorma
 // region behind a parameter or a comparison stops at them.
 bool is_gemm_like(const Node& n) {
   const std::string& op = n.op_type;
-  if (n.domain == kKilnDomain) return op == "FusedMatMul";
+  if (n.domain == kKilnDomain) return op == "FusedMatMul" || op == "PatchEmbedTokens";
   return n.domain.empty() &&
          (op == "MatMul" || op == "Gemm" || op == "Conv" || op == "ConvTranspose" || op == "Einsum");
 }
@@ -56,6 +56,13 @@ bool is_fp32_input(const Node& n, size_t slot) {
   // masked attention thresholds sigmoid(mask logits) at 0.5, where fp16 resolves only 2^-12).
   return op == "Less" || op == "Greater" || op == "LessOrEqual" || op == "GreaterOrEqual" ||
          op == "Equal";
+}
+
+// Inputs an op reads as float32 or float16 alike, rounding float32 to its compute type itself:
+// they take whichever version exists, so a float32 graph input needs no Cast (PatchEmbedTokens'
+// picture: the Cast alone was a pass over the whole image).
+bool reads_either_float(const Node& n, size_t slot) {
+  return is_kiln_op(&n, "PatchEmbedTokens") && slot == 0;
 }
 
 // fp16's largest finite value is 65504. Larger constants are clamped to ±65504, not rounded to
@@ -241,8 +248,11 @@ class Converter {
     const bool to16 = reason.empty();
     if (to16) retarget_attributes(n, &r_);
     for (size_t s = 0; s < n.inputs.size(); ++s)
-      if (n.has_input(s) && was_f32(n.inputs[s]))
-        n.inputs[s] = version(n.inputs[s], to16 && !wants_fp32(n, i, s) ? DType::kF16 : DType::kF32);
+      if (n.has_input(s) && was_f32(n.inputs[s])) {
+        DType want = to16 && !wants_fp32(n, i, s) ? DType::kF16 : DType::kF32;
+        if (want == DType::kF16 && reads_either_float(n, s) && ver_[n.inputs[s]].f16.empty()) want = DType::kF32;
+        n.inputs[s] = version(n.inputs[s], want);
+      }
     try {
       infer_node(g_, n);
     } catch (const Error& e) {

@@ -25,6 +25,7 @@
 #include "passes/fuse_masked_softmax.h"
 #include "passes/fuse_matmul_epilogue.h"
 #include "passes/fuse_ms_deform_attn.h"
+#include "passes/fuse_patch_embed_tokens.h"
 #include "passes/fuse_resize_sum.h"
 #include "passes/fuse_row_column_read.h"
 #include "passes/fuse_token_dwconv.h"
@@ -73,6 +74,7 @@ constexpr RewritePass kRewrites[] = {
     {"fuse_matmul_epilogue", fuse_matmul_epilogue},
     {"commute_mean_linear", commute_mean_linear},  // reads the FusedMatMuls fuse_matmul_epilogue made
     {"merge_linear_pointwise_conv", merge_linear_pointwise_conv},
+    {"fuse_patch_embed_tokens", fuse_patch_embed_tokens},  // after the passes that make and rewrite FusedMatMuls
     {"fuse_resize_sum", fuse_resize_sum},  // reads the token layout merge_linear_pointwise_conv leaves
     {"fuse_data_movement", fuse_data_movement},  // after every pass that reads Transposes, Slices, Pads
     {"fuse_conv_epilogue", fuse_conv_epilogue},  // last: the passes above read plain Convs

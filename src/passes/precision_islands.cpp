@@ -11,8 +11,8 @@ constexpr const char* kOutput = "model output written in float32";
 
 bool is_int8_gemm(const Node* n) { return is_kiln_op(n, "Int8MatMul") || is_kiln_op(n, "Int8Conv"); }
 // The first float32 slot of a GEMM's mixed form — the bias, then the residual — which decides its
-// output type: Conv's and FusedMatMul's 2 (and 3), kiln.Int8MatMul's and kiln.Int8Conv's 4 (and 5;
-// their bias is optional: without one there is no mixed form).
+// output type: Conv's, FusedMatMul's and PatchEmbedTokens' 2 (and 3), kiln.Int8MatMul's and
+// kiln.Int8Conv's 4 (and 5; their bias is optional: without one there is no mixed form).
 size_t bias_slot(const Node* n) { return is_int8_gemm(n) ? 4 : 2; }
 
 bool is_residual_gemm(const Node* n) {
@@ -69,6 +69,7 @@ class Finder {
       p = idx_.producer(p->inputs[0]);
     }
     const bool gemm = mixable_conv(p) || (is_kiln_op(p, "FusedMatMul") && all_f32(*p)) ||
+                      (is_kiln_op(p, "PatchEmbedTokens") && p->has_input(2) && all_f32(*p)) ||
                       (is_int8_gemm(p) && p->has_input(4) && all_f32(*p));
     if (!gemm) return false;
     const size_t i = index(p), b = bias_slot(p);

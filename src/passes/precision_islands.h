@@ -7,11 +7,13 @@
 //                     W, fp32 bias and residual), the LayerNorms reading it take fp32 in;
 //   stream start      Conv(f16 → f32) ─▶ Reshape/Transpose ─▶ LN(f32) ─▶ x (f32)
 //                     the LayerNorm that starts a stream writes fp32, and the Conv behind it
-//                     (through data movement only) writes fp32 too (SegFormer's patch embeddings);
+//                     (through data movement only; or the FusedMatMul or kiln.PatchEmbedTokens
+//                     the token passes made of it) writes fp32 too (SegFormer's patch embeddings);
 //   model outputs     Conv / FusedMatMul(f16 → f32) [─▶ Reshape/Transpose] ─▶ graph output
 //                     logits are never rounded to fp16 (rounding alone cost 0.024% of labels).
 //
-// The mixed nodes are the op extensions in conv_like.h, fused_matmul.cpp and layer_norm.cpp:
+// The mixed nodes are the op extensions in conv_like.h, fused_matmul.cpp, patch_embed_tokens.h and
+// layer_norm.cpp:
 // Y takes the type of the bias (Scale for LayerNorm) when it is float32 and X float16, or the
 // reverse for LayerNorm. kiln.Int8MatMul with a residual carries a stream as FusedMatMul does, and
 // it and kiln.Int8Conv with a bias write float32 islands the same way (int8_matmul.h).

@@ -73,10 +73,11 @@ test::ModelBuilder block_model(const Block& o) {
 }
 
 // Without fuse_token_im2col_conv unless asked: it would make the conv writing e, whose output
-// goes to the token layout, a window gather and a FusedMatMul.
+// goes to the token layout, a window gather and a FusedMatMul (and never with
+// fuse_patch_embed_tokens, which would merge those two: the last test here takes it).
 Graph optimized(const test::ModelBuilder& b, bool im2col = false) {
   Graph g = import_onnx_bytes(b.bytes(), ".", "m.onnx");
-  if (im2col) run_passes(g);
+  if (im2col) run_passes(g, {"fuse_patch_embed_tokens"});
   else run_passes(g, {"fuse_token_im2col_conv"});
   return g;
 }
@@ -173,6 +174,24 @@ TEST(PrecisionIslands, APatchEmbeddingGemmStartsTheStreamInFloat32) {
   EXPECT_EQ(dtype(g, patch->inputs[2]), DType::kF32);
   EXPECT_EQ(dtype(g, "t"), DType::kF32);
   EXPECT_EQ(dtype(g, "s0"), DType::kF32);
+  expect_close_to_fp32(g, ref, {1, 3, 8, 8});
+}
+
+// The conv as fuse_patch_embed_tokens leaves it: one node reading x in float32 (no Cast) with fp16
+// weights writes the stream's start in float32.
+TEST(PrecisionIslands, APatchEmbedTokensStartsTheStreamInFloat32) {
+  test::ModelBuilder b = block_model({});
+  Graph g = import_onnx_bytes(b.bytes(), ".", "m.onnx"), ref = optimized(b, true);
+  run_passes(g);
+  convert_to_fp16(g);
+  const Node& embed = only(g, "PatchEmbedTokens");
+  EXPECT_EQ(embed.inputs[0], "x");
+  EXPECT_EQ(dtype(g, embed.inputs[1]), DType::kF16);
+  EXPECT_EQ(dtype(g, embed.inputs[2]), DType::kF32);
+  EXPECT_EQ(embed.outputs[0], "t");
+  EXPECT_EQ(dtype(g, "t"), DType::kF32);
+  EXPECT_EQ(dtype(g, "s0"), DType::kF32);
+  EXPECT_TRUE(all(g, "Cast").empty());
   expect_close_to_fp32(g, ref, {1, 3, 8, 8});
 }
 

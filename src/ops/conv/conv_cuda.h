@@ -19,5 +19,8 @@ void average_pool_cuda(CudaKernelContext& ctx);
 void depthwise_nhwc_cuda(CudaKernelContext& ctx);
 // Im2ColTokens (kiln domain; im2col_tokens.h): own gathers (im2col_tokens.cu).
 void im2col_tokens_cuda(CudaKernelContext& ctx);
+// PatchEmbedTokens (kiln domain; patch_embed_tokens.h): a tensor-core kernel for float16 W
+// (patch_embed_tokens_mma.cu), else a direct one (patch_embed_tokens_direct.cu).
+void patch_embed_tokens_cuda(CudaKernelContext& ctx);
 
 }  // namespace kiln::conv

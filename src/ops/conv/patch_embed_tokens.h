@@ -1,0 +1,31 @@
+// PatchEmbedTokens (domain "kiln"): a dense 2-D Conv of an NCHW image written straight in the
+// token layout — SegFormer's first patch embedding (7×7 stride 4 pad 3 on the 3-channel
+// picture), which passes/fuse_patch_embed_tokens makes of Im2ColTokens → FusedMatMul:
+//
+//   X  [B, C, H, W]       the image
+//   W  [kh·kw·C, Co]      W[(i·kw + j)·C + c, o] = the Conv's weight[o, c, i, j] (Im2ColTokens'
+//                         row order, the FusedMatMul's weight as it was)
+//   B  [Co]               optional bias
+//   Y  [B, OH·OW, Co]     Y[b, oy·OW + ox, o] = B[o] + Σ_{i,j,c} W[(i·kw + j)·C + c, o] ·
+//                         X[b, c, oy·s_h − pad_top + i·d_h, ox·s_w − pad_left + j·d_w] (0 outside)
+//
+// Attributes: kernel_shape (required), strides, dilations, pads, auto_pad with Conv's meaning.
+// Types: W's type is the compute type; X is W's type or float32 (the fp16 engine reads the
+// float32 picture directly: X is rounded to W's type first, as the Cast it replaces did); B is
+// W's type or float32 with float16 W; Y is B's type (W's without B). The CPU reference sums in
+// double and rounds once.
+#pragma once
+#include <vector>
+
+#include "ops/conv/window.h"
+
+namespace kiln::conv {
+
+inline constexpr const char* kPatchEmbedTokensOp = "PatchEmbedTokens";
+
+// Checks the shapes (as far as known), dtypes and attributes; returns Y's type. `axes` receives
+// the H then W geometry when X's image size is known.
+ValueType patch_embed_tokens_type(const OpContextBase& ctx, DType x, DType w, const DType* b, const Shape* xs,
+                                  const Shape* ws, const Shape* bs, std::vector<Axis>* axes);
+
+}  // namespace kiln::conv
