@@ -26,6 +26,7 @@
 #include "passes/fuse_matmul_epilogue.h"
 #include "passes/fuse_ms_deform_attn.h"
 #include "passes/fuse_resize_sum.h"
+#include "passes/fuse_resize_sum_conv.h"
 #include "passes/fuse_row_column_read.h"
 #include "passes/fuse_token_dwconv.h"
 #include "passes/fuse_token_im2col_conv.h"
@@ -74,6 +75,7 @@ constexpr RewritePass kRewrites[] = {
     {"commute_mean_linear", commute_mean_linear},  // reads the FusedMatMuls fuse_matmul_epilogue made
     {"merge_linear_pointwise_conv", merge_linear_pointwise_conv},
     {"fuse_resize_sum", fuse_resize_sum},  // reads the token layout merge_linear_pointwise_conv leaves
+    {"fuse_resize_sum_conv", fuse_resize_sum_conv},  // reads the ResizeSums and plain Convs
     {"fuse_data_movement", fuse_data_movement},  // after every pass that reads Transposes, Slices, Pads
     {"fuse_conv_epilogue", fuse_conv_epilogue},  // last: the passes above read plain Convs
     {"fuse_elementwise", fuse_elementwise},  // after every fusion: takes only the elementwise ops they left
