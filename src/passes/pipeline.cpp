@@ -83,6 +83,11 @@ constexpr RewritePass kRewrites[] = {
 
 }  // namespace
 
+const std::set<std::string>& passes_left_out_for_int8() {
+  static const std::set<std::string> names = {"fuse_resize_sum_conv"};
+  return names;
+}
+
 const std::vector<std::string>& rewrite_pass_names() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> v;
