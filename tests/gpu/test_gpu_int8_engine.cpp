@@ -38,7 +38,7 @@ TEST(GpuInt8Engine, SegformerTinyMatchesCpuInt8) {
   quant::RangeCollector ranges(quant::find_quant_targets(g).activations);
   ranges.add_run(g, feeds);
   quant::insert_qdq_int8(g, ranges.amax(quant::Calibrator::kMinMax, 100));
-  ASSERT_EQ(fuse_int8_matmul(g), 35);
+  ASSERT_EQ(fuse_int8_matmul(g), 34);  // the picture's patch embedding stays float (PatchEmbedTokens)
   ASSERT_EQ(fuse_int8_conv(g), 1);
   ASSERT_TRUE(quant::ops_without_cuda_kernel_in(g).empty());
   const Tensor want = CpuExecutor(g).run(feeds).at("logits");
