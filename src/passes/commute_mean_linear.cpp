@@ -18,8 +18,7 @@ std::optional<Match> match(const Graph& g, const GraphIndex& idx, const Node& me
   if (!is_op(&mean, "ReduceMean") || !mean.has_input(0) || mean.outputs.size() != 1) return std::nullopt;
   const Node* linear = idx.producer(mean.inputs[0]);
   if (!is_kiln_op(linear, "FusedMatMul") || linear->outputs.size() != 1 || linear->inputs.size() != 3 ||
-      linear->attrs.get_string("activation", "none") != "none" || linear->attrs.get_int("transpose_output", 0) != 0 ||
-      !idx.used_only_by(mean.inputs[0], mean))
+      linear->attrs.get_string("activation", "none") != "none" || !idx.used_only_by(mean.inputs[0], mean))
     return std::nullopt;
   const Shape* y = shape_of_value(g, linear->outputs[0]);
   const Shape* out = shape_of_value(g, mean.outputs[0]);

@@ -22,7 +22,6 @@ std::optional<Match> match(const Graph& g, const GraphIndex& idx, const Node& n)
   if (!(is_op(&n, "MatMul") || fused) || n.outputs.size() != 1 || !n.has_input(0) || !n.has_input(1))
     return std::nullopt;
   if (fused) {
-    if (n.attrs.get_int("transpose_output", 0) != 0) return std::nullopt;  // Int8MatMul writes [.., M, N] only
     for (size_t i = 2; i < n.inputs.size(); ++i)
       if (n.has_input(i) && g.value(n.inputs[i]).type.dtype != DType::kF32) return std::nullopt;
   }

@@ -26,9 +26,7 @@ std::optional<Match> match(const Graph& g, const GraphIndex& idx, const Node& co
   const Node* linear = idx.producer(transpose->inputs[0]);
   if (!is_kiln_op(linear, "FusedMatMul") || !idx.used_only_by(transpose->inputs[0], *transpose))
     return std::nullopt;
-  if (linear->has_input(3) || linear->attrs.get_string("activation", "none") != "none" ||
-      linear->attrs.get_int("transpose_output", 0) != 0)
-    return std::nullopt;
+  if (linear->has_input(3) || linear->attrs.get_string("activation", "none") != "none") return std::nullopt;
   if (!g.is_constant(linear->inputs[1]) || !g.is_constant(linear->inputs[2])) return std::nullopt;
   for (const std::string* v : {&linear->inputs[0], &conv.inputs[1], &conv.outputs[0]})
     if (g.value(*v).type.dtype != DType::kF32) return std::nullopt;

@@ -27,7 +27,6 @@
 #include "passes/fuse_ms_deform_attn.h"
 #include "passes/fuse_patch_embed_tokens.h"
 #include "passes/fuse_resize_sum.h"
-#include "passes/fuse_resize_sum_conv.h"
 #include "passes/fuse_row_column_read.h"
 #include "passes/fuse_token_dwconv.h"
 #include "passes/fuse_token_im2col_conv.h"
@@ -77,18 +76,12 @@ constexpr RewritePass kRewrites[] = {
     {"merge_linear_pointwise_conv", merge_linear_pointwise_conv},
     {"fuse_patch_embed_tokens", fuse_patch_embed_tokens},  // after the passes that make and rewrite FusedMatMuls
     {"fuse_resize_sum", fuse_resize_sum},  // reads the token layout merge_linear_pointwise_conv leaves
-    {"fuse_resize_sum_conv", fuse_resize_sum_conv},  // reads the ResizeSums and plain Convs
     {"fuse_data_movement", fuse_data_movement},  // after every pass that reads Transposes, Slices, Pads
     {"fuse_conv_epilogue", fuse_conv_epilogue},  // last: the passes above read plain Convs
     {"fuse_elementwise", fuse_elementwise},  // after every fusion: takes only the elementwise ops they left
 };
 
 }  // namespace
-
-const std::set<std::string>& passes_left_out_for_int8() {
-  static const std::set<std::string> names = {"fuse_resize_sum_conv"};
-  return names;
-}
 
 const std::vector<std::string>& rewrite_pass_names() {
   static const std::vector<std::string> names = [] {

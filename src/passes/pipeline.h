@@ -28,11 +28,6 @@ struct PassReport {
 // compare`); runs that only need the optimized graph skip the comparison it costs.
 PassReport run_passes(Graph& g, const std::set<std::string>& skip = {}, bool record_rewrites = false);
 
-// Rewrite passes a quantized engine leaves out, since what they make has no int8 form (kiln build
-// --int8 records them among the engine's disabled passes; the int8 tests run the pipeline so):
-// fuse_resize_sum_conv, whose transposed FusedMatMul would take the classifier Int8Conv takes.
-const std::set<std::string>& passes_left_out_for_int8();
-
 // The rewrite passes in the order they run (the names `skip` takes).
 const std::vector<std::string>& rewrite_pass_names();
 

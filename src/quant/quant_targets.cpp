@@ -15,8 +15,6 @@ int weight_axis(const Graph& g, const Node& n) {
   if (g.is_constant(n.inputs[0]) || !g.is_constant(w) || !float32(g, n.inputs[0]) || !float32(g, w)) return -1;
   const int rank = g.value(w).constant->rank();
   const bool kiln_op = n.domain == "kiln";
-  // A FusedMatMul writing its output transposed has no int8 form (fuse_int8_matmul leaves it).
-  if (kiln_op && n.op_type == "FusedMatMul" && n.attrs.get_int("transpose_output", 0) != 0) return -1;
   if ((n.op_type == "MatMul" && n.domain.empty()) || (kiln_op && n.op_type == "FusedMatMul"))
     return rank == 2 ? 1 : -1;  // [K, N]
   if (n.op_type == "Gemm" && n.domain.empty()) {

@@ -49,45 +49,6 @@ TEST(GpuFusedMatMul, EveryActivationWithAndWithoutResidual) {
         }
 }
 
-// transpose_output: Y [..., N, M] per batch item, written by cuBLASLt as a row-order D (or, where
-// it has no algorithm for that, the swapped product and a per-row-bias pass). Odd M, N, K and
-// batch, every activation; fp32, fp16, and the fp16 engines' mixed form (fp16 A and W, fp32 bias
-// and Y: the SegFormer classifier's, fuse_resize_sum_conv).
-TEST(GpuFusedMatMul, TransposedOutput) {
-  struct S {
-    Dims a;
-    int64_t n;
-  };
-  const std::vector<S> shapes = {{{17, 33}, 5},        {{3, 37, 24}, 7},   {{2, 1, 1}, 1},
-                                 {{2, 3, 65, 40}, 150}, {{1, 1025, 17}, 3}, {{5, 256, 64}, 19}};
-  uint64_t seed = 7700;
-  for (int mixed = 0; mixed < 3; ++mixed)  // fp32, fp16, fp16 operands with fp32 bias and Y
-    for (const char* act : {"none", "relu", "gelu", "gelu_tanh"})
-      for (const S& s : shapes) {
-        const DType dt = mixed == 0 ? DType::kF32 : DType::kF16, bias_dt = mixed == 1 ? DType::kF16 : DType::kF32;
-        const int64_t k = s.a.back();
-        GpuCase c{"FusedMatMul",
-                  {random_tensor(dt, s.a, seed), random_tensor(dt, {k, s.n}, seed + 1),
-                   random_tensor(bias_dt, {s.n}, seed + 2, -2, 2)},
-                  {1, 2}};
-        c.domain = "kiln";
-        c.opset = 1;
-        c.attrs.set("activation", std::string(act));
-        c.attrs.set("transpose_output", int64_t(1));
-        c.seed = seed;
-        c.gpu_runs = 3;
-        seed += 3;
-        if (mixed == 1) f16_tolerance(c, 2e-2, 5e-3);
-        else if (std::string(act) == "gelu_tanh") c.atol = 5e-3, c.rtol = 1e-3;  // cuBLASLt's tanh (above)
-        else if (mixed == 2) c.atol = 1e-4, c.rtol = 1e-4;  // fp16 products summed in fp32, Y fp32
-        else c.atol = 1e-5, c.rtol = 1e-5;
-        SCOPED_TRACE(std::string(act) + " mixed " + std::to_string(mixed) + " " + dims_to_string(s.a) + " n " +
-                     std::to_string(s.n));
-        expect_gpu_matches_cpu(c);
-        if (::testing::Test::HasFatalFailure()) return;
-      }
-}
-
 TEST(GpuGelu, BothModes) {
   uint64_t seed = 7500;
   for (DType dt : {DType::kF32, DType::kF16})

@@ -33,7 +33,7 @@ namespace {
 TEST(GpuInt8Engine, SegformerTinyMatchesCpuInt8) {
   const std::filesystem::path dir = std::filesystem::path(test_dir()) / "models" / "segformer_tiny";
   Graph g = import_onnx_file((dir / "model.onnx").string());
-  run_passes(g, passes_left_out_for_int8());
+  run_passes(g);
   const TensorMap feeds = {{"pixel_values", read_npy((dir / "inputs" / "pixel_values.npy").string())}};
   quant::RangeCollector ranges(quant::find_quant_targets(g).activations);
   ranges.add_run(g, feeds);

@@ -119,60 +119,6 @@ TEST(FusedMatMul, RejectsWhatItDoesNotCompute) {
             ErrorCode::kUnsupported);
 }
 
-// transpose_output: Y [..., N, M], each batch item's (A·W + bias)ᵀ after the activation, in
-// every dtype and with mixed fp16 operands / fp32 bias and output (fp16 engines' form).
-TEST(FusedMatMul, TransposedOutput) {
-  struct S {
-    Dims a;
-    int64_t n;
-  };
-  uint64_t seed = 1200;
-  for (const S& s : {S{{1, 1}, 1}, S{{3, 5}, 7}, S{{2, 17, 33}, 5}, S{{2, 3, 9, 4}, 11}, S{{1, 1025, 3}, 2}})
-    for (DType dt : {DType::kF32, DType::kF64, DType::kF16})
-      for (const char* act : {"none", "relu", "gelu"}) {
-        const int64_t k = s.a.back(), m = s.a[s.a.size() - 2];
-        Tensor a = random_tensor(dt, s.a, seed), w = random_tensor(dt, {k, s.n}, seed + 1);
-        Tensor b = random_tensor(dt, {s.n}, seed + 2, -2, 2);
-        seed += 3;
-        OpCall call = fused_call({a, w, b}, act);
-        call.attrs.set("transpose_output", int64_t(1));
-        const std::vector<double> plain = fused_ref(a, w, b, nullptr, act);
-        std::vector<double> want(plain.size());
-        const int64_t batch = a.numel() / (m * k);
-        for (int64_t bi = 0; bi < batch; ++bi)
-          for (int64_t i = 0; i < m; ++i)
-            for (int64_t j = 0; j < s.n; ++j) want[size_t((bi * s.n + j) * m + i)] = plain[size_t((bi * m + i) * s.n + j)];
-        Dims od = s.a;
-        od[od.size() - 2] = s.n, od.back() = m;
-        SCOPED_TRACE(std::string(dtype_name(dt)) + " " + dims_to_string(s.a) + " n " + std::to_string(s.n) + " " + act);
-        auto out = run_op(call);
-        expect_dims(out[0], od);
-        expect_close(out[0], want, dt == DType::kF16 ? 4e-3 : 1e-5, dt == DType::kF16 ? 4e-3 : 1e-5);
-        auto types = infer_op(call);
-        ASSERT_EQ(types.size(), 1u);
-        EXPECT_EQ(shape_to_string(*types[0].shape), dims_to_string(od));
-        if (dt == DType::kF16) {  // fp16 A and W, fp32 bias: fp32 Y
-          call.inputs[2] = random_tensor(DType::kF32, {s.n}, seed, -2, 2);
-          const std::vector<double> p32 = fused_ref(a, w, call.inputs[2], nullptr, act);
-          for (int64_t bi = 0; bi < batch; ++bi)
-            for (int64_t i = 0; i < m; ++i)
-              for (int64_t j = 0; j < s.n; ++j) want[size_t((bi * s.n + j) * m + i)] = p32[size_t((bi * m + i) * s.n + j)];
-          out = run_op(call);
-          EXPECT_EQ(out[0].dtype(), DType::kF32);
-          expect_close(out[0], want, 1e-5, 1e-5);
-        }
-      }
-  // Not with a residual, and only 0 or 1.
-  const Tensor a = random_tensor(DType::kF32, {3, 4}, 1), w = random_tensor(DType::kF32, {4, 5}, 2);
-  const Tensor b = random_tensor(DType::kF32, {5}, 3);
-  OpCall call = fused_call({a, w, b, random_tensor(DType::kF32, {5, 3}, 4)}, "none");
-  call.attrs.set("transpose_output", int64_t(1));
-  EXPECT_EQ(error_code_of(call), ErrorCode::kInvalidModel);
-  call = fused_call({a, w, b}, "none");
-  call.attrs.set("transpose_output", int64_t(2));
-  EXPECT_EQ(error_code_of(call), ErrorCode::kInvalidModel);
-}
-
 // Gelu (both modes) on awkward shapes against double loops; the op harness for FusedMatMul's
 // activation and the CUDA Gelu kernel's reference.
 TEST(GeluShapes, BothModesOnAwkwardShapes) {

@@ -91,28 +91,6 @@ TEST(ResizeSumOp, MatchesBilinearSamplingWrittenOut) {
   expect_close(run_op(call)[0], expected(call, 1, 3, 5, 4, down, false), 1e-6, 1e-6);
 }
 
-// output_layout "tokens": the same sums, written Y [B, H*W, C] (the same roundings, so the
-// same bits as the NCHW output transposed), in fp32 and fp16, with NCHW inputs among them.
-TEST(ResizeSumOp, TokensOutputIsTheNchwOutputTransposed) {
-  const std::vector<In> ins = {{7, 9, true}, {3, 4, false}, {2, 5, true, "align_corners"}, {7, 9, true}};
-  for (DType dt : {DType::kF32, DType::kF16}) {
-    OpCall call = make_call(2, 5, 7, 9, ins, true, 60);
-    for (Tensor& t : call.inputs) t = random_tensor(dt, t.dims(), 70 + uint64_t(&t - &call.inputs[0]));
-    const Tensor nchw = run_op(call)[0];
-    call.attrs.set("output_layout", std::string("tokens"));
-    const Tensor tok = run_op(call)[0];
-    expect_dims(tok, {2, 63, 5});
-    auto types = infer_op(call);
-    ASSERT_EQ(types.size(), 1u);
-    EXPECT_EQ(shape_to_string(*types[0].shape), "2x63x5");
-    const std::vector<double> a = to_doubles(nchw), b = to_doubles(tok);
-    for (int64_t n = 0; n < 2; ++n)
-      for (int64_t c = 0; c < 5; ++c)
-        for (int64_t p = 0; p < 63; ++p)
-          ASSERT_EQ(b[size_t((n * 63 + p) * 5 + c)], a[size_t((n * 5 + c) * 63 + p)]) << n << " " << c << " " << p;
-  }
-}
-
 TEST(ResizeSumOp, RefusesInconsistentAttributesAndInputs) {
   const std::vector<In> ins = {{7, 9, true}, {3, 4, false}};
   auto invalid = [&](const char* why, auto edit) {
@@ -134,7 +112,6 @@ TEST(ResizeSumOp, RefusesInconsistentAttributesAndInputs) {
   invalid("nchw image size", [](OpCall& c) { c.attrs.set("input_heights", std::vector<int64_t>{7, 2}); });
   invalid("scale not giving the size", [](OpCall& c) { c.attrs.set("scales", std::vector<float>{0, 0, 2.f, 2.f}); });
   invalid("activation", [](OpCall& c) { c.attrs.set("activation", std::string("gelu")); });
-  invalid("output layout", [](OpCall& c) { c.attrs.set("output_layout", std::string("nhwc")); });
   invalid("channels differ", [](OpCall& c) { c.inputs[1] = random_tensor(DType::kF32, {1, 4, 3, 4}, 9); });
   invalid("batches differ", [](OpCall& c) { c.inputs[1] = random_tensor(DType::kF32, {2, 3, 3, 4}, 9); });
   invalid("dtypes differ", [](OpCall& c) { c.inputs[1] = random_tensor(DType::kF16, {1, 3, 3, 4}, 9); });

@@ -90,7 +90,7 @@ TEST(FuseInt8Conv, FusedConvKeepsShortcutAndActivation) {
   b.node("Add", {"c", "s"}, {"a"});
   b.node("Relu", {"a"}, {"y"});
   Graph g = import_onnx_bytes(b.bytes(), ".", "conv_block.onnx");
-  run_passes(g, passes_left_out_for_int8());
+  run_passes(g);
   ASSERT_EQ(g.op_histogram()["kiln.FusedConv"], 1);
   const TensorMap feeds = {{"x", test::random_tensor(DType::kF32, {2, 3, 10, 10}, 62, -2, 2)},
                            {"s", test::random_tensor(DType::kF32, {2, 5, 10, 10}, 63)}};
@@ -114,7 +114,7 @@ TEST(FuseInt8Conv, FusedConvKeepsShortcutAndActivation) {
 TEST(FuseInt8Conv, SegformerTinyHasNoQdqLeft) {
   const std::filesystem::path dir = std::filesystem::path(KILN_TEST_DIR) / "models" / "segformer_tiny";
   Graph g = import_onnx_file((dir / "model.onnx").string());
-  run_passes(g, passes_left_out_for_int8());
+  run_passes(g);
   const TensorMap feeds = {{"pixel_values", read_npy((dir / "inputs" / "pixel_values.npy").string())}};
   RangeCollector c(find_quant_targets(g).activations);
   c.add_run(g, feeds);

@@ -82,9 +82,9 @@ TEST(FuseInt8MatMul, QdqMatMulFusesAndMatchesUnfused) {
 TEST(FuseInt8MatMul, PipelineFusesExplicitQdqModels) {
   Graph g = qdq_matmul({});
   Graph unfused = g;
-  run_passes(g, passes_left_out_for_int8());
+  run_passes(g);
   EXPECT_EQ(g.op_histogram(), (std::map<std::string, int>{{"kiln.Int8MatMul", 1}}));
-  run_passes(unfused, {"fuse_int8_matmul", "fuse_resize_sum_conv"});
+  run_passes(unfused, {"fuse_int8_matmul"});
   EXPECT_EQ(unfused.op_histogram(), (std::map<std::string, int>{{"DequantizeLinear", 1}, {"MatMul", 1},
                                                                  {"QuantizeLinear", 1}}))
       << "without the fusion the weight folds to float32 as before";
@@ -108,11 +108,11 @@ TEST(FuseInt8MatMul, PipelineFusesExplicitQdqModels) {
   b.node("Add", {"p", "bias"}, {"y"});
   Graph fake = import_onnx_bytes(b.bytes(), ".", "fake_quant.onnx");
   Graph fake_unfused = fake;
-  run_passes(fake, passes_left_out_for_int8());
+  run_passes(fake);
   // fuse_matmul_epilogue then gives the Int8MatMul its bias.
   EXPECT_EQ(fake.op_histogram(), (std::map<std::string, int>{{"kiln.Int8MatMul", 1}}));
   EXPECT_EQ(fake.nodes[0].inputs.size(), 5u);
-  run_passes(fake_unfused, {"fuse_int8_matmul", "fuse_resize_sum_conv"});
+  run_passes(fake_unfused, {"fuse_int8_matmul"});
   test::expect_close(CpuExecutor(fake).run({{"x", x}}).at("y"),
                      test::to_doubles(CpuExecutor(fake_unfused).run({{"x", x}}).at("y")), 1e-5, 1e-5);
 }
@@ -137,11 +137,11 @@ TEST(FuseInt8MatMul, ExplicitQdqLayerTakesBiasActivationAndResidual) {
   b.node("Add", {"a", "r"}, {"y"});
   Graph g = import_onnx_bytes(b.bytes(), ".", "layer.onnx");
   Graph unfused = g;
-  run_passes(g, passes_left_out_for_int8());
+  run_passes(g);
   EXPECT_EQ(g.op_histogram(), (std::map<std::string, int>{{"kiln.Int8MatMul", 1}}));
   ASSERT_EQ(g.nodes[0].inputs.size(), 6u);
   EXPECT_EQ(g.nodes[0].attrs.get_string("activation"), "relu");
-  run_passes(unfused, {"fuse_int8_matmul", "fuse_resize_sum_conv"});
+  run_passes(unfused, {"fuse_int8_matmul"});
   EXPECT_EQ(unfused.op_histogram()["kiln.FusedMatMul"], 1);
   const TensorMap feeds = {{"x", test::random_tensor(DType::kF32, {2, M, K}, 83, -2, 2)},
                            {"r", test::random_tensor(DType::kF32, {2, M, N}, 84)}};
@@ -197,7 +197,7 @@ TEST(FuseInt8MatMul, FusedMatMulKeepsItsEpilogue) {
   b.node("Relu", {"pb"}, {"a"});
   b.node("Add", {"a", "r"}, {"y"});
   Graph g = import_onnx_bytes(b.bytes(), ".", "linear.onnx");
-  run_passes(g, passes_left_out_for_int8());
+  run_passes(g);
   ASSERT_EQ(g.op_histogram()["kiln.FusedMatMul"], 1);
   const TensorMap feeds = {{"x", test::random_tensor(DType::kF32, {2, M, K}, 32, -2, 2)},
                            {"r", test::random_tensor(DType::kF32, {2, M, N}, 33)}};
@@ -225,7 +225,7 @@ TEST(FuseInt8MatMul, FusedMatMulKeepsItsEpilogue) {
 TEST(FuseInt8MatMul, SegformerTinyEveryGemmFuses) {
   const std::filesystem::path dir = std::filesystem::path(KILN_TEST_DIR) / "models" / "segformer_tiny";
   Graph g = import_onnx_file((dir / "model.onnx").string());
-  run_passes(g, passes_left_out_for_int8());
+  run_passes(g);
   const TensorMap feeds = {{"pixel_values", read_npy((dir / "inputs" / "pixel_values.npy").string())}};
   RangeCollector c(find_quant_targets(g).activations);
   c.add_run(g, feeds);

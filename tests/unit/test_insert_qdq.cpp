@@ -29,7 +29,7 @@ Graph matmul_model(const Tensor& w) {
   b.initializer("w", w);
   b.node("MatMul", {"x", "w"}, {"y"});
   Graph g = import_onnx_bytes(b.bytes(), ".", "matmul.onnx");
-  run_passes(g, passes_left_out_for_int8());
+  run_passes(g);
   return g;
 }
 
@@ -118,7 +118,7 @@ TEST(InsertQdq, ConvWeightsArePerOutputChannel) {
   b.node("Conv", {"x", "w", "b"}, {"c"});
   b.node("Relu", {"c"}, {"y"});
   Graph g = import_onnx_bytes(b.bytes(), ".", "conv.onnx");
-  run_passes(g, passes_left_out_for_int8());
+  run_passes(g);
   ASSERT_EQ(g.op_histogram().count("kiln.FusedConv"), 1u) << "the Relu joins the conv";
   const Tensor x = test::random_tensor(DType::kF32, {1, 3, 9, 9}, 23, -2, 2);
   const Tensor y = CpuExecutor(g).run({{"x", x}}).at("y");
@@ -152,7 +152,7 @@ TEST(InsertQdq, ProductsOfTwoActivationsAreLeftFloat) {
   b.input("a", DType::kF32, {4, 5}).input("c", DType::kF32, {5, 6}).output("y", DType::kF32);
   b.node("MatMul", {"a", "c"}, {"y"});
   Graph g = import_onnx_bytes(b.bytes(), ".", "mm2.onnx");
-  run_passes(g, passes_left_out_for_int8());
+  run_passes(g);
   EXPECT_TRUE(find_quant_targets(g).activations.empty());
 }
 
@@ -167,7 +167,7 @@ TEST(InsertQdq, ProductsOfTwoActivationsAreLeftFloat) {
 TEST(InsertQdq, SegformerTinyQuantizedAgreesWithFp32) {
   const std::filesystem::path dir = std::filesystem::path(KILN_TEST_DIR) / "models" / "segformer_tiny";
   Graph g = import_onnx_file((dir / "model.onnx").string());
-  run_passes(g, passes_left_out_for_int8());
+  run_passes(g);
   const TensorMap feeds = {{"pixel_values", read_npy((dir / "inputs" / "pixel_values.npy").string())}};
   const Tensor y = CpuExecutor(g).run(feeds).at("logits");
   const QuantTargets t = find_quant_targets(g);

@@ -26,7 +26,7 @@ namespace {
 TEST(Int8Fp16, SegformerTinyKeepsItsFloat32Islands) {
   const std::filesystem::path dir = std::filesystem::path(KILN_TEST_DIR) / "models" / "segformer_tiny";
   Graph g = import_onnx_file((dir / "model.onnx").string());
-  run_passes(g, passes_left_out_for_int8());
+  run_passes(g);
   const TensorMap feeds = {{"pixel_values", read_npy((dir / "inputs" / "pixel_values.npy").string())}};
   // The float graph's islands: how many of its GEMMs and convs write float32 in fp16 storage.
   Graph plain = g;

@@ -107,10 +107,6 @@ int build(const BuildOptions& o) {
   check_profiles_against(eb.profiles, g);
   bar.set(1);
   eb.disabled_passes = std::set<std::string>(o.disabled_passes.begin(), o.disabled_passes.end());
-  // Passes whose result has no int8 form (pipeline.h), recorded with the user's so that every
-  // later run of the pipeline on the engine (specialize, inspect, compare) agrees.
-  if (quantized)
-    for (const std::string& p : passes_left_out_for_int8()) eb.disabled_passes.insert(p);
   PrecisionReport precision;
   const bool int8_fp16 = eb.precision == "int8" && o.fp16;
   // Its fp16 conversion runs once, after quantizing; per-shape conversion (specialize.h) is the

@@ -7,14 +7,13 @@
 namespace kiln::linear {
 namespace {
 
-// Any shape and alignment; bias (when given) indexed by column, or with row_bias_len > 0 by row
-// (modulo row_bias_len).
+// Any shape and alignment; bias (when given) indexed by column.
 template <class T>
 __global__ void epilogue_kernel(EpilogueActivation act, T* __restrict__ y, const T* __restrict__ bias,
-                                const T* __restrict__ res, int64_t total, int64_t n, int64_t row_bias_len = 0) {
+                                const T* __restrict__ res, int64_t total, int64_t n) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
     float v = cuda::load_f(y, i);
-    if (bias) v += cuda::load_f(bias, row_bias_len > 0 ? (i / n) % row_bias_len : i % n);
+    if (bias) v += cuda::load_f(bias, i % n);
     v = activate_f(act, v);
     if (res) v += cuda::load_f(res, i);
     cuda::store_f(y, i, v);
@@ -63,22 +62,6 @@ void launch_epilogue(EpilogueActivation act, DType dtype, void* y, const void* b
     launch_typed<float>(act, y, bias, residual, total, n, stream);
   else if (dtype == DType::kF16)
     launch_typed<__half>(act, y, bias, residual, total, n, stream);
-  else
-    KILN_ASSERT(!"epilogue dtype");
-  CUDA_CHECK_LAUNCH();
-}
-
-void launch_epilogue_row_bias(EpilogueActivation act, DType dtype, void* y, const void* bias, int64_t rows, int64_t n,
-                              int64_t bias_len, CudaStream stream) {
-  const int64_t total = rows * n;
-  if (total == 0) return;
-  KILN_ASSERT(bias && bias_len > 0);
-  if (dtype == DType::kF32)
-    epilogue_kernel<<<cuda::grid_for(total), cuda::kThreads, 0, stream>>>(
-        act, static_cast<float*>(y), static_cast<const float*>(bias), static_cast<const float*>(nullptr), total, n, bias_len);
-  else if (dtype == DType::kF16)
-    epilogue_kernel<<<cuda::grid_for(total), cuda::kThreads, 0, stream>>>(
-        act, static_cast<__half*>(y), static_cast<const __half*>(bias), static_cast<const __half*>(nullptr), total, n, bias_len);
   else
     KILN_ASSERT(!"epilogue dtype");
   CUDA_CHECK_LAUNCH();

@@ -8,12 +8,7 @@
 // float16 with bias, residual and Y float32: fp16 operands, the sum kept in float32. Y has
 // bias's type. The CPU reference is MatMul's GEMM (gemm_kernels) on A's rows folded into one
 // tall product, then the epilogue in float (double for f64); f16/bf16 round once, at the end.
-//
-// transpose_output = 1 (no residual): Y [..., N, M], each batch item's (A·W + bias)ᵀ, so that a
-// 1x1 conv over channels-last tokens writes its NCHW output directly
-// (passes/fuse_resize_sum_conv). cuBLASLt writes it as a row-major D: no extra pass.
 #include <algorithm>
-#include <cstring>
 #include <optional>
 
 #include "ops/linear/gemm_kernels.h"
@@ -58,30 +53,7 @@ DType output_dtype(const OpContextBase& ctx, DType a, DType w, DType bias, std::
   return bias;
 }
 
-// Y [..., M, N] → [..., N, M], element by element (any dtype).
-Tensor transpose_last_two(const Tensor& y) {
-  Dims d = y.dims();
-  const int64_t m = d[d.size() - 2], n = d.back(), batch = y.numel() / std::max<int64_t>(m * n, 1);
-  std::swap(d[d.size() - 2], d.back());
-  Tensor t(y.dtype(), d);
-  const size_t es = dtype_size(y.dtype());
-  const auto* src = static_cast<const char*>(y.raw());
-  auto* dst = static_cast<char*>(t.raw());
-  for (int64_t b = 0; b < batch; ++b)
-    for (int64_t i = 0; i < m; ++i)
-      for (int64_t j = 0; j < n; ++j)
-        std::memcpy(dst + size_t((b * n + j) * m + i) * es, src + size_t((b * m + i) * n + j) * es, es);
-  return t;
-}
-
 }  // namespace
-
-bool fused_matmul_transposes_output(const OpContextBase& ctx, bool has_residual) {
-  const int64_t t = ctx.attrs().get_int("transpose_output", 0);
-  if (t != 0 && t != 1) ctx.invalid("transpose_output must be 0 or 1, not " + std::to_string(t));
-  if (t && has_residual) ctx.invalid("transpose_output takes no residual");
-  return t == 1;
-}
 
 EpilogueActivation epilogue_activation(const OpContextBase& ctx) {
   const std::string a = ctx.attrs().get_string("activation", "none");
@@ -98,7 +70,6 @@ std::vector<ValueType> fused_matmul_infer(const InferContext& ctx) {
   if (!ctx.has_input(1) || !ctx.has_input(2)) ctx.invalid("W and bias are required");
   const DType y = output_dtype(ctx, ctx.dtype(0), ctx.dtype(1), ctx.dtype(2),
                                ctx.has_input(3) ? std::optional<DType>(ctx.dtype(3)) : std::nullopt);
-  const bool transposed = fused_matmul_transposes_output(ctx, ctx.has_input(3));
   const Shape* a = ctx.shape(0);
   const Shape* w = ctx.shape(1);
   const Shape* b = ctx.shape(2);
@@ -116,7 +87,6 @@ std::vector<ValueType> fused_matmul_infer(const InferContext& ctx) {
   if (!a || !w) return {{y, std::nullopt}};
   Shape out = *a;
   out.back() = (*w)[1];
-  if (transposed) std::swap(out[out.size() - 2], out.back());
   if (ctx.has_input(3))
     if (const Shape* r = ctx.shape(3)) {
       bool same = r->size() == out.size();
@@ -129,9 +99,7 @@ std::vector<ValueType> fused_matmul_infer(const InferContext& ctx) {
   return {{y, out}};
 }
 
-namespace {
-
-std::vector<Tensor> untransposed_cpu(const KernelContext& ctx) {
+std::vector<Tensor> fused_matmul_cpu(const KernelContext& ctx) {
   const Tensor& a = ctx.input(0);
   const Tensor& w = ctx.input(1);
   const Tensor& bias = ctx.input(2);
@@ -179,15 +147,6 @@ std::vector<Tensor> untransposed_cpu(const KernelContext& ctx) {
       ctx.unsupported(std::string("dtype ") + dtype_name(a.dtype()) + " is not supported");
   }
   return {y};
-}
-
-}  // namespace
-
-std::vector<Tensor> fused_matmul_cpu(const KernelContext& ctx) {
-  const bool transposed = fused_matmul_transposes_output(ctx, ctx.has_input(3));
-  std::vector<Tensor> y = untransposed_cpu(ctx);
-  if (transposed) y[0] = transpose_last_two(y[0]);
-  return y;
 }
 
 }  // namespace kiln::linear

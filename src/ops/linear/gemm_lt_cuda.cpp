@@ -2,8 +2,7 @@
 // so the row-major C = op(A) op(B) runs as the column-major C^T = op(B)^T op(A)^T: B's storage
 // is the first operand, A's the second, and nothing is copied. In that view row-major D's
 // columns are the column-major D's rows, so a per-column bias is exactly cuBLASLt's bias vector
-// (length = rows of the column-major D). A transposed output (trans_out) keeps that product and
-// stores D in cuBLASLt's row order, which is the row-major Dᵀ; the bias still follows its rows.
+// (length = rows of the column-major D).
 #include <algorithm>
 #include <array>
 #include <optional>
@@ -38,7 +37,6 @@ std::string tuning_key(const CudaSession& session, const GemmCall& g, cublasComp
   if (g.epilogue != GemmEpilogue::kNone)
     k += "/e" + std::to_string(int(g.epilogue)) + "/ab" + std::to_string(alignment_of(g.bias));
   if (g.d && g.d != g.c) k += "/d" + std::to_string(alignment_of(g.d));
-  if (g.trans_out) k += "/row_d";
   return k;
 }
 
@@ -73,10 +71,8 @@ std::optional<cublasLtMatmulAlgo_t> choose_algo(CudaSession& session, const Gemm
   int found = 0;
   const cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(session.cublas(), desc, first, second, out, out, pref,
                                                                session.tune ? kCandidates : 1, results.data(), &found);
-  // An epilogue or a row-order D this configuration lacks may be refused outright rather than
-  // with no candidates.
-  if (status == CUBLAS_STATUS_NOT_SUPPORTED && (g.epilogue != GemmEpilogue::kNone || g.trans_out)) return std::nullopt;
-  if (status == CUBLAS_STATUS_INVALID_VALUE && g.trans_out) return std::nullopt;
+  // An epilogue this configuration lacks may be refused outright rather than with no candidates.
+  if (status == CUBLAS_STATUS_NOT_SUPPORTED && g.epilogue != GemmEpilogue::kNone) return std::nullopt;
   CUBLAS_CHECK(status);
   if (found == 0) return std::nullopt;
   int pick = 0;
@@ -128,11 +124,6 @@ bool run_gemm(CudaSession& session, const GemmCall& g) {
   Layout first(t, g.trans_b ? g.k : g.n, g.trans_b ? g.n : g.k, g.ldb, g.batch, g.stride_b);
   Layout second(t, g.trans_a ? g.m : g.k, g.trans_a ? g.k : g.m, g.lda, g.batch, g.stride_a);
   Layout out(g.output() == DType::kF32 ? CUDA_R_32F : CUDA_R_16F, g.n, g.m, g.ldc, g.batch, g.stride_c);
-  if (g.trans_out) {
-    // The same column-major n × m product, stored by rows: element (j, i) at j * ldc + i.
-    const int32_t order = CUBLASLT_ORDER_ROW;
-    CUBLAS_CHECK(cublasLtMatrixLayoutSetAttribute(out.h, CUBLASLT_MATRIX_LAYOUT_ORDER, &order, sizeof(order)));
-  }
 
   Pref pref;
   size_t ws = kWorkspace;

@@ -21,13 +21,11 @@ enum class GemmEpilogue { kNone, kBias, kReluBias, kGeluTanhBias };
 
 // Row-major D[M,N] = epilogue(alpha * op(A) op(B) + beta * C), batch times with element strides
 // between batches (0: shared). A is stored K×M when trans_a, else M×K, with row stride lda; B
-// likewise. D is C (in place) unless d is set; C and D share ldc and stride_c. trans_out: C and D
-// are stored transposed, row-major [N, M] with row stride ldc (cuBLASLt's row-order layout); the
-// bias still follows D's columns, so it is per row of the stored [N, M].
+// likewise. D is C (in place) unless d is set; C and D share ldc and stride_c.
 struct GemmCall {
   DType dtype = DType::kF32;                // A's and B's
   DType out_dtype = DType::kUndefined;      // C's, D's and the bias's: dtype, or f32 with f16 A/B
-  bool trans_a = false, trans_b = false, trans_out = false;
+  bool trans_a = false, trans_b = false;
   int64_t m = 0, n = 0, k = 0;
   const void* a = nullptr;
   int64_t lda = 0, stride_a = 0;
@@ -51,10 +49,6 @@ bool gemm_lt_epilogue(CudaSession& session, const GemmCall& call);
 // dtype (f32/f16, math in f32); bias and residual may be null (epilogue.cu).
 void launch_epilogue(EpilogueActivation act, DType dtype, void* y, const void* bias, const void* residual,
                      int64_t rows, int64_t n, CudaStream stream);
-// y[r, j] = act(y[r, j] + bias[r % bias_len]) in place over rows × n: a bias per row (a
-// transposed output's), no residual.
-void launch_epilogue_row_bias(EpilogueActivation act, DType dtype, void* y, const void* bias, int64_t rows, int64_t n,
-                              int64_t bias_len, CudaStream stream);
 
 void matmul_cuda(CudaKernelContext& ctx);
 void gemm_cuda(CudaKernelContext& ctx);

@@ -17,8 +17,6 @@ std::vector<Tensor> einsum_cpu(const KernelContext& ctx);
 // kiln.FusedMatMul (fused_matmul.cpp): act(A·W + bias) [+ residual].
 std::vector<ValueType> fused_matmul_infer(const InferContext& ctx);
 std::vector<Tensor> fused_matmul_cpu(const KernelContext& ctx);
-// The node's `transpose_output` (Y [..., N, M]); checks it is 0 or 1, and 0 with a residual.
-bool fused_matmul_transposes_output(const OpContextBase& ctx, bool has_residual);
 // The node's `activation` attribute ("none" | "relu" | "gelu" | "gelu_tanh"); others: model error.
 EpilogueActivation epilogue_activation(const OpContextBase& ctx);
 

@@ -18,7 +18,7 @@ struct Attrs {
   std::vector<std::string> layouts, modes;
   std::vector<int64_t> in_h, in_w;
   std::vector<float> scales;
-  bool relu = false, tokens_out = false;
+  bool relu = false;
 };
 
 CoordMode coord_mode(const OpContextBase& ctx, const std::string& m) {
@@ -70,9 +70,6 @@ Attrs read_attrs(const OpContextBase& ctx, size_t n) {
   const std::string act = at.get_string("activation", "none");
   if (act != "none" && act != "relu") ctx.invalid("activation must be \"none\" or \"relu\", not \"" + act + "\"");
   a.relu = act == "relu";
-  const std::string out = at.get_string("output_layout", "nchw");
-  if (out != "nchw" && out != "tokens") ctx.invalid("output_layout must be \"nchw\" or \"tokens\", not \"" + out + "\"");
-  a.tokens_out = out == "tokens";
   return a;
 }
 
@@ -109,7 +106,6 @@ std::vector<ValueType> infer(const InferContext& ctx) {
       ctx.invalid("input " + std::to_string(i) + " is " + dtype_name(ctx.dtype(i)) + ", input 0 is " + dtype_name(dt));
     if (const Shape* s = ctx.shape(i)) check_input(ctx, a, i, *s, batch, channels);
   }
-  if (a.tokens_out) return {{dt, Shape{batch, Dim(a.height * a.width), channels}}};
   return {{dt, Shape{batch, channels, Dim(a.height), Dim(a.width)}}};
 }
 
@@ -146,14 +142,13 @@ void forward(const KernelContext& ctx, const ResizeSumPlan& p, Tensor& y) {
       const int64_t b = r / p.height, oy = r % p.height;
       std::fill(acc.begin(), acc.end(), 0.0);
       for (size_t i = 0; i < p.inputs.size(); ++i) add_row(ctx.input(i).data<T>(), p.inputs[i], p.channels, b, oy, acc);
-      // Element (c, ox) of the row goes to Y[b, c, oy, ox], or to Y[b, oy * width + ox, c].
-      const int64_t c_step = p.tokens_out ? 1 : p.height * p.width, x_step = p.tokens_out ? p.channels : 1;
-      T* dst = out + (p.tokens_out ? (b * p.height + oy) * p.width * p.channels : (b * p.channels * p.height + oy) * p.width);
-      for (int64_t c = 0; c < p.channels; ++c)
+      for (int64_t c = 0; c < p.channels; ++c) {
+        T* dst = out + ((b * p.channels + c) * p.height + oy) * p.width;
         for (int64_t ox = 0; ox < p.width; ++ox) {
           const double v = acc[size_t(c * p.width + ox)];
-          dst[c * c_step + ox * x_step] = from_double<T>(p.relu && v < 0.0 ? 0.0 : v);
+          dst[ox] = from_double<T>(p.relu && v < 0.0 ? 0.0 : v);
         }
+      }
     }
   });
 }
@@ -165,7 +160,7 @@ std::vector<Tensor> cpu(const KernelContext& ctx) {
   for (size_t i = 0; i < ctx.num_inputs(); ++i)
     if (ctx.input(i).dtype() != dt) ctx.invalid("inputs of different dtypes");
   const ResizeSumPlan p = plan_resize_sum(ctx, dims);
-  Tensor y(dt, p.tokens_out ? Dims{p.batch, p.height * p.width, p.channels} : Dims{p.batch, p.channels, p.height, p.width});
+  Tensor y(dt, {p.batch, p.channels, p.height, p.width});
   if (y.numel() == 0) return {y};
   if (dt == DType::kF32) forward<float>(ctx, p, y);
   else if (dt == DType::kF16) forward<f16>(ctx, p, y);
@@ -185,7 +180,6 @@ ResizeSumPlan plan_resize_sum(const OpContextBase& ctx, const std::vector<Dims>&
   Dim batch, channels;
   for (size_t i = 0; i < n; ++i) check_input(ctx, a, i, shape_of(input_dims[i]), batch, channels);
   p.batch = batch.value, p.channels = channels.value, p.height = a.height, p.width = a.width, p.relu = a.relu;
-  p.tokens_out = a.tokens_out;
   for (size_t i = 0; i < n; ++i) {
     ResizeSumInput in;
     in.tokens = a.layouts[i] == "tokens";

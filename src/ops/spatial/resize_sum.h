@@ -5,8 +5,7 @@
 //
 //   X_i  [B, C, h_i, w_i] (layout "nchw") or tokens [B, h_i*w_i, C] (layout "tokens": row-major
 //        (y, x) pixels, channels last, so the Transpose + Reshape in front need not run)
-//   Y    [B, C, height, width] (output_layout "nchw") or tokens [B, height*width, C]
-//        (output_layout "tokens": what a 1x1 conv as a GEMM reads, passes/fuse_resize_sum_conv) with
+//   Y    [B, C, height, width] with
 //        Y[b,c,y,x] = act( Σ_i Σ_{j,k<2} wy_i[y,j]·wx_i[x,k]·X_i[b, c, iy_i[y,j], ix_i[x,k]] )
 // where (iy, wy) and (ix, wx) are ONNX Resize's mode "linear" taps for the input's
 // coordinate_transformation_mode (resize_taps.h, edge-clamped; no antialias, exclude_outside 0).
@@ -20,7 +19,6 @@
 //   scales                            (h, w) per input: Resize's `scales`, or 0 where Resize had
 //                                     `sizes` (then scale = out / in, as Resize computes it)
 //   activation                        "none" (default) | "relu"
-//   output_layout                     "nchw" (default) | "tokens"
 #pragma once
 #include <vector>
 
@@ -42,7 +40,6 @@ struct ResizeSumInput {
 struct ResizeSumPlan {
   int64_t batch = 0, channels = 0, height = 0, width = 0;
   bool relu = false;
-  bool tokens_out = false;  // Y [B, height*width, C]
   std::vector<ResizeSumInput> inputs;
 };
 

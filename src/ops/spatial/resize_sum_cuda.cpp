@@ -1,7 +1,7 @@
 // Host side of ResizeSum on the GPU: the plan and taps of the CPU reference (plan_resize_sum),
-// uploaded once per plan, which inputs and the output allow 16-byte accesses, how the NCHW
-// kernel reads each input (identity copy, staged through shared memory, or tap by tap) and the
-// 32-bit limits the kernels' offsets rely on. Tokens output goes to resize_sum_tokens.cu.
+// uploaded once per plan, which inputs and the output allow 16-byte accesses, how the kernel
+// reads each input (identity copy, staged through shared memory, or tap by tap) and the 32-bit
+// limits the kernel's offsets rely on.
 #include <algorithm>
 #include <cstdint>
 #include <string>
@@ -72,7 +72,7 @@ void resize_sum_cuda(CudaKernelContext& ctx) {
   constexpr int64_t kLimit = int64_t(1) << 31;
   const int64_t elem = int64_t(dtype_size(dt));
   for (int64_t e : {plan.batch * plan.channels * plan.height * plan.width,
-                    plan.tokens_out ? 0 : resize_sum_tiles(elem, plan.batch, plan.channels, plan.height, plan.width)})
+                    resize_sum_tiles(elem, plan.batch, plan.channels, plan.height, plan.width)})
     if (e >= kLimit) ctx.unsupported("a ResizeSum with " + std::to_string(e) + " elements or tiles has no CUDA kernel");
   for (size_t i = 0; i < dims.size(); ++i)
     if (ctx.input(i).numel() >= kLimit) ctx.unsupported("a ResizeSum input of 2^31 elements or more has no CUDA kernel");
@@ -91,7 +91,7 @@ void resize_sum_cuda(CudaKernelContext& ctx) {
   p.batch = int(plan.batch), p.channels = int(plan.channels), p.height = int(plan.height), p.width = int(plan.width);
   p.relu = plan.relu;
   const int64_t vec = 16 / elem;  // elements per 16-byte access
-  p.vec_store = (plan.tokens_out ? plan.channels : plan.width) % vec == 0 && aligned16(p.y);
+  p.vec_store = plan.width % vec == 0 && aligned16(p.y);
   for (size_t i = 0; i < plan.inputs.size(); ++i) {
     const ResizeSumInput& in = plan.inputs[i];
     ResizeSumSource& s = p.in[i];
@@ -102,10 +102,6 @@ void resize_sum_cuda(CudaKernelContext& ctx) {
     s.tokens = in.tokens;
     s.vec = in.tokens && plan.channels % vec == 0 && aligned16(s.x);
     if (s.vec && p.ident < 0 && identity(in.rows) && identity(in.cols)) p.ident = int(i), p.ident_x = s.x;
-  }
-  if (plan.tokens_out) {  // streams without shared memory (resize_sum_tokens.cu)
-    launch_resize_sum_tokens(dt, p, ctx.stream());
-    return;
   }
   // Shared memory: the output tile, the identity's two buffers, then staged inputs in input
   // order while they fit the budget (the rest go tap by tap).

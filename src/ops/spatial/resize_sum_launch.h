@@ -50,12 +50,10 @@ struct ResizeSumParams {
   int ident = -1;
   const void* ident_x = nullptr;
   int ident_off = 0;  // byte offset of its two tile buffers (2 x kResizeSumOutTileBytes)
-  void* y = nullptr;  // [batch, channels, height, width], or tokens [batch, height*width, channels]
+  void* y = nullptr;  // [batch, channels, height, width]
   int batch = 0, channels = 0, height = 0, width = 0;
   int relu = 0;
-  // 16-byte output stores: y 16-byte aligned and width (NCHW) / channels (tokens) a multiple of
-  // 16 / element size.
-  int vec_store = 0;
+  int vec_store = 0;  // width a multiple of 16 / element size and y 16-byte aligned
   int smem_bytes = int(kResizeSumOutTileBytes);  // dynamic shared memory a block
   int staged = 0, stage_items = 0;  // staged inputs, and their (column, chunk) items a tile
 };
@@ -68,8 +66,5 @@ inline int64_t resize_sum_tiles(int64_t elem_bytes, int64_t batch, int64_t chann
 
 // fp32 or fp16 storage, fp32 sums.
 void launch_resize_sum(DType dt, const ResizeSumParams& p, CudaStream stream);
-// Tokens output (resize_sum_tokens.cu): reads inputs, ident and the output fields of p, no
-// shared memory (stage fields unused).
-void launch_resize_sum_tokens(DType dt, const ResizeSumParams& p, CudaStream stream);
 
 }  // namespace kiln::spatial
