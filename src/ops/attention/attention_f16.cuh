@@ -79,6 +79,16 @@ __device__ __forceinline__ void load_tile(__half* s, const __half* g, int row0, 
   }
 }
 
+// Batch item b's Q, K, V and O (fp16), as attention_launch.h lays them out.
+struct ItemOperands {
+  const __half *q, *k, *v;
+  __half* o;
+};
+__device__ __forceinline__ ItemOperands item_operands(const AttentionParams& p, int64_t b) {
+  return {static_cast<const __half*>(p.q) + p.sq.at(b, p.heads, 0), static_cast<const __half*>(p.k) + p.sk.at(b, p.heads, 0),
+          static_cast<const __half*>(p.v) + p.sv.at(b, p.heads, 0), static_cast<__half*>(p.o) + p.so.at(b, p.heads, 0)};
+}
+
 template <int kD, bool kVec, MaskKind kMask>
 __global__ void __launch_bounds__(kWarps * 32) flash_attention_f16(AttentionParams p) {
   constexpr int kStride = stride_of<kD>();
@@ -101,10 +111,9 @@ __global__ void __launch_bounds__(kWarps * 32) flash_attention_f16(AttentionPara
   }
 
   for (int64_t b = blockIdx.y; b < p.batch; b += gridDim.y) {
-    const __half* qg = static_cast<const __half*>(p.q) + p.sq.at(b, p.heads, 0);
-    const __half* kg = static_cast<const __half*>(p.k) + p.sk.at(b, p.heads, 0);
-    const __half* vg = static_cast<const __half*>(p.v) + p.sv.at(b, p.heads, 0);
-    __half* og = static_cast<__half*>(p.o) + p.so.at(b, p.heads, 0);
+    const ItemOperands it = item_operands(p, b);
+    const __half *qg = it.q, *kg = it.k, *vg = it.v;
+    __half* og = it.o;
     [[maybe_unused]] const void* mb = mask_base<kMask, __half>(p.mask, b, p.heads);
 
     load_tile<kD, kVec>(qs, qg, q0, kBM, p.nq, p.d, p.sq.row);

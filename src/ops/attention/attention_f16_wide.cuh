@@ -26,6 +26,7 @@
 // Instantiated by attention.cu, which picks it when its 128-row grid fills the GPU.
 #pragma once
 #include "ops/attention/attention_f16.cuh"
+#include "runtime/cuda/exp2_approx.h"
 
 namespace kiln::attention::wide {
 
@@ -38,12 +39,6 @@ static_assert(kBN == flash::kBN);
 
 template <int kD> constexpr size_t smem_bytes() {
   return size_t(kBM + 2 * kStages * kBN) * flash::stride_of<kD>() * sizeof(__half);
-}
-
-__device__ __forceinline__ float ex2(float x) {
-  float y;
-  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
-  return y;
 }
 
 template <int kD, bool kVec>
@@ -62,10 +57,9 @@ __global__ void __launch_bounds__(kWarps * 32, 2) flash_attention_f16_wide(Atten
   const int tiles = (p.nk + kBN - 1) / kBN;
 
   for (int64_t b = blockIdx.y; b < p.batch; b += gridDim.y) {
-    const __half* qg = static_cast<const __half*>(p.q) + p.sq.at(b, p.heads, 0);
-    const __half* kg = static_cast<const __half*>(p.k) + p.sk.at(b, p.heads, 0);
-    const __half* vg = static_cast<const __half*>(p.v) + p.sv.at(b, p.heads, 0);
-    __half* og = static_cast<__half*>(p.o) + p.so.at(b, p.heads, 0);
+    const flash::ItemOperands it = flash::item_operands(p, b);
+    const __half *qg = it.q, *kg = it.k, *vg = it.v;
+    __half* og = it.o;
     const auto load_kv = [&](int j) {  // tile j into stage j % kStages; one commit group
       if (j < tiles) {
         flash::load_tile<kD, kVec>(ks + (j % kStages) * kKV, kg, j * kBN, kBN, p.nk, p.d, p.sk.row);
@@ -151,7 +145,7 @@ __global__ void __launch_bounds__(kWarps * 32, 2) flash_attention_f16_wide(Atten
           mx[h] = fmaxf(mx[h], __shfl_xor_sync(0xffffffffu, mx[h], 2));
           const float m_new = fmaxf(m[mt][h], mx[h] * scale_log2);
           const float base = m_new == -INFINITY ? 0.f : m_new;  // no NaN from -inf - -inf
-          const float alpha = ex2(m[mt][h] - base);
+          const float alpha = cuda::exp2_approx(m[mt][h] - base);
           m[mt][h] = m_new;
           l[mt][h] *= alpha;
 #pragma unroll
@@ -160,7 +154,7 @@ __global__ void __launch_bounds__(kWarps * 32, 2) flash_attention_f16_wide(Atten
           for (int n = 0; n < kBN / 8; ++n)
 #pragma unroll
             for (int e = 2 * h; e < 2 * h + 2; ++e) {
-              s[mt][n][e] = ex2(fmaf(s[mt][n][e], scale_log2, -base));
+              s[mt][n][e] = cuda::exp2_approx(fmaf(s[mt][n][e], scale_log2, -base));
               l[mt][h] += s[mt][n][e];
             }
         }

@@ -22,6 +22,7 @@
 
 #include "ops/attention/attention_f16.cuh"
 #include "ops/attention/wgmma.cuh"
+#include "runtime/cuda/exp2_approx.h"
 #include "runtime/cuda/gpu_arch.h"
 
 namespace kiln::attention {
@@ -60,12 +61,6 @@ template <int N> __device__ __forceinline__ void pin(float (&r)[N]) {
   for (int i = 0; i < N; ++i) asm volatile("" : "+f"(r[i])::"memory");
 }
 
-__device__ __forceinline__ float ex2(float x) {
-  float y;
-  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
-  return y;
-}
-
 // One tile of the online softmax in log2 units, as attention_f16_wide.cuh: the scores s of key
 // tile j become probabilities in place (keys past Nk at 0), the row state (m, this lane's part
 // of l) moves on, and alpha[h] is the factor the accumulator rows g + 8h still owe. The row
@@ -93,14 +88,14 @@ __device__ __forceinline__ void softmax_tile(float (&s)[32], float (&m)[2], floa
     mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
     const float m_new = fmaxf(m[h], mx * scale_log2);
     const float base = m_new == -INFINITY ? 0.f : m_new;  // no NaN from -inf - -inf
-    alpha[h] = ex2(m[h] - base);
+    alpha[h] = cuda::exp2_approx(m[h] - base);
     m[h] = m_new;
 #pragma unroll
     for (int n = 0; n < 8; ++n) {
       float& x0 = s[4 * n + 2 * h];
       float& x1 = s[4 * n + 2 * h + 1];
-      x0 = ex2(fmaf(x0, scale_log2, -base));
-      x1 = ex2(fmaf(x1, scale_log2, -base));
+      x0 = cuda::exp2_approx(fmaf(x0, scale_log2, -base));
+      x1 = cuda::exp2_approx(fmaf(x1, scale_log2, -base));
       t[n] = x0 + x1;
     }
 #pragma unroll
@@ -142,10 +137,9 @@ __global__ void __launch_bounds__(kThreads, 2) attention_f16_wgmma(AttentionPara
   const int tiles = (p.nk + kBN - 1) / kBN;
 
   for (int64_t b = blockIdx.y; b < p.batch; b += gridDim.y) {
-    const __half* qg = static_cast<const __half*>(p.q) + p.sq.at(b, p.heads, 0);
-    const __half* kg = static_cast<const __half*>(p.k) + p.sk.at(b, p.heads, 0);
-    const __half* vg = static_cast<const __half*>(p.v) + p.sv.at(b, p.heads, 0);
-    __half* og = static_cast<__half*>(p.o) + p.so.at(b, p.heads, 0);
+    const flash::ItemOperands it = flash::item_operands(p, b);
+    const __half *qg = it.q, *kg = it.k, *vg = it.v;
+    __half* og = it.o;
     const auto load_kv = [&](int j) {  // tile j into stage j % kStages; one commit group
       if (j < tiles) {
         load_swizzled<kBN>(ks + (j % kStages) * kTileBytes, kg, j * kBN, p.nk, p.d, p.sk.row);

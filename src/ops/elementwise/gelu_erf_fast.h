@@ -12,6 +12,8 @@
 #pragma once
 #include <cmath>
 
+#include "runtime/cuda/exp2_approx.h"
+
 #if defined(__CUDACC__)
 #define KILN_GELU_HD __host__ __device__ __forceinline__
 #else
@@ -20,15 +22,7 @@
 
 namespace kiln::ew {
 
-KILN_GELU_HD float exp2_approx(float t) {
-#if defined(__CUDA_ARCH__)
-  float r;
-  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(r) : "f"(t));  // MUFU.EX2: 2^-22 relative error
-  return r;
-#else
-  return std::exp2(t);
-#endif
-}
+using cuda::exp2_approx;
 
 KILN_GELU_HD float gelu_erf_fast(float x) {
   const float a = std::fabs(x), ac = std::fmin(a, 6.f);
