@@ -88,6 +88,13 @@ TEST(LayerCost, RowColumnReadCountsBothProducts) {
   expect_cost(m.cost(), 2.0 * 60 * 12, (30 + 40 + 144 + 60) * 2.0);
 }
 
+TEST(LayerCost, PatchEmbedTokensCountsTheGemmAndBias) {
+  G m;  // picture [1, 3, 8, 8] fp32, 3×3 windows → 16 tokens × 4 channels; W [27, 4] fp16
+  m.v("x", F32, {1, 3, 8, 8}).v("w", F16, {27, 4}).v("b", F32, {4}).v("y", F32, {1, 16, 4});
+  m.node("PatchEmbedTokens", {"x", "w", "b"}, {"y"}).domain = "kiln";
+  expect_cost(m.cost(), 2.0 * 64 * 27 + 64, 192 * 4.0 + 108 * 2.0 + 4 * 4.0 + 64 * 4.0);
+}
+
 TEST(LayerCost, HeadScoresCountsTheProduct) {
   G m;  // B 1, L 5, J 3, N 2, D 4: 30 scores of 4 products each; fp32
   m.v("q", F32, {1, 5, 2, 4}).v("k", F32, {1, 3, 2, 4}).v("y", F32, {1, 2, 5, 3});
