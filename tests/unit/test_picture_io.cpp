@@ -295,6 +295,15 @@ TEST(PictureDecode, CorruptJpegDcSumsAreDefinedBehaviour) {
   EXPECT_EQ(img.height, 2816);
 }
 
+// fuzz_image in CI at 3ecb064 (finding 14): a 185-byte baseline JPEG whose AC table has no codes;
+// its scan runs out of bits, and stb 2.27 then refills its bit buffer with zeros shifted by 32
+// (undefined; stb_image_decoder.c is built without the shift checks, the rest of UBSan stays on).
+// The picture is refused cleanly.
+TEST(PictureDecode, JpegScansThatRunOutOfBitsAreRefused) {
+  const std::string bytes = read_file(std::string(KILN_TEST_DIR) + "/fuzz/regressions/image_jpeg_bits_run_out.jpg");
+  expect_refused_both_ways(bytes, "bits.jpg", "bits.jpg is not a readable picture (");
+}
+
 // fuzz_image's third finding: a 29-byte 16-bit PNM that stb 2.27 reads past its buffer.
 // Only PNG, JPEG and BMP reach stb; the rest are refused by their first bytes.
 TEST(PictureDecode, OnlyPngJpegAndBmpReachTheDecoder) {
