@@ -65,22 +65,18 @@ void AgreementTally::add(const TensorMap& got, const TensorMap& ref, const std::
   for (size_t o = 0; o < outputs.size(); ++o) {
     const Tensor& g = got.at(outputs[o]);
     const Tensor& r = ref.at(outputs[o]);
-    const OutputComparison c = compare_output(g, r, outputs[o]);  // the shapes' check, and the labels
+    const OutputComparison c = compare_output(g, r, outputs[o]);
     auto& [num, den] = squares_[outputs[o]];
-    for (int64_t i = 0; i < g.numel(); ++i) {
-      const double gv = g.at_double(i), rv = r.at_double(i);
-      num += (gv - rv) * (gv - rv);
-      den += rv * rv;
-    }
+    num += c.sq_diff;
+    den += c.sq_ref;
     finite_ = finite_ && c.finite;
     if (o > 0) continue;
     if (!c.label_agreement) {
       labels_ = false;
       continue;
     }
-    const int64_t positions = g.numel() / g.dims()[1];
-    same_labels_ += std::llround(*c.label_agreement * double(positions));
-    positions_ += positions;
+    same_labels_ += c.same_labels;
+    positions_ += c.label_positions;
   }
 }
 

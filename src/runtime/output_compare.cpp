@@ -39,6 +39,7 @@ OutputComparison compare_output(const Tensor& got, const Tensor& ref, const std:
     den += r[i] * r[i];
     c.max_abs = std::max(c.max_abs, std::fabs(d));
   }
+  c.sq_diff = num, c.sq_ref = den;
   c.rel_l2 = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
   if (!c.finite) c.rel_l2 = c.max_abs = INFINITY;
   const Dims& d = got.dims();
@@ -55,6 +56,7 @@ OutputComparison compare_output(const Tensor& got, const Tensor& ref, const std:
         }
         same += bg == br;
       }
+    c.same_labels = same, c.label_positions = n * hw;
     c.label_agreement = double(same) / double(n * hw);
   }
   return c;

@@ -15,6 +15,9 @@ struct OutputComparison {
   double max_abs = 0;
   bool finite = true;                     // no NaN/Inf in got
   std::optional<double> label_agreement;  // class scores [N, C, ...] only
+  // What rel_l2 and label_agreement are made of, so callers can pool them over several runs.
+  double sq_diff = 0, sq_ref = 0;               // Σ (got − ref)², Σ ref²
+  int64_t same_labels = 0, label_positions = 0;  // positions whose argmax over C agrees, of all
 };
 
 // Shapes must match (kInvalidArgument naming `what` otherwise).
