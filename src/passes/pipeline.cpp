@@ -24,6 +24,7 @@
 #include "passes/fuse_mask_position_embedding.h"
 #include "passes/fuse_masked_softmax.h"
 #include "passes/fuse_matmul_epilogue.h"
+#include "passes/fuse_mix_ffn.h"
 #include "passes/fuse_ms_deform_attn.h"
 #include "passes/fuse_patch_embed_tokens.h"
 #include "passes/fuse_resize_sum.h"
@@ -78,10 +79,16 @@ constexpr RewritePass kRewrites[] = {
     {"fuse_resize_sum", fuse_resize_sum},  // reads the token layout merge_linear_pointwise_conv leaves
     {"fuse_data_movement", fuse_data_movement},  // after every pass that reads Transposes, Slices, Pads
     {"fuse_conv_epilogue", fuse_conv_epilogue},  // last: the passes above read plain Convs
+    {"fuse_mix_ffn", fuse_mix_ffn},  // float16 only: fp16 engines run it after convert_to_fp16
     {"fuse_elementwise", fuse_elementwise},  // after every fusion: takes only the elementwise ops they left
 };
 
 }  // namespace
+
+const std::vector<std::string>& after_fp16_pass_names() {
+  static const std::vector<std::string> names = {"fuse_mix_ffn", "fuse_elementwise"};
+  return names;
+}
 
 const std::vector<std::string>& rewrite_pass_names() {
   static const std::vector<std::string> names = [] {

@@ -102,6 +102,12 @@ double flops_of(const Graph& g, const Node& n) {
     const Dims w = in_dims(1);
     return w.empty() ? 0 : 2 * out_elems() * double(w[0]) + (n.has_input(2) ? out_elems() : 0);
   }
+  if (n.domain == kKilnDomain && op == "MixFFN") {  // LayerNorm, fc1, 3x3 dwconv, fc2 on T tokens, W1 [C, Hd]
+    const Dims w1 = in_dims(3);
+    const double c = double(w1.at(0)), hd = double(w1.at(1)), t = out_elems() / c;
+    const double act = n.attrs.get_string("activation", "none") != "none";
+    return t * (5 * c + (2 * c + 1) * hd + (18 + 1 + act) * hd + (2 * hd + 2) * c);
+  }
   if (n.domain == kKilnDomain && (op == "Int8MatMul" || op == "Int8Conv")) {  // quantize X, GEMM, epilogue
     const Dims w = in_dims(2);  // [N, K] or [O, C, kh, kw]
     const double epilogue = 1 + n.has_input(4) + (n.attrs.get_string("activation", "none") != "none") + n.has_input(5);

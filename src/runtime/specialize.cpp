@@ -8,8 +8,6 @@ namespace kiln {
 
 namespace {
 
-constexpr const char* kFuseElementwise = "fuse_elementwise";
-
 bool inputs_static(const Graph& g) {
   for (const auto& name : g.inputs) {
     const ValueType& t = g.value(name).type;
@@ -18,17 +16,28 @@ bool inputs_static(const Graph& g) {
   return true;
 }
 
-// The pipeline, then for fp16 the conversion and fuse_elementwise on the converted graph
-// (fuse_elementwise.h says why), so a chain sees its final storage types.
+// The passes fp16 engines run on the converted graph (after_fp16_pass_names), unless disabled.
+void run_after_fp16(Graph& g, const EngineBuild& build, PassReport& passes, bool record) {
+  for (const std::string& name : after_fp16_pass_names())
+    if (!build.disabled_passes.count(name)) run_pass(g, name, passes, record);
+}
+
+// The pipeline less the passes that wait for float16 storage.
+PassReport pipeline_before_fp16(Graph& g, const EngineBuild& build, bool fp16, bool record) {
+  std::set<std::string> skip = build.disabled_passes;
+  if (fp16) skip.insert(after_fp16_pass_names().begin(), after_fp16_pass_names().end());
+  return run_passes(g, skip, record);
+}
+
+// The pipeline, then for fp16 the conversion and the passes that follow it, so they see the
+// final storage types.
 PassReport passes_and_precision(Graph& g, const EngineBuild& build, bool convert, bool record,
                                 PrecisionReport* precision) {
-  std::set<std::string> skip = build.disabled_passes;
-  if (build.precision == "fp16") skip.insert(kFuseElementwise);
-  PassReport passes = run_passes(g, skip, record);
+  PassReport passes = pipeline_before_fp16(g, build, build.precision == "fp16", record);
   if (convert) {
     PrecisionReport r = convert_to_fp16(g);
     if (precision) *precision = r;
-    if (!build.disabled_passes.count(kFuseElementwise)) run_pass(g, kFuseElementwise, passes, record);
+    run_after_fp16(g, build, passes, record);
   }
   return passes;
 }
@@ -76,10 +85,7 @@ PassReport optimize_for_engine(Graph& g, EngineBuild& build, PrecisionReport* pr
     build.rewrites = passes.rewrites;
     return passes;
   }
-  // fp16: elementwise chains are fused on the converted graph (fuse_elementwise.h says why).
-  std::set<std::string> skip = build.disabled_passes;
-  if (build.precision == "fp16" || fp16_later) skip.insert(kFuseElementwise);
-  PassReport passes = run_passes(g, skip, /*record_rewrites=*/true);
+  PassReport passes = pipeline_before_fp16(g, build, build.precision == "fp16" || fp16_later, /*record=*/true);
   build.rewrites = passes.rewrites;
   if (build.precision == "fp16") {
     PrecisionReport r = to_fp16_storage(g, build, passes);
@@ -90,7 +96,7 @@ PassReport optimize_for_engine(Graph& g, EngineBuild& build, PrecisionReport* pr
 
 PrecisionReport to_fp16_storage(Graph& g, EngineBuild& build, PassReport& passes) {
   PrecisionReport r = convert_to_fp16(g);
-  if (!build.disabled_passes.count(kFuseElementwise)) run_pass(g, kFuseElementwise, passes, /*record_rewrites=*/true);
+  run_after_fp16(g, build, passes, /*record=*/true);
   build.rewrites = passes.rewrites;
   return r;
 }

@@ -95,6 +95,17 @@ TEST(LayerCost, PatchEmbedTokensCountsTheGemmAndBias) {
   expect_cost(m.cost(), 2.0 * 64 * 27 + 64, 192 * 4.0 + 108 * 2.0 + 4 * 4.0 + 64 * 4.0);
 }
 
+TEST(LayerCost, MixFfnCountsItsFourStages) {
+  G m;  // 2 x 3 tokens of 4 channels fp32, Hd 8: LN 5·C, fc1 (2C + 1)·Hd, conv (18 + 2)·Hd, fc2 (2Hd + 2)·C
+  m.v("x", F32, {1, 6, 4}).v("s", F16, {4}).v("bn", F16, {4}).v("w1", F16, {4, 8}).v("b1", F16, {8});
+  m.v("wd", F16, {8, 1, 3, 3}).v("bd", F16, {8}).v("w2", F16, {8, 4}).v("b2", F32, {4}).v("y", F32, {1, 6, 4});
+  Node& n = m.node("MixFFN", {"x", "s", "bn", "w1", "b1", "wd", "bd", "w2", "b2"}, {"y"});
+  n.domain = "kiln";
+  n.attrs.set("activation", std::string("gelu"));
+  expect_cost(m.cost(), 6.0 * (5 * 4 + 9 * 8 + 20 * 8 + 18 * 4),
+              (24 + 24) * 4.0 + (4 + 4 + 32 + 8 + 72 + 8 + 32) * 2.0 + 4 * 4.0);
+}
+
 TEST(LayerCost, HeadScoresCountsTheProduct) {
   G m;  // B 1, L 5, J 3, N 2, D 4: 30 scores of 4 products each; fp32
   m.v("q", F32, {1, 5, 2, 4}).v("k", F32, {1, 3, 2, 4}).v("y", F32, {1, 2, 5, 3});

@@ -22,5 +22,7 @@ void im2col_tokens_cuda(CudaKernelContext& ctx);
 // PatchEmbedTokens (kiln domain; patch_embed_tokens.h): a tensor-core kernel for float16 W
 // (patch_embed_tokens_mma.cu), else a direct one (patch_embed_tokens_direct.cu).
 void patch_embed_tokens_cuda(CudaKernelContext& ctx);
+// MixFFN (kiln domain; mix_ffn.h): the tensor-core kernel of mix_ffn.cu.
+void mix_ffn_cuda(CudaKernelContext& ctx);
 
 }  // namespace kiln::conv

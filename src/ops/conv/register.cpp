@@ -2,6 +2,7 @@
 #include "ops/conv/depthwise_nhwc.h"
 #include "ops/conv/fused_conv.h"
 #include "ops/conv/im2col_tokens.h"
+#include "ops/conv/mix_ffn.h"
 #include "ops/conv/patch_embed_tokens.h"
 #ifdef KILN_WITH_CUDA
 #include "ops/conv/conv_cuda.h"
@@ -18,6 +19,7 @@ void register_conv_ops(OpRegistry& r) {
   conv::register_fused_conv(r);
   conv::register_im2col_tokens(r);
   conv::register_patch_embed_tokens(r);
+  conv::register_mix_ffn(r);
 #ifdef KILN_WITH_CUDA
   r.set_cuda("Conv", conv::conv_cuda);
   r.set_cuda("MaxPool", conv::max_pool_cuda);
@@ -26,6 +28,7 @@ void register_conv_ops(OpRegistry& r) {
   r.set_cuda(conv::kFusedConvOp, conv::fused_conv_cuda, kKilnDomain);
   r.set_cuda(conv::kIm2ColTokensOp, conv::im2col_tokens_cuda, kKilnDomain);
   r.set_cuda(conv::kPatchEmbedTokensOp, conv::patch_embed_tokens_cuda, kKilnDomain);
+  r.set_cuda(conv::kMixFfnOp, conv::mix_ffn_cuda, kKilnDomain);
 #endif
 }
 

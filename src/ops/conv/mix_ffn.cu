@@ -1,0 +1,329 @@
+// MixFFN on tensor cores (mma.sync m16n8k16, fp16 operands, fp32 sums): LayerNorm, fc1, the 3x3
+// depthwise conv and its activation, fc2 and the residual add for one tile of tokens, with the
+// hidden tokens (4x the stream's width) kept in shared memory.
+//
+// A block takes 8 x 16 output tokens of one image and the 10 x 18 halo the conv reads:
+//   1. LayerNorm of the 180 halo tokens into A [192][C] (fp16; zeros outside the image and in
+//      the 12 rows that pad 180 to twelve m16 tiles).
+//   2. Per chunk of 64 hidden channels:
+//      fc1   H [192][64] = A · W1[:, chunk] + B1 (fp16; zero outside the image: the conv's pads)
+//      conv  G [128][64] = act(dwconv3x3(H) + Bd) (fp16), one warp per output row, a sliding
+//            3 x 3 window of half2 per lane
+//      fc2   acc [128][C] += G · W2[chunk, :] in registers
+//      The next chunk's W1 and W2 columns arrive by cp.async meanwhile (two buffers).
+//   3. Y = acc + B2 + X for the 128 tokens.
+// Rows of every shared tile are padded by 8 halves, so the 8 rows one ldmatrix reads fall in
+// distinct banks.
+//
+// Floor, SegFormer-B2 stage 0 at batch 8 (X, Y [8, 65536, 64] fp32, Hd 256): X read once
+// (134 MB; the halo's second reads come from L2) and Y written (134 MB): 89 µs at 3.0 TB/s.
+// The four unfused nodes move 1.2 GB. GEMMs 2·524288·64·256·(1.5 + 1) = 43 GFLOP with fc1
+// recomputed on the halo rows (192 / 128): 57 µs at the measured 754 TFLOP/s.
+#include <cuda_fp16.h>
+
+#include <cstdint>
+
+#include "kiln/status.h"
+#include "ops/attention/mma_f16.cuh"
+#include "ops/conv/mix_ffn_launch.h"
+#include "ops/elementwise/gelu_erf_fast.h"
+#include "ops/linear/epilogue_math.cuh"
+#include "runtime/cuda/kernel_util.cuh"
+
+namespace kiln::conv {
+namespace {
+
+using attention::cp_async16;
+using attention::cp_async_commit;
+using attention::cp_async_wait;
+using attention::ldmatrix_x4;
+using attention::ldmatrix_x4_trans;
+using attention::mma16816;
+using attention::pack_half2;
+using linear::EpilogueActivation;
+
+constexpr int kTileH = 8, kTileW = 16, kTokens = kTileH * kTileW;
+constexpr int kHaloW = kTileW + 2, kHalo = (kTileH + 2) * kHaloW, kHaloRows = 192;
+constexpr int kChunk = 64;
+constexpr int kThreads = 256;
+constexpr int kPad = 8;
+
+// Shared memory carve-up in halves.
+template <int C> struct Smem {
+  static constexpr int a_ld = C + kPad, w1_ld = kChunk + kPad, w2_ld = C + kPad, h_ld = kChunk + kPad;
+  static constexpr int a = 0;                            // [kHaloRows][a_ld]
+  static constexpr int w1 = a + kHaloRows * a_ld;        // 2 x [C][w1_ld]
+  static constexpr int w2 = w1 + 2 * C * w1_ld;          // 2 x [kChunk][w2_ld]
+  static constexpr int h = w2 + 2 * kChunk * w2_ld;      // [kHaloRows][h_ld]
+  static constexpr int g = h + kHaloRows * h_ld;         // [kTokens][h_ld]
+  static constexpr int bytes = (g + kTokens * h_ld) * 2;
+};
+
+template <class T> struct Io;
+template <> struct Io<float> {
+  static __device__ __forceinline__ float2 load2(const float* p) { return *reinterpret_cast<const float2*>(p); }
+  static __device__ __forceinline__ void store2(float* p, float a, float b) {
+    *reinterpret_cast<float2*>(p) = make_float2(a, b);
+  }
+};
+template <> struct Io<__half> {
+  static __device__ __forceinline__ float2 load2(const __half* p) {
+    return __half22float2(*reinterpret_cast<const __half2*>(p));
+  }
+  static __device__ __forceinline__ void store2(__half* p, float a, float b) {
+    *reinterpret_cast<__half2*>(p) = __floats2half2_rn(a, b);
+  }
+};
+
+struct Tile {
+  int b, y0, x0;  // image, first output row and column
+};
+
+// Halo row r (of kHaloRows) as a token index into X, or -1 outside the image (or past kHalo).
+__device__ __forceinline__ int64_t halo_token(const MixFfnParams& p, const Tile& t, int r) {
+  if (r >= kHalo) return -1;
+  const int y = t.y0 - 1 + r / kHaloW, x = t.x0 - 1 + r % kHaloW;
+  if (y < 0 || y >= p.height || x < 0 || x >= p.width) return -1;
+  return (int64_t(t.b) * p.height + y) * p.width + x;
+}
+
+// Step 1: LayerNorm of the halo tokens into A, fp16. Each warp takes rows warp, warp + 8, ...,
+// four at a time so that their loads are in flight together; a lane holds C / 32 channels.
+template <int C, class T>
+__device__ void layer_norm_halo(const MixFfnParams& p, const Tile& t, __half* a) {
+  constexpr int kPer = C / 32, kBatch = 4;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, c0 = lane * kPer;
+  const T* x = static_cast<const T*>(p.x);
+  float gamma[kPer], beta[kPer];
+  for (int i = 0; i < kPer; ++i) {
+    gamma[i] = __half2float(static_cast<const __half*>(p.scale)[c0 + i]);
+    beta[i] = __half2float(static_cast<const __half*>(p.shift)[c0 + i]);
+  }
+  for (int r0 = warp; r0 < kHaloRows; r0 += 8 * kBatch) {
+    float v[kBatch][kPer];
+    int64_t tok[kBatch];
+#pragma unroll
+    for (int k = 0; k < kBatch; ++k) {
+      tok[k] = halo_token(p, t, r0 + 8 * k);
+#pragma unroll
+      for (int i = 0; i < kPer; ++i) v[k][i] = tok[k] >= 0 ? cuda::load_f(x, tok[k] * C + c0 + i) : 0.f;
+    }
+#pragma unroll
+    for (int k = 0; k < kBatch; ++k) {
+      const int r = r0 + 8 * k;  // kHaloRows is a multiple of 8 * kBatch
+      float s = 0.f;
+      for (int i = 0; i < kPer; ++i) s += v[k][i];
+      const float mean = cuda::warp_sum(s) * (1.f / C);
+      float q = 0.f;
+      for (int i = 0; i < kPer; ++i) q += (v[k][i] - mean) * (v[k][i] - mean);
+      const float inv = rsqrtf(cuda::warp_sum(q) * (1.f / C) + p.epsilon);
+      __half* row = a + r * Smem<C>::a_ld + c0;
+      for (int i = 0; i < kPer; ++i)
+        row[i] = __float2half_rn(tok[k] >= 0 ? (v[k][i] - mean) * inv * gamma[i] + beta[i] : 0.f);
+    }
+  }
+}
+
+// The next chunk's W1 columns [C][64] and W2 rows [64][C], 16 bytes a copy.
+template <int C>
+__device__ __forceinline__ void fetch_weights(const MixFfnParams& p, int chunk, __half* w1, __half* w2) {
+  const __half* g1 = static_cast<const __half*>(p.w1) + chunk * kChunk;
+  const __half* g2 = static_cast<const __half*>(p.w2) + int64_t(chunk) * kChunk * C;
+  for (int i = threadIdx.x; i < C * (kChunk / 8); i += kThreads) {
+    const int row = i / (kChunk / 8), col = i % (kChunk / 8) * 8;
+    cp_async16(w1 + row * Smem<C>::w1_ld + col, g1 + int64_t(row) * p.hidden + col, 16);
+  }
+  for (int i = threadIdx.x; i < kChunk * (C / 8); i += kThreads) {
+    const int row = i / (C / 8), col = i % (C / 8) * 8;
+    cp_async16(w2 + row * Smem<C>::w2_ld + col, g2 + row * C + col, 16);
+  }
+}
+
+// fc1 for one chunk: H = A · W1c + B1c, zero on rows outside the image. Warps 4 (rows, 48 each:
+// three m16 tiles) x 2 (columns, 32 each: four n8 tiles).
+template <int C>
+__device__ void fc1_chunk(const MixFfnParams& p, const Tile& t, int chunk, const __half* a, const __half* w1,
+                          __half* h) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, q = lane % 4;
+  const int m0 = (warp & 3) * 48, n0 = (warp >> 2) * 32;
+  float acc[3][4][4] = {};
+#pragma unroll
+  for (int k0 = 0; k0 < C; k0 += 16) {
+    uint32_t af[3][4], bf[4][2];
+#pragma unroll
+    for (int mt = 0; mt < 3; ++mt)
+      ldmatrix_x4(af[mt], a + (m0 + mt * 16 + (lane & 15)) * Smem<C>::a_ld + k0 + (lane >> 4) * 8);
+#pragma unroll
+    for (int np = 0; np < 2; ++np) {
+      uint32_t r[4];
+      ldmatrix_x4_trans(r, w1 + (k0 + ((lane >> 3) & 1) * 8 + (lane & 7)) * Smem<C>::w1_ld + n0 + np * 16 +
+                               (lane >> 4) * 8);
+      bf[2 * np][0] = r[0], bf[2 * np][1] = r[1], bf[2 * np + 1][0] = r[2], bf[2 * np + 1][1] = r[3];
+    }
+#pragma unroll
+    for (int mt = 0; mt < 3; ++mt)
+#pragma unroll
+      for (int nt = 0; nt < 4; ++nt) mma16816(acc[mt][nt], af[mt], bf[nt][0], bf[nt][1]);
+  }
+  const __half* b1 = static_cast<const __half*>(p.b1) + chunk * kChunk;
+  bool inside[3][2];
+#pragma unroll
+  for (int mt = 0; mt < 3; ++mt)
+#pragma unroll
+    for (int half = 0; half < 2; ++half) inside[mt][half] = halo_token(p, t, m0 + mt * 16 + g + half * 8) >= 0;
+#pragma unroll
+  for (int nt = 0; nt < 4; ++nt) {
+    const int col = n0 + nt * 8 + 2 * q;
+    const float2 bias = __half22float2(*reinterpret_cast<const __half2*>(b1 + col));
+#pragma unroll
+    for (int mt = 0; mt < 3; ++mt)
+#pragma unroll
+      for (int half = 0; half < 2; ++half) {
+        const int row = m0 + mt * 16 + g + half * 8;
+        const float* c = acc[mt][nt] + 2 * half;
+        *reinterpret_cast<uint32_t*>(h + row * Smem<C>::h_ld + col) =
+            inside[mt][half] ? pack_half2(c[0] + bias.x, c[1] + bias.y) : 0u;
+      }
+  }
+}
+
+__device__ __forceinline__ float activate(EpilogueActivation act, float v) {
+  return act == EpilogueActivation::kGelu ? ew::gelu_erf_fast(v) : linear::activate_f(act, v);
+}
+
+// The depthwise conv of one chunk: warp w writes output row w, lane l channels 2l and 2l + 1,
+// sliding a 3 x 3 window of half2 along the row.
+template <int C>
+__device__ void dwconv_chunk(const MixFfnParams& p, int chunk, const __half* h, __half* gout) {
+  constexpr int ld = Smem<C>::h_ld;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int ch = chunk * kChunk + 2 * lane;
+  const __half* wd = static_cast<const __half*>(p.wd) + int64_t(ch) * 9;
+  float w[2][9];
+#pragma unroll
+  for (int k = 0; k < 9; ++k) w[0][k] = __half2float(wd[k]), w[1][k] = __half2float(wd[9 + k]);
+  const float2 bias = __half22float2(*reinterpret_cast<const __half2*>(static_cast<const __half*>(p.bd) + ch));
+  const auto act = EpilogueActivation(p.activation);
+  const __half* base = h + warp * kHaloW * ld + 2 * lane;  // halo rows warp .. warp + 2
+  float2 win[3][3];                                         // [tap row][tap column]
+#pragma unroll
+  for (int j = 0; j < 2; ++j)
+#pragma unroll
+    for (int i = 0; i < 3; ++i) win[i][j] = __half22float2(*reinterpret_cast<const __half2*>(base + (i * kHaloW + j) * ld));
+#pragma unroll
+  for (int ox = 0; ox < kTileW; ++ox) {
+#pragma unroll
+    for (int i = 0; i < 3; ++i)
+      win[i][2] = __half22float2(*reinterpret_cast<const __half2*>(base + (i * kHaloW + ox + 2) * ld));
+    float s0 = bias.x, s1 = bias.y;
+#pragma unroll
+    for (int i = 0; i < 3; ++i)
+#pragma unroll
+      for (int j = 0; j < 3; ++j) s0 = fmaf(w[0][i * 3 + j], win[i][j].x, s0), s1 = fmaf(w[1][i * 3 + j], win[i][j].y, s1);
+    *reinterpret_cast<uint32_t*>(gout + (warp * kTileW + ox) * ld + 2 * lane) =
+        pack_half2(activate(act, s0), activate(act, s1));
+#pragma unroll
+    for (int i = 0; i < 3; ++i) win[i][0] = win[i][1], win[i][1] = win[i][2];
+  }
+}
+
+// fc2 for one chunk: acc += G · W2c. Warps 4 (rows, 32 each: two m16 tiles) x 2 (columns, C / 2
+// each: C / 16 n8 tiles).
+template <int C>
+__device__ __forceinline__ void fc2_chunk(const __half* gin, const __half* w2, float (&acc)[2][C / 16][4]) {
+  constexpr int kNt = C / 16;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int m0 = (warp & 3) * 32, n0 = (warp >> 2) * (C / 2);
+#pragma unroll
+  for (int k0 = 0; k0 < kChunk; k0 += 16) {
+    uint32_t af[2][4];
+#pragma unroll
+    for (int mt = 0; mt < 2; ++mt)
+      ldmatrix_x4(af[mt], gin + (m0 + mt * 16 + (lane & 15)) * Smem<C>::h_ld + k0 + (lane >> 4) * 8);
+#pragma unroll
+    for (int np = 0; np < kNt / 2; ++np) {
+      uint32_t r[4];
+      ldmatrix_x4_trans(r, w2 + (k0 + ((lane >> 3) & 1) * 8 + (lane & 7)) * Smem<C>::w2_ld + n0 + np * 16 +
+                               (lane >> 4) * 8);
+#pragma unroll
+      for (int mt = 0; mt < 2; ++mt) {
+        mma16816(acc[mt][2 * np], af[mt], r[0], r[1]);
+        mma16816(acc[mt][2 * np + 1], af[mt], r[2], r[3]);
+      }
+    }
+  }
+}
+
+template <int C, class T>
+__global__ void __launch_bounds__(kThreads, C <= 64 ? 2 : 1) mix_ffn(MixFfnParams p) {
+  extern __shared__ __align__(16) __half smem[];
+  using L = Smem<C>;
+  const Tile t{int(blockIdx.z), int(blockIdx.y) * kTileH, int(blockIdx.x) * kTileW};
+  const int chunks = p.hidden / kChunk;
+  fetch_weights<C>(p, 0, smem + L::w1, smem + L::w2);
+  cp_async_commit();
+  layer_norm_halo<C, T>(p, t, smem + L::a);
+  float acc[2][C / 16][4] = {};
+  for (int k = 0; k < chunks; ++k) {
+    const int buf = k & 1;
+    cp_async_wait<0>();
+    __syncthreads();  // this chunk's weights and (k = 0) A are in; the other buffer is free
+    if (k + 1 < chunks) {
+      fetch_weights<C>(p, k + 1, smem + L::w1 + (buf ^ 1) * C * L::w1_ld, smem + L::w2 + (buf ^ 1) * kChunk * L::w2_ld);
+      cp_async_commit();
+    }
+    fc1_chunk<C>(p, t, k, smem + L::a, smem + L::w1 + buf * C * L::w1_ld, smem + L::h);
+    __syncthreads();
+    dwconv_chunk<C>(p, k, smem + L::h, smem + L::g);
+    __syncthreads();
+    fc2_chunk<C>(smem + L::g, smem + L::w2 + buf * kChunk * L::w2_ld, acc);
+  }
+  // Y = acc + B2 + X on the tile's tokens inside the image.
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, q = lane % 4;
+  const int m0 = (warp & 3) * 32, n0 = (warp >> 2) * (C / 2);
+  const T* x = static_cast<const T*>(p.x);
+  const T* b2 = static_cast<const T*>(p.b2);
+  T* y = static_cast<T*>(p.y);
+#pragma unroll
+  for (int mt = 0; mt < 2; ++mt)
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      const int m = m0 + mt * 16 + g + half * 8, oy = t.y0 + m / kTileW, ox = t.x0 + m % kTileW;
+      if (oy >= p.height || ox >= p.width) continue;
+      const int64_t row = ((int64_t(t.b) * p.height + oy) * p.width + ox) * C;
+#pragma unroll
+      for (int nt = 0; nt < C / 16; ++nt) {
+        const int c = n0 + nt * 8 + 2 * q;
+        const float2 r = Io<T>::load2(x + row + c), bias = Io<T>::load2(b2 + c);
+        Io<T>::store2(y + row + c, acc[mt][nt][2 * half] + bias.x + r.x, acc[mt][nt][2 * half + 1] + bias.y + r.y);
+      }
+    }
+}
+
+template <int C, class T> void launch(const MixFfnParams& p, CudaStream stream) {
+  auto kernel = mix_ffn<C, T>;
+  CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Smem<C>::bytes));
+  const dim3 grid(unsigned((p.width + kTileW - 1) / kTileW), unsigned((p.height + kTileH - 1) / kTileH),
+                  unsigned(p.batch));
+  kernel<<<grid, kThreads, Smem<C>::bytes, stream>>>(p);
+  CUDA_CHECK(cudaGetLastError());
+}
+
+template <class T> void launch_typed(const MixFfnParams& p, CudaStream stream) {
+  switch (p.channels) {
+    case 32: return launch<32, T>(p, stream);
+    case 64: return launch<64, T>(p, stream);
+    case 128: return launch<128, T>(p, stream);
+  }
+  KILN_ASSERT(false);
+}
+
+}  // namespace
+
+void launch_mix_ffn(const MixFfnParams& p, CudaStream stream) {
+  KILN_ASSERT(p.hidden % kChunk == 0 && p.batch <= 65535 && (p.height + kTileH - 1) / kTileH <= 65535);
+  if (p.x_f32) launch_typed<float>(p, stream);
+  else launch_typed<__half>(p, stream);
+}
+
+}  // namespace kiln::conv

@@ -1,0 +1,30 @@
+// MixFFN on the GPU (ops/conv/mix_ffn.h has the op): plain data for the launcher in mix_ffn.cu,
+// so nvcc never sees the op headers.
+#pragma once
+#include "runtime/cuda/device_tensor.h"
+
+namespace kiln::conv {
+
+// Every pointer is 16-byte aligned (the host checks); x, b2 and y are float32 when x_f32, else
+// float16; the rest float16. The host checks channels and hidden with mix_ffn_fits and that every
+// extent fits in 32 bits.
+struct MixFfnParams {
+  const void* x = nullptr;  // [batch, height*width, channels]
+  const void* scale = nullptr;
+  const void* shift = nullptr;  // LayerNorm's Scale and B [channels]
+  const void* w1 = nullptr;     // [channels, hidden]
+  const void* b1 = nullptr;     // [hidden]
+  const void* wd = nullptr;     // [hidden, 9]: the 3x3 depthwise taps, row-major
+  const void* bd = nullptr;     // [hidden]
+  const void* w2 = nullptr;     // [hidden, channels]
+  const void* b2 = nullptr;     // [channels]
+  void* y = nullptr;            // [batch, height*width, channels]
+  bool x_f32 = true;
+  int batch = 0, height = 0, width = 0, channels = 0, hidden = 0;
+  float epsilon = 1e-5f;
+  int activation = 0;  // linear::EpilogueActivation
+};
+
+void launch_mix_ffn(const MixFfnParams& p, CudaStream stream);
+
+}  // namespace kiln::conv

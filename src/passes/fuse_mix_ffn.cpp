@@ -1,0 +1,96 @@
+#include "passes/fuse_mix_ffn.h"
+
+#include <set>
+
+#include "ops/conv/depthwise_nhwc.h"
+#include "ops/conv/mix_ffn.h"
+#include "ops/op.h"
+#include "passes/pattern.h"
+
+namespace kiln {
+namespace {
+
+struct Match {
+  const Node *ln = nullptr, *fc1 = nullptr, *dw = nullptr, *fc2 = nullptr;
+};
+
+bool has_dims(const Graph& g, const std::string& v, const Dims& d, DType t) {
+  return static_dims(g, v) == d && g.value(v).type.dtype == t;
+}
+
+// A FusedMatMul with a bias, no activation and `inputs` inputs (4: with a residual).
+bool plain_gemm(const Node* n, size_t inputs) {
+  return is_kiln_op(n, "FusedMatMul") && n->inputs.size() == inputs && n->outputs.size() == 1 &&
+         n->attrs.get_string("activation", "none") == "none";
+}
+
+// A 3x3 depthwise conv with bias, stride 1, dilation 1 and pads 1 on every side.
+bool same_3x3(const Node* n) {
+  if (!is_kiln_op(n, conv::kDepthwiseNhwcOp) || n->inputs.size() != 3 || !n->has_input(2)) return false;
+  const Attributes& a = n->attrs;
+  return a.get_string("auto_pad", "NOTSET") == "NOTSET" && a.get_ints("kernel_shape", {3, 3}) == Dims{3, 3} &&
+         a.get_ints("strides", {1, 1}) == Dims{1, 1} && a.get_ints("dilations", {1, 1}) == Dims{1, 1} &&
+         a.get_ints("pads", {0, 0, 0, 0}) == Dims{1, 1, 1, 1};
+}
+
+std::optional<Match> match(const Graph& g, const GraphIndex& idx, const Node& fc2) {
+  if (!plain_gemm(&fc2, 4)) return std::nullopt;
+  const Node* dw = idx.producer(fc2.inputs[0]);
+  if (!same_3x3(dw) || !idx.used_only_by(fc2.inputs[0], fc2)) return std::nullopt;
+  const Node* fc1 = idx.producer(dw->inputs[0]);
+  if (!plain_gemm(fc1, 3) || !idx.used_only_by(dw->inputs[0], *dw)) return std::nullopt;
+  const Node* ln = idx.producer(fc1->inputs[0]);
+  if (!is_op(ln, "LayerNormalization") || ln->inputs.size() != 3 || !ln->has_input(2) ||
+      !idx.used_only_by(fc1->inputs[0], *fc1))
+    return std::nullopt;
+  for (size_t o = 1; o < ln->outputs.size(); ++o)
+    if (!ln->outputs[o].empty()) return std::nullopt;
+  const std::string& x = ln->inputs[0];
+  if (fc2.inputs[3] != x) return std::nullopt;
+  const auto xd = static_dims(g, x);
+  if (!xd || xd->size() != 3) return std::nullopt;
+  const int64_t axis = ln->attrs.get_int("axis", -1);
+  if ((axis != -1 && axis != 2) || ln->attrs.get_int("stash_type", 1) != 1) return std::nullopt;
+  const auto w1 = static_dims(g, fc1->inputs[1]);
+  if (!w1 || w1->size() != 2) return std::nullopt;
+  const int64_t B = (*xd)[0], N = (*xd)[1], C = (*xd)[2], Hd = (*w1)[1];
+  if ((*w1)[0] != C || !conv::mix_ffn_fits(C, Hd)) return std::nullopt;
+  if (!dw->attrs.has("height") || !dw->attrs.has("width") ||
+      dw->attrs.get_int("height") * dw->attrs.get_int("width") != N)
+    return std::nullopt;
+  const DType xt = g.value(x).type.dtype, h = DType::kF16;
+  if (xt != DType::kF32 && xt != DType::kF16) return std::nullopt;
+  const bool typed = has_dims(g, ln->inputs[1], {C}, h) && has_dims(g, ln->inputs[2], {C}, h) &&
+                     has_dims(g, ln->outputs[0], {B, N, C}, h) && has_dims(g, fc1->inputs[1], {C, Hd}, h) &&
+                     has_dims(g, fc1->inputs[2], {Hd}, h) && has_dims(g, fc1->outputs[0], {B, N, Hd}, h) &&
+                     has_dims(g, dw->inputs[1], {Hd, 1, 3, 3}, h) && has_dims(g, dw->inputs[2], {Hd}, h) &&
+                     has_dims(g, dw->outputs[0], {B, N, Hd}, h) && has_dims(g, fc2.inputs[1], {Hd, C}, h) &&
+                     has_dims(g, fc2.inputs[2], {C}, xt) && has_dims(g, fc2.outputs[0], {B, N, C}, xt);
+  if (!typed) return std::nullopt;
+  return Match{ln, fc1, dw, &fc2};
+}
+
+}  // namespace
+
+int fuse_mix_ffn(Graph& g) {
+  const auto found = collect_matches(g, [&](const GraphIndex& idx, const Node& n) { return match(g, idx, n); });
+  if (found.empty()) return 0;
+  std::vector<Node> added;
+  std::set<const Node*> removed;
+  for (const Match& m : found) {
+    Node n = kiln_node(m.fc2->name, conv::kMixFfnOp,
+                       {m.ln->inputs[0], m.ln->inputs[1], m.ln->inputs[2], m.fc1->inputs[1], m.fc1->inputs[2],
+                        m.dw->inputs[1], m.dw->inputs[2], m.fc2->inputs[1], m.fc2->inputs[2]},
+                       m.fc2->outputs[0]);
+    n.attrs.set("height", m.dw->attrs.get_int("height"));
+    n.attrs.set("width", m.dw->attrs.get_int("width"));
+    n.attrs.set("epsilon", m.ln->attrs.get_float("epsilon", 1e-5f));
+    n.attrs.set("activation", m.dw->attrs.get_string("activation", "none"));
+    added.push_back(std::move(n));
+    removed.insert({m.ln, m.fc1, m.dw, m.fc2});
+  }
+  replace_nodes(g, removed, std::move(added));
+  return int(found.size());
+}
+
+}  // namespace kiln

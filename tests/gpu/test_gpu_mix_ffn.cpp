@@ -1,0 +1,126 @@
+// MixFFN's CUDA kernel against the CPU reference (the four replaced nodes' references in turn,
+// with their float16 roundings): C 32/64/128, Hd 64 to 512, images on and off the 8 x 16 tile
+// (ragged both ways, one row, one column, one token), 1-3 images, float32 or float16 streams,
+// every activation. Cases run three times on one executor: first run, planned arena, CUDA Graph
+// replay. Then the reference SegFormers as `kiln build --fp16` makes them, with and without
+// fuse_mix_ffn.
+#include <cstdio>
+#include <filesystem>
+#include <set>
+#include <string>
+
+#include "../model/model_compare.h"
+#include "fused_model_check.h"
+#include "gpu_compare.h"
+#include "onnx/importer.h"
+#include "ops/op.h"
+#include "passes/convert_precision.h"
+#include "passes/pipeline.h"
+#include "runtime/cpu_executor.h"
+
+namespace kiln::gpu_test {
+namespace {
+
+struct MixCase {
+  int64_t b = 1, h = 8, w = 16, c = 64, hd = 256;
+  DType x = DType::kF32;
+  const char* act = "gelu";
+};
+
+GpuCase make_case(const MixCase& m, uint64_t seed) {
+  const DType h = DType::kF16;
+  auto rnd = [&](DType t, Dims d, double lo, double hi) { return random_tensor(t, std::move(d), seed++, lo, hi); };
+  GpuCase g{"MixFFN",
+            {rnd(m.x, {m.b, m.h * m.w, m.c}, -2, 2), rnd(h, {m.c}, 0.5, 1.5), rnd(h, {m.c}, -0.2, 0.2),
+             rnd(h, {m.c, m.hd}, -0.3, 0.3), rnd(h, {m.hd}, -0.1, 0.1), rnd(h, {m.hd, 1, 3, 3}, -0.4, 0.4),
+             rnd(h, {m.hd}, -0.1, 0.1), rnd(h, {m.hd, m.c}, -0.2, 0.2), rnd(m.x, {m.c}, -0.1, 0.1)},
+            {1, 2, 3, 4, 5, 6, 7, 8}};
+  g.domain = kKilnDomain;
+  g.attrs.set("height", m.h);
+  g.attrs.set("width", m.w);
+  g.attrs.set("epsilon", 1e-6f);
+  g.attrs.set("activation", std::string(m.act));
+  g.seed = seed;
+  g.gpu_runs = 3;
+  // The same fp16 roundings on both sides; a sum order that differs may move a hidden value by
+  // one fp16 step (2^-11 relative), which fc2 passes on diluted by Hd terms.
+  f16_tolerance(g);
+  return g;
+}
+
+void run_cases(const std::vector<MixCase>& cases, uint64_t seed) {
+  for (const MixCase& m : cases) {
+    char what[160];
+    std::snprintf(what, sizeof what, "%s b%lld %lldx%lld c%lld hd%lld %s", m.x == DType::kF32 ? "f32" : "f16",
+                  static_cast<long long>(m.b), static_cast<long long>(m.h), static_cast<long long>(m.w),
+                  static_cast<long long>(m.c), static_cast<long long>(m.hd), m.act);
+    SCOPED_TRACE(what);
+    expect_gpu_matches_cpu(make_case(m, seed));
+    seed += 16;
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+}
+
+TEST(GpuMixFfn, Widths) {
+  run_cases({{},
+             {1, 8, 16, 32, 128},
+             {1, 8, 16, 128, 512},
+             {2, 16, 32, 64, 64},
+             {1, 8, 16, 128, 192}},
+            9100);
+}
+
+TEST(GpuMixFfn, RaggedImages) {
+  run_cases({{2, 13, 21, 64, 256},
+             {3, 9, 17, 32, 128},
+             {1, 1, 40, 128, 128},
+             {1, 33, 1, 64, 64},
+             {1, 1, 1, 32, 64},
+             {1, 23, 50, 128, 256}},
+            9200);
+}
+
+TEST(GpuMixFfn, StreamTypesAndActivations) {
+  run_cases({{1, 11, 19, 64, 256, DType::kF16},
+             {2, 8, 16, 32, 128, DType::kF16, "gelu_tanh"},
+             {1, 10, 30, 128, 256, DType::kF32, "relu"},
+             {1, 7, 9, 64, 128, DType::kF32, "none"},
+             {1, 9, 18, 128, 128, DType::kF16, "gelu"}},
+            9300);
+}
+
+// A reference SegFormer as an fp16 engine builds it, with and without fuse_mix_ffn: both within
+// the fp16 model tests' 1e-2 of the fp32 CPU logits, and close to each other.
+void expect_fp16_model(const std::string& model, int fires, bool cpu_fp16) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(test_dir()) / "models" / model;
+  ImportOptions import;
+  const TensorMap feeds = test::reference_inputs(dir, &import);
+  const auto& late = after_fp16_pass_names();
+  const std::set<std::string> skip(late.begin(), late.end());
+  Graph fused = import_onnx_file((dir / "model.onnx").string(), import);
+  PassReport r = run_passes(fused, skip);
+  const TensorMap fp32 = CpuExecutor(fused).run(feeds);
+  Graph plain = fused;
+  convert_to_fp16(fused);
+  convert_to_fp16(plain);
+  run_pass(fused, "fuse_mix_ffn", r, false);
+  ASSERT_EQ(r.fused.at("fuse_mix_ffn"), fires);
+  const Tensor got = run_gpu_planned(fused, feeds, "logits"), unfused = run_gpu_planned(plain, feeds, "logits");
+  const double vs_fp32 = rel_l2(got, fp32.at("logits")), vs_unfused = rel_l2(got, unfused);
+  std::printf("%s fp16: fused vs fp32 %.3g, unfused vs fp32 %.3g, fused vs unfused %.3g\n", model.c_str(), vs_fp32,
+              rel_l2(unfused, fp32.at("logits")), vs_unfused);
+  EXPECT_LE(vs_fp32, 1e-2);
+  EXPECT_LE(vs_unfused, 2e-3);
+  if (cpu_fp16) {  // the fused fp16 graph on the CPU reference: the kernel against the composition
+    const double vs_cpu = rel_l2(got, CpuExecutor(fused).run(feeds).at("logits"));
+    std::printf("%s fp16: fused GPU vs fused CPU %.3g\n", model.c_str(), vs_cpu);
+    EXPECT_LE(vs_cpu, 2e-3);
+  }
+}
+
+TEST(GpuMixFfn, SegformerTinyFp16) { expect_fp16_model("segformer_tiny", 2, true); }
+TEST(GpuMixFfn, SegformerB0Fp16) { expect_fp16_model("segformer_b0", 4, false); }
+
+}  // namespace
+}  // namespace kiln::gpu_test
