@@ -10,7 +10,8 @@
 //      conv  G [128][64] = act(dwconv3x3(H) + Bd) (fp16), one warp per output row, a sliding
 //            3 x 3 window of half2 per lane
 //      fc2   acc [128][C] += G · W2[chunk, :] in registers
-//      The next chunk's W1 and W2 columns arrive by cp.async meanwhile (two buffers).
+//      fc2 of chunk k runs beside fc1 of chunk k + 1 between the same two barriers; the next
+//      chunk's W1 and W2 columns arrive by cp.async during the conv (two buffers).
 //   3. Y = acc + B2 + X for the 128 tokens.
 // Rows of every shared tile are padded by 8 halves, so the 8 rows one ldmatrix reads fall in
 // distinct banks.
@@ -22,6 +23,7 @@
 #include <cuda_fp16.h>
 
 #include <cstdint>
+#include <type_traits>
 
 #include "kiln/status.h"
 #include "ops/attention/mma_f16.cuh"
@@ -45,8 +47,11 @@ using linear::EpilogueActivation;
 constexpr int kTileH = 8, kTileW = 16, kTokens = kTileH * kTileW;
 constexpr int kHaloW = kTileW + 2, kHalo = (kTileH + 2) * kHaloW, kHaloRows = 192;
 constexpr int kChunk = 64;
-constexpr int kThreads = 256;
 constexpr int kPad = 8;
+
+// Warps per block: 8, or 16 at C = 128, where one block fills an SM (its shared memory) and the
+// fc2 sums of 128 x 128 would not fit 8 warps' registers beside fc1's.
+template <int C> constexpr int kWarps = C == 128 ? 16 : 8;
 
 // Shared memory carve-up in halves.
 template <int C> struct Smem {
@@ -75,6 +80,24 @@ template <> struct Io<__half> {
   }
 };
 
+// N consecutive values (N = 1, 2 or 4) in one load.
+template <class T, int N> __device__ __forceinline__ void load_n(const T* p, float (&v)[N]) {
+  if constexpr (N == 1) {
+    v[0] = cuda::load_f(p, 0);
+  } else if constexpr (N == 2) {
+    const float2 f = Io<T>::load2(p);
+    v[0] = f.x, v[1] = f.y;
+  } else if constexpr (std::is_same_v<T, float>) {
+    const float4 f = *reinterpret_cast<const float4*>(p);
+    v[0] = f.x, v[1] = f.y, v[2] = f.z, v[3] = f.w;
+  } else {
+    const uint2 u = *reinterpret_cast<const uint2*>(p);
+    const float2 a = __half22float2(*reinterpret_cast<const __half2*>(&u.x));
+    const float2 b = __half22float2(*reinterpret_cast<const __half2*>(&u.y));
+    v[0] = a.x, v[1] = a.y, v[2] = b.x, v[3] = b.y;
+  }
+}
+
 struct Tile {
   int b, y0, x0;  // image, first output row and column
 };
@@ -87,11 +110,13 @@ __device__ __forceinline__ int64_t halo_token(const MixFfnParams& p, const Tile&
   return (int64_t(t.b) * p.height + y) * p.width + x;
 }
 
-// Step 1: LayerNorm of the halo tokens into A, fp16. Each warp takes rows warp, warp + 8, ...,
-// four at a time so that their loads are in flight together; a lane holds C / 32 channels.
+// Step 1: LayerNorm of the halo tokens into A, fp16. Warp w takes rows w, w + NW, ...; its
+// loads for 64 / NW rows are issued together (three rounds), then reduced. A lane holds C / 32
+// channels.
 template <int C, class T>
 __device__ void layer_norm_halo(const MixFfnParams& p, const Tile& t, __half* a) {
-  constexpr int kPer = C / 32, kBatch = 4;
+  constexpr int kNw = kWarps<C>, kPer = C / 32, kBatch = 64 / kNw;
+  static_assert(kHaloRows % (kNw * kBatch) == 0);
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, c0 = lane * kPer;
   const T* x = static_cast<const T*>(p.x);
   float gamma[kPer], beta[kPer];
@@ -99,34 +124,35 @@ __device__ void layer_norm_halo(const MixFfnParams& p, const Tile& t, __half* a)
     gamma[i] = __half2float(static_cast<const __half*>(p.scale)[c0 + i]);
     beta[i] = __half2float(static_cast<const __half*>(p.shift)[c0 + i]);
   }
-  for (int r0 = warp; r0 < kHaloRows; r0 += 8 * kBatch) {
+  for (int r0 = warp; r0 < kHaloRows; r0 += kNw * kBatch) {
     float v[kBatch][kPer];
     int64_t tok[kBatch];
 #pragma unroll
     for (int k = 0; k < kBatch; ++k) {
-      tok[k] = halo_token(p, t, r0 + 8 * k);
-#pragma unroll
-      for (int i = 0; i < kPer; ++i) v[k][i] = tok[k] >= 0 ? cuda::load_f(x, tok[k] * C + c0 + i) : 0.f;
+      tok[k] = halo_token(p, t, r0 + kNw * k);
+      if (tok[k] >= 0) load_n<T, kPer>(x + tok[k] * C + c0, v[k]);
+      else
+        for (int i = 0; i < kPer; ++i) v[k][i] = 0.f;
     }
 #pragma unroll
     for (int k = 0; k < kBatch; ++k) {
-      const int r = r0 + 8 * k;  // kHaloRows is a multiple of 8 * kBatch
       float s = 0.f;
       for (int i = 0; i < kPer; ++i) s += v[k][i];
       const float mean = cuda::warp_sum(s) * (1.f / C);
       float q = 0.f;
       for (int i = 0; i < kPer; ++i) q += (v[k][i] - mean) * (v[k][i] - mean);
       const float inv = rsqrtf(cuda::warp_sum(q) * (1.f / C) + p.epsilon);
-      __half* row = a + r * Smem<C>::a_ld + c0;
+      __half* row = a + (r0 + kNw * k) * Smem<C>::a_ld + c0;
       for (int i = 0; i < kPer; ++i)
         row[i] = __float2half_rn(tok[k] >= 0 ? (v[k][i] - mean) * inv * gamma[i] + beta[i] : 0.f);
     }
   }
 }
 
-// The next chunk's W1 columns [C][64] and W2 rows [64][C], 16 bytes a copy.
+// A chunk's W1 columns [C][64] and W2 rows [64][C], 16 bytes a copy.
 template <int C>
 __device__ __forceinline__ void fetch_weights(const MixFfnParams& p, int chunk, __half* w1, __half* w2) {
+  constexpr int kThreads = kWarps<C> * 32;
   const __half* g1 = static_cast<const __half*>(p.w1) + chunk * kChunk;
   const __half* g2 = static_cast<const __half*>(p.w2) + int64_t(chunk) * kChunk * C;
   for (int i = threadIdx.x; i < C * (kChunk / 8); i += kThreads) {
@@ -140,21 +166,22 @@ __device__ __forceinline__ void fetch_weights(const MixFfnParams& p, int chunk, 
 }
 
 // fc1 for one chunk: H = A · W1c + B1c, zero on rows outside the image. Warps 4 (rows, 48 each:
-// three m16 tiles) x 2 (columns, 32 each: four n8 tiles).
+// three m16 tiles) x NW / 4 (columns: 32 or 16 each).
 template <int C>
 __device__ void fc1_chunk(const MixFfnParams& p, const Tile& t, int chunk, const __half* a, const __half* w1,
                           __half* h) {
+  constexpr int kCols = kChunk / (kWarps<C> / 4), kNt = kCols / 8;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, q = lane % 4;
-  const int m0 = (warp & 3) * 48, n0 = (warp >> 2) * 32;
-  float acc[3][4][4] = {};
+  const int m0 = (warp & 3) * 48, n0 = (warp >> 2) * kCols;
+  float acc[3][kNt][4] = {};
 #pragma unroll
   for (int k0 = 0; k0 < C; k0 += 16) {
-    uint32_t af[3][4], bf[4][2];
+    uint32_t af[3][4], bf[kNt][2];
 #pragma unroll
     for (int mt = 0; mt < 3; ++mt)
       ldmatrix_x4(af[mt], a + (m0 + mt * 16 + (lane & 15)) * Smem<C>::a_ld + k0 + (lane >> 4) * 8);
 #pragma unroll
-    for (int np = 0; np < 2; ++np) {
+    for (int np = 0; np < kNt / 2; ++np) {
       uint32_t r[4];
       ldmatrix_x4_trans(r, w1 + (k0 + ((lane >> 3) & 1) * 8 + (lane & 7)) * Smem<C>::w1_ld + n0 + np * 16 +
                                (lane >> 4) * 8);
@@ -163,7 +190,7 @@ __device__ void fc1_chunk(const MixFfnParams& p, const Tile& t, int chunk, const
 #pragma unroll
     for (int mt = 0; mt < 3; ++mt)
 #pragma unroll
-      for (int nt = 0; nt < 4; ++nt) mma16816(acc[mt][nt], af[mt], bf[nt][0], bf[nt][1]);
+      for (int nt = 0; nt < kNt; ++nt) mma16816(acc[mt][nt], af[mt], bf[nt][0], bf[nt][1]);
   }
   const __half* b1 = static_cast<const __half*>(p.b1) + chunk * kChunk;
   bool inside[3][2];
@@ -172,7 +199,7 @@ __device__ void fc1_chunk(const MixFfnParams& p, const Tile& t, int chunk, const
 #pragma unroll
     for (int half = 0; half < 2; ++half) inside[mt][half] = halo_token(p, t, m0 + mt * 16 + g + half * 8) >= 0;
 #pragma unroll
-  for (int nt = 0; nt < 4; ++nt) {
+  for (int nt = 0; nt < kNt; ++nt) {
     const int col = n0 + nt * 8 + 2 * q;
     const float2 bias = __half22float2(*reinterpret_cast<const __half2*>(b1 + col));
 #pragma unroll
@@ -191,12 +218,13 @@ __device__ __forceinline__ float activate(EpilogueActivation act, float v) {
   return act == EpilogueActivation::kGelu ? ew::gelu_erf_fast(v) : linear::activate_f(act, v);
 }
 
-// The depthwise conv of one chunk: warp w writes output row w, lane l channels 2l and 2l + 1,
-// sliding a 3 x 3 window of half2 along the row.
+// The depthwise conv of one chunk: warp w writes 16 / (NW / 8) columns of output row w / (NW / 8),
+// lane l channels 2l and 2l + 1, sliding a 3 x 3 window of half2 along the row.
 template <int C>
 __device__ void dwconv_chunk(const MixFfnParams& p, int chunk, const __half* h, __half* gout) {
-  constexpr int ld = Smem<C>::h_ld;
+  constexpr int ld = Smem<C>::h_ld, kSplit = kWarps<C> / 8, kCols = kTileW / kSplit;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int oy = warp / kSplit, x0 = (warp % kSplit) * kCols;
   const int ch = chunk * kChunk + 2 * lane;
   const __half* wd = static_cast<const __half*>(p.wd) + int64_t(ch) * 9;
   float w[2][9];
@@ -204,36 +232,39 @@ __device__ void dwconv_chunk(const MixFfnParams& p, int chunk, const __half* h, 
   for (int k = 0; k < 9; ++k) w[0][k] = __half2float(wd[k]), w[1][k] = __half2float(wd[9 + k]);
   const float2 bias = __half22float2(*reinterpret_cast<const __half2*>(static_cast<const __half*>(p.bd) + ch));
   const auto act = EpilogueActivation(p.activation);
-  const __half* base = h + warp * kHaloW * ld + 2 * lane;  // halo rows warp .. warp + 2
-  float2 win[3][3];                                         // [tap row][tap column]
+  const __half* base = h + (oy * kHaloW + x0) * ld + 2 * lane;  // halo rows oy .. oy + 2, from column x0
+  auto tap = [&](int i, int j) { return __half22float2(*reinterpret_cast<const __half2*>(base + (i * kHaloW + j) * ld)); };
+  float2 win[3][3];  // [tap row][tap column]
 #pragma unroll
   for (int j = 0; j < 2; ++j)
 #pragma unroll
-    for (int i = 0; i < 3; ++i) win[i][j] = __half22float2(*reinterpret_cast<const __half2*>(base + (i * kHaloW + j) * ld));
+    for (int i = 0; i < 3; ++i) win[i][j] = tap(i, j);
 #pragma unroll
-  for (int ox = 0; ox < kTileW; ++ox) {
+  for (int ox = 0; ox < kCols; ++ox) {
 #pragma unroll
-    for (int i = 0; i < 3; ++i)
-      win[i][2] = __half22float2(*reinterpret_cast<const __half2*>(base + (i * kHaloW + ox + 2) * ld));
+    for (int i = 0; i < 3; ++i) win[i][2] = tap(i, ox + 2);
     float s0 = bias.x, s1 = bias.y;
 #pragma unroll
     for (int i = 0; i < 3; ++i)
 #pragma unroll
       for (int j = 0; j < 3; ++j) s0 = fmaf(w[0][i * 3 + j], win[i][j].x, s0), s1 = fmaf(w[1][i * 3 + j], win[i][j].y, s1);
-    *reinterpret_cast<uint32_t*>(gout + (warp * kTileW + ox) * ld + 2 * lane) =
+    *reinterpret_cast<uint32_t*>(gout + (oy * kTileW + x0 + ox) * ld + 2 * lane) =
         pack_half2(activate(act, s0), activate(act, s1));
 #pragma unroll
     for (int i = 0; i < 3; ++i) win[i][0] = win[i][1], win[i][1] = win[i][2];
   }
 }
 
-// fc2 for one chunk: acc += G · W2c. Warps 4 (rows, 32 each: two m16 tiles) x 2 (columns, C / 2
-// each: C / 16 n8 tiles).
+// fc2 sums per thread: warps 4 (rows, 32 each: two m16 tiles) x NW / 4 (columns, C / (NW / 4)).
+template <int C> constexpr int kFc2Cols = C / (kWarps<C> / 4);
+template <int C> using Fc2Acc = float[2][kFc2Cols<C> / 8][4];
+
+// fc2 for one chunk: acc += G · W2c.
 template <int C>
-__device__ __forceinline__ void fc2_chunk(const __half* gin, const __half* w2, float (&acc)[2][C / 16][4]) {
-  constexpr int kNt = C / 16;
+__device__ __forceinline__ void fc2_chunk(const __half* gin, const __half* w2, Fc2Acc<C>& acc) {
+  constexpr int kNt = kFc2Cols<C> / 8;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int m0 = (warp & 3) * 32, n0 = (warp >> 2) * (C / 2);
+  const int m0 = (warp & 3) * 32, n0 = (warp >> 2) * kFc2Cols<C>;
 #pragma unroll
   for (int k0 = 0; k0 < kChunk; k0 += 16) {
     uint32_t af[2][4];
@@ -254,33 +285,38 @@ __device__ __forceinline__ void fc2_chunk(const __half* gin, const __half* w2, f
   }
 }
 
+// Two barriers a chunk: the conv of chunk k alone, then fc2 of chunk k beside fc1 of chunk k + 1
+// (they touch different buffers), so the tensor cores get both GEMMs' work in one stretch.
 template <int C, class T>
-__global__ void __launch_bounds__(kThreads, C <= 64 ? 2 : 1) mix_ffn(MixFfnParams p) {
+__global__ void __launch_bounds__(kWarps<C> * 32, C <= 64 ? 2 : 1) mix_ffn(MixFfnParams p) {
   extern __shared__ __align__(16) __half smem[];
   using L = Smem<C>;
+  auto w1_buf = [&](int k) { return smem + L::w1 + (k & 1) * C * L::w1_ld; };
+  auto w2_buf = [&](int k) { return smem + L::w2 + (k & 1) * kChunk * L::w2_ld; };
   const Tile t{int(blockIdx.z), int(blockIdx.y) * kTileH, int(blockIdx.x) * kTileW};
   const int chunks = p.hidden / kChunk;
-  fetch_weights<C>(p, 0, smem + L::w1, smem + L::w2);
+  fetch_weights<C>(p, 0, w1_buf(0), w2_buf(0));
   cp_async_commit();
   layer_norm_halo<C, T>(p, t, smem + L::a);
-  float acc[2][C / 16][4] = {};
+  cp_async_wait<0>();
+  __syncthreads();
+  fc1_chunk<C>(p, t, 0, smem + L::a, w1_buf(0), smem + L::h);
+  Fc2Acc<C> acc = {};
   for (int k = 0; k < chunks; ++k) {
-    const int buf = k & 1;
-    cp_async_wait<0>();
-    __syncthreads();  // this chunk's weights and (k = 0) A are in; the other buffer is free
+    __syncthreads();  // H of chunk k is in; the buffers of chunk k - 1 are free
     if (k + 1 < chunks) {
-      fetch_weights<C>(p, k + 1, smem + L::w1 + (buf ^ 1) * C * L::w1_ld, smem + L::w2 + (buf ^ 1) * kChunk * L::w2_ld);
+      fetch_weights<C>(p, k + 1, w1_buf(k + 1), w2_buf(k + 1));
       cp_async_commit();
     }
-    fc1_chunk<C>(p, t, k, smem + L::a, smem + L::w1 + buf * C * L::w1_ld, smem + L::h);
-    __syncthreads();
     dwconv_chunk<C>(p, k, smem + L::h, smem + L::g);
-    __syncthreads();
-    fc2_chunk<C>(smem + L::g, smem + L::w2 + buf * kChunk * L::w2_ld, acc);
+    cp_async_wait<0>();
+    __syncthreads();  // G of chunk k and the weights of chunk k + 1 are in; H is free
+    fc2_chunk<C>(smem + L::g, w2_buf(k), acc);
+    if (k + 1 < chunks) fc1_chunk<C>(p, t, k + 1, smem + L::a, w1_buf(k + 1), smem + L::h);
   }
   // Y = acc + B2 + X on the tile's tokens inside the image.
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, q = lane % 4;
-  const int m0 = (warp & 3) * 32, n0 = (warp >> 2) * (C / 2);
+  const int m0 = (warp & 3) * 32, n0 = (warp >> 2) * kFc2Cols<C>;
   const T* x = static_cast<const T*>(p.x);
   const T* b2 = static_cast<const T*>(p.b2);
   T* y = static_cast<T*>(p.y);
@@ -292,7 +328,7 @@ __global__ void __launch_bounds__(kThreads, C <= 64 ? 2 : 1) mix_ffn(MixFfnParam
       if (oy >= p.height || ox >= p.width) continue;
       const int64_t row = ((int64_t(t.b) * p.height + oy) * p.width + ox) * C;
 #pragma unroll
-      for (int nt = 0; nt < C / 16; ++nt) {
+      for (int nt = 0; nt < kFc2Cols<C> / 8; ++nt) {
         const int c = n0 + nt * 8 + 2 * q;
         const float2 r = Io<T>::load2(x + row + c), bias = Io<T>::load2(b2 + c);
         Io<T>::store2(y + row + c, acc[mt][nt][2 * half] + bias.x + r.x, acc[mt][nt][2 * half + 1] + bias.y + r.y);
@@ -305,7 +341,7 @@ template <int C, class T> void launch(const MixFfnParams& p, CudaStream stream) 
   CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Smem<C>::bytes));
   const dim3 grid(unsigned((p.width + kTileW - 1) / kTileW), unsigned((p.height + kTileH - 1) / kTileH),
                   unsigned(p.batch));
-  kernel<<<grid, kThreads, Smem<C>::bytes, stream>>>(p);
+  kernel<<<grid, kWarps<C> * 32, Smem<C>::bytes, stream>>>(p);
   CUDA_CHECK(cudaGetLastError());
 }
 
