@@ -61,7 +61,10 @@ template <int C> struct Smem {
   static constexpr int w2 = w1 + 2 * C * w1_ld;          // 2 x [kChunk][w2_ld]
   static constexpr int h = w2 + 2 * kChunk * w2_ld;      // [kHaloRows][h_ld]
   static constexpr int g = h + kHaloRows * h_ld;         // [kTokens][h_ld]
-  static constexpr int bytes = (g + kTokens * h_ld) * 2;
+  // 2 x a chunk's vectors: the conv's taps [64][9] at 0, its bias at kBd, fc1's bias at kB1
+  static constexpr int kBd = kChunk * 9, kB1 = kBd + kChunk, kVecs = kB1 + kChunk;
+  static constexpr int vecs = g + kTokens * h_ld;
+  static constexpr int bytes = (vecs + 2 * kVecs) * 2;
 };
 
 template <class T> struct Io;
@@ -149,10 +152,18 @@ __device__ void layer_norm_halo(const MixFfnParams& p, const Tile& t, __half* a)
   }
 }
 
-// A chunk's W1 columns [C][64] and W2 rows [64][C], 16 bytes a copy.
+// A chunk's W1 columns [C][64], W2 rows [64][C], conv taps and the two biases, 16 bytes a copy.
 template <int C>
-__device__ __forceinline__ void fetch_weights(const MixFfnParams& p, int chunk, __half* w1, __half* w2) {
+__device__ __forceinline__ void fetch_weights(const MixFfnParams& p, int chunk, __half* w1, __half* w2,
+                                              __half* vecs) {
   constexpr int kThreads = kWarps<C> * 32;
+  const int i = threadIdx.x;
+  if (i < Smem<C>::kBd / 8)
+    cp_async16(vecs + i * 8, static_cast<const __half*>(p.wd) + chunk * Smem<C>::kBd + i * 8, 16);
+  else if (i < Smem<C>::kB1 / 8)
+    cp_async16(vecs + i * 8, static_cast<const __half*>(p.bd) + chunk * kChunk + i * 8 - Smem<C>::kBd, 16);
+  else if (i < Smem<C>::kVecs / 8)
+    cp_async16(vecs + i * 8, static_cast<const __half*>(p.b1) + chunk * kChunk + i * 8 - Smem<C>::kB1, 16);
   const __half* g1 = static_cast<const __half*>(p.w1) + chunk * kChunk;
   const __half* g2 = static_cast<const __half*>(p.w2) + int64_t(chunk) * kChunk * C;
   for (int i = threadIdx.x; i < C * (kChunk / 8); i += kThreads) {
@@ -168,7 +179,7 @@ __device__ __forceinline__ void fetch_weights(const MixFfnParams& p, int chunk, 
 // fc1 for one chunk: H = A · W1c + B1c, zero on rows outside the image. Warps 4 (rows, 48 each:
 // three m16 tiles) x NW / 4 (columns: 32 or 16 each).
 template <int C>
-__device__ void fc1_chunk(const MixFfnParams& p, const Tile& t, int chunk, const __half* a, const __half* w1,
+__device__ void fc1_chunk(const MixFfnParams& p, const Tile& t, const __half* a, const __half* w1, const __half* b1,
                           __half* h) {
   constexpr int kCols = kChunk / (kWarps<C> / 4), kNt = kCols / 8;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, q = lane % 4;
@@ -192,7 +203,6 @@ __device__ void fc1_chunk(const MixFfnParams& p, const Tile& t, int chunk, const
 #pragma unroll
       for (int nt = 0; nt < kNt; ++nt) mma16816(acc[mt][nt], af[mt], bf[nt][0], bf[nt][1]);
   }
-  const __half* b1 = static_cast<const __half*>(p.b1) + chunk * kChunk;
   bool inside[3][2];
 #pragma unroll
   for (int mt = 0; mt < 3; ++mt)
@@ -219,18 +229,20 @@ __device__ __forceinline__ float activate(EpilogueActivation act, float v) {
 }
 
 // The depthwise conv of one chunk: warp w writes 16 / (NW / 8) columns of output row w / (NW / 8),
-// lane l channels 2l and 2l + 1, sliding a 3 x 3 window of half2 along the row.
+// lane l channels 2l and 2l + 1, sliding a 3 x 3 window of half2 along the row. Each output sums
+// its three tap rows apart, so that no chain of dependent FMAs is longer than three.
 template <int C>
-__device__ void dwconv_chunk(const MixFfnParams& p, int chunk, const __half* h, __half* gout) {
+__device__ void dwconv_chunk(const MixFfnParams& p, const __half* vecs, const __half* h, __half* gout) {
   constexpr int ld = Smem<C>::h_ld, kSplit = kWarps<C> / 8, kCols = kTileW / kSplit;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int oy = warp / kSplit, x0 = (warp % kSplit) * kCols;
-  const int ch = chunk * kChunk + 2 * lane;
-  const __half* wd = static_cast<const __half*>(p.wd) + int64_t(ch) * 9;
-  float w[2][9];
+  float w[2][9];  // the lane's 18 taps are 9 words in a row (word 9l + i: no bank conflicts)
 #pragma unroll
-  for (int k = 0; k < 9; ++k) w[0][k] = __half2float(wd[k]), w[1][k] = __half2float(wd[9 + k]);
-  const float2 bias = __half22float2(*reinterpret_cast<const __half2*>(static_cast<const __half*>(p.bd) + ch));
+  for (int i = 0; i < 9; ++i) {
+    const float2 f = __half22float2(*reinterpret_cast<const __half2*>(vecs + 18 * lane + 2 * i));
+    w[(2 * i) / 9][(2 * i) % 9] = f.x, w[(2 * i + 1) / 9][(2 * i + 1) % 9] = f.y;
+  }
+  const float2 bias = __half22float2(*reinterpret_cast<const __half2*>(vecs + Smem<C>::kBd + 2 * lane));
   const auto act = EpilogueActivation(p.activation);
   const __half* base = h + (oy * kHaloW + x0) * ld + 2 * lane;  // halo rows oy .. oy + 2, from column x0
   auto tap = [&](int i, int j) { return __half22float2(*reinterpret_cast<const __half2*>(base + (i * kHaloW + j) * ld)); };
@@ -243,11 +255,14 @@ __device__ void dwconv_chunk(const MixFfnParams& p, int chunk, const __half* h, 
   for (int ox = 0; ox < kCols; ++ox) {
 #pragma unroll
     for (int i = 0; i < 3; ++i) win[i][2] = tap(i, ox + 2);
-    float s0 = bias.x, s1 = bias.y;
+    float r0[3], r1[3];
 #pragma unroll
-    for (int i = 0; i < 3; ++i)
+    for (int i = 0; i < 3; ++i) {
+      r0[i] = w[0][i * 3] * win[i][0].x, r1[i] = w[1][i * 3] * win[i][0].y;
 #pragma unroll
-      for (int j = 0; j < 3; ++j) s0 = fmaf(w[0][i * 3 + j], win[i][j].x, s0), s1 = fmaf(w[1][i * 3 + j], win[i][j].y, s1);
+      for (int j = 1; j < 3; ++j) r0[i] = fmaf(w[0][i * 3 + j], win[i][j].x, r0[i]), r1[i] = fmaf(w[1][i * 3 + j], win[i][j].y, r1[i]);
+    }
+    const float s0 = bias.x + r0[0] + r0[1] + r0[2], s1 = bias.y + r1[0] + r1[1] + r1[2];
     *reinterpret_cast<uint32_t*>(gout + (oy * kTileW + x0 + ox) * ld + 2 * lane) =
         pack_half2(activate(act, s0), activate(act, s1));
 #pragma unroll
@@ -293,26 +308,27 @@ __global__ void __launch_bounds__(kWarps<C> * 32, C <= 64 ? 2 : 1) mix_ffn(MixFf
   using L = Smem<C>;
   auto w1_buf = [&](int k) { return smem + L::w1 + (k & 1) * C * L::w1_ld; };
   auto w2_buf = [&](int k) { return smem + L::w2 + (k & 1) * kChunk * L::w2_ld; };
+  auto vec_buf = [&](int k) { return smem + L::vecs + (k & 1) * L::kVecs; };
   const Tile t{int(blockIdx.z), int(blockIdx.y) * kTileH, int(blockIdx.x) * kTileW};
   const int chunks = p.hidden / kChunk;
-  fetch_weights<C>(p, 0, w1_buf(0), w2_buf(0));
+  fetch_weights<C>(p, 0, w1_buf(0), w2_buf(0), vec_buf(0));
   cp_async_commit();
   layer_norm_halo<C, T>(p, t, smem + L::a);
   cp_async_wait<0>();
   __syncthreads();
-  fc1_chunk<C>(p, t, 0, smem + L::a, w1_buf(0), smem + L::h);
+  fc1_chunk<C>(p, t, smem + L::a, w1_buf(0), vec_buf(0) + L::kB1, smem + L::h);
   Fc2Acc<C> acc = {};
   for (int k = 0; k < chunks; ++k) {
     __syncthreads();  // H of chunk k is in; the buffers of chunk k - 1 are free
     if (k + 1 < chunks) {
-      fetch_weights<C>(p, k + 1, w1_buf(k + 1), w2_buf(k + 1));
+      fetch_weights<C>(p, k + 1, w1_buf(k + 1), w2_buf(k + 1), vec_buf(k + 1));
       cp_async_commit();
     }
-    dwconv_chunk<C>(p, k, smem + L::h, smem + L::g);
+    dwconv_chunk<C>(p, vec_buf(k), smem + L::h, smem + L::g);
     cp_async_wait<0>();
     __syncthreads();  // G of chunk k and the weights of chunk k + 1 are in; H is free
     fc2_chunk<C>(smem + L::g, w2_buf(k), acc);
-    if (k + 1 < chunks) fc1_chunk<C>(p, t, k + 1, smem + L::a, w1_buf(k + 1), smem + L::h);
+    if (k + 1 < chunks) fc1_chunk<C>(p, t, smem + L::a, w1_buf(k + 1), vec_buf(k + 1) + L::kB1, smem + L::h);
   }
   // Y = acc + B2 + X on the tile's tokens inside the image.
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, q = lane % 4;
