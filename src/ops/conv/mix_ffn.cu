@@ -4,7 +4,7 @@
 //
 // A block takes 8 x 16 output tokens of one image and the 10 x 18 halo the conv reads:
 //   1. LayerNorm of the 180 halo tokens into A [192][C] (fp16; zeros outside the image and in
-//      the 12 rows that pad 180 to twelve m16 tiles).
+//      the 12 rows that pad 180 to twelve m16 tiles), C / 4 lanes a row.
 //   2. Per chunk of 64 hidden channels:
 //      fc1   H [192][64] = A · W1[:, chunk] + B1 (fp16; zero outside the image: the conv's pads)
 //      conv  G [128][64] = act(dwconv3x3(H) + Bd) (fp16), one warp per output row, a sliding
@@ -64,7 +64,8 @@ template <int C> struct Smem {
   // 2 x a chunk's vectors: the conv's taps [64][9] at 0, its bias at kBd, fc1's bias at kB1
   static constexpr int kBd = kChunk * 9, kB1 = kBd + kChunk, kVecs = kB1 + kChunk;
   static constexpr int vecs = g + kTokens * h_ld;
-  static constexpr int bytes = (vecs + 2 * kVecs) * 2;
+  static constexpr int tok = vecs + 2 * kVecs;  // int32 [kHaloRows]: halo rows' tokens
+  static constexpr int bytes = (tok + 2 * kHaloRows) * 2;
 };
 
 template <class T> struct Io;
@@ -113,41 +114,52 @@ __device__ __forceinline__ int64_t halo_token(const MixFfnParams& p, const Tile&
   return (int64_t(t.b) * p.height + y) * p.width + x;
 }
 
-// Step 1: LayerNorm of the halo tokens into A, fp16. Warp w takes rows w, w + NW, ...; its
-// loads for 64 / NW rows are issued together (three rounds), then reduced. A lane holds C / 32
-// channels.
+// Each halo row's token index into X (-1 outside the image), made once per tile for the
+// LayerNorm and fc1's epilogue.
+template <int C> __device__ __forceinline__ void halo_tokens(const MixFfnParams& p, const Tile& t, int* tok) {
+  for (int r = threadIdx.x; r < kHaloRows; r += kWarps<C> * 32) tok[r] = int(halo_token(p, t, r));
+}
+
+// Step 1: LayerNorm of the halo tokens into A, fp16. A row is C / 4 lanes holding 4 channels each
+// (16-byte loads of fp32), so a warp normalizes 128 / C rows at once; the loads of a third of
+// the halo are issued before any is reduced.
 template <int C, class T>
-__device__ void layer_norm_halo(const MixFfnParams& p, const Tile& t, __half* a) {
-  constexpr int kNw = kWarps<C>, kPer = C / 32, kBatch = 64 / kNw;
-  static_assert(kHaloRows % (kNw * kBatch) == 0);
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, c0 = lane * kPer;
+__device__ void layer_norm_halo(const MixFfnParams& p, const int* tok, __half* a) {
+  constexpr int kLanes = C / 4, kRows = 32 / kLanes, kStep = kWarps<C> * kRows, kBatch = kHaloRows / (3 * kStep);
+  static_assert(kHaloRows % (kStep * kBatch) == 0);
+  const int lane = threadIdx.x % 32, c0 = lane % kLanes * 4;
+  const int first = threadIdx.x / 32 * kRows + lane / kLanes;
   const T* x = static_cast<const T*>(p.x);
-  float gamma[kPer], beta[kPer];
-  for (int i = 0; i < kPer; ++i) {
+  float gamma[4], beta[4];
+  for (int i = 0; i < 4; ++i) {
     gamma[i] = __half2float(static_cast<const __half*>(p.scale)[c0 + i]);
     beta[i] = __half2float(static_cast<const __half*>(p.shift)[c0 + i]);
   }
-  for (int r0 = warp; r0 < kHaloRows; r0 += kNw * kBatch) {
-    float v[kBatch][kPer];
-    int64_t tok[kBatch];
+  for (int r0 = first; r0 < kHaloRows; r0 += kStep * kBatch) {
+    float v[kBatch][4];
 #pragma unroll
     for (int k = 0; k < kBatch; ++k) {
-      tok[k] = halo_token(p, t, r0 + kNw * k);
-      if (tok[k] >= 0) load_n<T, kPer>(x + tok[k] * C + c0, v[k]);
+      const int tk = tok[r0 + k * kStep];
+      if (tk >= 0) load_n<T, 4>(x + int64_t(tk) * C + c0, v[k]);
       else
-        for (int i = 0; i < kPer; ++i) v[k][i] = 0.f;
+        for (int i = 0; i < 4; ++i) v[k][i] = 0.f;
     }
 #pragma unroll
     for (int k = 0; k < kBatch; ++k) {
-      float s = 0.f;
-      for (int i = 0; i < kPer; ++i) s += v[k][i];
-      const float mean = cuda::warp_sum(s) * (1.f / C);
+      float s = (v[k][0] + v[k][1]) + (v[k][2] + v[k][3]);
+#pragma unroll
+      for (int o = kLanes / 2; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+      const float mean = s * (1.f / C);
       float q = 0.f;
-      for (int i = 0; i < kPer; ++i) q += (v[k][i] - mean) * (v[k][i] - mean);
-      const float inv = rsqrtf(cuda::warp_sum(q) * (1.f / C) + p.epsilon);
-      __half* row = a + (r0 + kNw * k) * Smem<C>::a_ld + c0;
-      for (int i = 0; i < kPer; ++i)
-        row[i] = __float2half_rn(tok[k] >= 0 ? (v[k][i] - mean) * inv * gamma[i] + beta[i] : 0.f);
+      for (int i = 0; i < 4; ++i) q += (v[k][i] - mean) * (v[k][i] - mean);
+#pragma unroll
+      for (int o = kLanes / 2; o > 0; o >>= 1) q += __shfl_xor_sync(0xffffffffu, q, o);
+      const float inv = rsqrtf(q * (1.f / C) + p.epsilon);
+      const bool inside = tok[r0 + k * kStep] >= 0;
+      float y[4];
+      for (int i = 0; i < 4; ++i) y[i] = inside ? (v[k][i] - mean) * inv * gamma[i] + beta[i] : 0.f;
+      *reinterpret_cast<uint2*>(a + (r0 + k * kStep) * Smem<C>::a_ld + c0) =
+          make_uint2(pack_half2(y[0], y[1]), pack_half2(y[2], y[3]));
     }
   }
 }
@@ -179,8 +191,7 @@ __device__ __forceinline__ void fetch_weights(const MixFfnParams& p, int chunk, 
 // fc1 for one chunk: H = A · W1c + B1c, zero on rows outside the image. Warps 4 (rows, 48 each:
 // three m16 tiles) x NW / 4 (columns: 32 or 16 each).
 template <int C>
-__device__ void fc1_chunk(const MixFfnParams& p, const Tile& t, const __half* a, const __half* w1, const __half* b1,
-                          __half* h) {
+__device__ void fc1_chunk(const int* tok, const __half* a, const __half* w1, const __half* b1, __half* h) {
   constexpr int kCols = kChunk / (kWarps<C> / 4), kNt = kCols / 8;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, q = lane % 4;
   const int m0 = (warp & 3) * 48, n0 = (warp >> 2) * kCols;
@@ -207,7 +218,7 @@ __device__ void fc1_chunk(const MixFfnParams& p, const Tile& t, const __half* a,
 #pragma unroll
   for (int mt = 0; mt < 3; ++mt)
 #pragma unroll
-    for (int half = 0; half < 2; ++half) inside[mt][half] = halo_token(p, t, m0 + mt * 16 + g + half * 8) >= 0;
+    for (int half = 0; half < 2; ++half) inside[mt][half] = tok[m0 + mt * 16 + g + half * 8] >= 0;
 #pragma unroll
   for (int nt = 0; nt < kNt; ++nt) {
     const int col = n0 + nt * 8 + 2 * q;
@@ -229,8 +240,7 @@ __device__ __forceinline__ float activate(EpilogueActivation act, float v) {
 }
 
 // The depthwise conv of one chunk: warp w writes 16 / (NW / 8) columns of output row w / (NW / 8),
-// lane l channels 2l and 2l + 1, sliding a 3 x 3 window of half2 along the row. Each output sums
-// its three tap rows apart, so that no chain of dependent FMAs is longer than three.
+// lane l channels 2l and 2l + 1, sliding a 3 x 3 window of half2 along the row.
 template <int C>
 __device__ void dwconv_chunk(const MixFfnParams& p, const __half* vecs, const __half* h, __half* gout) {
   constexpr int ld = Smem<C>::h_ld, kSplit = kWarps<C> / 8, kCols = kTileW / kSplit;
@@ -255,14 +265,11 @@ __device__ void dwconv_chunk(const MixFfnParams& p, const __half* vecs, const __
   for (int ox = 0; ox < kCols; ++ox) {
 #pragma unroll
     for (int i = 0; i < 3; ++i) win[i][2] = tap(i, ox + 2);
-    float r0[3], r1[3];
+    float s0 = bias.x, s1 = bias.y;  // the unrolled row's outputs are independent chains
 #pragma unroll
-    for (int i = 0; i < 3; ++i) {
-      r0[i] = w[0][i * 3] * win[i][0].x, r1[i] = w[1][i * 3] * win[i][0].y;
+    for (int i = 0; i < 3; ++i)
 #pragma unroll
-      for (int j = 1; j < 3; ++j) r0[i] = fmaf(w[0][i * 3 + j], win[i][j].x, r0[i]), r1[i] = fmaf(w[1][i * 3 + j], win[i][j].y, r1[i]);
-    }
-    const float s0 = bias.x + r0[0] + r0[1] + r0[2], s1 = bias.y + r1[0] + r1[1] + r1[2];
+      for (int j = 0; j < 3; ++j) s0 = fmaf(w[0][i * 3 + j], win[i][j].x, s0), s1 = fmaf(w[1][i * 3 + j], win[i][j].y, s1);
     *reinterpret_cast<uint32_t*>(gout + (oy * kTileW + x0 + ox) * ld + 2 * lane) =
         pack_half2(activate(act, s0), activate(act, s1));
 #pragma unroll
@@ -313,10 +320,13 @@ __global__ void __launch_bounds__(kWarps<C> * 32, C <= 64 ? 2 : 1) mix_ffn(MixFf
   const int chunks = p.hidden / kChunk;
   fetch_weights<C>(p, 0, w1_buf(0), w2_buf(0), vec_buf(0));
   cp_async_commit();
-  layer_norm_halo<C, T>(p, t, smem + L::a);
+  int* tok = reinterpret_cast<int*>(smem + L::tok);
+  halo_tokens<C>(p, t, tok);
+  __syncthreads();
+  layer_norm_halo<C, T>(p, tok, smem + L::a);
   cp_async_wait<0>();
   __syncthreads();
-  fc1_chunk<C>(p, t, smem + L::a, w1_buf(0), vec_buf(0) + L::kB1, smem + L::h);
+  fc1_chunk<C>(tok, smem + L::a, w1_buf(0), vec_buf(0) + L::kB1, smem + L::h);
   Fc2Acc<C> acc = {};
   for (int k = 0; k < chunks; ++k) {
     __syncthreads();  // H of chunk k is in; the buffers of chunk k - 1 are free
@@ -328,7 +338,7 @@ __global__ void __launch_bounds__(kWarps<C> * 32, C <= 64 ? 2 : 1) mix_ffn(MixFf
     cp_async_wait<0>();
     __syncthreads();  // G of chunk k and the weights of chunk k + 1 are in; H is free
     fc2_chunk<C>(smem + L::g, w2_buf(k), acc);
-    if (k + 1 < chunks) fc1_chunk<C>(p, t, smem + L::a, w1_buf(k + 1), vec_buf(k + 1) + L::kB1, smem + L::h);
+    if (k + 1 < chunks) fc1_chunk<C>(tok, smem + L::a, w1_buf(k + 1), vec_buf(k + 1) + L::kB1, smem + L::h);
   }
   // Y = acc + B2 + X on the tile's tokens inside the image.
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, q = lane % 4;
