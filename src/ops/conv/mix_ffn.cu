@@ -188,6 +188,19 @@ __device__ __forceinline__ void fetch_weights(const MixFfnParams& p, int chunk, 
   }
 }
 
+// The A fragment of the m16 x k16 tile at (row, k0) of a row-major tile `ld` halves wide.
+__device__ __forceinline__ void load_a(uint32_t (&f)[4], const __half* tile, int ld, int row, int k0) {
+  const int lane = threadIdx.x % 32;
+  ldmatrix_x4(f, tile + (row + (lane & 15)) * ld + k0 + (lane >> 4) * 8);
+}
+
+// The B fragments of the two n8 tiles at (k0, n) and (k0, n + 8) of a row-major [K][N] tile:
+// r[0], r[1] for the first, r[2], r[3] for the second.
+__device__ __forceinline__ void load_b_pair(uint32_t (&r)[4], const __half* tile, int ld, int k0, int n) {
+  const int lane = threadIdx.x % 32;
+  ldmatrix_x4_trans(r, tile + (k0 + ((lane >> 3) & 1) * 8 + (lane & 7)) * ld + n + (lane >> 4) * 8);
+}
+
 // fc1 for one chunk: H = A · W1c + B1c, zero on rows outside the image. Warps 4 (rows, 48 each:
 // three m16 tiles) x NW / 4 (columns: 32 or 16 each).
 template <int C>
@@ -200,13 +213,11 @@ __device__ void fc1_chunk(const int* tok, const __half* a, const __half* w1, con
   for (int k0 = 0; k0 < C; k0 += 16) {
     uint32_t af[3][4], bf[kNt][2];
 #pragma unroll
-    for (int mt = 0; mt < 3; ++mt)
-      ldmatrix_x4(af[mt], a + (m0 + mt * 16 + (lane & 15)) * Smem<C>::a_ld + k0 + (lane >> 4) * 8);
+    for (int mt = 0; mt < 3; ++mt) load_a(af[mt], a, Smem<C>::a_ld, m0 + mt * 16, k0);
 #pragma unroll
     for (int np = 0; np < kNt / 2; ++np) {
       uint32_t r[4];
-      ldmatrix_x4_trans(r, w1 + (k0 + ((lane >> 3) & 1) * 8 + (lane & 7)) * Smem<C>::w1_ld + n0 + np * 16 +
-                               (lane >> 4) * 8);
+      load_b_pair(r, w1, Smem<C>::w1_ld, k0, n0 + np * 16);
       bf[2 * np][0] = r[0], bf[2 * np][1] = r[1], bf[2 * np + 1][0] = r[2], bf[2 * np + 1][1] = r[3];
     }
 #pragma unroll
@@ -285,19 +296,17 @@ template <int C> using Fc2Acc = float[2][kFc2Cols<C> / 8][4];
 template <int C>
 __device__ __forceinline__ void fc2_chunk(const __half* gin, const __half* w2, Fc2Acc<C>& acc) {
   constexpr int kNt = kFc2Cols<C> / 8;
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int warp = threadIdx.x / 32;
   const int m0 = (warp & 3) * 32, n0 = (warp >> 2) * kFc2Cols<C>;
 #pragma unroll
   for (int k0 = 0; k0 < kChunk; k0 += 16) {
     uint32_t af[2][4];
 #pragma unroll
-    for (int mt = 0; mt < 2; ++mt)
-      ldmatrix_x4(af[mt], gin + (m0 + mt * 16 + (lane & 15)) * Smem<C>::h_ld + k0 + (lane >> 4) * 8);
+    for (int mt = 0; mt < 2; ++mt) load_a(af[mt], gin, Smem<C>::h_ld, m0 + mt * 16, k0);
 #pragma unroll
     for (int np = 0; np < kNt / 2; ++np) {
       uint32_t r[4];
-      ldmatrix_x4_trans(r, w2 + (k0 + ((lane >> 3) & 1) * 8 + (lane & 7)) * Smem<C>::w2_ld + n0 + np * 16 +
-                               (lane >> 4) * 8);
+      load_b_pair(r, w2, Smem<C>::w2_ld, k0, n0 + np * 16);
 #pragma unroll
       for (int mt = 0; mt < 2; ++mt) {
         mma16816(acc[mt][2 * np], af[mt], r[0], r[1]);
