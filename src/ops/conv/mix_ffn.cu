@@ -2,11 +2,10 @@
 // depthwise conv and its activation, fc2 and the residual add for one tile of tokens, with the
 // hidden tokens (4x the stream's width) kept in shared memory.
 //
-// A block of 8 warps takes 8 x 16 output tokens of one image (8 x 8 at C 128, Geo says why) and
-// the halo the conv reads, 10 x 18 tokens:
+// A block takes 8 x 16 output tokens of one image and the 10 x 18 halo the conv reads:
 //   1. LayerNorm of the 180 halo tokens into A [192][C] (fp16; zeros outside the image and in
 //      the 12 rows that pad 180 to twelve m16 tiles), C / 4 lanes a row.
-//   2. Per chunk of 64 hidden channels (32 at C 128):
+//   2. Per chunk of 64 hidden channels:
 //      fc1   H [192][64] = A · W1[:, chunk] + B1 (fp16; zero outside the image: the conv's pads)
 //      conv  G [128][64] = act(dwconv3x3(H) + Bd) (fp16), one warp per output row, a sliding
 //            3 x 3 window of half2 per lane
@@ -45,29 +44,28 @@ using attention::mma16816;
 using attention::pack_half2;
 using linear::EpilogueActivation;
 
+constexpr int kTileH = 8, kTileW = 16, kTokens = kTileH * kTileW;
+constexpr int kHaloW = kTileW + 2, kHalo = (kTileH + 2) * kHaloW, kHaloRows = 192;
+constexpr int kChunk = 64;
 constexpr int kPad = 8;
-constexpr int kWarps = 8, kThreads = kWarps * 32;
 
-// The tile geometry and the shared-memory carve-up (in halves) for C channels. C 32 and 64: 8 x 16
-// output tokens and 64-channel hidden chunks. C 128: 8 x 8 tokens and 32-channel chunks, so that
-// fc2's sums (tokens x C over 256 threads) stay at 32 registers and two blocks still fit an SM.
-template <int C> struct Geo {
-  static constexpr int kTileH = 8, kTileW = C == 128 ? 8 : 16, kTokens = kTileH * kTileW;
-  static constexpr int kHaloW = kTileW + 2, kHalo = (kTileH + 2) * kHaloW;
-  static constexpr int kHaloRows = (kHalo + 63) / 64 * 64;  // fc1's rows: four warps of m16 tiles
-  static constexpr int kChunk = C == 128 ? 32 : 64;
+// Warps per block: 8, or 16 at C = 128, where one block fills an SM (its shared memory) and the
+// fc2 sums of 128 x 128 would not fit 8 warps' registers beside fc1's.
+template <int C> constexpr int kWarps = C == 128 ? 16 : 8;
+
+// Shared memory carve-up in halves.
+template <int C> struct Smem {
   static constexpr int a_ld = C + kPad, w1_ld = kChunk + kPad, w2_ld = C + kPad, h_ld = kChunk + kPad;
   static constexpr int a = 0;                            // [kHaloRows][a_ld]
   static constexpr int w1 = a + kHaloRows * a_ld;        // 2 x [C][w1_ld]
   static constexpr int w2 = w1 + 2 * C * w1_ld;          // 2 x [kChunk][w2_ld]
   static constexpr int h = w2 + 2 * kChunk * w2_ld;      // [kHaloRows][h_ld]
   static constexpr int g = h + kHaloRows * h_ld;         // [kTokens][h_ld]
-  // 2 x a chunk's vectors: the conv's taps [kChunk][9] at 0, its bias at kBd, fc1's bias at kB1
+  // 2 x a chunk's vectors: the conv's taps [64][9] at 0, its bias at kBd, fc1's bias at kB1
   static constexpr int kBd = kChunk * 9, kB1 = kBd + kChunk, kVecs = kB1 + kChunk;
   static constexpr int vecs = g + kTokens * h_ld;
   static constexpr int tok = vecs + 2 * kVecs;  // int32 [kHaloRows]: halo rows' tokens
   static constexpr int bytes = (tok + 2 * kHaloRows) * 2;
-  static_assert(kVecs / 8 <= kThreads && bytes <= 113 * 1024, "two blocks an SM");
 };
 
 template <class T> struct Io;
@@ -109,10 +107,9 @@ struct Tile {
 };
 
 // Halo row r (of kHaloRows) as a token index into X, or -1 outside the image (or past kHalo).
-template <int C> __device__ __forceinline__ int64_t halo_token(const MixFfnParams& p, const Tile& t, int r) {
-  using G = Geo<C>;
-  if (r >= G::kHalo) return -1;
-  const int y = t.y0 - 1 + r / G::kHaloW, x = t.x0 - 1 + r % G::kHaloW;
+__device__ __forceinline__ int64_t halo_token(const MixFfnParams& p, const Tile& t, int r) {
+  if (r >= kHalo) return -1;
+  const int y = t.y0 - 1 + r / kHaloW, x = t.x0 - 1 + r % kHaloW;
   if (y < 0 || y >= p.height || x < 0 || x >= p.width) return -1;
   return (int64_t(t.b) * p.height + y) * p.width + x;
 }
@@ -120,18 +117,16 @@ template <int C> __device__ __forceinline__ int64_t halo_token(const MixFfnParam
 // Each halo row's token index into X (-1 outside the image), made once per tile for the
 // LayerNorm and fc1's epilogue.
 template <int C> __device__ __forceinline__ void halo_tokens(const MixFfnParams& p, const Tile& t, int* tok) {
-  for (int r = threadIdx.x; r < Geo<C>::kHaloRows; r += kThreads) tok[r] = int(halo_token<C>(p, t, r));
+  for (int r = threadIdx.x; r < kHaloRows; r += kWarps<C> * 32) tok[r] = int(halo_token(p, t, r));
 }
 
 // Step 1: LayerNorm of the halo tokens into A, fp16. A row is C / 4 lanes holding 4 channels each
-// (16-byte loads of fp32), so a warp normalizes 128 / C rows at once; the loads of several rows
-// are issued before any is reduced.
+// (16-byte loads of fp32), so a warp normalizes 128 / C rows at once; the loads of a third of
+// the halo are issued before any is reduced.
 template <int C, class T>
 __device__ void layer_norm_halo(const MixFfnParams& p, const int* tok, __half* a) {
-  using G = Geo<C>;
-  constexpr int kLanes = C / 4, kRows = 32 / kLanes, kStep = kWarps * kRows, kPerLane = G::kHaloRows / kStep;
-  constexpr int kBatch = kPerLane % 4 == 0 ? 4 : 2;
-  static_assert(G::kHaloRows % kStep == 0 && kPerLane % kBatch == 0);
+  constexpr int kLanes = C / 4, kRows = 32 / kLanes, kStep = kWarps<C> * kRows, kBatch = kHaloRows / (3 * kStep);
+  static_assert(kHaloRows % (kStep * kBatch) == 0);
   const int lane = threadIdx.x % 32, c0 = lane % kLanes * 4;
   const int first = threadIdx.x / 32 * kRows + lane / kLanes;
   const T* x = static_cast<const T*>(p.x);
@@ -140,7 +135,7 @@ __device__ void layer_norm_halo(const MixFfnParams& p, const int* tok, __half* a
     gamma[i] = __half2float(static_cast<const __half*>(p.scale)[c0 + i]);
     beta[i] = __half2float(static_cast<const __half*>(p.shift)[c0 + i]);
   }
-  for (int r0 = first; r0 < G::kHaloRows; r0 += kStep * kBatch) {
+  for (int r0 = first; r0 < kHaloRows; r0 += kStep * kBatch) {
     float v[kBatch][4];
 #pragma unroll
     for (int k = 0; k < kBatch; ++k) {
@@ -163,35 +158,33 @@ __device__ void layer_norm_halo(const MixFfnParams& p, const int* tok, __half* a
       const bool inside = tok[r0 + k * kStep] >= 0;
       float y[4];
       for (int i = 0; i < 4; ++i) y[i] = inside ? (v[k][i] - mean) * inv * gamma[i] + beta[i] : 0.f;
-      *reinterpret_cast<uint2*>(a + (r0 + k * kStep) * G::a_ld + c0) =
+      *reinterpret_cast<uint2*>(a + (r0 + k * kStep) * Smem<C>::a_ld + c0) =
           make_uint2(pack_half2(y[0], y[1]), pack_half2(y[2], y[3]));
     }
   }
 }
 
-// A chunk's W1 columns [C][kChunk], W2 rows [kChunk][C], conv taps and the two biases, 16 bytes a
-// copy.
+// A chunk's W1 columns [C][64], W2 rows [64][C], conv taps and the two biases, 16 bytes a copy.
 template <int C>
 __device__ __forceinline__ void fetch_weights(const MixFfnParams& p, int chunk, __half* w1, __half* w2,
                                               __half* vecs) {
-  using G = Geo<C>;
-  constexpr int kChunk = G::kChunk;
+  constexpr int kThreads = kWarps<C> * 32;
   const int i = threadIdx.x;
-  if (i < G::kBd / 8)
-    cp_async16(vecs + i * 8, static_cast<const __half*>(p.wd) + chunk * G::kBd + i * 8, 16);
-  else if (i < G::kB1 / 8)
-    cp_async16(vecs + i * 8, static_cast<const __half*>(p.bd) + chunk * kChunk + i * 8 - G::kBd, 16);
-  else if (i < G::kVecs / 8)
-    cp_async16(vecs + i * 8, static_cast<const __half*>(p.b1) + chunk * kChunk + i * 8 - G::kB1, 16);
+  if (i < Smem<C>::kBd / 8)
+    cp_async16(vecs + i * 8, static_cast<const __half*>(p.wd) + chunk * Smem<C>::kBd + i * 8, 16);
+  else if (i < Smem<C>::kB1 / 8)
+    cp_async16(vecs + i * 8, static_cast<const __half*>(p.bd) + chunk * kChunk + i * 8 - Smem<C>::kBd, 16);
+  else if (i < Smem<C>::kVecs / 8)
+    cp_async16(vecs + i * 8, static_cast<const __half*>(p.b1) + chunk * kChunk + i * 8 - Smem<C>::kB1, 16);
   const __half* g1 = static_cast<const __half*>(p.w1) + chunk * kChunk;
   const __half* g2 = static_cast<const __half*>(p.w2) + int64_t(chunk) * kChunk * C;
-  for (int j = threadIdx.x; j < C * (kChunk / 8); j += kThreads) {
-    const int row = j / (kChunk / 8), col = j % (kChunk / 8) * 8;
-    cp_async16(w1 + row * G::w1_ld + col, g1 + int64_t(row) * p.hidden + col, 16);
+  for (int i = threadIdx.x; i < C * (kChunk / 8); i += kThreads) {
+    const int row = i / (kChunk / 8), col = i % (kChunk / 8) * 8;
+    cp_async16(w1 + row * Smem<C>::w1_ld + col, g1 + int64_t(row) * p.hidden + col, 16);
   }
-  for (int j = threadIdx.x; j < kChunk * (C / 8); j += kThreads) {
-    const int row = j / (C / 8), col = j % (C / 8) * 8;
-    cp_async16(w2 + row * G::w2_ld + col, g2 + row * C + col, 16);
+  for (int i = threadIdx.x; i < kChunk * (C / 8); i += kThreads) {
+    const int row = i / (C / 8), col = i % (C / 8) * 8;
+    cp_async16(w2 + row * Smem<C>::w2_ld + col, g2 + row * C + col, 16);
   }
 }
 
@@ -208,34 +201,33 @@ __device__ __forceinline__ void load_b_pair(uint32_t (&r)[4], const __half* tile
   ldmatrix_x4_trans(r, tile + (k0 + ((lane >> 3) & 1) * 8 + (lane & 7)) * ld + n + (lane >> 4) * 8);
 }
 
-// fc1 for one chunk: H = A · W1c + B1c, zero on rows outside the image. Warps 4 (rows: a quarter
-// of the halo rows, 3 or 2 m16 tiles) x 2 (columns: half the chunk).
+// fc1 for one chunk: H = A · W1c + B1c, zero on rows outside the image. Warps 4 (rows, 48 each:
+// three m16 tiles) x NW / 4 (columns: 32 or 16 each).
 template <int C>
 __device__ void fc1_chunk(const int* tok, const __half* a, const __half* w1, const __half* b1, __half* h) {
-  using G = Geo<C>;
-  constexpr int kMt = G::kHaloRows / 64, kCols = G::kChunk / 2, kNt = kCols / 8;
+  constexpr int kCols = kChunk / (kWarps<C> / 4), kNt = kCols / 8;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, q = lane % 4;
-  const int m0 = (warp & 3) * kMt * 16, n0 = (warp >> 2) * kCols;
-  float acc[kMt][kNt][4] = {};
+  const int m0 = (warp & 3) * 48, n0 = (warp >> 2) * kCols;
+  float acc[3][kNt][4] = {};
 #pragma unroll
   for (int k0 = 0; k0 < C; k0 += 16) {
-    uint32_t af[kMt][4], bf[kNt][2];
+    uint32_t af[3][4], bf[kNt][2];
 #pragma unroll
-    for (int mt = 0; mt < kMt; ++mt) load_a(af[mt], a, G::a_ld, m0 + mt * 16, k0);
+    for (int mt = 0; mt < 3; ++mt) load_a(af[mt], a, Smem<C>::a_ld, m0 + mt * 16, k0);
 #pragma unroll
     for (int np = 0; np < kNt / 2; ++np) {
       uint32_t r[4];
-      load_b_pair(r, w1, G::w1_ld, k0, n0 + np * 16);
+      load_b_pair(r, w1, Smem<C>::w1_ld, k0, n0 + np * 16);
       bf[2 * np][0] = r[0], bf[2 * np][1] = r[1], bf[2 * np + 1][0] = r[2], bf[2 * np + 1][1] = r[3];
     }
 #pragma unroll
-    for (int mt = 0; mt < kMt; ++mt)
+    for (int mt = 0; mt < 3; ++mt)
 #pragma unroll
       for (int nt = 0; nt < kNt; ++nt) mma16816(acc[mt][nt], af[mt], bf[nt][0], bf[nt][1]);
   }
-  bool inside[kMt][2];
+  bool inside[3][2];
 #pragma unroll
-  for (int mt = 0; mt < kMt; ++mt)
+  for (int mt = 0; mt < 3; ++mt)
 #pragma unroll
     for (int half = 0; half < 2; ++half) inside[mt][half] = tok[m0 + mt * 16 + g + half * 8] >= 0;
 #pragma unroll
@@ -243,12 +235,12 @@ __device__ void fc1_chunk(const int* tok, const __half* a, const __half* w1, con
     const int col = n0 + nt * 8 + 2 * q;
     const float2 bias = __half22float2(*reinterpret_cast<const __half2*>(b1 + col));
 #pragma unroll
-    for (int mt = 0; mt < kMt; ++mt)
+    for (int mt = 0; mt < 3; ++mt)
 #pragma unroll
       for (int half = 0; half < 2; ++half) {
         const int row = m0 + mt * 16 + g + half * 8;
         const float* c = acc[mt][nt] + 2 * half;
-        *reinterpret_cast<uint32_t*>(h + row * G::h_ld + col) =
+        *reinterpret_cast<uint32_t*>(h + row * Smem<C>::h_ld + col) =
             inside[mt][half] ? pack_half2(c[0] + bias.x, c[1] + bias.y) : 0u;
       }
   }
@@ -258,27 +250,23 @@ __device__ __forceinline__ float activate(EpilogueActivation act, float v) {
   return act == EpilogueActivation::kGelu ? ew::gelu_erf_fast(v) : linear::activate_f(act, v);
 }
 
-// The depthwise conv of one chunk: warp w writes output row w; kChunk / 2 lanes cover the chunk
-// (two channels each) and the warp's 32 / (kChunk / 2) lane groups split the row's columns, each
-// sliding a 3 x 3 window of half2 along its part.
+// The depthwise conv of one chunk: warp w writes 16 / (NW / 8) columns of output row w / (NW / 8),
+// lane l channels 2l and 2l + 1, sliding a 3 x 3 window of half2 along the row.
 template <int C>
 __device__ void dwconv_chunk(const MixFfnParams& p, const __half* vecs, const __half* h, __half* gout) {
-  using G = Geo<C>;
-  constexpr int ld = G::h_ld, kLanesOut = G::kChunk / 2, kCols = G::kTileW / (32 / kLanesOut);
-  static_assert(G::kTileH == kWarps);
-  const int oy = threadIdx.x / 32, lane = threadIdx.x % 32, cl = lane % kLanesOut, x0 = lane / kLanesOut * kCols;
-  float w[2][9];  // the lane's 18 taps are 9 words in a row (word 9·cl + i: no bank conflicts)
+  constexpr int ld = Smem<C>::h_ld, kSplit = kWarps<C> / 8, kCols = kTileW / kSplit;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int oy = warp / kSplit, x0 = (warp % kSplit) * kCols;
+  float w[2][9];  // the lane's 18 taps are 9 words in a row (word 9l + i: no bank conflicts)
 #pragma unroll
   for (int i = 0; i < 9; ++i) {
-    const float2 f = __half22float2(*reinterpret_cast<const __half2*>(vecs + 18 * cl + 2 * i));
+    const float2 f = __half22float2(*reinterpret_cast<const __half2*>(vecs + 18 * lane + 2 * i));
     w[(2 * i) / 9][(2 * i) % 9] = f.x, w[(2 * i + 1) / 9][(2 * i + 1) % 9] = f.y;
   }
-  const float2 bias = __half22float2(*reinterpret_cast<const __half2*>(vecs + G::kBd + 2 * cl));
+  const float2 bias = __half22float2(*reinterpret_cast<const __half2*>(vecs + Smem<C>::kBd + 2 * lane));
   const auto act = EpilogueActivation(p.activation);
-  const __half* base = h + (oy * G::kHaloW + x0) * ld + 2 * cl;  // halo rows oy .. oy + 2, from column x0
-  auto tap = [&](int i, int j) {
-    return __half22float2(*reinterpret_cast<const __half2*>(base + (i * G::kHaloW + j) * ld));
-  };
+  const __half* base = h + (oy * kHaloW + x0) * ld + 2 * lane;  // halo rows oy .. oy + 2, from column x0
+  auto tap = [&](int i, int j) { return __half22float2(*reinterpret_cast<const __half2*>(base + (i * kHaloW + j) * ld)); };
   float2 win[3][3];  // [tap row][tap column]
 #pragma unroll
   for (int j = 0; j < 2; ++j)
@@ -293,38 +281,34 @@ __device__ void dwconv_chunk(const MixFfnParams& p, const __half* vecs, const __
     for (int i = 0; i < 3; ++i)
 #pragma unroll
       for (int j = 0; j < 3; ++j) s0 = fmaf(w[0][i * 3 + j], win[i][j].x, s0), s1 = fmaf(w[1][i * 3 + j], win[i][j].y, s1);
-    *reinterpret_cast<uint32_t*>(gout + (oy * G::kTileW + x0 + ox) * ld + 2 * cl) =
+    *reinterpret_cast<uint32_t*>(gout + (oy * kTileW + x0 + ox) * ld + 2 * lane) =
         pack_half2(activate(act, s0), activate(act, s1));
 #pragma unroll
     for (int i = 0; i < 3; ++i) win[i][0] = win[i][1], win[i][1] = win[i][2];
   }
 }
 
-// fc2 sums per thread: warps 4 (rows: a quarter of the tile's tokens, 2 or 1 m16 tiles) x 2
-// (columns: C / 2, C / 16 n8 tiles) — 32 registers at C 64 and 128, 16 at C 32.
-template <int C> struct Fc2 {
-  static constexpr int kMt = Geo<C>::kTokens / 64, kNt = C / 16;
-  using Acc = float[kMt][kNt][4];
-};
+// fc2 sums per thread: warps 4 (rows, 32 each: two m16 tiles) x NW / 4 (columns, C / (NW / 4)).
+template <int C> constexpr int kFc2Cols = C / (kWarps<C> / 4);
+template <int C> using Fc2Acc = float[2][kFc2Cols<C> / 8][4];
 
 // fc2 for one chunk: acc += G · W2c.
 template <int C>
-__device__ __forceinline__ void fc2_chunk(const __half* gin, const __half* w2, typename Fc2<C>::Acc& acc) {
-  using G = Geo<C>;
-  constexpr int kMt = Fc2<C>::kMt, kNt = Fc2<C>::kNt;
+__device__ __forceinline__ void fc2_chunk(const __half* gin, const __half* w2, Fc2Acc<C>& acc) {
+  constexpr int kNt = kFc2Cols<C> / 8;
   const int warp = threadIdx.x / 32;
-  const int m0 = (warp & 3) * kMt * 16, n0 = (warp >> 2) * (C / 2);
+  const int m0 = (warp & 3) * 32, n0 = (warp >> 2) * kFc2Cols<C>;
 #pragma unroll
-  for (int k0 = 0; k0 < G::kChunk; k0 += 16) {
-    uint32_t af[kMt][4];
+  for (int k0 = 0; k0 < kChunk; k0 += 16) {
+    uint32_t af[2][4];
 #pragma unroll
-    for (int mt = 0; mt < kMt; ++mt) load_a(af[mt], gin, G::h_ld, m0 + mt * 16, k0);
+    for (int mt = 0; mt < 2; ++mt) load_a(af[mt], gin, Smem<C>::h_ld, m0 + mt * 16, k0);
 #pragma unroll
     for (int np = 0; np < kNt / 2; ++np) {
       uint32_t r[4];
-      load_b_pair(r, w2, G::w2_ld, k0, n0 + np * 16);
+      load_b_pair(r, w2, Smem<C>::w2_ld, k0, n0 + np * 16);
 #pragma unroll
-      for (int mt = 0; mt < kMt; ++mt) {
+      for (int mt = 0; mt < 2; ++mt) {
         mma16816(acc[mt][2 * np], af[mt], r[0], r[1]);
         mma16816(acc[mt][2 * np + 1], af[mt], r[2], r[3]);
       }
@@ -335,51 +319,51 @@ __device__ __forceinline__ void fc2_chunk(const __half* gin, const __half* w2, t
 // Two barriers a chunk: the conv of chunk k alone, then fc2 of chunk k beside fc1 of chunk k + 1
 // (they touch different buffers), so the tensor cores get both GEMMs' work in one stretch.
 template <int C, class T>
-__global__ void __launch_bounds__(kThreads, 2) mix_ffn(MixFfnParams p) {
+__global__ void __launch_bounds__(kWarps<C> * 32, C <= 64 ? 2 : 1) mix_ffn(MixFfnParams p) {
   extern __shared__ __align__(16) __half smem[];
-  using G = Geo<C>;
-  auto w1_buf = [&](int k) { return smem + G::w1 + (k & 1) * C * G::w1_ld; };
-  auto w2_buf = [&](int k) { return smem + G::w2 + (k & 1) * G::kChunk * G::w2_ld; };
-  auto vec_buf = [&](int k) { return smem + G::vecs + (k & 1) * G::kVecs; };
-  const Tile t{int(blockIdx.z), int(blockIdx.y) * G::kTileH, int(blockIdx.x) * G::kTileW};
-  const int chunks = p.hidden / G::kChunk;
+  using L = Smem<C>;
+  auto w1_buf = [&](int k) { return smem + L::w1 + (k & 1) * C * L::w1_ld; };
+  auto w2_buf = [&](int k) { return smem + L::w2 + (k & 1) * kChunk * L::w2_ld; };
+  auto vec_buf = [&](int k) { return smem + L::vecs + (k & 1) * L::kVecs; };
+  const Tile t{int(blockIdx.z), int(blockIdx.y) * kTileH, int(blockIdx.x) * kTileW};
+  const int chunks = p.hidden / kChunk;
   fetch_weights<C>(p, 0, w1_buf(0), w2_buf(0), vec_buf(0));
   cp_async_commit();
-  int* tok = reinterpret_cast<int*>(smem + G::tok);
+  int* tok = reinterpret_cast<int*>(smem + L::tok);
   halo_tokens<C>(p, t, tok);
   __syncthreads();
-  layer_norm_halo<C, T>(p, tok, smem + G::a);
+  layer_norm_halo<C, T>(p, tok, smem + L::a);
   cp_async_wait<0>();
   __syncthreads();
-  fc1_chunk<C>(tok, smem + G::a, w1_buf(0), vec_buf(0) + G::kB1, smem + G::h);
-  typename Fc2<C>::Acc acc = {};
+  fc1_chunk<C>(tok, smem + L::a, w1_buf(0), vec_buf(0) + L::kB1, smem + L::h);
+  Fc2Acc<C> acc = {};
   for (int k = 0; k < chunks; ++k) {
     __syncthreads();  // H of chunk k is in; the buffers of chunk k - 1 are free
     if (k + 1 < chunks) {
       fetch_weights<C>(p, k + 1, w1_buf(k + 1), w2_buf(k + 1), vec_buf(k + 1));
       cp_async_commit();
     }
-    dwconv_chunk<C>(p, vec_buf(k), smem + G::h, smem + G::g);
+    dwconv_chunk<C>(p, vec_buf(k), smem + L::h, smem + L::g);
     cp_async_wait<0>();
     __syncthreads();  // G of chunk k and the weights of chunk k + 1 are in; H is free
-    fc2_chunk<C>(smem + G::g, w2_buf(k), acc);
-    if (k + 1 < chunks) fc1_chunk<C>(tok, smem + G::a, w1_buf(k + 1), vec_buf(k + 1) + G::kB1, smem + G::h);
+    fc2_chunk<C>(smem + L::g, w2_buf(k), acc);
+    if (k + 1 < chunks) fc1_chunk<C>(tok, smem + L::a, w1_buf(k + 1), vec_buf(k + 1) + L::kB1, smem + L::h);
   }
   // Y = acc + B2 + X on the tile's tokens inside the image.
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, q = lane % 4;
-  const int m0 = (warp & 3) * Fc2<C>::kMt * 16, n0 = (warp >> 2) * (C / 2);
+  const int m0 = (warp & 3) * 32, n0 = (warp >> 2) * kFc2Cols<C>;
   const T* x = static_cast<const T*>(p.x);
   const T* b2 = static_cast<const T*>(p.b2);
   T* y = static_cast<T*>(p.y);
 #pragma unroll
-  for (int mt = 0; mt < Fc2<C>::kMt; ++mt)
+  for (int mt = 0; mt < 2; ++mt)
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
-      const int m = m0 + mt * 16 + g + half * 8, oy = t.y0 + m / G::kTileW, ox = t.x0 + m % G::kTileW;
+      const int m = m0 + mt * 16 + g + half * 8, oy = t.y0 + m / kTileW, ox = t.x0 + m % kTileW;
       if (oy >= p.height || ox >= p.width) continue;
       const int64_t row = ((int64_t(t.b) * p.height + oy) * p.width + ox) * C;
 #pragma unroll
-      for (int nt = 0; nt < Fc2<C>::kNt; ++nt) {
+      for (int nt = 0; nt < kFc2Cols<C> / 8; ++nt) {
         const int c = n0 + nt * 8 + 2 * q;
         const float2 r = Io<T>::load2(x + row + c), bias = Io<T>::load2(b2 + c);
         Io<T>::store2(y + row + c, acc[mt][nt][2 * half] + bias.x + r.x, acc[mt][nt][2 * half + 1] + bias.y + r.y);
@@ -388,13 +372,11 @@ __global__ void __launch_bounds__(kThreads, 2) mix_ffn(MixFfnParams p) {
 }
 
 template <int C, class T> void launch(const MixFfnParams& p, CudaStream stream) {
-  using G = Geo<C>;
-  KILN_ASSERT(p.hidden % G::kChunk == 0 && p.batch <= 65535 && (p.height + G::kTileH - 1) / G::kTileH <= 65535);
   auto kernel = mix_ffn<C, T>;
-  CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, G::bytes));
-  const dim3 grid(unsigned((p.width + G::kTileW - 1) / G::kTileW), unsigned((p.height + G::kTileH - 1) / G::kTileH),
+  CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Smem<C>::bytes));
+  const dim3 grid(unsigned((p.width + kTileW - 1) / kTileW), unsigned((p.height + kTileH - 1) / kTileH),
                   unsigned(p.batch));
-  kernel<<<grid, kThreads, G::bytes, stream>>>(p);
+  kernel<<<grid, kWarps<C> * 32, Smem<C>::bytes, stream>>>(p);
   CUDA_CHECK(cudaGetLastError());
 }
 
@@ -410,6 +392,7 @@ template <class T> void launch_typed(const MixFfnParams& p, CudaStream stream) {
 }  // namespace
 
 void launch_mix_ffn(const MixFfnParams& p, CudaStream stream) {
+  KILN_ASSERT(p.hidden % kChunk == 0 && p.batch <= 65535 && (p.height + kTileH - 1) / kTileH <= 65535);
   if (p.x_f32) launch_typed<float>(p, stream);
   else launch_typed<__half>(p, stream);
 }
