@@ -25,7 +25,7 @@
 #include "kiln/status.h"
 #include "ops/attention/mma_f16.cuh"
 #include "ops/conv/patch_embed_tokens_launch.h"
-#include "runtime/cuda/gpu_arch.h"
+#include "runtime/cuda/resident_grid.cuh"
 #include "runtime/cuda/kernel_util.cuh"
 
 namespace kiln::conv {
@@ -216,11 +216,8 @@ template <int NT, class TX, class TY> void launch(const PatchEmbedParams& p, con
   auto kernel = patch_embed_mma<NT, TX, TY>;
   if (l.total > 48 * 1024)
     CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, l.total));
-  int per_sm = 0;
-  CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kThreads, size_t(l.total)));
-  KILN_ASSERT(per_sm > 0);
   const int64_t tiles = int64_t(p.batch) * ((p.out_h + kRows - 1) / kRows) * ((p.out_w + kCols - 1) / kCols);
-  const int64_t resident = int64_t(per_sm) * cuda_sm_count();
+  const int64_t resident = cuda::resident_blocks(kernel, kThreads, size_t(l.total));
   kernel<<<unsigned(tiles < resident ? tiles : resident), kThreads, size_t(l.total), stream>>>(p, l);
   CUDA_CHECK_LAUNCH();
 }

@@ -27,7 +27,7 @@
 
 #include "kiln/status.h"
 #include "ops/norm/norm_cuda.h"
-#include "runtime/cuda/gpu_arch.h"
+#include "runtime/cuda/resident_grid.cuh"
 #include "runtime/cuda/kernel_util.cuh"
 
 namespace kiln::norm {
@@ -207,14 +207,9 @@ __global__ void __launch_bounds__(kThreads) layer_norm_rows(LayerNormArgs a, int
 template <class T, class U, int V, int K> void launch_rows(const LayerNormArgs& a, int log2_lanes, CudaStream stream) {
   constexpr int R = K <= 2 ? 2 : 1;  // short rows: two per group in flight
   const auto kernel = layer_norm_rows<T, U, V, K, R>;
-  static const int per_sm = [&] {
-    int blocks = 0;
-    CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel, kThreads, 0));
-    return blocks < 1 ? 1 : blocks;
-  }();
+  static const int64_t resident = cuda::resident_blocks(kernel, kThreads, 0);
   const int64_t rows_per_block = int64_t(kThreads / 32) * (32 >> log2_lanes) * R;
   const int64_t needed = (a.rows + rows_per_block - 1) / rows_per_block;
-  const int64_t resident = int64_t(per_sm) * cuda_sm_count();
   const int64_t rounds = (needed + resident - 1) / resident;
   kernel<<<unsigned((needed + rounds - 1) / rounds), kThreads, 0, stream>>>(a, log2_lanes);
   CUDA_CHECK_LAUNCH();

@@ -52,7 +52,7 @@
 // Prediction, unmeasured: ~80% of 3.0 TB/s: ~0.78 ms at batch 8, ~0.10 ms at batch 1 (its
 // 6144 tiles make ~23 per block, so the uneven last round costs ~4%).
 #include "ops/spatial/resize_sum_launch.h"
-#include "runtime/cuda/gpu_arch.h"
+#include "runtime/cuda/resident_grid.cuh"
 #include "runtime/cuda/kernel_util.cuh"
 
 namespace kiln::spatial {
@@ -372,9 +372,7 @@ void launch(const ResizeSumParams& p, int x_tiles, int c_tiles, int tiles, CudaS
   auto kernel = resize_sum_kernel<T>;
   if (p.smem_bytes > 48 * 1024)
     CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, p.smem_bytes));
-  int per_sm = 0;
-  CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kThreads, size_t(p.smem_bytes)));
-  const int64_t resident = int64_t(per_sm < 1 ? 1 : per_sm) * cuda_sm_count();
+  const int64_t resident = cuda::resident_blocks(kernel, kThreads, size_t(p.smem_bytes));
   const unsigned grid = unsigned(tiles < resident ? tiles : resident);
   kernel<<<grid, kThreads, size_t(p.smem_bytes), stream>>>(p, x_tiles, c_tiles, tiles);
   CUDA_CHECK_LAUNCH();
