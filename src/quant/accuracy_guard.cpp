@@ -14,14 +14,17 @@ namespace kiln::quant {
 namespace {
 
 // Runs a graph (float or candidate) on every held-out input; a graph with other input dims is
-// specialized once per distinct dims, as a CPU engine is at run time.
+// specialized once per distinct dims, as a CPU engine is at run time. One runner per graph
+// serves every input of its dims (a CUDA executor uploads the weights once).
 class HeldOutRunner {
  public:
-  HeldOutRunner(const std::vector<TensorMap>& inputs, const EngineBuild& eb) : inputs_(inputs), eb_(eb) {}
+  HeldOutRunner(const std::vector<TensorMap>& inputs, const EngineBuild& eb, const GraphRunnerFactory& make)
+      : inputs_(inputs), eb_(eb), make_(make) {}
 
   template <class Each>  // each(input index, outputs)
   void run(const Graph& g, Each each) const {
     std::map<std::map<std::string, Dims>, Graph> specialized;
+    std::map<const Graph*, GraphRunner> runners;
     for (size_t i = 0; i < inputs_.size(); ++i) {
       const std::map<std::string, Dims> dims = dims_of(inputs_[i]);
       const Graph* run_on = &g;
@@ -30,13 +33,20 @@ class HeldOutRunner {
         if (it == specialized.end()) it = specialized.emplace(dims, specialize(g, dims, eb_, "the model")).first;
         run_on = &it->second;
       }
-      each(i, CpuExecutor(*run_on).run(inputs_[i]));
+      if (!make_) {
+        each(i, CpuExecutor(*run_on).run(inputs_[i]));
+        continue;
+      }
+      auto it = runners.find(run_on);
+      if (it == runners.end()) it = runners.emplace(run_on, make_(*run_on)).first;
+      each(i, it->second(inputs_[i]));
     }
   }
 
  private:
   const std::vector<TensorMap>& inputs_;
   const EngineBuild& eb_;
+  const GraphRunnerFactory& make_;
 };
 
 bool all_finite(const Tensor& t) {
@@ -58,12 +68,12 @@ std::map<std::string, double> target_flops(const Graph& g, const TensorMap& firs
 
 GuardResult guard_accuracy(const Graph& g, const std::map<std::string, double>& amax,
                            const std::vector<TensorMap>& inputs, const AccuracyBudget& budget,
-                           const EngineBuild& eb) {
+                           const EngineBuild& eb, const GraphRunnerFactory& make_runner) {
   if (inputs.empty()) fail(ErrorCode::kInternal, "the accuracy guard needs held-out inputs");
   GuardResult r;
   r.budget = budget;
   r.inputs = int(inputs.size());
-  const HeldOutRunner runner(inputs, eb);
+  const HeldOutRunner runner(inputs, eb, make_runner);
 
   // The reference, once.
   std::vector<TensorMap> reference(inputs.size());

@@ -5,10 +5,12 @@
 // never are quantized in kiln; what the guard finds sensitive are the GEMMs they feed (the
 // projections after a LayerNorm, the classifier, the patch embedding), by measuring, not by rule.
 //
-// Reference: the optimized float32 graph, run by the CPU reference once on each held-out input.
-// A candidate is quantize_graph (quantize_graph.h) of that graph for a set of targets kept in
-// float, from the ranges calibrated once, run by the CPU reference on the same inputs: the exact
-// int8 semantics the engine's kernels compute. (An --int8 --fp16 engine stores its float parts
+// Reference: the optimized float32 graph, run once on each held-out input. A candidate is
+// quantize_graph (quantize_graph.h) of that graph for a set of targets kept in float, from the
+// ranges calibrated once, run on the same inputs: the engine's int8 semantics. Both run on the
+// CPU reference, or on the GPU's kernels when the build targets it (`kiln build --device cuda`
+// passes a GraphRunnerFactory that makes CUDA executors), which is what makes the guard usable on
+// models the size of SegFormer-B2. (An --int8 --fp16 engine stores its float parts
 // in fp16 afterwards; the guard still judges int8 against fp32.)
 //
 //   1. Sensitivity: each target quantized alone, every other kept float, measured against the
@@ -33,6 +35,7 @@
 // Cost: T + 1 + 2k evaluations for T targets of which k are kept, each running every held-out
 // input; the inputs and the reference outputs stay in memory throughout.
 #pragma once
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -61,12 +64,16 @@ struct GuardResult {
   int evaluations = 0;
 };
 
+// Makes what runs one graph on one input at a time (for every held-out input in turn).
+using GraphRunner = std::function<TensorMap(const TensorMap&)>;
+using GraphRunnerFactory = std::function<GraphRunner(const Graph&)>;
+
 // g: the optimized float32 graph (eb: the build's disabled passes, used when an input's dims
 // need a specialized graph); amax: its calibrated ranges; inputs: the held-out feeds. A labels
 // budget for a model whose first output holds no class scores [N, C, ...] is kInvalidArgument,
-// as is a float reference with non-finite outputs.
+// as is a float reference with non-finite outputs. make_runner: the CPU reference when empty.
 GuardResult guard_accuracy(const Graph& g, const std::map<std::string, double>& amax,
                            const std::vector<TensorMap>& inputs, const AccuracyBudget& budget,
-                           const EngineBuild& eb);
+                           const EngineBuild& eb, const GraphRunnerFactory& make_runner = {});
 
 }  // namespace kiln::quant

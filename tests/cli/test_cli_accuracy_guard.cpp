@@ -52,6 +52,7 @@ TEST_F(CliAccuracyGuard, LooseBudgetKeepsEveryLayerInt8TighterKeepsSomeFloat) {
   nlohmann::json j = nlohmann::json::parse(r.out);
   const nlohmann::json loose = j["accuracy_guard"];  // a copy: j is parsed again below
   EXPECT_EQ(loose["budget"], "l2:0.5");
+  EXPECT_EQ(loose["evaluated_on"], "cpu");
   EXPECT_EQ(loose["criterion"], "rel L2 <= 0.5");
   EXPECT_EQ(loose["ref_inputs"], 2);
   EXPECT_EQ(loose["layers"], 35);  // not the picture's embedding: kiln.PatchEmbedTokens stays float
@@ -115,7 +116,8 @@ TEST_F(CliAccuracyGuard, LooseBudgetKeepsEveryLayerInt8TighterKeepsSomeFloat) {
 TEST_F(CliAccuracyGuard, PrintsItsChoice) {
   CliResult r = kiln(guarded("labels:99.5"));
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_NE(r.out.find("accuracy guard (label agreement >= 99.5% on 2 held-out inputs): "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("accuracy guard (label agreement >= 99.5% on 2 held-out inputs, run on cpu): "), std::string::npos)
+      << r.out;
   EXPECT_NE(r.out.find(" of 35 layers int8, "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find(" kept in float; labels "), std::string::npos) << r.out;
   fs::remove(out_);

@@ -2,11 +2,18 @@
 // stores a cuda engine whose 35 GEMMs (the 4 patch embeddings among them: fuse_token_im2col_conv) are
 // kiln.Int8MatMul and whose classifier convolution is kiln.Int8Conv; `kiln run --device cuda` on it
 // gives the logits of the cpu int8 engine built from the same calibration cache, within the
-// tolerance test_gpu_int8_engine.cpp states (0.5% rel L2, ≥ 99.5% of labels).
+// tolerance test_gpu_int8_engine.cpp states (0.5% rel L2, ≥ 99.5% of labels). With
+// --accuracy-budget, a cuda build's guard runs its candidates on the GPU: the same choices'
+// figures as the CPU reference's within the GPU's own summation order, and the engine written
+// computes the figure it reported.
 #include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <filesystem>
 
 #include "../cli/cli_fixture.h"
 #include "io/npy.h"
+#include "quant/accuracy_budget.h"
 #include "runtime/output_compare.h"
 
 namespace kiln {
@@ -65,6 +72,62 @@ TEST_F(GpuInt8Cli, CudaEngineBuildsAndMatchesTheCpuEngine) {
               c16.label_agreement.value_or(-1));
   EXPECT_LT(c16.rel_l2, 1e-2);
   EXPECT_GE(c16.label_agreement.value_or(0), 0.99);
+}
+
+TEST_F(GpuInt8Cli, AccuracyGuardRunsItsCandidatesOnTheGpu) {
+  namespace fs = std::filesystem;
+  const std::string calib = dir_ + "/calib", ref = dir_ + "/held_out", cache = dir_ + "/calib.json";
+  fs::create_directories(calib);
+  fs::create_directories(ref);
+  const Tensor x = read_npy(kDir + "/inputs/pixel_values.npy");
+  for (int v = 0; v < 4; ++v) {  // calibration: the input and a scaled copy; held out: two ripples
+    Tensor t = x.clone();
+    float* p = t.data<float>();
+    for (int64_t i = 0; i < t.numel(); ++i)
+      p[i] = v == 0 ? p[i] : v == 1 ? 0.8f * p[i] : v == 2 ? p[i] + 0.2f * std::sin(0.37f * float(i))
+                                                          : 1.1f * p[i] + 0.25f * std::cos(0.53f * float(i));
+    write_npy(v < 2 ? calib + "/s" + std::to_string(v) + ".npy" : ref + "/h" + std::to_string(v) + ".npy", t);
+  }
+  const std::string model = kDir + "/model.onnx";
+  auto guarded = [&](const std::string& out, const std::string& budget, const std::string& device) {
+    return kiln("build " + model + " -o " + dir_ + "/" + out + " --int8 --calib " + calib + " --calibrator minmax" +
+                " --calib-cache " + cache + " --accuracy-budget " + budget + " --ref-data " + ref + " --device " +
+                device + " --json");
+  };
+  test::CliResult r = guarded("cpu.kiln", "l2:0.5", "cpu");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const nlohmann::json cpu = nlohmann::json::parse(r.out)["accuracy_guard"];
+  r = guarded("cuda.kiln", "l2:0.5", "cuda");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const nlohmann::json cuda = nlohmann::json::parse(r.out)["accuracy_guard"];
+  EXPECT_EQ(cpu["evaluated_on"], "cpu");
+  EXPECT_EQ(cuda["evaluated_on"], "cuda");
+  EXPECT_EQ(cuda["layers"], 35);
+  EXPECT_EQ(cuda["evaluations"], 36);
+  const double cpu_all = cpu["all_int8"]["rel_l2"].get<double>(), cuda_all = cuda["all_int8"]["rel_l2"].get<double>();
+  std::printf("[ guard gpu ] all int8 against fp32: rel L2 %.4g on the GPU, %.4g on the CPU reference\n", cuda_all, cpu_all);
+  EXPECT_NEAR(cuda_all, cpu_all, 0.05 * cpu_all);
+
+  // A budget of half that error: layers kept in float, and the engine written reproduces the figure.
+  char budget[32];
+  std::snprintf(budget, sizeof budget, "l2:%.6g", cuda_all / 2);
+  r = guarded("tight.kiln", budget, "cuda");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const nlohmann::json g = nlohmann::json::parse(r.out)["accuracy_guard"];
+  const double figure = g["figure"].get<double>();
+  std::printf("[ guard gpu ] %s: %zu of 35 kept in float, rel L2 %.4g, %d evaluations\n", budget, g["kept_float"].size(),
+              figure, g["evaluations"].get<int>());
+  EXPECT_GE(g["kept_float"].size(), 1u);
+  EXPECT_LE(figure, cuda_all / 2 * (1 + 1e-5));
+  quant::AgreementTally tally;
+  for (const char* held : {"h2.npy", "h3.npy"}) {
+    r = kiln("run " + dir_ + "/tight.kiln --device cuda --input pixel_values=" + ref + "/" + held + " --output " + dir_ + "/int8");
+    ASSERT_EQ(r.code, 0) << r.err;
+    r = kiln("run " + model + " --input pixel_values=" + ref + "/" + held + " --output " + dir_ + "/fp32");
+    ASSERT_EQ(r.code, 0) << r.err;
+    tally.add({{"logits", read_npy(dir_ + "/int8/logits.npy")}}, {{"logits", read_npy(dir_ + "/fp32/logits.npy")}}, {"logits"});
+  }
+  EXPECT_NEAR(tally.result().rel_l2, figure, 0.02 * figure) << "the engine against the guard's GPU figure";
 }
 
 }  // namespace

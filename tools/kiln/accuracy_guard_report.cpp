@@ -48,8 +48,9 @@ nlohmann::json accuracy_guard_json(const quant::GuardResult& r) {
 void print_accuracy_guard(const nlohmann::json& j) {
   const bool labels = j["budget"].get<std::string>().rfind("labels:", 0) == 0;
   const int kept = int(j["kept_float"].size());
-  std::printf("  accuracy guard (%s on %d held-out inputs): %d of %d layers int8, %d kept in float; %s (all int8: %s), %d evaluations\n",
-              j["criterion"].get<std::string>().c_str(), j["ref_inputs"].get<int>(), j["quantized"].get<int>(),
+  const std::string on = j.contains("evaluated_on") ? ", run on " + j["evaluated_on"].get<std::string>() : "";
+  std::printf("  accuracy guard (%s on %d held-out inputs%s): %d of %d layers int8, %d kept in float; %s (all int8: %s), %d evaluations\n",
+              j["criterion"].get<std::string>().c_str(), j["ref_inputs"].get<int>(), on.c_str(), j["quantized"].get<int>(),
               j["layers"].get<int>(), kept, figure(j["chosen"], labels).c_str(), figure(j["all_int8"], labels).c_str(),
               j["evaluations"].get<int>());
   if (kept == 0) return;

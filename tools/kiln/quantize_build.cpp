@@ -3,6 +3,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <memory>
 
 #include "accuracy_guard_report.h"
 #include "io/file_util.h"
@@ -17,6 +18,9 @@
 #include "quant/quant_targets.h"
 #include "quant/quantize_graph.h"
 #include "runtime/specialize.h"
+#ifdef KILN_WITH_CUDA
+#include "runtime/cuda/cuda_executor.h"
+#endif
 
 namespace kiln::cli {
 namespace {
@@ -156,10 +160,19 @@ QuantBuildReport quantize_for_build(Graph& g, const EngineBuild& eb, const Quant
   QuantBuildReport report;
   std::set<std::string> keep_float;
   if (!q.accuracy_budget.empty()) {
+    quant::GraphRunnerFactory runner;  // the CPU reference
+#ifdef KILN_WITH_CUDA
+    if (device == "cuda")  // the candidates on the kernels the engine will run
+      runner = [](const Graph& c) -> quant::GraphRunner {
+        auto exec = std::make_shared<CudaExecutor>(c);
+        return [exec](const TensorMap& in) { return exec->run(in); };
+      };
+#endif
     const quant::GuardResult guard = quant::guard_accuracy(g, cache.amax, held_out_inputs(g, q),
-                                                           quant::parse_accuracy_budget(q.accuracy_budget), eb);
+                                                           quant::parse_accuracy_budget(q.accuracy_budget), eb, runner);
     keep_float = guard.keep_float;
     report.accuracy_guard = accuracy_guard_json(guard);
+    report.accuracy_guard["evaluated_on"] = runner ? "cuda" : "cpu";
   }
   // The passes ran before these Q/DQ pairs existed: quantize_graph runs the int8 fusions on them.
   const quant::QuantizeReport r = quant::quantize_graph(g, cache.amax, eb.disabled_passes, keep_float);
