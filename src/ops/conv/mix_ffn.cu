@@ -201,6 +201,30 @@ __device__ __forceinline__ void load_b_pair(uint32_t (&r)[4], const __half* tile
   ldmatrix_x4_trans(r, tile + (k0 + ((lane >> 3) & 1) * 8 + (lane & 7)) * ld + n + (lane >> 4) * 8);
 }
 
+// A warp's share of a GEMM on shared tiles: acc[mt][nt] += A[m0 + 16 mt + .., 0..K) · B[0..K, n0 + 8 nt + ..)
+// with A row-major (lda halves a row) and B row-major [K][N] (ldb).
+template <int kMt, int kNt, int K>
+__device__ __forceinline__ void warp_mma(float (&acc)[kMt][kNt][4], const __half* a, int lda, int m0, const __half* b,
+                                         int ldb, int n0) {
+  static_assert(kNt % 2 == 0 && K % 16 == 0);
+#pragma unroll
+  for (int k0 = 0; k0 < K; k0 += 16) {
+    uint32_t af[kMt][4];
+#pragma unroll
+    for (int mt = 0; mt < kMt; ++mt) load_a(af[mt], a, lda, m0 + mt * 16, k0);
+#pragma unroll
+    for (int np = 0; np < kNt / 2; ++np) {
+      uint32_t r[4];
+      load_b_pair(r, b, ldb, k0, n0 + np * 16);
+#pragma unroll
+      for (int mt = 0; mt < kMt; ++mt) {
+        mma16816(acc[mt][2 * np], af[mt], r[0], r[1]);
+        mma16816(acc[mt][2 * np + 1], af[mt], r[2], r[3]);
+      }
+    }
+  }
+}
+
 // fc1 for one chunk: H = A · W1c + B1c, zero on rows outside the image. Warps 4 (rows, 48 each:
 // three m16 tiles) x NW / 4 (columns: 32 or 16 each).
 template <int C>
@@ -209,22 +233,7 @@ __device__ void fc1_chunk(const int* tok, const __half* a, const __half* w1, con
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, q = lane % 4;
   const int m0 = (warp & 3) * 48, n0 = (warp >> 2) * kCols;
   float acc[3][kNt][4] = {};
-#pragma unroll
-  for (int k0 = 0; k0 < C; k0 += 16) {
-    uint32_t af[3][4], bf[kNt][2];
-#pragma unroll
-    for (int mt = 0; mt < 3; ++mt) load_a(af[mt], a, Smem<C>::a_ld, m0 + mt * 16, k0);
-#pragma unroll
-    for (int np = 0; np < kNt / 2; ++np) {
-      uint32_t r[4];
-      load_b_pair(r, w1, Smem<C>::w1_ld, k0, n0 + np * 16);
-      bf[2 * np][0] = r[0], bf[2 * np][1] = r[1], bf[2 * np + 1][0] = r[2], bf[2 * np + 1][1] = r[3];
-    }
-#pragma unroll
-    for (int mt = 0; mt < 3; ++mt)
-#pragma unroll
-      for (int nt = 0; nt < kNt; ++nt) mma16816(acc[mt][nt], af[mt], bf[nt][0], bf[nt][1]);
-  }
+  warp_mma<3, kNt, C>(acc, a, Smem<C>::a_ld, m0, w1, Smem<C>::w1_ld, n0);
   bool inside[3][2];
 #pragma unroll
   for (int mt = 0; mt < 3; ++mt)
@@ -295,25 +304,9 @@ template <int C> using Fc2Acc = float[2][kFc2Cols<C> / 8][4];
 // fc2 for one chunk: acc += G · W2c.
 template <int C>
 __device__ __forceinline__ void fc2_chunk(const __half* gin, const __half* w2, Fc2Acc<C>& acc) {
-  constexpr int kNt = kFc2Cols<C> / 8;
   const int warp = threadIdx.x / 32;
-  const int m0 = (warp & 3) * 32, n0 = (warp >> 2) * kFc2Cols<C>;
-#pragma unroll
-  for (int k0 = 0; k0 < kChunk; k0 += 16) {
-    uint32_t af[2][4];
-#pragma unroll
-    for (int mt = 0; mt < 2; ++mt) load_a(af[mt], gin, Smem<C>::h_ld, m0 + mt * 16, k0);
-#pragma unroll
-    for (int np = 0; np < kNt / 2; ++np) {
-      uint32_t r[4];
-      load_b_pair(r, w2, Smem<C>::w2_ld, k0, n0 + np * 16);
-#pragma unroll
-      for (int mt = 0; mt < 2; ++mt) {
-        mma16816(acc[mt][2 * np], af[mt], r[0], r[1]);
-        mma16816(acc[mt][2 * np + 1], af[mt], r[2], r[3]);
-      }
-    }
-  }
+  warp_mma<2, kFc2Cols<C> / 8, kChunk>(acc, gin, Smem<C>::h_ld, (warp & 3) * 32, w2, Smem<C>::w2_ld,
+                                       (warp >> 2) * kFc2Cols<C>);
 }
 
 // Two barriers a chunk: the conv of chunk k alone, then fc2 of chunk k beside fc1 of chunk k + 1
