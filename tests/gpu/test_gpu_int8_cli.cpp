@@ -8,12 +8,14 @@
 // computes the figure it reported.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
 #include "../cli/cli_fixture.h"
 #include "io/npy.h"
 #include "quant/accuracy_budget.h"
+#include "quant/calib_cache.h"
 #include "runtime/output_compare.h"
 
 namespace kiln {
@@ -72,6 +74,33 @@ TEST_F(GpuInt8Cli, CudaEngineBuildsAndMatchesTheCpuEngine) {
               c16.label_agreement.value_or(-1));
   EXPECT_LT(c16.rel_l2, 1e-2);
   EXPECT_GE(c16.label_agreement.value_or(0), 0.99);
+}
+
+// A cuda build calibrates on the GPU (every node output copied back to the histograms): the
+// min-max ranges of the CPU reference's within fp32 summation order, for every tensor.
+TEST_F(GpuInt8Cli, CalibratesOnTheGpu) {
+  const std::string calib = dir_ + "/calib";
+  std::filesystem::create_directories(calib);
+  std::filesystem::copy_file(kDir + "/inputs/pixel_values.npy", calib + "/a.npy");
+  const std::string model = kDir + "/model.onnx";
+  for (const char* device : {"cpu", "cuda"}) {
+    test::CliResult r = kiln("build " + model + " -o " + dir_ + "/" + device + ".kiln --int8 --calib " + calib +
+                             " --calibrator minmax --calib-cache " + dir_ + "/" + device + ".json --device " + device +
+                             " --json");
+    ASSERT_EQ(r.code, 0) << device << ": " << r.err;
+    EXPECT_EQ(nlohmann::json::parse(r.out)["calibration"]["calibrated_on"], device);
+  }
+  const quant::CalibCache cpu = quant::read_calib_cache(dir_ + "/cpu.json");
+  const quant::CalibCache gpu = quant::read_calib_cache(dir_ + "/cuda.json");
+  ASSERT_EQ(cpu.amax.size(), gpu.amax.size());
+  double worst = 0;
+  for (const auto& [name, a] : cpu.amax) {
+    ASSERT_TRUE(gpu.amax.count(name)) << name;
+    worst = std::max(worst, std::abs(gpu.amax.at(name) - a) / a);
+  }
+  std::printf("[ int8 cli gpu ] %zu min-max ranges calibrated on the GPU, worst relative difference from the CPU's %.3g\n",
+              cpu.amax.size(), worst);
+  EXPECT_LE(worst, 1e-4);
 }
 
 TEST_F(GpuInt8Cli, AccuracyGuardRunsItsCandidatesOnTheGpu) {

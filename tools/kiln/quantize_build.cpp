@@ -61,8 +61,10 @@ std::vector<TensorMap> held_out_inputs(const Graph& g, const QuantFlags& q) {
   return feeds;
 }
 
+// The ranges of `tensors` over the calibration inputs, the float32 graph run on the build's
+// device: the CPU reference, or the GPU (one executor per graph, every node output copied back).
 quant::CalibCache calibrate(const Graph& g, const EngineBuild& eb, const QuantFlags& q,
-                            const std::vector<std::string>& tensors) {
+                            const std::vector<std::string>& tensors, const std::string& device) {
   if (g.inputs.size() != 1)
     fail(ErrorCode::kInvalidArgument, "--calib feeds models with one input; this one has " +
                                           std::to_string(g.inputs.size()));
@@ -70,18 +72,30 @@ quant::CalibCache calibrate(const Graph& g, const EngineBuild& eb, const QuantFl
   const std::vector<std::string> files = quant::calibration_files(q.calib_dir);
   const std::array<float, 3> mean = default_mean(""), std = default_std("");
   quant::RangeCollector collector(tensors);
+  quant::ValueRun run;  // the CPU reference
+#ifdef KILN_WITH_CUDA
+  std::map<const Graph*, std::unique_ptr<CudaExecutor>> executors;
+  if (device == "cuda")
+    run = [&executors](const Graph& rg, const TensorMap& in, const CpuExecutor::ValueDone& done) {
+      std::unique_ptr<CudaExecutor>& e = executors[&rg];
+      if (!e) e = std::make_unique<CudaExecutor>(rg);
+      e->run_keeping(in, done);
+    };
+#else
+  (void)device;
+#endif
   std::map<std::map<std::string, Dims>, Graph> specialized;  // one per input shape, not per file
   Progress bar("calibrate", int64_t(files.size()), std::chrono::milliseconds(500));
   for (const std::string& file : files) {
     TensorMap feeds{{input, quant::calibration_input(file, g, input, mean, std)}};
     const std::map<std::string, Dims> dims = dims_of(feeds);
     if (matches_static_inputs(g, dims)) {
-      collector.add_run(g, feeds);
+      collector.add_run(g, feeds, run);
     } else {
       auto it = specialized.find(dims);
       if (it == specialized.end())  // eb: the same disabled passes
         it = specialized.emplace(dims, specialize(g, dims, eb, "the model")).first;
-      collector.add_run(it->second, feeds);
+      collector.add_run(it->second, feeds, run);
     }
     bar.advance();
   }
@@ -146,7 +160,7 @@ QuantBuildReport quantize_for_build(Graph& g, const EngineBuild& eb, const Quant
     quant::check_calib_cache(cache, q.cache, hash, q.calibrator_name(), q.percentile_value());
     cache_use = "read";
   } else {
-    cache = calibrate(g, eb, q, targets.activations);
+    cache = calibrate(g, eb, q, targets.activations, device);
     cache.model_hash = hash;
     if (!q.cache.empty()) {
       quant::write_calib_cache(q.cache, cache);
@@ -184,7 +198,8 @@ QuantBuildReport quantize_for_build(Graph& g, const EngineBuild& eb, const Quant
                                         " (the CPU reference runs it: --device cpu)");
     }
   report.calibration = {{"calibrator", cache.calibrator}, {"percentile", cache.percentile}, {"inputs", cache.inputs},
-                        {"cache", cache_use}, {"quantized_activations", r.qdq.activations},
+                        {"cache", cache_use}, {"calibrated_on", cache_use == "read" ? "" : device},
+                        {"quantized_activations", r.qdq.activations},
                         {"quantized_weights", r.qdq.weights}, {"qdq_nodes", r.qdq.nodes_added},
                         {"int8_gemms", r.int8_gemms}, {"int8_convs", r.int8_convs}};
   return report;
