@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "cli_fixture.h"
+#include "held_out_logits.h"
 #include "io/file_util.h"
 #include "io/npy.h"
 #include "quant/accuracy_budget.h"
@@ -102,15 +103,9 @@ TEST_F(CliAccuracyGuard, LooseBudgetKeepsEveryLayerInt8TighterKeepsSomeFloat) {
   }
 
   // The engine written computes that figure against fp32 on the held-out inputs.
-  quant::AgreementTally tally;
-  for (const char* held : {"held3.npy", "held4.npy"}) {
-    r = kiln("run " + out_ + " --input pixel_values=" + ref_ + "/" + held + " --output " + dir_ + "/int8");
-    ASSERT_EQ(r.code, 0) << r.err;
-    r = kiln("run " + kModel + " --input pixel_values=" + ref_ + "/" + held + " --output " + dir_ + "/fp32");
-    ASSERT_EQ(r.code, 0) << r.err;
-    tally.add({{"logits", read_npy(dir_ + "/int8/logits.npy")}}, {{"logits", read_npy(dir_ + "/fp32/logits.npy")}}, {"logits"});
-  }
-  EXPECT_NEAR(tally.result().rel_l2, g["figure"].get<double>(), 1e-6 * all_int8);
+  const quant::Agreement engine = logits_against_float([&](const std::string& a) { return kiln(a); }, dir_, "run " + out_,
+                                                       kModel, {ref_ + "/held3.npy", ref_ + "/held4.npy"});
+  EXPECT_NEAR(engine.rel_l2, g["figure"].get<double>(), 1e-6 * all_int8);
 }
 
 TEST_F(CliAccuracyGuard, PrintsItsChoice) {

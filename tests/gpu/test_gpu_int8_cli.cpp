@@ -13,6 +13,7 @@
 #include <filesystem>
 
 #include "../cli/cli_fixture.h"
+#include "../cli/held_out_logits.h"
 #include "io/npy.h"
 #include "quant/accuracy_budget.h"
 #include "quant/calib_cache.h"
@@ -148,15 +149,10 @@ TEST_F(GpuInt8Cli, AccuracyGuardRunsItsCandidatesOnTheGpu) {
               figure, g["evaluations"].get<int>());
   EXPECT_GE(g["kept_float"].size(), 1u);
   EXPECT_LE(figure, cuda_all / 2 * (1 + 1e-5));
-  quant::AgreementTally tally;
-  for (const char* held : {"h2.npy", "h3.npy"}) {
-    r = kiln("run " + dir_ + "/tight.kiln --device cuda --input pixel_values=" + ref + "/" + held + " --output " + dir_ + "/int8");
-    ASSERT_EQ(r.code, 0) << r.err;
-    r = kiln("run " + model + " --input pixel_values=" + ref + "/" + held + " --output " + dir_ + "/fp32");
-    ASSERT_EQ(r.code, 0) << r.err;
-    tally.add({{"logits", read_npy(dir_ + "/int8/logits.npy")}}, {{"logits", read_npy(dir_ + "/fp32/logits.npy")}}, {"logits"});
-  }
-  EXPECT_NEAR(tally.result().rel_l2, figure, 0.02 * figure) << "the engine against the guard's GPU figure";
+  const quant::Agreement engine =
+      test::logits_against_float([&](const std::string& a) { return kiln(a); }, dir_,
+                                 "run " + dir_ + "/tight.kiln --device cuda", model, {ref + "/h2.npy", ref + "/h3.npy"});
+  EXPECT_NEAR(engine.rel_l2, figure, 0.02 * figure) << "the engine against the guard's GPU figure";
 }
 
 }  // namespace
