@@ -21,8 +21,8 @@ std::vector<int64_t> known_dims(const ValueType& t) {
 }
 
 std::vector<ValueType> infer(const InferContext& ctx) {
-  std::vector<const ValueType*> in;
-  for (size_t i = 0; i < kMixInputs; ++i) in.push_back(&ctx.type(i));
+  std::vector<ValueType> in;
+  for (size_t i = 0; i < kMixInputs; ++i) in.push_back(ctx.type(i));
   return {mix_ffn_type(ctx, in)};
 }
 
@@ -47,9 +47,7 @@ Node step(const Node& fused, const char* op, bool kiln_domain) {
 std::vector<Tensor> cpu(const KernelContext& ctx) {
   std::vector<ValueType> types;
   for (size_t i = 0; i < kMixInputs; ++i) types.push_back({ctx.input(i).dtype(), shape_of(ctx.input(i).dims())});
-  std::vector<const ValueType*> in;
-  for (const ValueType& t : types) in.push_back(&t);
-  mix_ffn_type(ctx, in);
+  mix_ffn_type(ctx, types);
   const Node& self = ctx.node;
   Node ln = step(self, "LayerNormalization", false);
   ln.attrs.set("axis", int64_t(-1));
@@ -74,15 +72,15 @@ bool mix_ffn_fits(int64_t channels, int64_t hidden) {
   return (channels == 32 || channels == 64 || channels == 128) && hidden >= 64 && hidden % 64 == 0;
 }
 
-ValueType mix_ffn_type(const OpContextBase& ctx, const std::vector<const ValueType*>& in) {
+ValueType mix_ffn_type(const OpContextBase& ctx, const std::vector<ValueType>& in) {
   KILN_ASSERT(in.size() == kMixInputs);
-  const DType x = in[kMixX]->dtype;
+  const DType x = in[kMixX].dtype;
   if (x != DType::kF32 && x != DType::kF16)
     ctx.invalid(std::string("X is ") + dtype_name(x) + ", not float32 or float16");
   for (int i = kMixScale; i < kMixInputs; ++i) {
     const DType want = i == kMixB2 ? x : DType::kF16;
-    if (in[size_t(i)]->dtype != want)
-      ctx.invalid(std::string(kSlotNames[i]) + " is " + dtype_name(in[size_t(i)]->dtype) + ", not " + dtype_name(want) +
+    if (in[size_t(i)].dtype != want)
+      ctx.invalid(std::string(kSlotNames[i]) + " is " + dtype_name(in[size_t(i)].dtype) + ", not " + dtype_name(want) +
                   (i == kMixB2 ? " (X's type)" : ""));
   }
   for (const char* a : {"height", "width"})
@@ -91,23 +89,23 @@ ValueType mix_ffn_type(const OpContextBase& ctx, const std::vector<const ValueTy
   if (height < 1 || width < 1)
     ctx.invalid("height " + std::to_string(height) + " and width " + std::to_string(width) + " must be positive");
   if (!(ctx.attrs().get_float("epsilon", 1e-5f) > 0.f)) ctx.invalid("epsilon must be positive");
-  if (!in[kMixX]->shape) return {x, std::nullopt};
-  const Shape& xs = *in[kMixX]->shape;
+  if (!in[kMixX].shape) return {x, std::nullopt};
+  const Shape& xs = *in[kMixX].shape;
   if (xs.size() != 3) ctx.invalid("X must be [batch, tokens, channels], got " + shape_to_string(xs));
   if (xs[1].known() && xs[1].value != height * width)
     ctx.invalid("X " + shape_to_string(xs) + " has " + std::to_string(xs[1].value) + " tokens, but height x width is " +
                 std::to_string(height * width));
   // Each parameter's expected dims in terms of C and Hd, checked once both are known.
-  const std::vector<int64_t> w1 = known_dims(*in[kMixW1]);
+  const std::vector<int64_t> w1 = known_dims(in[kMixW1]);
   if (w1.size() != 2) ctx.invalid("W1 must be a 2-D [channels, hidden] tensor of known shape");
   const int64_t C = w1[0], Hd = w1[1];
   if (xs[2].known() && xs[2].value != C)
-    ctx.invalid("X has " + std::to_string(xs[2].value) + " channels but W1 is " + shape_to_string(*in[kMixW1]->shape));
+    ctx.invalid("X has " + std::to_string(xs[2].value) + " channels but W1 is " + shape_to_string(*in[kMixW1].shape));
   const std::vector<std::vector<int64_t>> want = {{}, {C}, {C}, {C, Hd}, {Hd}, {Hd, 1, 3, 3}, {Hd}, {Hd, C}, {C}};
   for (int i = kMixScale; i < kMixInputs; ++i)
-    if (known_dims(*in[size_t(i)]) != want[size_t(i)])
+    if (known_dims(in[size_t(i)]) != want[size_t(i)])
       ctx.invalid(std::string(kSlotNames[i]) + " must be " + dims_to_string(want[size_t(i)]) + ", got " +
-                  (in[size_t(i)]->shape ? shape_to_string(*in[size_t(i)]->shape) : std::string("rank unknown")));
+                  (in[size_t(i)].shape ? shape_to_string(*in[size_t(i)].shape) : std::string("rank unknown")));
   return {x, Shape{xs[0], xs[1], Dim(C)}};
 }
 

@@ -35,6 +35,6 @@ enum MixFfnInput : int { kMixX = 0, kMixScale, kMixShift, kMixW1, kMixB1, kMixWd
 bool mix_ffn_fits(int64_t channels, int64_t hidden);
 
 // Checks the inputs' types and shapes (as far as known) and the attributes; returns Y's type.
-ValueType mix_ffn_type(const OpContextBase& ctx, const std::vector<const ValueType*>& inputs);
+ValueType mix_ffn_type(const OpContextBase& ctx, const std::vector<ValueType>& inputs);
 
 }  // namespace kiln::conv

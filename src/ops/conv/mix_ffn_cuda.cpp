@@ -15,9 +15,7 @@ namespace kiln::conv {
 void mix_ffn_cuda(CudaKernelContext& ctx) {
   std::vector<ValueType> types;
   for (size_t i = 0; i < kMixInputs; ++i) types.push_back({ctx.input(i).dtype, shape_of(ctx.input(i).dims)});
-  std::vector<const ValueType*> in;
-  for (const ValueType& t : types) in.push_back(&t);
-  const ValueType yt = mix_ffn_type(ctx, in);
+  const ValueType yt = mix_ffn_type(ctx, types);
   const DeviceTensor& x = ctx.input(kMixX);
   const int64_t channels = x.dims[2], hidden = ctx.input(kMixW1).dims[1];
   if (!mix_ffn_fits(channels, hidden))
