@@ -28,6 +28,7 @@
 #include "passes/fuse_ms_deform_attn.h"
 #include "passes/fuse_patch_embed_tokens.h"
 #include "passes/fuse_resize_sum.h"
+#include "passes/fuse_resize_sum_conv.h"
 #include "passes/fuse_row_column_read.h"
 #include "passes/fuse_token_dwconv.h"
 #include "passes/fuse_token_im2col_conv.h"
@@ -80,13 +81,14 @@ constexpr RewritePass kRewrites[] = {
     {"fuse_data_movement", fuse_data_movement},  // after every pass that reads Transposes, Slices, Pads
     {"fuse_conv_epilogue", fuse_conv_epilogue},  // last: the passes above read plain Convs
     {"fuse_mix_ffn", fuse_mix_ffn},  // float16 only: fp16 engines run it after convert_to_fp16
+    {"fuse_resize_sum_conv", fuse_resize_sum_conv},  // float16 only, like fuse_mix_ffn; reads fuse_resize_sum's node
     {"fuse_elementwise", fuse_elementwise},  // after every fusion: takes only the elementwise ops they left
 };
 
 }  // namespace
 
 const std::vector<std::string>& after_fp16_pass_names() {
-  static const std::vector<std::string> names = {"fuse_mix_ffn", "fuse_elementwise"};
+  static const std::vector<std::string> names = {"fuse_mix_ffn", "fuse_resize_sum_conv", "fuse_elementwise"};
   return names;
 }
 

@@ -108,6 +108,10 @@ double flops_of(const Graph& g, const Node& n) {
     const double act = n.attrs.get_string("activation", "none") != "none";
     return t * (5 * c + (2 * c + 1) * hd + (18 + 1 + act) * hd + (2 * hd + 2) * c);
   }
+  if (n.domain == kKilnDomain && op == "ResizeSumConv") {  // the 1x1 Conv and its bias; ResizeSum counts none
+    const Dims w = in_dims(n.inputs.size() - 2);  // [K, C, 1, 1]
+    return 2 * out_elems() * product_from(w, 1) + out_elems();
+  }
   if (n.domain == kKilnDomain && (op == "Int8MatMul" || op == "Int8Conv")) {  // quantize X, GEMM, epilogue
     const Dims w = in_dims(2);  // [N, K] or [O, C, kh, kw]
     const double epilogue = 1 + n.has_input(4) + (n.attrs.get_string("activation", "none") != "none") + n.has_input(5);

@@ -106,6 +106,14 @@ TEST(LayerCost, MixFfnCountsItsFourStages) {
               (24 + 24) * 4.0 + (4 + 4 + 32 + 8 + 72 + 8 + 32) * 2.0 + 4 * 4.0);
 }
 
+TEST(LayerCost, ResizeSumConvCountsItsConv) {
+  G m;  // two fp16 maps of C 64 summed at 4 x 5, then 19 classes with an fp32 bias and output
+  m.v("t", F16, {1, 20, 64}).v("x", F16, {1, 64, 2, 3}).v("w", F16, {19, 64, 1, 1}).v("b", F32, {19});
+  m.v("y", F32, {1, 19, 4, 5});
+  m.node("ResizeSumConv", {"t", "x", "w", "b"}, {"y"}).domain = "kiln";
+  expect_cost(m.cost(), 2.0 * 380 * 64 + 380, (1280 + 384 + 1216) * 2.0 + (19 + 380) * 4.0);
+}
+
 TEST(LayerCost, HeadScoresCountsTheProduct) {
   G m;  // B 1, L 5, J 3, N 2, D 4: 30 scores of 4 products each; fp32
   m.v("q", F32, {1, 5, 2, 4}).v("k", F32, {1, 3, 2, 4}).v("y", F32, {1, 2, 5, 3});

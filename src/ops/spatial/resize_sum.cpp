@@ -96,17 +96,9 @@ void check_input(const OpContextBase& ctx, const Attrs& a, size_t i, const Shape
 }
 
 std::vector<ValueType> infer(const InferContext& ctx) {
-  ctx.require_dtype(0, {DType::kF32, DType::kF16, DType::kF64});
-  const size_t n = ctx.num_inputs();
-  const Attrs a = read_attrs(ctx, n);
-  const DType dt = ctx.dtype(0);
-  Dim batch, channels;
-  for (size_t i = 0; i < n; ++i) {
-    if (ctx.dtype(i) != dt)
-      ctx.invalid("input " + std::to_string(i) + " is " + dtype_name(ctx.dtype(i)) + ", input 0 is " + dtype_name(dt));
-    if (const Shape* s = ctx.shape(i)) check_input(ctx, a, i, *s, batch, channels);
-  }
-  return {{dt, Shape{batch, channels, Dim(a.height), Dim(a.width)}}};
+  std::vector<ValueType> in;
+  for (size_t i = 0; i < ctx.num_inputs(); ++i) in.push_back(ctx.type(i));
+  return {resize_sum_type(ctx, in)};
 }
 
 // One input's contribution added into acc [C, width] for output row (b, y).
@@ -200,6 +192,23 @@ ResizeSumPlan plan_resize_sum(const OpContextBase& ctx, const std::vector<Dims>&
     p.inputs.push_back(std::move(in));
   }
   return p;
+}
+
+ValueType resize_sum_type(const OpContextBase& ctx, const std::vector<ValueType>& in) {
+  const size_t n = in.size();
+  if (n < 1 || n > size_t(kResizeSumMaxInputs))
+    ctx.invalid("takes 1 to " + std::to_string(kResizeSumMaxInputs) + " inputs, got " + std::to_string(n));
+  const DType dt = in[0].dtype;
+  if (dt != DType::kF32 && dt != DType::kF16 && dt != DType::kF64)
+    ctx.unsupported(std::string("input 0 of type ") + dtype_name(dt) + " is not supported");
+  const Attrs a = read_attrs(ctx, n);
+  Dim batch, channels;
+  for (size_t i = 0; i < n; ++i) {
+    if (in[i].dtype != dt)
+      ctx.invalid("input " + std::to_string(i) + " is " + dtype_name(in[i].dtype) + ", input 0 is " + dtype_name(dt));
+    if (in[i].shape) check_input(ctx, a, i, *in[i].shape, batch, channels);
+  }
+  return {dt, Shape{batch, channels, Dim(a.height), Dim(a.width)}};
 }
 
 void register_resize_sum(OpRegistry& r) {

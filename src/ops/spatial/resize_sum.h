@@ -47,4 +47,8 @@ struct ResizeSumPlan {
 // taps. Errors name the node (invalid model / unsupported).
 ResizeSumPlan plan_resize_sum(const OpContextBase& ctx, const std::vector<Dims>& input_dims);
 
+// Shape inference on the inputs' types (shapes as far as known): Y's type, or an error naming the
+// node. kiln.ResizeSumConv checks its feature maps with it.
+ValueType resize_sum_type(const OpContextBase& ctx, const std::vector<ValueType>& inputs);
+
 }  // namespace kiln::spatial

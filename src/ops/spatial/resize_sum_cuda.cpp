@@ -7,6 +7,7 @@
 #include <string>
 
 #include "ops/spatial/resize_sum.h"
+#include "ops/spatial/resize_sum_cuda.h"
 #include "ops/spatial/resize_sum_launch.h"
 #include "ops/spatial/spatial_cuda.h"
 #include "runtime/cuda/cuda_kernel_context.h"
@@ -60,24 +61,16 @@ struct ResizeSumState : KernelState {
 
 }  // namespace
 
-void resize_sum_cuda(CudaKernelContext& ctx) {
-  ctx.require_dtype(0, {DType::kF32, DType::kF16});
+ResizeSumParams resize_sum_inputs(CudaKernelContext& ctx, const ResizeSumPlan& plan, int64_t smem_base,
+                                  int64_t smem_budget) {
   const DType dt = ctx.input(0).dtype;
-  std::vector<Dims> dims;
-  for (size_t i = 0; i < ctx.num_inputs(); ++i) {
-    if (ctx.input(i).dtype != dt) ctx.invalid("inputs of different dtypes");
-    dims.push_back(ctx.input(i).dims);
-  }
-  const ResizeSumPlan plan = plan_resize_sum(ctx, dims);
   constexpr int64_t kLimit = int64_t(1) << 31;
   const int64_t elem = int64_t(dtype_size(dt));
   for (int64_t e : {plan.batch * plan.channels * plan.height * plan.width,
                     resize_sum_tiles(elem, plan.batch, plan.channels, plan.height, plan.width)})
     if (e >= kLimit) ctx.unsupported("a ResizeSum with " + std::to_string(e) + " elements or tiles has no CUDA kernel");
-  for (size_t i = 0; i < dims.size(); ++i)
+  for (size_t i = 0; i < plan.inputs.size(); ++i)
     if (ctx.input(i).numel() >= kLimit) ctx.unsupported("a ResizeSum input of 2^31 elements or more has no CUDA kernel");
-  DeviceTensor& y = ctx.alloc_output(0);
-  if (y.numel() == 0) return;
   bool fresh = false;
   ResizeSumState& st = ctx.state<ResizeSumState>(&fresh);
   if (fresh)
@@ -87,11 +80,9 @@ void resize_sum_cuda(CudaKernelContext& ctx) {
     }
   ResizeSumParams p;
   p.inputs = int(plan.inputs.size());
-  p.y = y.data();
   p.batch = int(plan.batch), p.channels = int(plan.channels), p.height = int(plan.height), p.width = int(plan.width);
   p.relu = plan.relu;
   const int64_t vec = 16 / elem;  // elements per 16-byte access
-  p.vec_store = plan.width % vec == 0 && aligned16(p.y);
   for (size_t i = 0; i < plan.inputs.size(); ++i) {
     const ResizeSumInput& in = plan.inputs[i];
     ResizeSumSource& s = p.in[i];
@@ -103,20 +94,38 @@ void resize_sum_cuda(CudaKernelContext& ctx) {
     s.vec = in.tokens && plan.channels % vec == 0 && aligned16(s.x);
     if (s.vec && p.ident < 0 && identity(in.rows) && identity(in.cols)) p.ident = int(i), p.ident_x = s.x;
   }
-  // Shared memory: the output tile, the identity's two buffers, then staged inputs in input
-  // order while they fit the budget (the rest go tap by tap).
-  int64_t smem = kResizeSumOutTileBytes;
+  // Shared memory after the caller's part: the identity's two buffers, then staged inputs in
+  // input order while they fit the budget (the rest go tap by tap).
+  int64_t smem = smem_base;
   if (p.ident >= 0) p.ident_off = int(smem), smem += 2 * kResizeSumOutTileBytes;
   for (size_t i = 0; i < plan.inputs.size(); ++i) {
     ResizeSumSource& s = p.in[i];
     const int64_t span = stage_span(plan.inputs[i].cols);
     const int64_t bytes = kResizeSumTapBytes + span * resize_sum_column_bytes(elem);
-    if (!s.vec || int(i) == p.ident || span == 0 || smem + bytes > kResizeSumSmemBudget) continue;
+    if (!s.vec || int(i) == p.ident || span == 0 || smem + bytes > smem_budget) continue;
     s.stage = int(smem), s.span = int(span), s.stage_rank = p.staged++, s.stage_first = p.stage_items;
     p.stage_items += int(span) * (kResizeSumTileBytes / 16);
     smem += bytes;
   }
   p.smem_bytes = int(smem);
+  return p;
+}
+
+void resize_sum_cuda(CudaKernelContext& ctx) {
+  ctx.require_dtype(0, {DType::kF32, DType::kF16});
+  const DType dt = ctx.input(0).dtype;
+  std::vector<Dims> dims;
+  for (size_t i = 0; i < ctx.num_inputs(); ++i) {
+    if (ctx.input(i).dtype != dt) ctx.invalid("inputs of different dtypes");
+    dims.push_back(ctx.input(i).dims);
+  }
+  const ResizeSumPlan plan = plan_resize_sum(ctx, dims);
+  // The kernel's output tile comes first in shared memory.
+  ResizeSumParams p = resize_sum_inputs(ctx, plan, kResizeSumOutTileBytes, kResizeSumSmemBudget);
+  DeviceTensor& y = ctx.alloc_output(0);
+  if (y.numel() == 0) return;
+  p.y = y.data();
+  p.vec_store = plan.width % (16 / int64_t(dtype_size(dt))) == 0 && aligned16(p.y);
   launch_resize_sum(dt, p, ctx.stream());
 }
 

@@ -36,6 +36,9 @@ void grid_sample_cuda(CudaKernelContext& ctx);
 
 // kiln.ResizeSum (resize_sum.h): resized inputs summed in one kernel (resize_sum.cu).
 void resize_sum_cuda(CudaKernelContext& ctx);
+// kiln.ResizeSumConv (resize_sum_conv.h): the same sum fed to a 1x1 conv in one kernel
+// (resize_sum_conv.cu).
+void resize_sum_conv_cuda(CudaKernelContext& ctx);
 
 // kiln.MSDeformAttn (ms_deform_attn.h): every level's bilinear samples weighted and summed in one
 // kernel (ms_deform_attn.cu).

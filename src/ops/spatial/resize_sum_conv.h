@@ -1,0 +1,38 @@
+// ResizeSumConv (domain "kiln"): kiln.ResizeSum and the 1x1 Conv that alone reads it, in one
+// node, so the summed [B, C, H, W] map never reaches memory (SegFormer's decode head ends in its
+// classifier that way; passes/fuse_resize_sum_conv makes it on fp16 engines):
+//
+//   X_0 ... X_{n-1}   ResizeSum's inputs (1 <= n <= kResizeSumMaxInputs), all float32 or all float16
+//   W  [K, C, 1, 1]   X's type
+//   B  [K]            float32 or X's type (required)
+//   Y  [B, K, height, width], B's type
+//
+//   S = ResizeSum(X_0 ... X_{n-1}) stored in X's type   Y = Conv1x1(S, W, B)
+//
+// Attributes: exactly ResizeSum's (resize_sum.h). S is rounded where the unfused graph rounds it,
+// and the CPU reference runs ResizeSum's and Conv's own references in turn, so fused and unfused
+// graphs give the same bits. Y takes B's type as the mixed Conv of fp16 engines does (float16 X
+// and W, float32 B and Y: convert_precision.h).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "ops/op.h"
+#include "ops/spatial/resize_sum.h"
+
+namespace kiln::spatial {
+
+inline constexpr const char* kResizeSumConvOp = "ResizeSumConv";
+
+// Whether the fp16 CUDA kernel takes these widths: C in whole 64-channel chunks and at most
+// 160 classes (one tile's output channels). fuse_resize_sum_conv fuses nothing else.
+bool resize_sum_conv_fits(int64_t channels, int64_t classes);
+
+// Checks the inputs' types and shapes (as far as known) and the attributes; returns Y's type.
+ValueType resize_sum_conv_type(const OpContextBase& ctx, const std::vector<ValueType>& in);
+
+// ResizeSum's plan of the feature maps (all but the last two dims), with W [K, C, 1, 1] and
+// B [K] checked against its channel count. K is W's first dim.
+ResizeSumPlan plan_resize_sum_conv(const OpContextBase& ctx, const std::vector<Dims>& input_dims);
+
+}  // namespace kiln::spatial

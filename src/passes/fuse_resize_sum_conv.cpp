@@ -1,0 +1,62 @@
+#include "passes/fuse_resize_sum_conv.h"
+
+#include <set>
+
+#include "ops/spatial/resize_sum_conv.h"
+#include "passes/pattern.h"
+
+namespace kiln {
+namespace {
+
+struct Match {
+  const Node *sum = nullptr, *conv = nullptr;
+};
+
+bool typed(const Graph& g, const std::string& v, const Dims& d, DType t) {
+  return static_dims(g, v) == d && g.value(v).type.dtype == t;
+}
+
+std::optional<Match> match(const Graph& g, const GraphIndex& idx, const Node& conv) {
+  // is_pointwise_conv checks group, kernel, strides, pads, auto_pad and constant W [K, C, 1, 1].
+  if (conv.inputs.size() != 3 || !conv.has_input(2) || !is_pointwise_conv(g, conv)) return std::nullopt;
+  for (int64_t d : conv.attrs.get_ints("dilations", {1, 1}))
+    if (d != 1) return std::nullopt;
+  const Node* sum = idx.producer(conv.inputs[0]);
+  if (!is_kiln_op(sum, spatial::kResizeSumOp) || sum->outputs.size() != 1 || !idx.used_only_by(conv.inputs[0], conv))
+    return std::nullopt;
+  const auto s = static_dims(g, conv.inputs[0]);
+  const Dims w = g.value(conv.inputs[1]).constant->dims();
+  if (!s || s->size() != 4) return std::nullopt;
+  const int64_t B = (*s)[0], C = (*s)[1], H = (*s)[2], W = (*s)[3], K = w[0];
+  if (w[1] != C || !spatial::resize_sum_conv_fits(C, K)) return std::nullopt;
+  const DType h = DType::kF16, bt = g.value(conv.inputs[2]).type.dtype;
+  if (bt != h && bt != DType::kF32) return std::nullopt;
+  if (!typed(g, conv.inputs[0], *s, h) || !typed(g, conv.inputs[1], w, h) || !typed(g, conv.inputs[2], {K}, bt) ||
+      !typed(g, conv.outputs[0], {B, K, H, W}, bt))
+    return std::nullopt;
+  for (const std::string& x : sum->inputs)
+    if (x.empty() || !static_dims(g, x)) return std::nullopt;
+  return Match{sum, &conv};
+}
+
+}  // namespace
+
+int fuse_resize_sum_conv(Graph& g) {
+  const auto found = collect_matches(g, [&](const GraphIndex& idx, const Node& n) { return match(g, idx, n); });
+  if (found.empty()) return 0;
+  std::vector<Node> added;
+  std::set<const Node*> removed;
+  for (const Match& m : found) {
+    std::vector<std::string> inputs = m.sum->inputs;
+    inputs.push_back(m.conv->inputs[1]);
+    inputs.push_back(m.conv->inputs[2]);
+    Node n = kiln_node(m.conv->name, spatial::kResizeSumConvOp, std::move(inputs), m.conv->outputs[0]);
+    n.attrs = m.sum->attrs;
+    added.push_back(std::move(n));
+    removed.insert({m.sum, m.conv});
+  }
+  replace_nodes(g, removed, std::move(added));
+  return int(found.size());
+}
+
+}  // namespace kiln

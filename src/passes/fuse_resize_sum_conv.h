@@ -1,0 +1,25 @@
+// fuse_resize_sum_conv: SegFormer's decode head ends in its upsample-and-sum (kiln.ResizeSum,
+// with the Relu) and the 1x1 classifier conv; as one kiln.ResizeSumConv node
+// (ops/spatial/resize_sum_conv.h) the summed [B, C, H, W] map never reaches memory. In the
+// float16 form that convert_to_fp16 leaves:
+//
+//   x_0, ..., x_{n-1} ─▶ kiln.ResizeSum(attrs) ─▶ s [B, C, H, W] (f16)
+//     ─▶ Conv(W [K, C, 1, 1] f16, B [K] f32|f16) ─▶ y [B, K, H, W] (B's type)
+//   becomes
+//   x_0, ..., x_{n-1}, W, B ─▶ kiln.ResizeSumConv(attrs) ─▶ y
+//
+// Matched: s is read only by the Conv (its input X) and is not a graph output; the Conv has a
+// constant W and a constant bias, group 1, a 1x1 kernel (kernel_shape 1x1 or absent), strides
+// and dilations 1, pads 0, auto_pad NOTSET or VALID; s and W are float16, B float16 or float32
+// and y of B's type; every dim is static and C, K are widths the CUDA kernel takes
+// (resize_sum_conv_fits). The fused node takes the Conv's name and output, and ResizeSum's
+// attributes. A float32 graph never matches: optimize_for_engine runs this pass after
+// convert_to_fp16 on fp16 engines, and in the pipeline (where it finds nothing) everywhere else.
+#pragma once
+#include "ir/graph.h"
+
+namespace kiln {
+
+int fuse_resize_sum_conv(Graph& g);  // ResizeSumConv nodes made
+
+}  // namespace kiln

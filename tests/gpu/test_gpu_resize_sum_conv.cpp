@@ -1,0 +1,203 @@
+// kiln.ResizeSumConv's CUDA kernel (resize_sum_conv.cu) against the CPU reference (ResizeSum,
+// rounded to fp16, then the 1x1 Conv): every width of the conv's warp columns (1 to 5 n8 tiles a
+// warp: 1 to 160 outputs, ragged and whole), fp32 and fp16 bias / output, the three ways the
+// sum reads an input (identity, staged, tap by tap), ragged x tiles, batch 2 and enough tiles
+// that each persistent block walks several (the identity and W double buffers turn over); what
+// the kernel refuses; then the reference SegFormers in fp16 with the pass on and off on the GPU.
+// Cases run three times on one executor: first run, planned arena, CUDA Graph replay.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include "../model/model_compare.h"
+#include "gpu_compare.h"
+#include "onnx/importer.h"
+#include "ops/op.h"
+#include "passes/convert_precision.h"
+#include "passes/pipeline.h"
+#include "runtime/cpu_executor.h"
+#include "runtime/cuda/cuda_executor.h"
+#include "runtime/cuda/cuda_session.h"
+
+namespace kiln::gpu_test {
+namespace {
+
+struct Source {
+  int64_t h, w;
+  bool tokens = true;
+  std::string coord = "half_pixel";
+};
+
+struct ConvCase {
+  int64_t b, c, h, w;
+  std::vector<Source> in;
+  int64_t classes;
+  DType out = DType::kF32;  // the bias's and the output's dtype
+  bool relu = true;
+};
+
+GpuCase make_case(const ConvCase& k, uint64_t seed, DType x_type = DType::kF16) {
+  GpuCase g{"ResizeSumConv", {}, {}};
+  g.domain = kKilnDomain;
+  std::vector<std::string> layouts, modes;
+  std::vector<int64_t> hs, ws;
+  std::vector<float> scales;
+  for (size_t i = 0; i < k.in.size(); ++i) {
+    const Source& s = k.in[i];
+    g.inputs.push_back(random_tensor(x_type, s.tokens ? Dims{k.b, s.h * s.w, k.c} : Dims{k.b, k.c, s.h, s.w}, seed + i));
+    layouts.push_back(s.tokens ? "tokens" : "nchw");
+    modes.push_back(s.coord);
+    hs.push_back(s.h), ws.push_back(s.w);
+    scales.push_back(0.f), scales.push_back(0.f);
+  }
+  // Weights of 2/sqrt(C) keep the outputs near 1, where the tolerance below is meaningful.
+  const double w = 2.0 / std::sqrt(double(k.c));
+  g.inputs.push_back(random_tensor(x_type, {k.classes, k.c, 1, 1}, seed + 100, -w, w));
+  g.inputs.push_back(random_tensor(k.out, {k.classes}, seed + 101));
+  g.constant_inputs = {k.in.size(), k.in.size() + 1};
+  g.attrs.set("height", k.h);
+  g.attrs.set("width", k.w);
+  g.attrs.set("layouts", layouts);
+  g.attrs.set("coordinate_transformation_modes", modes);
+  g.attrs.set("input_heights", hs);
+  g.attrs.set("input_widths", ws);
+  g.attrs.set("scales", scales);
+  g.attrs.set("activation", std::string(k.relu ? "relu" : "none"));
+  g.seed = seed;
+  g.gpu_runs = 3;
+  // The sum rounds to fp16 on both sides (an element may land one ulp apart: fp32 against
+  // double sums), then C products in fp32 against the reference's order; fp16 outputs round once more.
+  f16_tolerance(g);
+  return g;
+}
+
+void run_cases(const std::vector<ConvCase>& cases, uint64_t seed) {
+  for (const ConvCase& k : cases) {
+    expect_gpu_matches_cpu(make_case(k, seed));
+    seed += 200;
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+}
+
+TEST(GpuResizeSumConv, DecodeHeadShapes) {
+  const std::vector<ConvCase> cases = {
+      // SegFormer-B0's head (C 256, 19 classes: one n8 tile a warp, 3 of its 8 columns past the
+      // classes), 40 pixels of one 128-pixel x tile, stage order as exported.
+      {1, 256, 24, 40, {{3, 5}, {6, 10}, {12, 20}, {24, 40}}, 19},
+      // B2's (C 768, 150 classes: 5 n8 tiles a warp, the last warp column 22 of 40), batch 2,
+      // W 136: a second x tile of 8 pixels.
+      {2, 768, 6, 136, {{1, 17}, {2, 34}, {3, 68}, {6, 136}}, 150},
+  };
+  run_cases(cases, 8100);
+}
+
+TEST(GpuResizeSumConv, ConvWidthsAndTypes) {
+  const std::vector<ConvCase> cases = {
+      {2, 64, 5, 130, {{5, 130}, {3, 65}}, 1, DType::kF16, false},  // one output, fp16 bias and output, no Relu
+      {1, 128, 4, 96, {{2, 48}, {4, 96}}, 64},                      // 2 n8 tiles a warp, whole
+      {1, 128, 3, 64, {{3, 64}, {2, 32}}, 96, DType::kF16},         // 3, whole
+      {1, 192, 3, 70, {{3, 70}, {1, 35}}, 128},                     // 4, whole; 3 chunks
+      {1, 64, 2, 128, {{2, 128}, {1, 64}}, 160, DType::kF16},       // 5, whole: every warp column full
+      {1, 64, 3, 33, {{3, 33}}, 33},                                // 2 tiles a warp, 31 past the classes
+  };
+  run_cases(cases, 8500);
+}
+
+// The sum's input paths inside the fused kernel: an NCHW input and downsampled tokens (tap by
+// tap), the identity not first, staged inputs with other coordinate modes; and many tiles a
+// block (2 x 150 rows x 3 x tiles = 900 tiles of 2 chunks each).
+TEST(GpuResizeSumConv, InputPathsAndManyTiles) {
+  const std::vector<ConvCase> cases = {
+      {1, 64, 9, 100, {{5, 50, false}, {9, 100}, {20, 230}, {4, 40, true, "align_corners"}}, 21},
+      {2, 128, 150, 260, {{75, 130, true, "pytorch_half_pixel"}, {150, 260}, {38, 65}}, 40, DType::kF16},
+      {1, 64, 7, 150, {{4, 75, true, "asymmetric"}, {7, 150, true, "align_corners"}}, 150, DType::kF32, false},
+  };
+  run_cases(cases, 8900);
+}
+
+TEST(GpuResizeSumConv, RefusesWhatTheKernelLacks) {
+  GpuCase c40 = make_case({1, 40, 4, 8, {{4, 8}}, 19}, 1);  // channels not a multiple of 64
+  expect_gpu_unsupported(c40, "no CUDA kernel");
+  GpuCase wide = make_case({1, 64, 4, 8, {{4, 8}}, 161}, 2);  // 161 outputs
+  expect_gpu_unsupported(wide, "no CUDA kernel");
+  GpuCase f32 = make_case({1, 64, 4, 8, {{4, 8}}, 19}, 3, DType::kF32);  // float32 sum
+  expect_gpu_unsupported(f32, "no CUDA kernel");
+}
+
+// The reference SegFormers in fp16 (as `kiln build --fp16` converts them), the decode head's
+// ResizeSum + classifier fused against the same graph without the pass, both on the GPU: only
+// the conv's summation order and the sum's rounding path differ.
+Tensor run_gpu(const Graph& g, const TensorMap& feeds) {
+  CudaExecutor exec(g);
+  exec.run(feeds);
+  return exec.run(feeds).at("logits");  // the planned arena
+}
+
+void check_model(const std::string& name) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(test_dir()) / "models" / name;
+  ImportOptions import;
+  TensorMap feeds = test::reference_inputs(dir, &import);
+  Graph g = import_onnx_file((dir / "model.onnx").string(), import);
+  const auto& late = after_fp16_pass_names();
+  PassReport r = run_passes(g, std::set<std::string>(late.begin(), late.end()));
+  const Tensor cpu = CpuExecutor(g).run(feeds).at("logits");  // fp32
+  convert_to_fp16(g);
+  Graph plain = g;
+  for (const std::string& p : late)
+    if (p != "fuse_resize_sum_conv") run_pass(plain, p, r, false);
+  run_pass(g, "fuse_resize_sum_conv", r, false);
+  ASSERT_EQ(r.fused.at("fuse_resize_sum_conv"), 1) << name;
+  for (const std::string& p : late)
+    if (p != "fuse_resize_sum_conv") run_pass(g, p, r, false);
+  const Tensor fused = run_gpu(g, feeds), unfused = run_gpu(plain, feeds);
+  const double d = test::compare_to_golden(fused, unfused).rel_l2, e = test::compare_to_golden(fused, cpu).rel_l2;
+  std::printf("%s fp16: fused vs unfused rel L2 %.3g, fused vs fp32 CPU %.3g\n", name.c_str(), d, e);
+  EXPECT_LE(d, 2e-3) << name << " fp16, fused vs unfused on the GPU";
+  EXPECT_LE(e, 1e-2) << name << " fp16 against fp32 (the fp16 model tests' bound)";
+}
+
+TEST(GpuResizeSumConv, SegformerTiny) { check_model("segformer_tiny"); }
+TEST(GpuResizeSumConv, SegformerB0) { check_model("segformer_b0"); }
+
+// SegFormer-B2's decode head at 1024² (fp16 tokens, C = 768, fp32 logits) with 19 classes (the
+// benchmark's Cityscapes head) and 150 (ADE20K's), batch 1 and 8, for the lead's benchmark runs (--gtest_also_run_disabled_tests
+// --gtest_filter=*ResizeSumConvBench*): the median of 60 node-by-node runs and the rate of the
+// bytes the op must move (inputs once, W once, logits once) against 3.0 TB/s; then the output
+// against the CPU reference.
+TEST(GpuResizeSumConv, DISABLED_ResizeSumConvBench) {
+  constexpr double kCopyRate = 3.0e12;
+  for (int64_t k : {19, 150})
+  for (int64_t batch : {1, 8}) {
+    const int64_t c = 768;
+    GpuCase gc = make_case({batch, c, 256, 256, {{32, 32}, {64, 64}, {128, 128}, {256, 256}}, k}, 1);
+    Graph g = one_node_graph(gc);
+    CudaExecutor gpu(g);
+    TensorMap host;
+    DeviceTensorMap in;
+    double bytes = 4.0 * double(batch * k * 256 * 256) + 2.0 * double(k * c);
+    for (size_t i = 0; i + 2 < gc.inputs.size(); ++i) {
+      const std::string name = "in" + std::to_string(i);
+      host[name] = gc.inputs[i];
+      in[name] = to_device(gc.inputs[i], gpu.session().stream());
+      bytes += 2.0 * double(gc.inputs[i].numel());
+    }
+    gpu.profile(in);
+    std::vector<float> ms;
+    for (int rep = 0; rep < 60; ++rep) ms.push_back(gpu.profile(in).at(0).ms);
+    std::sort(ms.begin(), ms.end());
+    const float med = ms[ms.size() / 2];
+    const double rate = bytes / (med * 1e-3), flop = 2.0 * double(batch * 256 * 256 * c * k);
+    std::printf("ResizeSumConv B2 head b%lld C=%lld K=%lld 256x256 fp16->fp32  median %8.4f ms (min %.4f, max %.4f)  "
+                "%6.1f MB  %7.0f GB/s  %3.0f%% of 3.0 TB/s  %5.0f TFLOP/s\n",
+                static_cast<long long>(batch), static_cast<long long>(c), static_cast<long long>(k), med, ms.front(),
+                ms.back(), bytes / 1e6, rate / 1e9, 100 * rate / kCopyRate, flop / (med * 1e-3) / 1e12);
+    const Tensor got = gpu.run(host).at("out0");
+    const Tensor want = CpuExecutor(g).run(host).at("out0");
+    test::expect_close(got, test::to_doubles(want), 2e-3, 2e-3);
+  }
+}
+
+}  // namespace
+}  // namespace kiln::gpu_test

@@ -1,0 +1,146 @@
+// kiln.ResizeSumConv's CPU reference against kiln.ResizeSum then Conv run as two nodes (the same
+// bits, fp32, fp16 and fp16 with a float32 bias), its one-line refusals of inconsistent inputs,
+// and the checks the CUDA side shares (resize_sum_conv_fits, plan_resize_sum_conv).
+#include <gtest/gtest.h>
+
+#include "harness.h"
+#include "ops/spatial/resize_sum_conv.h"
+
+namespace kiln::test {
+namespace {
+
+struct In {
+  int64_t h, w;
+  bool tokens;
+};
+
+// Feature maps of [B, C] resized to H x W, then W [K, C, 1, 1] and B [K].
+OpCall make_call(DType x, DType bias, int64_t b, int64_t c, int64_t k, int64_t H, int64_t W, const std::vector<In>& ins,
+                 uint64_t seed) {
+  OpCall call{spatial::kResizeSumConvOp};
+  call.domain = kKilnDomain;
+  std::vector<std::string> layouts, modes;
+  std::vector<int64_t> hs, ws;
+  for (const In& in : ins) {
+    call.inputs.push_back(random_tensor(x, in.tokens ? Dims{b, in.h * in.w, c} : Dims{b, c, in.h, in.w}, seed++));
+    layouts.push_back(in.tokens ? "tokens" : "nchw");
+    modes.push_back(in.h == 1 ? "align_corners" : "half_pixel");
+    hs.push_back(in.h), ws.push_back(in.w);
+  }
+  call.inputs.push_back(random_tensor(x, {k, c, 1, 1}, seed++, -0.3, 0.3));
+  call.inputs.push_back(random_tensor(bias, {k}, seed++));
+  call.attrs.set("height", H);
+  call.attrs.set("width", W);
+  call.attrs.set("layouts", layouts);
+  call.attrs.set("coordinate_transformation_modes", modes);
+  call.attrs.set("input_heights", hs);
+  call.attrs.set("input_widths", ws);
+  call.attrs.set("scales", std::vector<float>(2 * ins.size(), 0.f));
+  call.attrs.set("activation", std::string("relu"));
+  return call;
+}
+
+// The two nodes the fused one replaces, run one after the other.
+Tensor unfused(const OpCall& call) {
+  const size_t n = call.inputs.size() - 2;
+  OpCall sum{spatial::kResizeSumOp};
+  sum.domain = kKilnDomain;
+  sum.attrs = call.attrs;
+  sum.inputs.assign(call.inputs.begin(), call.inputs.begin() + std::ptrdiff_t(n));
+  OpCall conv{"Conv"};
+  conv.inputs = {run_op(sum).at(0), call.inputs[n], call.inputs[n + 1]};
+  return run_op(conv).at(0);
+}
+
+TEST(ResizeSumConvOp, ComputesResizeSumThenConv) {
+  const std::vector<In> ins = {{7, 9, true}, {3, 4, false}, {2, 5, true}, {1, 1, false}};
+  struct Case {
+    DType x, bias;
+    int64_t c, k;
+  };
+  for (const Case& t : {Case{DType::kF32, DType::kF32, 5, 3}, Case{DType::kF16, DType::kF16, 64, 19},
+                        Case{DType::kF16, DType::kF32, 128, 150}}) {
+    SCOPED_TRACE(std::string(dtype_name(t.x)) + " x, " + dtype_name(t.bias) + " bias, C " + std::to_string(t.c));
+    const OpCall call = make_call(t.x, t.bias, 2, t.c, t.k, 7, 9, ins, 40);
+    const Tensor y = run_op(call).at(0);
+    EXPECT_EQ(y.dtype(), t.bias);
+    expect_dims(y, {2, t.k, 7, 9});
+    EXPECT_TRUE(y.same_bytes(unfused(call)));
+  }
+}
+
+TEST(ResizeSumConvOp, RefusesInconsistentInputsInOneLine) {
+  const std::vector<In> ins = {{7, 9, true}, {3, 4, false}};
+  auto invalid = [&](const char* why, const char* says, auto edit) {
+    SCOPED_TRACE(why);
+    OpCall call = make_call(DType::kF16, DType::kF32, 1, 4, 3, 7, 9, ins, 1);
+    edit(call);
+    try {
+      run_op(call);
+      ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+      const std::string m = e.what();
+      EXPECT_EQ(e.code(), ErrorCode::kInvalidModel) << m;
+      EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+      EXPECT_EQ(m.rfind("ResizeSumConv 'test_ResizeSumConv': ", 0), 0u) << m;
+      EXPECT_NE(m.find(says), std::string::npos) << m;
+    }
+  };
+  invalid("W 3x3", "W must be [classes, channels, 1, 1]", [](OpCall& c) { c.inputs[2] = random_tensor(DType::kF16, {3, 4, 3, 3}, 9); });
+  invalid("W 2-D", "W must be", [](OpCall& c) { c.inputs[2] = random_tensor(DType::kF16, {3, 4}, 9); });
+  invalid("W's channels", "takes 5 channels", [](OpCall& c) { c.inputs[2] = random_tensor(DType::kF16, {3, 5, 1, 1}, 9); });
+  invalid("B's length", "does not match W's 3 classes", [](OpCall& c) { c.inputs[3] = random_tensor(DType::kF32, {4}, 9); });
+  invalid("B 2-D", "B must be 1-D", [](OpCall& c) { c.inputs[3] = random_tensor(DType::kF32, {1, 3}, 9); });
+  invalid("too few inputs", "1 to 8 feature maps, then W and B, got 2 inputs",
+          [](OpCall& c) { c.inputs.erase(c.inputs.begin(), c.inputs.begin() + 2); });
+  invalid("too many inputs", "got 12 inputs", [](OpCall& c) { c.inputs.insert(c.inputs.begin(), 8, c.inputs[0]); });
+  invalid("W float32", "W is float32, not X's float16", [](OpCall& c) { c.inputs[2] = random_tensor(DType::kF32, {3, 4, 1, 1}, 9); });
+  invalid("B float64", "B is float64", [](OpCall& c) { c.inputs[3] = random_tensor(DType::kF64, {3}, 9); });
+  invalid("X float64", "X_0 is float64", [](OpCall& c) { c.inputs[0] = random_tensor(DType::kF64, {1, 63, 4}, 9); });
+  invalid("X_1 float32", "input 1 is float32", [](OpCall& c) { c.inputs[1] = random_tensor(DType::kF32, {1, 4, 3, 4}, 9); });
+  invalid("feature maps' channels", "channel count", [](OpCall& c) { c.inputs[1] = random_tensor(DType::kF16, {1, 5, 3, 4}, 9); });
+  invalid("ResizeSum's attributes", "activation", [](OpCall& c) { c.attrs.set("activation", std::string("gelu")); });
+}
+
+TEST(ResizeSumConvOp, KernelLimitsAndPlan) {
+  EXPECT_TRUE(spatial::resize_sum_conv_fits(64, 1));
+  EXPECT_TRUE(spatial::resize_sum_conv_fits(256, 160));
+  EXPECT_FALSE(spatial::resize_sum_conv_fits(256, 161));
+  EXPECT_FALSE(spatial::resize_sum_conv_fits(256, 0));
+  EXPECT_FALSE(spatial::resize_sum_conv_fits(96, 19));
+  EXPECT_FALSE(spatial::resize_sum_conv_fits(0, 19));
+
+  const OpCall call = make_call(DType::kF16, DType::kF32, 2, 64, 19, 7, 9, {{7, 9, true}, {3, 4, false}}, 1);
+  Node node;
+  node.name = "head";
+  node.op_type = spatial::kResizeSumConvOp;
+  node.domain = kKilnDomain;
+  node.attrs = call.attrs;
+  const OpContextBase ctx{node};
+  std::vector<Dims> dims = {{2, 63, 64}, {2, 64, 3, 4}, {19, 64, 1, 1}, {19}};
+  const spatial::ResizeSumPlan p = spatial::plan_resize_sum_conv(ctx, dims);
+  EXPECT_EQ(p.batch, 2);
+  EXPECT_EQ(p.channels, 64);
+  EXPECT_EQ(p.height, 7);
+  EXPECT_EQ(p.width, 9);
+  EXPECT_TRUE(p.relu);
+  ASSERT_EQ(p.inputs.size(), 2u);
+  EXPECT_TRUE(p.inputs[0].tokens);
+  dims[3] = {18};
+  EXPECT_THROW(spatial::plan_resize_sum_conv(ctx, dims), Error);
+  dims[3] = {19};
+  dims[2] = {19, 32, 1, 1};
+  EXPECT_THROW(spatial::plan_resize_sum_conv(ctx, dims), Error);
+
+  // Types with unknown dims: what is known is checked, Y takes B's type and W's class count (and
+  // ResizeSum's batch, which keeps only known dims).
+  const ValueType y = spatial::resize_sum_conv_type(
+      ctx, {{DType::kF16, Shape{Dim::symbolic("n"), Dim(63), Dim(64)}}, {DType::kF16, std::nullopt},
+            {DType::kF16, Shape{Dim(19), Dim(), Dim(1), Dim(1)}}, {DType::kF32, Shape{Dim()}}});
+  EXPECT_EQ(y.dtype, DType::kF32);
+  ASSERT_TRUE(y.shape);
+  EXPECT_EQ(shape_to_string(*y.shape), shape_to_string(Shape{Dim(), Dim(19), Dim(7), Dim(9)}));
+}
+
+}  // namespace
+}  // namespace kiln::test

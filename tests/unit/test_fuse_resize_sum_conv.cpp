@@ -1,0 +1,239 @@
+// fuse_resize_sum_conv: fires once on SegFormer-B0's decode head as an fp16 engine builds it
+// (kiln.ResizeSum → classifier Conv), computes exactly what the two nodes did (the CPU reference
+// runs their references), and leaves alone other convolutions, a sum read elsewhere, float32
+// graphs and widths the kernel lacks.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "fusion_test_util.h"
+#include "model_pass_run.h"
+#include "passes/convert_precision.h"
+#include "runtime/specialize.h"
+
+namespace kiln {
+namespace {
+
+constexpr const char* kPass = "fuse_resize_sum_conv";
+
+Tensor i64(std::vector<int64_t> v) { return Tensor::from_vector<int64_t>({int64_t(v.size())}, v); }
+
+void set_string_attr(onnx::NodeProto& n, const std::string& name, const std::string& v) {
+  onnx::AttributeProto* a = n.add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::STRING);
+  a->set_s(v);
+}
+
+// The decode head's end as exported, fuse_resize_sum's input form:
+//   t0 [B, H·W, C] ─T─Reshape─────────────────────▶┐
+//   t1 [B, h1·w1, C] ─T─Reshape─▶ Resize ─▶ Add ─▶ [Add ◀─ Resize ◀─ x2 [B, C, h2, w2]] ─▶ Relu ─▶ s
+//   s ─▶ Conv(W [K, C, 1, 1], b [K]) ─▶ logits (a graph output: fp32 in fp16 engines)
+struct Head {
+  int64_t B = 1, C = 64, H = 9, W = 13, K = 19;
+  int64_t h1 = 4, w1 = 5, h2 = 3, w2 = 7;
+  bool third = true;  // x2's branch
+  int64_t kernel = 1, stride = 1, group = 1, dilation = 1, pad = 0;
+  std::string variant;  // "w input", "no bias", "sum read elsewhere", "sum output", "sigmoid"
+};
+
+std::string build(const Head& e) {
+  test::ModelBuilder b(17);
+  std::vector<std::string> leaves;
+  auto tokens = [&](const std::string& n, int64_t h, int64_t w) {
+    b.input("t" + n, DType::kF32, {e.B, h * w, e.C});
+    test::set_ints_attr(b.node("Transpose", {"t" + n}, {"tt" + n}), "perm", {0, 2, 1});
+    b.initializer("shape" + n, i64({e.B, e.C, h, w}));
+    b.node("Reshape", {"tt" + n, "shape" + n}, {"img" + n});
+    return "img" + n;
+  };
+  auto resize = [&](const std::string& n, const std::string& img) {
+    b.initializer("sizes" + n, i64({e.B, e.C, e.H, e.W}));
+    onnx::NodeProto& r = b.node("Resize", {img, "", "", "sizes" + n}, {"r" + n});
+    set_string_attr(r, "mode", "linear");
+    set_string_attr(r, "coordinate_transformation_mode", "half_pixel");
+    return "r" + n;
+  };
+  b.node("Add", {tokens("0", e.H, e.W), resize("1", tokens("1", e.h1, e.w1))}, {"a1"});
+  std::string sum = "a1";
+  if (e.third) {
+    b.input("x2", DType::kF32, {e.B, e.C, e.h2, e.w2});
+    b.node("Add", {sum, resize("2", "x2")}, {"a2"});
+    sum = "a2";
+  }
+  b.node("Relu", {sum}, {"s"});
+  const Dims wd = {e.K, e.C / e.group, e.kernel, e.kernel};
+  if (e.variant == "w input") b.input("w", DType::kF32, wd);
+  else b.initializer("w", test::random_tensor(DType::kF32, wd, 3, -0.2, 0.2));
+  b.initializer("bias", test::random_tensor(DType::kF32, {e.K}, 4, -0.5, 0.5));
+  std::vector<std::string> in = {"s", "w"};
+  if (e.variant != "no bias") in.push_back("bias");
+  const bool sigmoid = e.variant == "sigmoid";
+  onnx::NodeProto& conv = b.node("Conv", in, {sigmoid ? "c" : "logits"});
+  conv.set_name("classifier");
+  test::set_ints_attr(conv, "kernel_shape", {e.kernel, e.kernel});
+  test::set_ints_attr(conv, "strides", {e.stride, e.stride});
+  test::set_ints_attr(conv, "dilations", {e.dilation, e.dilation});
+  test::set_ints_attr(conv, "pads", {e.pad, e.pad, e.pad, e.pad});
+  test::set_int_attr(conv, "group", e.group);
+  if (sigmoid) b.node("Sigmoid", {"c"}, {"logits"});
+  b.output("logits", DType::kF32);
+  if (e.variant == "sum read elsewhere") {
+    b.node("Sigmoid", {"s"}, {"z"});
+    b.output("z", DType::kF32);
+  }
+  if (e.variant == "sum output") b.output("s", DType::kF32);
+  return b.bytes();
+}
+
+// The graph as an fp16 engine makes it: the pipeline less the after-conversion passes, the
+// conversion, then those passes (this one only where `fuse`).
+Graph fp16_graph(const std::string& bytes, bool fuse, int* fired = nullptr) {
+  Graph g = import_onnx_bytes(bytes, ".", "m.onnx");
+  const auto& late = after_fp16_pass_names();
+  PassReport r = run_passes(g, std::set<std::string>(late.begin(), late.end()));
+  convert_to_fp16(g);
+  for (const std::string& name : late)
+    if (fuse || name != kPass) run_pass(g, name, r, false);
+  if (fired) *fired = fuse ? r.fused.at(kPass) : 0;
+  return g;
+}
+
+const Node* find_op(const Graph& g, const std::string& op) {
+  for (const Node& n : g.nodes)
+    if (n.op_type == op) return &n;
+  return nullptr;
+}
+
+struct Outcome {
+  int fired = 0;
+  Graph g;
+};
+
+// The fp16 graph with and without the pass on the same random inputs: the same bits.
+Outcome run(const Head& e) {
+  const std::string bytes = build(e);
+  Outcome o;
+  o.g = fp16_graph(bytes, true, &o.fired);
+  const Graph plain = fp16_graph(bytes, false);
+  EXPECT_EQ(plain.nodes.size(), o.g.nodes.size() + size_t(o.fired));
+  const TensorMap feeds = test::random_feeds(plain, 21, -2, 2);
+  const TensorMap want = CpuExecutor(plain).run(feeds), got = CpuExecutor(o.g).run(feeds);
+  for (const std::string& out : plain.outputs) {
+    SCOPED_TRACE(out);
+    EXPECT_TRUE(got.at(out).same_bytes(want.at(out)));
+  }
+  return o;
+}
+
+TEST(FuseResizeSumConv, FusesTheHeadAndKeepsItsBits) {
+  const Outcome o = run({});
+  EXPECT_EQ(o.fired, 1);
+  EXPECT_EQ(test::count_op(o.g, "kiln.ResizeSum") + test::count_op(o.g, "Conv"), 0);
+  const Node* n = find_op(o.g, "ResizeSumConv");
+  ASSERT_NE(n, nullptr);
+  EXPECT_EQ(n->name, "classifier");
+  EXPECT_EQ(n->domain, "kiln");
+  ASSERT_EQ(n->inputs.size(), 5u);  // t0, t1, x2, W, B
+  EXPECT_EQ(n->outputs, (std::vector<std::string>{"logits"}));
+  EXPECT_EQ(n->attrs.get_string("activation"), "relu");
+  EXPECT_EQ(n->attrs.get_strings("layouts"), (std::vector<std::string>{"tokens", "tokens", "nchw"}));
+  EXPECT_EQ(o.g.value(n->inputs[3]).type.dtype, DType::kF16);  // W
+  EXPECT_EQ(o.g.value(n->inputs[4]).type.dtype, DType::kF32);  // the mixed Conv's bias
+  EXPECT_EQ(o.g.value("logits").type.dtype, DType::kF32);
+}
+
+TEST(FuseResizeSumConv, WidthsClassesAndSizes) {
+  EXPECT_EQ(run({.B = 2, .C = 128, .H = 7, .W = 11, .K = 150, .h1 = 3, .w1 = 2, .third = false}).fired, 1);
+  EXPECT_EQ(run({.C = 64, .H = 5, .W = 17, .K = 160, .h1 = 9, .w1 = 3, .h2 = 1, .w2 = 1}).fired, 1);
+  EXPECT_EQ(run({.C = 192, .K = 1}).fired, 1);
+  // A float16 bias and output: the Conv feeds a Sigmoid, so only the Sigmoid writes float32.
+  const Outcome o = run({.variant = "sigmoid"});
+  EXPECT_EQ(o.fired, 1);
+  const Node* n = find_op(o.g, "ResizeSumConv");
+  ASSERT_NE(n, nullptr);
+  EXPECT_EQ(o.g.value(n->inputs.back()).type.dtype, DType::kF16);
+  EXPECT_EQ(o.g.value(n->outputs[0]).type.dtype, DType::kF16);
+}
+
+// The ResizeSum and the Conv are both there, unfused.
+void expect_refused(const Head& e) {
+  const Outcome o = run(e);
+  EXPECT_EQ(o.fired, 0);
+  EXPECT_EQ(test::count_op(o.g, "kiln.ResizeSum"), 1);
+  EXPECT_EQ(test::count_op(o.g, "Conv"), 1);
+}
+
+TEST(FuseResizeSumConv, LeavesOtherConvolutionsAlone) {
+  expect_refused({.kernel = 3});  // a 3x3 window
+  expect_refused({.stride = 2});
+  expect_refused({.K = 20, .group = 2});
+  expect_refused({.dilation = 2});  // the same numbers for a 1x1 kernel, but not the pattern asked for
+  expect_refused({.pad = 1});
+  expect_refused({.variant = "w input"});  // W not a constant
+  expect_refused({.variant = "no bias"});
+  expect_refused({.variant = "sum read elsewhere"});
+  expect_refused({.variant = "sum output"});
+  expect_refused({.C = 96});  // not whole 64-channel chunks
+  expect_refused({.C = 32});
+  expect_refused({.K = 161});  // more classes than one tile holds
+}
+
+TEST(FuseResizeSumConv, FloatGraphsAreLeftToTheUnfusedNodes) {
+  Graph g = import_onnx_bytes(build({}), ".", "m.onnx");
+  const PassReport r = run_passes(g);
+  EXPECT_EQ(r.fused.at("fuse_resize_sum"), 1);
+  EXPECT_EQ(r.fused.at(kPass), 0);
+  EXPECT_EQ(test::count_op(g, "kiln.ResizeSum"), 1);
+}
+
+// What `kiln build --fp16` runs: the pass after the conversion, recorded for `inspect --fusions`,
+// and left out by --disable-pass.
+TEST(FuseResizeSumConv, EngineBuildsRunAndRecordIt) {
+  for (bool disabled : {false, true}) {
+    SCOPED_TRACE(disabled);
+    Graph g = import_onnx_bytes(build({}), ".", "m.onnx");
+    EngineBuild eb;
+    eb.precision = "fp16";
+    if (disabled) eb.disabled_passes = {kPass};
+    const PassReport r = optimize_for_engine(g, eb);
+    EXPECT_EQ(r.fused.at(kPass), disabled ? 0 : 1);
+    EXPECT_EQ(test::count_op(g, "kiln.ResizeSumConv"), disabled ? 0 : 1);
+    int records = 0;
+    for (const FusionRecord& rec : eb.rewrites)
+      if (rec.pass == kPass) {
+        ++records;
+        EXPECT_EQ(rec.added, (std::vector<NodeRef>{{"kiln.ResizeSumConv", "classifier"}}));
+        EXPECT_EQ(rec.replaced.size(), 2u);
+      }
+    EXPECT_EQ(records, disabled ? 0 : 1);
+  }
+}
+
+// The reference SegFormer-B0 as `kiln build --fp16` makes it: its decode head's ResizeSum and
+// classifier become one node writing the float32 logits.
+TEST(FuseResizeSumConv, FiresOnSegformerB0Fp16) {
+  const auto dir = std::filesystem::path(KILN_TEST_DIR) / "models" / "segformer_b0";
+  ImportOptions import;
+  test::reference_inputs(dir, &import);
+  Graph g = import_onnx_file((dir / "model.onnx").string(), import);
+  const auto& late = after_fp16_pass_names();
+  PassReport r = run_passes(g, std::set<std::string>(late.begin(), late.end()));
+  EXPECT_EQ(r.fused.at(kPass), 0);  // float32 until converted
+  convert_to_fp16(g);
+  run_pass(g, "fuse_mix_ffn", r, false);
+  const size_t before = g.nodes.size();
+  run_pass(g, kPass, r, false);
+  EXPECT_EQ(r.fused.at(kPass), 1);
+  EXPECT_EQ(g.nodes.size(), before - 1);
+  const Node* n = find_op(g, "ResizeSumConv");
+  ASSERT_NE(n, nullptr);
+  EXPECT_EQ(n->name, "/model/decode_head/classifier/Conv");
+  EXPECT_EQ(n->inputs.size(), 6u);
+  EXPECT_EQ(n->outputs, (std::vector<std::string>{"logits"}));
+  EXPECT_EQ(g.value("logits").type.dtype, DType::kF32);
+  EXPECT_EQ(find_op(g, "ResizeSum"), nullptr);
+}
+
+}  // namespace
+}  // namespace kiln
