@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include "kiln/status.h"
+#include "ops/op.h"
 #include "ops/spatial/resize_sum_conv.h"
 #include "passes/pattern.h"
 
@@ -28,14 +30,22 @@ std::optional<Match> match(const Graph& g, const GraphIndex& idx, const Node& co
   const Dims w = g.value(conv.inputs[1]).constant->dims();
   if (!s || s->size() != 4) return std::nullopt;
   const int64_t B = (*s)[0], C = (*s)[1], H = (*s)[2], W = (*s)[3], K = w[0];
-  if (w[1] != C || !spatial::resize_sum_conv_fits(C, K)) return std::nullopt;
+  if (w[1] != C) return std::nullopt;
   const DType h = DType::kF16, bt = g.value(conv.inputs[2]).type.dtype;
   if (bt != h && bt != DType::kF32) return std::nullopt;
   if (!typed(g, conv.inputs[0], *s, h) || !typed(g, conv.inputs[1], w, h) || !typed(g, conv.inputs[2], {K}, bt) ||
       !typed(g, conv.outputs[0], {B, K, H, W}, bt))
     return std::nullopt;
-  for (const std::string& x : sum->inputs)
+  std::vector<Dims> maps;
+  for (const std::string& x : sum->inputs) {
     if (x.empty() || !static_dims(g, x)) return std::nullopt;
+    maps.push_back(*static_dims(g, x));
+  }
+  try {
+    if (!spatial::resize_sum_conv_layout(spatial::plan_resize_sum(OpContextBase{*sum}, maps), K)) return std::nullopt;
+  } catch (const Error&) {
+    return std::nullopt;  // an invalid ResizeSum is left for the executor to report
+  }
   return Match{sum, &conv};
 }
 

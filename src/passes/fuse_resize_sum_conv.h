@@ -11,8 +11,8 @@
 // Matched: s is read only by the Conv (its input X) and is not a graph output; the Conv has a
 // constant W and a constant bias, group 1, a 1x1 kernel (kernel_shape 1x1 or absent), strides
 // and dilations 1, pads 0, auto_pad NOTSET or VALID; s and W are float16, B float16 or float32
-// and y of B's type; every dim is static and C, K are widths the CUDA kernel takes
-// (resize_sum_conv_fits). The fused node takes the Conv's name and output, and ResizeSum's
+// and y of B's type; every dim is static and the sum and conv are ones the CUDA kernel takes
+// (resize_sum_conv_layout: token inputs, upsampled or copied, C in chunks of 64, K <= 160). The fused node takes the Conv's name and output, and ResizeSum's
 // attributes. A float32 graph never matches: optimize_for_engine runs this pass after
 // convert_to_fp16 on fp16 engines, and in the pipeline (where it finds nothing) everywhere else.
 #pragma once

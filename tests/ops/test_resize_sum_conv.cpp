@@ -1,6 +1,6 @@
 // kiln.ResizeSumConv's CPU reference against kiln.ResizeSum then Conv run as two nodes (the same
 // bits, fp32, fp16 and fp16 with a float32 bias), its one-line refusals of inconsistent inputs,
-// and the checks the CUDA side shares (resize_sum_conv_fits, plan_resize_sum_conv).
+// and the checks the CUDA side shares (resize_sum_conv_layout, plan_resize_sum_conv).
 #include <gtest/gtest.h>
 
 #include "harness.h"
@@ -102,14 +102,7 @@ TEST(ResizeSumConvOp, RefusesInconsistentInputsInOneLine) {
   invalid("ResizeSum's attributes", "activation", [](OpCall& c) { c.attrs.set("activation", std::string("gelu")); });
 }
 
-TEST(ResizeSumConvOp, KernelLimitsAndPlan) {
-  EXPECT_TRUE(spatial::resize_sum_conv_fits(64, 1));
-  EXPECT_TRUE(spatial::resize_sum_conv_fits(256, 160));
-  EXPECT_FALSE(spatial::resize_sum_conv_fits(256, 161));
-  EXPECT_FALSE(spatial::resize_sum_conv_fits(256, 0));
-  EXPECT_FALSE(spatial::resize_sum_conv_fits(96, 19));
-  EXPECT_FALSE(spatial::resize_sum_conv_fits(0, 19));
-
+TEST(ResizeSumConvOp, Plan) {
   const OpCall call = make_call(DType::kF16, DType::kF32, 2, 64, 19, 7, 9, {{7, 9, true}, {3, 4, false}}, 1);
   Node node;
   node.name = "head";
@@ -140,6 +133,54 @@ TEST(ResizeSumConvOp, KernelLimitsAndPlan) {
   EXPECT_EQ(y.dtype, DType::kF32);
   ASSERT_TRUE(y.shape);
   EXPECT_EQ(shape_to_string(*y.shape), shape_to_string(Shape{Dim(), Dim(19), Dim(7), Dim(9)}));
+}
+
+// The fp16 kernel's layout of a plan: SegFormer-B2's head at 1024² (8x, 4x, 2x and the identity,
+// as exported) with each banded input's staged columns (its widest 128-pixel tile + 15) and the
+// shared memory carve-up; then what it refuses, with the reason.
+spatial::ResizeSumPlan plan_of(int64_t c, int64_t H, int64_t W, const std::vector<In>& ins) {
+  const OpCall call = make_call(DType::kF16, DType::kF32, 1, c, 19, H, W, ins, 1);
+  Node node;
+  node.name = "head";
+  node.attrs = call.attrs;
+  std::vector<Dims> dims;
+  for (const Tensor& t : call.inputs) dims.push_back(t.dims());
+  return spatial::plan_resize_sum_conv(OpContextBase{node}, dims);
+}
+
+TEST(ResizeSumConvOp, KernelLayout) {
+  const auto b2 = plan_of(768, 256, 256, {{32, 32, true}, {64, 64, true}, {128, 128, true}, {256, 256, true}});
+  const auto l = spatial::resize_sum_conv_layout(b2, 19);
+  ASSERT_TRUE(l);
+  EXPECT_EQ(l->ident, 3);
+  ASSERT_EQ(l->banded, 3);
+  EXPECT_EQ((std::vector<int>{l->input[0], l->input[1], l->input[2]}), (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ((std::vector<int>{l->cols[0], l->cols[1], l->cols[2]}), (std::vector<int>{17 + 15, 33 + 15, 65 + 15}));
+  EXPECT_EQ((std::vector<int>{l->off[0], l->off[1], l->off[2]}), (std::vector<int>{0, 2 * 32 * 128, 2 * 80 * 128}));
+  EXPECT_EQ(l->nt, 1);
+  EXPECT_EQ(l->a_off, 2 * 128 * 128);  // after the identity's two buffers
+  EXPECT_EQ(l->w_off, l->a_off + 128 * 128);
+  EXPECT_EQ(l->stage_off, l->w_off + 2 * 32 * 128);
+  EXPECT_EQ(l->stage_bytes, 2 * (32 + 48 + 80) * 128);
+  EXPECT_EQ(l->smem_bytes, l->stage_off + 2 * l->stage_bytes);
+  EXPECT_EQ(spatial::resize_sum_conv_layout(b2, 150)->nt, 5);
+
+  auto refused = [](const spatial::ResizeSumPlan& p, int64_t k, const std::string& word) {
+    std::string why;
+    EXPECT_FALSE(spatial::resize_sum_conv_layout(p, k, &why));
+    EXPECT_NE(why.find(word), std::string::npos) << why;
+  };
+  refused(b2, 161, "outputs");
+  refused(b2, 0, "outputs");
+  refused(plan_of(96, 8, 8, {{4, 4, true}}), 19, "channels");
+  refused(plan_of(64, 8, 8, {{4, 4, false}}), 19, "NCHW");
+  refused(plan_of(64, 8, 20, {{4, 80, true}}), 19, "band");  // downsampled 4x along the width
+  refused(plan_of(64, 8, 8, {{1, 1, true}, {2, 2, true}, {4, 4, true}, {4, 2, true}}), 19, "more than 3");
+  // Three inputs at the output size: the first is the identity, the other two are staged whole
+  // (144 columns a tile each, two buffers: 144 KB) beside 56 KB: fits at 19 classes. With a 2x
+  // input beside them and 160 classes (40 KB of W buffers) it does not.
+  EXPECT_TRUE(spatial::resize_sum_conv_layout(plan_of(64, 4, 256, {{4, 256, true}, {4, 256, true}, {4, 256, true}}), 19));
+  refused(plan_of(64, 4, 256, {{2, 128, true}, {4, 256, true}, {4, 256, true}, {4, 256, true}}), 160, "shared memory");
 }
 
 }  // namespace

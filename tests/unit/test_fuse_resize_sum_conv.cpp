@@ -27,14 +27,14 @@ void set_string_attr(onnx::NodeProto& n, const std::string& name, const std::str
 
 // The decode head's end as exported, fuse_resize_sum's input form:
 //   t0 [B, H·W, C] ─T─Reshape─────────────────────▶┐
-//   t1 [B, h1·w1, C] ─T─Reshape─▶ Resize ─▶ Add ─▶ [Add ◀─ Resize ◀─ x2 [B, C, h2, w2]] ─▶ Relu ─▶ s
+//   t1 [B, h1·w1, C] ─T─Reshape─▶ Resize ─▶ Add ─▶ [Add ◀─ Resize ◀─ t2 (T, Reshape) or x2 [B, C, h2, w2]] ─▶ Relu ─▶ s
 //   s ─▶ Conv(W [K, C, 1, 1], b [K]) ─▶ logits (a graph output: fp32 in fp16 engines)
 struct Head {
   int64_t B = 1, C = 64, H = 9, W = 13, K = 19;
   int64_t h1 = 4, w1 = 5, h2 = 3, w2 = 7;
-  bool third = true;  // x2's branch
+  bool third = true;  // the third branch: tokens t2, or NCHW x2 for variant "nchw"
   int64_t kernel = 1, stride = 1, group = 1, dilation = 1, pad = 0;
-  std::string variant;  // "w input", "no bias", "sum read elsewhere", "sum output", "sigmoid"
+  std::string variant;  // "w input", "no bias", "sum read elsewhere", "sum output", "sigmoid", "nchw", "four" (resized inputs)
 };
 
 std::string build(const Head& e) {
@@ -57,9 +57,17 @@ std::string build(const Head& e) {
   b.node("Add", {tokens("0", e.H, e.W), resize("1", tokens("1", e.h1, e.w1))}, {"a1"});
   std::string sum = "a1";
   if (e.third) {
-    b.input("x2", DType::kF32, {e.B, e.C, e.h2, e.w2});
-    b.node("Add", {sum, resize("2", "x2")}, {"a2"});
+    std::string x2 = "x2";
+    if (e.variant == "nchw") b.input(x2, DType::kF32, {e.B, e.C, e.h2, e.w2});
+    else x2 = tokens("2", e.h2, e.w2);
+    b.node("Add", {sum, resize("2", x2)}, {"a2"});
     sum = "a2";
+  }
+  if (e.variant == "four") {  // a fourth and fifth resized branch: more than the kernel's three
+    for (const char* n : {"3", "4"}) {
+      b.node("Add", {sum, resize(n, tokens(n, e.h2, e.w2))}, {std::string("a") + n});
+      sum = std::string("a") + n;
+    }
   }
   b.node("Relu", {sum}, {"s"});
   const Dims wd = {e.K, e.C / e.group, e.kernel, e.kernel};
@@ -134,10 +142,10 @@ TEST(FuseResizeSumConv, FusesTheHeadAndKeepsItsBits) {
   ASSERT_NE(n, nullptr);
   EXPECT_EQ(n->name, "classifier");
   EXPECT_EQ(n->domain, "kiln");
-  ASSERT_EQ(n->inputs.size(), 5u);  // t0, t1, x2, W, B
+  ASSERT_EQ(n->inputs.size(), 5u);  // t0, t1, t2, W, B
   EXPECT_EQ(n->outputs, (std::vector<std::string>{"logits"}));
   EXPECT_EQ(n->attrs.get_string("activation"), "relu");
-  EXPECT_EQ(n->attrs.get_strings("layouts"), (std::vector<std::string>{"tokens", "tokens", "nchw"}));
+  EXPECT_EQ(n->attrs.get_strings("layouts"), (std::vector<std::string>{"tokens", "tokens", "tokens"}));
   EXPECT_EQ(o.g.value(n->inputs[3]).type.dtype, DType::kF16);  // W
   EXPECT_EQ(o.g.value(n->inputs[4]).type.dtype, DType::kF32);  // the mixed Conv's bias
   EXPECT_EQ(o.g.value("logits").type.dtype, DType::kF32);
@@ -145,7 +153,9 @@ TEST(FuseResizeSumConv, FusesTheHeadAndKeepsItsBits) {
 
 TEST(FuseResizeSumConv, WidthsClassesAndSizes) {
   EXPECT_EQ(run({.B = 2, .C = 128, .H = 7, .W = 11, .K = 150, .h1 = 3, .w1 = 2, .third = false}).fired, 1);
-  EXPECT_EQ(run({.C = 64, .H = 5, .W = 17, .K = 160, .h1 = 9, .w1 = 3, .h2 = 1, .w2 = 1}).fired, 1);
+  // (A 1x1 token map would reach ResizeSum as NCHW: the pipeline drops its Transpose.)
+  EXPECT_EQ(run({.C = 64, .H = 5, .W = 17, .K = 160, .h1 = 2, .w1 = 3, .h2 = 1, .w2 = 2}).fired, 1);
+  EXPECT_EQ(run({.C = 64, .H = 6, .W = 140, .h1 = 3, .w1 = 70, .h2 = 1, .w2 = 18}).fired, 1);  // two x tiles
   EXPECT_EQ(run({.C = 192, .K = 1}).fired, 1);
   // A float16 bias and output: the Conv feeds a Sigmoid, so only the Sigmoid writes float32.
   const Outcome o = run({.variant = "sigmoid"});
@@ -177,6 +187,11 @@ TEST(FuseResizeSumConv, LeavesOtherConvolutionsAlone) {
   expect_refused({.C = 96});  // not whole 64-channel chunks
   expect_refused({.C = 32});
   expect_refused({.K = 161});  // more classes than one tile holds
+  // Sums the kernel does not read: an NCHW input, a downsampled one (16 output pixels span more
+  // than 16 source columns), four resized inputs.
+  expect_refused({.variant = "nchw"});
+  expect_refused({.W = 13, .h1 = 4, .w1 = 40});
+  expect_refused({.variant = "four"});
 }
 
 TEST(FuseResizeSumConv, FloatGraphsAreLeftToTheUnfusedNodes) {

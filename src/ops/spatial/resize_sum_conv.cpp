@@ -2,6 +2,7 @@
 // and Conv's own references in turn, so the fused node computes exactly what the two did.
 #include "ops/spatial/resize_sum_conv.h"
 
+#include <algorithm>
 #include <string>
 
 #include "ops/op_util.h"
@@ -56,10 +57,72 @@ std::vector<Tensor> cpu(const KernelContext& ctx) {
   return {run_node(conv, {&s, &ctx.input(n), &ctx.input(n + 1)})};
 }
 
+// Taps that copy: index i with weight 1 and a second tap of weight 0 at every i.
+bool taps_copy(const AxisTaps& t) {
+  if (t.in != t.out) return false;
+  for (int64_t i = 0; i < t.out; ++i)
+    if (t.index[size_t(2 * i)] != i || t.weight[size_t(2 * i)] != 1.0 || t.weight[size_t(2 * i + 1)] != 0.0) return false;
+  return true;
+}
+
+// The kernel's band: each pixel's taps ordered (index 1 >= index 0), index 0 never decreasing, and
+// every nonzero-weight tap of a group of kRscBand pixels within kRscBand columns of the group's
+// first index 0. Then the most columns one kRscTileX tile reads, from its first pixel's first
+// tap to its last pixel's second; else 0.
+int64_t banded_span(const AxisTaps& t) {
+  auto at = [&](int64_t p, int k) { return t.index[size_t(2 * p + k)]; };
+  for (int64_t p = 0; p < t.out; ++p)
+    if (at(p, 1) < at(p, 0) || (p > 0 && at(p, 0) < at(p - 1, 0))) return 0;
+  for (int64_t m0 = 0; m0 < t.out; m0 += kRscBand) {
+    const int64_t base = at(m0, 0);
+    for (int64_t p = m0; p < std::min(t.out, m0 + kRscBand); ++p)
+      for (int k = 0; k < 2; ++k)
+        if (t.weight[size_t(2 * p + k)] != 0.0 && at(p, k) >= base + kRscBand) return 0;
+  }
+  int64_t span = 0;
+  for (int64_t x0 = 0; x0 < t.out; x0 += kRscTileX)
+    span = std::max(span, at(std::min(t.out, x0 + kRscTileX) - 1, 1) - at(x0, 0) + 1);
+  return span;
+}
+
 }  // namespace
 
-bool resize_sum_conv_fits(int64_t channels, int64_t classes) {
-  return channels >= 64 && channels % 64 == 0 && classes >= 1 && classes <= 160;
+std::optional<RscLayout> resize_sum_conv_layout(const ResizeSumPlan& plan, int64_t classes, std::string* why) {
+  auto no = [&](const std::string& reason) -> std::optional<RscLayout> {
+    if (why) *why = reason;
+    return std::nullopt;
+  };
+  if (plan.channels < kRscChunk || plan.channels % kRscChunk != 0)
+    return no(std::to_string(plan.channels) + " channels (the kernel takes whole chunks of 64)");
+  if (classes < 1 || classes > kRscMaxClasses) return no(std::to_string(classes) + " outputs (1 to 160)");
+  RscLayout l;
+  l.nt = rsc_nt(classes);
+  for (size_t i = 0; i < plan.inputs.size(); ++i) {
+    const ResizeSumInput& in = plan.inputs[i];
+    const std::string which = "input " + std::to_string(i);
+    if (!in.tokens) return no(which + " is NCHW (the kernel reads tokens)");
+    if (l.ident < 0 && taps_copy(in.rows) && taps_copy(in.cols)) {
+      l.ident = int(i);
+      continue;
+    }
+    const int64_t span = banded_span(in.cols);
+    if (span == 0) return no(which + "'s columns are not a band of 16 a 16-pixel group (downsampled?)");
+    if (l.banded == kRscMaxBanded) return no("more than 3 resized inputs");
+    l.input[l.banded] = int(i);
+    l.cols[l.banded] = int(span + kRscBand - 1);
+    l.off[l.banded] = int(l.stage_bytes);
+    l.stage_bytes += 2 * l.cols[l.banded] * kRscPixelBytes;
+    ++l.banded;
+  }
+  const int64_t tile = kRscTileX * kRscPixelBytes;
+  l.ident_off = 0;
+  l.a_off = l.ident >= 0 ? 2 * tile : 0;
+  l.w_off = l.a_off + tile;
+  l.stage_off = l.w_off + 2 * 32 * l.nt * kRscPixelBytes;
+  l.smem_bytes = l.stage_off + 2 * l.stage_bytes;
+  if (l.smem_bytes > kRscSmemLimit)
+    return no("its tiles need " + std::to_string(l.smem_bytes) + " bytes of shared memory (227 KB at most)");
+  return l;
 }
 
 ValueType resize_sum_conv_type(const OpContextBase& ctx, const std::vector<ValueType>& in) {

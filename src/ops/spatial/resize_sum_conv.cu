@@ -1,68 +1,190 @@
-// ResizeSumConv on the GPU: ResizeSum's tile (resize_sum_tile.cuh) fed straight into the 1x1
-// conv on tensor cores, so the [B, C, H, W] sum between them never reaches memory.
+// ResizeSumConv on the GPU: SegFormer's decode-head sum (bilinear upsampling of token maps, an
+// identity input, Relu) and the 1x1 conv after it, both on tensor cores, so neither the resized
+// maps nor the [B, C, H, W] sum reach memory.
 //
-// Floor, SegFormer-B2's decode head at 1024² in fp16, batch 8: stage 0's tokens at the output
-// size (805 MB) and stages 1-3 (201 + 50 + 13 MB) read, the logits [8, 150, 256, 256] written
-// (157 MB fp16, 315 MB fp32): ~1.23-1.38 GB, 0.41-0.46 ms at ~3.0 TB/s. The conv is
-// 2·8·65536·768·150 = 121 GFLOP: 0.16 ms at the measured ~750 TFLOP/s. Unfused, ResizeSum also
-// writes the 805 MB sum and the classifier reads it back.
+// Floor, SegFormer-B2's head at 1024² in fp16, batch 8, 19 classes: stage 0's tokens at the
+// output size (805 MB) and stages 1-3 (201 + 50 + 13 MB) read, the fp32 logits written (40 MB):
+// 1.11 GB, 0.37 ms at ~3.0 TB/s. ResizeSum alone ran at 39% of that, issue-bound on its fp32
+// blends (~87 instructions an output, ncu), and a first fused version that kept its per-thread
+// sum was as slow (768 M instructions at batch 8): here the sum is a matrix product too.
 //
-// Design. Persistent blocks of 512 threads, one per SM (the conv's sums live in registers), walk
-// the tiles: kTx pixels of one output row. Per 64-channel chunk of a tile:
-//   1. ResizeSum's phase 1 (staging, barrier, sum in input order, Relu) with the identity input's
-//      next chunk and W's next chunk arriving by cp.async meanwhile;
-//   2. the chunk's sums, rounded to fp16 as the unfused graph stores them, into A [kTx][64]
-//      (rows of 128 B, 16-byte chunk j at j ^ (row % 8): the 8 rows one ldmatrix reads, and the
-//      8 chunks a quarter warp writes, fall in distinct banks); barrier;
-//   3. acc[px][k] += A · Wchunkᵀ by mma.sync m16n8k16: warp (wm, wn) owns pixels 32 wm .. +32
-//      and output channels 8 kNt wn .. + 8 kNt. W's chunk is [32 kNt][64] in the same swizzle,
-//      rows past the classes zero.
-// The next chunk's staging comes after its first barrier, which every thread reaches only after
-// this chunk's MMAs: one A buffer suffices. After the last chunk, acc + bias goes straight from
-// the fragments to NCHW: for each register a warp writes 4 output channels x 8 consecutive
-// pixels (32-byte runs in fp32).
-// Count per chunk and SM (B2): phase 1 ~5.4 k warp instructions (resize_sum.cu's count), the
-// MMAs 16 warps x 40 = 640 mma.sync (2.6 MFLOP) plus 18 ldmatrix a warp.
+// The sum as a GEMM. An upsampled input's contribution to output pixel p of row oy is
+// Σ_r Σ_c wy_r · wx(p, c) · X[iy_r, c]: per source row r, A_r [pixels][source columns] ·
+// B_r [source columns][channels], with A_r holding each pixel's two column weights (times wy_r).
+// For upsampling, 16 consecutive output pixels read at most 16 consecutive source columns
+// (resize_sum_conv_layout checks it: the band), so an m16 tile of pixels is one k16 step per
+// input and row, whatever the tile's width: 6 mma.sync a warp and chunk for B2's three inputs.
+// A's fragments depend only on the tile (oy, x0): made once a tile, in registers (fp16 weights
+// wy·wx, exact for SegFormer's 2x/4x/8x taps). The identity input is added from shared memory.
+// Non-finite source values spread within the band (0 · inf), unlike the unfused graph.
+//
+// Per tile (kRscTileX pixels of one output row), per 64-channel chunk n:
+//   wait for chunk n's copies; barrier; start chunk n + 1's copies (cp.async: each banded
+//   input's two source rows over the tile's columns, zero-filled past its span and for rows of
+//   weight 0; the identity's 128 pixels; W's chunk), double-buffered;
+//   warp (m, h) of 8 x 2: S[16 m .., 32 h ..] = Σ A · B + identity, Relu, rounded to fp16 as the
+//   unfused graph stores it, into A [128][64]; barrier;
+//   warp (wm, wn) of 4 x 4: acc[32 wm .., 8 nt wn ..] += A · W_chunkᵀ.
+// After the last chunk, acc + bias goes from the fragments to NCHW. Every shared tile has rows of
+// 128 B with 16-byte chunk j at j ^ (row % 8), so ldmatrix's 8 rows and the fragments' half2
+// accesses fall in distinct banks.
+// Count per chunk (B2, batch 8): ~3.9 k 16-byte copies (2 x (81 + 49 + 33) source columns x 8,
+// identity 1024, W 256), 96 mma.sync for the sum and 16 x 8 for the conv: ~3.3 k warp
+// instructions, ~160 M over the 49 k chunks of batch 8 (0.17 ms of issue on 132 SMs).
 #include <cuda_fp16.h>
 
+#include "kiln/status.h"
 #include "ops/attention/mma_f16.cuh"
 #include "ops/spatial/resize_sum_conv_launch.h"
-#include "ops/spatial/resize_sum_tile.cuh"
+#include "runtime/cuda/kernel_util.cuh"
 #include "runtime/cuda/resident_grid.cuh"
 
 namespace kiln::spatial {
 namespace {
 
-using namespace resize_tile;
+using attention::cp_async16;
+using attention::cp_async_commit;
+using attention::cp_async_wait;
 using attention::ldmatrix_x4;
+using attention::ldmatrix_x4_trans;
 using attention::mma16816;
+using attention::pack_half2;
 
-using T = __half;  // fp16 inputs only: the kernel's A operand is the fp16 sum
-constexpr int V = cuda::kVec16<T>;
-constexpr int kCk = int(kResizeSumConvChunk);
-static_assert(kCk == kChunks * V && kThreads == 512 && kTx == 128);
-constexpr int kIdentBuf = kTx * kChunks;  // uint4s an identity buffer
+constexpr int kThreads = 512, kTx = kRscTileX, kCk = kRscChunk, kQ = kCk / 8;  // 16-byte chunks a pixel
+static_assert(kTx == 128 && kCk == 64 && kRscBand == 16);
 
-// Halves from the start of a 64-wide swizzled row-major tile to 16-byte chunk j of row r.
+// Halves from the start of a swizzled tile to 16-byte chunk j of row r.
 __device__ __forceinline__ int swz(int r, int j) { return r * kCk + ((j ^ (r & 7)) << 3); }
 
-// W's chunk ch into buf [32 nt][64]: rows past the classes zero-filled.
+struct Tile {
+  int b, oy, x0;
+};
+__device__ __forceinline__ Tile tile_at(const ResizeSumConvParams& p, int t, int x_tiles) {
+  const int row = t / x_tiles, b = row / p.height;
+  return {b, row - b * p.height, (t - row * x_tiles) * kTx};
+}
+
+// Starts the copies of tile tl's chunk ch into one buffer of each kind.
 template <int kNt>
-__device__ __forceinline__ void fetch_w(const ResizeSumConvParams& pc, int ch, __half* buf) {
-  const __half* w = static_cast<const __half*>(pc.w);
-  const int C = pc.sum.channels;
-  for (int i = int(threadIdx.x); i < 32 * kNt * kChunks; i += kThreads) {
-    const int r = i / kChunks, j = i % kChunks;
-    const bool ok = r < pc.classes;
-    resize_tile::cp_async16(buf + swz(r, j), ok ? w + int64_t(r) * C + ch * kCk + j * 8 : w, ok ? 16 : 0);
+__device__ __forceinline__ void fetch_chunk(const ResizeSumConvParams& p, const Tile& tl, int ch, char* stage,
+                                            __half* ident, __half* w) {
+  const int C = p.channels, q = int(threadIdx.x % kQ), j0 = int(threadIdx.x / kQ);
+  constexpr int kJStep = kThreads / kQ;
+#pragma unroll
+  for (int i = 0; i < kRscMaxBanded; ++i) {
+    if (i >= p.banded) break;
+    const RscSource& s = p.in[i];
+    const int lo = s.col_index[2 * tl.x0];
+    const int hi = s.col_index[2 * (min(tl.x0 + kTx, p.width) - 1) + 1];  // the tile's last column
+    const int2 iy = reinterpret_cast<const int2*>(s.row_index)[tl.oy];
+    const float2 wy = reinterpret_cast<const float2*>(s.row_weight)[tl.oy];
+    const __half* x = static_cast<const __half*>(s.x);
+    __half* dst = reinterpret_cast<__half*>(stage + s.off);
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const bool row_ok = (r ? wy.y : wy.x) != 0.f;
+      const __half* src_row = x + ((tl.b * s.in_h + (r ? iy.y : iy.x)) * s.in_w) * C + ch * kCk + q * 8;
+      for (int j = j0; j < s.cols; j += kJStep) {
+        const bool ok = row_ok && lo + j <= hi;
+        cp_async16(dst + (r * s.cols) * kCk + swz(j, q), ok ? src_row + (lo + j) * C : x, ok ? 16 : 0);
+      }
+    }
+  }
+  if (p.ident) {
+    const __half* x = static_cast<const __half*>(p.ident);
+    const __half* src_row = x + ((tl.b * p.height + tl.oy) * p.width + tl.x0) * C + ch * kCk + q * 8;
+    for (int px = j0; px < kTx; px += kJStep) {
+      const bool ok = tl.x0 + px < p.width;
+      cp_async16(ident + swz(px, q), ok ? src_row + px * C : x, ok ? 16 : 0);
+    }
+  }
+  const __half* wg = static_cast<const __half*>(p.w);
+  for (int r = j0; r < 32 * kNt; r += kJStep) {
+    const bool ok = r < p.classes;
+    cp_async16(w + swz(r, q), ok ? wg + r * C + ch * kCk + q * 8 : wg, ok ? 16 : 0);
   }
 }
 
-// Tile t (kTx pixels of one output row) at chunk ch.
-__device__ __forceinline__ Tile tile_at(const ResizeSumParams& p, int t, int x_tiles, int ch) {
-  Tile tl = tile_of(t, x_tiles, 1, p.height, kCk);
-  tl.c0 = ch * kCk;
-  return tl;
+// The sum's A fragments for this warp's m16 tile (pixels 16 m ..) of tile tl: per banded input
+// and source row, weights wy_r · wx(p, c) for columns c = base .. base + 15 (base: the tile's
+// first pixel's first tap), and base's offset kb in the staged columns.
+struct SumWeights {
+  uint32_t a[kRscMaxBanded][2][4];
+  int kb[kRscMaxBanded];
+};
+__device__ __forceinline__ void sum_weights(const ResizeSumConvParams& p, const Tile& tl, SumWeights& sw) {
+  const int lane = int(threadIdx.x % 32), m = int(threadIdx.x / 32) % 8, g = lane / 4, t4 = lane % 4;
+  const int m0 = tl.x0 + 16 * m;
+#pragma unroll
+  for (int i = 0; i < kRscMaxBanded; ++i) {
+    if (i >= p.banded) break;
+    const RscSource& s = p.in[i];
+    const int lo = s.col_index[2 * tl.x0], base = m0 < p.width ? s.col_index[2 * m0] : lo;
+    sw.kb[i] = base - lo;
+    int2 ix[2];
+    float2 wx[2];
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int ox = m0 + g + 8 * h;
+      ix[h] = make_int2(0, 0), wx[h] = make_float2(0.f, 0.f);  // past the width: no taps
+      if (ox < p.width)
+        ix[h] = reinterpret_cast<const int2*>(s.col_index)[ox], wx[h] = reinterpret_cast<const float2*>(s.col_weight)[ox];
+    }
+    // Weight of pixel row h (g or g + 8) at column base + k.
+    auto at = [&](int h, int k) {
+      const int c = base + k;
+      return (c == ix[h].x ? wx[h].x : 0.f) + (c == ix[h].y ? wx[h].y : 0.f);
+    };
+    const float2 wy = reinterpret_cast<const float2*>(s.row_weight)[tl.oy];
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const float v = r ? wy.y : wy.x;
+      // a0 (g, 2t), a1 (g + 8, 2t), a2 (g, 2t + 8), a3 (g + 8, 2t + 8), each with column + 1 high.
+#pragma unroll
+      for (int f = 0; f < 4; ++f) {
+        const int h = f & 1, k = 2 * t4 + (f >> 1) * 8;
+        sw.a[i][r][f] = pack_half2(v * at(h, k), v * at(h, k + 1));
+      }
+    }
+  }
+}
+
+// S = the chunk's sum for this warp's 16 pixels x 32 channels, Relu, to A as fp16.
+__device__ __forceinline__ void sum_chunk(const ResizeSumConvParams& p, const SumWeights& sw, const char* stage,
+                                          const __half* ident, __half* a) {
+  const int lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32), m = warp % 8, h32 = warp / 8;
+  float s[4][4] = {};
+#pragma unroll
+  for (int i = 0; i < kRscMaxBanded; ++i) {
+    if (i >= p.banded) break;
+    const __half* cols = reinterpret_cast<const __half*>(stage + p.in[i].off);
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const __half* rows = cols + r * p.in[i].cols * kCk;
+      const int k = sw.kb[i] + ((lane >> 3) & 1) * 8 + (lane & 7);
+#pragma unroll
+      for (int np = 0; np < 2; ++np) {  // channels 32 h32 + 16 np .. + 15: two n8 tiles
+        uint32_t b[4];
+        ldmatrix_x4_trans(b, rows + swz(k, h32 * 4 + np * 2 + (lane >> 4)));
+        mma16816(s[2 * np], sw.a[i][r], b[0], b[1]);
+        mma16816(s[2 * np + 1], sw.a[i][r], b[2], b[3]);
+      }
+    }
+  }
+  const int g = lane / 4, t4 = lane % 4;
+#pragma unroll
+  for (int nt = 0; nt < 4; ++nt)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int px = 16 * m + g + 8 * h, at = swz(px, h32 * 4 + nt) + 2 * t4;
+      float v0 = s[nt][2 * h], v1 = s[nt][2 * h + 1];
+      if (p.ident) {
+        const float2 e = __half22float2(*reinterpret_cast<const __half2*>(ident + at));
+        v0 += e.x, v1 += e.y;
+      }
+      if (p.relu) v0 = fmaxf(v0, 0.f), v1 = fmaxf(v1, 0.f);
+      *reinterpret_cast<uint32_t*>(a + at) = pack_half2(v0, v1);
+    }
 }
 
 // acc[mt][nt] += A[32 wm + 16 mt ..][0..64) · W[8 kNt wn + 8 nt ..][0..64)ᵀ.
@@ -70,22 +192,19 @@ template <int kNt>
 __device__ __forceinline__ void conv_chunk(const __half* a, const __half* w, float (&acc)[2][kNt][4]) {
   const int lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32), wm = warp % 4, wn = warp / 4;
 #pragma unroll
-  for (int kp = 0; kp < kCk / 32; ++kp) {  // two k16 steps per pass
+  for (int kp = 0; kp < kCk / 32; ++kp) {  // two k16 steps a pass
     uint32_t af[2][2][4];                   // [k step][m tile]
 #pragma unroll
     for (int s = 0; s < 2; ++s)
 #pragma unroll
-      for (int mt = 0; mt < 2; ++mt) {
-        const int r = wm * 32 + mt * 16 + (lane & 15);
-        ldmatrix_x4(af[s][mt], a + swz(r, kp * 4 + s * 2 + (lane >> 4)));
-      }
+      for (int mt = 0; mt < 2; ++mt)
+        ldmatrix_x4(af[s][mt], a + swz(wm * 32 + mt * 16 + (lane & 15), kp * 4 + s * 2 + (lane >> 4)));
 #pragma unroll
     for (int nt = 0; nt < kNt; ++nt) {
-      // Matrices j = 0..3: k 8j..8j+7 of this pass; rows are output channels, so each is a B
-      // fragment as mma's col-major B wants it.
-      const int r = wn * 8 * kNt + nt * 8 + (lane & 7);
+      // Matrices j = 0..3: k 8j .. 8j + 7 of this pass; rows are output channels, so each is a
+      // B fragment as mma's col-major B wants it.
       uint32_t b[4];
-      ldmatrix_x4(b, w + swz(r, kp * 4 + (lane >> 3)));
+      ldmatrix_x4(b, w + swz(wn * 8 * kNt + nt * 8 + (lane & 7), kp * 4 + (lane >> 3)));
 #pragma unroll
       for (int mt = 0; mt < 2; ++mt) {
         mma16816(acc[mt][nt], af[0][mt], b[0], b[1]);
@@ -96,10 +215,10 @@ __device__ __forceinline__ void conv_chunk(const __half* a, const __half* w, flo
 }
 
 // acc + bias from the fragments to Y [B, classes, H, W]: register i of (mt, nt) is pixel
-// 32 wm + 16 mt + g (+8 for i >= 2), output channel 8 kNt wn + 8 nt + 2 t + i % 2.
+// 32 wm + 16 mt + g (+8 for i >= 2), output channel 8 kNt wn + 8 nt + 2 t + i % 2; a warp's
+// store covers 4 channels x 8 consecutive pixels.
 template <int kNt>
-__device__ __forceinline__ void store_tile(const ResizeSumConvParams& pc, const Tile& tl, const float (&acc)[2][kNt][4]) {
-  const ResizeSumParams& p = pc.sum;
+__device__ __forceinline__ void store_tile(const ResizeSumConvParams& p, const Tile& tl, const float (&acc)[2][kNt][4]) {
   const int lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32), wm = warp % 4, wn = warp / 4;
   const int g = lane / 4, t4 = lane % 4;
 #pragma unroll
@@ -107,9 +226,9 @@ __device__ __forceinline__ void store_tile(const ResizeSumConvParams& pc, const 
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
       const int k = wn * 8 * kNt + nt * 8 + 2 * t4 + h;
-      if (k >= pc.classes) continue;
-      const float bias = pc.bias_f32 ? static_cast<const float*>(pc.bias)[k] : __half2float(static_cast<const __half*>(pc.bias)[k]);
-      const int64_t row = ((int64_t(tl.b) * pc.classes + k) * p.height + tl.oy) * p.width;
+      if (k >= p.classes) continue;
+      const float bias = p.bias_f32 ? static_cast<const float*>(p.bias)[k] : __half2float(static_cast<const __half*>(p.bias)[k]);
+      const int64_t row = ((int64_t(tl.b) * p.classes + k) * p.height + tl.oy) * p.width;
 #pragma unroll
       for (int mt = 0; mt < 2; ++mt)
 #pragma unroll
@@ -117,87 +236,66 @@ __device__ __forceinline__ void store_tile(const ResizeSumConvParams& pc, const 
           const int ox = tl.x0 + wm * 32 + mt * 16 + g + 8 * hi;
           if (ox >= p.width) continue;
           const float v = acc[mt][nt][2 * hi + h] + bias;
-          if (pc.y_f32) static_cast<float*>(pc.y)[row + ox] = v;
-          else static_cast<__half*>(pc.y)[row + ox] = __float2half_rn(v);
+          if (p.y_f32) static_cast<float*>(p.y)[row + ox] = v;
+          else static_cast<__half*>(p.y)[row + ox] = __float2half_rn(v);
         }
     }
 }
 
 template <int kNt>
-__global__ void __launch_bounds__(kThreads, 1) resize_sum_conv_kernel(ResizeSumConvParams pc, int x_tiles, int tiles) {
-  const ResizeSumParams& p = pc.sum;
+__global__ void __launch_bounds__(kThreads, 1) resize_sum_conv_kernel(ResizeSumConvParams p, int x_tiles, int tiles) {
   extern __shared__ uint4 smem[];
   char* sm = reinterpret_cast<char*>(smem);
-  __half* a = reinterpret_cast<__half*>(sm + pc.a_off);
-  __half* wbuf = reinterpret_cast<__half*>(sm + pc.w_off);
-  constexpr int kWBuf = 32 * kNt * kCk;  // halves a W buffer
-  uint4* ident_buf = reinterpret_cast<uint4*>(sm + p.ident_off);
+  __half* ident = reinterpret_cast<__half*>(sm + p.ident_off);
+  __half* a = reinterpret_cast<__half*>(sm + p.a_off);
+  __half* wbuf = reinterpret_cast<__half*>(sm + p.w_off);
+  char* stage = sm + p.stage_off;
+  constexpr int kTile = kTx * kCk, kWBuf = 32 * kNt * kCk;  // halves a buffer
   const int chunks = p.channels / kCk;
-  const int q = int(threadIdx.x % kChunks), pr = int(threadIdx.x / kChunks);
-  __shared__ StageDesc tab[kResizeSumSlots];
-  load_stage_table(p, tab);
-  __syncthreads();
-  // Work item n = (tile, chunk) in this block's order; item n's identity chunk and W chunk use
-  // buffer n % 2. Groups per item: identity (committed an item ahead, at the item's start), W
-  // (committed after the item's first barrier, once no thread still reads its buffer).
-  if (int(blockIdx.x) < tiles) {
-    if (p.ident >= 0) fetch_ident<T>(p, tile_at(p, int(blockIdx.x), x_tiles, 0), ident_buf);
-    cp_async_commit();
-    fetch_w<kNt>(pc, 0, wbuf);
-    cp_async_commit();
-  }
-  int n = 0;
+  if (int(blockIdx.x) < tiles) fetch_chunk<kNt>(p, tile_at(p, int(blockIdx.x), x_tiles), 0, stage, ident, wbuf);
+  cp_async_commit();
+  int n = 0;  // chunks done by this block: chunk n uses buffers n % 2
   for (int t = int(blockIdx.x); t < tiles; t += int(gridDim.x)) {
+    const Tile tl = tile_at(p, t, x_tiles);
+    SumWeights sw;
+    sum_weights(p, tl, sw);
     float acc[2][kNt][4] = {};
     for (int ch = 0; ch < chunks; ++ch, ++n) {
-      const Tile tl = tile_at(p, t, x_tiles, ch);
+      cp_async_wait<0>();
+      __syncthreads();  // chunk n's copies are in; every warp is done with chunk n - 1's buffers
       const bool last = ch + 1 == chunks;
-      const int64_t tn = last ? int64_t(t) + gridDim.x : t;  // the next item's tile and chunk
-      const int cn = last ? 0 : ch + 1;
-      const bool more = tn < tiles;
-      // Its buffer was last read by this same thread, in the previous item.
-      if (p.ident >= 0 && more) fetch_ident<T>(p, tile_at(p, int(tn), x_tiles, cn), ident_buf + ((n + 1) & 1) * kIdentBuf);
-      cp_async_commit();
-      stage_tile<T>(p, tab, sm, tl);
-      __syncthreads();  // also: every thread is past the previous item's MMAs (A, W buffer n+1)
-      if (more) fetch_w<kNt>(pc, cn, wbuf + ((n + 1) & 1) * kWBuf);
-      cp_async_commit();
-      float s[kPix][V];
-      // Pending after item n's groups: item n + 1's identity and W.
-      sum_inputs<T, 2>(p, sm, tl, ident_buf + (n & 1) * kIdentBuf, s);
-#pragma unroll
-      for (int k = 0; k < kPix; ++k) {
-        if (p.relu)
-#pragma unroll
-          for (int e = 0; e < V; ++e) s[k][e] = s[k][e] < 0.f ? 0.f : s[k][e];
-        const int px = pr + k * kPixRows;
-        *reinterpret_cast<uint4*>(a + swz(px, q)) = cuda::pack16<T>(s[k]);
+      const int64_t tn = last ? int64_t(t) + gridDim.x : t;
+      if (tn < tiles) {
+        const int nb = (n + 1) & 1;
+        fetch_chunk<kNt>(p, tile_at(p, int(tn), x_tiles), last ? 0 : ch + 1, stage + nb * p.stage_bytes,
+                         ident + nb * kTile, wbuf + nb * kWBuf);
       }
-      cp_async_wait_all_but<2>();  // this thread's part of W chunk n
+      cp_async_commit();
+      sum_chunk(p, sw, stage + (n & 1) * p.stage_bytes, ident + (n & 1) * kTile, a);
       __syncthreads();
       conv_chunk<kNt>(a, wbuf + (n & 1) * kWBuf, acc);
     }
-    store_tile<kNt>(pc, tile_at(p, t, x_tiles, 0), acc);
+    store_tile<kNt>(p, tl, acc);
   }
-  asm volatile("cp.async.wait_all;\n" ::: "memory");  // none left in flight at exit
+  cp_async_wait<0>();  // none left in flight at exit
 }
 
 template <int kNt>
 void launch(const ResizeSumConvParams& p, int x_tiles, int tiles, CudaStream stream) {
   auto kernel = resize_sum_conv_kernel<kNt>;
-  const int smem = p.sum.smem_bytes;
-  if (smem > 48 * 1024) CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-  const int64_t resident = cuda::resident_blocks(kernel, kThreads, size_t(smem));
+  if (p.smem_bytes > 48 * 1024)
+    CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, p.smem_bytes));
+  const int64_t resident = cuda::resident_blocks(kernel, kThreads, size_t(p.smem_bytes));
   const unsigned grid = unsigned(tiles < resident ? tiles : resident);
-  kernel<<<grid, kThreads, size_t(smem), stream>>>(p, x_tiles, tiles);
+  kernel<<<grid, kThreads, size_t(p.smem_bytes), stream>>>(p, x_tiles, tiles);
   CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace
 
 void launch_resize_sum_conv(const ResizeSumConvParams& p, CudaStream stream) {
-  const int x_tiles = (p.sum.width + kTx - 1) / kTx;
-  const int64_t tiles = resize_sum_conv_tiles(p.sum.batch, p.sum.height, p.sum.width);
+  const int x_tiles = (p.width + kTx - 1) / kTx;
+  const int64_t tiles = resize_sum_conv_tiles(p.batch, p.height, p.width);
   if (tiles == 0) return;
   switch (p.nt) {
     case 1: launch<1>(p, x_tiles, int(tiles), stream); break;

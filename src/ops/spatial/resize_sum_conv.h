@@ -15,18 +15,25 @@
 // and W, float32 B and Y: convert_precision.h).
 #pragma once
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "ops/op.h"
 #include "ops/spatial/resize_sum.h"
+#include "ops/spatial/resize_sum_conv_geometry.h"
 
 namespace kiln::spatial {
 
 inline constexpr const char* kResizeSumConvOp = "ResizeSumConv";
 
-// Whether the fp16 CUDA kernel takes these widths: C in whole 64-channel chunks and at most
-// 160 classes (one tile's output channels). fuse_resize_sum_conv fuses nothing else.
-bool resize_sum_conv_fits(int64_t channels, int64_t classes);
+// Whether the fp16 CUDA kernel takes this sum and conv, and how it lays them out: C in whole
+// 64-channel chunks; at most 160 classes; token inputs only, at most one of them at the output
+// size with taps 1, 0 (the identity) and at most kRscMaxBanded others whose column taps never
+// decrease and stay, for each group of 16 output pixels, within 16 columns of the group's first
+// tap (bilinear upsampling; not downsampling); and the whole in shared memory. Otherwise
+// nothing, with the reason in *why. fuse_resize_sum_conv fuses nothing else.
+std::optional<RscLayout> resize_sum_conv_layout(const ResizeSumPlan& plan, int64_t classes, std::string* why = nullptr);
 
 // Checks the inputs' types and shapes (as far as known) and the attributes; returns Y's type.
 ValueType resize_sum_conv_type(const OpContextBase& ctx, const std::vector<ValueType>& in);

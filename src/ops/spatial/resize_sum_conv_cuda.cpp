@@ -1,7 +1,7 @@
-// Host side of ResizeSumConv on the GPU: the CPU reference's checks, ResizeSum's input plan
-// (resize_sum_inputs) behind the conv's own shared memory, then the fused kernel
-// (resize_sum_conv.cu) for the float16 widths resize_sum_conv_fits names — the only ones
-// fuse_resize_sum_conv makes.
+// Host side of ResizeSumConv on the GPU: the CPU reference's checks, the kernel's layout of the
+// plan (resize_sum_conv_layout: the sums and convs it takes, the ones fuse_resize_sum_conv
+// makes), the taps on the device, then the fused kernel (resize_sum_conv.cu).
+#include <cstdint>
 #include <string>
 
 #include "ops/spatial/resize_sum_conv.h"
@@ -25,20 +25,40 @@ void resize_sum_conv_cuda(CudaKernelContext& ctx) {
   const DeviceTensor& w = ctx.input(n - 2);
   const DeviceTensor& b = ctx.input(n - 1);
   const int64_t classes = w.dims[0];
-  if (ctx.input(0).dtype != DType::kF16 || !resize_sum_conv_fits(plan.channels, classes))
-    ctx.unsupported("a ResizeSumConv of " + std::string(dtype_name(ctx.input(0).dtype)) + " with " +
-                    std::to_string(plan.channels) + " channels and " + std::to_string(classes) +
-                    " outputs has no CUDA kernel (float16, channels a multiple of 64, at most 160 outputs)");
-  if ((reinterpret_cast<uintptr_t>(w.data()) & 15) != 0) ctx.unsupported("W is not 16-byte aligned");
-  ResizeSumConvParams p;
-  p.nt = int(resize_sum_conv_nt(classes));
-  p.a_off = 0, p.w_off = int(kResizeSumConvATileBytes);
-  p.sum = resize_sum_inputs(ctx, plan, kResizeSumConvATileBytes + resize_sum_conv_w_bytes(p.nt), kResizeSumConvSmemLimit);
+  std::string why = "float32 (the kernel sums float16)";
+  const std::optional<RscLayout> l =
+      ctx.input(0).dtype == DType::kF16 ? resize_sum_conv_layout(plan, classes, &why) : std::nullopt;
+  if (!l) ctx.unsupported("this ResizeSumConv has no CUDA kernel: " + why);
+  constexpr int64_t kLimit = int64_t(1) << 31;
+  for (size_t i = 0; i + 2 < n; ++i)
+    if (ctx.input(i).numel() >= kLimit) ctx.unsupported("a ResizeSumConv input of 2^31 elements or more has no CUDA kernel");
+  if (resize_sum_conv_tiles(plan.batch, plan.height, plan.width) >= kLimit)
+    ctx.unsupported("a ResizeSumConv of 2^31 tiles or more has no CUDA kernel");
+  for (size_t i = 0; i + 1 < n; ++i)  // 16-byte copies (the arena's and the weights' allocations are)
+    if ((reinterpret_cast<uintptr_t>(ctx.input(i).data()) & 15) != 0)
+      ctx.unsupported("input " + std::to_string(i) + " is not 16-byte aligned");
   DeviceTensor& y = ctx.alloc_output(0);
   if (y.numel() == 0) return;
+  const ResizeSumTaps& taps = resize_sum_taps(ctx, plan);
+  ResizeSumConvParams p;
+  for (int i = 0; i < l->banded; ++i) {
+    const size_t k = size_t(l->input[i]);
+    RscSource& s = p.in[i];
+    s.x = ctx.input(k).data();
+    s.row_index = taps.rows[k].index.ptr<int32_t>(), s.row_weight = taps.rows[k].weight.ptr<float>();
+    s.col_index = taps.cols[k].index.ptr<int32_t>(), s.col_weight = taps.cols[k].weight.ptr<float>();
+    s.in_h = int(plan.inputs[k].height), s.in_w = int(plan.inputs[k].width);
+    s.cols = l->cols[i], s.off = l->off[i];
+  }
+  p.banded = l->banded;
+  p.ident = l->ident >= 0 ? ctx.input(size_t(l->ident)).data() : nullptr;
+  p.batch = int(plan.batch), p.channels = int(plan.channels), p.height = int(plan.height), p.width = int(plan.width);
+  p.relu = plan.relu;
   p.w = w.data(), p.bias = b.data(), p.y = y.data();
-  p.classes = int(classes);
+  p.classes = int(classes), p.nt = l->nt;
   p.bias_f32 = b.dtype == DType::kF32, p.y_f32 = y.dtype == DType::kF32;
+  p.ident_off = int(l->ident_off), p.a_off = int(l->a_off), p.w_off = int(l->w_off);
+  p.stage_off = int(l->stage_off), p.stage_bytes = int(l->stage_bytes), p.smem_bytes = int(l->smem_bytes);
   launch_resize_sum_conv(p, ctx.stream());
 }
 

@@ -17,10 +17,6 @@ namespace {
 
 static_assert(kResizeSumSlots == kResizeSumMaxInputs);
 
-struct DeviceAxis {
-  DeviceTensor index, weight;
-};
-
 DeviceAxis upload(const AxisTaps& t, CudaStream stream) {
   std::vector<int32_t> idx(t.index.begin(), t.index.end());
   std::vector<float> w(t.weight.begin(), t.weight.end());
@@ -54,61 +50,17 @@ int64_t stage_span(const AxisTaps& t) {
   return span;
 }
 
-// The taps depend only on shapes and attributes: uploaded on the plan's first run.
-struct ResizeSumState : KernelState {
-  std::vector<DeviceAxis> rows, cols;
-};
-
 }  // namespace
 
-ResizeSumParams resize_sum_inputs(CudaKernelContext& ctx, const ResizeSumPlan& plan, int64_t smem_base,
-                                  int64_t smem_budget) {
-  const DType dt = ctx.input(0).dtype;
-  constexpr int64_t kLimit = int64_t(1) << 31;
-  const int64_t elem = int64_t(dtype_size(dt));
-  for (int64_t e : {plan.batch * plan.channels * plan.height * plan.width,
-                    resize_sum_tiles(elem, plan.batch, plan.channels, plan.height, plan.width)})
-    if (e >= kLimit) ctx.unsupported("a ResizeSum with " + std::to_string(e) + " elements or tiles has no CUDA kernel");
-  for (size_t i = 0; i < plan.inputs.size(); ++i)
-    if (ctx.input(i).numel() >= kLimit) ctx.unsupported("a ResizeSum input of 2^31 elements or more has no CUDA kernel");
+const ResizeSumTaps& resize_sum_taps(CudaKernelContext& ctx, const ResizeSumPlan& plan) {
   bool fresh = false;
-  ResizeSumState& st = ctx.state<ResizeSumState>(&fresh);
+  ResizeSumTaps& st = ctx.state<ResizeSumTaps>(&fresh);
   if (fresh)
     for (const ResizeSumInput& in : plan.inputs) {
       st.rows.push_back(upload(in.rows, ctx.stream()));
       st.cols.push_back(upload(in.cols, ctx.stream()));
     }
-  ResizeSumParams p;
-  p.inputs = int(plan.inputs.size());
-  p.batch = int(plan.batch), p.channels = int(plan.channels), p.height = int(plan.height), p.width = int(plan.width);
-  p.relu = plan.relu;
-  const int64_t vec = 16 / elem;  // elements per 16-byte access
-  for (size_t i = 0; i < plan.inputs.size(); ++i) {
-    const ResizeSumInput& in = plan.inputs[i];
-    ResizeSumSource& s = p.in[i];
-    s.x = ctx.input(i).data();
-    s.row_index = st.rows[i].index.ptr<int32_t>(), s.row_weight = st.rows[i].weight.ptr<float>();
-    s.col_index = st.cols[i].index.ptr<int32_t>(), s.col_weight = st.cols[i].weight.ptr<float>();
-    s.in_h = int(in.height), s.in_w = int(in.width);
-    s.tokens = in.tokens;
-    s.vec = in.tokens && plan.channels % vec == 0 && aligned16(s.x);
-    if (s.vec && p.ident < 0 && identity(in.rows) && identity(in.cols)) p.ident = int(i), p.ident_x = s.x;
-  }
-  // Shared memory after the caller's part: the identity's two buffers, then staged inputs in
-  // input order while they fit the budget (the rest go tap by tap).
-  int64_t smem = smem_base;
-  if (p.ident >= 0) p.ident_off = int(smem), smem += 2 * kResizeSumOutTileBytes;
-  for (size_t i = 0; i < plan.inputs.size(); ++i) {
-    ResizeSumSource& s = p.in[i];
-    const int64_t span = stage_span(plan.inputs[i].cols);
-    const int64_t bytes = kResizeSumTapBytes + span * resize_sum_column_bytes(elem);
-    if (!s.vec || int(i) == p.ident || span == 0 || smem + bytes > smem_budget) continue;
-    s.stage = int(smem), s.span = int(span), s.stage_rank = p.staged++, s.stage_first = p.stage_items;
-    p.stage_items += int(span) * (kResizeSumTileBytes / 16);
-    smem += bytes;
-  }
-  p.smem_bytes = int(smem);
-  return p;
+  return st;
 }
 
 void resize_sum_cuda(CudaKernelContext& ctx) {
@@ -120,12 +72,48 @@ void resize_sum_cuda(CudaKernelContext& ctx) {
     dims.push_back(ctx.input(i).dims);
   }
   const ResizeSumPlan plan = plan_resize_sum(ctx, dims);
-  // The kernel's output tile comes first in shared memory.
-  ResizeSumParams p = resize_sum_inputs(ctx, plan, kResizeSumOutTileBytes, kResizeSumSmemBudget);
+  constexpr int64_t kLimit = int64_t(1) << 31;
+  const int64_t elem = int64_t(dtype_size(dt));
+  for (int64_t e : {plan.batch * plan.channels * plan.height * plan.width,
+                    resize_sum_tiles(elem, plan.batch, plan.channels, plan.height, plan.width)})
+    if (e >= kLimit) ctx.unsupported("a ResizeSum with " + std::to_string(e) + " elements or tiles has no CUDA kernel");
+  for (size_t i = 0; i < dims.size(); ++i)
+    if (ctx.input(i).numel() >= kLimit) ctx.unsupported("a ResizeSum input of 2^31 elements or more has no CUDA kernel");
   DeviceTensor& y = ctx.alloc_output(0);
   if (y.numel() == 0) return;
+  const ResizeSumTaps& st = resize_sum_taps(ctx, plan);
+  ResizeSumParams p;
+  p.inputs = int(plan.inputs.size());
   p.y = y.data();
-  p.vec_store = plan.width % (16 / int64_t(dtype_size(dt))) == 0 && aligned16(p.y);
+  p.batch = int(plan.batch), p.channels = int(plan.channels), p.height = int(plan.height), p.width = int(plan.width);
+  p.relu = plan.relu;
+  const int64_t vec = 16 / elem;  // elements per 16-byte access
+  p.vec_store = plan.width % vec == 0 && aligned16(p.y);
+  for (size_t i = 0; i < plan.inputs.size(); ++i) {
+    const ResizeSumInput& in = plan.inputs[i];
+    ResizeSumSource& s = p.in[i];
+    s.x = ctx.input(i).data();
+    s.row_index = st.rows[i].index.ptr<int32_t>(), s.row_weight = st.rows[i].weight.ptr<float>();
+    s.col_index = st.cols[i].index.ptr<int32_t>(), s.col_weight = st.cols[i].weight.ptr<float>();
+    s.in_h = int(in.height), s.in_w = int(in.width);
+    s.tokens = in.tokens;
+    s.vec = in.tokens && plan.channels % vec == 0 && aligned16(s.x);
+    if (s.vec && p.ident < 0 && identity(in.rows) && identity(in.cols)) p.ident = int(i), p.ident_x = s.x;
+  }
+  // Shared memory: the output tile, the identity's two buffers, then staged inputs in input
+  // order while they fit the budget (the rest go tap by tap).
+  int64_t smem = kResizeSumOutTileBytes;
+  if (p.ident >= 0) p.ident_off = int(smem), smem += 2 * kResizeSumOutTileBytes;
+  for (size_t i = 0; i < plan.inputs.size(); ++i) {
+    ResizeSumSource& s = p.in[i];
+    const int64_t span = stage_span(plan.inputs[i].cols);
+    const int64_t bytes = kResizeSumTapBytes + span * resize_sum_column_bytes(elem);
+    if (!s.vec || int(i) == p.ident || span == 0 || smem + bytes > kResizeSumSmemBudget) continue;
+    s.stage = int(smem), s.span = int(span), s.stage_rank = p.staged++, s.stage_first = p.stage_items;
+    p.stage_items += int(span) * (kResizeSumTileBytes / 16);
+    smem += bytes;
+  }
+  p.smem_bytes = int(smem);
   launch_resize_sum(dt, p, ctx.stream());
 }
 

@@ -1,17 +1,21 @@
-// The host side ResizeSum's two CUDA ops share (resize_sum_cuda.cpp): ResizeSum itself, and
-// ResizeSumConv, whose kernel sums the same way before its 1x1 conv.
+// What ResizeSum's two CUDA ops share (resize_sum_cuda.cpp): the plan's taps on the device.
 #pragma once
+#include <vector>
+
 #include "ops/spatial/resize_sum.h"
-#include "ops/spatial/resize_sum_launch.h"
 #include "runtime/cuda/cuda_kernel_context.h"
 
 namespace kiln::spatial {
 
-// The summed inputs' part of the kernel parameters for ctx's first plan.inputs.size() inputs:
-// pointers, taps (uploaded on the node's first run), each input's path (identity copy, staged,
-// tap by tap) and their shared memory, laid out from smem_base on (the caller's own part comes
-// first) within smem_budget bytes. Checks the 32-bit limits the kernels' offsets rely on.
-ResizeSumParams resize_sum_inputs(CudaKernelContext& ctx, const ResizeSumPlan& plan, int64_t smem_base,
-                                  int64_t smem_budget);
+struct DeviceAxis {
+  DeviceTensor index, weight;  // int32 [out][2], fp32 [out][2]
+};
+
+// Every input's row and column taps, per input. They depend only on shapes and attributes, so
+// they are uploaded on the node's first run and kept in its kernel state.
+struct ResizeSumTaps : KernelState {
+  std::vector<DeviceAxis> rows, cols;
+};
+const ResizeSumTaps& resize_sum_taps(CudaKernelContext& ctx, const ResizeSumPlan& plan);
 
 }  // namespace kiln::spatial

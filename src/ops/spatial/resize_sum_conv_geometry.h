@@ -1,0 +1,33 @@
+// ResizeSumConv's fp16 CUDA kernel (resize_sum_conv.cu), as plain numbers: its tile and what
+// fits it. The op decides from them which plans the kernel takes (resize_sum_conv_layout, which
+// fuse_resize_sum_conv also asks); the host side and the kernel share the resulting layout.
+#pragma once
+#include <cstdint>
+
+namespace kiln::spatial {
+
+inline constexpr int kRscTileX = 128;     // output pixels of one row a tile
+inline constexpr int kRscChunk = 64;      // channels a step: one 128-byte pixel row of fp16
+inline constexpr int kRscBand = 16;       // source columns an m16 group of output pixels may read
+inline constexpr int kRscMaxBanded = 3;   // resized inputs (every input but the identity)
+inline constexpr int kRscMaxClasses = 160;
+inline constexpr int64_t kRscPixelBytes = kRscChunk * 2;
+inline constexpr int64_t kRscSmemLimit = 227 * 1024;  // sm_90's opt-in shared memory a block
+
+// n8 tiles a warp of the conv: 4 warp columns of 8 * nt output channels.
+inline constexpr int rsc_nt(int64_t classes) { return int((classes + 31) / 32); }
+
+// Dynamic shared memory, in bytes from 0: the identity's two [kRscTileX] pixel buffers, the
+// summed tile A [kRscTileX], W's two [32 nt] chunk buffers, then two stage buffers, each every
+// banded input's two source rows of `cols` pixels.
+struct RscLayout {
+  int ident = -1;  // the input read at the output size (taps 1, 0), or -1
+  int banded = 0;
+  int input[kRscMaxBanded] = {};  // each banded input's index among the inputs
+  int cols[kRscMaxBanded] = {};   // source columns staged a tile: its widest tile + kRscBand - 1
+  int off[kRscMaxBanded] = {};    // byte offset in a stage buffer
+  int nt = 1;
+  int64_t ident_off = 0, a_off = 0, w_off = 0, stage_off = 0, stage_bytes = 0, smem_bytes = 0;
+};
+
+}  // namespace kiln::spatial
