@@ -84,10 +84,10 @@ void run_cases(const std::vector<ConvCase>& cases, uint64_t seed) {
 TEST(GpuResizeSumConv, DecodeHeadShapes) {
   const std::vector<ConvCase> cases = {
       // SegFormer-B0's head (C 256, 19 classes: one n8 tile a warp, 3 of its 8 columns past the
-      // classes), 40 pixels of one 128-pixel x tile, stage order as exported.
+      // classes), 40 pixels of one 64-pixel x tile, stage order as exported.
       {1, 256, 24, 40, {{3, 5}, {6, 10}, {12, 20}, {24, 40}}, 19},
       // B2's (C 768, 150 classes: 5 n8 tiles a warp, the last warp column 22 of 40), batch 2,
-      // W 136: a second x tile of 8 pixels.
+      // W 136: a third x tile of 8 pixels.
       {2, 768, 6, 136, {{1, 17}, {2, 34}, {3, 68}, {6, 136}}, 150},
   };
   run_cases(cases, 8100);
@@ -108,14 +108,14 @@ TEST(GpuResizeSumConv, ConvWidthsAndTypes) {
 // The sum inside the fused kernel: no identity, or the identity not last; three banded inputs of
 // other coordinate modes and ratios (3x and 6x rows: weights that fp16 rounds; 1 -> 5 columns:
 // align_corners), images narrower than a tile and wider than three; a second input at the
-// output size (banded: 144 columns a tile); many tiles a block (2 x 150 rows x 3 x tiles = 900
+// output size (banded: 80 columns a tile); many tiles a block (2 x 150 rows x 5 x tiles = 1500
 // tiles of 2 chunks each), so the double buffers turn over.
 TEST(GpuResizeSumConv, InputPathsAndManyTiles) {
   const std::vector<ConvCase> cases = {
       {1, 64, 9, 100, {{3, 50}, {9, 100}, {3, 25, true, "align_corners"}, {9, 20, true, "asymmetric"}}, 21},
       {2, 128, 150, 260, {{75, 130, true, "pytorch_half_pixel"}, {150, 260}, {25, 65}}, 40, DType::kF16},
       {1, 64, 7, 150, {{7, 150}, {7, 150, true, "align_corners"}, {1, 5, true, "align_corners"}}, 150, DType::kF32, false},
-      {1, 64, 4, 500, {{2, 250}, {1, 125}, {4, 500}}, 19},
+      {1, 64, 4, 500, {{2, 250}, {1, 125}, {4, 500}}, 19},  // 8 x tiles, the last of 52 pixels
   };
   run_cases(cases, 8900);
 }

@@ -13,24 +13,27 @@
 // B_r [source columns][channels], with A_r holding each pixel's two column weights (times wy_r).
 // For upsampling, 16 consecutive output pixels read at most 16 consecutive source columns
 // (resize_sum_conv_layout checks it: the band), so an m16 tile of pixels is one k16 step per
-// input and row, whatever the tile's width: 6 mma.sync a warp and chunk for B2's three inputs.
+// input and row: 6 mma.sync a warp and chunk for B2's three inputs.
 // A's fragments depend only on the tile (oy, x0): made once a tile, in registers (fp16 weights
 // wy·wx, exact for SegFormer's 2x/4x/8x taps). The identity input is added from shared memory.
 // Non-finite source values spread within the band (0 · inf), unlike the unfused graph.
 //
-// Per tile (kRscTileX pixels of one output row), per 64-channel chunk n:
+// Per tile (64 pixels of one output row), per 64-channel chunk n, in blocks of 8 warps, two an
+// SM (a first version of 16 warps on 128-pixel tiles, one an SM, ran at 34% of the copy rate:
+// its warps stalled on each other at the barriers with nothing else to issue):
 //   wait for chunk n's copies; barrier; start chunk n + 1's copies (cp.async: each banded
-//   input's two source rows over the tile's columns, zero-filled past its span and for rows of
-//   weight 0; the identity's 128 pixels; W's chunk), double-buffered;
-//   warp (m, h) of 8 x 2: S[16 m .., 32 h ..] = Σ A · B + identity, Relu, rounded to fp16 as the
-//   unfused graph stores it, into A [128][64]; barrier;
-//   warp (wm, wn) of 4 x 4: acc[32 wm .., 8 nt wn ..] += A · W_chunkᵀ.
+//   input's source rows of nonzero weight over the tile's span, the identity's 64 pixels, W's
+//   chunk), double-buffered; columns past a span keep earlier values (zeros at first), which
+//   A's zero weights ignore;
+//   warp (m, h) of 4 x 2: S[16 m .., 32 h ..] = Σ A · B + identity, Relu, rounded to fp16 as the
+//   unfused graph stores it, into A [64][64]; barrier;
+//   warp (wm, wn) of 2 x 4: acc[32 wm .., 8 nt wn ..] += A · W_chunkᵀ.
 // After the last chunk, acc + bias goes from the fragments to NCHW. Every shared tile has rows of
 // 128 B with 16-byte chunk j at j ^ (row % 8), so ldmatrix's 8 rows and the fragments' half2
 // accesses fall in distinct banks.
-// Count per chunk (B2, batch 8): ~3.9 k 16-byte copies (2 x (81 + 49 + 33) source columns x 8,
-// identity 1024, W 256), 96 mma.sync for the sum and 16 x 8 for the conv: ~3.3 k warp
-// instructions, ~160 M over the 49 k chunks of batch 8 (0.17 ms of issue on 132 SMs).
+// Count per 64-pixel chunk (B2): ~1.7 k 16-byte copies (2 x (34 + 18 + 10) source columns x 8,
+// identity 512, W 256, fewer where a row's weight is 0), 48 mma.sync for the sum and 8 x 8 for
+// the conv.
 #include <cuda_fp16.h>
 
 #include "kiln/status.h"
@@ -50,8 +53,8 @@ using attention::ldmatrix_x4_trans;
 using attention::mma16816;
 using attention::pack_half2;
 
-constexpr int kThreads = 512, kTx = kRscTileX, kCk = kRscChunk, kQ = kCk / 8;  // 16-byte chunks a pixel
-static_assert(kTx == 128 && kCk == 64 && kRscBand == 16);
+constexpr int kThreads = 256, kTx = kRscTileX, kCk = kRscChunk, kQ = kCk / 8;  // 16-byte chunks a pixel
+static_assert(kTx == 64 && kCk == 64 && kRscBand == 16);
 
 // Halves from the start of a swizzled tile to 16-byte chunk j of row r.
 __device__ __forceinline__ int swz(int r, int j) { return r * kCk + ((j ^ (r & 7)) << 3); }
@@ -82,12 +85,9 @@ __device__ __forceinline__ void fetch_chunk(const ResizeSumConvParams& p, const 
     __half* dst = reinterpret_cast<__half*>(stage + s.off);
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
-      const bool row_ok = (r ? wy.y : wy.x) != 0.f;
-      const __half* src_row = x + ((tl.b * s.in_h + (r ? iy.y : iy.x)) * s.in_w) * C + ch * kCk + q * 8;
-      for (int j = j0; j < s.cols; j += kJStep) {
-        const bool ok = row_ok && lo + j <= hi;
-        cp_async16(dst + (r * s.cols) * kCk + swz(j, q), ok ? src_row + (lo + j) * C : x, ok ? 16 : 0);
-      }
+      if ((r ? wy.y : wy.x) == 0.f) continue;  // A's weights for the row are 0
+      const __half* src = x + ((tl.b * s.in_h + (r ? iy.y : iy.x)) * s.in_w + lo) * C + ch * kCk + q * 8;
+      for (int j = j0; j <= hi - lo; j += kJStep) cp_async16(dst + (r * s.cols) * kCk + swz(j, q), src + j * C, 16);
     }
   }
   if (p.ident) {
@@ -113,7 +113,7 @@ struct SumWeights {
   int kb[kRscMaxBanded];
 };
 __device__ __forceinline__ void sum_weights(const ResizeSumConvParams& p, const Tile& tl, SumWeights& sw) {
-  const int lane = int(threadIdx.x % 32), m = int(threadIdx.x / 32) % 8, g = lane / 4, t4 = lane % 4;
+  const int lane = int(threadIdx.x % 32), m = int(threadIdx.x / 32) % 4, g = lane / 4, t4 = lane % 4;
   const int m0 = tl.x0 + 16 * m;
 #pragma unroll
   for (int i = 0; i < kRscMaxBanded; ++i) {
@@ -152,7 +152,7 @@ __device__ __forceinline__ void sum_weights(const ResizeSumConvParams& p, const 
 // S = the chunk's sum for this warp's 16 pixels x 32 channels, Relu, to A as fp16.
 __device__ __forceinline__ void sum_chunk(const ResizeSumConvParams& p, const SumWeights& sw, const char* stage,
                                           const __half* ident, __half* a) {
-  const int lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32), m = warp % 8, h32 = warp / 8;
+  const int lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32), m = warp % 4, h32 = warp / 4;
   float s[4][4] = {};
 #pragma unroll
   for (int i = 0; i < kRscMaxBanded; ++i) {
@@ -190,7 +190,7 @@ __device__ __forceinline__ void sum_chunk(const ResizeSumConvParams& p, const Su
 // acc[mt][nt] += A[32 wm + 16 mt ..][0..64) · W[8 kNt wn + 8 nt ..][0..64)ᵀ.
 template <int kNt>
 __device__ __forceinline__ void conv_chunk(const __half* a, const __half* w, float (&acc)[2][kNt][4]) {
-  const int lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32), wm = warp % 4, wn = warp / 4;
+  const int lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32), wm = warp % 2, wn = warp / 2;
 #pragma unroll
   for (int kp = 0; kp < kCk / 32; ++kp) {  // two k16 steps a pass
     uint32_t af[2][2][4];                   // [k step][m tile]
@@ -219,7 +219,7 @@ __device__ __forceinline__ void conv_chunk(const __half* a, const __half* w, flo
 // store covers 4 channels x 8 consecutive pixels.
 template <int kNt>
 __device__ __forceinline__ void store_tile(const ResizeSumConvParams& p, const Tile& tl, const float (&acc)[2][kNt][4]) {
-  const int lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32), wm = warp % 4, wn = warp / 4;
+  const int lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32), wm = warp % 2, wn = warp / 2;
   const int g = lane / 4, t4 = lane % 4;
 #pragma unroll
   for (int nt = 0; nt < kNt; ++nt)
@@ -243,7 +243,7 @@ __device__ __forceinline__ void store_tile(const ResizeSumConvParams& p, const T
 }
 
 template <int kNt>
-__global__ void __launch_bounds__(kThreads, 1) resize_sum_conv_kernel(ResizeSumConvParams p, int x_tiles, int tiles) {
+__global__ void __launch_bounds__(kThreads, 2) resize_sum_conv_kernel(ResizeSumConvParams p, int x_tiles, int tiles) {
   extern __shared__ uint4 smem[];
   char* sm = reinterpret_cast<char*>(smem);
   __half* ident = reinterpret_cast<__half*>(sm + p.ident_off);
@@ -252,6 +252,10 @@ __global__ void __launch_bounds__(kThreads, 1) resize_sum_conv_kernel(ResizeSumC
   char* stage = sm + p.stage_off;
   constexpr int kTile = kTx * kCk, kWBuf = 32 * kNt * kCk;  // halves a buffer
   const int chunks = p.channels / kCk;
+  // Columns past a tile's span and rows of weight 0 are never copied; A's weights for them are 0,
+  // so they only have to be finite: zeros from the start, then earlier chunks' values.
+  for (int i = int(threadIdx.x); i < p.stage_bytes / 8; i += kThreads) reinterpret_cast<uint4*>(stage)[i] = make_uint4(0, 0, 0, 0);
+  __syncthreads();
   if (int(blockIdx.x) < tiles) fetch_chunk<kNt>(p, tile_at(p, int(blockIdx.x), x_tiles), 0, stage, ident, wbuf);
   cp_async_commit();
   int n = 0;  // chunks done by this block: chunk n uses buffers n % 2

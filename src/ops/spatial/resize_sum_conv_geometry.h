@@ -6,7 +6,7 @@
 
 namespace kiln::spatial {
 
-inline constexpr int kRscTileX = 128;     // output pixels of one row a tile
+inline constexpr int kRscTileX = 64;      // output pixels of one row a tile
 inline constexpr int kRscChunk = 64;      // channels a step: one 128-byte pixel row of fp16
 inline constexpr int kRscBand = 16;       // source columns an m16 group of output pixels may read
 inline constexpr int kRscMaxBanded = 3;   // resized inputs (every input but the identity)
