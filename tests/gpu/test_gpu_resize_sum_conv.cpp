@@ -108,7 +108,7 @@ TEST(GpuResizeSumConv, ConvWidthsAndTypes) {
 // The sum inside the fused kernel: no identity, or the identity not last; three banded inputs of
 // other coordinate modes and ratios (3x and 6x rows: weights that fp16 rounds; 1 -> 5 columns:
 // align_corners), images narrower than a tile and wider than three; a second input at the
-// output size (banded: 80 columns a tile); many tiles a block (2 x 150 rows x 5 x tiles = 1500
+// output size (banded: 65 columns a tile); many tiles a block (2 x 150 rows x 5 x tiles = 1500
 // tiles of 2 chunks each), so the double buffers turn over.
 TEST(GpuResizeSumConv, InputPathsAndManyTiles) {
   const std::vector<ConvCase> cases = {

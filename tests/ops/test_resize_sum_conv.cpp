@@ -136,7 +136,7 @@ TEST(ResizeSumConvOp, Plan) {
 }
 
 // The fp16 kernel's layout of a plan: SegFormer-B2's head at 1024² (8x, 4x, 2x and the identity,
-// as exported) with each banded input's staged columns (its widest 64-pixel tile + 15) and the
+// as exported) with each banded input's staged columns (its widest 64-pixel tile's) and the
 // shared memory carve-up; then what it refuses, with the reason.
 spatial::ResizeSumPlan plan_of(int64_t c, int64_t H, int64_t W, const std::vector<In>& ins) {
   const OpCall call = make_call(DType::kF16, DType::kF32, 1, c, 19, H, W, ins, 1);
@@ -155,13 +155,13 @@ TEST(ResizeSumConvOp, KernelLayout) {
   EXPECT_EQ(l->ident, 3);
   ASSERT_EQ(l->banded, 3);
   EXPECT_EQ((std::vector<int>{l->input[0], l->input[1], l->input[2]}), (std::vector<int>{0, 1, 2}));
-  EXPECT_EQ((std::vector<int>{l->cols[0], l->cols[1], l->cols[2]}), (std::vector<int>{10 + 15, 18 + 15, 34 + 15}));
-  EXPECT_EQ((std::vector<int>{l->off[0], l->off[1], l->off[2]}), (std::vector<int>{0, 2 * 25 * 128, 2 * 58 * 128}));
+  EXPECT_EQ((std::vector<int>{l->cols[0], l->cols[1], l->cols[2]}), (std::vector<int>{10, 18, 34}));
+  EXPECT_EQ((std::vector<int>{l->off[0], l->off[1], l->off[2]}), (std::vector<int>{0, 2 * 10 * 128, 2 * 28 * 128}));
   EXPECT_EQ(l->nt, 1);
   EXPECT_EQ(l->a_off, 2 * 64 * 128);  // after the identity's two buffers
   EXPECT_EQ(l->w_off, l->a_off + 64 * 128);
   EXPECT_EQ(l->stage_off, l->w_off + 2 * 32 * 128);
-  EXPECT_EQ(l->stage_bytes, 2 * (25 + 33 + 49) * 128);
+  EXPECT_EQ(l->stage_bytes, 2 * (10 + 18 + 34) * 128 + 15 * 128);  // and a window's padding
   EXPECT_EQ(l->smem_bytes, l->stage_off + 2 * l->stage_bytes);
   EXPECT_EQ(spatial::resize_sum_conv_layout(b2, 150)->nt, 5);
 
@@ -176,8 +176,8 @@ TEST(ResizeSumConvOp, KernelLayout) {
   refused(plan_of(64, 8, 8, {{4, 4, false}}), 19, "NCHW");
   refused(plan_of(64, 8, 20, {{4, 80, true}}), 19, "band");  // downsampled 4x along the width
   refused(plan_of(64, 8, 8, {{1, 1, true}, {2, 2, true}, {4, 4, true}, {4, 2, true}}), 19, "more than 3");
-  // Three inputs at the output size: the first is the identity, the other two are banded (80
-  // columns a tile each), with the widest W buffers (160 classes): 171 KB, which fits.
+  // Three inputs at the output size: the first is the identity, the other two are banded (65
+  // columns a tile each), with the widest W buffers (160 classes): 138 KB, which fits.
   EXPECT_TRUE(spatial::resize_sum_conv_layout(plan_of(64, 4, 256, {{2, 128, true}, {4, 256, true}, {4, 256, true}, {4, 256, true}}), 160));
 }
 

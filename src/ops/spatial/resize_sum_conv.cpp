@@ -109,11 +109,14 @@ std::optional<RscLayout> resize_sum_conv_layout(const ResizeSumPlan& plan, int64
     if (span == 0) return no(which + "'s columns are not a band of 16 a 16-pixel group (downsampled?)");
     if (l.banded == kRscMaxBanded) return no("more than 3 resized inputs");
     l.input[l.banded] = int(i);
-    l.cols[l.banded] = int(span + kRscBand - 1);
+    l.cols[l.banded] = int(span);
     l.off[l.banded] = int(l.stage_bytes);
-    l.stage_bytes += 2 * l.cols[l.banded] * kRscPixelBytes;
+    l.stage_bytes += 2 * span * kRscPixelBytes;
     ++l.banded;
   }
+  // A window of kRscBand columns may run past a row's span into the next row's (or, for the
+  // last, into this padding): only finite values there, which the zero weights ignore.
+  if (l.banded > 0) l.stage_bytes += (kRscBand - 1) * kRscPixelBytes;
   const int64_t tile = kRscTileX * kRscPixelBytes;
   l.ident_off = 0;
   l.a_off = l.ident >= 0 ? 2 * tile : 0;

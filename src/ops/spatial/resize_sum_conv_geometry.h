@@ -19,13 +19,13 @@ inline constexpr int rsc_nt(int64_t classes) { return int((classes + 31) / 32); 
 
 // Dynamic shared memory, in bytes from 0: the identity's two [kRscTileX] pixel buffers, the
 // summed tile A [kRscTileX], W's two [32 nt] chunk buffers, then two stage buffers, each every
-// banded input's two source rows of `cols` pixels.
+// banded input's two source rows of `cols` pixels and kRscBand - 1 pixels of padding.
 struct RscLayout {
   int ident = -1;  // the input read at the output size (taps 1, 0), or -1
   int banded = 0;
   int input[kRscMaxBanded] = {};  // each banded input's index among the inputs
-  int cols[kRscMaxBanded] = {};   // source columns staged a tile: its widest tile + kRscBand - 1
-  int off[kRscMaxBanded] = {};    // byte offset in a stage buffer
+  int cols[kRscMaxBanded] = {};   // source columns staged a row: its widest tile's
+  int off[kRscMaxBanded] = {};    // byte offset in a stage buffer (its two rows, then the next input's)
   int nt = 1;
   int64_t ident_off = 0, a_off = 0, w_off = 0, stage_off = 0, stage_bytes = 0, smem_bytes = 0;
 };
