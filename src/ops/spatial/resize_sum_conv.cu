@@ -18,8 +18,8 @@
 // wy·wx, exact for SegFormer's 2x/4x/8x taps). The identity input is added from shared memory.
 // Non-finite source values spread within the band (0 · inf), unlike the unfused graph.
 //
-// Per tile (64 pixels of one output row), per 64-channel chunk n, in blocks of 8 warps, three an
-// SM for B2 (a first version of 16 warps on 128-pixel tiles, one an SM, ran at 34% of the copy rate:
+// Per tile (64 pixels of one output row), per 64-channel chunk n, in blocks of 8 warps, two an
+// SM (a first version of 16 warps on 128-pixel tiles, one an SM, ran at 34% of the copy rate:
 // its warps stalled on each other at the barriers with nothing else to issue):
 //   wait for chunk n's copies; barrier; start chunk n + 1's copies (cp.async: each banded
 //   input's source rows of nonzero weight over the tile's span, the identity's 64 pixels, W's
@@ -242,12 +242,11 @@ __device__ __forceinline__ void store_tile(const ResizeSumConvParams& p, const T
     }
 }
 
-// Three blocks an SM where the registers allow it without spills (ptxas: 80 registers at 1 and 2
-// n8 tiles a warp; wider convs spill at 80 and keep 128).
-template <int kNt> constexpr int kMinBlocks = kNt <= 2 ? 3 : 2;
-
+// Two blocks an SM: up to 128 registers. Three (80 registers, which 1-2 n8 tiles a warp fit
+// without spills) issued 693 M instructions at B2 batch 8 instead of 546 M and ran no faster
+// (1.088 against 1.061 ms: c83 against c82).
 template <int kNt>
-__global__ void __launch_bounds__(kThreads, kMinBlocks<kNt>) resize_sum_conv_kernel(ResizeSumConvParams p, int x_tiles, int tiles) {
+__global__ void __launch_bounds__(kThreads, 2) resize_sum_conv_kernel(ResizeSumConvParams p, int x_tiles, int tiles) {
   extern __shared__ uint4 smem[];
   char* sm = reinterpret_cast<char*>(smem);
   __half* ident = reinterpret_cast<__half*>(sm + p.ident_off);
