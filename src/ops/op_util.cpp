@@ -1,5 +1,7 @@
 #include "ops/op_util.h"
 
+#include "ops/registry.h"
+
 #include <algorithm>
 #include <thread>
 
@@ -74,6 +76,13 @@ std::optional<std::vector<int64_t>> constant_ints(const InferContext& ctx, size_
   const Tensor* t = ctx.constant(i);
   if (!t) return std::nullopt;
   return t->to_int64_vector();
+}
+
+Tensor run_cpu_reference(const Node& node, std::vector<const Tensor*> inputs) {
+  const OpSchema* schema = OpRegistry::instance().find(node.domain, node.op_type);
+  KILN_ASSERT(schema && schema->cpu);
+  KernelContext ctx{{node}, std::move(inputs)};
+  return std::move(schema->cpu(ctx).at(0));
 }
 
 }  // namespace kiln

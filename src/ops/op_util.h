@@ -36,4 +36,8 @@ void parallel_for(int64_t n, int64_t min_chunk, const std::function<void(int64_t
 // Integer values of a constant input (shape/axes/pads tensors), or nullopt when not constant.
 std::optional<std::vector<int64_t>> constant_ints(const InferContext& ctx, size_t i);
 
+// One node run through its CPU reference from the registry. Fused ops' references run the nodes
+// they replaced this way, so fused and unfused graphs give the same bits.
+Tensor run_cpu_reference(const Node& node, std::vector<const Tensor*> inputs);
+
 }  // namespace kiln

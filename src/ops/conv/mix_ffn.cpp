@@ -26,14 +26,6 @@ std::vector<ValueType> infer(const InferContext& ctx) {
   return {mix_ffn_type(ctx, in)};
 }
 
-// One of the replaced nodes, run on the CPU.
-Tensor run_node(const Node& node, std::vector<const Tensor*> inputs) {
-  const OpSchema* schema = OpRegistry::instance().find(node.domain, node.op_type);
-  KILN_ASSERT(schema && schema->cpu);
-  KernelContext ctx{{node}, std::move(inputs)};
-  return std::move(schema->cpu(ctx).at(0));
-}
-
 Node step(const Node& fused, const char* op, bool kiln_domain) {
   Node n;
   n.name = fused.name + "/" + op;
@@ -60,10 +52,10 @@ std::vector<Tensor> cpu(const KernelContext& ctx) {
   dw.attrs.set("activation", ctx.attrs().get_string("activation", "none"));
   Node fc2 = step(self, "FusedMatMul", true);
   const Tensor* x = &ctx.input(kMixX);
-  const Tensor l = run_node(ln, {x, &ctx.input(kMixScale), &ctx.input(kMixShift)});
-  const Tensor h = run_node(fc1, {&l, &ctx.input(kMixW1), &ctx.input(kMixB1)});
-  const Tensor d = run_node(dw, {&h, &ctx.input(kMixWd), &ctx.input(kMixBd)});
-  return {run_node(fc2, {&d, &ctx.input(kMixW2), &ctx.input(kMixB2), x})};
+  const Tensor l = run_cpu_reference(ln, {x, &ctx.input(kMixScale), &ctx.input(kMixShift)});
+  const Tensor h = run_cpu_reference(fc1, {&l, &ctx.input(kMixW1), &ctx.input(kMixB1)});
+  const Tensor d = run_cpu_reference(dw, {&h, &ctx.input(kMixWd), &ctx.input(kMixBd)});
+  return {run_cpu_reference(fc2, {&d, &ctx.input(kMixW2), &ctx.input(kMixB2), x})};
 }
 
 }  // namespace

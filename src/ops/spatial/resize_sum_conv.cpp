@@ -26,14 +26,6 @@ std::vector<ValueType> infer(const InferContext& ctx) {
   return {resize_sum_conv_type(ctx, in)};
 }
 
-// One of the replaced nodes, run through its own CPU reference.
-Tensor run_node(const Node& node, std::vector<const Tensor*> inputs) {
-  const OpSchema* schema = OpRegistry::instance().find(node.domain, node.op_type);
-  KILN_ASSERT(schema && schema->cpu);
-  KernelContext ctx{{node}, std::move(inputs)};
-  return std::move(schema->cpu(ctx).at(0));
-}
-
 std::vector<Tensor> cpu(const KernelContext& ctx) {
   std::vector<ValueType> types;
   for (size_t i = 0; i < ctx.num_inputs(); ++i) types.push_back({ctx.input(i).dtype(), shape_of(ctx.input(i).dims())});
@@ -48,21 +40,13 @@ std::vector<Tensor> cpu(const KernelContext& ctx) {
   sum.outputs = {"s"};
   std::vector<const Tensor*> maps;
   for (size_t i = 0; i < n; ++i) maps.push_back(&ctx.input(i));
-  const Tensor s = run_node(sum, maps);
+  const Tensor s = run_cpu_reference(sum, maps);
   Node conv;  // no attributes: a 1x1 kernel from W, stride 1, no padding, group 1
   conv.name = ctx.node.name + "/Conv";
   conv.op_type = "Conv";
   conv.opset = 17;
   conv.outputs = {"y"};
-  return {run_node(conv, {&s, &ctx.input(n), &ctx.input(n + 1)})};
-}
-
-// Taps that copy: index i with weight 1 and a second tap of weight 0 at every i.
-bool taps_copy(const AxisTaps& t) {
-  if (t.in != t.out) return false;
-  for (int64_t i = 0; i < t.out; ++i)
-    if (t.index[size_t(2 * i)] != i || t.weight[size_t(2 * i)] != 1.0 || t.weight[size_t(2 * i + 1)] != 0.0) return false;
-  return true;
+  return {run_cpu_reference(conv, {&s, &ctx.input(n), &ctx.input(n + 1)})};
 }
 
 // The kernel's band: each pixel's taps ordered (index 1 >= index 0), index 0 never decreasing, and

@@ -26,14 +26,6 @@ DeviceAxis upload(const AxisTaps& t, CudaStream stream) {
 
 bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
 
-// Taps that copy: index i with weight 1 and a second tap of weight 0 at every i.
-bool identity(const AxisTaps& t) {
-  if (t.in != t.out) return false;
-  for (int64_t i = 0; i < t.out; ++i)
-    if (t.index[size_t(2 * i)] != i || t.weight[size_t(2 * i)] != 1.0 || t.weight[size_t(2 * i + 1)] != 0.0) return false;
-  return true;
-}
-
 // Columns one x tile reads, from its first pixel's first tap on (the kernel's `lo`), at most;
 // 0 when some tile reads a column left of that (taps that decrease: not staged).
 int64_t stage_span(const AxisTaps& t) {
@@ -98,7 +90,7 @@ void resize_sum_cuda(CudaKernelContext& ctx) {
     s.in_h = int(in.height), s.in_w = int(in.width);
     s.tokens = in.tokens;
     s.vec = in.tokens && plan.channels % vec == 0 && aligned16(s.x);
-    if (s.vec && p.ident < 0 && identity(in.rows) && identity(in.cols)) p.ident = int(i), p.ident_x = s.x;
+    if (s.vec && p.ident < 0 && taps_copy(in.rows) && taps_copy(in.cols)) p.ident = int(i), p.ident_x = s.x;
   }
   // Shared memory: the output tile, the identity's two buffers, then staged inputs in input
   // order while they fit the budget (the rest go tap by tap).

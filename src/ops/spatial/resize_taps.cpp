@@ -143,4 +143,11 @@ AxisTaps make_axis_taps(const ResizeAttrs& a, const AxisPlan& p) {
   return t;
 }
 
+bool taps_copy(const AxisTaps& t) {
+  if (t.in != t.out || t.taps != 2) return false;
+  for (int64_t i = 0; i < t.out; ++i)
+    if (t.index[size_t(2 * i)] != i || t.weight[size_t(2 * i)] != 1.0 || t.weight[size_t(2 * i + 1)] != 0.0) return false;
+  return true;
+}
+
 }  // namespace kiln::spatial

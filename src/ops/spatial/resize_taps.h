@@ -29,4 +29,8 @@ int64_t resize_nearest_index(NearestMode mode, double x);
 // Builds the taps of one axis for the attributes' mode (nearest: one tap of weight 1).
 AxisTaps make_axis_taps(const ResizeAttrs& a, const AxisPlan& p);
 
+// Two taps an output that copy: index i with weight 1, then weight 0, at every i (whatever the
+// mode gave the second tap's index).
+bool taps_copy(const AxisTaps& t);
+
 }  // namespace kiln::spatial
