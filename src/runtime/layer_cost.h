@@ -13,7 +13,8 @@
 //   kiln.MaskPositionEmbedding 1 per output element (its sin or cos; the running count and
 //                  positions are per row, negligible)
 //   kiln.ResizeSumConv as the Conv it ends in, 2·numel(Y)·C + numel(Y) (Y [B, K, H, W]); its
-//                  ResizeSum, like kiln.ResizeSum, 0
+//                  ResizeSum, like kiln.ResizeSum, 0; with projected_input p, + 2·B·N·Cin·C
+//                  for X_p [B, N, Cin] · Wp [Cin, C]
 //   kiln.Int8MatMul / kiln.Int8Conv  as FusedMatMul / FusedConv (K = W's row; C·kh·kw), int8
 //                  operations, + 1 per element of X for its quantize
 //   elementwise    1 per output element (Add, Relu, Erf, Where, Pow, ...); Sum/Max/Min/Mean of

@@ -1,7 +1,8 @@
 // kiln.ResizeSumConv's CUDA kernel (resize_sum_conv.cu) against the CPU reference (ResizeSum,
 // rounded to fp16, then the 1x1 Conv): every width of the conv's warp columns (1 to 5 n8 tiles a
 // warp: 1 to 160 outputs, ragged and whole), fp32 and fp16 bias / output, the sum's inputs
-// (the identity; upsampled token maps in each linear mode), ragged x tiles, batch 2 and enough tiles
+// (the identity, or its 64-channel tokens and their projection; upsampled token maps in each
+// linear mode), ragged x tiles, batch 2 and enough tiles
 // that each persistent block walks several (the double buffers turn over); what the kernel
 // refuses; then SegFormer-B0 in fp16 with the pass on and off on the GPU (segformer_tiny's head
 // has 32 channels: not fused).
@@ -36,6 +37,7 @@ struct ConvCase {
   int64_t classes;
   DType out = DType::kF32;  // the bias's and the output's dtype
   bool relu = true;
+  int proj = -1;  // the input given as 64-channel tokens and its projection (Wp, Bp) to C
 };
 
 GpuCase make_case(const ConvCase& k, uint64_t seed, DType x_type = DType::kF16) {
@@ -46,7 +48,8 @@ GpuCase make_case(const ConvCase& k, uint64_t seed, DType x_type = DType::kF16) 
   std::vector<float> scales;
   for (size_t i = 0; i < k.in.size(); ++i) {
     const Source& s = k.in[i];
-    g.inputs.push_back(random_tensor(x_type, s.tokens ? Dims{k.b, s.h * s.w, k.c} : Dims{k.b, k.c, s.h, s.w}, seed + i));
+    const int64_t c = int(i) == k.proj ? 64 : k.c;
+    g.inputs.push_back(random_tensor(x_type, s.tokens ? Dims{k.b, s.h * s.w, c} : Dims{k.b, c, s.h, s.w}, seed + i));
     layouts.push_back(s.tokens ? "tokens" : "nchw");
     modes.push_back(s.coord);
     hs.push_back(s.h), ws.push_back(s.w);
@@ -57,6 +60,12 @@ GpuCase make_case(const ConvCase& k, uint64_t seed, DType x_type = DType::kF16) 
   g.inputs.push_back(random_tensor(x_type, {k.classes, k.c, 1, 1}, seed + 100, -w, w));
   g.inputs.push_back(random_tensor(k.out, {k.classes}, seed + 101));
   g.constant_inputs = {k.in.size(), k.in.size() + 1};
+  if (k.proj >= 0) {  // Wp of 1/8 keeps the projected tokens near the others' scale
+    g.inputs.push_back(random_tensor(x_type, {64, k.c}, seed + 102, -0.125, 0.125));
+    g.inputs.push_back(random_tensor(x_type, {k.c}, seed + 103));
+    g.constant_inputs.push_back(k.in.size() + 2), g.constant_inputs.push_back(k.in.size() + 3);
+    g.attrs.set("projected_input", int64_t(k.proj));
+  }
   g.attrs.set("height", k.h);
   g.attrs.set("width", k.w);
   g.attrs.set("layouts", layouts);
@@ -120,6 +129,18 @@ TEST(GpuResizeSumConv, InputPathsAndManyTiles) {
   run_cases(cases, 8900);
 }
 
+// The identity given as 64-channel tokens and its projection to C (SegFormer-B2's stage 0 and
+// its decode-head GEMM): first or last in input order, with and without Relu, fp16 and fp32
+// outputs, ragged x tiles, several tiles a block (the source tokens' buffer turns over by tile).
+TEST(GpuResizeSumConv, ProjectedIdentity) {
+  const std::vector<ConvCase> cases = {
+      {1, 768, 6, 136, {{1, 17}, {2, 34}, {3, 68}, {6, 136}}, 19, DType::kF32, true, 3},  // B2's head, as exported
+      {2, 128, 40, 100, {{40, 100}, {20, 50}}, 40, DType::kF16, false, 0},
+      {1, 64, 9, 64, {{9, 64}}, 150, DType::kF32, true, 0},
+  };
+  run_cases(cases, 9300);
+}
+
 TEST(GpuResizeSumConv, RefusesWhatTheKernelLacks) {
   expect_gpu_unsupported(make_case({1, 40, 4, 8, {{4, 8}}, 19}, 1), "no CUDA kernel");     // channels not whole chunks
   expect_gpu_unsupported(make_case({1, 64, 4, 8, {{4, 8}}, 161}, 2), "no CUDA kernel");    // 161 outputs
@@ -164,41 +185,48 @@ void check_model(const std::string& name) {
 TEST(GpuResizeSumConv, SegformerB0) { check_model("segformer_b0"); }
 
 // SegFormer-B2's decode head at 1024² (fp16 tokens, C = 768, fp32 logits) with 19 classes (the
-// benchmark's Cityscapes head) and 150 (ADE20K's), batch 1 and 8, for the lead's benchmark runs (--gtest_also_run_disabled_tests
+// benchmark's Cityscapes head; also with stage 0 as its 64-channel tokens and their projection)
+// and 150 (ADE20K's), batch 1 and 8, for the lead's benchmark runs (--gtest_also_run_disabled_tests
 // --gtest_filter=*ResizeSumConvBench*): the median of 60 node-by-node runs and the rate of the
 // bytes the op must move (inputs once, W once, logits once) against 3.0 TB/s; then the output
 // against the CPU reference.
 TEST(GpuResizeSumConv, DISABLED_ResizeSumConvBench) {
   constexpr double kCopyRate = 3.0e12;
-  for (int64_t k : {19, 150})
-  for (int64_t batch : {1, 8}) {
-    const int64_t c = 768;
-    GpuCase gc = make_case({batch, c, 256, 256, {{32, 32}, {64, 64}, {128, 128}, {256, 256}}, k}, 1);
-    Graph g = one_node_graph(gc);
-    CudaExecutor gpu(g);
-    TensorMap host;
-    DeviceTensorMap in;
-    double bytes = 4.0 * double(batch * k * 256 * 256) + 2.0 * double(k * c);
-    for (size_t i = 0; i + 2 < gc.inputs.size(); ++i) {
-      const std::string name = "in" + std::to_string(i);
-      host[name] = gc.inputs[i];
-      in[name] = to_device(gc.inputs[i], gpu.session().stream());
-      bytes += 2.0 * double(gc.inputs[i].numel());
+  struct Config {
+    int64_t classes;
+    int proj;  // 3: stage 0 as its 64-channel tokens and the projection to 768
+  };
+  for (const Config& cf : {Config{19, -1}, Config{19, 3}, Config{150, -1}})
+    for (int64_t batch : {1, 8}) {
+      const int64_t c = 768, k = cf.classes;
+      const ConvCase cc{batch, c, 256, 256, {{32, 32}, {64, 64}, {128, 128}, {256, 256}}, k, DType::kF32, true, cf.proj};
+      GpuCase gc = make_case(cc, 1);
+      Graph g = one_node_graph(gc);
+      CudaExecutor gpu(g);
+      TensorMap host;
+      DeviceTensorMap in;
+      double bytes = 4.0 * double(batch * k * 256 * 256) + 2.0 * double(k * c);
+      for (size_t i = 0; i < cc.in.size(); ++i) {
+        const std::string name = "in" + std::to_string(i);
+        host[name] = gc.inputs[i];
+        in[name] = to_device(gc.inputs[i], gpu.session().stream());
+        bytes += 2.0 * double(gc.inputs[i].numel());
+      }
+      gpu.profile(in);
+      std::vector<float> ms;
+      for (int rep = 0; rep < 60; ++rep) ms.push_back(gpu.profile(in).at(0).ms);
+      std::sort(ms.begin(), ms.end());
+      const float med = ms[ms.size() / 2];
+      const double rate = bytes / (med * 1e-3);
+      std::printf("ResizeSumConv B2 head b%lld C=%lld K=%lld%s 256x256 fp16->fp32  median %8.4f ms (min %.4f, max %.4f)  "
+                  "%6.1f MB  %7.0f GB/s  %3.0f%% of 3.0 TB/s\n",
+                  static_cast<long long>(batch), static_cast<long long>(c), static_cast<long long>(k),
+                  cf.proj >= 0 ? " projected" : "", med, ms.front(), ms.back(), bytes / 1e6, rate / 1e9,
+                  100 * rate / kCopyRate);
+      const Tensor got = gpu.run(host).at("out0");
+      const Tensor want = CpuExecutor(g).run(host).at("out0");
+      test::expect_close(got, test::to_doubles(want), 2e-3, 2e-3);
     }
-    gpu.profile(in);
-    std::vector<float> ms;
-    for (int rep = 0; rep < 60; ++rep) ms.push_back(gpu.profile(in).at(0).ms);
-    std::sort(ms.begin(), ms.end());
-    const float med = ms[ms.size() / 2];
-    const double rate = bytes / (med * 1e-3), flop = 2.0 * double(batch * 256 * 256 * c * k);
-    std::printf("ResizeSumConv B2 head b%lld C=%lld K=%lld 256x256 fp16->fp32  median %8.4f ms (min %.4f, max %.4f)  "
-                "%6.1f MB  %7.0f GB/s  %3.0f%% of 3.0 TB/s  %5.0f TFLOP/s\n",
-                static_cast<long long>(batch), static_cast<long long>(c), static_cast<long long>(k), med, ms.front(),
-                ms.back(), bytes / 1e6, rate / 1e9, 100 * rate / kCopyRate, flop / (med * 1e-3) / 1e12);
-    const Tensor got = gpu.run(host).at("out0");
-    const Tensor want = CpuExecutor(g).run(host).at("out0");
-    test::expect_close(got, test::to_doubles(want), 2e-3, 2e-3);
-  }
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // kiln.ResizeSumConv's CPU reference against kiln.ResizeSum then Conv run as two nodes (the same
-// bits, fp32, fp16 and fp16 with a float32 bias), its one-line refusals of inconsistent inputs,
-// and the checks the CUDA side shares (resize_sum_conv_layout, plan_resize_sum_conv).
+// bits, fp32, fp16 and fp16 with a float32 bias; projected, a kiln.FusedMatMul first), its
+// one-line refusals of inconsistent inputs, and the checks the CUDA side shares
+// (resize_sum_conv_layout, plan_resize_sum_conv).
 #include <gtest/gtest.h>
 
 #include "harness.h"
@@ -40,13 +41,33 @@ OpCall make_call(DType x, DType bias, int64_t b, int64_t c, int64_t k, int64_t H
   return call;
 }
 
-// The two nodes the fused one replaces, run one after the other.
+// The call in projected form: input p's tokens [b, N, c] become source tokens [b, N, cin], then
+// Wp [cin, c] and Bp [c] follow B.
+OpCall project(OpCall call, int p, int64_t cin, uint64_t seed) {
+  Tensor& x = call.inputs[size_t(p)];
+  const DType t = x.dtype();
+  const int64_t c = x.dim(2);
+  x = random_tensor(t, {x.dim(0), x.dim(1), cin}, seed);
+  call.inputs.push_back(random_tensor(t, {cin, c}, seed + 1, -0.2, 0.2));
+  call.inputs.push_back(random_tensor(t, {c}, seed + 2));
+  call.attrs.set("projected_input", int64_t(p));
+  return call;
+}
+
+// The nodes the fused one replaces, run one after the other.
 Tensor unfused(const OpCall& call) {
-  const size_t n = call.inputs.size() - 2;
+  const int64_t p = call.attrs.get_int("projected_input", -1);
+  const size_t n = call.inputs.size() - (p >= 0 ? 4 : 2);
   OpCall sum{spatial::kResizeSumOp};
   sum.domain = kKilnDomain;
   sum.attrs = call.attrs;
   sum.inputs.assign(call.inputs.begin(), call.inputs.begin() + std::ptrdiff_t(n));
+  if (p >= 0) {
+    OpCall mm{"FusedMatMul"};
+    mm.domain = kKilnDomain;
+    mm.inputs = {call.inputs[size_t(p)], call.inputs[n + 2], call.inputs[n + 3]};
+    sum.inputs[size_t(p)] = run_op(mm).at(0);
+  }
   OpCall conv{"Conv"};
   conv.inputs = {run_op(sum).at(0), call.inputs[n], call.inputs[n + 1]};
   return run_op(conv).at(0);
@@ -62,6 +83,25 @@ TEST(ResizeSumConvOp, ComputesResizeSumThenConv) {
                         Case{DType::kF16, DType::kF32, 128, 150}}) {
     SCOPED_TRACE(std::string(dtype_name(t.x)) + " x, " + dtype_name(t.bias) + " bias, C " + std::to_string(t.c));
     const OpCall call = make_call(t.x, t.bias, 2, t.c, t.k, 7, 9, ins, 40);
+    const Tensor y = run_op(call).at(0);
+    EXPECT_EQ(y.dtype(), t.bias);
+    expect_dims(y, {2, t.k, 7, 9});
+    EXPECT_TRUE(y.same_bytes(unfused(call)));
+  }
+}
+
+// Projected: the identity (or any token input) computed from its source tokens first.
+TEST(ResizeSumConvOp, ProjectedComputesFusedMatMulFirst) {
+  const std::vector<In> ins = {{2, 3, true}, {4, 5, false}, {7, 9, true}};
+  struct Case {
+    DType x, bias;
+    int64_t c, cin, k;
+    int p;
+  };
+  for (const Case& t : {Case{DType::kF16, DType::kF32, 128, 64, 19, 2}, Case{DType::kF16, DType::kF16, 64, 32, 7, 0},
+                        Case{DType::kF32, DType::kF32, 5, 3, 4, 2}}) {
+    SCOPED_TRACE(std::string(dtype_name(t.x)) + " x, C " + std::to_string(t.c) + ", input " + std::to_string(t.p));
+    const OpCall call = project(make_call(t.x, t.bias, 2, t.c, t.k, 7, 9, ins, 60), t.p, t.cin, 90);
     const Tensor y = run_op(call).at(0);
     EXPECT_EQ(y.dtype(), t.bias);
     expect_dims(y, {2, t.k, 7, 9});
@@ -100,6 +140,29 @@ TEST(ResizeSumConvOp, RefusesInconsistentInputsInOneLine) {
   invalid("X_1 float32", "input 1 is float32", [](OpCall& c) { c.inputs[1] = random_tensor(DType::kF32, {1, 4, 3, 4}, 9); });
   invalid("feature maps' channels", "channel count", [](OpCall& c) { c.inputs[1] = random_tensor(DType::kF16, {1, 5, 3, 4}, 9); });
   invalid("ResizeSum's attributes", "activation", [](OpCall& c) { c.attrs.set("activation", std::string("gelu")); });
+
+  // Projected input 0 (tokens [1, 63, 6] · Wp [6, 4] + Bp [4]): inputs t, x, W, B, Wp, Bp.
+  auto projected = [&](const char* why, const char* says, auto edit) {
+    invalid(why, says, [&](OpCall& c) {
+      c = project(c, 0, 6, 30);
+      edit(c);
+    });
+  };
+  projected("Wp 3-D", "Wp must be 2-D [Cin, C]", [](OpCall& c) { c.inputs[4] = random_tensor(DType::kF16, {6, 4, 1}, 9); });
+  projected("Wp's columns", "channel count", [](OpCall& c) {
+    c.inputs[4] = random_tensor(DType::kF16, {6, 5}, 9);
+    c.inputs[5] = random_tensor(DType::kF16, {5}, 9);
+  });
+  projected("Bp's length", "Bp 3 does not match Wp's 4 columns", [](OpCall& c) { c.inputs[5] = random_tensor(DType::kF16, {3}, 9); });
+  projected("X_p's channels", "projected input 0 has 7 channels, Wp 6x4 takes 6",
+            [](OpCall& c) { c.inputs[0] = random_tensor(DType::kF16, {1, 63, 7}, 9); });
+  projected("Wp float32", "Wp is float32, not X's float16", [](OpCall& c) { c.inputs[4] = random_tensor(DType::kF32, {6, 4}, 9); });
+  projected("Bp float32", "Bp is float32", [](OpCall& c) { c.inputs[5] = random_tensor(DType::kF32, {4}, 9); });
+  projected("projected_input past the maps", "projected_input 2 is not -1 or a feature map (0 to 1)",
+            [](OpCall& c) { c.attrs.set("projected_input", int64_t(2)); });
+  projected("projected_input -2", "projected_input -2", [](OpCall& c) { c.attrs.set("projected_input", int64_t(-2)); });
+  projected("projected NCHW input", "projected input 1 has layout 'nchw'", [](OpCall& c) { c.attrs.set("projected_input", int64_t(1)); });
+  projected("Wp and Bp missing", "then W and B, Wp and Bp, got 4 inputs", [](OpCall& c) { c.inputs.resize(4); });
 }
 
 TEST(ResizeSumConvOp, Plan) {
@@ -133,6 +196,16 @@ TEST(ResizeSumConvOp, Plan) {
   EXPECT_EQ(y.dtype, DType::kF32);
   ASSERT_TRUE(y.shape);
   EXPECT_EQ(shape_to_string(*y.shape), shape_to_string(Shape{Dim(), Dim(19), Dim(7), Dim(9)}));
+
+  // Projected input 0: the plan reads X_0' [2, 63, 64] from X_0 [2, 63, 32] and Wp [32, 64].
+  node.attrs.set("projected_input", int64_t(0));
+  dims = {{2, 63, 32}, {2, 64, 3, 4}, {19, 64, 1, 1}, {19}, {32, 64}, {64}};
+  EXPECT_EQ(spatial::plan_resize_sum_conv(ctx, dims).channels, 64);
+  dims[5] = {63};
+  EXPECT_THROW(spatial::plan_resize_sum_conv(ctx, dims), Error);
+  dims[5] = {64};
+  dims[0] = {2, 63, 31};
+  EXPECT_THROW(spatial::plan_resize_sum_conv(ctx, dims), Error);
 }
 
 // The fp16 kernel's layout of a plan: SegFormer-B2's head at 1024² (8x, 4x, 2x and the identity,
@@ -165,9 +238,26 @@ TEST(ResizeSumConvOp, KernelLayout) {
   EXPECT_EQ(l->smem_bytes, l->stage_off + 2 * l->stage_bytes);
   EXPECT_EQ(spatial::resize_sum_conv_layout(b2, 150)->nt, 5);
 
-  auto refused = [](const spatial::ResizeSumPlan& p, int64_t k, const std::string& word) {
+  EXPECT_EQ(l->projected, -1);
+  EXPECT_EQ(l->wp_off, l->stage_off);  // nothing between W's buffers and the stage buffers
+
+  // The identity projected from 64-channel tokens: Wp's two [64][64] chunk buffers come before
+  // the stage buffers.
+  const auto lp = spatial::resize_sum_conv_layout(b2, 19, 3, 64);
+  ASSERT_TRUE(lp);
+  EXPECT_EQ(lp->projected, 3);
+  EXPECT_EQ(lp->ident, 3);
+  EXPECT_EQ(lp->x0_off, lp->ident_off);
+  EXPECT_EQ(lp->a_off, l->a_off);
+  EXPECT_EQ(lp->w_off, l->w_off);
+  EXPECT_EQ(lp->wp_off, l->stage_off);
+  EXPECT_EQ(lp->stage_off, l->stage_off + 2 * 64 * 128);
+  EXPECT_EQ(lp->smem_bytes, l->smem_bytes + 2 * 64 * 128);
+
+  auto refused = [](const spatial::ResizeSumPlan& p, int64_t k, const std::string& word, int projected = -1,
+                    int64_t cin = 0) {
     std::string why;
-    EXPECT_FALSE(spatial::resize_sum_conv_layout(p, k, &why));
+    EXPECT_FALSE(spatial::resize_sum_conv_layout(p, k, projected, cin, &why));
     EXPECT_NE(why.find(word), std::string::npos) << why;
   };
   refused(b2, 161, "outputs");
@@ -176,6 +266,9 @@ TEST(ResizeSumConvOp, KernelLayout) {
   refused(plan_of(64, 8, 8, {{4, 4, false}}), 19, "NCHW");
   refused(plan_of(64, 8, 20, {{4, 80, true}}), 19, "band");  // downsampled 4x along the width
   refused(plan_of(64, 8, 8, {{1, 1, true}, {2, 2, true}, {4, 4, true}, {4, 2, true}}), 19, "more than 3");
+  refused(b2, 19, "32 channels", 3, 32);                  // the kernel projects one 64-channel chunk
+  refused(b2, 19, "projected input 2 is not the identity", 2, 64);  // an upsampled input
+  refused(plan_of(64, 8, 8, {{4, 4, true}}), 19, "projected input 0 is not the identity", 0, 64);  // no identity
   // Three inputs at the output size: the first is the identity, the other two are banded (65
   // columns a tile each), with the widest W buffers (160 classes): 138 KB, which fits.
   EXPECT_TRUE(spatial::resize_sum_conv_layout(plan_of(64, 4, 256, {{2, 128, true}, {4, 256, true}, {4, 256, true}, {4, 256, true}}), 160));

@@ -1,7 +1,8 @@
 // fuse_resize_sum_conv: fires once on SegFormer-B0's decode head as an fp16 engine builds it
 // (kiln.ResizeSum → classifier Conv), computes exactly what the two nodes did (the CPU reference
-// runs their references), and leaves alone other convolutions, a sum read elsewhere, float32
-// graphs and widths the kernel lacks.
+// runs their references), takes in the identity branch's 64-channel projection (a FusedMatMul)
+// where it may, and leaves alone other convolutions, a sum read elsewhere, float32 graphs and
+// widths the kernel lacks.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -9,6 +10,7 @@
 #include "fusion_test_util.h"
 #include "model_pass_run.h"
 #include "passes/convert_precision.h"
+#include "passes/pattern.h"
 #include "runtime/specialize.h"
 
 namespace kiln {
@@ -29,19 +31,44 @@ void set_string_attr(onnx::NodeProto& n, const std::string& name, const std::str
 //   t0 [B, H·W, C] ─T─Reshape─────────────────────▶┐
 //   t1 [B, h1·w1, C] ─T─Reshape─▶ Resize ─▶ Add ─▶ [Add ◀─ Resize ◀─ t2 (T, Reshape) or x2 [B, C, h2, w2]] ─▶ Relu ─▶ s
 //   s ─▶ Conv(W [K, C, 1, 1], b [K]) ─▶ logits (a graph output: fp32 in fp16 engines)
+// With cin > 0, t0 is the identity branch's projection src [B, H·W, cin] · wp [cin, C] + bp [C]
+// (a FusedMatMul once the pipeline has run).
 struct Head {
   int64_t B = 1, C = 64, H = 9, W = 13, K = 19;
   int64_t h1 = 4, w1 = 5, h2 = 3, w2 = 7;
   bool third = true;  // the third branch: tokens t2, or NCHW x2 for variant "nchw"
   int64_t kernel = 1, stride = 1, group = 1, dilation = 1, pad = 0;
-  std::string variant;  // "w input", "no bias", "sum read elsewhere", "sum output", "sigmoid", "nchw", "four" (resized inputs)
+  std::string variant;  // "w input", "no bias", "sum read elsewhere", "sum output", "sigmoid", "nchw", "four" (resized inputs),
+                        // with cin: "proj read elsewhere", "proj relu", "proj residual"
+  int64_t cin = 0;
 };
+
+// t0 = src · wp + bp [→ Relu | + res] [also read by a Sigmoid to a graph output].
+void projected_t0(test::ModelBuilder& b, const Head& e) {
+  const int64_t n = e.H * e.W;
+  b.input("src", DType::kF32, {e.B, n, e.cin});
+  b.initializer("wp", test::random_tensor(DType::kF32, {e.cin, e.C}, 5, -0.2, 0.2));
+  b.initializer("bp", test::random_tensor(DType::kF32, {e.C}, 6, -0.5, 0.5));
+  b.node("MatMul", {"src", "wp"}, {"mm"});
+  const bool plain = e.variant != "proj relu" && e.variant != "proj residual";
+  b.node("Add", {"mm", "bp"}, {plain ? "t0" : "pre"});
+  if (e.variant == "proj relu") b.node("Relu", {"pre"}, {"t0"});
+  if (e.variant == "proj residual") {
+    b.input("res", DType::kF32, {e.B, n, e.C});
+    b.node("Add", {"pre", "res"}, {"t0"});
+  }
+  if (e.variant == "proj read elsewhere") {
+    b.node("Sigmoid", {"t0"}, {"z0"});
+    b.output("z0", DType::kF32);
+  }
+}
 
 std::string build(const Head& e) {
   test::ModelBuilder b(17);
   std::vector<std::string> leaves;
   auto tokens = [&](const std::string& n, int64_t h, int64_t w) {
-    b.input("t" + n, DType::kF32, {e.B, h * w, e.C});
+    if (n == "0" && e.cin > 0) projected_t0(b, e);
+    else b.input("t" + n, DType::kF32, {e.B, h * w, e.C});
     test::set_ints_attr(b.node("Transpose", {"t" + n}, {"tt" + n}), "perm", {0, 2, 1});
     b.initializer("shape" + n, i64({e.B, e.C, h, w}));
     b.node("Reshape", {"tt" + n, "shape" + n}, {"img" + n});
@@ -118,13 +145,20 @@ struct Outcome {
   Graph g;
 };
 
-// The fp16 graph with and without the pass on the same random inputs: the same bits.
+// The fused node's projected_input, -1 when absent.
+int64_t projected(const Graph& g) {
+  const Node* n = find_op(g, "ResizeSumConv");
+  return n ? n->attrs.get_int("projected_input", -1) : -1;
+}
+
+// The fp16 graph with and without the pass on the same random inputs: the same bits. Each
+// fusion replaces two nodes, three with the projection.
 Outcome run(const Head& e) {
   const std::string bytes = build(e);
   Outcome o;
   o.g = fp16_graph(bytes, true, &o.fired);
   const Graph plain = fp16_graph(bytes, false);
-  EXPECT_EQ(plain.nodes.size(), o.g.nodes.size() + size_t(o.fired));
+  EXPECT_EQ(plain.nodes.size(), o.g.nodes.size() + size_t(o.fired) + (projected(o.g) >= 0 ? 1 : 0));
   const TensorMap feeds = test::random_feeds(plain, 21, -2, 2);
   const TensorMap want = CpuExecutor(plain).run(feeds), got = CpuExecutor(o.g).run(feeds);
   for (const std::string& out : plain.outputs) {
@@ -194,6 +228,54 @@ TEST(FuseResizeSumConv, LeavesOtherConvolutionsAlone) {
   expect_refused({.variant = "four"});
 }
 
+// The identity branch's FusedMatMul [B, N, 64] · [64, C] + bias goes into the fused node: its
+// source tokens in its place, Wp and Bp after W and B.
+TEST(FuseResizeSumConv, AbsorbsTheIdentitysProjection) {
+  for (const Head& e : {Head{.cin = 64}, Head{.C = 128, .K = 150, .third = false, .cin = 64}}) {
+    SCOPED_TRACE(e.C);
+    const Outcome o = run(e);
+    EXPECT_EQ(o.fired, 1);
+    EXPECT_EQ(test::count_op(o.g, "kiln.FusedMatMul"), 0);
+    const Node* n = find_op(o.g, "ResizeSumConv");
+    ASSERT_NE(n, nullptr);
+    EXPECT_EQ(n->attrs.get_int("projected_input", -1), 0);
+    const size_t maps = e.third ? 3 : 2;
+    ASSERT_EQ(n->inputs.size(), maps + 4);  // maps, W, B, Wp, Bp
+    const std::optional<Dims> src = static_dims(o.g, n->inputs[0]);
+    EXPECT_EQ(src, (Dims{e.B, e.H * e.W, 64}));
+    EXPECT_EQ(o.g.value(n->inputs[0]).type.dtype, DType::kF16);
+    const Value &wp = o.g.value(n->inputs[maps + 2]), &bp = o.g.value(n->inputs[maps + 3]);
+    ASSERT_TRUE(wp.constant && bp.constant);
+    EXPECT_EQ(wp.constant->dims(), (Dims{64, e.C}));
+    EXPECT_EQ(bp.constant->dims(), (Dims{e.C}));
+    EXPECT_EQ(wp.constant->dtype(), DType::kF16);
+    EXPECT_EQ(bp.constant->dtype(), DType::kF16);
+  }
+}
+
+// Projections the kernel does not take or that must stay: the head fuses without them.
+TEST(FuseResizeSumConv, LeavesOtherProjectionsOut) {
+  for (const Head& e : {Head{.cin = 32}, Head{.variant = "proj read elsewhere", .cin = 64},
+                        Head{.variant = "proj relu", .cin = 64}, Head{.variant = "proj residual", .cin = 64}}) {
+    SCOPED_TRACE(e.variant + " cin " + std::to_string(e.cin));
+    const Outcome o = run(e);
+    EXPECT_EQ(o.fired, 1);
+    EXPECT_EQ(projected(o.g), -1);
+    const Node* mm = find_op(o.g, "FusedMatMul");
+    ASSERT_NE(mm, nullptr);
+    const Node* n = find_op(o.g, "ResizeSumConv");
+    ASSERT_NE(n, nullptr);
+    EXPECT_EQ(n->inputs.size(), 5u);
+    EXPECT_EQ(n->inputs[0], mm->outputs[0]);  // the FusedMatMul feeds the identity: refused for the reason asked
+    if (e.variant == "proj relu") {
+      EXPECT_EQ(mm->attrs.get_string("activation"), "relu");
+    }
+    if (e.variant == "proj residual") {
+      EXPECT_EQ(mm->inputs.size(), 4u);
+    }
+  }
+}
+
 TEST(FuseResizeSumConv, FloatGraphsAreLeftToTheUnfusedNodes) {
   Graph g = import_onnx_bytes(build({}), ".", "m.onnx");
   const PassReport r = run_passes(g);
@@ -248,6 +330,11 @@ TEST(FuseResizeSumConv, FiresOnSegformerB0Fp16) {
   EXPECT_EQ(n->outputs, (std::vector<std::string>{"logits"}));
   EXPECT_EQ(g.value("logits").type.dtype, DType::kF32);
   EXPECT_EQ(find_op(g, "ResizeSum"), nullptr);
+  // B0's identity branch projects 32-channel tokens: the kernel takes 64, so it stays a node.
+  EXPECT_FALSE(n->attrs.has("projected_input"));
+  bool branch3 = false;
+  for (const Node& m : g.nodes) branch3 |= m.name == "/model/decode_head/linear_fuse/Conv/branch3" && m.op_type == "FusedMatMul";
+  EXPECT_TRUE(branch3);
 }
 
 }  // namespace

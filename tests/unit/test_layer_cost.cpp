@@ -114,6 +114,17 @@ TEST(LayerCost, ResizeSumConvCountsItsConv) {
   expect_cost(m.cost(), 2.0 * 380 * 64 + 380, (1280 + 384 + 1216) * 2.0 + (19 + 380) * 4.0);
 }
 
+TEST(LayerCost, ResizeSumConvCountsItsProjection) {
+  G m;  // as above, the identity t' computed from 32-channel tokens s: + 2·20·32·64 for s · Wp
+  m.v("s", F16, {1, 20, 32}).v("x", F16, {1, 64, 2, 3}).v("w", F16, {19, 64, 1, 1}).v("b", F32, {19});
+  m.v("wp", F16, {32, 64}).v("bp", F16, {64}).v("y", F32, {1, 19, 4, 5});
+  Node& n = m.node("ResizeSumConv", {"s", "x", "w", "b", "wp", "bp"}, {"y"});
+  n.domain = "kiln";
+  n.attrs.set("projected_input", int64_t(0));
+  expect_cost(m.cost(), 2.0 * 380 * 64 + 380 + 2.0 * 20 * 32 * 64,
+              (640 + 384 + 1216 + 2048 + 64) * 2.0 + (19 + 380) * 4.0);
+}
+
 TEST(LayerCost, HeadScoresCountsTheProduct) {
   G m;  // B 1, L 5, J 3, N 2, D 4: 30 scores of 4 products each; fp32
   m.v("q", F32, {1, 5, 2, 4}).v("k", F32, {1, 3, 2, 4}).v("y", F32, {1, 2, 5, 3});

@@ -1,5 +1,6 @@
-// ResizeSumConv (resize_sum_conv.h): type and shape inference, and the CPU reference — ResizeSum's
-// and Conv's own references in turn, so the fused node computes exactly what the two did.
+// ResizeSumConv (resize_sum_conv.h): type and shape inference, and the CPU reference — the
+// projection's (FusedMatMul's), ResizeSum's and Conv's own references in turn, so the fused node
+// computes exactly what the nodes it replaced did.
 #include "ops/spatial/resize_sum_conv.h"
 
 #include <algorithm>
@@ -12,12 +13,66 @@
 namespace kiln::spatial {
 namespace {
 
-// The number of feature maps: every input but W and B.
-size_t feature_maps(const OpContextBase& ctx, size_t inputs) {
-  if (inputs < 3 || inputs > size_t(kResizeSumMaxInputs) + 2)
-    ctx.invalid("takes 1 to " + std::to_string(kResizeSumMaxInputs) + " feature maps, then W and B, got " +
-                std::to_string(inputs) + " inputs");
-  return inputs - 2;
+// Where the inputs lie: n feature maps, W and B, then (projected, p >= 0) Wp and Bp.
+struct Form {
+  size_t n;
+  int p;
+};
+
+Form form_of(const OpContextBase& ctx, size_t inputs) {
+  const int64_t p = ctx.attrs().get_int("projected_input", -1);
+  const size_t extra = p >= 0 ? 4 : 2;
+  if (inputs < extra + 1 || inputs > size_t(kResizeSumMaxInputs) + extra)
+    ctx.invalid("takes 1 to " + std::to_string(kResizeSumMaxInputs) + " feature maps, then W and B" +
+                (p >= 0 ? ", Wp and Bp" : "") + ", got " + std::to_string(inputs) + " inputs");
+  const size_t n = inputs - extra;
+  if (p < -1 || p >= int64_t(n))
+    ctx.invalid("projected_input " + std::to_string(p) + " is not -1 or a feature map (0 to " +
+                std::to_string(n - 1) + ")");
+  if (p >= 0 && ctx.attrs().has("layouts")) {
+    const std::vector<std::string> layouts = ctx.attrs().get_strings("layouts");
+    if (size_t(p) < layouts.size() && layouts[size_t(p)] != "tokens")
+      ctx.invalid("projected input " + std::to_string(p) + " has layout '" + layouts[size_t(p)] + "', not \"tokens\"");
+  }
+  return {n, int(p)};
+}
+
+// X_p' = FusedMatMul(X_p, Wp, Bp)'s type, [batch, pixels, C] in X's type, from X_p, Wp and Bp's.
+ValueType projected_type(const OpContextBase& ctx, const ValueType& xp, const ValueType& wp, const ValueType& bp,
+                         int p, DType x) {
+  const std::string which = "projected input " + std::to_string(p);
+  if (xp.dtype != x) ctx.invalid(which + " is " + dtype_name(xp.dtype) + ", not X's " + dtype_name(x));
+  if (wp.dtype != x) ctx.invalid(std::string("Wp is ") + dtype_name(wp.dtype) + ", not X's " + dtype_name(x));
+  if (bp.dtype != x) ctx.invalid(std::string("Bp is ") + dtype_name(bp.dtype) + ", not X's " + dtype_name(x));
+  Dim cin, c;
+  if (wp.shape) {
+    if (wp.shape->size() != 2) ctx.invalid("Wp must be 2-D [Cin, C], got " + shape_to_string(*wp.shape));
+    cin = (*wp.shape)[0], c = (*wp.shape)[1];
+  }
+  if (bp.shape) {
+    const Shape& bs = *bp.shape;
+    if (bs.size() != 1) ctx.invalid("Bp must be 1-D [C], got " + shape_to_string(bs));
+    if (bs[0].known() && c.known() && bs[0].value != c.value)
+      ctx.invalid("Bp " + shape_to_string(bs) + " does not match Wp's " + std::to_string(c.value) + " columns");
+    if (!c.known() && c.symbol.empty()) c = bs[0];
+  }
+  if (!xp.shape) return {x, std::nullopt};
+  const Shape& xs = *xp.shape;
+  if (xs.size() != 3) ctx.invalid(which + " must be tokens [batch, pixels, Cin], got " + shape_to_string(xs));
+  if (xs[2].known() && cin.known() && xs[2].value != cin.value)
+    ctx.invalid(which + " has " + std::to_string(xs[2].value) + " channels, Wp " + shape_to_string(*wp.shape) +
+                " takes " + std::to_string(cin.value));
+  return {x, Shape{xs[0], xs[1], c}};
+}
+
+// The same on static dims (the plan's).
+Dims projected_dims(const OpContextBase& ctx, const Dims& xp, const Dims& wp, const Dims& bp, int p) {
+  const std::string which = "projected input " + std::to_string(p);
+  if (wp.size() != 2) ctx.invalid("Wp must be 2-D [Cin, C], got " + dims_to_string(wp));
+  if (bp != Dims{wp[1]}) ctx.invalid("Bp must be [" + std::to_string(wp[1]) + "], got " + dims_to_string(bp));
+  if (xp.size() != 3 || xp[2] != wp[0])
+    ctx.invalid(which + " must be tokens [batch, pixels, " + std::to_string(wp[0]) + "], got " + dims_to_string(xp));
+  return {xp[0], xp[1], wp[1]};
 }
 
 std::vector<ValueType> infer(const InferContext& ctx) {
@@ -30,7 +85,7 @@ std::vector<Tensor> cpu(const KernelContext& ctx) {
   std::vector<ValueType> types;
   for (size_t i = 0; i < ctx.num_inputs(); ++i) types.push_back({ctx.input(i).dtype(), shape_of(ctx.input(i).dims())});
   resize_sum_conv_type(ctx, types);
-  const size_t n = ctx.num_inputs() - 2;
+  const auto [n, p] = form_of(ctx, ctx.num_inputs());
   Node sum;
   sum.name = ctx.node.name + "/ResizeSum";
   sum.op_type = kResizeSumOp;
@@ -40,6 +95,17 @@ std::vector<Tensor> cpu(const KernelContext& ctx) {
   sum.outputs = {"s"};
   std::vector<const Tensor*> maps;
   for (size_t i = 0; i < n; ++i) maps.push_back(&ctx.input(i));
+  Tensor xp;
+  if (p >= 0) {  // FusedMatMul's own reference: bias only, Bp's (X's) type out
+    Node mm;
+    mm.name = ctx.node.name + "/FusedMatMul";
+    mm.op_type = "FusedMatMul";
+    mm.domain = kKilnDomain;
+    mm.opset = 1;
+    mm.outputs = {"x"};
+    xp = run_cpu_reference(mm, {&ctx.input(size_t(p)), &ctx.input(n + 2), &ctx.input(n + 3)});
+    maps[size_t(p)] = &xp;
+  }
   const Tensor s = run_cpu_reference(sum, maps);
   Node conv;  // no attributes: a 1x1 kernel from W, stride 1, no padding, group 1
   conv.name = ctx.node.name + "/Conv";
@@ -71,7 +137,8 @@ int64_t banded_span(const AxisTaps& t) {
 
 }  // namespace
 
-std::optional<RscLayout> resize_sum_conv_layout(const ResizeSumPlan& plan, int64_t classes, std::string* why) {
+std::optional<RscLayout> resize_sum_conv_layout(const ResizeSumPlan& plan, int64_t classes, int projected,
+                                                int64_t projected_channels, std::string* why) {
   auto no = [&](const std::string& reason) -> std::optional<RscLayout> {
     if (why) *why = reason;
     return std::nullopt;
@@ -101,11 +168,22 @@ std::optional<RscLayout> resize_sum_conv_layout(const ResizeSumPlan& plan, int64
   // A window of kRscBand columns may run past a row's span into the next row's (or, for the
   // last, into this padding): only finite values there, which the zero weights ignore.
   if (l.banded > 0) l.stage_bytes += (kRscBand - 1) * kRscPixelBytes;
-  const int64_t tile = kRscTileX * kRscPixelBytes;
+  if (projected >= 0) {  // the kernel projects the tile it copies, one 64-channel chunk of source
+    if (projected != l.ident)
+      return no("projected input " + std::to_string(projected) + " is not the identity (the kernel projects only that)");
+    if (projected_channels != kRscChunk)
+      return no("the projection reads " + std::to_string(projected_channels) + " channels (the kernel takes 64)");
+    l.projected = projected;
+  }
+  const int64_t tile = kRscTileX * kRscPixelBytes;  // 8 KB
   l.ident_off = 0;
+  // the identity's two buffers hold its tokens, or, projected, its 64-channel source tokens
   l.a_off = l.ident >= 0 ? 2 * tile : 0;
   l.w_off = l.a_off + tile;
   l.stage_off = l.w_off + 2 * 32 * l.nt * kRscPixelBytes;
+  l.wp_off = l.stage_off;  // projected: Wp's two [64][64] chunk buffers come before the stage buffers
+  if (l.projected >= 0) l.stage_off += 2 * 64 * kRscPixelBytes;
+  l.x0_off = l.ident_off;
   l.smem_bytes = l.stage_off + 2 * l.stage_bytes;
   if (l.smem_bytes > kRscSmemLimit)
     return no("its tiles need " + std::to_string(l.smem_bytes) + " bytes of shared memory (227 KB at most)");
@@ -113,7 +191,7 @@ std::optional<RscLayout> resize_sum_conv_layout(const ResizeSumPlan& plan, int64
 }
 
 ValueType resize_sum_conv_type(const OpContextBase& ctx, const std::vector<ValueType>& in) {
-  const size_t n = feature_maps(ctx, in.size());
+  const auto [n, p] = form_of(ctx, in.size());
   const DType x = in[0].dtype;
   if (x != DType::kF32 && x != DType::kF16)
     ctx.invalid(std::string("X_0 is ") + dtype_name(x) + ", not float32 or float16");
@@ -121,7 +199,9 @@ ValueType resize_sum_conv_type(const OpContextBase& ctx, const std::vector<Value
   if (w.dtype != x) ctx.invalid(std::string("W is ") + dtype_name(w.dtype) + ", not X's " + dtype_name(x));
   if (b.dtype != x && b.dtype != DType::kF32)
     ctx.invalid(std::string("B is ") + dtype_name(b.dtype) + ", not float32 or X's " + dtype_name(x));
-  const ValueType s = resize_sum_type(ctx, std::vector<ValueType>(in.begin(), in.begin() + std::ptrdiff_t(n)));
+  std::vector<ValueType> maps(in.begin(), in.begin() + std::ptrdiff_t(n));
+  if (p >= 0) maps[size_t(p)] = projected_type(ctx, in[size_t(p)], in[n + 2], in[n + 3], p, x);
+  const ValueType s = resize_sum_type(ctx, maps);
   const Shape& ss = *s.shape;  // [batch, C, height, width]
   Dim classes;
   if (w.shape) {
@@ -144,8 +224,10 @@ ValueType resize_sum_conv_type(const OpContextBase& ctx, const std::vector<Value
 }
 
 ResizeSumPlan plan_resize_sum_conv(const OpContextBase& ctx, const std::vector<Dims>& input_dims) {
-  const size_t n = feature_maps(ctx, input_dims.size());
-  ResizeSumPlan p = plan_resize_sum(ctx, std::vector<Dims>(input_dims.begin(), input_dims.begin() + std::ptrdiff_t(n)));
+  const auto [n, proj] = form_of(ctx, input_dims.size());
+  std::vector<Dims> maps(input_dims.begin(), input_dims.begin() + std::ptrdiff_t(n));
+  if (proj >= 0) maps[size_t(proj)] = projected_dims(ctx, maps[size_t(proj)], input_dims[n + 2], input_dims[n + 3], proj);
+  ResizeSumPlan p = plan_resize_sum(ctx, maps);
   const Dims &w = input_dims[n], &b = input_dims[n + 1];
   if (w.size() != 4 || w[1] != p.channels || w[2] != 1 || w[3] != 1)
     ctx.invalid("W must be [classes, " + std::to_string(p.channels) + ", 1, 1], got " + dims_to_string(w));
@@ -154,7 +236,7 @@ ResizeSumPlan plan_resize_sum_conv(const OpContextBase& ctx, const std::vector<D
 }
 
 void register_resize_sum_conv(OpRegistry& r) {
-  r.add({.domain = kKilnDomain, .name = kResizeSumConvOp, .min_inputs = 3, .max_inputs = kResizeSumMaxInputs + 2,
+  r.add({.domain = kKilnDomain, .name = kResizeSumConvOp, .min_inputs = 3, .max_inputs = kResizeSumMaxInputs + 4,
          .infer = infer, .cpu = cpu});
 }
 

@@ -67,10 +67,11 @@ __device__ __forceinline__ Tile tile_at(const ResizeSumConvParams& p, int t, int
   return {b, row - b * p.height, (t - row * x_tiles) * kTx};
 }
 
-// Starts the copies of tile tl's chunk ch into one buffer of each kind.
+// Starts the copies of tile tl's chunk ch into one buffer of each kind; x0 (the projected
+// identity's source tokens, a whole tile's) only when given.
 template <int kNt>
 __device__ __forceinline__ void fetch_chunk(const ResizeSumConvParams& p, const Tile& tl, int ch, char* stage,
-                                            __half* ident, __half* w) {
+                                            __half* ident, __half* w, __half* x0, __half* wp) {
   const int C = p.channels, q = int(threadIdx.x % kQ), j0 = int(threadIdx.x / kQ);
   constexpr int kJStep = kThreads / kQ;
 #pragma unroll
@@ -102,6 +103,18 @@ __device__ __forceinline__ void fetch_chunk(const ResizeSumConvParams& p, const 
   for (int r = j0; r < 32 * kNt; r += kJStep) {
     const bool ok = r < p.classes;
     cp_async16(w + swz(r, q), ok ? wg + r * C + ch * kCk + q * 8 : wg, ok ? 16 : 0);
+  }
+  if (p.projected) {
+    const __half* wpg = static_cast<const __half*>(p.wp);
+    for (int r = j0; r < kCk; r += kJStep) cp_async16(wp + swz(r, q), wpg + r * C + ch * kCk + q * 8, 16);
+    if (x0) {
+      const __half* x = static_cast<const __half*>(p.x0);
+      const __half* src_row = x + ((tl.b * p.height + tl.oy) * p.width + tl.x0) * kCk + q * 8;
+      for (int px = j0; px < kTx; px += kJStep) {
+        const bool ok = tl.x0 + px < p.width;
+        cp_async16(x0 + swz(px, q), ok ? src_row + px * kCk : x, ok ? 16 : 0);
+      }
+    }
   }
 }
 
@@ -149,11 +162,36 @@ __device__ __forceinline__ void sum_weights(const ResizeSumConvParams& p, const 
   }
 }
 
-// S = the chunk's sum for this warp's 16 pixels x 32 channels, Relu, to A as fp16.
+// S = the chunk's sum for this warp's 16 pixels x 32 channels, Relu, to A as fp16. Projected,
+// S starts as the identity's x0 · wp[:, chunk] + bp, rounded to fp16 as FusedMatMul stores it.
 __device__ __forceinline__ void sum_chunk(const ResizeSumConvParams& p, const SumWeights& sw, const char* stage,
-                                          const __half* ident, __half* a) {
+                                          const __half* ident, const __half* x0, const __half* wp, int ch, __half* a) {
   const int lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32), m = warp % 4, h32 = warp / 4;
   float s[4][4] = {};
+  if (p.projected) {
+#pragma unroll
+    for (int ks = 0; ks < kCk / 16; ++ks) {
+      uint32_t af[4];
+      ldmatrix_x4(af, x0 + swz(16 * m + (lane & 15), 2 * ks + (lane >> 4)));
+#pragma unroll
+      for (int np = 0; np < 2; ++np) {
+        uint32_t b[4];
+        ldmatrix_x4_trans(b, wp + swz(16 * ks + ((lane >> 3) & 1) * 8 + (lane & 7), h32 * 4 + np * 2 + (lane >> 4)));
+        mma16816(s[2 * np], af, b[0], b[1]);
+        mma16816(s[2 * np + 1], af, b[2], b[3]);
+      }
+    }
+    const __half* bp = static_cast<const __half*>(p.bp) + ch * kCk + h32 * 32 + 2 * (lane % 4);
+#pragma unroll
+    for (int nt = 0; nt < 4; ++nt) {
+      const float2 bias = __half22float2(*reinterpret_cast<const __half2*>(bp + 8 * nt));
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const float2 r = __half22float2(__floats2half2_rn(s[nt][2 * h] + bias.x, s[nt][2 * h + 1] + bias.y));
+        s[nt][2 * h] = r.x, s[nt][2 * h + 1] = r.y;
+      }
+    }
+  }
 #pragma unroll
   for (int i = 0; i < kRscMaxBanded; ++i) {
     if (i >= p.banded) break;
@@ -259,10 +297,14 @@ __global__ void __launch_bounds__(kThreads, 2) resize_sum_conv_kernel(ResizeSumC
   // so they only have to be finite: zeros from the start, then earlier chunks' values.
   for (int i = int(threadIdx.x); i < p.stage_bytes / 8; i += kThreads) reinterpret_cast<uint4*>(stage)[i] = make_uint4(0, 0, 0, 0);
   __syncthreads();
-  if (int(blockIdx.x) < tiles) fetch_chunk<kNt>(p, tile_at(p, int(blockIdx.x), x_tiles), 0, stage, ident, wbuf);
+  __half* x0 = reinterpret_cast<__half*>(sm + p.x0_off);  // projected: a tile's tokens, 2 buffers
+  __half* wp = reinterpret_cast<__half*>(sm + p.wp_off);  // projected: Wp's chunk, 2 buffers
+  constexpr int kWpBuf = kCk * kCk;
+  if (int(blockIdx.x) < tiles) fetch_chunk<kNt>(p, tile_at(p, int(blockIdx.x), x_tiles), 0, stage, ident, wbuf, x0, wp);
   cp_async_commit();
   int n = 0;  // chunks done by this block: chunk n uses buffers n % 2
-  for (int t = int(blockIdx.x); t < tiles; t += int(gridDim.x)) {
+  int k = 0;  // tiles done by this block: tile k's x0 uses buffer k % 2
+  for (int t = int(blockIdx.x); t < tiles; t += int(gridDim.x), ++k) {
     const Tile tl = tile_at(p, t, x_tiles);
     SumWeights sw;
     sum_weights(p, tl, sw);
@@ -275,10 +317,12 @@ __global__ void __launch_bounds__(kThreads, 2) resize_sum_conv_kernel(ResizeSumC
       if (tn < tiles) {
         const int nb = (n + 1) & 1;
         fetch_chunk<kNt>(p, tile_at(p, int(tn), x_tiles), last ? 0 : ch + 1, stage + nb * p.stage_bytes,
-                         ident + nb * kTile, wbuf + nb * kWBuf);
+                         ident + nb * kTile, wbuf + nb * kWBuf, last ? x0 + ((k + 1) & 1) * kTile : nullptr,
+                         wp + nb * kWpBuf);
       }
       cp_async_commit();
-      sum_chunk(p, sw, stage + (n & 1) * p.stage_bytes, ident + (n & 1) * kTile, a);
+      sum_chunk(p, sw, stage + (n & 1) * p.stage_bytes, ident + (n & 1) * kTile, x0 + (k & 1) * kTile,
+                wp + (n & 1) * kWpBuf, ch, a);
       __syncthreads();
       conv_chunk<kNt>(a, wbuf + (n & 1) * kWBuf, acc);
     }

@@ -22,15 +22,20 @@ void resize_sum_conv_cuda(CudaKernelContext& ctx) {
   }
   resize_sum_conv_type(ctx, types);
   const ResizeSumPlan plan = plan_resize_sum_conv(ctx, dims);
-  const DeviceTensor& w = ctx.input(n - 2);
-  const DeviceTensor& b = ctx.input(n - 1);
+  // Inputs: the maps, W, B, then Wp and Bp when one map is given before its projection.
+  const int projected = int(ctx.attrs().get_int("projected_input", -1));
+  const size_t maps = n - (projected >= 0 ? 4 : 2);
+  const DeviceTensor& w = ctx.input(maps);
+  const DeviceTensor& b = ctx.input(maps + 1);
   const int64_t classes = w.dims[0];
+  const int64_t cin = projected >= 0 ? ctx.input(size_t(projected)).dims.back() : 0;
   std::string why = "float32 (the kernel sums float16)";
-  const std::optional<RscLayout> l =
-      ctx.input(0).dtype == DType::kF16 ? resize_sum_conv_layout(plan, classes, &why) : std::nullopt;
+  const std::optional<RscLayout> l = ctx.input(0).dtype == DType::kF16
+                                         ? resize_sum_conv_layout(plan, classes, projected, cin, &why)
+                                         : std::nullopt;
   if (!l) ctx.unsupported("this ResizeSumConv has no CUDA kernel: " + why);
   constexpr int64_t kLimit = int64_t(1) << 31;
-  for (size_t i = 0; i + 2 < n; ++i)
+  for (size_t i = 0; i < maps; ++i)
     if (ctx.input(i).numel() >= kLimit) ctx.unsupported("a ResizeSumConv input of 2^31 elements or more has no CUDA kernel");
   if (resize_sum_conv_tiles(plan.batch, plan.height, plan.width) >= kLimit)
     ctx.unsupported("a ResizeSumConv of 2^31 tiles or more has no CUDA kernel");
@@ -51,7 +56,13 @@ void resize_sum_conv_cuda(CudaKernelContext& ctx) {
     s.cols = l->cols[i], s.off = l->off[i];
   }
   p.banded = l->banded;
-  p.ident = l->ident >= 0 ? ctx.input(size_t(l->ident)).data() : nullptr;
+  p.ident = l->ident >= 0 && l->projected < 0 ? ctx.input(size_t(l->ident)).data() : nullptr;
+  if (l->projected >= 0) {
+    p.projected = 1;
+    p.x0 = ctx.input(size_t(l->projected)).data();
+    p.wp = ctx.input(maps + 2).data(), p.bp = ctx.input(maps + 3).data();
+    p.x0_off = int(l->x0_off), p.wp_off = int(l->wp_off);
+  }
   p.batch = int(plan.batch), p.channels = int(plan.channels), p.height = int(plan.height), p.width = int(plan.width);
   p.relu = plan.relu;
   p.w = w.data(), p.bias = b.data(), p.y = y.data();

@@ -27,7 +27,11 @@ struct RscLayout {
   int cols[kRscMaxBanded] = {};   // source columns staged a row: its widest tile's
   int off[kRscMaxBanded] = {};    // byte offset in a stage buffer (its two rows, then the next input's)
   int nt = 1;
+  // The identity given as its 64-channel source tokens and a projection (Wp [64, C], Bp [C]):
+  // the identity's buffers then hold those tokens (x0_off), Wp's two chunk buffers sit at wp_off.
+  int projected = -1;
   int64_t ident_off = 0, a_off = 0, w_off = 0, stage_off = 0, stage_bytes = 0, smem_bytes = 0;
+  int64_t x0_off = 0, wp_off = 0;
 };
 
 }  // namespace kiln::spatial

@@ -25,12 +25,19 @@ struct ResizeSumConvParams {
   RscSource in[kRscMaxBanded];
   int banded = 0;
   const void* ident = nullptr;  // tokens [batch, height * width, channels] fp16, or none
+  // Or the identity as x0 · wp + bp: x0 tokens [batch, height * width, 64], wp [64, channels],
+  // bp [channels], all fp16 (projected = 1).
+  const void* x0 = nullptr;
+  const void* wp = nullptr;
+  const void* bp = nullptr;
+  int projected = 0;
   int batch = 0, channels = 0, height = 0, width = 0, relu = 0;
   const void* w = nullptr;     // [classes, channels] fp16
   const void* bias = nullptr;  // [classes], fp32 or fp16 (bias_f32)
   void* y = nullptr;           // [batch, classes, height, width], fp32 or fp16 (y_f32)
   int classes = 0, nt = 1, bias_f32 = 0, y_f32 = 0;
   int ident_off = 0, a_off = 0, w_off = 0, stage_off = 0, stage_bytes = 0, smem_bytes = 0;
+  int x0_off = 0, wp_off = 0;
 };
 
 // One tile per (output row, kRscTileX pixels); each walks every channel chunk.
