@@ -6,6 +6,7 @@
 
 #include "ops/linear/einsum_equation.h"
 #include "ops/op.h"
+#include "ops/spatial/resize_sum_conv.h"
 
 namespace kiln {
 namespace {
@@ -109,11 +110,10 @@ double flops_of(const Graph& g, const Node& n) {
     return t * (5 * c + (2 * c + 1) * hd + (18 + 1 + act) * hd + (2 * hd + 2) * c);
   }
   if (n.domain == kKilnDomain && op == "ResizeSumConv") {  // the 1x1 Conv and its bias; ResizeSum counts none
-    const int64_t p = n.attrs.get_int("projected_input", -1);
-    const size_t extra = p >= 0 ? 4 : 2;  // W, B [, Wp, Bp]
-    const Dims w = in_dims(n.inputs.size() - extra);  // [K, C, 1, 1]
+    const auto [maps, p] = spatial::resize_sum_conv_inputs(OpContextBase{n}, n.inputs.size());
+    const Dims w = in_dims(maps);  // [K, C, 1, 1]
     double projection = 0;  // X_p [B, N, Cin] · Wp [Cin, C]
-    if (p >= 0) projection = 2 * numel(in_dims(size_t(p))) * double(in_dims(n.inputs.size() - 2).at(1));
+    if (p >= 0) projection = 2 * numel(in_dims(size_t(p))) * double(in_dims(maps + 2).at(1));
     return 2 * out_elems() * product_from(w, 1) + out_elems() + projection;
   }
   if (n.domain == kKilnDomain && (op == "Int8MatMul" || op == "Int8Conv")) {  // quantize X, GEMM, epilogue

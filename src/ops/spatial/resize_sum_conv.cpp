@@ -13,30 +13,6 @@
 namespace kiln::spatial {
 namespace {
 
-// Where the inputs lie: n feature maps, W and B, then (projected, p >= 0) Wp and Bp.
-struct Form {
-  size_t n;
-  int p;
-};
-
-Form form_of(const OpContextBase& ctx, size_t inputs) {
-  const int64_t p = ctx.attrs().get_int("projected_input", -1);
-  const size_t extra = p >= 0 ? 4 : 2;
-  if (inputs < extra + 1 || inputs > size_t(kResizeSumMaxInputs) + extra)
-    ctx.invalid("takes 1 to " + std::to_string(kResizeSumMaxInputs) + " feature maps, then W and B" +
-                (p >= 0 ? ", Wp and Bp" : "") + ", got " + std::to_string(inputs) + " inputs");
-  const size_t n = inputs - extra;
-  if (p < -1 || p >= int64_t(n))
-    ctx.invalid("projected_input " + std::to_string(p) + " is not -1 or a feature map (0 to " +
-                std::to_string(n - 1) + ")");
-  if (p >= 0 && ctx.attrs().has("layouts")) {
-    const std::vector<std::string> layouts = ctx.attrs().get_strings("layouts");
-    if (size_t(p) < layouts.size() && layouts[size_t(p)] != "tokens")
-      ctx.invalid("projected input " + std::to_string(p) + " has layout '" + layouts[size_t(p)] + "', not \"tokens\"");
-  }
-  return {n, int(p)};
-}
-
 // X_p' = FusedMatMul(X_p, Wp, Bp)'s type, [batch, pixels, C] in X's type, from X_p, Wp and Bp's.
 ValueType projected_type(const OpContextBase& ctx, const ValueType& xp, const ValueType& wp, const ValueType& bp,
                          int p, DType x) {
@@ -85,7 +61,7 @@ std::vector<Tensor> cpu(const KernelContext& ctx) {
   std::vector<ValueType> types;
   for (size_t i = 0; i < ctx.num_inputs(); ++i) types.push_back({ctx.input(i).dtype(), shape_of(ctx.input(i).dims())});
   resize_sum_conv_type(ctx, types);
-  const auto [n, p] = form_of(ctx, ctx.num_inputs());
+  const auto [n, p] = resize_sum_conv_inputs(ctx, ctx.num_inputs());
   Node sum;
   sum.name = ctx.node.name + "/ResizeSum";
   sum.op_type = kResizeSumOp;
@@ -136,6 +112,24 @@ int64_t banded_span(const AxisTaps& t) {
 }
 
 }  // namespace
+
+ResizeSumConvInputs resize_sum_conv_inputs(const OpContextBase& ctx, size_t inputs) {
+  const int64_t p = ctx.attrs().get_int("projected_input", -1);
+  const size_t extra = p >= 0 ? 4 : 2;
+  if (inputs < extra + 1 || inputs > size_t(kResizeSumMaxInputs) + extra)
+    ctx.invalid("takes 1 to " + std::to_string(kResizeSumMaxInputs) + " feature maps, then W and B" +
+                (p >= 0 ? ", Wp and Bp" : "") + ", got " + std::to_string(inputs) + " inputs");
+  const size_t n = inputs - extra;
+  if (p < -1 || p >= int64_t(n))
+    ctx.invalid("projected_input " + std::to_string(p) + " is not -1 or a feature map (0 to " +
+                std::to_string(n - 1) + ")");
+  if (p >= 0 && ctx.attrs().has("layouts")) {
+    const std::vector<std::string> layouts = ctx.attrs().get_strings("layouts");
+    if (size_t(p) < layouts.size() && layouts[size_t(p)] != "tokens")
+      ctx.invalid("projected input " + std::to_string(p) + " has layout '" + layouts[size_t(p)] + "', not \"tokens\"");
+  }
+  return {n, int(p)};
+}
 
 std::optional<RscLayout> resize_sum_conv_layout(const ResizeSumPlan& plan, int64_t classes, int projected,
                                                 int64_t projected_channels, std::string* why) {
@@ -191,7 +185,7 @@ std::optional<RscLayout> resize_sum_conv_layout(const ResizeSumPlan& plan, int64
 }
 
 ValueType resize_sum_conv_type(const OpContextBase& ctx, const std::vector<ValueType>& in) {
-  const auto [n, p] = form_of(ctx, in.size());
+  const auto [n, p] = resize_sum_conv_inputs(ctx, in.size());
   const DType x = in[0].dtype;
   if (x != DType::kF32 && x != DType::kF16)
     ctx.invalid(std::string("X_0 is ") + dtype_name(x) + ", not float32 or float16");
@@ -224,7 +218,7 @@ ValueType resize_sum_conv_type(const OpContextBase& ctx, const std::vector<Value
 }
 
 ResizeSumPlan plan_resize_sum_conv(const OpContextBase& ctx, const std::vector<Dims>& input_dims) {
-  const auto [n, proj] = form_of(ctx, input_dims.size());
+  const auto [n, proj] = resize_sum_conv_inputs(ctx, input_dims.size());
   std::vector<Dims> maps(input_dims.begin(), input_dims.begin() + std::ptrdiff_t(n));
   if (proj >= 0) maps[size_t(proj)] = projected_dims(ctx, maps[size_t(proj)], input_dims[n + 2], input_dims[n + 3], proj);
   ResizeSumPlan p = plan_resize_sum(ctx, maps);

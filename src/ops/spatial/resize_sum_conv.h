@@ -47,6 +47,15 @@ std::optional<RscLayout> resize_sum_conv_layout(const ResizeSumPlan& plan, int64
 // Checks the inputs' types and shapes (as far as known) and the attributes; returns Y's type.
 ValueType resize_sum_conv_type(const OpContextBase& ctx, const std::vector<ValueType>& in);
 
+// Where a node's inputs lie: `maps` feature maps, then W and B at maps and maps + 1, then Wp and
+// Bp when feature map `projected` (>= 0) is given before its projection. Checks the count and the
+// attribute (invalid model).
+struct ResizeSumConvInputs {
+  size_t maps = 0;
+  int projected = -1;
+};
+ResizeSumConvInputs resize_sum_conv_inputs(const OpContextBase& ctx, size_t inputs);
+
 // ResizeSum's plan of the feature maps (X_p' [B, N, C] for a projected X_p), with W [K, C, 1, 1]
 // and B [K] checked against its channel count (and Wp, Bp against X_p). K is W's first dim.
 ResizeSumPlan plan_resize_sum_conv(const OpContextBase& ctx, const std::vector<Dims>& input_dims);

@@ -22,9 +22,7 @@ void resize_sum_conv_cuda(CudaKernelContext& ctx) {
   }
   resize_sum_conv_type(ctx, types);
   const ResizeSumPlan plan = plan_resize_sum_conv(ctx, dims);
-  // Inputs: the maps, W, B, then Wp and Bp when one map is given before its projection.
-  const int projected = int(ctx.attrs().get_int("projected_input", -1));
-  const size_t maps = n - (projected >= 0 ? 4 : 2);
+  const auto [maps, projected] = resize_sum_conv_inputs(ctx, n);
   const DeviceTensor& w = ctx.input(maps);
   const DeviceTensor& b = ctx.input(maps + 1);
   const int64_t classes = w.dims[0];
