@@ -8,6 +8,7 @@
 
 #include "gpu_compare.h"
 #include "ops/attention/attention_launch.h"
+#include "ops/attention/attention_split.h"
 #include "runtime/cuda/gpu_arch.h"
 
 namespace kiln::gpu_test {
@@ -181,6 +182,31 @@ TEST(GpuAttention, WideKernelPeakedScoresAndSeqFirst) {
   for (int flags : {0xF, 0x5}) {
     SCOPED_TRACE("flags " + std::to_string(flags));
     expect_gpu_matches_cpu(seq_first_case(DType::kF16, outer, heads, 200, 130, 20, 20, flags, 8300 + flags));
+  }
+}
+
+// Grids of fewer 128-row blocks than multiprocessors split their keys on the wgmma kernel and
+// merge the splits after (SegFormer-B2's stage 3 at batch 1: 8 heads of 1024 queries over 1024
+// keys, 64 blocks): ragged last splits and key tiles, a single query, d < dv and d > dv, and a
+// CUDA Graph replay (gpu_runs) of the two launches.
+TEST(GpuAttention, WgmmaKernelSplitKeys) {
+  const std::vector<A> shapes = {{{1, 8}, 1024, 1024, 64, 64}, {{2}, 200, 300, 64, 64}, {{1}, 130, 1100, 48, 64},
+                                 {{3}, 64, 129, 64, 40},       {{}, 1, 700, 64, 64},    {{2, 5}, 256, 1024, 64, 64}};
+  uint64_t seed = 8600;
+  for (const A& a : shapes) {
+    SCOPED_TRACE("nq " + std::to_string(a.nq) + " nk " + std::to_string(a.nk) + " d " + std::to_string(a.d) +
+                 " dv " + std::to_string(a.dv));
+    attention::AttentionParams p;
+    p.batch = numel_of(a.batch);
+    p.nq = int(a.nq), p.nk = int(a.nk), p.d = int(a.d), p.dv = int(a.dv);
+    ASSERT_TRUE(attention::attention_f16_wgmma_fits(p));
+    const int64_t blocks = (a.nq + attention::kWgmmaBlockRows - 1) / attention::kWgmmaBlockRows * p.batch;
+    const attention::KeySplit split = attention::choose_key_split(blocks, a.nk, cuda_sm_count());
+    ASSERT_GT(split.splits, 1) << "blocks " << blocks;
+    p.splits = split.splits, p.split_keys = split.split_keys;
+    ASSERT_TRUE(attention::attention_f16_uses_wgmma(p));
+    expect_gpu_matches_cpu(attention_case(DType::kF16, a, seed += 3));
+    if (::testing::Test::HasFatalFailure()) return;
   }
 }
 

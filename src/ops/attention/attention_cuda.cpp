@@ -74,11 +74,10 @@ RowStrides row_strides(const Dims& dims, bool seq_first) {
   return {heads * rows * width, rows * width, width};
 }
 
-// Splits p's keys where its grid is small (masked launches), with the partial rows in scratch;
+// Splits p's keys where its grid of `rows`-row blocks is small, with the partial rows in scratch;
 // returns that scratch, which the caller holds until the kernels are launched (on the plan's
 // first run it is its own allocation, freed with the tensor).
-DeviceTensor split_keys(CudaKernelContext& ctx, AttentionParams& p, bool tensor_cores) {
-  const int64_t rows = tensor_cores ? kF16BlockRows : kGenericBlockRows;
+DeviceTensor split_keys(CudaKernelContext& ctx, AttentionParams& p, int64_t rows) {
   const int64_t blocks = (p.nq + rows - 1) / rows * std::min<int64_t>(p.batch, 65535);
   const KeySplit s = choose_key_split(blocks, p.nk, cuda_sm_count());
   const int64_t floats = int64_t(s.splits) * p.batch * p.nq * (p.dv + 2);
@@ -167,7 +166,11 @@ void attention_cuda(CudaKernelContext& ctx) {
   if (!tensor_cores && attention_generic_smem(p.d, p.dv) > 200 * 1024)
     ctx.unsupported("head dims d " + std::to_string(d) + ", dv " + std::to_string(dv) +
                     " are too wide for the CUDA attention kernel (its tiles exceed shared memory)");
-  const DeviceTensor partial = masked ? split_keys(ctx, p, tensor_cores) : DeviceTensor{};
+  // Masked launches split on every kernel; unmasked ones only on the wgmma kernel, whose blocks
+  // walk keys fast enough for the merge to pay (the mma.sync kernels' did not: c42, session 12).
+  DeviceTensor partial;
+  if (masked) partial = split_keys(ctx, p, tensor_cores ? kF16BlockRows : kGenericBlockRows);
+  else if (tensor_cores && attention_f16_wgmma_fits(p)) partial = split_keys(ctx, p, kWgmmaBlockRows);
   if (tensor_cores) launch_attention_f16(p, ctx.stream());
   else launch_attention_generic(p, f16, ctx.stream());
   if (p.splits > 1) launch_attention_combine(p, f16, ctx.stream());

@@ -58,6 +58,7 @@ struct AttentionParams {
 // Query rows per block of the two kernels, and the key granularity of a split (a whole number
 // of both kernels' key tiles).
 inline constexpr int kF16BlockRows = 64, kGenericBlockRows = 16, kSplitKeyUnit = 64;  // attention_split.cpp too
+inline constexpr int kWgmmaBlockRows = 128;  // attention_wgmma.cu
 
 // fp16 on tensor cores (mma.sync m16n8k16, fp32 softmax and accumulation); needs d, dv <= 128.
 void launch_attention_f16(const AttentionParams& p, cudaStream_t stream);
@@ -65,10 +66,13 @@ void launch_attention_f16(const AttentionParams& p, cudaStream_t stream);
 // unmasked, unsplit, d and dv <= 64, a positive scale, and at least one 128-row block per
 // multiprocessor.
 bool attention_f16_uses_wide(const AttentionParams& p);
-// Whether launch_attention_f16 runs p on the warpgroup-MMA kernel (attention_wgmma.cu): a
-// compute capability 9.0 GPU, unmasked, unsplit, max(d, dv) in (32, 64], a positive scale,
-// 16-byte aligned operands (flash::vector_loads) and at least one 128-row block per
-// multiprocessor. It takes precedence over the wide kernel.
+// Whether the warpgroup-MMA kernel (attention_wgmma.cu) can run p: a compute capability 9.0 GPU,
+// unmasked, max(d, dv) in (32, 64], a positive scale, 16-byte aligned operands
+// (flash::vector_loads).
+bool attention_f16_wgmma_fits(const AttentionParams& p);
+// Whether launch_attention_f16 runs p on it: it fits, and p has at least one 128-row block per
+// multiprocessor or its keys are split (the host splits the smaller grids). It takes precedence
+// over the wide kernel.
 bool attention_f16_uses_wgmma(const AttentionParams& p);
 void launch_attention_f16_wgmma(const AttentionParams& p, cudaStream_t stream);
 // Its masked instantiations (attention_masked_f16.cu); launch_attention_f16 forwards to it.

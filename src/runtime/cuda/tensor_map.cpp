@@ -1,0 +1,59 @@
+#include "runtime/cuda/tensor_map.h"
+
+#include <cuda_runtime_api.h>
+#include <cudaTypedefs.h>
+
+#include <string>
+
+#include "kiln/status.h"
+
+namespace kiln::cuda {
+namespace {
+
+PFN_cuTensorMapEncodeTiled_v12000 encoder() {
+  static const PFN_cuTensorMapEncodeTiled_v12000 fn = [] {
+    void* f = nullptr;
+    cudaDriverEntryPointQueryResult q{};
+    if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &f, 12000, cudaEnableDefault, &q) != cudaSuccess ||
+        q != cudaDriverEntryPointSuccess)
+      f = nullptr;
+    cudaGetLastError();
+    return reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(f);
+  }();
+  return fn;
+}
+
+bool aligned16(int64_t elements) { return elements % 8 == 0; }  // fp16
+
+}  // namespace
+
+bool tiled_rows_fit(const RowStack& s) {
+  constexpr int64_t kMaxStride = int64_t(1) << 39;  // bytes < 2^40
+  const bool strides = aligned16(s.row) && aligned16(s.head) && aligned16(s.outer) && s.row * 2 < kMaxStride &&
+                       s.head * 2 < kMaxStride && s.outer * 2 < kMaxStride;
+  const bool dims = s.width > 0 && s.rows > 0 && s.heads > 0 && s.outers > 0 && s.width <= (int64_t(1) << 32) &&
+                    s.rows <= (int64_t(1) << 31) && s.heads <= (int64_t(1) << 31) && s.outers <= (int64_t(1) << 31);
+  return strides && dims && (reinterpret_cast<uintptr_t>(s.base) & 15) == 0 && encoder() != nullptr;
+}
+
+CUtensorMap tiled_rows_map(const RowStack& s, int box_rows) {
+  // Dims 1 and 2 (row, head) in the order of their strides: the encoder wants them ascending.
+  const bool head_inner = s.head < s.row;
+  const cuuint64_t dims[4] = {cuuint64_t(s.width), cuuint64_t(head_inner ? s.heads : s.rows),
+                              cuuint64_t(head_inner ? s.rows : s.heads), cuuint64_t(s.outers)};
+  const cuuint64_t strides[3] = {cuuint64_t(2 * (head_inner ? s.head : s.row)),
+                                 cuuint64_t(2 * (head_inner ? s.row : s.head)), cuuint64_t(2 * s.outer)};
+  const cuuint32_t box[4] = {64, head_inner ? 1u : cuuint32_t(box_rows), head_inner ? cuuint32_t(box_rows) : 1u, 1};
+  const cuuint32_t unit[4] = {1, 1, 1, 1};
+  CUtensorMap map{};
+  const CUresult r = encoder()(&map, CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 4, const_cast<void*>(s.base), dims, strides, box,
+                               unit, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+                               CU_TENSOR_MAP_L2_PROMOTION_L2_128B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (r != CUDA_SUCCESS)
+    fail(ErrorCode::kInternal, "internal error: cuTensorMapEncodeTiled refused a row stack (error " +
+                                   std::to_string(int(r)) + ", width " + std::to_string(s.width) + ", rows " +
+                                   std::to_string(s.rows) + ")");
+  return map;
+}
+
+}  // namespace kiln::cuda

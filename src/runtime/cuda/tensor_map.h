@@ -1,0 +1,29 @@
+// TMA tensor maps (Hopper's bulk tensor copies) for kernels that load 128-byte-swizzled tiles of
+// fp16 rows: a stack of row-major matrices addressed like attention_launch.h's RowStrides — item
+// b = (outer o, head h), row r at base + o·outer + h·head + r·row elements. The driver's encoder
+// is fetched from the runtime (no link to libcuda). Host code.
+#pragma once
+#include <cuda.h>
+
+#include <cstdint>
+
+namespace kiln::cuda {
+
+struct RowStack {
+  const void* base = nullptr;
+  int64_t width = 0;               // elements a row (the map reads [0, width); zeros past it)
+  int64_t rows = 0, heads = 1, outers = 1;
+  int64_t row = 0, head = 0, outer = 0;  // strides in elements
+};
+
+// Whether tiled_rows_map can describe s: a 16-byte aligned base and strides, dims and strides in
+// the encoder's ranges.
+bool tiled_rows_fit(const RowStack& s);
+
+// A map of fp16 boxes of 64 columns × box_rows rows, 128-byte swizzled (the wgmma layout), read
+// at coordinates (column, row, head, outer) whatever order the strides put the dims in
+// (tma_load_rows in tensor_map.cuh); out-of-range rows and columns read as zeros. Fails with
+// kInternal when the driver refuses (tiled_rows_fit said yes).
+CUtensorMap tiled_rows_map(const RowStack& s, int box_rows);
+
+}  // namespace kiln::cuda
