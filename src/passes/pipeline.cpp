@@ -21,6 +21,7 @@
 #include "passes/fuse_int8_conv.h"
 #include "passes/fuse_int8_matmul.h"
 #include "passes/fuse_layer_norm.h"
+#include "passes/fuse_layer_norm_patch_rows.h"
 #include "passes/fuse_mask_position_embedding.h"
 #include "passes/fuse_masked_softmax.h"
 #include "passes/fuse_matmul_epilogue.h"
@@ -72,6 +73,7 @@ constexpr RewritePass kRewrites[] = {
     {"fuse_gelu", fuse_gelu},
     {"fuse_dwconv_activation", fuse_dwconv_activation},  // after fuse_token_dwconv and fuse_gelu
     {"fuse_layer_norm", fuse_layer_norm},
+    {"fuse_layer_norm_patch_rows", fuse_layer_norm_patch_rows},  // after fuse_token_patch_conv and fuse_layer_norm
     {"fuse_group_norm", fuse_group_norm},
     {"fuse_matmul_epilogue", fuse_matmul_epilogue},
     {"commute_mean_linear", commute_mean_linear},  // reads the FusedMatMuls fuse_matmul_epilogue made

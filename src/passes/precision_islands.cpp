@@ -1,5 +1,6 @@
 #include "passes/precision_islands.h"
 
+#include "ops/norm/layer_norm_patch_rows.h"
 #include "passes/pattern.h"
 
 namespace kiln {
@@ -8,6 +9,12 @@ namespace {
 constexpr const char* kStream = "residual stream kept float32";
 constexpr const char* kStreamStart = "start of a residual stream kept float32";
 constexpr const char* kOutput = "model output written in float32";
+
+// LayerNormalization, or kiln.LayerNormPatchRows: a LayerNorm whose Y (output 0, possibly unnamed)
+// is read as LayerNormalization's and whose second output follows Y's type.
+bool is_layer_norm(const Node* n) {
+  return is_op(n, "LayerNormalization") || is_kiln_op(n, norm::kLayerNormPatchRowsOp);
+}
 
 bool is_int8_gemm(const Node* n) { return is_kiln_op(n, "Int8MatMul") || is_kiln_op(n, "Int8Conv"); }
 // The first float32 slot of a GEMM's mixed form — the bias, then the residual — which decides its
@@ -92,7 +99,7 @@ class Finder {
         const Node* p = idx_.producer(*it);
         const bool ok = p && p->outputs[0] == *it && all_f32(*p) &&
                         ((is_residual_gemm(p) && s.count(p->inputs[bias_slot(p) + 1])) ||
-                         is_op(p, "LayerNormalization"));
+                         is_layer_norm(p));
         if (ok) {
           ++it;
         } else {
@@ -108,7 +115,7 @@ class Finder {
         r_.fp32_slots.insert({i, bias_slot(&n) + 1});
         r_.mixed_reason[i] = kStream;
       }
-      if (!is_op(&n, "LayerNormalization")) continue;
+      if (!is_layer_norm(&n)) continue;
       const bool reads = s.count(n.inputs[0]) > 0, writes = s.count(n.outputs[0]) > 0;
       if (reads) r_.fp32_slots.insert({i, 0});  // Scale and B stay fp16 unless it also writes
       if (!writes) continue;

@@ -15,8 +15,10 @@
 // The mixed nodes are the op extensions in conv_like.h, fused_matmul.cpp, patch_embed_tokens.h and
 // layer_norm.cpp:
 // Y takes the type of the bias (Scale for LayerNorm) when it is float32 and X float16, or the
-// reverse for LayerNorm. kiln.Int8MatMul with a residual carries a stream as FusedMatMul does, and
-// it and kiln.Int8Conv with a bias write float32 islands the same way (int8_matmul.h).
+// reverse for LayerNorm (and kiln.LayerNormPatchRows, a LayerNorm that also writes its rows
+// gathered by windows: both its outputs take Scale's type). kiln.Int8MatMul with a residual
+// carries a stream as FusedMatMul does, and it and kiln.Int8Conv with a bias write float32
+// islands the same way (int8_matmul.h).
 #pragma once
 #include <set>
 #include <string>

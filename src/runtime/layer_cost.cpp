@@ -103,6 +103,8 @@ double flops_of(const Graph& g, const Node& n) {
     const Dims w = in_dims(1);
     return w.empty() ? 0 : 2 * out_elems() * double(w[0]) + (n.has_input(2) ? out_elems() : 0);
   }
+  // LayerNormalization's count on X; the second copy of the rows is bytes only. Y may be unnamed.
+  if (n.domain == kKilnDomain && op == "LayerNormPatchRows") return 5 * numel(in_dims(0));
   if (n.domain == kKilnDomain && op == "MixFFN") {  // LayerNorm, fc1, 3x3 dwconv, fc2 on T tokens, W1 [C, Hd]
     const Dims w1 = in_dims(3);
     const double c = double(w1.at(0)), hd = double(w1.at(1)), t = out_elems() / c;

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "gpu_compare.h"
+#include "guarded_device_buffer.h"
 #include "ops/norm/norm_cuda.h"
 #include "runtime/cpu_executor.h"
 #include "runtime/cuda/cuda_check.h"
@@ -66,40 +67,6 @@ TEST(GpuLayerNorm, RowGroupsFloat32) { run_shapes(DType::kF32, DType::kF32, 1100
 TEST(GpuLayerNorm, RowGroupsFloat16) { run_shapes(DType::kF16, DType::kF16, 12000); }
 TEST(GpuLayerNorm, RowGroupsFloat32ToFloat16) { run_shapes(DType::kF32, DType::kF16, 13000); }
 TEST(GpuLayerNorm, RowGroupsFloat16ToFloat32) { run_shapes(DType::kF16, DType::kF32, 14000); }
-
-// A device copy of a tensor `offset` elements past a 256-byte boundary, with guard bytes of a
-// known pattern on both sides.
-constexpr size_t kGuard = 256;
-constexpr unsigned char kPattern = 0xA5;
-struct Guarded {
-  void* base = nullptr;
-  size_t payload = 0, before = 0, total = 0;
-  Guarded(const Tensor* t, size_t bytes, size_t elem_offset, size_t elem) {
-    payload = bytes;
-    before = kGuard + elem_offset * elem;
-    total = before + bytes + kGuard;
-    CUDA_CHECK(cudaMalloc(&base, total));
-    CUDA_CHECK(cudaMemset(base, kPattern, total));
-    if (t) CUDA_CHECK(cudaMemcpy(data(), t->raw(), bytes, cudaMemcpyHostToDevice));
-  }
-  ~Guarded() { cudaFree(base); }
-  Guarded(const Guarded&) = delete;
-  Guarded& operator=(const Guarded&) = delete;
-  void* data() const { return static_cast<char*>(base) + before; }
-  // The payload as a tensor; fails the test if a guard byte changed.
-  Tensor read(DType dt, Dims dims) const {
-    std::vector<unsigned char> all(total);
-    CUDA_CHECK(cudaMemcpy(all.data(), base, total, cudaMemcpyDeviceToHost));
-    size_t bad = total;
-    for (size_t i = 0; i < total && bad == total; ++i)
-      if ((i < before || i >= before + payload) && all[i] != kPattern) bad = i;
-    EXPECT_EQ(bad, total) << "guard byte " << bad << " overwritten (payload at " << before << ", " << payload
-                          << " bytes)";
-    Tensor t(dt, dims);
-    std::memcpy(t.raw(), all.data() + before, payload);
-    return t;
-  }
-};
 
 // launch_layer_norm on raw memory: X, Y, Scale or B shifted off 16-byte alignment by one element
 // (`shifted` names which; "" for none), outputs guarded; compared with the CPU reference.

@@ -215,6 +215,16 @@ TEST(LayerCost, ElementwiseNormsAndReductions) {
   ln.node("LayerNormalization", {"x", "s", "b"}, {"y"});
   expect_cost(ln.cost(), 5 * 80, (80 + 8 + 8 + 80) * 4.0);
 
+  // kiln.LayerNormPatchRows: the LayerNorm's count; rows written once more, Y only when named.
+  G rows;  // X [2, 16, 8] fp32 of a 4x4 picture, patch 2: P [2, 4, 32] fp16
+  rows.v("x", F32, {2, 16, 8}).c("s", Tensor(F16, {8})).c("b", Tensor(F16, {8}));
+  rows.v("y", F16, {2, 16, 8}).v("p", F16, {2, 4, 32});
+  Node& pr = rows.node("LayerNormPatchRows", {"x", "s", "b"}, {"y", "p"});
+  pr.domain = "kiln";
+  expect_cost(rows.cost(), 5 * 256, 256 * 4 + (8 + 8 + 256 + 256) * 2.0);
+  pr.outputs[0] = "";
+  expect_cost(rows.cost(), 5 * 256, 256 * 4 + (8 + 8 + 256) * 2.0);
+
   G sm;
   sm.v("x", F16, {4, 10}).v("y", F16, {4, 10});
   sm.node("Softmax", {"x"}, {"y"});

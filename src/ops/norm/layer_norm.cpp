@@ -57,8 +57,9 @@ void layer_norm_rows(const T* x, U* y, int64_t rows, int64_t inner, const double
   });
 }
 
-// Scale's type, which Y takes: X's, or the other of float16/float32 (the mixed forms above).
-DType params_dtype(const OpContextBase& ctx, DType x, DType scale, std::optional<DType> bias) {
+}  // namespace
+
+DType layer_norm_y_dtype(const OpContextBase& ctx, DType x, DType scale, std::optional<DType> bias) {
   if (bias && *bias != scale)
     ctx.invalid(std::string("B is ") + dtype_name(*bias) + ", Scale is " + dtype_name(scale));
   const bool mixed = (x == DType::kF32 && scale == DType::kF16) || (x == DType::kF16 && scale == DType::kF32);
@@ -68,13 +69,11 @@ DType params_dtype(const OpContextBase& ctx, DType x, DType scale, std::optional
   return scale;
 }
 
-}  // namespace
-
 std::vector<ValueType> layer_norm_infer(const InferContext& ctx) {
   if (ctx.opset() < 17) ctx.invalid("LayerNormalization needs opset >= 17");
   ctx.require_dtype(0, kFloatTypes);
-  const DType y = params_dtype(ctx, ctx.dtype(0), ctx.dtype(1),
-                               ctx.has_input(2) ? std::optional<DType>(ctx.dtype(2)) : std::nullopt);
+  const DType y = layer_norm_y_dtype(ctx, ctx.dtype(0), ctx.dtype(1),
+                                     ctx.has_input(2) ? std::optional<DType>(ctx.dtype(2)) : std::nullopt);
   DType u = stash_dtype(ctx);
   int64_t axis = ctx.attrs().get_int("axis", -1);
   std::vector<ValueType> out{{y, ctx.type(0).shape}};
@@ -97,8 +96,8 @@ std::vector<Tensor> layer_norm_cpu(const KernelContext& ctx) {
   int axis = normalize_axis(ctx, ctx.attrs().get_int("axis", -1), x.rank());
   double eps = ctx.attrs().get_float("epsilon", 1e-5f);
   DType u = stash_dtype(ctx);
-  const DType y_dtype = params_dtype(ctx, x.dtype(), ctx.input(1).dtype(),
-                                     ctx.has_input(2) ? std::optional<DType>(ctx.input(2).dtype()) : std::nullopt);
+  const DType y_dtype = layer_norm_y_dtype(ctx, x.dtype(), ctx.input(1).dtype(),
+                                           ctx.has_input(2) ? std::optional<DType>(ctx.input(2).dtype()) : std::nullopt);
 
   Dims outer_dims(dims.begin(), dims.begin() + axis), inner_dims(dims.begin() + axis, dims.end());
   int64_t rows = numel_of(outer_dims), inner = numel_of(inner_dims);

@@ -22,11 +22,18 @@
 // at once when K <= 2), and 48–72 registers leave 3–5 blocks of 256 per SM: ~5 MB in flight
 // over 132 SMs, above the ~1.5 MB of reads that 1.5 TB/s needs at ~1 µs of DRAM latency. Left
 // over: two shuffle reductions per row (3–5 steps) and the ramp of the short launches (≈7 µs).
+//
+// kiln.LayerNormPatchRows (layer_norm_patch_rows.h) takes the same kernels with a second
+// destination: each normalized row is also stored at its PatchRowMap row (layer_norm_launch.h),
+// which replaces the row gather that SegFormer's sequence reductions ran as a Transpose (a read
+// and a write of Y). The row is in registers already, so the second store costs only its bytes;
+// Y's own store is skipped when nothing reads Y. A template flag keeps LayerNormalization's
+// kernels as they were (no map arithmetic, no extra registers).
 #include <type_traits>
 #include <utility>
 
 #include "kiln/status.h"
-#include "ops/norm/norm_cuda.h"
+#include "ops/norm/layer_norm_launch.h"
 #include "runtime/cuda/resident_grid.cuh"
 #include "runtime/cuda/kernel_util.cuh"
 
@@ -36,13 +43,15 @@ namespace {
 constexpr int kThreads = 256;
 constexpr int kMaxVecs = 8;  // vectors per lane on the fast path: 8 × 32 lanes × 4 fp32 = 1024
 
+// y or rows_out may be nullptr (LayerNormalization: no rows_out; patch rows: Y unread).
 template <class T, class U>
 __global__ void layer_norm_block(const T* __restrict__ x, const U* __restrict__ scale, const U* __restrict__ bias,
                                  U* __restrict__ y, float* __restrict__ mean_out, float* __restrict__ inv_out,
-                                 int64_t inner, float eps) {
+                                 U* __restrict__ rows_out, PatchRowMap row_map, int64_t inner, float eps) {
   const int64_t row = blockIdx.x;
   const T* xr = x + row * inner;
-  U* yr = y + row * inner;
+  U* yr = y ? y + row * inner : nullptr;
+  U* pr = rows_out ? rows_out + int64_t(row_map(uint32_t(row))) * inner : nullptr;
   float sum = 0.f;
   for (int64_t i = threadIdx.x; i < inner; i += blockDim.x) sum += cuda::load_f(xr, i);
   const float mean = cuda::block_reduce<false>(sum) / float(inner);
@@ -55,7 +64,8 @@ __global__ void layer_norm_block(const T* __restrict__ x, const U* __restrict__ 
   for (int64_t i = threadIdx.x; i < inner; i += blockDim.x) {
     float v = (cuda::load_f(xr, i) - mean) * inv * cuda::load_f(scale, i);
     if (bias) v += cuda::load_f(bias, i);
-    cuda::store_f(yr, i, v);
+    if (yr) cuda::store_f(yr, i, v);
+    if (pr) cuda::store_f(pr, i, v);
   }
   if (threadIdx.x == 0) {
     if (mean_out) mean_out[row] = mean;
@@ -130,10 +140,12 @@ template <int R> __device__ __forceinline__ void group_sum(float (&v)[R], int la
 // Rows of a.inner = n·V elements (V-element vectors, vector j of a row at j·V). A warp holds
 // 32 >> log2_lanes groups; group g of a warp covers rows base + r·groups + g (r < R), so each
 // access of the warp reads consecutive rows. Lane `sub` of a group owns vectors k·lanes + sub.
-template <class T, class U, int V, int K, int R>
+// kRows: row r is stored again at a.rows_out row a.row_map(r), and at y only when y is set.
+template <class T, class U, int V, int K, int R, bool kRows>
 __global__ void __launch_bounds__(kThreads) layer_norm_rows(LayerNormArgs a, int log2_lanes) {
   const T* __restrict__ x = static_cast<const T*>(a.x);
   U* __restrict__ y = static_cast<U*>(a.y);
+  U* __restrict__ rows_out = static_cast<U*>(a.rows_out);
   // The element-wise form always takes a warp per row: constant offsets save ~2.5x registers.
   const int log2l = V == 1 ? 5 : log2_lanes;
   const int lanes = 1 << log2l, groups = 32 >> log2l;
@@ -181,6 +193,8 @@ __global__ void __launch_bounds__(kThreads) layer_norm_rows(LayerNormArgs a, int
     for (int r = 0; r < R; ++r) {
       inv[r] = rsqrtf(sq[r] / float(a.inner) + a.eps);
       if (row[r] >= a.rows) continue;
+      int64_t out_row = 0;
+      if constexpr (kRows) out_row = a.row_map(uint32_t(row[r]));
 #pragma unroll
       for (int k = 0; k < K; ++k) {
         const int j = k * lanes + sub;
@@ -193,7 +207,8 @@ __global__ void __launch_bounds__(kThreads) layer_norm_rows(LayerNormArgs a, int
           for (int e = 0; e < V; ++e) bi[e] = 0.f;
 #pragma unroll
         for (int e = 0; e < V; ++e) o[e] = (v[r][k][e] - mean[r]) * inv[r] * sc[e] + bi[e];
-        store_floats<U, V>(y + row[r] * a.inner + j * V, o);
+        if (!kRows || y) store_floats<U, V>(y + row[r] * a.inner + j * V, o);
+        if constexpr (kRows) store_floats<U, V>(rows_out + out_row * a.inner + j * V, o);
       }
       if (sub == 0) {
         if (a.mean) a.mean[row[r]] = mean[r];
@@ -204,9 +219,10 @@ __global__ void __launch_bounds__(kThreads) layer_norm_rows(LayerNormArgs a, int
 }
 
 // A resident grid, trimmed so every block runs the same number of loop rounds.
-template <class T, class U, int V, int K> void launch_rows(const LayerNormArgs& a, int log2_lanes, CudaStream stream) {
+template <class T, class U, bool kRows, int V, int K>
+void launch_rows(const LayerNormArgs& a, int log2_lanes, CudaStream stream) {
   constexpr int R = K <= 2 ? 2 : 1;  // short rows: two per group in flight
-  const auto kernel = layer_norm_rows<T, U, V, K, R>;
+  const auto kernel = layer_norm_rows<T, U, V, K, R, kRows>;
   static const int64_t resident = cuda::resident_blocks(kernel, kThreads, 0);
   const int64_t rows_per_block = int64_t(kThreads / 32) * (32 >> log2_lanes) * R;
   const int64_t needed = (a.rows + rows_per_block - 1) / rows_per_block;
@@ -216,9 +232,9 @@ template <class T, class U, int V, int K> void launch_rows(const LayerNormArgs& 
 }
 
 // launch_rows with K = vecs, one of Ks.
-template <class T, class U, int V, int... Ks>
+template <class T, class U, bool kRows, int V, int... Ks>
 void launch_vecs(const LayerNormArgs& a, int log2_lanes, int vecs, CudaStream stream, std::integer_sequence<int, Ks...>) {
-  ((vecs == Ks ? launch_rows<T, U, V, Ks>(a, log2_lanes, stream) : void()), ...);
+  ((vecs == Ks ? launch_rows<T, U, kRows, V, Ks>(a, log2_lanes, stream) : void()), ...);
 }
 
 // The group width for n vectors of up to kMaxVecs per lane: the fewest idle slots
@@ -234,24 +250,30 @@ std::pair<int, int> pick_group(int64_t n) {
   return {best_log2, best_vecs};
 }
 
-template <class T, class U> void launch(const LayerNormArgs& a, CudaStream stream) {
+template <class T, class U, bool kRows> void launch_form(const LayerNormArgs& a, CudaStream stream) {
   constexpr int V = cuda::kVec16<T> < cuda::kVec16<U> ? cuda::kVec16<T> : cuda::kVec16<U>;
   const auto fits = [](const void* p, size_t elem) { return reinterpret_cast<uintptr_t>(p) % (V * elem) == 0; };
-  const bool aligned = fits(a.x, sizeof(T)) && fits(a.y, sizeof(U)) && fits(a.scale, sizeof(U)) &&
-                       (!a.bias || fits(a.bias, sizeof(U)));
+  const bool aligned = fits(a.x, sizeof(T)) && (!a.y || fits(a.y, sizeof(U))) && fits(a.scale, sizeof(U)) &&
+                       (!a.bias || fits(a.bias, sizeof(U))) && (!a.rows_out || fits(a.rows_out, sizeof(U)));
   if (a.inner <= 1024 && a.inner % V == 0 && aligned) {
     const auto [log2_lanes, vecs] = pick_group(a.inner / V);
-    return launch_vecs<T, U, V>(a, log2_lanes, vecs, stream, std::integer_sequence<int, 1, 2, 3, 4, 5, 6, 7, 8>{});
+    return launch_vecs<T, U, kRows, V>(a, log2_lanes, vecs, stream,
+                                       std::integer_sequence<int, 1, 2, 3, 4, 5, 6, 7, 8>{});
   }
   if (a.inner <= 1024) {  // element accesses, a warp per row, 1–32 elements per lane
     int vecs = 1;
     while (32 * vecs < a.inner) vecs *= 2;
-    return launch_vecs<T, U, 1>(a, 5, vecs, stream, std::integer_sequence<int, 1, 2, 4, 8, 16, 32>{});
+    return launch_vecs<T, U, kRows, 1>(a, 5, vecs, stream, std::integer_sequence<int, 1, 2, 4, 8, 16, 32>{});
   }
   layer_norm_block<T, U><<<unsigned(a.rows), 512, 0, stream>>>(
       static_cast<const T*>(a.x), static_cast<const U*>(a.scale), static_cast<const U*>(a.bias),
-      static_cast<U*>(a.y), a.mean, a.inv_std, a.inner, a.eps);
+      static_cast<U*>(a.y), a.mean, a.inv_std, static_cast<U*>(a.rows_out), a.row_map, a.inner, a.eps);
   CUDA_CHECK_LAUNCH();
+}
+
+template <class T, class U> void launch(const LayerNormArgs& a, CudaStream stream) {
+  if (a.rows_out) return launch_form<T, U, true>(a, stream);
+  launch_form<T, U, false>(a, stream);
 }
 
 }  // namespace
@@ -259,6 +281,12 @@ template <class T, class U> void launch(const LayerNormArgs& a, CudaStream strea
 void launch_layer_norm(DType x, DType y, const LayerNormArgs& a, CudaStream stream) {
   if (a.rows == 0 || a.inner == 0) return;
   KILN_ASSERT(a.rows <= 0x7fffffff);
+  KILN_ASSERT(a.y || a.rows_out);
+  if (a.rows_out) {  // the host checked these (layer_norm_patch_rows.cpp): whole pictures, whole windows
+    const PatchRowMap& m = a.row_map;
+    KILN_ASSERT(m.patch > 0 && m.height > 0 && m.width > 0 && m.height % m.patch == 0 && m.width % m.patch == 0);
+    KILN_ASSERT(a.rows % (int64_t(m.height) * m.width) == 0);
+  }
   if (x == DType::kF32 && y == DType::kF32) return launch<float, float>(a, stream);
   if (x == DType::kF16 && y == DType::kF16) return launch<__half, __half>(a, stream);
   if (x == DType::kF32 && y == DType::kF16) return launch<float, __half>(a, stream);

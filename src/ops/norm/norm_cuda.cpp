@@ -1,9 +1,10 @@
 // Host side of the norm family on the GPU: LayerNormalization (shapes, parameter layout, optional
-// statistics), InstanceNormalization and kiln.GroupNorm (one launcher: instance norm is groups = C).
+// statistics) and kiln.LayerNormPatchRows (the same kernel with the window row map), InstanceNormalization and kiln.GroupNorm (one launcher: instance norm is groups = C).
 #include "ops/norm/norm_cuda.h"
 
 #include "ops/op_util.h"
 #include "ops/linear/linear_ops.h"
+#include "ops/norm/layer_norm_patch_rows.h"
 #include "runtime/cuda/cuda_kernel_context.h"
 #include "runtime/cuda/gpu_arch.h"
 
@@ -46,6 +47,38 @@ void layer_norm_cuda(CudaKernelContext& ctx) {
   if (ctx.has_output(2)) a.inv_std = ctx.alloc_output(2).ptr<float>();
   a.rows = rows;
   a.inner = inner;
+  a.eps = ctx.attrs().get_float("epsilon", 1e-5f);
+  launch_layer_norm(x.dtype, y_dtype, a, ctx.stream());
+}
+
+void layer_norm_patch_rows_cuda(CudaKernelContext& ctx) {
+  ctx.require_dtype(0, {DType::kF32, DType::kF16});
+  const DeviceTensor& x = ctx.input(0);
+  const PatchRowsGeometry g = patch_rows_geometry(ctx);
+  if (x.rank() != 3 || x.dims[1] != g.height * g.width)
+    ctx.invalid("X must be [batch, " + std::to_string(g.height * g.width) + " tokens, channels], got " +
+                dims_to_string(x.dims));
+  const int64_t channels = x.dims[2];
+  const DType y_dtype = ctx.input(1).dtype;  // Scale's, which Y and P take (layer_norm_patch_rows.h)
+  if (y_dtype != DType::kF32 && y_dtype != DType::kF16) ctx.unsupported("Scale must be float32 or float16");
+  for (size_t i = 1; i < 3; ++i) {
+    if (!ctx.has_input(i)) continue;
+    if (ctx.input(i).dtype != y_dtype) ctx.invalid("Scale and B must have one type");
+    if (ctx.input(i).dims != Dims{channels})
+      ctx.invalid(std::string(i == 1 ? "Scale" : "B") + " must be [" + std::to_string(channels) + "], got " +
+                  dims_to_string(ctx.input(i).dims));
+  }
+  if (x.numel() / std::max<int64_t>(channels, 1) > 0x7fffffff)
+    ctx.unsupported("the CUDA kernel takes fewer than 2^31 token rows, got " + dims_to_string(x.dims));
+  LayerNormArgs a;
+  a.x = x.data();
+  a.scale = ctx.input(1).data();
+  a.bias = ctx.has_input(2) ? ctx.input(2).data() : nullptr;
+  a.y = ctx.has_output(0) ? ctx.alloc_output(0).data() : nullptr;
+  a.rows_out = ctx.alloc_output(1).data();
+  a.row_map = {uint32_t(g.height), uint32_t(g.width), uint32_t(g.patch)};
+  a.rows = x.dims[0] * x.dims[1];
+  a.inner = channels;
   a.eps = ctx.attrs().get_float("epsilon", 1e-5f);
   launch_layer_norm(x.dtype, y_dtype, a, ctx.stream());
 }

@@ -1,27 +1,17 @@
-// CUDA kernels of the norm family: LayerNormalization (fp32/fp16 storage, fp32 statistics,
-// two-pass variance), kernel in layer_norm.cu; InstanceNormalization and kiln.GroupNorm in group_norm.cu.
+// CUDA kernels of the norm family: LayerNormalization and kiln.LayerNormPatchRows (fp32/fp16
+// storage, fp32 statistics, two-pass variance), kernel in layer_norm.cu (layer_norm_launch.h);
+// InstanceNormalization and kiln.GroupNorm in group_norm.cu.
 #pragma once
 #include "ir/dtype.h"
 #include "ops/linear/epilogue.h"
+#include "ops/norm/layer_norm_launch.h"
 #include "ops/op.h"
 #include "runtime/cuda/device_tensor.h"
 
 namespace kiln::norm {
 
-struct LayerNormArgs {
-  const void* x = nullptr;
-  const void* scale = nullptr;  // inner elements
-  const void* bias = nullptr;   // inner elements, or nullptr
-  void* y = nullptr;
-  float* mean = nullptr;        // rows, or nullptr
-  float* inv_std = nullptr;     // rows, or nullptr
-  int64_t rows = 0, inner = 0;
-  float eps = 1e-5f;
-};
-// x: X's type; y: Y's, Scale's and B's (f32/f16 each).
-void launch_layer_norm(DType x, DType y, const LayerNormArgs& args, CudaStream stream);
-
 void layer_norm_cuda(CudaKernelContext& ctx);
+void layer_norm_patch_rows_cuda(CudaKernelContext& ctx);  // kiln.LayerNormPatchRows
 
 // GroupNorm over x viewed as [planes = N·groups, len]: statistics per plane, scale/bias per
 // channel (channels / groups per plane, len / that elements each). InstanceNormalization is the

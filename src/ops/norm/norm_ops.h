@@ -1,11 +1,15 @@
 // Shape inference and CPU kernels of the normalization family (registered in register.cpp).
 #pragma once
+#include <optional>
 #include <vector>
 
 #include "ops/op.h"
 
 namespace kiln::norm {
 
+// LayerNormalization's Y type: Scale's, which is X's or, in the mixed forms of fp16 engines
+// (layer_norm.cpp), the other of float32/float16; B must match Scale. Other pairs: model error.
+DType layer_norm_y_dtype(const OpContextBase& ctx, DType x, DType scale, std::optional<DType> bias);
 std::vector<ValueType> layer_norm_infer(const InferContext& ctx);
 std::vector<Tensor> layer_norm_cpu(const KernelContext& ctx);
 std::vector<ValueType> instance_norm_infer(const InferContext& ctx);

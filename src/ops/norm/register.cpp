@@ -1,4 +1,5 @@
 #include "ops/norm/group_norm_fused.h"
+#include "ops/norm/layer_norm_patch_rows.h"
 #include "ops/norm/norm_ops.h"
 #include "ops/registry.h"
 #ifdef KILN_WITH_CUDA
@@ -20,12 +21,14 @@ void register_norm_ops(OpRegistry& r) {
   r.add({.domain = "", .name = "GroupNormalization", .min_inputs = 3, .max_inputs = 3,
          .infer = group_norm_infer, .cpu = group_norm_cpu});
   register_group_norm(r);
+  register_layer_norm_patch_rows(r);
   r.add({.domain = "", .name = "MeanVarianceNormalization", .infer = mvn_infer, .cpu = mvn_cpu});
   r.add({.domain = "", .name = "LRN", .infer = lrn_infer, .cpu = lrn_cpu});
 #ifdef KILN_WITH_CUDA
   r.set_cuda("LayerNormalization", layer_norm_cuda);
   r.set_cuda("InstanceNormalization", instance_norm_cuda);
   r.set_cuda(kGroupNormOp, group_norm_cuda, kKilnDomain);
+  r.set_cuda(kLayerNormPatchRowsOp, layer_norm_patch_rows_cuda, kKilnDomain);
 #endif
 }
 
