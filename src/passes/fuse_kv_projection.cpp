@@ -25,8 +25,8 @@ struct Match {
 bool plain_projection(const Graph& g, const Node* n) {
   if (!is_kiln_op(n, "FusedMatMul") || n->outputs.size() != 1 || n->inputs.size() < 3 || n->has_input(3))
     return false;
-  for (const auto& [name, value] : n->attrs.all())
-    if (name != "activation" || n->attrs.get_string("activation") != "none") return false;
+  for (const auto& attr : n->attrs.all())
+    if (attr.first != "activation" || n->attrs.get_string("activation") != "none") return false;
   if (!n->has_input(0) || !g.is_constant(n->inputs[1]) || !g.is_constant(n->inputs[2])) return false;
   const Tensor &w = *g.value(n->inputs[1]).constant, &b = *g.value(n->inputs[2]).constant;
   return w.rank() == 2 && b.rank() == 1 && b.dim(0) == w.dim(1);
