@@ -20,6 +20,7 @@
 #include "passes/fuse_head_scores.h"
 #include "passes/fuse_int8_conv.h"
 #include "passes/fuse_int8_matmul.h"
+#include "passes/fuse_kv_projection.h"
 #include "passes/fuse_layer_norm.h"
 #include "passes/fuse_layer_norm_patch_rows.h"
 #include "passes/fuse_mask_position_embedding.h"
@@ -77,6 +78,7 @@ constexpr RewritePass kRewrites[] = {
     {"fuse_group_norm", fuse_group_norm},
     {"fuse_matmul_epilogue", fuse_matmul_epilogue},
     {"commute_mean_linear", commute_mean_linear},  // reads the FusedMatMuls fuse_matmul_epilogue made
+    {"fuse_kv_projection", fuse_kv_projection},  // reads those FusedMatMuls and fold_attention_transposes' flags
     {"merge_linear_pointwise_conv", merge_linear_pointwise_conv},
     {"fuse_patch_embed_tokens", fuse_patch_embed_tokens},  // after the passes that make and rewrite FusedMatMuls
     {"fuse_resize_sum", fuse_resize_sum},  // reads the token layout merge_linear_pointwise_conv leaves

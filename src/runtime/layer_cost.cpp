@@ -81,7 +81,7 @@ double flops_of(const Graph& g, const Node& n) {
   if (n.domain == kKilnDomain && op == "Attention") {  // Q [..., Nq, d], K [..., Nk, d], Y [..., Nq, dv]
     const Dims q = in_dims(0), k = in_dims(1);
     if (q.size() < 2 || k.size() < 2) return 0;
-    // Nk: K's sequence axis, axis 1 of a seq_first K [B, S, H, D].
+    // Nk: K's sequence axis, axis 1 of a seq_first K [B, S, H, D] (and of a packed K/V [B, S, 2H, D]).
     const std::vector<int64_t> seq_first = n.attrs.get_ints("seq_first", {});
     const bool k_seq_first = seq_first.size() == 4 && seq_first[1] == 1 && k.size() == 4;
     double scores = double(k[k_seq_first ? 1 : k.size() - 2]);  // B·Nq·Nk

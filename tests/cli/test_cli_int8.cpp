@@ -49,8 +49,8 @@ TEST_F(CliInt8, BuildsRunsAndReusesTheCache) {
   EXPECT_EQ(j["calibration"]["calibrator"], "entropy");
   EXPECT_EQ(j["calibration"]["cache"], "written");
   EXPECT_EQ(j["calibration"]["quantized_activations"], 30);
-  EXPECT_EQ(j["calibration"]["quantized_weights"], 35);
-  EXPECT_EQ(j["calibration"]["int8_gemms"], 34);  // 3 patch embeddings among them; the picture's is a float PatchEmbedTokens
+  EXPECT_EQ(j["calibration"]["quantized_weights"], 31);  // each block's K and V: one GEMM (fuse_kv_projection)
+  EXPECT_EQ(j["calibration"]["int8_gemms"], 30);  // 3 patch embeddings among them; the picture's is a float PatchEmbedTokens
   EXPECT_EQ(j["calibration"]["int8_convs"], 1);
   const std::string engine = slurp(out_);
   nlohmann::json c = nlohmann::json::parse(slurp(cache));

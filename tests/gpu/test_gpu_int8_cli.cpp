@@ -1,5 +1,6 @@
 // `kiln build --int8 --calib DIR --device cuda` end to end: the build times the int8 GEMMs and
-// stores a cuda engine whose 35 GEMMs (the 4 patch embeddings among them: fuse_token_im2col_conv) are
+// stores a cuda engine whose 30 GEMMs (3 patch embeddings among them: fuse_token_im2col_conv; each
+// block's K and V projections one: fuse_kv_projection) are
 // kiln.Int8MatMul and whose classifier convolution is kiln.Int8Conv; `kiln run --device cuda` on it
 // gives the logits of the cpu int8 engine built from the same calibration cache, within the
 // tolerance test_gpu_int8_engine.cpp states (0.5% rel L2, ≥ 99.5% of labels). With
@@ -43,7 +44,7 @@ TEST_F(GpuInt8Cli, CudaEngineBuildsAndMatchesTheCpuEngine) {
   const nlohmann::json j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["device"], "cuda");
   EXPECT_EQ(j["precision"], "int8");
-  EXPECT_EQ(j["calibration"]["int8_gemms"], 34);  // the picture's patch embedding stays float (PatchEmbedTokens)
+  EXPECT_EQ(j["calibration"]["int8_gemms"], 30);  // the picture's patch embedding stays float (PatchEmbedTokens)
   EXPECT_EQ(j["calibration"]["int8_convs"], 1);
   for (const char* device : {"cpu", "cuda"}) {
     r = kiln(std::string("run ") + dir_ + "/" + device + ".kiln --device " + device + " --input pixel_values=" + kDir +
@@ -132,8 +133,8 @@ TEST_F(GpuInt8Cli, AccuracyGuardRunsItsCandidatesOnTheGpu) {
   const nlohmann::json cuda = nlohmann::json::parse(r.out)["accuracy_guard"];
   EXPECT_EQ(cpu["evaluated_on"], "cpu");
   EXPECT_EQ(cuda["evaluated_on"], "cuda");
-  EXPECT_EQ(cuda["layers"], 35);
-  EXPECT_EQ(cuda["evaluations"], 36);
+  EXPECT_EQ(cuda["layers"], 31);
+  EXPECT_EQ(cuda["evaluations"], 32);
   const double cpu_all = cpu["all_int8"]["rel_l2"].get<double>(), cuda_all = cuda["all_int8"]["rel_l2"].get<double>();
   std::printf("[ guard gpu ] all int8 against fp32: rel L2 %.4g on the GPU, %.4g on the CPU reference\n", cuda_all, cpu_all);
   EXPECT_NEAR(cuda_all, cpu_all, 0.05 * cpu_all);
@@ -145,7 +146,7 @@ TEST_F(GpuInt8Cli, AccuracyGuardRunsItsCandidatesOnTheGpu) {
   ASSERT_EQ(r.code, 0) << r.err;
   const nlohmann::json g = nlohmann::json::parse(r.out)["accuracy_guard"];
   const double figure = g["figure"].get<double>();
-  std::printf("[ guard gpu ] %s: %zu of 35 kept in float, rel L2 %.4g, %d evaluations\n", budget, g["kept_float"].size(),
+  std::printf("[ guard gpu ] %s: %zu of 31 kept in float, rel L2 %.4g, %d evaluations\n", budget, g["kept_float"].size(),
               figure, g["evaluations"].get<int>());
   EXPECT_GE(g["kept_float"].size(), 1u);
   EXPECT_LE(figure, cuda_all / 2 * (1 + 1e-5));

@@ -73,6 +73,16 @@ TEST(LayerCost, SeqFirstAttentionCountsTheSameWork) {
   expect_cost(m.cost(), 210.0 * (16 + 12 + 5), (240 + 336 + 252 + 180) * 2.0);
 }
 
+TEST(LayerCost, PackedKvAttentionCountsTheSameWork) {
+  G m;  // B 2, H 3, Nq 5, Nk 7, d = dv 8, K and V packed [2, 7, 6, 8]: 210 scores, each 2·8 + 2·8 + 5 flops
+  m.v("q", F16, {2, 5, 3, 8}).v("kv", F16, {2, 7, 6, 8}).v("y", F16, {2, 5, 3, 8});
+  Node& n = m.node("Attention", {"q", "kv", ""}, {"y"});
+  n.domain = "kiln";
+  n.attrs.set("seq_first", std::vector<int64_t>{1, 1, 1, 1});
+  n.attrs.set("packed_kv", int64_t(1));
+  expect_cost(m.cost(), 210.0 * (16 + 16 + 5), (240 + 336 + 336 + 240) * 2.0);  // Q, K and V, O
+}
+
 TEST(LayerCost, MsDeformAttnCountsFourTapsAndAWeightPerPoint) {
   G m;  // B 1, S 20, H 2, D 8, Q 5, L 2, P 3: 60 points, each 4 taps + 1 weight over 8 channels; fp32
   m.v("v", F32, {1, 20, 2, 8}).c("s", Tensor(DType::kI64, {2, 2})).c("i", Tensor(DType::kI64, {2}));

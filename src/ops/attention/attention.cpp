@@ -59,26 +59,71 @@ std::array<bool, 4> attention_seq_first(const OpContextBase& ctx, size_t rank) {
   return flags;
 }
 
+bool attention_packed_kv(const OpContextBase& ctx, bool v_given) {
+  const int64_t packed = ctx.attrs().get_int("packed_kv", 0);
+  if (packed != 0 && packed != 1) ctx.invalid("packed_kv is 0 or 1, got " + std::to_string(packed));
+  if (!packed) {
+    if (!v_given) ctx.invalid("V (input 2) is required unless packed_kv = 1");
+    return false;
+  }
+  if (v_given) ctx.invalid("packed_kv = 1 reads K and V from input 1 ([B, Nk, 2H, D]); input 2 must be empty");
+  const std::vector<int64_t> flags = ctx.attrs().get_ints("seq_first", {});
+  if (flags.size() != 4 || flags[1] != 1 || flags[2] != 1)
+    ctx.invalid("packed_kv = 1 needs seq_first K and V (flags x 1 1 x): the packed input is [B, Nk, 2H, D]");
+  return true;
+}
+
+int64_t packed_kv_heads(const OpContextBase& ctx, const Dims& kv) {
+  if (kv.size() != 4) ctx.invalid("packed K/V input must be [B, Nk, 2H, D], got " + dims_to_string(kv));
+  if (kv[2] % 2 != 0)
+    ctx.invalid("packed K/V input has " + std::to_string(kv[2]) +
+                " heads; packed_kv = 1 needs an even count (K's heads, then V's)");
+  return kv[2] / 2;
+}
+
 namespace {
 
 // The plain [B, H, S, D] copy of a seq_first tensor, and back: the same swap.
 Tensor swapped_1_2(const Tensor& t) { return tensor_ops::permute(t, {0, 2, 1, 3}); }
+
+// K (first_head 0) or V (first_head H) of a packed [B, Nk, 2H, D] input in the plain
+// [B, H, Nk, D] layout: the same elements the unpacked form's swapped_1_2 copies, so the
+// reference computes the same bits either way.
+Tensor packed_half(const Tensor& kv, int64_t heads, int64_t first_head) {
+  const int64_t nk = kv.dim(1), d = kv.dim(3), row = kv.dim(2) * d;
+  const Dims dims{kv.dim(0), heads, nk, d};
+  Tensor out(kv.dtype(), dims);
+  tensor_ops::strided_copy(dtype_size(kv.dtype()), out.raw(), dims, kv.raw(), first_head * d, {nk * row, d, row, 1});
+  return out;
+}
+
+// The [B, Nk, H, D] shape of K and of V inside a packed [B, Nk, 2H, D] one.
+Shape unpacked_kv_shape(const InferContext& ctx, Shape kv) {
+  if (kv.size() != 4) ctx.invalid("packed K/V input must be [B, Nk, 2H, D], got " + shape_to_string(kv));
+  Dim& heads = kv[2];
+  if (heads.known()) heads = Dim(packed_kv_heads(ctx, {1, 1, heads.value, 1}));
+  else heads = Dim();
+  return kv;
+}
 
 }  // namespace
 
 std::vector<ValueType> attention_infer(const InferContext& ctx) {
   ctx.require_dtype(0, kFloatTypes);
   const DType dt = ctx.dtype(0);
+  const bool packed = attention_packed_kv(ctx, ctx.has_input(2));
   for (size_t i : {1, 2})
-    if (ctx.dtype(i) != dt)
-      ctx.invalid(std::string(i == 1 ? "K" : "V") + " is " + dtype_name(ctx.dtype(i)) + " but Q is " + dtype_name(dt));
-  const Shape *q = ctx.shape(0), *k = ctx.shape(1), *v = ctx.shape(2);
+    if (!(packed && i == 2) && ctx.dtype(i) != dt)
+      ctx.invalid(std::string(i == 1 ? (packed ? "packed K/V" : "K") : "V") + " is " + dtype_name(ctx.dtype(i)) +
+                  " but Q is " + dtype_name(dt));
+  const Shape *q = ctx.shape(0), *k = ctx.shape(1), *v = ctx.shape(packed ? 1 : 2);
   if (ctx.has_input(3) && ctx.dtype(3) != DType::kBool && ctx.dtype(3) != dt)
     ctx.invalid(std::string("mask must be bool or ") + dtype_name(dt) + " like Q, got " + dtype_name(ctx.dtype(3)));
   if (!q || !k || !v) return {{dt, std::nullopt}};
   const auto seq_first = attention_seq_first(ctx, q->size());
   // Checked and computed on the [B, H, S, D] views.
   Shape qv = *q, kv = *k, vv = *v;
+  if (packed) kv = vv = unpacked_kv_shape(ctx, *k);
   if (seq_first[0]) qv = swap_axes_1_2(qv);
   if (seq_first[1] && kv.size() == 4) kv = swap_axes_1_2(kv);
   if (seq_first[2] && vv.size() == 4) vv = swap_axes_1_2(vv);
@@ -180,11 +225,19 @@ void attend(const Tensor& q, const Tensor& k, const Tensor& v, const MaskView* m
 std::vector<Tensor> attention_cpu(const KernelContext& ctx) {
   // seq_first inputs are copied to [B, H, S, D] first: the reference keeps one plain layout.
   const auto seq_first = attention_seq_first(ctx, size_t(ctx.input(0).rank()));
-  for (int i = 0; i < 3; ++i)
+  const bool packed = attention_packed_kv(ctx, ctx.has_input(2));
+  for (int i = 0; i < (packed ? 2 : 3); ++i)
     if (seq_first[size_t(i)] && ctx.input(i).rank() != 4) ctx.invalid("seq_first needs rank-4 Q, K and V");
   const Tensor q = seq_first[0] ? swapped_1_2(ctx.input(0)) : ctx.input(0);
-  const Tensor k = seq_first[1] ? swapped_1_2(ctx.input(1)) : ctx.input(1);
-  const Tensor v = seq_first[2] ? swapped_1_2(ctx.input(2)) : ctx.input(2);
+  Tensor k, v;
+  if (packed) {
+    const int64_t heads = packed_kv_heads(ctx, ctx.input(1).dims());
+    k = packed_half(ctx.input(1), heads, 0);
+    v = packed_half(ctx.input(1), heads, heads);
+  } else {
+    k = seq_first[1] ? swapped_1_2(ctx.input(1)) : ctx.input(1);
+    v = seq_first[2] ? swapped_1_2(ctx.input(2)) : ctx.input(2);
+  }
   const int r = q.rank();
   if (r < 2 || k.rank() != r || v.rank() != r) ctx.invalid("Q, K and V must have the same rank >= 2");
   for (int i = 0; i + 2 < r; ++i)

@@ -9,7 +9,9 @@
 // strides) the scores are never materialized: fp16 with d, dv <= 128 takes the tensor-core
 // kernel, everything else (fp32 included) the CUDA-core kernel; where their grid would leave
 // SMs idle the keys are split across blocks and merged after (attention_split.h).
+// Every path reads K and V through row strides, so a packed K/V input (packed_kv) costs no copy.
 #include <algorithm>
+#include <array>
 #include <string>
 
 #include "ops/attention/attention_cuda.h"
@@ -74,6 +76,42 @@ RowStrides row_strides(const Dims& dims, bool seq_first) {
   return {heads * rows * width, rows * width, width};
 }
 
+// K and V as the kernels read them: their [..., H, S, D] views, bases and row strides. A packed
+// input (packed_kv = 1) [B, Nk, 2H, D] is read in place: K from its base, V H·D elements on,
+// both with rows 2H·D apart; with D % 8 == 0 every base and stride stays a multiple of 8
+// elements, so the fp16 kernels' 16-byte loads (flash::vector_loads) still apply.
+struct KvOperands {
+  const void *k = nullptr, *v = nullptr;
+  Dims kd, vd;
+  RowStrides sk, sv;
+  DType dtype = DType::kUndefined;
+};
+
+KvOperands kv_operands(CudaKernelContext& ctx, int rank, const std::array<bool, 4>& seq_first) {
+  KvOperands o;
+  const DeviceTensor& k = ctx.input(1);
+  o.dtype = k.dtype;
+  if (attention_packed_kv(ctx, ctx.has_input(2))) {
+    const int64_t heads = packed_kv_heads(ctx, k.dims);
+    if (rank != 4) ctx.invalid("packed_kv = 1 needs rank-4 Q, K and V");
+    const int64_t nk = k.dims[1], d = k.dims[3], row = 2 * heads * d;
+    o.k = k.data();
+    o.v = static_cast<const char*>(k.data()) + heads * d * int64_t(dtype_size(k.dtype));
+    o.kd = o.vd = {k.dims[0], heads, nk, d};
+    o.sk = o.sv = {nk * row, d, row};
+    return o;
+  }
+  const DeviceTensor& v = ctx.input(2);
+  if (k.rank() != rank || v.rank() != rank) ctx.invalid("Q, K and V must have the same rank >= 2");
+  if (v.dtype != k.dtype) ctx.invalid("Q, K and V dtypes differ");
+  o.k = k.data(), o.v = v.data();
+  o.kd = seq_first[1] ? swap_axes_1_2(k.dims) : k.dims;
+  o.vd = seq_first[2] ? swap_axes_1_2(v.dims) : v.dims;
+  o.sk = row_strides(k.dims, seq_first[1]);
+  o.sv = row_strides(v.dims, seq_first[2]);
+  return o;
+}
+
 // Splits p's keys where its grid of `rows`-row blocks is small, with the partial rows in scratch;
 // returns that scratch, which the caller holds until the kernels are launched (on the plan's
 // first run it is its own allocation, freed with the tensor).
@@ -117,16 +155,16 @@ MaskParams mask_params(CudaKernelContext& ctx, const Dims& scores, DType qt) {
 
 void attention_cuda(CudaKernelContext& ctx) {
   ctx.require_dtype(0, {DType::kF32, DType::kF16});
-  const DeviceTensor &q = ctx.input(0), &k = ctx.input(1), &v = ctx.input(2);
+  const DeviceTensor& q = ctx.input(0);
   const int r = q.rank();
-  if (r < 2 || k.rank() != r || v.rank() != r) ctx.invalid("Q, K and V must have the same rank >= 2");
+  if (r < 2) ctx.invalid("Q, K and V must have the same rank >= 2");
   const auto seq_first = attention_seq_first(ctx, size_t(r));
+  const KvOperands kv = kv_operands(ctx, r, seq_first);
   // The [..., H, S, D] views of the inputs.
-  const Dims qd = seq_first[0] ? swap_axes_1_2(q.dims) : q.dims, kd = seq_first[1] ? swap_axes_1_2(k.dims) : k.dims,
-             vd = seq_first[2] ? swap_axes_1_2(v.dims) : v.dims;
+  const Dims qd = seq_first[0] ? swap_axes_1_2(q.dims) : q.dims, &kd = kv.kd, &vd = kv.vd;
   for (int i = 0; i + 2 < r; ++i)
     if (kd[size_t(i)] != qd[size_t(i)] || vd[size_t(i)] != qd[size_t(i)]) ctx.invalid("batch dims of Q, K and V differ");
-  if (k.dtype != q.dtype || v.dtype != q.dtype) ctx.invalid("Q, K and V dtypes differ");
+  if (kv.dtype != q.dtype) ctx.invalid("Q, K and V dtypes differ");
   const int64_t nq = qd[size_t(r - 2)], d = qd[size_t(r - 1)], nk = kd[size_t(r - 2)], dv = vd[size_t(r - 1)];
   if (kd[size_t(r - 1)] != d || vd[size_t(r - 2)] != nk) ctx.invalid("Q, K, V shapes do not fit");
   if (nq > 0x7fffffff || nk > 0x7fffffff || d > 0x7fffffff || dv > 0x7fffffff)
@@ -143,14 +181,14 @@ void attention_cuda(CudaKernelContext& ctx) {
   if (o.numel() == 0) return;
   AttentionParams p;
   p.q = q.data();
-  p.k = k.data();
-  p.v = v.data();
+  p.k = kv.k;
+  p.v = kv.v;
   p.o = o.data();
   p.batch = o.numel() / (nq * dv);
   p.heads = r >= 3 ? qd[size_t(r - 3)] : 1;
   p.sq = row_strides(q.dims, seq_first[0]);
-  p.sk = row_strides(k.dims, seq_first[1]);
-  p.sv = row_strides(v.dims, seq_first[2]);
+  p.sk = kv.sk;
+  p.sv = kv.sv;
   p.so = row_strides(o.dims, seq_first[3]);
   p.nq = int(nq);
   p.nk = int(nk);

@@ -12,6 +12,10 @@
 //            [B, S, H, D] (sequence before heads, as a linear projection's tokens reshaped)
 //            instead of [B, H, S, D]; put in by passes/fold_attention_transposes so the head
 //            split and merge need no Transpose copies. The mask always refers to [B, H, Nq, Nk].
+//            packed_kv (int; default 0): 1 = input 1 is K and V as one [B, Nk, 2H, D] tensor —
+//            heads [0, H) are K's, [H, 2H) V's, as one GEMM with W [C, 2C] writes them — and
+//            input 2 is empty; needs seq_first K and V (and so dv = d). Put in by
+//            passes/fuse_kv_projection so K and V take one projection launch instead of two.
 //   output   [..., Nq, dv] ([B, Nq, H, dv] with seq_first[3]), Q's dtype
 // A row whose every score is masked out is NaN, as Softmax over all -inf is.
 #pragma once
@@ -30,6 +34,12 @@ float attention_scale(const OpContextBase& ctx, int64_t d);
 // The seq_first attribute as four flags (Q, K, V, output); invalid unless 4 values of 0 or 1,
 // and nonzero flags only with rank-4 tensors.
 std::array<bool, 4> attention_seq_first(const OpContextBase& ctx, size_t rank);
+// The packed_kv attribute: true for 1. Invalid unless 0 or 1, and unless V (input 2) is given
+// exactly when unpacked and a packed node's seq_first flags K and V (the packed tensor's rank and
+// even head count are checked where its shape is known: packed_kv_heads).
+bool attention_packed_kv(const OpContextBase& ctx, bool v_given);
+// K's and V's head count H of a packed [B, Nk, 2H, D] input; invalid unless rank 4 and 2H even.
+int64_t packed_kv_heads(const OpContextBase& ctx, const Dims& kv);
 // [B, S, H, D] <-> [B, H, S, D] dims (Shape or Dims): axes 1 and 2 swapped, the same map both ways.
 template <class D> D swap_axes_1_2(D dims) {
   std::swap(dims[1], dims[2]);
