@@ -12,6 +12,7 @@
 #include <string>
 
 #include "gpu_compare.h"
+#include "layer_norm_tolerance.h"
 #include "guarded_device_buffer.h"
 #include "ops/norm/layer_norm_launch.h"
 #include "runtime/cpu_executor.h"
@@ -44,10 +45,7 @@ GpuCase make_case(DType x, DType y, const Picture& s, bool bias, uint64_t seed) 
   c.attrs.set("epsilon", 1e-5f);
   c.num_outputs = 2;
   c.seed = seed;
-  if (!mixed && y == DType::kF16) f16_tolerance(c, 1e-2, 1e-2);
-  else if (!mixed) c.atol = 2e-4, c.rtol = 1e-4;
-  else if (y == DType::kF16) f16_tolerance(c);
-  else c.atol = c.rtol = 1e-5;
+  layer_norm_tolerance(c, y, mixed);
   return c;
 }
 
