@@ -228,14 +228,17 @@ TEST(ResizeSumConvOp, KernelLayout) {
   EXPECT_EQ(l->ident, 3);
   ASSERT_EQ(l->banded, 3);
   EXPECT_EQ((std::vector<int>{l->input[0], l->input[1], l->input[2]}), (std::vector<int>{0, 1, 2}));
-  EXPECT_EQ((std::vector<int>{l->cols[0], l->cols[1], l->cols[2]}), (std::vector<int>{10, 18, 34}));
-  EXPECT_EQ((std::vector<int>{l->off[0], l->off[1], l->off[2]}), (std::vector<int>{0, 2 * 10 * 128, 2 * 28 * 128}));
+  // Spans 10, 18 and 34 columns, staged as whole 8-pixel swizzle atoms (one TMA box a row).
+  EXPECT_EQ((std::vector<int>{l->cols[0], l->cols[1], l->cols[2]}), (std::vector<int>{16, 24, 40}));
+  EXPECT_EQ((std::vector<int>{l->off[0], l->off[1], l->off[2]}), (std::vector<int>{0, 2 * 16 * 128, 2 * 40 * 128}));
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(l->off[i] % 1024, 0);
   EXPECT_EQ(l->nt, 1);
   EXPECT_EQ(l->a_off, 2 * 64 * 128);  // after the identity's two buffers
   EXPECT_EQ(l->w_off, l->a_off + 64 * 128);
   EXPECT_EQ(l->stage_off, l->w_off + 2 * 32 * 128);
-  EXPECT_EQ(l->stage_bytes, 2 * (10 + 18 + 34) * 128 + 15 * 128);  // and a window's padding
-  EXPECT_EQ(l->smem_bytes, l->stage_off + 2 * l->stage_bytes);
+  EXPECT_EQ(l->stage_bytes, 2 * (16 + 24 + 40) * 128 + 16 * 128);  // and a window's padding
+  EXPECT_EQ(l->smem_bytes, l->stage_off + 2 * l->stage_bytes + spatial::kRscAlignSlack);
+  for (int64_t off : {l->a_off, l->w_off, l->stage_off, l->stage_bytes}) EXPECT_EQ(off % 1024, 0);
   EXPECT_EQ(spatial::resize_sum_conv_layout(b2, 150)->nt, 5);
 
   EXPECT_EQ(l->projected, -1);

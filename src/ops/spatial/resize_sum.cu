@@ -370,7 +370,12 @@ __global__ void __launch_bounds__(kThreads, 2) resize_sum_kernel(ResizeSumParams
 template <class T>
 void launch(const ResizeSumParams& p, int x_tiles, int c_tiles, int tiles, CudaStream stream) {
   auto kernel = resize_sum_kernel<T>;
-  if (p.smem_bytes > 48 * 1024)
+  // The 48 KB default holds the static table too: at exactly 48 KB of dynamic memory (the
+  // output tile and an identity's two buffers) the launch failed unless an earlier, larger one
+  // had raised the limit (GpuResizeSum.LayoutsModesAndRatios run alone).
+  cudaFuncAttributes fa{};
+  CUDA_CHECK(cudaFuncGetAttributes(&fa, kernel));
+  if (fa.sharedSizeBytes + size_t(p.smem_bytes) > 48 * 1024)
     CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, p.smem_bytes));
   const int64_t resident = cuda::resident_blocks(kernel, kThreads, size_t(p.smem_bytes));
   const unsigned grid = unsigned(tiles < resident ? tiles : resident);

@@ -154,14 +154,16 @@ std::optional<RscLayout> resize_sum_conv_layout(const ResizeSumPlan& plan, int64
     if (span == 0) return no(which + "'s columns are not a band of 16 a 16-pixel group (downsampled?)");
     if (l.banded == kRscMaxBanded) return no("more than 3 resized inputs");
     l.input[l.banded] = int(i);
-    l.cols[l.banded] = int(span);
+    // A staged row is one TMA box: whole 8-pixel swizzle atoms (1024 bytes), so every row
+    // starts aligned as the 128-byte swizzle wants.
+    l.cols[l.banded] = int((span + 7) / 8 * 8);
     l.off[l.banded] = int(l.stage_bytes);
-    l.stage_bytes += 2 * span * kRscPixelBytes;
+    l.stage_bytes += 2 * l.cols[l.banded] * kRscPixelBytes;
     ++l.banded;
   }
   // A window of kRscBand columns may run past a row's span into the next row's (or, for the
   // last, into this padding): only finite values there, which the zero weights ignore.
-  if (l.banded > 0) l.stage_bytes += (kRscBand - 1) * kRscPixelBytes;
+  if (l.banded > 0) l.stage_bytes += kRscBand * kRscPixelBytes;
   if (projected >= 0) {  // the kernel projects the tile it copies, one 64-channel chunk of source
     if (projected != l.ident)
       return no("projected input " + std::to_string(projected) + " is not the identity (the kernel projects only that)");
@@ -178,7 +180,7 @@ std::optional<RscLayout> resize_sum_conv_layout(const ResizeSumPlan& plan, int64
   l.wp_off = l.stage_off;  // projected: Wp's two [64][64] chunk buffers come before the stage buffers
   if (l.projected >= 0) l.stage_off += 2 * 64 * kRscPixelBytes;
   l.x0_off = l.ident_off;
-  l.smem_bytes = l.stage_off + 2 * l.stage_bytes;
+  l.smem_bytes = l.stage_off + 2 * l.stage_bytes + kRscAlignSlack;
   if (l.smem_bytes > kRscSmemLimit)
     return no("its tiles need " + std::to_string(l.smem_bytes) + " bytes of shared memory (227 KB at most)");
   return l;

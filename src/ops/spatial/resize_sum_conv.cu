@@ -21,19 +21,21 @@
 // Per tile (64 pixels of one output row), per 64-channel chunk n, in blocks of 8 warps, two an
 // SM (a first version of 16 warps on 128-pixel tiles, one an SM, ran at 34% of the copy rate:
 // its warps stalled on each other at the barriers with nothing else to issue):
-//   wait for chunk n's copies; barrier; start chunk n + 1's copies (cp.async: each banded
-//   input's source rows of nonzero weight over the tile's span, the identity's 64 pixels, W's
-//   chunk), double-buffered; columns past a span (up to the next row's, or the padding) keep
-//   earlier values (zeros at first), which A's zero weights ignore;
+//   wait for chunk n's copies (an mbarrier a buffer pair); barrier; thread 0 starts chunk n + 1's
+//   (TMA boxes, runtime/cuda/tensor_map.h: each banded input's source rows of nonzero weight,
+//   `cols` columns from the tile's first, the identity's 64 pixels, W's chunk), double-buffered;
+//   columns past a tile's span are read too, and a window may run into the next row's (or the
+//   padding): finite values, which A's zero weights ignore;
 //   warp (m, h) of 4 x 2: S[16 m .., 32 h ..] = Σ A · B + identity, Relu, rounded to fp16 as the
 //   unfused graph stores it, into A [64][64]; barrier;
 //   warp (wm, wn) of 2 x 4: acc[32 wm .., 8 nt wn ..] += A · W_chunkᵀ.
 // After the last chunk, acc + bias goes from the fragments to NCHW. Every shared tile has rows of
 // 128 B with 16-byte chunk j at j ^ (row % 8), so ldmatrix's 8 rows and the fragments' half2
 // accesses fall in distinct banks.
-// Count per 64-pixel chunk (B2): ~1.7 k 16-byte copies (2 x (34 + 18 + 10) source columns x 8,
-// identity 512, W 256, fewer where a row's weight is 0), 48 mma.sync for the sum and 8 x 8 for
-// the conv.
+// Count per 64-pixel chunk (B2): 8 TMA boxes or fewer (2 x 3 source rows, where their weight is
+// not 0, the identity or x0 and Wp, W), 48 mma.sync for the sum and 8 x 8 for the conv. The
+// cp.async version spent most of its 690 M instructions (batch 8, c87_ncu.txt) on the ~1.7 k
+// 16-byte copies' addresses a chunk.
 #include <cuda_fp16.h>
 
 #include "kiln/status.h"
@@ -41,19 +43,17 @@
 #include "ops/spatial/resize_sum_conv_launch.h"
 #include "runtime/cuda/kernel_util.cuh"
 #include "runtime/cuda/resident_grid.cuh"
+#include "runtime/cuda/tensor_map.cuh"
 
 namespace kiln::spatial {
 namespace {
 
-using attention::cp_async16;
-using attention::cp_async_commit;
-using attention::cp_async_wait;
 using attention::ldmatrix_x4;
 using attention::ldmatrix_x4_trans;
 using attention::mma16816;
 using attention::pack_half2;
 
-constexpr int kThreads = 256, kTx = kRscTileX, kCk = kRscChunk, kQ = kCk / 8;  // 16-byte chunks a pixel
+constexpr int kThreads = 256, kTx = kRscTileX, kCk = kRscChunk;
 static_assert(kTx == 64 && kCk == 64 && kRscBand == 16);
 
 // Halves from the start of a swizzled tile to 16-byte chunk j of row r.
@@ -67,54 +67,44 @@ __device__ __forceinline__ Tile tile_at(const ResizeSumConvParams& p, int t, int
   return {b, row - b * p.height, (t - row * x_tiles) * kTx};
 }
 
-// Starts the copies of tile tl's chunk ch into one buffer of each kind; x0 (the projected
-// identity's source tokens, a whole tile's) only when given.
+// One thread: starts the TMA copies of tile tl's chunk ch into one buffer of each kind, all
+// completing `bar` (its expected bytes count exactly the boxes issued, or the waits never end);
+// x0 (the projected identity's source tokens, a whole tile's) only when given (nonzero).
+// Source rows of zero weight are not copied (A's weights for them are 0; the buffer keeps
+// earlier, finite values).
 template <int kNt>
-__device__ __forceinline__ void fetch_chunk(const ResizeSumConvParams& p, const Tile& tl, int ch, char* stage,
-                                            __half* ident, __half* w, __half* x0, __half* wp) {
-  const int C = p.channels, q = int(threadIdx.x % kQ), j0 = int(threadIdx.x / kQ);
-  constexpr int kJStep = kThreads / kQ;
+__device__ __forceinline__ void issue_chunk(const ResizeSumConvParams& p, const RscMaps& maps, const Tile& tl, int ch,
+                                            uint32_t stage, uint32_t ident, uint32_t w, uint32_t x0, uint32_t wp,
+                                            uint32_t bar) {
+  namespace tma = cuda::tma;
+  const int c = ch * kCk;
+  const int pixel = (tl.b * p.height + tl.oy) * p.width + tl.x0;
+  uint32_t bytes = 32 * kNt * kCk * 2 + (p.ident ? kTx * kCk * 2 : 0) + (p.projected ? kCk * kCk * 2 : 0) +
+                   (p.projected && x0 ? kTx * kCk * 2 : 0);
+  bool copy[kRscMaxBanded][2];
+#pragma unroll
+  for (int i = 0; i < kRscMaxBanded; ++i) {
+    const float2 wy = i < p.banded ? reinterpret_cast<const float2*>(p.in[i].row_weight)[tl.oy] : make_float2(0.f, 0.f);
+    copy[i][0] = wy.x != 0.f, copy[i][1] = wy.y != 0.f;
+    bytes += (int(copy[i][0]) + int(copy[i][1])) * uint32_t(p.in[i].cols * kCk * 2);
+  }
+  tma::arrive_expect_tx(bar, bytes);
 #pragma unroll
   for (int i = 0; i < kRscMaxBanded; ++i) {
     if (i >= p.banded) break;
     const RscSource& s = p.in[i];
     const int lo = s.col_index[2 * tl.x0];
-    const int hi = s.col_index[2 * (min(tl.x0 + kTx, p.width) - 1) + 1];  // the tile's last column
     const int2 iy = reinterpret_cast<const int2*>(s.row_index)[tl.oy];
-    const float2 wy = reinterpret_cast<const float2*>(s.row_weight)[tl.oy];
-    const __half* x = static_cast<const __half*>(s.x);
-    __half* dst = reinterpret_cast<__half*>(stage + s.off);
 #pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      if ((r ? wy.y : wy.x) == 0.f) continue;  // A's weights for the row are 0
-      const __half* src = x + ((tl.b * s.in_h + (r ? iy.y : iy.x)) * s.in_w + lo) * C + ch * kCk + q * 8;
-      for (int j = j0; j <= hi - lo; j += kJStep) cp_async16(dst + (r * s.cols) * kCk + swz(j, q), src + j * C, 16);
-    }
+    for (int r = 0; r < 2; ++r)
+      if (copy[i][r])
+        tma::load_4d(stage + s.off + r * s.cols * kCk * 2, &maps.in[i], bar, c, lo, tl.b * s.in_h + (r ? iy.y : iy.x), 0);
   }
-  if (p.ident) {
-    const __half* x = static_cast<const __half*>(p.ident);
-    const __half* src_row = x + ((tl.b * p.height + tl.oy) * p.width + tl.x0) * C + ch * kCk + q * 8;
-    for (int px = j0; px < kTx; px += kJStep) {
-      const bool ok = tl.x0 + px < p.width;
-      cp_async16(ident + swz(px, q), ok ? src_row + px * C : x, ok ? 16 : 0);
-    }
-  }
-  const __half* wg = static_cast<const __half*>(p.w);
-  for (int r = j0; r < 32 * kNt; r += kJStep) {
-    const bool ok = r < p.classes;
-    cp_async16(w + swz(r, q), ok ? wg + r * C + ch * kCk + q * 8 : wg, ok ? 16 : 0);
-  }
+  if (p.ident) tma::load_4d(ident, &maps.ident, bar, c, pixel, 0, 0);
+  tma::load_4d(w, &maps.w, bar, c, 0, 0, 0);
   if (p.projected) {
-    const __half* wpg = static_cast<const __half*>(p.wp);
-    for (int r = j0; r < kCk; r += kJStep) cp_async16(wp + swz(r, q), wpg + r * C + ch * kCk + q * 8, 16);
-    if (x0) {
-      const __half* x = static_cast<const __half*>(p.x0);
-      const __half* src_row = x + ((tl.b * p.height + tl.oy) * p.width + tl.x0) * kCk + q * 8;
-      for (int px = j0; px < kTx; px += kJStep) {
-        const bool ok = tl.x0 + px < p.width;
-        cp_async16(x0 + swz(px, q), ok ? src_row + px * kCk : x, ok ? 16 : 0);
-      }
-    }
+    tma::load_4d(wp, &maps.wp, bar, c, 0, 0, 0);
+    if (x0) tma::load_4d(x0, &maps.x0, bar, 0, pixel, 0, 0);
   }
 }
 
@@ -284,24 +274,40 @@ __device__ __forceinline__ void store_tile(const ResizeSumConvParams& p, const T
 // without spills) issued 693 M instructions at B2 batch 8 instead of 546 M and ran no faster
 // (1.088 against 1.061 ms: c83 against c82).
 template <int kNt>
-__global__ void __launch_bounds__(kThreads, 2) resize_sum_conv_kernel(ResizeSumConvParams p, int x_tiles, int tiles) {
+__global__ void __launch_bounds__(kThreads, 2) resize_sum_conv_kernel(const __grid_constant__ RscMaps maps,
+                                                                      ResizeSumConvParams p, int x_tiles, int tiles) {
   extern __shared__ uint4 smem[];
-  char* sm = reinterpret_cast<char*>(smem);
+  __shared__ __align__(8) uint64_t bars[2];  // one a buffer pair: chunk n completes bars[n % 2]
+  // TMA's 128-byte swizzle wants its boxes 1024-byte aligned: the layout counts from there.
+  const uint32_t raw = static_cast<uint32_t>(__cvta_generic_to_shared(smem));
+  const uint32_t base = (raw + 1023) & ~1023u;
+  char* sm = reinterpret_cast<char*>(smem) + (base - raw);
+  const uint32_t bar0 = static_cast<uint32_t>(__cvta_generic_to_shared(bars));
   __half* ident = reinterpret_cast<__half*>(sm + p.ident_off);
   __half* a = reinterpret_cast<__half*>(sm + p.a_off);
   __half* wbuf = reinterpret_cast<__half*>(sm + p.w_off);
   char* stage = sm + p.stage_off;
   constexpr int kTile = kTx * kCk, kWBuf = 32 * kNt * kCk;  // halves a buffer
   const int chunks = p.channels / kCk;
-  // Columns past a tile's span and rows of weight 0 are never copied; A's weights for them are 0,
-  // so they only have to be finite: zeros from the start, then earlier chunks' values.
+  // Rows of weight 0 are never copied, and a window may read past a row's columns; A's weights
+  // for them are 0, so they only have to be finite: zeros from the start, then earlier chunks'.
   for (int i = int(threadIdx.x); i < p.stage_bytes / 8; i += kThreads) reinterpret_cast<uint4*>(stage)[i] = make_uint4(0, 0, 0, 0);
+  if (threadIdx.x == 0) {
+    cuda::tma::mbarrier_init(bar0, 1);
+    cuda::tma::mbarrier_init(bar0 + 8, 1);
+    cuda::tma::fence_barrier_init();
+  }
+  // Every thread's shared-memory accesses (these stores; later, its ldmatrix reads of a buffer
+  // pair) before the copies that thread 0 issues into the same bytes after the barrier.
+  cuda::tma::fence_proxy_async();
   __syncthreads();
   __half* x0 = reinterpret_cast<__half*>(sm + p.x0_off);  // projected: a tile's tokens, 2 buffers
   __half* wp = reinterpret_cast<__half*>(sm + p.wp_off);  // projected: Wp's chunk, 2 buffers
   constexpr int kWpBuf = kCk * kCk;
-  if (int(blockIdx.x) < tiles) fetch_chunk<kNt>(p, tile_at(p, int(blockIdx.x), x_tiles), 0, stage, ident, wbuf, x0, wp);
-  cp_async_commit();
+  const auto smem_at = [&](const void* ptr) { return static_cast<uint32_t>(__cvta_generic_to_shared(ptr)); };
+  if (threadIdx.x == 0 && int(blockIdx.x) < tiles)
+    issue_chunk<kNt>(p, maps, tile_at(p, int(blockIdx.x), x_tiles), 0, smem_at(stage), smem_at(ident), smem_at(wbuf),
+                     p.projected ? smem_at(x0) : 0, smem_at(wp), bar0);
   int n = 0;  // chunks done by this block: chunk n uses buffers n % 2
   int k = 0;  // tiles done by this block: tile k's x0 uses buffer k % 2
   for (int t = int(blockIdx.x); t < tiles; t += int(gridDim.x), ++k) {
@@ -310,17 +316,18 @@ __global__ void __launch_bounds__(kThreads, 2) resize_sum_conv_kernel(ResizeSumC
     sum_weights(p, tl, sw);
     float acc[2][kNt][4] = {};
     for (int ch = 0; ch < chunks; ++ch, ++n) {
-      cp_async_wait<0>();
+      cuda::tma::wait_parity(bar0 + 8 * (n & 1), uint32_t(n >> 1) & 1);
+      cuda::tma::fence_proxy_async();
       __syncthreads();  // chunk n's copies are in; every warp is done with chunk n - 1's buffers
       const bool last = ch + 1 == chunks;
       const int64_t tn = last ? int64_t(t) + gridDim.x : t;
-      if (tn < tiles) {
+      if (threadIdx.x == 0 && tn < tiles) {
         const int nb = (n + 1) & 1;
-        fetch_chunk<kNt>(p, tile_at(p, int(tn), x_tiles), last ? 0 : ch + 1, stage + nb * p.stage_bytes,
-                         ident + nb * kTile, wbuf + nb * kWBuf, last ? x0 + ((k + 1) & 1) * kTile : nullptr,
-                         wp + nb * kWpBuf);
+        issue_chunk<kNt>(p, maps, tile_at(p, int(tn), x_tiles), last ? 0 : ch + 1, smem_at(stage + nb * p.stage_bytes),
+                         smem_at(ident + nb * kTile), smem_at(wbuf + nb * kWBuf),
+                         last && p.projected ? smem_at(x0 + ((k + 1) & 1) * kTile) : 0, smem_at(wp + nb * kWpBuf),
+                         bar0 + 8 * nb);
       }
-      cp_async_commit();
       sum_chunk(p, sw, stage + (n & 1) * p.stage_bytes, ident + (n & 1) * kTile, x0 + (k & 1) * kTile,
                 wp + (n & 1) * kWpBuf, ch, a);
       __syncthreads();
@@ -328,32 +335,31 @@ __global__ void __launch_bounds__(kThreads, 2) resize_sum_conv_kernel(ResizeSumC
     }
     store_tile<kNt>(p, tl, acc);
   }
-  cp_async_wait<0>();  // none left in flight at exit
 }
 
 template <int kNt>
-void launch(const ResizeSumConvParams& p, int x_tiles, int tiles, CudaStream stream) {
+void launch(const ResizeSumConvParams& p, const RscMaps& maps, int x_tiles, int tiles, CudaStream stream) {
   auto kernel = resize_sum_conv_kernel<kNt>;
   if (p.smem_bytes > 48 * 1024)
     CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, p.smem_bytes));
   const int64_t resident = cuda::resident_blocks(kernel, kThreads, size_t(p.smem_bytes));
   const unsigned grid = unsigned(tiles < resident ? tiles : resident);
-  kernel<<<grid, kThreads, size_t(p.smem_bytes), stream>>>(p, x_tiles, tiles);
+  kernel<<<grid, kThreads, size_t(p.smem_bytes), stream>>>(maps, p, x_tiles, tiles);
   CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace
 
-void launch_resize_sum_conv(const ResizeSumConvParams& p, CudaStream stream) {
+void launch_resize_sum_conv(const ResizeSumConvParams& p, const RscMaps& maps, CudaStream stream) {
   const int x_tiles = (p.width + kTx - 1) / kTx;
   const int64_t tiles = resize_sum_conv_tiles(p.batch, p.height, p.width);
   if (tiles == 0) return;
   switch (p.nt) {
-    case 1: launch<1>(p, x_tiles, int(tiles), stream); break;
-    case 2: launch<2>(p, x_tiles, int(tiles), stream); break;
-    case 3: launch<3>(p, x_tiles, int(tiles), stream); break;
-    case 4: launch<4>(p, x_tiles, int(tiles), stream); break;
-    case 5: launch<5>(p, x_tiles, int(tiles), stream); break;
+    case 1: launch<1>(p, maps, x_tiles, int(tiles), stream); break;
+    case 2: launch<2>(p, maps, x_tiles, int(tiles), stream); break;
+    case 3: launch<3>(p, maps, x_tiles, int(tiles), stream); break;
+    case 4: launch<4>(p, maps, x_tiles, int(tiles), stream); break;
+    case 5: launch<5>(p, maps, x_tiles, int(tiles), stream); break;
     default: KILN_ASSERT(!"resize_sum_conv nt");
   }
 }

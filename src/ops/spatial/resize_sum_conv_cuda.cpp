@@ -9,8 +9,50 @@
 #include "ops/spatial/resize_sum_cuda.h"
 #include "ops/spatial/spatial_cuda.h"
 #include "runtime/cuda/cuda_kernel_context.h"
+#include "runtime/cuda/tensor_map.h"
 
 namespace kiln::spatial {
+namespace {
+
+// Rows of `width` fp16 channels `rows` deep (and `heads` such stacks, `head` elements apart).
+cuda::RowStack rows_of(const void* base, int64_t width, int64_t rows, int64_t heads = 1, int64_t head = 0) {
+  cuda::RowStack s;
+  s.base = base;
+  s.width = width, s.rows = rows, s.heads = heads;
+  s.row = width, s.head = head ? head : width * rows, s.outer = s.head * heads;
+  return s;
+}
+
+RscMaps staging_maps(CudaKernelContext& ctx, const ResizeSumConvParams& p, const RscLayout& l) {
+  std::vector<cuda::RowStack> stacks;
+  std::vector<int> boxes;
+  for (int i = 0; i < p.banded; ++i) {  // rows of in_w columns, batch · in_h of them
+    const RscSource& s = p.in[i];
+    stacks.push_back(rows_of(s.x, p.channels, s.in_w, int64_t(p.batch) * s.in_h, int64_t(s.in_w) * p.channels));
+    boxes.push_back(l.cols[i]);
+  }
+  const int64_t pixels = int64_t(p.batch) * p.height * p.width;
+  if (p.ident) stacks.push_back(rows_of(p.ident, p.channels, pixels)), boxes.push_back(kRscTileX);
+  if (p.projected) {
+    stacks.push_back(rows_of(p.x0, kRscChunk, pixels)), boxes.push_back(kRscTileX);
+    stacks.push_back(rows_of(p.wp, p.channels, kRscChunk)), boxes.push_back(kRscChunk);
+  }
+  stacks.push_back(rows_of(p.w, p.channels, p.classes)), boxes.push_back(32 * p.nt);
+  for (const cuda::RowStack& s : stacks)
+    if (!cuda::tiled_rows_fit(s)) ctx.unsupported("a ResizeSumConv operand is not 16-byte aligned or too large for TMA");
+  RscMaps m{};
+  size_t k = 0;
+  for (int i = 0; i < p.banded; ++i, ++k) m.in[i] = cuda::tiled_rows_map(stacks[k], boxes[k]);
+  if (p.ident) m.ident = cuda::tiled_rows_map(stacks[k], boxes[k]), ++k;
+  if (p.projected) {
+    m.x0 = cuda::tiled_rows_map(stacks[k], boxes[k]), ++k;
+    m.wp = cuda::tiled_rows_map(stacks[k], boxes[k]), ++k;
+  }
+  m.w = cuda::tiled_rows_map(stacks[k], boxes[k]);
+  return m;
+}
+
+}  // namespace
 
 void resize_sum_conv_cuda(CudaKernelContext& ctx) {
   const size_t n = ctx.num_inputs();
@@ -68,7 +110,7 @@ void resize_sum_conv_cuda(CudaKernelContext& ctx) {
   p.bias_f32 = b.dtype == DType::kF32, p.y_f32 = y.dtype == DType::kF32;
   p.ident_off = int(l->ident_off), p.a_off = int(l->a_off), p.w_off = int(l->w_off);
   p.stage_off = int(l->stage_off), p.stage_bytes = int(l->stage_bytes), p.smem_bytes = int(l->smem_bytes);
-  launch_resize_sum_conv(p, ctx.stream());
+  launch_resize_sum_conv(p, staging_maps(ctx, p, *l), ctx.stream());
 }
 
 }  // namespace kiln::spatial

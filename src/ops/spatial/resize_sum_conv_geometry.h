@@ -13,13 +13,15 @@ inline constexpr int kRscMaxBanded = 3;   // resized inputs (every input but the
 inline constexpr int kRscMaxClasses = 160;
 inline constexpr int64_t kRscPixelBytes = kRscChunk * 2;
 inline constexpr int64_t kRscSmemLimit = 227 * 1024;  // sm_90's opt-in shared memory a block
+inline constexpr int64_t kRscAlignSlack = 1024;       // the kernel aligns its buffers to 1024 bytes (TMA's swizzle)
 
 // n8 tiles a warp of the conv: 4 warp columns of 8 * nt output channels.
 inline constexpr int rsc_nt(int64_t classes) { return int((classes + 31) / 32); }
 
-// Dynamic shared memory, in bytes from 0: the identity's two [kRscTileX] pixel buffers, the
-// summed tile A [kRscTileX], W's two [32 nt] chunk buffers, then two stage buffers, each every
-// banded input's two source rows of `cols` pixels and kRscBand - 1 pixels of padding.
+// Dynamic shared memory, in bytes from its first 1024-byte boundary: the identity's two
+// [kRscTileX] pixel buffers, the summed tile A [kRscTileX], W's two [32 nt] chunk buffers, then
+// two stage buffers, each every banded input's two source rows of `cols` pixels (a multiple of
+// 8) and kRscBand pixels of padding. Every buffer starts on a 1024-byte boundary.
 struct RscLayout {
   int ident = -1;  // the input read at the output size (taps 1, 0), or -1
   int banded = 0;

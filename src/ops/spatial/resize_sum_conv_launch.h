@@ -1,6 +1,8 @@
 // ResizeSumConv on the GPU (ops/spatial/resize_sum_conv.h has the op): plain data for the
 // launcher in resize_sum_conv.cu, so nvcc never sees the op headers.
 #pragma once
+#include <cuda.h>
+
 #include <cstdint>
 
 #include "ops/spatial/resize_sum_conv_geometry.h"
@@ -40,11 +42,20 @@ struct ResizeSumConvParams {
   int x0_off = 0, wp_off = 0;
 };
 
+// TMA maps (runtime/cuda/tensor_map.h) of what the kernel stages, 128-byte swizzled boxes of 64
+// channels: per banded input a source row's `cols` columns (coordinates: channel, column,
+// b · in_h + row), the identity's or x0's 64 pixels (channel, token), W's 32 nt rows and Wp's
+// 64 (channel, row).
+struct RscMaps {
+  CUtensorMap in[kRscMaxBanded];
+  CUtensorMap ident, x0, w, wp;
+};
+
 // One tile per (output row, kRscTileX pixels); each walks every channel chunk.
 inline int64_t resize_sum_conv_tiles(int64_t batch, int64_t height, int64_t width) {
   return (width + kRscTileX - 1) / kRscTileX * batch * height;
 }
 
-void launch_resize_sum_conv(const ResizeSumConvParams& p, CudaStream stream);
+void launch_resize_sum_conv(const ResizeSumConvParams& p, const RscMaps& maps, CudaStream stream);
 
 }  // namespace kiln::spatial

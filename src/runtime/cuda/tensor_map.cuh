@@ -30,6 +30,14 @@ __device__ __forceinline__ void fence_barrier_init() {
 #endif
 }
 
+// Orders this thread's earlier generic-proxy accesses to shared memory (loads, stores, ldmatrix)
+// before its later async-proxy ones (the copies it issues next).
+__device__ __forceinline__ void fence_proxy_async() {
+#if KILN_TMA
+  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+#endif
+}
+
 // One arrival that also expects `bytes` of copies to complete the phase.
 __device__ __forceinline__ void arrive_expect_tx(uint32_t bar, uint32_t bytes) {
 #if KILN_TMA
