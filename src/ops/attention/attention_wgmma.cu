@@ -234,7 +234,7 @@ __global__ void __launch_bounds__(kThreads, 2) attention_f16_wgmma(const __grid_
     if (threadIdx.x == 0)
       for (int j = 0; j < kStages && j < tiles; ++j) load_kv(j);
     asm volatile("cp.async.wait_group 0;\n" ::);
-    wgmma::fence_proxy_async();  // Q, written by cp.async, read by wgmma
+    cuda::tma::fence_proxy_async();  // Q, written by cp.async, read by wgmma
     __syncthreads();
 
     float acc[32], s[32], m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f}, alpha[2];

@@ -62,13 +62,6 @@ template <int N> __device__ __forceinline__ void wait() {
   asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
 #endif
 }
-// Shared memory written through the generic proxy (cp.async, stores) becomes visible to the
-// tensor cores' async proxy: each writing thread, after its writes land, before the barrier.
-__device__ __forceinline__ void fence_proxy_async() {
-#if KILN_WGMMA
-  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-#endif
-}
 
 #define KILN_WGMMA_D32                                                                                           \
   "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, " \

@@ -30,8 +30,9 @@ __device__ __forceinline__ void fence_barrier_init() {
 #endif
 }
 
-// Orders this thread's earlier generic-proxy accesses to shared memory (loads, stores, ldmatrix)
-// before its later async-proxy ones (the copies it issues next).
+// Orders this thread's earlier generic-proxy accesses to shared memory (loads, stores, ldmatrix,
+// cp.async once waited for) before its later async-proxy ones (the copies it issues next, wgmma's
+// operand reads).
 __device__ __forceinline__ void fence_proxy_async() {
 #if KILN_TMA
   asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
