@@ -73,12 +73,15 @@ bool attention_packed_kv(const OpContextBase& ctx, bool v_given) {
   return true;
 }
 
-int64_t packed_kv_heads(const OpContextBase& ctx, const Dims& kv) {
+PackedKv packed_kv_layout(const OpContextBase& ctx, const Dims& kv) {
   if (kv.size() != 4) ctx.invalid("packed K/V input must be [B, Nk, 2H, D], got " + dims_to_string(kv));
   if (kv[2] % 2 != 0)
     ctx.invalid("packed K/V input has " + std::to_string(kv[2]) +
                 " heads; packed_kv = 1 needs an even count (K's heads, then V's)");
-  return kv[2] / 2;
+  PackedKv l;
+  l.heads = kv[2] / 2, l.nk = kv[1], l.d = kv[3];
+  l.row = kv[2] * l.d, l.head = l.d, l.outer = l.nk * l.row, l.v_offset = l.heads * l.d;
+  return l;
 }
 
 namespace {
@@ -86,14 +89,13 @@ namespace {
 // The plain [B, H, S, D] copy of a seq_first tensor, and back: the same swap.
 Tensor swapped_1_2(const Tensor& t) { return tensor_ops::permute(t, {0, 2, 1, 3}); }
 
-// K (first_head 0) or V (first_head H) of a packed [B, Nk, 2H, D] input in the plain
+// K (offset 0) or V (offset l.v_offset) of a packed [B, Nk, 2H, D] input in the plain
 // [B, H, Nk, D] layout: the same elements the unpacked form's swapped_1_2 copies, so the
 // reference computes the same bits either way.
-Tensor packed_half(const Tensor& kv, int64_t heads, int64_t first_head) {
-  const int64_t nk = kv.dim(1), d = kv.dim(3), row = kv.dim(2) * d;
-  const Dims dims{kv.dim(0), heads, nk, d};
+Tensor packed_half(const Tensor& kv, const PackedKv& l, int64_t offset) {
+  const Dims dims{kv.dim(0), l.heads, l.nk, l.d};
   Tensor out(kv.dtype(), dims);
-  tensor_ops::strided_copy(dtype_size(kv.dtype()), out.raw(), dims, kv.raw(), first_head * d, {nk * row, d, row, 1});
+  tensor_ops::strided_copy(dtype_size(kv.dtype()), out.raw(), dims, kv.raw(), offset, {l.outer, l.head, l.row, 1});
   return out;
 }
 
@@ -101,7 +103,7 @@ Tensor packed_half(const Tensor& kv, int64_t heads, int64_t first_head) {
 Shape unpacked_kv_shape(const InferContext& ctx, Shape kv) {
   if (kv.size() != 4) ctx.invalid("packed K/V input must be [B, Nk, 2H, D], got " + shape_to_string(kv));
   Dim& heads = kv[2];
-  if (heads.known()) heads = Dim(packed_kv_heads(ctx, {1, 1, heads.value, 1}));
+  if (heads.known()) heads = Dim(packed_kv_layout(ctx, {1, 1, heads.value, 1}).heads);
   else heads = Dim();
   return kv;
 }
@@ -231,9 +233,9 @@ std::vector<Tensor> attention_cpu(const KernelContext& ctx) {
   const Tensor q = seq_first[0] ? swapped_1_2(ctx.input(0)) : ctx.input(0);
   Tensor k, v;
   if (packed) {
-    const int64_t heads = packed_kv_heads(ctx, ctx.input(1).dims());
-    k = packed_half(ctx.input(1), heads, 0);
-    v = packed_half(ctx.input(1), heads, heads);
+    const PackedKv l = packed_kv_layout(ctx, ctx.input(1).dims());
+    k = packed_half(ctx.input(1), l, 0);
+    v = packed_half(ctx.input(1), l, l.v_offset);
   } else {
     k = seq_first[1] ? swapped_1_2(ctx.input(1)) : ctx.input(1);
     v = seq_first[2] ? swapped_1_2(ctx.input(2)) : ctx.input(2);

@@ -77,9 +77,9 @@ RowStrides row_strides(const Dims& dims, bool seq_first) {
 }
 
 // K and V as the kernels read them: their [..., H, S, D] views, bases and row strides. A packed
-// input (packed_kv = 1) [B, Nk, 2H, D] is read in place: K from its base, V H·D elements on,
-// both with rows 2H·D apart; with D % 8 == 0 every base and stride stays a multiple of 8
-// elements, so the fp16 kernels' 16-byte loads (flash::vector_loads) still apply.
+// input (packed_kv = 1) [B, Nk, 2H, D] is read in place where packed_kv_layout puts K and V;
+// with D % 8 == 0 every base and stride stays a multiple of 8 elements, so the fp16 kernels'
+// 16-byte loads (flash::vector_loads) still apply.
 struct KvOperands {
   const void *k = nullptr, *v = nullptr;
   Dims kd, vd;
@@ -92,13 +92,12 @@ KvOperands kv_operands(CudaKernelContext& ctx, int rank, const std::array<bool, 
   const DeviceTensor& k = ctx.input(1);
   o.dtype = k.dtype;
   if (attention_packed_kv(ctx, ctx.has_input(2))) {
-    const int64_t heads = packed_kv_heads(ctx, k.dims);
+    const PackedKv l = packed_kv_layout(ctx, k.dims);
     if (rank != 4) ctx.invalid("packed_kv = 1 needs rank-4 Q, K and V");
-    const int64_t nk = k.dims[1], d = k.dims[3], row = 2 * heads * d;
     o.k = k.data();
-    o.v = static_cast<const char*>(k.data()) + heads * d * int64_t(dtype_size(k.dtype));
-    o.kd = o.vd = {k.dims[0], heads, nk, d};
-    o.sk = o.sv = {nk * row, d, row};
+    o.v = static_cast<const char*>(k.data()) + l.v_offset * int64_t(dtype_size(k.dtype));
+    o.kd = o.vd = {k.dims[0], l.heads, l.nk, l.d};
+    o.sk = o.sv = {l.outer, l.head, l.row};
     return o;
   }
   const DeviceTensor& v = ctx.input(2);

@@ -36,10 +36,17 @@ float attention_scale(const OpContextBase& ctx, int64_t d);
 std::array<bool, 4> attention_seq_first(const OpContextBase& ctx, size_t rank);
 // The packed_kv attribute: true for 1. Invalid unless 0 or 1, and unless V (input 2) is given
 // exactly when unpacked and a packed node's seq_first flags K and V (the packed tensor's rank and
-// even head count are checked where its shape is known: packed_kv_heads).
+// even head count are checked where its shape is known: packed_kv_layout).
 bool attention_packed_kv(const OpContextBase& ctx, bool v_given);
-// K's and V's head count H of a packed [B, Nk, 2H, D] input; invalid unless rank 4 and 2H even.
-int64_t packed_kv_heads(const OpContextBase& ctx, const Dims& kv);
+// Where K and V sit in a packed [B, Nk, 2H, D] input, as [B, H, Nk, D] views: K at element 0, V
+// at v_offset = H·D, both with strides (outer, head, row) = (Nk·2H·D, D, 2H·D). The CPU
+// reference copies them out by these, the CUDA kernels read them in place. Invalid unless rank 4
+// and 2H even.
+struct PackedKv {
+  int64_t heads = 0, nk = 0, d = 0;
+  int64_t outer = 0, head = 0, row = 0, v_offset = 0;  // elements
+};
+PackedKv packed_kv_layout(const OpContextBase& ctx, const Dims& kv);
 // [B, S, H, D] <-> [B, H, S, D] dims (Shape or Dims): axes 1 and 2 swapped, the same map both ways.
 template <class D> D swap_axes_1_2(D dims) {
   std::swap(dims[1], dims[2]);

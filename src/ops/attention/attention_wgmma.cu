@@ -146,8 +146,8 @@ __device__ __forceinline__ void store_partial(const AttentionParams& p, const fl
   }
 }
 
-// How the kernel finds K and V tiles: TMA maps of their row stacks, and whether dims 1 and 2 of
-// the maps are (head, row) rather than (row, head) (tensor_map.h orders them by stride).
+// How the kernel finds K and V tiles: TMA maps of their row stacks, and whether each map puts
+// heads before rows (cuda::rows_head_inner: seq_first and packed K/V do).
 struct KvMaps {
   CUtensorMap k, v;
   bool k_head_inner, v_head_inner;
@@ -337,8 +337,8 @@ void launch_attention_f16_wgmma(const AttentionParams& p, cudaStream_t stream) {
   const cuda::RowStack k = kv_rows(p, p.k, p.sk, p.d), v = kv_rows(p, p.v, p.sv, p.dv);
   maps.k = cuda::tiled_rows_map(k, kBN);
   maps.v = cuda::tiled_rows_map(v, kBN);
-  maps.k_head_inner = k.head < k.row;
-  maps.v_head_inner = v.head < v.row;
+  maps.k_head_inner = cuda::rows_head_inner(k);
+  maps.v_head_inner = cuda::rows_head_inner(v);
   const dim3 grid(unsigned((int64_t(p.nq) + kBM - 1) / kBM), unsigned(p.batch < 65535 ? p.batch : 65535),
                   unsigned(p.splits));
   attention_f16_wgmma<<<grid, kThreads, kSmemBytes, stream>>>(maps, p);

@@ -8,6 +8,7 @@
 
 #include "ops/norm/norm_common.h"
 #include "ops/norm/norm_ops.h"
+#include "ops/norm/patch_row_map.h"
 #include "ops/registry.h"
 
 namespace kiln::norm {
@@ -60,18 +61,17 @@ std::vector<Tensor> cpu(const KernelContext& ctx) {
   ln.attrs.set("epsilon", ctx.attrs().get_float("epsilon", 1e-5f));
   Tensor y = run_cpu_reference(ln, {&x, &ctx.input(1), ctx.has_input(2) ? &ctx.input(2) : nullptr});
 
-  const int64_t wh = g.height / p, ww = g.width / p;
-  Tensor rows(y.dtype(), {B, wh * ww, p * p * C});
+  // The kernel's row map, one picture at a time (its rows fit 32 bits: patch_rows_geometry);
+  // the tests check it against the 6-D gather it stands for.
+  const int64_t hw = g.height * g.width;
+  const norm::PatchRowMap map{uint32_t(g.height), uint32_t(g.width), uint32_t(p)};
+  Tensor rows(y.dtype(), {B, hw / (p * p), p * p * C});
   const size_t row_bytes = size_t(C) * dtype_size(y.dtype());
   const auto* src = static_cast<const unsigned char*>(y.raw());
   auto* dst = static_cast<unsigned char*>(rows.raw());
   for (int64_t b = 0; b < B; ++b)
-    for (int64_t ty = 0; ty < g.height; ++ty)
-      for (int64_t tx = 0; tx < g.width; ++tx) {
-        const int64_t from = (b * g.height + ty) * g.width + tx;
-        const int64_t to = ((b * wh + ty / p) * ww + tx / p) * p * p + (ty % p) * p + tx % p;
-        std::memcpy(dst + size_t(to) * row_bytes, src + size_t(from) * row_bytes, row_bytes);
-      }
+    for (int64_t t = 0; t < hw; ++t)
+      std::memcpy(dst + size_t(b * hw + map(uint32_t(t))) * row_bytes, src + size_t(b * hw + t) * row_bytes, row_bytes);
   return {y, rows};
 }
 

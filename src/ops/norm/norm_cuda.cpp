@@ -1,5 +1,6 @@
 // Host side of the norm family on the GPU: LayerNormalization (shapes, parameter layout, optional
-// statistics) and kiln.LayerNormPatchRows (the same kernel with the window row map), InstanceNormalization and kiln.GroupNorm (one launcher: instance norm is groups = C).
+// statistics) and kiln.LayerNormPatchRows (the same kernel with the window row map),
+// InstanceNormalization and kiln.GroupNorm (one launcher: instance norm is groups = C).
 #include "ops/norm/norm_cuda.h"
 
 #include "ops/op_util.h"

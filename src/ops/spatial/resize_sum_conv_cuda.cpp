@@ -23,32 +23,26 @@ cuda::RowStack rows_of(const void* base, int64_t width, int64_t rows, int64_t he
   return s;
 }
 
+// The kernel gives every copy (channel, row, stack, 0) coordinates: each stack here has its
+// rows inner (rows_head_inner false).
 RscMaps staging_maps(CudaKernelContext& ctx, const ResizeSumConvParams& p, const RscLayout& l) {
-  std::vector<cuda::RowStack> stacks;
-  std::vector<int> boxes;
+  const auto map = [&](const cuda::RowStack& s, int box_rows) {
+    if (!cuda::tiled_rows_fit(s)) ctx.unsupported("a ResizeSumConv operand is not 16-byte aligned or too large for TMA");
+    KILN_ASSERT(!cuda::rows_head_inner(s));
+    return cuda::tiled_rows_map(s, box_rows);
+  };
+  RscMaps m{};
   for (int i = 0; i < p.banded; ++i) {  // rows of in_w columns, batch · in_h of them
     const RscSource& s = p.in[i];
-    stacks.push_back(rows_of(s.x, p.channels, s.in_w, int64_t(p.batch) * s.in_h, int64_t(s.in_w) * p.channels));
-    boxes.push_back(l.cols[i]);
+    m.in[i] = map(rows_of(s.x, p.channels, s.in_w, int64_t(p.batch) * s.in_h, int64_t(s.in_w) * p.channels), l.cols[i]);
   }
   const int64_t pixels = int64_t(p.batch) * p.height * p.width;
-  if (p.ident) stacks.push_back(rows_of(p.ident, p.channels, pixels)), boxes.push_back(kRscTileX);
+  if (p.ident) m.ident = map(rows_of(p.ident, p.channels, pixels), kRscTileX);
   if (p.projected) {
-    stacks.push_back(rows_of(p.x0, kRscChunk, pixels)), boxes.push_back(kRscTileX);
-    stacks.push_back(rows_of(p.wp, p.channels, kRscChunk)), boxes.push_back(kRscChunk);
+    m.x0 = map(rows_of(p.x0, kRscChunk, pixels), kRscTileX);
+    m.wp = map(rows_of(p.wp, p.channels, kRscChunk), kRscChunk);
   }
-  stacks.push_back(rows_of(p.w, p.channels, p.classes)), boxes.push_back(32 * p.nt);
-  for (const cuda::RowStack& s : stacks)
-    if (!cuda::tiled_rows_fit(s)) ctx.unsupported("a ResizeSumConv operand is not 16-byte aligned or too large for TMA");
-  RscMaps m{};
-  size_t k = 0;
-  for (int i = 0; i < p.banded; ++i, ++k) m.in[i] = cuda::tiled_rows_map(stacks[k], boxes[k]);
-  if (p.ident) m.ident = cuda::tiled_rows_map(stacks[k], boxes[k]), ++k;
-  if (p.projected) {
-    m.x0 = cuda::tiled_rows_map(stacks[k], boxes[k]), ++k;
-    m.wp = cuda::tiled_rows_map(stacks[k], boxes[k]), ++k;
-  }
-  m.w = cuda::tiled_rows_map(stacks[k], boxes[k]);
+  m.w = map(rows_of(p.w, p.channels, p.classes), 32 * p.nt);
   return m;
 }
 

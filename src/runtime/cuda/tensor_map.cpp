@@ -37,8 +37,7 @@ bool tiled_rows_fit(const RowStack& s) {
 }
 
 CUtensorMap tiled_rows_map(const RowStack& s, int box_rows) {
-  // Dims 1 and 2 (row, head) in the order of their strides: the encoder wants them ascending.
-  const bool head_inner = s.head < s.row;
+  const bool head_inner = rows_head_inner(s);
   const cuuint64_t dims[4] = {cuuint64_t(s.width), cuuint64_t(head_inner ? s.heads : s.rows),
                               cuuint64_t(head_inner ? s.rows : s.heads), cuuint64_t(s.outers)};
   const cuuint64_t strides[3] = {cuuint64_t(2 * (head_inner ? s.head : s.row)),

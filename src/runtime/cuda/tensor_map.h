@@ -20,10 +20,15 @@ struct RowStack {
 // the encoder's ranges.
 bool tiled_rows_fit(const RowStack& s);
 
-// A map of fp16 boxes of 64 columns × box_rows rows, 128-byte swizzled (the wgmma layout), read
-// at coordinates (column, row, head, outer) whatever order the strides put the dims in
-// (tma_load_rows in tensor_map.cuh); out-of-range rows and columns read as zeros. Fails with
-// kInternal when the driver refuses (tiled_rows_fit said yes).
+// Whether tiled_rows_map puts s's heads before its rows: the encoder wants the dims' strides
+// ascending, so a stack whose head stride is below its row stride ([B, S, H, D] read per head)
+// is mapped (column, head, row, outer), any other (column, row, head, outer). A kernel gives the
+// copy its coordinates in that order (tma::load_4d, tensor_map.cuh).
+inline bool rows_head_inner(const RowStack& s) { return s.head < s.row; }
+
+// A map of fp16 boxes of 64 columns × box_rows rows (one head, one outer item), 128-byte
+// swizzled (the wgmma layout), with the dims in rows_head_inner's order; out-of-range rows and
+// columns read as zeros. Fails with kInternal when the driver refuses (tiled_rows_fit said yes).
 CUtensorMap tiled_rows_map(const RowStack& s, int box_rows);
 
 }  // namespace kiln::cuda
