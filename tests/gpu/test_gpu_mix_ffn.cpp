@@ -1,11 +1,12 @@
-// MixFFN's CUDA kernel against the CPU reference (the four replaced nodes' references in turn,
-// with their float16 roundings): C 32/64/128, Hd 64 to 512, images on and off the 8 x 16 tile
-// (ragged both ways, one row, one column, one token), 1-3 images, float32 or float16 streams,
-// every activation. Cases run three times on one executor: first run, planned arena, CUDA Graph
-// replay. Then the reference SegFormers as `kiln build --fp16` makes them, with and without
-// fuse_mix_ffn.
+// MixFFN's CUDA kernels (wgmma and mma.sync) against the CPU reference (the four replaced
+// nodes' references in turn, with their float16 roundings): C 32/64/128, Hd 64 to 512, images on
+// and off the 8 x 16 tile (ragged both ways, one row, one column, one token), 1-3 images,
+// float32 or float16 streams, every activation. Cases run three times on one executor: first
+// run, planned arena, CUDA Graph replay. Then the reference SegFormers as `kiln build --fp16`
+// makes them, with and without fuse_mix_ffn.
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -13,10 +14,12 @@
 #include "fused_model_check.h"
 #include "gpu_compare.h"
 #include "onnx/importer.h"
+#include "ops/conv/mix_ffn_launch.h"
 #include "ops/op.h"
 #include "passes/convert_precision.h"
 #include "passes/pipeline.h"
 #include "runtime/cpu_executor.h"
+#include "runtime/cuda/gpu_arch.h"
 
 namespace kiln::gpu_test {
 namespace {
@@ -48,17 +51,42 @@ GpuCase make_case(const MixCase& m, uint64_t seed) {
   return g;
 }
 
+// Sends launches to the mma.sync kernel while it lives (mix_ffn_launch.h).
+struct MmaSyncOnly {
+  MmaSyncOnly() { conv::set_mix_ffn_wgmma_allowed(false); }
+  ~MmaSyncOnly() { conv::set_mix_ffn_wgmma_allowed(true); }
+};
+
+// Every case on the kernel launch_mix_ffn picks (the wgmma one for C 64 and 128 on Hopper), then
+// on the mma.sync one.
 void run_cases(const std::vector<MixCase>& cases, uint64_t seed) {
-  for (const MixCase& m : cases) {
-    char what[160];
-    std::snprintf(what, sizeof what, "%s b%lld %lldx%lld c%lld hd%lld %s", m.x == DType::kF32 ? "f32" : "f16",
-                  static_cast<long long>(m.b), static_cast<long long>(m.h), static_cast<long long>(m.w),
-                  static_cast<long long>(m.c), static_cast<long long>(m.hd), m.act);
-    SCOPED_TRACE(what);
-    expect_gpu_matches_cpu(make_case(m, seed));
-    seed += 16;
-    if (::testing::Test::HasFatalFailure()) return;
+  for (bool mma_sync : {false, true}) {
+    std::optional<MmaSyncOnly> only;
+    if (mma_sync) only.emplace();
+    uint64_t s = seed;
+    for (const MixCase& m : cases) {
+      char what[160];
+      std::snprintf(what, sizeof what, "%s b%lld %lldx%lld c%lld hd%lld %s%s", m.x == DType::kF32 ? "f32" : "f16",
+                    static_cast<long long>(m.b), static_cast<long long>(m.h), static_cast<long long>(m.w),
+                    static_cast<long long>(m.c), static_cast<long long>(m.hd), m.act, mma_sync ? " mma.sync" : "");
+      SCOPED_TRACE(what);
+      expect_gpu_matches_cpu(make_case(m, s));
+      s += 16;
+      if (::testing::Test::HasFatalFailure()) return;
+    }
   }
+}
+
+// On Hopper the 64- and 128-channel MixFFNs run on the wgmma kernel, so the cases above test it.
+TEST(GpuMixFfn, WgmmaKernelOnHopper) {
+  conv::MixFfnParams p;
+  for (int c : {32, 64, 128}) {
+    p.channels = c;
+    EXPECT_EQ(conv::mix_ffn_uses_wgmma(p), c != 32 && cuda_hopper()) << c;
+  }
+  MmaSyncOnly only;
+  p.channels = 64;
+  EXPECT_FALSE(conv::mix_ffn_uses_wgmma(p));
 }
 
 TEST(GpuMixFfn, Widths) {

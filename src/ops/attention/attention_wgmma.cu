@@ -64,11 +64,7 @@ __device__ __forceinline__ void load_swizzled(uint32_t tile, const __half* g, in
   }
 }
 
-// Keeps the compiler from moving registers a running wgmma reads or writes.
-template <int N> __device__ __forceinline__ void pin(float (&r)[N]) {
-#pragma unroll
-  for (int i = 0; i < N; ++i) asm volatile("" : "+f"(r[i])::"memory");
-}
+using wgmma::pin;
 
 // One tile of the online softmax in log2 units, as attention_f16_wide.cuh: the scores s of key
 // tile j become probabilities in place (keys past Nk at 0), the row state (m, this lane's part
@@ -132,13 +128,20 @@ __device__ __forceinline__ void pack_p(const float (&s)[32], uint32_t (&pa)[kBN 
 __device__ __forceinline__ void store_partial(const AttentionParams& p, const float (&acc)[32], int h, int64_t prow,
                                               float m, float l, int t) {
   float* pacc = p.partial + prow * p.dv;
+  // Pairs of columns in one 8-byte store where dv is even (the rows are then 8-byte aligned): the
+  // scalar stores queued behind each other at the end of small split grids (c108).
+  const bool pairs = p.dv % 2 == 0;
 #pragma unroll
-  for (int n = 0; n < 8; ++n)
-#pragma unroll
-    for (int e = 0; e < 2; ++e) {
-      const int c = n * 8 + 2 * t + e;
-      if (c < p.dv) pacc[c] = acc[4 * n + 2 * h + e];
+  for (int n = 0; n < 8; ++n) {
+    const int c = n * 8 + 2 * t;
+    if (pairs && c + 1 < p.dv) {
+      *reinterpret_cast<float2*>(pacc + c) = make_float2(acc[4 * n + 2 * h], acc[4 * n + 2 * h + 1]);
+      continue;
     }
+#pragma unroll
+    for (int e = 0; e < 2; ++e)
+      if (c + e < p.dv) pacc[c + e] = acc[4 * n + 2 * h + e];
+  }
   if (t == 0) {
     float* ml = p.partial + int64_t(p.splits) * p.batch * p.nq * p.dv + 2 * prow;
     ml[0] = m;
@@ -303,11 +306,6 @@ __global__ void __launch_bounds__(kThreads, 2) attention_f16_wgmma(const __grid_
   }
 }
 
-bool hopper_gpu() {
-  static const bool hopper = cuda_gpu_arch() == "sm_90";
-  return hopper;
-}
-
 // The row stacks of K and V as tensor_map.h describes them.
 cuda::RowStack kv_rows(const AttentionParams& p, const void* base, const RowStrides& r, int width) {
   cuda::RowStack s;
@@ -323,7 +321,7 @@ bool attention_f16_wgmma_fits(const AttentionParams& p) {
   const int w = p.d > p.dv ? p.d : p.dv;
   return p.mask.kind == MaskKind::kNone && w > 32 && w <= kD && p.scale > 0.f && flash::vector_loads(p) &&
          p.batch % p.heads == 0 && cuda::tiled_rows_fit(kv_rows(p, p.k, p.sk, p.d)) &&
-         cuda::tiled_rows_fit(kv_rows(p, p.v, p.sv, p.dv)) && hopper_gpu();
+         cuda::tiled_rows_fit(kv_rows(p, p.v, p.sv, p.dv)) && cuda_hopper();
 }
 
 bool attention_f16_uses_wgmma(const AttentionParams& p) {

@@ -1,8 +1,8 @@
-// Hopper warpgroup MMAs (wgmma, sm_90a) for the attention kernels: shared-memory descriptors of
-// 128-byte-swizzled tiles, the m64n64k16 fp16 → fp32 products with A from shared memory (SS) or
-// registers (RS), and the fences and waits around them. Device code only; every function here
-// compiles to nothing but a trap outside sm_90a (the compute_90 PTX this build also embeds), so
-// callers dispatch to it only on a compute capability 9.0 GPU (attention_wgmma.cu).
+// Hopper warpgroup MMAs (wgmma, sm_90a) for the attention and MixFFN kernels: shared-memory
+// descriptors of 128-byte-swizzled tiles, the m64nNk16 fp16 → fp32 products with A from shared
+// memory (SS) or registers (RS), and the fences and waits around them. Device code only; every
+// function here compiles to nothing but a trap outside sm_90a (the compute_90 PTX this build
+// also embeds), so callers dispatch to it only on a compute capability 9.0 GPU (cuda_hopper()).
 //
 // Tiles. Every operand tile is rows of 64 fp16 (128 bytes), rows r..r+7 forming one 1024-byte
 // swizzle atom whose 16-byte chunk c of row r sits at chunk c ^ (r % 8) — the 128B swizzle the
@@ -99,7 +99,57 @@ __device__ __forceinline__ void mma_rs_bt(float (&d)[32], const uint32_t (&a)[4]
 #endif
 }
 
+// d (+)= A·B, m64nNk16 for N = 16, 32 or 64: A K-major and B MN-major in shared memory (the
+// MixFFN kernel's weights, [K][N] row-major as the graph stores them). N below 64 reads columns
+// [n0, n0 + N) of a 64-column tile: the descriptor starts 2·n0 bytes into the rows, inside the
+// first 128 bytes, so the swizzle's base offset stays 0.
+template <int N> __device__ __forceinline__ void mma_ss_bt(float (&d)[N / 2], uint64_t a, uint64_t b, int accumulate);
+
+template <> __device__ __forceinline__ void mma_ss_bt<64>(float (&d)[32], uint64_t a, uint64_t b, int accumulate) {
+#if KILN_WGMMA
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 " KILN_WGMMA_D32 ", %32, %33, p, 1, 1, 0, 1;\n}\n"
+      : KILN_WGMMA_D32_OPERANDS(d)
+      : "l"(a), "l"(b), "r"(accumulate));
+#else
+  __trap();
+#endif
+}
+
+template <> __device__ __forceinline__ void mma_ss_bt<32>(float (&d)[16], uint64_t a, uint64_t b, int accumulate) {
+#if KILN_WGMMA
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %18, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n32k16.f32.f16.f16 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15}, %16, %17, p, 1, 1, 0, 1;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]),
+        "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15])
+      : "l"(a), "l"(b), "r"(accumulate));
+#else
+  __trap();
+#endif
+}
+
+template <> __device__ __forceinline__ void mma_ss_bt<16>(float (&d)[8], uint64_t a, uint64_t b, int accumulate) {
+#if KILN_WGMMA
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %10, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n16k16.f32.f16.f16 {%0, %1, %2, %3, %4, %5, %6, %7}, %8, %9, p, 1, 1, 0, 1;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7])
+      : "l"(a), "l"(b), "r"(accumulate));
+#else
+  __trap();
+#endif
+}
+
 #undef KILN_WGMMA_D32
 #undef KILN_WGMMA_D32_OPERANDS
+
+// Keeps the compiler from moving registers a running wgmma reads or writes.
+template <int N> __device__ __forceinline__ void pin(float (&r)[N]) {
+#pragma unroll
+  for (int i = 0; i < N; ++i) asm volatile("" : "+f"(r[i])::"memory");
+}
 
 }  // namespace kiln::attention::wgmma

@@ -22,15 +22,14 @@
 // recomputed on the halo rows (192 / 128): 57 µs at the measured 754 TFLOP/s.
 #include <cuda_fp16.h>
 
+#include <atomic>
 #include <cstdint>
-#include <type_traits>
 
 #include "kiln/status.h"
 #include "ops/attention/mma_f16.cuh"
 #include "ops/conv/mix_ffn_launch.h"
-#include "ops/elementwise/gelu_erf_fast.h"
-#include "ops/linear/epilogue_math.cuh"
-#include "runtime/cuda/kernel_util.cuh"
+#include "ops/conv/mix_ffn_tile.cuh"
+#include "runtime/cuda/gpu_arch.h"
 
 namespace kiln::conv {
 namespace {
@@ -42,121 +41,22 @@ using attention::ldmatrix_x4;
 using attention::ldmatrix_x4_trans;
 using attention::mma16816;
 using attention::pack_half2;
-using linear::EpilogueActivation;
+using namespace mix;
 
-constexpr int kTileH = 8, kTileW = 16, kTokens = kTileH * kTileW;
-constexpr int kHaloW = kTileW + 2, kHalo = (kTileH + 2) * kHaloW, kHaloRows = 192;
-constexpr int kChunk = 64;
 constexpr int kPad = 8;
-
-// Warps per block: 8, or 16 at C = 128, where one block fills an SM (its shared memory) and the
-// fc2 sums of 128 x 128 would not fit 8 warps' registers beside fc1's.
-template <int C> constexpr int kWarps = C == 128 ? 16 : 8;
 
 // Shared memory carve-up in halves.
 template <int C> struct Smem {
-  static constexpr int a_ld = C + kPad, w1_ld = kChunk + kPad, w2_ld = C + kPad, h_ld = kChunk + kPad;
+  static constexpr int a_ld = C + kPad, w1_ld = kChunk + kPad, w2_ld = C + kPad, h_ld = kHLd;
   static constexpr int a = 0;                            // [kHaloRows][a_ld]
   static constexpr int w1 = a + kHaloRows * a_ld;        // 2 x [C][w1_ld]
   static constexpr int w2 = w1 + 2 * C * w1_ld;          // 2 x [kChunk][w2_ld]
   static constexpr int h = w2 + 2 * kChunk * w2_ld;      // [kHaloRows][h_ld]
   static constexpr int g = h + kHaloRows * h_ld;         // [kTokens][h_ld]
-  // 2 x a chunk's vectors: the conv's taps [64][9] at 0, its bias at kBd, fc1's bias at kB1
-  static constexpr int kBd = kChunk * 9, kB1 = kBd + kChunk, kVecs = kB1 + kChunk;
-  static constexpr int vecs = g + kTokens * h_ld;
+  static constexpr int vecs = g + kTokens * h_ld;        // 2 x kVecs
   static constexpr int tok = vecs + 2 * kVecs;  // int32 [kHaloRows]: halo rows' tokens
   static constexpr int bytes = (tok + 2 * kHaloRows) * 2;
 };
-
-template <class T> struct Io;
-template <> struct Io<float> {
-  static __device__ __forceinline__ float2 load2(const float* p) { return *reinterpret_cast<const float2*>(p); }
-  static __device__ __forceinline__ void store2(float* p, float a, float b) {
-    *reinterpret_cast<float2*>(p) = make_float2(a, b);
-  }
-};
-template <> struct Io<__half> {
-  static __device__ __forceinline__ float2 load2(const __half* p) {
-    return __half22float2(*reinterpret_cast<const __half2*>(p));
-  }
-  static __device__ __forceinline__ void store2(__half* p, float a, float b) {
-    *reinterpret_cast<__half2*>(p) = __floats2half2_rn(a, b);
-  }
-};
-
-// Four consecutive values in one load: 16 bytes of fp32 through the shared load_vec, 8 of fp16.
-template <class T> __device__ __forceinline__ void load4(const T* p, float (&v)[4]) {
-  if constexpr (std::is_same_v<T, float>) {
-    cuda::load_vec<float, 4>(p, v);
-  } else {
-    const uint2 u = *reinterpret_cast<const uint2*>(p);
-    const float2 a = __half22float2(*reinterpret_cast<const __half2*>(&u.x));
-    const float2 b = __half22float2(*reinterpret_cast<const __half2*>(&u.y));
-    v[0] = a.x, v[1] = a.y, v[2] = b.x, v[3] = b.y;
-  }
-}
-
-struct Tile {
-  int b, y0, x0;  // image, first output row and column
-};
-
-// Halo row r (of kHaloRows) as a token index into X, or -1 outside the image (or past kHalo).
-__device__ __forceinline__ int64_t halo_token(const MixFfnParams& p, const Tile& t, int r) {
-  if (r >= kHalo) return -1;
-  const int y = t.y0 - 1 + r / kHaloW, x = t.x0 - 1 + r % kHaloW;
-  if (y < 0 || y >= p.height || x < 0 || x >= p.width) return -1;
-  return (int64_t(t.b) * p.height + y) * p.width + x;
-}
-
-// Each halo row's token index into X (-1 outside the image), made once per tile for the
-// LayerNorm and fc1's epilogue.
-template <int C> __device__ __forceinline__ void halo_tokens(const MixFfnParams& p, const Tile& t, int* tok) {
-  for (int r = threadIdx.x; r < kHaloRows; r += kWarps<C> * 32) tok[r] = int(halo_token(p, t, r));
-}
-
-// Step 1: LayerNorm of the halo tokens into A, fp16. A row is C / 4 lanes holding 4 channels each
-// (16-byte loads of fp32), so a warp normalizes 128 / C rows at once; the loads of a third of
-// the halo are issued before any is reduced.
-template <int C, class T>
-__device__ void layer_norm_halo(const MixFfnParams& p, const int* tok, __half* a) {
-  constexpr int kLanes = C / 4, kRows = 32 / kLanes, kStep = kWarps<C> * kRows, kBatch = kHaloRows / (3 * kStep);
-  static_assert(kHaloRows % (kStep * kBatch) == 0);
-  const int lane = threadIdx.x % 32, c0 = lane % kLanes * 4;
-  const int first = threadIdx.x / 32 * kRows + lane / kLanes;
-  const T* x = static_cast<const T*>(p.x);
-  float gamma[4], beta[4];
-  for (int i = 0; i < 4; ++i) {
-    gamma[i] = __half2float(static_cast<const __half*>(p.scale)[c0 + i]);
-    beta[i] = __half2float(static_cast<const __half*>(p.shift)[c0 + i]);
-  }
-  for (int r0 = first; r0 < kHaloRows; r0 += kStep * kBatch) {
-    float v[kBatch][4];
-#pragma unroll
-    for (int k = 0; k < kBatch; ++k) {
-      const int tk = tok[r0 + k * kStep];
-      if (tk >= 0) load4<T>(x + int64_t(tk) * C + c0, v[k]);
-      else
-        for (int i = 0; i < 4; ++i) v[k][i] = 0.f;
-    }
-#pragma unroll
-    for (int k = 0; k < kBatch; ++k) {
-      float s = (v[k][0] + v[k][1]) + (v[k][2] + v[k][3]);
-#pragma unroll
-      for (int o = kLanes / 2; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
-      const float mean = s * (1.f / C);
-      float q = 0.f;
-      for (int i = 0; i < 4; ++i) q += (v[k][i] - mean) * (v[k][i] - mean);
-#pragma unroll
-      for (int o = kLanes / 2; o > 0; o >>= 1) q += __shfl_xor_sync(0xffffffffu, q, o);
-      const float inv = rsqrtf(q * (1.f / C) + p.epsilon);
-      const bool inside = tok[r0 + k * kStep] >= 0;
-      float y[4];
-      for (int i = 0; i < 4; ++i) y[i] = inside ? (v[k][i] - mean) * inv * gamma[i] + beta[i] : 0.f;
-      *reinterpret_cast<uint2*>(a + (r0 + k * kStep) * Smem<C>::a_ld + c0) =
-          make_uint2(pack_half2(y[0], y[1]), pack_half2(y[2], y[3]));
-    }
-  }
-}
 
 // A chunk's W1 columns [C][64], W2 rows [64][C], conv taps and the two biases, 16 bytes a copy.
 template <int C>
@@ -164,12 +64,12 @@ __device__ __forceinline__ void fetch_weights(const MixFfnParams& p, int chunk, 
                                               __half* vecs) {
   constexpr int kThreads = kWarps<C> * 32;
   const int i = threadIdx.x;
-  if (i < Smem<C>::kBd / 8)
-    cp_async16(vecs + i * 8, static_cast<const __half*>(p.wd) + chunk * Smem<C>::kBd + i * 8, 16);
-  else if (i < Smem<C>::kB1 / 8)
-    cp_async16(vecs + i * 8, static_cast<const __half*>(p.bd) + chunk * kChunk + i * 8 - Smem<C>::kBd, 16);
-  else if (i < Smem<C>::kVecs / 8)
-    cp_async16(vecs + i * 8, static_cast<const __half*>(p.b1) + chunk * kChunk + i * 8 - Smem<C>::kB1, 16);
+  if (i < kBd / 8)
+    cp_async16(vecs + i * 8, static_cast<const __half*>(p.wd) + chunk * kBd + i * 8, 16);
+  else if (i < kB1 / 8)
+    cp_async16(vecs + i * 8, static_cast<const __half*>(p.bd) + chunk * kChunk + i * 8 - kBd, 16);
+  else if (i < kVecs / 8)
+    cp_async16(vecs + i * 8, static_cast<const __half*>(p.b1) + chunk * kChunk + i * 8 - kB1, 16);
   const __half* g1 = static_cast<const __half*>(p.w1) + chunk * kChunk;
   const __half* g2 = static_cast<const __half*>(p.w2) + int64_t(chunk) * kChunk * C;
   for (int i = threadIdx.x; i < C * (kChunk / 8); i += kThreads) {
@@ -249,48 +149,6 @@ __device__ void fc1_chunk(const int* tok, const __half* a, const __half* w1, con
   }
 }
 
-__device__ __forceinline__ float activate(EpilogueActivation act, float v) {
-  return act == EpilogueActivation::kGelu ? ew::gelu_erf_fast(v) : linear::activate_f(act, v);
-}
-
-// The depthwise conv of one chunk: warp w writes 16 / (NW / 8) columns of output row w / (NW / 8),
-// lane l channels 2l and 2l + 1, sliding a 3 x 3 window of half2 along the row.
-template <int C>
-__device__ void dwconv_chunk(const MixFfnParams& p, const __half* vecs, const __half* h, __half* gout) {
-  constexpr int ld = Smem<C>::h_ld, kSplit = kWarps<C> / 8, kCols = kTileW / kSplit;
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int oy = warp / kSplit, x0 = (warp % kSplit) * kCols;
-  float w[2][9];  // the lane's 18 taps are 9 words in a row (word 9l + i: no bank conflicts)
-#pragma unroll
-  for (int i = 0; i < 9; ++i) {
-    const float2 f = __half22float2(*reinterpret_cast<const __half2*>(vecs + 18 * lane + 2 * i));
-    w[(2 * i) / 9][(2 * i) % 9] = f.x, w[(2 * i + 1) / 9][(2 * i + 1) % 9] = f.y;
-  }
-  const float2 bias = __half22float2(*reinterpret_cast<const __half2*>(vecs + Smem<C>::kBd + 2 * lane));
-  const auto act = EpilogueActivation(p.activation);
-  const __half* base = h + (oy * kHaloW + x0) * ld + 2 * lane;  // halo rows oy .. oy + 2, from column x0
-  auto tap = [&](int i, int j) { return __half22float2(*reinterpret_cast<const __half2*>(base + (i * kHaloW + j) * ld)); };
-  float2 win[3][3];  // [tap row][tap column]
-#pragma unroll
-  for (int j = 0; j < 2; ++j)
-#pragma unroll
-    for (int i = 0; i < 3; ++i) win[i][j] = tap(i, j);
-#pragma unroll
-  for (int ox = 0; ox < kCols; ++ox) {
-#pragma unroll
-    for (int i = 0; i < 3; ++i) win[i][2] = tap(i, ox + 2);
-    float s0 = bias.x, s1 = bias.y;  // the unrolled row's outputs are independent chains
-#pragma unroll
-    for (int i = 0; i < 3; ++i)
-#pragma unroll
-      for (int j = 0; j < 3; ++j) s0 = fmaf(w[0][i * 3 + j], win[i][j].x, s0), s1 = fmaf(w[1][i * 3 + j], win[i][j].y, s1);
-    *reinterpret_cast<uint32_t*>(gout + (oy * kTileW + x0 + ox) * ld + 2 * lane) =
-        pack_half2(activate(act, s0), activate(act, s1));
-#pragma unroll
-    for (int i = 0; i < 3; ++i) win[i][0] = win[i][1], win[i][1] = win[i][2];
-  }
-}
-
 // fc2 sums per thread: warps 4 (rows, 32 each: two m16 tiles) x NW / 4 (columns, C / (NW / 4)).
 template <int C> constexpr int kFc2Cols = C / (kWarps<C> / 4);
 template <int C> using Fc2Acc = float[2][kFc2Cols<C> / 8][4];
@@ -311,18 +169,19 @@ __global__ void __launch_bounds__(kWarps<C> * 32, C <= 64 ? 2 : 1) mix_ffn(MixFf
   using L = Smem<C>;
   auto w1_buf = [&](int k) { return smem + L::w1 + (k & 1) * C * L::w1_ld; };
   auto w2_buf = [&](int k) { return smem + L::w2 + (k & 1) * kChunk * L::w2_ld; };
-  auto vec_buf = [&](int k) { return smem + L::vecs + (k & 1) * L::kVecs; };
-  const Tile t{int(blockIdx.z), int(blockIdx.y) * kTileH, int(blockIdx.x) * kTileW};
+  auto vec_buf = [&](int k) { return smem + L::vecs + (k & 1) * kVecs; };
+  const Tile t = block_tile();
   const int chunks = p.hidden / kChunk;
   fetch_weights<C>(p, 0, w1_buf(0), w2_buf(0), vec_buf(0));
   cp_async_commit();
   int* tok = reinterpret_cast<int*>(smem + L::tok);
   halo_tokens<C>(p, t, tok);
   __syncthreads();
-  layer_norm_halo<C, T>(p, tok, smem + L::a);
+  __half* a = smem + L::a;
+  layer_norm_halo<C, T, 3>(p, tok, [&](int row, int c0, uint2 v) { *reinterpret_cast<uint2*>(a + row * L::a_ld + c0) = v; });
   cp_async_wait<0>();
   __syncthreads();
-  fc1_chunk<C>(tok, smem + L::a, w1_buf(0), vec_buf(0) + L::kB1, smem + L::h);
+  fc1_chunk<C>(tok, smem + L::a, w1_buf(0), vec_buf(0) + kB1, smem + L::h);
   Fc2Acc<C> acc = {};
   for (int k = 0; k < chunks; ++k) {
     __syncthreads();  // H of chunk k is in; the buffers of chunk k - 1 are free
@@ -330,32 +189,25 @@ __global__ void __launch_bounds__(kWarps<C> * 32, C <= 64 ? 2 : 1) mix_ffn(MixFf
       fetch_weights<C>(p, k + 1, w1_buf(k + 1), w2_buf(k + 1), vec_buf(k + 1));
       cp_async_commit();
     }
-    dwconv_chunk<C>(p, vec_buf(k), smem + L::h, smem + L::g);
+    dwconv_chunk<C>(p, vec_buf(k), smem + L::h, [&](int tk, int lane, uint32_t v) {
+      *reinterpret_cast<uint32_t*>(smem + L::g + tk * L::h_ld + 2 * lane) = v;
+    });
     cp_async_wait<0>();
     __syncthreads();  // G of chunk k and the weights of chunk k + 1 are in; H is free
     fc2_chunk<C>(smem + L::g, w2_buf(k), acc);
-    if (k + 1 < chunks) fc1_chunk<C>(tok, smem + L::a, w1_buf(k + 1), vec_buf(k + 1) + L::kB1, smem + L::h);
+    if (k + 1 < chunks) fc1_chunk<C>(tok, smem + L::a, w1_buf(k + 1), vec_buf(k + 1) + kB1, smem + L::h);
   }
   // Y = acc + B2 + X on the tile's tokens inside the image.
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, q = lane % 4;
   const int m0 = (warp & 3) * 32, n0 = (warp >> 2) * kFc2Cols<C>;
-  const T* x = static_cast<const T*>(p.x);
-  const T* b2 = static_cast<const T*>(p.b2);
-  T* y = static_cast<T*>(p.y);
+  const Residual<T> residual{p, t};
 #pragma unroll
   for (int mt = 0; mt < 2; ++mt)
 #pragma unroll
-    for (int half = 0; half < 2; ++half) {
-      const int m = m0 + mt * 16 + g + half * 8, oy = t.y0 + m / kTileW, ox = t.x0 + m % kTileW;
-      if (oy >= p.height || ox >= p.width) continue;
-      const int64_t row = ((int64_t(t.b) * p.height + oy) * p.width + ox) * C;
+    for (int half = 0; half < 2; ++half)
 #pragma unroll
-      for (int nt = 0; nt < kFc2Cols<C> / 8; ++nt) {
-        const int c = n0 + nt * 8 + 2 * q;
-        const float2 r = Io<T>::load2(x + row + c), bias = Io<T>::load2(b2 + c);
-        Io<T>::store2(y + row + c, acc[mt][nt][2 * half] + bias.x + r.x, acc[mt][nt][2 * half + 1] + bias.y + r.y);
-      }
-    }
+      for (int nt = 0; nt < kFc2Cols<C> / 8; ++nt)
+        residual(m0 + mt * 16 + g + half * 8, n0 + nt * 8 + 2 * q, acc[mt][nt][2 * half], acc[mt][nt][2 * half + 1]);
 }
 
 template <int C, class T> void launch(const MixFfnParams& p, CudaStream stream) {
@@ -378,7 +230,18 @@ template <class T> void launch_typed(const MixFfnParams& p, CudaStream stream) {
 
 }  // namespace
 
+namespace {
+std::atomic<bool> wgmma_allowed{true};
+}  // namespace
+
+bool mix_ffn_uses_wgmma(const MixFfnParams& p) {
+  return (p.channels == 64 || p.channels == 128) && wgmma_allowed.load() && cuda_hopper();
+}
+
+void set_mix_ffn_wgmma_allowed(bool allowed) { wgmma_allowed.store(allowed); }
+
 void launch_mix_ffn(const MixFfnParams& p, CudaStream stream) {
+  if (mix_ffn_uses_wgmma(p)) return launch_mix_ffn_wgmma(p, stream);
   KILN_ASSERT(p.hidden % kChunk == 0 && p.batch <= 65535 && (p.height + kTileH - 1) / kTileH <= 65535);
   if (p.x_f32) launch_typed<float>(p, stream);
   else launch_typed<__half>(p, stream);

@@ -25,6 +25,14 @@ struct MixFfnParams {
   int activation = 0;  // linear::EpilogueActivation
 };
 
+// Runs the warpgroup-MMA kernel (mix_ffn_wgmma.cu) where mix_ffn_uses_wgmma says so, else the
+// mma.sync one (mix_ffn.cu).
 void launch_mix_ffn(const MixFfnParams& p, CudaStream stream);
+void launch_mix_ffn_wgmma(const MixFfnParams& p, CudaStream stream);
+// C = 64 or 128 on a Hopper GPU, unless a test turned the wgmma kernel off.
+bool mix_ffn_uses_wgmma(const MixFfnParams& p);
+// For the GPU tests, which run every case on both kernels: false sends every launch (in this
+// process, from now on) to the mma.sync kernel.
+void set_mix_ffn_wgmma_allowed(bool allowed);
 
 }  // namespace kiln::conv

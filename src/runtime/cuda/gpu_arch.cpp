@@ -27,4 +27,9 @@ int cuda_sm_count() {
   return count;
 }
 
+bool cuda_hopper() {
+  static const bool hopper = cuda_gpu_arch() == "sm_90";
+  return hopper;
+}
+
 }  // namespace kiln

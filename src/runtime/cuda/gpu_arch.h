@@ -9,5 +9,8 @@ namespace kiln {
 std::string cuda_gpu_arch();
 // The current device's multiprocessor count (read once per process).
 int cuda_sm_count();
+// Whether device 0 is compute capability 9.0, where the sm_90a kernels (wgmma, TMA) run (read
+// once per process).
+bool cuda_hopper();
 
 }  // namespace kiln

@@ -1,0 +1,292 @@
+// MixFFN on Hopper's warpgroup MMAs (wgmma.cuh), C = 64 or 128: the same tile, LayerNorm,
+// depthwise conv and epilogue as mix_ffn.cu (mix_ffn_tile.cuh), with fc1 and fc2 handed to the
+// tensor cores from shared memory.
+//
+// Why: on mma.sync every warp loads its own A and B fragments by ldmatrix. fc1's warp tiles are
+// small (48 x 16 at C = 128), so the kernel issued about one ldmatrix per 1.5 MMAs and stalled
+// on the shared-memory pipe: 36% of stage 1's stall samples at B2 b8 sat in the GEMMs (c103), and
+// the conv, on the CUDA cores, waited for them. wgmma reads both operands from shared memory
+// once per warpgroup and runs asynchronously, so fc2 of chunk k runs on the tensor cores while
+// the same warps compute the conv of chunk k + 1.
+//
+// Per chunk k of 64 hidden channels (warpgroups: 2 at C = 64, 4 at C = 128):
+//   barrier            H(k) in; fetch W1(k + 1), B1/taps(k + 1), W2(k) (cp.async, one group)
+//   conv(k)            H(k) -> G[k & 1]; fc2(k - 1) is still running
+//   wait fc2(k - 1), the copies; barrier
+//   issue fc1(k + 1) → acc1 and fc2(k) → acc (fc2 accumulates across chunks)
+//   wait fc1(k + 1); H(k + 1) = acc1 + B1 (zero outside the image)
+// fc1: warpgroup w takes columns [w N, w N + N), N = 64 / warpgroups, of the three m64 row tiles
+// of the 192 halo rows. fc2: warpgroup w takes row tile w % 2 and column tile w / 2.
+//
+// Shared memory (bytes, 128B-swizzled tiles of 64 fp16 columns as wgmma.cuh describes):
+//   A   C / 64 tiles [192][64]: the LayerNorm'd halo, K-major
+//   W1  [C][64]: the chunk's columns of W1 [C, Hd], MN-major (fc1's B as the graph stores it)
+//   W2  2 x C / 64 tiles [64][64]: the chunk's rows of W2 [Hd, C], MN-major
+//   G   2 x [128][64]: the conv's output, K-major (fc2's A); two, as fc2(k) reads one while the
+//       conv of chunk k + 1 writes the other
+//   H   [192][72] fp16, padded rows (the conv reads whole rows; fc1's fragment stores hit
+//       distinct banks), then 2 x the chunk's vectors, the halo rows' tokens.
+// C = 64: 115,584 bytes with the alignment slack, so two blocks share an SM; C = 128: 157 KB.
+#include <cuda_fp16.h>
+
+#include <cstdint>
+#include <type_traits>
+
+#include "kiln/status.h"
+#include "ops/attention/mma_f16.cuh"
+#include "ops/attention/wgmma.cuh"
+#include "ops/conv/mix_ffn_launch.h"
+#include "ops/conv/mix_ffn_tile.cuh"
+#include "runtime/cuda/tensor_map.cuh"
+
+namespace kiln::conv {
+namespace {
+
+using attention::cp_async16;
+using attention::cp_async_commit;
+using attention::cp_async_wait;
+using namespace mix;
+namespace wg = attention::wgmma;
+
+constexpr uint32_t kTileBytes = 64 * 128;  // one [64][64] fp16 tile
+
+template <int C> struct Layout {
+  static constexpr int kGroups = kWarps<C> / 4, kThreads = kWarps<C> * 32;
+  static constexpr uint32_t a_tile = kHaloRows * 128;
+  static constexpr uint32_t a = 0;
+  static constexpr uint32_t w1 = a + (C / 64) * a_tile;
+  static constexpr uint32_t w2 = w1 + C * 128, w2_buf = (C / 64) * kTileBytes;
+  static constexpr uint32_t g = w2 + 2 * w2_buf, g_buf = kTokens * 128;
+  static constexpr uint32_t h = g + 2 * g_buf;
+  static constexpr uint32_t vecs = h + kHaloRows * kHLd * 2;
+  static constexpr uint32_t tok = vecs + 2 * kVecs * 2;
+  static constexpr uint32_t bytes = tok + kHaloRows * 4 + wg::kAtomBytes;  // + slack to align the base
+  static_assert(w1 % wg::kAtomBytes == 0 && w2 % wg::kAtomBytes == 0 && g % wg::kAtomBytes == 0);
+};
+static_assert(Layout<64>::bytes <= 115712, "two blocks of C = 64 share an SM");
+
+// Chunk k's columns of W1 [C][Hd] into the MN-major tile at w1, its rows of W2 [Hd][C] into the
+// C / 64 tiles at w2, 16 bytes a copy.
+template <int C> __device__ __forceinline__ void fetch_w1(const MixFfnParams& p, int k, unsigned char* w1) {
+  const __half* g = static_cast<const __half*>(p.w1) + k * kChunk;
+  for (int i = threadIdx.x; i < C * 8; i += Layout<C>::kThreads) {
+    const int row = i >> 3, col = (i & 7) * 8;
+    cp_async16(w1 + wg::swizzled(row, col), g + int64_t(row) * p.hidden + col, 16);
+  }
+}
+template <int C> __device__ __forceinline__ void fetch_w2(const MixFfnParams& p, int k, unsigned char* w2) {
+  const __half* g = static_cast<const __half*>(p.w2) + int64_t(k) * kChunk * C;
+  for (int i = threadIdx.x; i < kChunk * C / 8; i += Layout<C>::kThreads) {
+    const int row = i / (C / 8), col = i % (C / 8) * 8;
+    cp_async16(w2 + (col / 64) * kTileBytes + wg::swizzled(row, col % 64), g + row * C + col, 16);
+  }
+}
+// Chunk k's conv taps and the two biases (the layout of mix_ffn_tile.cuh's kVecs).
+template <int C> __device__ __forceinline__ void fetch_vecs(const MixFfnParams& p, int k, __half* vecs) {
+  const int i = threadIdx.x;
+  if (i < kBd / 8) cp_async16(vecs + i * 8, static_cast<const __half*>(p.wd) + k * kBd + i * 8, 16);
+  else if (i < kB1 / 8)
+    cp_async16(vecs + i * 8, static_cast<const __half*>(p.bd) + k * kChunk + i * 8 - kBd, 16);
+  else if (i < kVecs / 8)
+    cp_async16(vecs + i * 8, static_cast<const __half*>(p.b1) + k * kChunk + i * 8 - kB1, 16);
+}
+
+// fc1 of one chunk for warpgroup `group`: columns [group N, group N + N) of the three m64 row
+// tiles. Issued asynchronously; store() runs after the wait.
+template <int C> struct Fc1 {
+  static constexpr int kN = 64 / Layout<C>::kGroups;
+  float acc[3][kN / 2];
+
+  __device__ __forceinline__ void issue(uint32_t base, int group) {
+    using L = Layout<C>;
+    const uint64_t db = wg::descriptor(base + L::w1 + group * kN * 2);
+#pragma unroll
+    for (int mt = 0; mt < 3; ++mt)
+#pragma unroll
+      for (int kk = 0; kk < C / 16; ++kk) {
+        const uint64_t da = wg::descriptor(base + L::a + (kk / 4) * L::a_tile + mt * kTileBytes + (kk % 4) * 32);
+        wg::mma_ss_bt<kN>(acc[mt], da, db + 128 * kk, kk);  // 16 rows of B = 2048 bytes a step
+      }
+    wg::commit();
+  }
+
+  __device__ __forceinline__ void pin() {
+#pragma unroll
+    for (int mt = 0; mt < 3; ++mt) wg::pin(acc[mt]);
+  }
+
+  // H = acc + B1, zero on halo rows outside the image.
+  __device__ __forceinline__ void store(__half* h, const int* tok, const __half* b1, int group) const {
+    const int warp = (threadIdx.x >> 5) & 3, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    float2 bias[kN / 8];
+#pragma unroll
+    for (int n = 0; n < kN / 8; ++n)
+      bias[n] = __half22float2(*reinterpret_cast<const __half2*>(b1 + group * kN + n * 8 + 2 * t));
+#pragma unroll
+    for (int mt = 0; mt < 3; ++mt)
+#pragma unroll
+      for (int hh = 0; hh < 2; ++hh) {
+        const int row = mt * 64 + warp * 16 + g + 8 * hh;
+        const bool inside = tok[row] >= 0;
+        __half* out = h + row * kHLd + group * kN + 2 * t;
+#pragma unroll
+        for (int n = 0; n < kN / 8; ++n) {
+          const float* c = acc[mt] + 4 * n + 2 * hh;
+          *reinterpret_cast<uint32_t*>(out + n * 8) =
+              inside ? attention::pack_half2(c[0] + bias[n].x, c[1] + bias[n].y) : 0u;
+        }
+      }
+  }
+};
+
+// fc2 of chunk k for warpgroup `group`: acc += G[k & 1] · W2(k) on row tile group % 2, column
+// tile group / 2.
+template <int C> __device__ __forceinline__ void issue_fc2(float (&acc)[32], uint32_t base, int k, int group) {
+  using L = Layout<C>;
+  const uint64_t da = wg::descriptor(base + L::g + (k & 1) * L::g_buf + (group & 1) * kTileBytes);
+  const uint64_t db = wg::descriptor(base + L::w2 + (k & 1) * L::w2_buf + (group >> 1) * kTileBytes);
+#pragma unroll
+  for (int kk = 0; kk < kChunk / 16; ++kk) wg::mma_ss_bt<64>(acc, da + 2 * kk, db + 128 * kk, 1);
+  wg::commit();
+}
+
+// X for the residual, fetched during the last chunk's conv: A and W1 are free by then, and X's
+// rows of the tile's 128 tokens ([128][C] of T; for fp32 exactly A and W1's C · 512 bytes) go
+// there in 16-byte pieces swizzled by token (piece j of row m at j ^ (m % 8)), so the
+// epilogue's fragment reads spread over the banks. B2 goes to the free vector buffer. The
+// epilogue then reads shared memory instead of waiting on DRAM (14% of the stall samples, c105).
+template <int C, class T> struct StagedX {
+  static constexpr int kRow = C * int(sizeof(T)), kPieces = kRow / 16;
+  static_assert(kPieces >= 8 && 128 * kRow <= int(Layout<C>::w2));
+
+  static __device__ __forceinline__ void fetch(const MixFfnParams& p, const Tile& t, unsigned char* x, unsigned char* b2) {
+    for (int i = threadIdx.x; i < kTokens * kPieces; i += Layout<C>::kThreads) {
+      const int m = i / kPieces, j = i % kPieces, oy = t.y0 + m / kTileW, ox = t.x0 + m % kTileW;
+      if (oy >= p.height || ox >= p.width) continue;
+      const int64_t at = ((int64_t(t.b) * p.height + oy) * p.width + ox) * kRow + j * 16;
+      cp_async16(x + m * kRow + ((j ^ (m & 7)) << 4), static_cast<const unsigned char*>(p.x) + at, 16);
+    }
+    if (threadIdx.x < kPieces)
+      cp_async16(b2 + threadIdx.x * 16, static_cast<const unsigned char*>(p.b2) + threadIdx.x * 16, 16);
+  }
+
+  // Y = a + B2 + X at output token m of the tile (skipped outside the image), channels c, c + 1.
+  static __device__ __forceinline__ void add(const MixFfnParams& p, const Tile& t, const unsigned char* x,
+                                             const unsigned char* b2, int m, int c, float a0, float a1) {
+    const int oy = t.y0 + m / kTileW, ox = t.x0 + m % kTileW;
+    if (oy >= p.height || ox >= p.width) return;
+    const int byte = c * int(sizeof(T));
+    const float2 r = Io<T>::load2(reinterpret_cast<const T*>(x + m * kRow + (((byte >> 4) ^ (m & 7)) << 4) + (byte & 15)));
+    const float2 bias = Io<T>::load2(reinterpret_cast<const T*>(b2) + c);
+    const int64_t at = ((int64_t(t.b) * p.height + oy) * p.width + ox) * C + c;
+    Io<T>::store2(static_cast<T*>(p.y) + at, a0 + bias.x + r.x, a1 + bias.y + r.y);
+  }
+};
+
+template <int C, class T>
+__global__ void __launch_bounds__(kWarps<C> * 32, C <= 64 ? 2 : 1) mix_ffn_wgmma(MixFfnParams p) {
+  using L = Layout<C>;
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  const uint32_t raw = static_cast<uint32_t>(__cvta_generic_to_shared(smem_raw));
+  const uint32_t base = (raw + wg::kAtomBytes - 1) & ~(wg::kAtomBytes - 1);
+  unsigned char* sm = smem_raw + (base - raw);
+  __half* h = reinterpret_cast<__half*>(sm + L::h);
+  int* tok = reinterpret_cast<int*>(sm + L::tok);
+  const auto vecs = [&](int k) { return reinterpret_cast<__half*>(sm + L::vecs) + (k & 1) * kVecs; };
+  const int group = threadIdx.x >> 7;
+  const Tile t = block_tile();
+  const int chunks = p.hidden / kChunk;
+
+  fetch_w1<C>(p, 0, sm + L::w1);
+  fetch_vecs<C>(p, 0, vecs(0));
+  cp_async_commit();
+  halo_tokens<C>(p, t, tok);
+  __syncthreads();
+  layer_norm_halo<C, T, 1>(p, tok, [&](int row, int c0, uint2 v) {
+    *reinterpret_cast<uint2*>(sm + L::a + (c0 / 64) * L::a_tile + wg::swizzled(row, c0 % 64)) = v;
+  });
+  cp_async_wait<0>();
+  cuda::tma::fence_proxy_async();  // A and W1(0), written by the generic proxy, read by wgmma
+  __syncthreads();
+  Fc1<C> fc1;
+  wg::fence();
+  fc1.issue(base, group);
+  wg::wait<0>();
+  fc1.pin();
+  fc1.store(h, tok, vecs(0) + kB1, group);
+
+  float acc[32];
+#pragma unroll
+  for (int i = 0; i < 32; ++i) acc[i] = 0.f;
+  // One chunk; `more` (a compile-time bool, so that no wgmma sits behind a branch): chunk k + 1
+  // follows.
+  const auto step = [&](int k, auto more) {
+    // H(k) is in; every warpgroup is done with fc1(k) (W1 is free) and fc2(k - 2) (W2 and G of
+    // parity k are free).
+    __syncthreads();
+    if constexpr (more.value) {
+      fetch_w1<C>(p, k + 1, sm + L::w1);
+      fetch_vecs<C>(p, k + 1, vecs(k + 1));
+    }
+    fetch_w2<C>(p, k, sm + L::w2 + (k & 1) * L::w2_buf);
+    if constexpr (!more.value)
+      StagedX<C, T>::fetch(p, t, sm + L::a, reinterpret_cast<unsigned char*>(vecs(k + 1)));
+    cp_async_commit();
+    unsigned char* g = sm + L::g + (k & 1) * L::g_buf;
+    dwconv_chunk<C>(p, vecs(k), h, [&](int tk, int lane, uint32_t v) {
+      *reinterpret_cast<uint32_t*>(g + wg::swizzled(tk, 2 * lane)) = v;
+    });
+    wg::wait<0>();  // fc2(k - 1)
+    wg::pin(acc);
+    cp_async_wait<0>();
+    cuda::tma::fence_proxy_async();  // G(k) and the copies, read next by wgmma
+    __syncthreads();                 // G(k) complete; H free
+    wg::fence();
+    if constexpr (more.value) fc1.issue(base, group);
+    issue_fc2<C>(acc, base, k, group);
+    if constexpr (more.value) {
+      wg::wait<1>();  // fc1(k + 1); fc2(k) runs on
+      fc1.pin();
+      fc1.store(h, tok, vecs(k + 1) + kB1, group);
+    }
+  };
+  for (int k = 0; k + 1 < chunks; ++k) step(k, std::true_type{});
+  step(chunks - 1, std::false_type{});
+  wg::wait<0>();
+  wg::pin(acc);
+
+  // Y = acc + B2 + X: element (16 warp + g + 8 hh, 8 n + 2 t + e) of the warpgroup's 64 x 64 tile.
+  const int warp = (threadIdx.x >> 5) & 3, lane = threadIdx.x & 31, gq = lane >> 2, tq = lane & 3;
+  const unsigned char* b2 = reinterpret_cast<const unsigned char*>(vecs(chunks));
+#pragma unroll
+  for (int hh = 0; hh < 2; ++hh)
+#pragma unroll
+    for (int n = 0; n < 8; ++n)
+      StagedX<C, T>::add(p, t, sm + L::a, b2, (group & 1) * 64 + warp * 16 + gq + 8 * hh,
+                         (group >> 1) * 64 + n * 8 + 2 * tq, acc[4 * n + 2 * hh], acc[4 * n + 2 * hh + 1]);
+}
+
+template <int C, class T> void launch(const MixFfnParams& p, CudaStream stream) {
+  auto kernel = mix_ffn_wgmma<C, T>;
+  CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(Layout<C>::bytes)));
+  const dim3 grid(unsigned((p.width + kTileW - 1) / kTileW), unsigned((p.height + kTileH - 1) / kTileH),
+                  unsigned(p.batch));
+  kernel<<<grid, Layout<C>::kThreads, Layout<C>::bytes, stream>>>(p);
+  CUDA_CHECK(cudaGetLastError());
+}
+
+template <class T> void launch_typed(const MixFfnParams& p, CudaStream stream) {
+  if (p.channels == 64) return launch<64, T>(p, stream);
+  KILN_ASSERT(p.channels == 128);
+  launch<128, T>(p, stream);
+}
+
+}  // namespace
+
+void launch_mix_ffn_wgmma(const MixFfnParams& p, CudaStream stream) {
+  KILN_ASSERT(p.hidden % kChunk == 0 && p.batch <= 65535 && (p.height + kTileH - 1) / kTileH <= 65535);
+  if (p.x_f32) launch_typed<float>(p, stream);
+  else launch_typed<__half>(p, stream);
+}
+
+}  // namespace kiln::conv
