@@ -52,14 +52,19 @@ constexpr uint32_t kTileBytes = 64 * 128;  // one [64][64] fp16 tile
 
 template <int C> struct Layout {
   static constexpr int kGroups = kWarps<C> / 4, kThreads = kWarps<C> * 32;
+  // C = 128 (one block an SM, shared memory to spare) keeps two W1 and two H buffers, so fc1 of
+  // chunk k + 1 runs during the conv of chunk k too: one barrier a chunk instead of two, and
+  // fc1's latency off the path. C = 64 has no room for them beside a second block.
+  static constexpr bool kOverlap = C == 128;
+  static constexpr int kBufs = kOverlap ? 2 : 1, kVecBufs = kOverlap ? 3 : 2;
   static constexpr uint32_t a_tile = kHaloRows * 128;
   static constexpr uint32_t a = 0;
-  static constexpr uint32_t w1 = a + (C / 64) * a_tile;
-  static constexpr uint32_t w2 = w1 + C * 128, w2_buf = (C / 64) * kTileBytes;
+  static constexpr uint32_t w1 = a + (C / 64) * a_tile, w1_buf = C * 128;
+  static constexpr uint32_t w2 = w1 + kBufs * w1_buf, w2_buf = (C / 64) * kTileBytes;
   static constexpr uint32_t g = w2 + 2 * w2_buf, g_buf = kTokens * 128;
-  static constexpr uint32_t h = g + 2 * g_buf;
-  static constexpr uint32_t vecs = h + kHaloRows * kHLd * 2;
-  static constexpr uint32_t tok = vecs + 2 * kVecs * 2;
+  static constexpr uint32_t h = g + 2 * g_buf, h_buf = kHaloRows * kHLd * 2;
+  static constexpr uint32_t vecs = h + kBufs * h_buf;
+  static constexpr uint32_t tok = vecs + kVecBufs * kVecs * 2;
   static constexpr uint32_t bytes = tok + kHaloRows * 4 + wg::kAtomBytes;  // + slack to align the base
   static_assert(w1 % wg::kAtomBytes == 0 && w2 % wg::kAtomBytes == 0 && g % wg::kAtomBytes == 0);
 };
@@ -97,9 +102,12 @@ template <int C> struct Fc1 {
   static constexpr int kN = 64 / Layout<C>::kGroups;
   float acc[3][kN / 2];
 
-  __device__ __forceinline__ void issue(uint32_t base, int group) {
+  __device__ __forceinline__ void issue(uint32_t base, uint32_t w1, int group) {
     using L = Layout<C>;
-    const uint64_t db = wg::descriptor(base + L::w1 + group * kN * 2);
+    // Made afresh at each call (the volatile copy): hoisted out of the chunk loop, the 3 x C / 16
+    // descriptors held 2 registers each and pushed C = 128 into spills.
+    asm volatile("mov.u32 %0, %0;" : "+r"(base));
+    const uint64_t db = wg::descriptor(base + w1 + group * kN * 2);
 #pragma unroll
     for (int mt = 0; mt < 3; ++mt)
 #pragma unroll
@@ -190,15 +198,25 @@ __global__ void __launch_bounds__(kWarps<C> * 32, C <= 64 ? 2 : 1) mix_ffn_wgmma
   const uint32_t raw = static_cast<uint32_t>(__cvta_generic_to_shared(smem_raw));
   const uint32_t base = (raw + wg::kAtomBytes - 1) & ~(wg::kAtomBytes - 1);
   unsigned char* sm = smem_raw + (base - raw);
-  __half* h = reinterpret_cast<__half*>(sm + L::h);
+  const auto h = [&](int k) { return reinterpret_cast<__half*>(sm + L::h + (k % L::kBufs) * L::h_buf); };
+  const auto w1 = [&](int k) { return L::w1 + (k % L::kBufs) * L::w1_buf; };
+  const auto vecs = [&](int k) { return reinterpret_cast<__half*>(sm + L::vecs) + (k % L::kVecBufs) * kVecs; };
   int* tok = reinterpret_cast<int*>(sm + L::tok);
-  const auto vecs = [&](int k) { return reinterpret_cast<__half*>(sm + L::vecs) + (k & 1) * kVecs; };
   const int group = threadIdx.x >> 7;
   const Tile t = block_tile();
   const int chunks = p.hidden / kChunk;
+  const auto conv = [&](int k) {
+    unsigned char* g = sm + L::g + (k & 1) * L::g_buf;
+    dwconv_chunk<C>(p, vecs(k), h(k), [&](int tk, int lane, uint32_t v) {
+      *reinterpret_cast<uint32_t*>(g + wg::swizzled(tk, 2 * lane)) = v;
+    });
+  };
+  const auto stage_x = [&](int k) { StagedX<C, T>::fetch(p, t, sm + L::a, reinterpret_cast<unsigned char*>(vecs(k + 1))); };
 
-  fetch_w1<C>(p, 0, sm + L::w1);
-  fetch_vecs<C>(p, 0, vecs(0));
+  for (int k = 0; k < (L::kOverlap ? 2 : 1) && k < chunks; ++k) {
+    fetch_w1<C>(p, k, sm + w1(k));
+    fetch_vecs<C>(p, k, vecs(k));
+  }
   cp_async_commit();
   halo_tokens<C>(p, t, tok);
   __syncthreads();
@@ -210,54 +228,85 @@ __global__ void __launch_bounds__(kWarps<C> * 32, C <= 64 ? 2 : 1) mix_ffn_wgmma
   __syncthreads();
   Fc1<C> fc1;
   wg::fence();
-  fc1.issue(base, group);
+  fc1.issue(base, w1(0), group);
   wg::wait<0>();
   fc1.pin();
-  fc1.store(h, tok, vecs(0) + kB1, group);
+  fc1.store(h(0), tok, vecs(0) + kB1, group);
 
   float acc[32];
 #pragma unroll
   for (int i = 0; i < 32; ++i) acc[i] = 0.f;
-  // One chunk; `more` (a compile-time bool, so that no wgmma sits behind a branch): chunk k + 1
-  // follows.
+  // `more` (a compile-time bool, so that no wgmma sits behind a branch): chunk k + 1 follows.
+  // Two barriers a chunk (C = 64): the conv of chunk k beside fc2(k - 1), then fc1(k + 1) and
+  // fc2(k) issued together, fc1 waited for.
   const auto step = [&](int k, auto more) {
     // H(k) is in; every warpgroup is done with fc1(k) (W1 is free) and fc2(k - 2) (W2 and G of
     // parity k are free).
     __syncthreads();
     if constexpr (more.value) {
-      fetch_w1<C>(p, k + 1, sm + L::w1);
+      fetch_w1<C>(p, k + 1, sm + w1(k + 1));
       fetch_vecs<C>(p, k + 1, vecs(k + 1));
     }
     fetch_w2<C>(p, k, sm + L::w2 + (k & 1) * L::w2_buf);
-    if constexpr (!more.value)
-      StagedX<C, T>::fetch(p, t, sm + L::a, reinterpret_cast<unsigned char*>(vecs(k + 1)));
+    if constexpr (!more.value) stage_x(k);
     cp_async_commit();
-    unsigned char* g = sm + L::g + (k & 1) * L::g_buf;
-    dwconv_chunk<C>(p, vecs(k), h, [&](int tk, int lane, uint32_t v) {
-      *reinterpret_cast<uint32_t*>(g + wg::swizzled(tk, 2 * lane)) = v;
-    });
+    conv(k);
     wg::wait<0>();  // fc2(k - 1)
     wg::pin(acc);
     cp_async_wait<0>();
     cuda::tma::fence_proxy_async();  // G(k) and the copies, read next by wgmma
     __syncthreads();                 // G(k) complete; H free
     wg::fence();
-    if constexpr (more.value) fc1.issue(base, group);
+    if constexpr (more.value) fc1.issue(base, w1(k + 1), group);
     issue_fc2<C>(acc, base, k, group);
     if constexpr (more.value) {
       wg::wait<1>();  // fc1(k + 1); fc2(k) runs on
       fc1.pin();
-      fc1.store(h, tok, vecs(k + 1) + kB1, group);
+      fc1.store(h(k + 1), tok, vecs(k + 1) + kB1, group);
     }
   };
-  for (int k = 0; k + 1 < chunks; ++k) step(k, std::true_type{});
-  step(chunks - 1, std::false_type{});
+  // One barrier a chunk (C = 128): fc1(k + 1) and fc2(k - 1) both run during the conv of chunk
+  // k; after the barrier that completes G(k), fc2(k) is issued. Buffers: W1 and H by chunk
+  // parity, the vectors by chunk % 3 (those of k + 2 arrive while k's taps are in use).
+  const auto step_overlapped = [&](int k, auto more) {
+    if constexpr (more.value) {
+      wg::fence();
+      fc1.issue(base, w1(k + 1), group);
+    }
+    fetch_w2<C>(p, k, sm + L::w2 + (k & 1) * L::w2_buf);
+    if (k + 2 < chunks) {
+      fetch_w1<C>(p, k + 2, sm + w1(k + 2));
+      fetch_vecs<C>(p, k + 2, vecs(k + 2));
+    }
+    if constexpr (!more.value) stage_x(k + 1);
+    cp_async_commit();
+    conv(k);
+    wg::wait<0>();  // fc2(k - 1), fc1(k + 1)
+    wg::pin(acc);
+    if constexpr (more.value) {
+      fc1.pin();
+      fc1.store(h(k + 1), tok, vecs(k + 1) + kB1, group);
+    }
+    cp_async_wait<0>();
+    cuda::tma::fence_proxy_async();  // G(k) and the copies, read next by wgmma
+    __syncthreads();                 // G(k), H(k + 1) complete
+    wg::fence();
+    issue_fc2<C>(acc, base, k, group);
+  };
+  if constexpr (L::kOverlap) {
+    __syncthreads();  // H(0)
+    for (int k = 0; k + 1 < chunks; ++k) step_overlapped(k, std::true_type{});
+    step_overlapped(chunks - 1, std::false_type{});
+  } else {
+    for (int k = 0; k + 1 < chunks; ++k) step(k, std::true_type{});
+    step(chunks - 1, std::false_type{});
+  }
   wg::wait<0>();
   wg::pin(acc);
 
   // Y = acc + B2 + X: element (16 warp + g + 8 hh, 8 n + 2 t + e) of the warpgroup's 64 x 64 tile.
   const int warp = (threadIdx.x >> 5) & 3, lane = threadIdx.x & 31, gq = lane >> 2, tq = lane & 3;
-  const unsigned char* b2 = reinterpret_cast<const unsigned char*>(vecs(chunks));
+  const unsigned char* b2 = reinterpret_cast<const unsigned char*>(vecs(L::kOverlap ? chunks + 1 : chunks));
 #pragma unroll
   for (int hh = 0; hh < 2; ++hh)
 #pragma unroll
