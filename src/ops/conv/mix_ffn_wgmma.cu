@@ -3,30 +3,38 @@
 // tensor cores from shared memory.
 //
 // Why: on mma.sync every warp loads its own A and B fragments by ldmatrix. fc1's warp tiles are
-// small (48 x 16 at C = 128), so the kernel issued about one ldmatrix per 1.5 MMAs and stalled
-// on the shared-memory pipe: 36% of stage 1's stall samples at B2 b8 sat in the GEMMs (c103), and
-// the conv, on the CUDA cores, waited for them. wgmma reads both operands from shared memory
-// once per warpgroup and runs asynchronously, so fc2 of chunk k runs on the tensor cores while
-// the same warps compute the conv of chunk k + 1.
+// small (48 x 16 at C = 128): about one ldmatrix per 1.5 MMAs, and 36% of stage 1's stall
+// samples at B2 b8 sat in the GEMMs on the shared-memory pipe (c103). wgmma reads both operands
+// from shared memory once per warpgroup and runs asynchronously, so the GEMMs run on the tensor
+// cores while the same warps compute the depthwise conv. Measured (c110, c111): B2 stage 1 at b8
+// 341.5 -> 317 us a layer, stage 0 412.8 -> ~400 us; what bounds both now is the conv and GELU on
+// the CUDA cores, about 25 instructions a value.
 //
-// Per chunk k of 64 hidden channels (warpgroups: 2 at C = 64, 4 at C = 128):
+// Per chunk k of 64 hidden channels, C = 64 (2 warpgroups, two blocks an SM):
 //   barrier            H(k) in; fetch W1(k + 1), B1/taps(k + 1), W2(k) (cp.async, one group)
 //   conv(k)            H(k) -> G[k & 1]; fc2(k - 1) is still running
 //   wait fc2(k - 1), the copies; barrier
 //   issue fc1(k + 1) → acc1 and fc2(k) → acc (fc2 accumulates across chunks)
 //   wait fc1(k + 1); H(k + 1) = acc1 + B1 (zero outside the image)
+// C = 128 (4 warpgroups, one block an SM) has room for two W1 and two H buffers, and runs fc1 of
+// chunk k + 1 beside the conv too, one barrier a chunk:
+//   issue fc1(k + 1); fetch W2(k), W1(k + 2), the vectors of k + 2; conv(k)
+//   wait fc2(k - 1), fc1(k + 1); H(k + 1) = acc1 + B1; wait the copies; barrier; issue fc2(k)
 // fc1: warpgroup w takes columns [w N, w N + N), N = 64 / warpgroups, of the three m64 row tiles
 // of the 192 halo rows. fc2: warpgroup w takes row tile w % 2 and column tile w / 2.
+// During the last chunk X's rows for the residual are staged into the freed A and W1
+// (StagedX), so the epilogue reads shared memory.
 //
 // Shared memory (bytes, 128B-swizzled tiles of 64 fp16 columns as wgmma.cuh describes):
 //   A   C / 64 tiles [192][64]: the LayerNorm'd halo, K-major
-//   W1  [C][64]: the chunk's columns of W1 [C, Hd], MN-major (fc1's B as the graph stores it)
+//   W1  [C][64] (two at C = 128): the chunk's columns of W1 [C, Hd], MN-major (fc1's B as the
+//       graph stores it)
 //   W2  2 x C / 64 tiles [64][64]: the chunk's rows of W2 [Hd, C], MN-major
 //   G   2 x [128][64]: the conv's output, K-major (fc2's A); two, as fc2(k) reads one while the
 //       conv of chunk k + 1 writes the other
-//   H   [192][72] fp16, padded rows (the conv reads whole rows; fc1's fragment stores hit
-//       distinct banks), then 2 x the chunk's vectors, the halo rows' tokens.
-// C = 64: 115,584 bytes with the alignment slack, so two blocks share an SM; C = 128: 157 KB.
+//   H   [192][72] fp16 (two at C = 128), padded rows (the conv reads whole rows; fc1's fragment
+//       stores hit distinct banks), then the chunk vectors (2 or 3 buffers), the halo rows' tokens.
+// C = 64: 114,176 bytes with the alignment slack, so two blocks share an SM; C = 128: 208,768.
 #include <cuda_fp16.h>
 
 #include <cstdint>
@@ -69,6 +77,7 @@ template <int C> struct Layout {
   static_assert(w1 % wg::kAtomBytes == 0 && w2 % wg::kAtomBytes == 0 && g % wg::kAtomBytes == 0);
 };
 static_assert(Layout<64>::bytes <= 115712, "two blocks of C = 64 share an SM");
+static_assert(Layout<64>::bytes == 114176 && Layout<128>::bytes == 208768, "the sizes the header gives");
 
 // Chunk k's columns of W1 [C][Hd] into the MN-major tile at w1, its rows of W2 [Hd][C] into the
 // C / 64 tiles at w2, 16 bytes a copy.
