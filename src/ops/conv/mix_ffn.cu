@@ -1,6 +1,8 @@
 // MixFFN on tensor cores (mma.sync m16n8k16, fp16 operands, fp32 sums): LayerNorm, fc1, the 3x3
 // depthwise conv and its activation, fc2 and the residual add for one tile of tokens, with the
-// hidden tokens (4x the stream's width) kept in shared memory.
+// hidden tokens (4x the stream's width) kept in shared memory. On Hopper, C = 64 and 128 run on
+// the warpgroup-MMA kernel instead (mix_ffn_wgmma.cu; launch_mix_ffn picks); this one serves
+// C = 32 there and every width elsewhere.
 //
 // A block takes 8 x 16 output tokens of one image and the 10 x 18 halo the conv reads:
 //   1. LayerNorm of the 180 halo tokens into A [192][C] (fp16; zeros outside the image and in
