@@ -182,7 +182,8 @@ std::optional<RscLayout> resize_sum_conv_layout(const ResizeSumPlan& plan, int64
   l.x0_off = l.ident_off;
   l.smem_bytes = l.stage_off + 2 * l.stage_bytes + kRscAlignSlack;
   if (l.smem_bytes > kRscSmemLimit)
-    return no("its tiles need " + std::to_string(l.smem_bytes) + " bytes of shared memory (227 KB at most)");
+    return no("its tiles need " + std::to_string(l.smem_bytes) + " bytes of shared memory (" +
+              std::to_string(kRscSmemLimit) + " at most)");
   return l;
 }
 

@@ -67,44 +67,58 @@ __device__ __forceinline__ Tile tile_at(const ResizeSumConvParams& p, int t, int
   return {b, row - b * p.height, (t - row * x_tiles) * kTx};
 }
 
-// One thread: starts the TMA copies of tile tl's chunk ch into one buffer of each kind, all
-// completing `bar` (its expected bytes count exactly the boxes issued, or the waits never end);
-// x0 (the projected identity's source tokens, a whole tile's) only when given (nonzero).
-// Source rows of zero weight are not copied (A's weights for them are 0; the buffer keeps
-// earlier, finite values).
-template <int kNt>
-__device__ __forceinline__ void issue_chunk(const ResizeSumConvParams& p, const RscMaps& maps, const Tile& tl, int ch,
-                                            uint32_t stage, uint32_t ident, uint32_t w, uint32_t x0, uint32_t wp,
-                                            uint32_t bar) {
-  namespace tma = cuda::tma;
-  const int c = ch * kCk;
-  const int pixel = (tl.b * p.height + tl.oy) * p.width + tl.x0;
-  uint32_t bytes = 32 * kNt * kCk * 2 + (p.ident ? kTx * kCk * 2 : 0) + (p.projected ? kCk * kCk * 2 : 0) +
-                   (p.projected && x0 ? kTx * kCk * 2 : 0);
-  bool copy[kRscMaxBanded][2];
+// What a tile's copies need from the tables in global memory: per banded input which of its two
+// source rows have nonzero weight (only those are copied; A's weights for the others are 0 and
+// the buffer keeps earlier, finite values), their row indices and the window's first column;
+// the expected bytes of one chunk's boxes. Made once a tile by the issuing thread, ahead of
+// time: read per chunk, these dependent global loads sat on warp 0's path to the sum, and the
+// other warps waited for it at the barrier (30% of the kernel's stall samples, c114).
+struct TilePlan {
+  int2 row[kRscMaxBanded];  // source rows (x, y); -1 where the row has weight 0
+  int lo[kRscMaxBanded];
+  int pixel, b;
+  uint32_t bytes;  // without x0's box
+};
+template <int kNt> __device__ __forceinline__ TilePlan plan_tile(const ResizeSumConvParams& p, const Tile& tl) {
+  TilePlan pl;
+  pl.pixel = (tl.b * p.height + tl.oy) * p.width + tl.x0, pl.b = tl.b;
+  pl.bytes = 32 * kNt * kCk * 2 + (p.ident ? kTx * kCk * 2 : 0) + (p.projected ? kCk * kCk * 2 : 0);
 #pragma unroll
   for (int i = 0; i < kRscMaxBanded; ++i) {
-    const float2 wy = i < p.banded ? reinterpret_cast<const float2*>(p.in[i].row_weight)[tl.oy] : make_float2(0.f, 0.f);
-    copy[i][0] = wy.x != 0.f, copy[i][1] = wy.y != 0.f;
-    bytes += (int(copy[i][0]) + int(copy[i][1])) * uint32_t(p.in[i].cols * kCk * 2);
+    pl.row[i] = make_int2(-1, -1), pl.lo[i] = 0;
+    if (i >= p.banded) continue;
+    const RscSource& s = p.in[i];
+    const float2 wy = reinterpret_cast<const float2*>(s.row_weight)[tl.oy];
+    const int2 iy = reinterpret_cast<const int2*>(s.row_index)[tl.oy];
+    pl.row[i] = make_int2(wy.x != 0.f ? tl.b * s.in_h + iy.x : -1, wy.y != 0.f ? tl.b * s.in_h + iy.y : -1);
+    pl.lo[i] = s.col_index[2 * tl.x0];
+    pl.bytes += (int(wy.x != 0.f) + int(wy.y != 0.f)) * uint32_t(s.cols * kCk * 2);
   }
-  tma::arrive_expect_tx(bar, bytes);
+  return pl;
+}
+
+// One thread: starts the TMA copies of a tile's chunk ch into one buffer of each kind, all
+// completing `bar` (its expected bytes count exactly the boxes issued, or the waits never end);
+// x0 (the projected identity's source tokens, a whole tile's) only when given (nonzero).
+template <int kNt>
+__device__ __forceinline__ void issue_chunk(const ResizeSumConvParams& p, const RscMaps& maps, const TilePlan& pl,
+                                            int ch, uint32_t stage, uint32_t ident, uint32_t w, uint32_t x0,
+                                            uint32_t wp, uint32_t bar) {
+  namespace tma = cuda::tma;
+  const int c = ch * kCk;
+  tma::arrive_expect_tx(bar, pl.bytes + (p.projected && x0 ? kTx * kCk * 2 : 0));
 #pragma unroll
   for (int i = 0; i < kRscMaxBanded; ++i) {
     if (i >= p.banded) break;
-    const RscSource& s = p.in[i];
-    const int lo = s.col_index[2 * tl.x0];
-    const int2 iy = reinterpret_cast<const int2*>(s.row_index)[tl.oy];
-#pragma unroll
-    for (int r = 0; r < 2; ++r)
-      if (copy[i][r])
-        tma::load_4d(stage + s.off + r * s.cols * kCk * 2, &maps.in[i], bar, c, lo, tl.b * s.in_h + (r ? iy.y : iy.x), 0);
+    const uint32_t dst = stage + p.in[i].off;
+    if (pl.row[i].x >= 0) tma::load_4d(dst, &maps.in[i], bar, c, pl.lo[i], pl.row[i].x, 0);
+    if (pl.row[i].y >= 0) tma::load_4d(dst + p.in[i].cols * kCk * 2, &maps.in[i], bar, c, pl.lo[i], pl.row[i].y, 0);
   }
-  if (p.ident) tma::load_4d(ident, &maps.ident, bar, c, pixel, 0, 0);
+  if (p.ident) tma::load_4d(ident, &maps.ident, bar, c, pl.pixel, 0, 0);
   tma::load_4d(w, &maps.w, bar, c, 0, 0, 0);
   if (p.projected) {
     tma::load_4d(wp, &maps.wp, bar, c, 0, 0, 0);
-    if (x0) tma::load_4d(x0, &maps.x0, bar, 0, pixel, 0, 0);
+    if (x0) tma::load_4d(x0, &maps.x0, bar, 0, pl.pixel, 0, 0);
   }
 }
 
@@ -305,13 +319,21 @@ __global__ void __launch_bounds__(kThreads, 2) resize_sum_conv_kernel(const __gr
   __half* wp = reinterpret_cast<__half*>(sm + p.wp_off);  // projected: Wp's chunk, 2 buffers
   constexpr int kWpBuf = kCk * kCk;
   const auto smem_at = [&](const void* ptr) { return static_cast<uint32_t>(__cvta_generic_to_shared(ptr)); };
-  if (threadIdx.x == 0 && int(blockIdx.x) < tiles)
-    issue_chunk<kNt>(p, maps, tile_at(p, int(blockIdx.x), x_tiles), 0, smem_at(stage), smem_at(ident), smem_at(wbuf),
+  // Thread 0's plans, in shared memory rather than in registers every thread would hold: tile
+  // k's at plans[k % 2], the next tile's made at the start of this one.
+  __shared__ TilePlan plans[2];
+  static_assert(sizeof(bars) + sizeof(plans) <= kRscStaticSmem);
+  if (threadIdx.x == 0 && int(blockIdx.x) < tiles) {
+    plans[0] = plan_tile<kNt>(p, tile_at(p, int(blockIdx.x), x_tiles));
+    issue_chunk<kNt>(p, maps, plans[0], 0, smem_at(stage), smem_at(ident), smem_at(wbuf),
                      p.projected ? smem_at(x0) : 0, smem_at(wp), bar0);
+  }
   int n = 0;  // chunks done by this block: chunk n uses buffers n % 2
   int k = 0;  // tiles done by this block: tile k's x0 uses buffer k % 2
   for (int t = int(blockIdx.x); t < tiles; t += int(gridDim.x), ++k) {
     const Tile tl = tile_at(p, t, x_tiles);
+    const int64_t tn = int64_t(t) + gridDim.x;  // this block's next tile
+    if (threadIdx.x == 0 && tn < tiles) plans[(k + 1) & 1] = plan_tile<kNt>(p, tile_at(p, int(tn), x_tiles));
     SumWeights sw;
     sum_weights(p, tl, sw);
     float acc[2][kNt][4] = {};
@@ -320,13 +342,12 @@ __global__ void __launch_bounds__(kThreads, 2) resize_sum_conv_kernel(const __gr
       cuda::tma::fence_proxy_async();
       __syncthreads();  // chunk n's copies are in; every warp is done with chunk n - 1's buffers
       const bool last = ch + 1 == chunks;
-      const int64_t tn = last ? int64_t(t) + gridDim.x : t;
-      if (threadIdx.x == 0 && tn < tiles) {
+      if (threadIdx.x == 0 && (!last || tn < tiles)) {
         const int nb = (n + 1) & 1;
-        issue_chunk<kNt>(p, maps, tile_at(p, int(tn), x_tiles), last ? 0 : ch + 1, smem_at(stage + nb * p.stage_bytes),
-                         smem_at(ident + nb * kTile), smem_at(wbuf + nb * kWBuf),
-                         last && p.projected ? smem_at(x0 + ((k + 1) & 1) * kTile) : 0, smem_at(wp + nb * kWpBuf),
-                         bar0 + 8 * nb);
+        const uint32_t st = smem_at(stage + nb * p.stage_bytes), id = smem_at(ident + nb * kTile),
+                       wb = smem_at(wbuf + nb * kWBuf), wpb = smem_at(wp + nb * kWpBuf), bar = bar0 + 8 * nb;
+        issue_chunk<kNt>(p, maps, plans[(k + int(last)) & 1], last ? 0 : ch + 1, st, id, wb,
+                         last && p.projected ? smem_at(x0 + ((k + 1) & 1) * kTile) : 0, wpb, bar);
       }
       sum_chunk(p, sw, stage + (n & 1) * p.stage_bytes, ident + (n & 1) * kTile, x0 + (k & 1) * kTile,
                 wp + (n & 1) * kWpBuf, ch, a);

@@ -12,7 +12,10 @@ inline constexpr int kRscBand = 16;       // source columns an m16 group of outp
 inline constexpr int kRscMaxBanded = 3;   // resized inputs (every input but the identity)
 inline constexpr int kRscMaxClasses = 160;
 inline constexpr int64_t kRscPixelBytes = kRscChunk * 2;
-inline constexpr int64_t kRscSmemLimit = 227 * 1024;  // sm_90's opt-in shared memory a block
+// sm_90's opt-in shared memory a block, less the kernel's static shared memory (its mbarriers and
+// the copies' tile plans: 112 bytes, asserted in resize_sum_conv.cu), which counts against it.
+inline constexpr int64_t kRscStaticSmem = 128;
+inline constexpr int64_t kRscSmemLimit = 227 * 1024 - kRscStaticSmem;
 inline constexpr int64_t kRscAlignSlack = 1024;       // the kernel aligns its buffers to 1024 bytes (TMA's swizzle)
 
 // n8 tiles a warp of the conv: 4 warp columns of 8 * nt output channels.
