@@ -65,13 +65,7 @@ template <int C>
 __device__ __forceinline__ void fetch_weights(const MixFfnParams& p, int chunk, __half* w1, __half* w2,
                                               __half* vecs) {
   constexpr int kThreads = kWarps<C> * 32;
-  const int i = threadIdx.x;
-  if (i < kBd / 8)
-    cp_async16(vecs + i * 8, static_cast<const __half*>(p.wd) + chunk * kBd + i * 8, 16);
-  else if (i < kB1 / 8)
-    cp_async16(vecs + i * 8, static_cast<const __half*>(p.bd) + chunk * kChunk + i * 8 - kBd, 16);
-  else if (i < kVecs / 8)
-    cp_async16(vecs + i * 8, static_cast<const __half*>(p.b1) + chunk * kChunk + i * 8 - kB1, 16);
+  fetch_vecs(p, chunk, vecs);
   const __half* g1 = static_cast<const __half*>(p.w1) + chunk * kChunk;
   const __half* g2 = static_cast<const __half*>(p.w2) + int64_t(chunk) * kChunk * C;
   for (int i = threadIdx.x; i < C * (kChunk / 8); i += kThreads) {

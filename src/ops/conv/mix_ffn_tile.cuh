@@ -78,6 +78,16 @@ __device__ __forceinline__ int64_t halo_token(const MixFfnParams& p, const Tile&
   return (int64_t(t.b) * p.height + y) * p.width + x;
 }
 
+// Chunk k's conv taps and its two biases into `vecs` (kVecs halves), 16 bytes a copy.
+__device__ __forceinline__ void fetch_vecs(const MixFfnParams& p, int k, __half* vecs) {
+  const int i = threadIdx.x;
+  if (i < kBd / 8) attention::cp_async16(vecs + i * 8, static_cast<const __half*>(p.wd) + k * kBd + i * 8, 16);
+  else if (i < kB1 / 8)
+    attention::cp_async16(vecs + i * 8, static_cast<const __half*>(p.bd) + k * kChunk + i * 8 - kBd, 16);
+  else if (i < kVecs / 8)
+    attention::cp_async16(vecs + i * 8, static_cast<const __half*>(p.b1) + k * kChunk + i * 8 - kB1, 16);
+}
+
 // Each halo row's token index into X (-1 outside the image), made once per tile for the
 // LayerNorm and fc1's epilogue.
 template <int C> __device__ __forceinline__ void halo_tokens(const MixFfnParams& p, const Tile& t, int* tok) {

@@ -95,16 +95,6 @@ template <int C> __device__ __forceinline__ void fetch_w2(const MixFfnParams& p,
     cp_async16(w2 + (col / 64) * kTileBytes + wg::swizzled(row, col % 64), g + row * C + col, 16);
   }
 }
-// Chunk k's conv taps and the two biases (the layout of mix_ffn_tile.cuh's kVecs).
-template <int C> __device__ __forceinline__ void fetch_vecs(const MixFfnParams& p, int k, __half* vecs) {
-  const int i = threadIdx.x;
-  if (i < kBd / 8) cp_async16(vecs + i * 8, static_cast<const __half*>(p.wd) + k * kBd + i * 8, 16);
-  else if (i < kB1 / 8)
-    cp_async16(vecs + i * 8, static_cast<const __half*>(p.bd) + k * kChunk + i * 8 - kBd, 16);
-  else if (i < kVecs / 8)
-    cp_async16(vecs + i * 8, static_cast<const __half*>(p.b1) + k * kChunk + i * 8 - kB1, 16);
-}
-
 // fc1 of one chunk for warpgroup `group`: columns [group N, group N + N) of the three m64 row
 // tiles. Issued asynchronously; store() runs after the wait.
 template <int C> struct Fc1 {
@@ -224,7 +214,7 @@ __global__ void __launch_bounds__(kWarps<C> * 32, C <= 64 ? 2 : 1) mix_ffn_wgmma
 
   for (int k = 0; k < (L::kOverlap ? 2 : 1) && k < chunks; ++k) {
     fetch_w1<C>(p, k, sm + w1(k));
-    fetch_vecs<C>(p, k, vecs(k));
+    fetch_vecs(p, k, vecs(k));
   }
   cp_async_commit();
   halo_tokens<C>(p, t, tok);
@@ -254,7 +244,7 @@ __global__ void __launch_bounds__(kWarps<C> * 32, C <= 64 ? 2 : 1) mix_ffn_wgmma
     __syncthreads();
     if constexpr (more.value) {
       fetch_w1<C>(p, k + 1, sm + w1(k + 1));
-      fetch_vecs<C>(p, k + 1, vecs(k + 1));
+      fetch_vecs(p, k + 1, vecs(k + 1));
     }
     fetch_w2<C>(p, k, sm + L::w2 + (k & 1) * L::w2_buf);
     if constexpr (!more.value) stage_x(k);
@@ -285,7 +275,7 @@ __global__ void __launch_bounds__(kWarps<C> * 32, C <= 64 ? 2 : 1) mix_ffn_wgmma
     fetch_w2<C>(p, k, sm + L::w2 + (k & 1) * L::w2_buf);
     if (k + 2 < chunks) {
       fetch_w1<C>(p, k + 2, sm + w1(k + 2));
-      fetch_vecs<C>(p, k + 2, vecs(k + 2));
+      fetch_vecs(p, k + 2, vecs(k + 2));
     }
     if constexpr (!more.value) stage_x(k + 1);
     cp_async_commit();
