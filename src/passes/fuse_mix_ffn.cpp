@@ -14,16 +14,6 @@ struct Match {
   const Node *ln = nullptr, *fc1 = nullptr, *dw = nullptr, *fc2 = nullptr;
 };
 
-bool has_dims(const Graph& g, const std::string& v, const Dims& d, DType t) {
-  return static_dims(g, v) == d && g.value(v).type.dtype == t;
-}
-
-// A FusedMatMul with a bias, no activation and `inputs` inputs (4: with a residual).
-bool plain_gemm(const Node* n, size_t inputs) {
-  return is_kiln_op(n, "FusedMatMul") && n->inputs.size() == inputs && n->outputs.size() == 1 &&
-         n->attrs.get_string("activation", "none") == "none";
-}
-
 // A 3x3 depthwise conv with bias, stride 1, dilation 1 and pads 1 on every side.
 bool same_3x3(const Node* n) {
   if (!is_kiln_op(n, conv::kDepthwiseNhwcOp) || n->inputs.size() != 3 || !n->has_input(2)) return false;
@@ -34,11 +24,11 @@ bool same_3x3(const Node* n) {
 }
 
 std::optional<Match> match(const Graph& g, const GraphIndex& idx, const Node& fc2) {
-  if (!plain_gemm(&fc2, 4)) return std::nullopt;
+  if (!is_plain_fused_matmul(&fc2, 4)) return std::nullopt;
   const Node* dw = idx.producer(fc2.inputs[0]);
   if (!same_3x3(dw) || !idx.used_only_by(fc2.inputs[0], fc2)) return std::nullopt;
   const Node* fc1 = idx.producer(dw->inputs[0]);
-  if (!plain_gemm(fc1, 3) || !idx.used_only_by(dw->inputs[0], *dw)) return std::nullopt;
+  if (!is_plain_fused_matmul(fc1, 3) || !idx.used_only_by(dw->inputs[0], *dw)) return std::nullopt;
   const Node* ln = idx.producer(fc1->inputs[0]);
   if (!is_op(ln, "LayerNormalization") || ln->inputs.size() != 3 || !ln->has_input(2) ||
       !idx.used_only_by(fc1->inputs[0], *fc1))
@@ -60,12 +50,12 @@ std::optional<Match> match(const Graph& g, const GraphIndex& idx, const Node& fc
     return std::nullopt;
   const DType xt = g.value(x).type.dtype, h = DType::kF16;
   if (xt != DType::kF32 && xt != DType::kF16) return std::nullopt;
-  const bool typed = has_dims(g, ln->inputs[1], {C}, h) && has_dims(g, ln->inputs[2], {C}, h) &&
-                     has_dims(g, ln->outputs[0], {B, N, C}, h) && has_dims(g, fc1->inputs[1], {C, Hd}, h) &&
-                     has_dims(g, fc1->inputs[2], {Hd}, h) && has_dims(g, fc1->outputs[0], {B, N, Hd}, h) &&
-                     has_dims(g, dw->inputs[1], {Hd, 1, 3, 3}, h) && has_dims(g, dw->inputs[2], {Hd}, h) &&
-                     has_dims(g, dw->outputs[0], {B, N, Hd}, h) && has_dims(g, fc2.inputs[1], {Hd, C}, h) &&
-                     has_dims(g, fc2.inputs[2], {C}, xt) && has_dims(g, fc2.outputs[0], {B, N, C}, xt);
+  const bool typed = has_static_type(g, ln->inputs[1], {C}, h) && has_static_type(g, ln->inputs[2], {C}, h) &&
+                     has_static_type(g, ln->outputs[0], {B, N, C}, h) && has_static_type(g, fc1->inputs[1], {C, Hd}, h) &&
+                     has_static_type(g, fc1->inputs[2], {Hd}, h) && has_static_type(g, fc1->outputs[0], {B, N, Hd}, h) &&
+                     has_static_type(g, dw->inputs[1], {Hd, 1, 3, 3}, h) && has_static_type(g, dw->inputs[2], {Hd}, h) &&
+                     has_static_type(g, dw->outputs[0], {B, N, Hd}, h) && has_static_type(g, fc2.inputs[1], {Hd, C}, h) &&
+                     has_static_type(g, fc2.inputs[2], {C}, xt) && has_static_type(g, fc2.outputs[0], {B, N, C}, xt);
   if (!typed) return std::nullopt;
   return Match{ln, fc1, dw, &fc2};
 }

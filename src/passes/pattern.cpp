@@ -186,6 +186,15 @@ std::optional<std::string> reshape_target(Graph& g, const std::string& base, con
   return add_constant(g, base + "/shape", Tensor::from_vector<int64_t>({int64_t(out->size())}, *out));
 }
 
+bool has_static_type(const Graph& g, const std::string& value, const Dims& dims, DType dtype) {
+  return static_dims(g, value) == dims && g.value(value).type.dtype == dtype;
+}
+
+bool is_plain_fused_matmul(const Node* node, size_t inputs) {
+  return is_kiln_op(node, "FusedMatMul") && node->inputs.size() == inputs && node->outputs.size() == 1 &&
+         node->attrs.get_string("activation", "none") == "none";
+}
+
 void finish_rewrite(Graph& g) {
   g.sort_topologically();  // remove_dead_nodes walks the order backwards
   g.remove_dead_nodes();

@@ -73,6 +73,11 @@ bool is_pointwise_conv(const Graph& g, const Node& conv);
 // one-input Relu or Gelu (approximate none/tanh) — else "". FusedMatMul, DepthwiseConvNHWC and
 // FusedConv spell it so in their `activation` attribute.
 std::string fused_activation(const Node* node);
+// The value has exactly these static dims and this dtype.
+bool has_static_type(const Graph& g, const std::string& value, const Dims& dims, DType dtype);
+// A kiln.FusedMatMul with one output, no activation and `inputs` inputs (3: a bias; 4: and a
+// residual): a plain GEMM the float16 fusions (fuse_mix_ffn, fuse_attention_block) take in.
+bool is_plain_fused_matmul(const Node* node, size_t inputs);
 // Same dtype and the same shape with every dim known or named: a and b have equal sizes at run
 // time, so adding them needs no broadcasting (a residual, not a bias).
 bool same_determined_type(const Graph& g, const std::string& a, const std::string& b);

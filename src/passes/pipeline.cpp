@@ -15,6 +15,7 @@
 #include "passes/fuse_dwconv_activation.h"
 #include "passes/fuse_elementwise.h"
 #include "passes/fuse_attention.h"
+#include "passes/fuse_attention_block.h"
 #include "passes/fuse_gelu.h"
 #include "passes/fuse_group_norm.h"
 #include "passes/fuse_head_scores.h"
@@ -85,6 +86,7 @@ constexpr RewritePass kRewrites[] = {
     {"fuse_data_movement", fuse_data_movement},  // after every pass that reads Transposes, Slices, Pads
     {"fuse_conv_epilogue", fuse_conv_epilogue},  // last: the passes above read plain Convs
     {"fuse_mix_ffn", fuse_mix_ffn},  // float16 only: fp16 engines run it after convert_to_fp16
+    {"fuse_attention_block", fuse_attention_block},  // float16 only, like fuse_mix_ffn; reads packed K and V
     {"fuse_resize_sum_conv", fuse_resize_sum_conv},  // float16 only, like fuse_mix_ffn; reads fuse_resize_sum's node
     {"fuse_elementwise", fuse_elementwise},  // after every fusion: takes only the elementwise ops they left
 };
@@ -92,7 +94,8 @@ constexpr RewritePass kRewrites[] = {
 }  // namespace
 
 const std::vector<std::string>& after_fp16_pass_names() {
-  static const std::vector<std::string> names = {"fuse_mix_ffn", "fuse_resize_sum_conv", "fuse_elementwise"};
+  static const std::vector<std::string> names = {"fuse_mix_ffn", "fuse_attention_block", "fuse_resize_sum_conv",
+                                                 "fuse_elementwise"};
   return names;
 }
 

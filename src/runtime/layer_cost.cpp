@@ -111,6 +111,12 @@ double flops_of(const Graph& g, const Node& n) {
     const double act = n.attrs.get_string("activation", "none") != "none";
     return t * (5 * c + (2 * c + 1) * hd + (18 + 1 + act) * hd + (2 * hd + 2) * c);
   }
+  if (n.domain == kKilnDomain && op == "AttentionBlock") {  // X [B, N, C], KV [B, Nk, 2H, D]: LN, Q, attention, out
+    const Dims kv = in_dims(5);
+    const double c = double(in_dims(0).at(2)), t = out_elems() / c, nk = double(kv.at(1));
+    const double heads = double(kv.at(2)) / 2, d = double(kv.at(3));
+    return t * (5 * c + (2 * c + 1) * c + nk * heads * (4 * d + 5) + (2 * c + 2) * c);
+  }
   if (n.domain == kKilnDomain && op == "ResizeSumConv") {  // the 1x1 Conv and its bias; ResizeSum counts none
     const auto [maps, p] = spatial::resize_sum_conv_inputs(OpContextBase{n}, n.inputs.size());
     const Dims w = in_dims(maps);  // [K, C, 1, 1]

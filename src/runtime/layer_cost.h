@@ -8,6 +8,9 @@
 //   ConvTranspose  2·numel(X)·(M/group)·prod(kernel), + numel(Y) with a bias
 //   Einsum         k·prod(extent of every label) for k operands (2· for the usual two)
 //   kiln.Attention 2·B·Nq·Nk·d (Q Kᵀ) + 2·B·Nq·Nk·dv (P V) + 5·B·Nq·Nk (softmax, as Softmax)
+//   kiln.AttentionBlock  per token of X [B, N, C] with KV [B, Nk, 2H, D]: the LayerNorm 5·C, the
+//                  query projection (2C + 1)·C, the attention H·Nk·(4D + 5) as kiln.Attention's,
+//                  the output projection with bias and residual (2C + 2)·C
 //   kiln.RowColumnRead 2·numel(Y)·H·W: the two MatMuls it replaces (Σ over y and x per output)
 //   kiln.HeadScores 2·numel(Y)·D (the MatMul it replaces; the scale rides on it)
 //   kiln.MaskPositionEmbedding 1 per output element (its sin or cos; the running count and

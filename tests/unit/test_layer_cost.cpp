@@ -116,6 +116,15 @@ TEST(LayerCost, MixFfnCountsItsFourStages) {
               (24 + 24) * 4.0 + (4 + 4 + 32 + 8 + 72 + 8 + 32) * 2.0 + 4 * 4.0);
 }
 
+TEST(LayerCost, AttentionBlockCountsItsFourStages) {
+  G m;  // 2 x 5 tokens of C 4 fp32, 3 keys of one head: LN 5·C, Q (2C + 1)·C, attention Nk·(4D + 5), out (2C + 2)·C
+  m.v("x", F32, {2, 5, 4}).v("s", F16, {4}).v("bn", F16, {4}).v("wq", F16, {4, 4}).v("bq", F16, {4});
+  m.v("kv", F16, {2, 3, 2, 4}).v("wo", F16, {4, 4}).v("bo", F32, {4}).v("y", F32, {2, 5, 4});
+  m.node("AttentionBlock", {"x", "s", "bn", "wq", "bq", "kv", "wo", "bo"}, {"y"}).domain = "kiln";
+  expect_cost(m.cost(), 10.0 * (5 * 4 + 9 * 4 + 3 * 21 + 10 * 4),
+              (40 + 40) * 4.0 + (4 + 4 + 16 + 4 + 48 + 16) * 2.0 + 4 * 4.0);
+}
+
 TEST(LayerCost, ResizeSumConvCountsItsConv) {
   G m;  // two fp16 maps of C 64 summed at 4 x 5, then 19 classes with an fp32 bias and output
   m.v("t", F16, {1, 20, 64}).v("x", F16, {1, 64, 2, 3}).v("w", F16, {19, 64, 1, 1}).v("b", F32, {19});

@@ -10,5 +10,6 @@ void attention_cuda(CudaKernelContext& ctx);
 void row_column_read_cuda(CudaKernelContext& ctx);
 void head_scores_cuda(CudaKernelContext& ctx);  // kiln.HeadScores (head_scores_cuda.cpp)
 void attention_keep_mask_cuda(CudaKernelContext& ctx);  // kiln.AttentionKeepMask (attention_keep_mask_cuda.cpp)
+void attention_block_cuda(CudaKernelContext& ctx);      // kiln.AttentionBlock (attention_block_cuda.cpp)
 
 }  // namespace kiln::attention

@@ -1,3 +1,4 @@
+#include "ops/attention/attention_block.h"
 #include "ops/attention/attention_keep_mask.h"
 #include "ops/attention/attention_ops.h"
 #include "ops/attention/head_scores.h"
@@ -16,11 +17,13 @@ void register_attention_ops(OpRegistry& r) {
   register_row_column_read(r);
   register_head_scores(r);
   register_attention_keep_mask(r);
+  register_attention_block(r);
 #ifdef KILN_WITH_CUDA
   r.set_cuda("Attention", attention_cuda, kKilnDomain);
   r.set_cuda(kRowColumnReadOp, row_column_read_cuda, kKilnDomain);
   r.set_cuda(kHeadScoresOp, head_scores_cuda, kKilnDomain);
   r.set_cuda(kAttentionKeepMaskOp, attention_keep_mask_cuda, kKilnDomain);
+  r.set_cuda(kAttentionBlockOp, attention_block_cuda, kKilnDomain);
 #endif
 }
 
