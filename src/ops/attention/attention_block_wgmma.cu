@@ -43,15 +43,26 @@ template <int H> constexpr size_t smem_bytes() {
 static_assert(2 * (smem_bytes<1>() + 1024) <= 228 * 1024 && 2 * (smem_bytes<2>() + 1024) <= 228 * 1024,
               "two blocks per SM");
 
-// N consecutive channels of X's or a parameter's storage type, as floats (N = 2 or 4).
+// N consecutive channels of X's or a parameter's storage type, as floats (N = 2 or a multiple
+// of 4; 16-byte loads where N allows).
 template <bool kF32, int N> __device__ __forceinline__ void load_floats(const void* base, int64_t at, float (&f)[N]) {
-  if constexpr (kF32) {
-    if constexpr (N == 4) {
-      const float4 v = *reinterpret_cast<const float4*>(static_cast<const float*>(base) + at);
-      f[0] = v.x, f[1] = v.y, f[2] = v.z, f[3] = v.w;
-    } else {
-      const float2 v = *reinterpret_cast<const float2*>(static_cast<const float*>(base) + at);
-      f[0] = v.x, f[1] = v.y;
+  if constexpr (kF32 && N % 4 == 0) {
+    const float4* v = reinterpret_cast<const float4*>(static_cast<const float*>(base) + at);
+#pragma unroll
+    for (int i = 0; i < N / 4; ++i) {
+      const float4 q = v[i];
+      f[4 * i] = q.x, f[4 * i + 1] = q.y, f[4 * i + 2] = q.z, f[4 * i + 3] = q.w;
+    }
+  } else if constexpr (kF32) {
+    const float2 v = *reinterpret_cast<const float2*>(static_cast<const float*>(base) + at);
+    f[0] = v.x, f[1] = v.y;
+  } else if constexpr (N == 8) {
+    const uint4 q = *reinterpret_cast<const uint4*>(static_cast<const __half*>(base) + at);
+    const uint32_t w[4] = {q.x, q.y, q.z, q.w};
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const float2 v = __half22float2(*reinterpret_cast<const __half2*>(&w[i]));
+      f[2 * i] = v.x, f[2 * i + 1] = v.y;
     }
   } else {
     const __half2* h = reinterpret_cast<const __half2*>(static_cast<const __half*>(base) + at);
@@ -65,12 +76,13 @@ template <bool kF32, int N> __device__ __forceinline__ void load_floats(const vo
 __device__ __forceinline__ void store_shared_b32(uint32_t at, uint32_t v) {
   asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(at), "r"(v));
 }
-__device__ __forceinline__ void store_shared_b64(uint32_t at, uint32_t lo, uint32_t hi) {
-  asm volatile("st.shared.v2.b32 [%0], {%1, %2};\n" ::"r"(at), "r"(lo), "r"(hi));
+__device__ __forceinline__ void store_shared_b128(uint32_t at, const uint32_t (&v)[4]) {
+  asm volatile("st.shared.v4.b32 [%0], {%1, %2, %3, %4};\n" ::"r"(at), "r"(v[0]), "r"(v[1]), "r"(v[2]), "r"(v[3]));
 }
-__device__ __forceinline__ float warp_sum(float v) {
+// The sum over aligned groups of L lanes (xor offsets stay inside the group).
+template <int L> __device__ __forceinline__ float group_sum(float v) {
 #pragma unroll
-  for (int o = 16; o > 0; o /= 2) v += __shfl_xor_sync(0xffffffffu, v, o);
+  for (int o = L / 2; o > 0; o /= 2) v += __shfl_xor_sync(0xffffffffu, v, o);
   return v;
 }
 // Waits for the 4 warps of warpgroup wg only (barrier 0 is __syncthreads').
@@ -105,63 +117,66 @@ template <int H> struct Weights {
 };
 
 // This warp's 16 rows of the block's tile (rows r0..r0+15, tokens q0 + r) normalized into the
-// head panels: lane l owns channels [2H·l, 2H·l + 2H). Each round's loads (16/H rows: 32 floats a
-// lane) go out before its first reduction. Rows past N normalize zeros (Bn: finite, never stored).
+// head panels. A row is a group of C/8 lanes, 8 consecutive channels each (16 fp16 bytes: one
+// swizzle chunk), so a warp covers 32·8/C rows at once and reduces in log2(C/8) shuffles, not
+// 5 (c120: with a lane per channel pair the shuffles made the prologue a quarter of the samples).
+// Each round's loads (32 floats a lane) go out before its first reduction. Rows past N
+// normalize zeros (Bn: finite, never stored).
 template <int H, bool kF32>
 __device__ __forceinline__ void layer_norm_rows(const AttentionBlockParams& p, const void* xb, int q0, int r0,
                                                 uint32_t qs, int lane) {
-  constexpr int kC = H * kD, kN = 2 * H, kRows = 16 / H;
-  const int c = kN * lane;
+  constexpr int kC = H * kD, kLanes = kC / 8, kGroups = 32 / kLanes, kRounds = H;
+  constexpr int kPer = 16 / kGroups / kRounds;  // rows a group holds in a round
+  const int c = (lane % kLanes) * 8, group = lane / kLanes;
   const uint32_t panel = qs + (c / kD) * kPanelBytes;
-  float s[kN], sh[kN];
-  load_floats<false, kN>(p.scale, c, s);
-  load_floats<false, kN>(p.shift, c, sh);
+  float s[8], sh[8];
+  load_floats<false, 8>(p.scale, c, s);
+  load_floats<false, 8>(p.shift, c, sh);
 #pragma unroll 1
-  for (int round = 0; round < H; ++round) {
-    const int rr = r0 + round * kRows;
-    float v[kRows][kN];
+  for (int round = 0; round < kRounds; ++round) {
+    float v[kPer][8];
 #pragma unroll
-    for (int i = 0; i < kRows; ++i) {
-      const int row = q0 + rr + i;
-      if (row < p.attn.nq) load_floats<kF32, kN>(xb, int64_t(row) * kC + c, v[i]);
+    for (int i = 0; i < kPer; ++i) {
+      const int row = q0 + r0 + (round * kPer + i) * kGroups + group;
+      if (row < p.attn.nq) load_floats<kF32, 8>(xb, int64_t(row) * kC + c, v[i]);
       else
 #pragma unroll
-        for (int e = 0; e < kN; ++e) v[i][e] = 0.f;
+        for (int e = 0; e < 8; ++e) v[i][e] = 0.f;
     }
 #pragma unroll
-    for (int i = 0; i < kRows; ++i) {
+    for (int i = 0; i < kPer; ++i) {
       float sum = 0.f, sq = 0.f;
 #pragma unroll
-      for (int e = 0; e < kN; ++e) sum += v[i][e];
-      const float mean = warp_sum(sum) * (1.f / kC);
+      for (int e = 0; e < 8; ++e) sum += v[i][e];
+      const float mean = group_sum<kLanes>(sum) * (1.f / kC);
 #pragma unroll
-      for (int e = 0; e < kN; ++e) {
+      for (int e = 0; e < 8; ++e) {
         v[i][e] -= mean;
         sq += v[i][e] * v[i][e];
       }
-      const float rstd = rsqrtf(warp_sum(sq) * (1.f / kC) + p.epsilon);
-      uint32_t o[kN / 2];
+      const float rstd = rsqrtf(group_sum<kLanes>(sq) * (1.f / kC) + p.epsilon);
+      uint32_t o[4];
 #pragma unroll
-      for (int e = 0; e < kN / 2; ++e)
+      for (int e = 0; e < 4; ++e)
         o[e] = pack_half2(v[i][2 * e] * rstd * s[2 * e] + sh[2 * e],
                           v[i][2 * e + 1] * rstd * s[2 * e + 1] + sh[2 * e + 1]);
-      const uint32_t at = panel + wgmma::swizzled(rr + i, c % kD);
-      if constexpr (kN == 2) store_shared_b32(at, o[0]);
-      else store_shared_b64(at, o[0], o[1]);
+      const int r = r0 + (round * kPer + i) * kGroups + group;
+      store_shared_b128(panel + wgmma::swizzled(r, c % kD), o);
     }
   }
 }
 
 // acc (+)= A·B over the H panels of this warpgroup's rows (`rows`: the panels' offset to them) for
-// output columns [64nh, 64nh + 64): K = 64H, B the weight blocks (kp, nh).
+// output columns [64nh, 64nh + 64): K = 64H, B the weight blocks (kp, nh). `onto`: add to acc's
+// values (else the first step overwrites them).
 template <int H>
 __device__ __forceinline__ void panel_product(float (&acc)[32], uint32_t qs, uint32_t rows, const Weights<H>& w,
-                                              const KvPipeline& kv, int first, bool wo, int nh) {
+                                              const KvPipeline& kv, int first, bool wo, int nh, bool onto) {
 #pragma unroll
   for (int kp = 0; kp < H; ++kp) {
     const uint64_t a = wgmma::descriptor(qs + kp * kPanelBytes + rows), b = wgmma::descriptor(w.slot(kv, first, wo, kp, nh));
 #pragma unroll
-    for (int kk = 0; kk < kD / 16; ++kk) wgmma::mma_ss_bt<64>(acc, a + 2 * kk, b + 128 * kk, kp + kk);
+    for (int kk = 0; kk < kD / 16; ++kk) wgmma::mma_ss_bt<64>(acc, a + 2 * kk, b + 128 * kk, onto || kp + kk);
   }
 }
 
@@ -176,7 +191,7 @@ __device__ __forceinline__ void project_q(const AttentionBlockParams& p, uint32_
     for (int i = 0; i < 32; ++i) q[nh][i] = 0.f;
   wgmma::fence();
 #pragma unroll
-  for (int nh = 0; nh < H; ++nh) panel_product<H>(q[nh], qs, rows, w, kv, first, false, nh);
+  for (int nh = 0; nh < H; ++nh) panel_product<H>(q[nh], qs, rows, w, kv, first, false, nh, false);
   wgmma::commit();
 #pragma unroll
   for (int nh = 0; nh < H; ++nh) pin(q[nh]);
@@ -217,7 +232,9 @@ __device__ __forceinline__ void store_o(float (&acc)[32], const float (&l)[2], u
   }
 }
 
-// Y = O·Wo + Bo + X for this warpgroup's rows, 64 output columns at a time.
+// Y = O·Wo + Bo + X for this warpgroup's rows, 64 output columns at a time. X's and Bo's loads go
+// out before the product, which hides part of their latency (c120: the epilogue's samples were
+// mostly these loads' waits).
 template <int H, bool kF32>
 __device__ __forceinline__ void project_out(const AttentionBlockParams& p, const void* xb, void* yb, uint32_t qs,
                                             uint32_t rows, const Weights<H>& w, const KvPipeline& kv, int row0,
@@ -226,11 +243,22 @@ __device__ __forceinline__ void project_out(const AttentionBlockParams& p, const
   const int g = lane >> 2, t = lane & 3;
 #pragma unroll 1
   for (int nh = 0; nh < H; ++nh) {
-    float y[32];
+    float y[32];  // first X + Bo, then Y
 #pragma unroll
-    for (int i = 0; i < 32; ++i) y[i] = 0.f;
+    for (int hh = 0; hh < 2; ++hh) {
+      const int row = row0 + g + 8 * hh;
+#pragma unroll
+      for (int n = 0; n < 8; ++n) {
+        const int c = nh * kD + 8 * n + 2 * t;
+        float b[2], x[2] = {0.f, 0.f};
+        load_floats<kF32, 2>(p.bo, c, b);
+        if (row < p.attn.nq) load_floats<kF32, 2>(xb, int64_t(row) * kC + c, x);
+        y[4 * n + 2 * hh] = x[0] + b[0];
+        y[4 * n + 2 * hh + 1] = x[1] + b[1];
+      }
+    }
     wgmma::fence();
-    panel_product<H>(y, qs, rows, w, kv, 0, true, nh);
+    panel_product<H>(y, qs, rows, w, kv, 0, true, nh, true);
     wgmma::commit();
     pin(y);
     wgmma::wait<0>();
@@ -241,12 +269,8 @@ __device__ __forceinline__ void project_out(const AttentionBlockParams& p, const
       if (row >= p.attn.nq) continue;
 #pragma unroll
       for (int n = 0; n < 8; ++n) {
-        const int c = nh * kD + 8 * n + 2 * t;
-        const int64_t at = int64_t(row) * kC + c;
-        float b[2], x[2];
-        load_floats<kF32, 2>(p.bo, c, b);
-        load_floats<kF32, 2>(xb, at, x);
-        const float lo = y[4 * n + 2 * hh] + b[0] + x[0], hi = y[4 * n + 2 * hh + 1] + b[1] + x[1];
+        const int64_t at = int64_t(row) * kC + nh * kD + 8 * n + 2 * t;
+        const float lo = y[4 * n + 2 * hh], hi = y[4 * n + 2 * hh + 1];
         if constexpr (kF32)
           *reinterpret_cast<float2*>(static_cast<float*>(yb) + at) = make_float2(lo, hi);
         else
