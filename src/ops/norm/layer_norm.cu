@@ -131,10 +131,14 @@ template <class T, int V> __device__ __forceinline__ void store_floats(T* p, con
 }
 
 // Sums R values per lane over aligned groups of `lanes` lanes (xor offsets stay in the group).
+// Unrolled over the five possible steps with a uniform predicate: the rolled loop's compare and
+// branch per step cost issue slots in this issue-bound kernel (c122).
 template <int R> __device__ __forceinline__ void group_sum(float (&v)[R], int lanes) {
-  for (int o = lanes >> 1; o > 0; o >>= 1)
 #pragma unroll
-    for (int r = 0; r < R; ++r) v[r] += __shfl_xor_sync(0xffffffffu, v[r], o);
+  for (int o = 16; o > 0; o >>= 1)
+    if (o < lanes)
+#pragma unroll
+      for (int r = 0; r < R; ++r) v[r] += __shfl_xor_sync(0xffffffffu, v[r], o);
 }
 
 // Rows of a.inner = n·V elements (V-element vectors, vector j of a row at j·V). A warp holds

@@ -3,6 +3,8 @@
 #pragma once
 #include <cstdint>
 
+#include "ops/norm/invariant_divisor.h"
+
 #ifdef __CUDACC__
 #define KILN_LN_HD __host__ __device__ __forceinline__
 #else
@@ -18,12 +20,17 @@ namespace kiln::norm {
 // [B·(H/p)·(W/p), p·p·C]. The host checks that p divides H and W and that rows fit in 32 bits.
 struct PatchRowMap {
   uint32_t height = 0, width = 0, patch = 0;
+  InvariantDivisor by_hw, by_width, by_patch;  // the map's divisions, precomputed
+
+  PatchRowMap() = default;
+  KILN_LN_HD PatchRowMap(uint32_t h, uint32_t w, uint32_t p)
+      : height(h), width(w), patch(p), by_hw(h * w), by_width(w), by_patch(p) {}
   KILN_LN_HD uint32_t operator()(uint32_t row) const {
-    const uint32_t hw = height * width, b = row / hw, t = row - b * hw;
-    const uint32_t y = t / width, x = t - y * width;
-    const uint32_t wy = y / patch, wx = x / patch;
-    return ((b * (height / patch) + wy) * (width / patch) + wx) * patch * patch + (y - wy * patch) * patch +
-           (x - wx * patch);
+    const uint32_t b = by_hw.div(row), t = row - b * (height * width);
+    const uint32_t y = by_width.div(t), x = t - y * width;
+    const uint32_t wy = by_patch.div(y), wx = by_patch.div(x);
+    // ((b·(H/p) + wy)·(W/p) + wx)·p·p with whole windows ((H/p)·p = H, the host checks it):
+    return (b * height + wy * patch) * width + wx * patch * patch + (y - wy * patch) * patch + (x - wx * patch);
   }
 };
 
