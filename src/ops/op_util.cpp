@@ -85,4 +85,19 @@ Tensor run_cpu_reference(const Node& node, std::vector<const Tensor*> inputs) {
   return std::move(schema->cpu(ctx).at(0));
 }
 
+Node reference_step(const Node& fused, const char* op, bool kiln_domain) {
+  Node n;
+  n.name = fused.name + "/" + op;
+  n.op_type = op;
+  n.domain = kiln_domain ? kKilnDomain : "";
+  n.opset = kiln_domain ? 1 : 17;
+  n.outputs = {"y"};
+  return n;
+}
+
+std::vector<int64_t> known_dims(const ValueType& t) {
+  if (!t.shape || !shape_known(*t.shape)) return {};
+  return shape_dims(*t.shape);
+}
+
 }  // namespace kiln

@@ -39,5 +39,10 @@ std::optional<std::vector<int64_t>> constant_ints(const InferContext& ctx, size_
 // One node run through its CPU reference from the registry. Fused ops' references run the nodes
 // they replaced this way, so fused and unfused graphs give the same bits.
 Tensor run_cpu_reference(const Node& node, std::vector<const Tensor*> inputs);
+// A node of `op` (ONNX's domain at opset 17, or kiln's) named after `fused`, one output: a step
+// of a fused op's reference for run_cpu_reference, its attributes still to set.
+Node reference_step(const Node& fused, const char* op, bool kiln_domain);
+// The type's dims when every one is known, else an empty vector (fused ops' shape checks).
+std::vector<int64_t> known_dims(const ValueType& t);
 
 }  // namespace kiln

@@ -4,11 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <set>
 #include <string>
 
 #include "../ops/harness.h"
 #include "onnx/importer.h"
 #include "onnx_builder.h"
+#include "passes/convert_precision.h"
 #include "passes/pipeline.h"
 #include "runtime/cpu_executor.h"
 
@@ -58,6 +60,20 @@ inline void expect_same_outputs(const Graph& want_g, const Graph& got_g, const T
     expect_dims(got.at(name), w.dims());
     expect_close(got.at(name), to_doubles(w), atol, rtol);
   }
+}
+
+// The graph as an fp16 engine makes it from ONNX bytes: the pipeline less the after-conversion
+// passes, the conversion, then those passes — `pass` among them only where `fuse`. *fired: how
+// many times `pass` fused (0 when left out).
+inline Graph fp16_engine_graph(const std::string& bytes, const std::string& pass, bool fuse, int* fired = nullptr) {
+  Graph g = import_onnx_bytes(bytes, ".", "m.onnx");
+  const auto& late = after_fp16_pass_names();
+  PassReport r = run_passes(g, std::set<std::string>(late.begin(), late.end()));
+  convert_to_fp16(g);
+  for (const std::string& name : late)
+    if (fuse || name != pass) run_pass(g, name, r, false);
+  if (fired) *fired = fuse ? r.fused.at(pass) : 0;
+  return g;
 }
 
 }  // namespace kiln::test

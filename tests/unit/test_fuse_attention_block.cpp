@@ -290,17 +290,8 @@ std::string build_exported(int64_t heads = 1) {
   return b.bytes();
 }
 
-// The graph as an fp16 engine makes it: the pipeline less the after-conversion passes, the
-// conversion, then those passes (this one only where `fuse`).
 Graph fp16_graph(const std::string& bytes, bool fuse, int* fired = nullptr) {
-  Graph g = import_onnx_bytes(bytes, ".", "m.onnx");
-  const auto& late = after_fp16_pass_names();
-  PassReport r = run_passes(g, std::set<std::string>(late.begin(), late.end()));
-  convert_to_fp16(g);
-  for (const std::string& pass : late)
-    if (fuse || pass != kPass) run_pass(g, pass, r, false);
-  if (fired) *fired = r.fused[kPass];
-  return g;
+  return test::fp16_engine_graph(bytes, kPass, fuse, fired);
 }
 
 // The stage-0 form: the LayerNorm made a LayerNormPatchRows for the reduction, whose rows stay.

@@ -121,17 +121,8 @@ std::string build(const Head& e) {
   return b.bytes();
 }
 
-// The graph as an fp16 engine makes it: the pipeline less the after-conversion passes, the
-// conversion, then those passes (this one only where `fuse`).
 Graph fp16_graph(const std::string& bytes, bool fuse, int* fired = nullptr) {
-  Graph g = import_onnx_bytes(bytes, ".", "m.onnx");
-  const auto& late = after_fp16_pass_names();
-  PassReport r = run_passes(g, std::set<std::string>(late.begin(), late.end()));
-  convert_to_fp16(g);
-  for (const std::string& name : late)
-    if (fuse || name != kPass) run_pass(g, name, r, false);
-  if (fired) *fired = fuse ? r.fused.at(kPass) : 0;
-  return g;
+  return test::fp16_engine_graph(bytes, kPass, fuse, fired);
 }
 
 const Node* find_op(const Graph& g, const std::string& op) {

@@ -13,26 +13,10 @@ namespace {
 
 const char* const kSlotNames[kAbInputs] = {"X", "S", "Bn", "Wq", "Bq", "KV", "Wo", "Bo"};
 
-// The shape's dims when every one is known, else an empty vector.
-std::vector<int64_t> known_dims(const ValueType& t) {
-  if (!t.shape || !shape_known(*t.shape)) return {};
-  return shape_dims(*t.shape);
-}
-
 std::vector<ValueType> infer(const InferContext& ctx) {
   std::vector<ValueType> in;
   for (size_t i = 0; i < kAbInputs; ++i) in.push_back(ctx.type(i));
   return {attention_block_type(ctx, in)};
-}
-
-Node step(const Node& fused, const char* op, bool kiln_domain) {
-  Node n;
-  n.name = fused.name + "/" + op;
-  n.op_type = op;
-  n.domain = kiln_domain ? kKilnDomain : "";
-  n.opset = kiln_domain ? 1 : 17;
-  n.outputs = {"y"};
-  return n;
 }
 
 std::vector<Tensor> cpu(const KernelContext& ctx) {
@@ -43,14 +27,14 @@ std::vector<Tensor> cpu(const KernelContext& ctx) {
   const Tensor* x = &ctx.input(kAbX);
   const Dims& xd = x->dims();
   const Dims& kv = ctx.input(kAbKv).dims();
-  Node ln = step(self, "LayerNormalization", false);
+  Node ln = reference_step(self, "LayerNormalization", false);
   ln.attrs.set("axis", int64_t(-1));
   ln.attrs.set("epsilon", ctx.attrs().get_float("epsilon", 1e-5f));
-  Node attn = step(self, "Attention", true);
+  Node attn = reference_step(self, "Attention", true);
   attn.attrs.set("seq_first", std::vector<int64_t>{1, 1, 1, 1});
   attn.attrs.set("packed_kv", int64_t(1));
   attn.attrs.set("scale", attention_scale(ctx, kv[3]));
-  const Node proj = step(self, "FusedMatMul", true);
+  const Node proj = reference_step(self, "FusedMatMul", true);
   const Tensor l = run_cpu_reference(ln, {x, &ctx.input(kAbScale), &ctx.input(kAbShift)});
   const Tensor q = run_cpu_reference(proj, {&l, &ctx.input(kAbWq), &ctx.input(kAbBq)});
   const Tensor q4 = q.reshaped({xd[0], xd[1], kv[2] / 2, kv[3]});  // [B, N, H, D]: seq_first

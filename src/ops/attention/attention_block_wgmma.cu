@@ -349,16 +349,6 @@ __global__ void __launch_bounds__(kThreads, 2)
   }
 }
 
-KvMaps kv_maps(const AttentionParams& p) {
-  KvMaps maps;
-  const cuda::RowStack k = kv_rows(p, p.k, p.sk, p.d), v = kv_rows(p, p.v, p.sv, p.dv);
-  maps.k = cuda::tiled_rows_map(k, kBN);
-  maps.v = cuda::tiled_rows_map(v, kBN);
-  maps.k_head_inner = cuda::rows_head_inner(k);
-  maps.v_head_inner = cuda::rows_head_inner(v);
-  return maps;
-}
-
 template <int H> void launch(const AttentionBlockParams& p, cudaStream_t stream) {
   const auto kernel = p.x_f32 ? attention_block_wgmma<H, true> : attention_block_wgmma<H, false>;
   constexpr size_t smem = smem_bytes<H>();
@@ -373,8 +363,7 @@ template <int H> void launch(const AttentionBlockParams& p, cudaStream_t stream)
 
 bool attention_block_runs(const AttentionBlockParams& p) {
   const AttentionParams& a = p.attn;
-  return (a.heads == 1 || a.heads == 2) && a.batch % a.heads == 0 && a.d == kD && a.dv == kD && a.scale > 0.f &&
-         cuda::tiled_rows_fit(kv_rows(a, a.k, a.sk, a.d)) && cuda::tiled_rows_fit(kv_rows(a, a.v, a.sv, a.dv)) &&
+  return (a.heads == 1 || a.heads == 2) && a.batch % a.heads == 0 && a.d == kD && a.dv == kD && a.scale > 0.f && kv_maps_fit(a) &&
          cuda_hopper();
 }
 

@@ -133,8 +133,7 @@ __global__ void __launch_bounds__(kThreads, 2) attention_f16_wgmma(const __grid_
 bool attention_f16_wgmma_fits(const AttentionParams& p) {
   const int w = p.d > p.dv ? p.d : p.dv;
   return p.mask.kind == MaskKind::kNone && w > 32 && w <= kD && p.scale > 0.f && flash::vector_loads(p) &&
-         p.batch % p.heads == 0 && cuda::tiled_rows_fit(kv_rows(p, p.k, p.sk, p.d)) &&
-         cuda::tiled_rows_fit(kv_rows(p, p.v, p.sv, p.dv)) && cuda_hopper();
+         p.batch % p.heads == 0 && kv_maps_fit(p) && cuda_hopper();
 }
 
 bool attention_f16_uses_wgmma(const AttentionParams& p) {
@@ -144,15 +143,9 @@ bool attention_f16_uses_wgmma(const AttentionParams& p) {
 
 void launch_attention_f16_wgmma(const AttentionParams& p, cudaStream_t stream) {
   CUDA_CHECK(cudaFuncSetAttribute(attention_f16_wgmma, cudaFuncAttributeMaxDynamicSharedMemorySize, int(kSmemBytes)));
-  KvMaps maps;
-  const cuda::RowStack k = kv_rows(p, p.k, p.sk, p.d), v = kv_rows(p, p.v, p.sv, p.dv);
-  maps.k = cuda::tiled_rows_map(k, kBN);
-  maps.v = cuda::tiled_rows_map(v, kBN);
-  maps.k_head_inner = cuda::rows_head_inner(k);
-  maps.v_head_inner = cuda::rows_head_inner(v);
   const dim3 grid(unsigned((int64_t(p.nq) + kBM - 1) / kBM), unsigned(p.batch < 65535 ? p.batch : 65535),
                   unsigned(p.splits));
-  attention_f16_wgmma<<<grid, kThreads, kSmemBytes, stream>>>(maps, p);
+  attention_f16_wgmma<<<grid, kThreads, kSmemBytes, stream>>>(kv_maps(p), p);
   CUDA_CHECK_LAUNCH();
 }
 

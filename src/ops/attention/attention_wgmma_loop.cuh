@@ -115,6 +115,20 @@ inline cuda::RowStack kv_rows(const AttentionParams& p, const void* base, const 
   return s;
 }
 
+// Whether TMA can tile p's K and V rows (tensor_map.h), and their maps.
+inline bool kv_maps_fit(const AttentionParams& p) {
+  return cuda::tiled_rows_fit(kv_rows(p, p.k, p.sk, p.d)) && cuda::tiled_rows_fit(kv_rows(p, p.v, p.sv, p.dv));
+}
+inline KvMaps kv_maps(const AttentionParams& p) {
+  KvMaps maps;
+  const cuda::RowStack k = kv_rows(p, p.k, p.sk, p.d), v = kv_rows(p, p.v, p.sv, p.dv);
+  maps.k = cuda::tiled_rows_map(k, kBN);
+  maps.v = cuda::tiled_rows_map(v, kBN);
+  maps.k_head_inner = cuda::rows_head_inner(k);
+  maps.v_head_inner = cuda::rows_head_inner(v);
+  return maps;
+}
+
 // The K and V stages of a block (kKvBytes of shared memory from `ks`). An item's key tiles form
 // one stream: `heads` heads in turn (head0, head0 + 1, ...), `tiles` tiles each, stream tile J
 // being tile J % tiles of head head0 + J / tiles. A stage is refilled (stream tile J + kStages) by

@@ -14,26 +14,10 @@ namespace {
 
 const char* const kSlotNames[kMixInputs] = {"X", "S", "Bn", "W1", "B1", "Wd", "Bd", "W2", "B2"};
 
-// The shape's dims when every one is known, else an empty vector.
-std::vector<int64_t> known_dims(const ValueType& t) {
-  if (!t.shape || !shape_known(*t.shape)) return {};
-  return shape_dims(*t.shape);
-}
-
 std::vector<ValueType> infer(const InferContext& ctx) {
   std::vector<ValueType> in;
   for (size_t i = 0; i < kMixInputs; ++i) in.push_back(ctx.type(i));
   return {mix_ffn_type(ctx, in)};
-}
-
-Node step(const Node& fused, const char* op, bool kiln_domain) {
-  Node n;
-  n.name = fused.name + "/" + op;
-  n.op_type = op;
-  n.domain = kiln_domain ? kKilnDomain : "";
-  n.opset = kiln_domain ? 1 : 17;
-  n.outputs = {"y"};
-  return n;
 }
 
 std::vector<Tensor> cpu(const KernelContext& ctx) {
@@ -41,16 +25,16 @@ std::vector<Tensor> cpu(const KernelContext& ctx) {
   for (size_t i = 0; i < kMixInputs; ++i) types.push_back({ctx.input(i).dtype(), shape_of(ctx.input(i).dims())});
   mix_ffn_type(ctx, types);
   const Node& self = ctx.node;
-  Node ln = step(self, "LayerNormalization", false);
+  Node ln = reference_step(self, "LayerNormalization", false);
   ln.attrs.set("axis", int64_t(-1));
   ln.attrs.set("epsilon", ctx.attrs().get_float("epsilon", 1e-5f));
-  Node fc1 = step(self, "FusedMatMul", true);
-  Node dw = step(self, kDepthwiseNhwcOp, true);
+  Node fc1 = reference_step(self, "FusedMatMul", true);
+  Node dw = reference_step(self, kDepthwiseNhwcOp, true);
   for (const char* a : {"height", "width"}) dw.attrs.set(a, ctx.attrs().get_int(a));
   dw.attrs.set("kernel_shape", std::vector<int64_t>{3, 3});
   dw.attrs.set("pads", std::vector<int64_t>{1, 1, 1, 1});
   dw.attrs.set("activation", ctx.attrs().get_string("activation", "none"));
-  Node fc2 = step(self, "FusedMatMul", true);
+  Node fc2 = reference_step(self, "FusedMatMul", true);
   const Tensor* x = &ctx.input(kMixX);
   const Tensor l = run_cpu_reference(ln, {x, &ctx.input(kMixScale), &ctx.input(kMixShift)});
   const Tensor h = run_cpu_reference(fc1, {&l, &ctx.input(kMixW1), &ctx.input(kMixB1)});
