@@ -35,7 +35,7 @@ constexpr uint32_t kWeightTile = kD * kD * 2;   // a 64 x 64 block of Wq or Wo
 
 // Shared memory: the token tile (one panel a head: L, then Q, then O), the K/V stages, alignment
 // slack, and at one head Wq and Wo for the block's life. At two heads Wq's and Wo's four blocks
-// each pass through the K/V stages instead (weight_slot), which keeps two blocks an SM.
+// each pass through the K/V stages instead (Weights::slot), which keeps two blocks an SM.
 template <int H> constexpr bool kResidentWeights = H == 1;
 template <int H> constexpr size_t smem_bytes() {
   return H * kPanelBytes + (kResidentWeights<H> ? 2 * kWeightTile : 0) + kKvBytes + wgmma::kAtomBytes;
