@@ -17,11 +17,10 @@
 namespace kiln::norm {
 
 struct InvariantDivisor {
-  uint32_t d = 1, m = 1;
-  uint32_t s1 = 0, s2 = 0;
+  uint32_t m = 1, s1 = 0, s2 = 0;  // the default divides by 1
 
   InvariantDivisor() = default;
-  KILN_DIV_HD explicit InvariantDivisor(uint32_t divisor) : d(divisor) {
+  KILN_DIV_HD explicit InvariantDivisor(uint32_t divisor) {
     uint32_t l = 0;
     while (l < 32 && (uint64_t(1) << l) < divisor) ++l;
     m = uint32_t(((uint64_t(1) << 32) * ((uint64_t(1) << l) - divisor)) / divisor + 1);

@@ -76,12 +76,12 @@ __device__ __forceinline__ Tile tile_at(const ResizeSumConvParams& p, int t, int
 struct TilePlan {
   int2 row[kRscMaxBanded];  // source rows (x, y); -1 where the row has weight 0
   int lo[kRscMaxBanded];
-  int pixel, b;
+  int pixel;
   uint32_t bytes;  // without x0's box
 };
 template <int kNt> __device__ __forceinline__ TilePlan plan_tile(const ResizeSumConvParams& p, const Tile& tl) {
   TilePlan pl;
-  pl.pixel = (tl.b * p.height + tl.oy) * p.width + tl.x0, pl.b = tl.b;
+  pl.pixel = (tl.b * p.height + tl.oy) * p.width + tl.x0;
   pl.bytes = 32 * kNt * kCk * 2 + (p.ident ? kTx * kCk * 2 : 0) + (p.projected ? kCk * kCk * 2 : 0);
 #pragma unroll
   for (int i = 0; i < kRscMaxBanded; ++i) {
