@@ -1,6 +1,6 @@
 // The tensor-core building blocks the fp16 kernels of the attention family share (attention.cu,
-// row_column_read.cu): cp.async copies into shared memory, mma.sync m16n8k16 with fp32
-// accumulation, ldmatrix, half2 packing. Device code only.
+// row_column_read.cu, MixFFN's conv): cp.async copies into shared memory, mma.sync m16n8k16
+// (and m16n8k8) with fp32 accumulation, ldmatrix, half2 packing. Device code only.
 //
 // Fragments (PTX mma.m16n8k16, g = lane / 4, t = lane % 4): A regs hold (row g | g+8, cols 2t,
 // 2t+1 | 2t+8, 2t+9) in the order a0 (g, 2t), a1 (g+8, 2t), a2 (g, 2t+8), a3 (g+8, 2t+8); B regs
@@ -32,6 +32,14 @@ __device__ __forceinline__ void mma16816(float (&c)[4], const uint32_t (&a)[4], 
       "{%0,%1,%2,%3};\n"
       : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// c += a · b for one 16x8 tile, K = 8: a0 holds (row g, cols 2t, 2t+1), a1 (row g+8, the
+// same), b (k 2t, 2t+1; col g); C as mma16816's.
+__device__ __forceinline__ void mma1688(float (&c)[4], uint32_t a0, uint32_t a1, uint32_t b) {
+  asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5}, {%6}, {%0,%1,%2,%3};\n"
+               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+               : "r"(a0), "r"(a1), "r"(b));
 }
 
 // Four 8x8 fp16 matrices: lane l gives the row address of matrix l / 8, row l % 8; register i

@@ -9,8 +9,8 @@
 //      the 12 rows that pad 180 to twelve m16 tiles), C / 4 lanes a row.
 //   2. Per chunk of 64 hidden channels:
 //      fc1   H [192][64] = A · W1[:, chunk] + B1 (fp16; zero outside the image: the conv's pads)
-//      conv  G [128][64] = act(dwconv3x3(H) + Bd) (fp16), one warp per output row, a sliding
-//            3 x 3 window of half2 per lane
+//      conv  G [128][64] = act(dwconv3x3(H) + Bd) (fp16), on the tensor cores: one mma
+//            m16n8k8 a tap with the tap's weights as a diagonal B (mix_ffn_tile.cuh)
 //      fc2   acc [128][C] += G · W2[chunk, :] in registers
 //      fc2 of chunk k runs beside fc1 of chunk k + 1 between the same two barriers; the next
 //      chunk's W1 and W2 columns arrive by cp.async during the conv (two buffers).
@@ -185,8 +185,8 @@ __global__ void __launch_bounds__(kWarps<C> * 32, C <= 64 ? 2 : 1) mix_ffn(MixFf
       fetch_weights<C>(p, k + 1, w1_buf(k + 1), w2_buf(k + 1), vec_buf(k + 1));
       cp_async_commit();
     }
-    dwconv_chunk<C>(p, vec_buf(k), smem + L::h, [&](int tk, int lane, uint32_t v) {
-      *reinterpret_cast<uint32_t*>(smem + L::g + tk * L::h_ld + 2 * lane) = v;
+    dwconv_chunk<C>(p, vec_buf(k), smem + L::h, [&](int tk, int c, uint32_t v) {
+      *reinterpret_cast<uint32_t*>(smem + L::g + tk * L::h_ld + c) = v;
     });
     cp_async_wait<0>();
     __syncthreads();  // G of chunk k and the weights of chunk k + 1 are in; H is free

@@ -206,8 +206,8 @@ __global__ void __launch_bounds__(kWarps<C> * 32, C <= 64 ? 2 : 1) mix_ffn_wgmma
   const int chunks = p.hidden / kChunk;
   const auto conv = [&](int k) {
     unsigned char* g = sm + L::g + (k & 1) * L::g_buf;
-    dwconv_chunk<C>(p, vecs(k), h(k), [&](int tk, int lane, uint32_t v) {
-      *reinterpret_cast<uint32_t*>(g + wg::swizzled(tk, 2 * lane)) = v;
+    dwconv_chunk<C>(p, vecs(k), h(k), [&](int tk, int c, uint32_t v) {
+      *reinterpret_cast<uint32_t*>(g + wg::swizzled(tk, c)) = v;
     });
   };
   const auto stage_x = [&](int k) { StagedX<C, T>::fetch(p, t, sm + L::a, reinterpret_cast<unsigned char*>(vecs(k + 1))); };
