@@ -2,7 +2,6 @@
 
 #include <set>
 
-#include "ops/conv/depthwise_nhwc.h"
 #include "ops/conv/mix_ffn.h"
 #include "ops/op.h"
 #include "passes/pattern.h"
@@ -14,19 +13,10 @@ struct Match {
   const Node *ln = nullptr, *fc1 = nullptr, *dw = nullptr, *fc2 = nullptr;
 };
 
-// A 3x3 depthwise conv with bias, stride 1, dilation 1 and pads 1 on every side.
-bool same_3x3(const Node* n) {
-  if (!is_kiln_op(n, conv::kDepthwiseNhwcOp) || n->inputs.size() != 3 || !n->has_input(2)) return false;
-  const Attributes& a = n->attrs;
-  return a.get_string("auto_pad", "NOTSET") == "NOTSET" && a.get_ints("kernel_shape", {3, 3}) == Dims{3, 3} &&
-         a.get_ints("strides", {1, 1}) == Dims{1, 1} && a.get_ints("dilations", {1, 1}) == Dims{1, 1} &&
-         a.get_ints("pads", {0, 0, 0, 0}) == Dims{1, 1, 1, 1};
-}
-
 std::optional<Match> match(const Graph& g, const GraphIndex& idx, const Node& fc2) {
   if (!is_plain_fused_matmul(&fc2, 4)) return std::nullopt;
   const Node* dw = idx.producer(fc2.inputs[0]);
-  if (!same_3x3(dw) || !idx.used_only_by(fc2.inputs[0], fc2)) return std::nullopt;
+  if (!is_same_3x3_dwconv(dw) || !idx.used_only_by(fc2.inputs[0], fc2)) return std::nullopt;
   const Node* fc1 = idx.producer(dw->inputs[0]);
   if (!is_plain_fused_matmul(fc1, 3) || !idx.used_only_by(dw->inputs[0], *dw)) return std::nullopt;
   const Node* ln = idx.producer(fc1->inputs[0]);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "ops/conv/depthwise_nhwc.h"
 #include "ops/op.h"
 
 namespace kiln {
@@ -193,6 +194,14 @@ bool has_static_type(const Graph& g, const std::string& value, const Dims& dims,
 bool is_plain_fused_matmul(const Node* node, size_t inputs) {
   return is_kiln_op(node, "FusedMatMul") && node->inputs.size() == inputs && node->outputs.size() == 1 &&
          node->attrs.get_string("activation", "none") == "none";
+}
+
+bool is_same_3x3_dwconv(const Node* n) {
+  if (!is_kiln_op(n, conv::kDepthwiseNhwcOp) || n->inputs.size() != 3 || !n->has_input(2)) return false;
+  const Attributes& a = n->attrs;
+  return a.get_string("auto_pad", "NOTSET") == "NOTSET" && a.get_ints("kernel_shape", {3, 3}) == Dims{3, 3} &&
+         a.get_ints("strides", {1, 1}) == Dims{1, 1} && a.get_ints("dilations", {1, 1}) == Dims{1, 1} &&
+         a.get_ints("pads", {0, 0, 0, 0}) == Dims{1, 1, 1, 1};
 }
 
 void finish_rewrite(Graph& g) {

@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "ops/attention/mma_f16.cuh"
+#include "ops/conv/dwconv_mma.cuh"
 #include "ops/conv/mix_ffn_launch.h"
 #include "ops/elementwise/gelu_erf_fast.h"
 #include "ops/linear/epilogue_math.cuh"
@@ -142,53 +143,24 @@ __device__ __forceinline__ float activate(EpilogueActivation act, float v) {
   return act == EpilogueActivation::kGelu ? ew::gelu_erf_fast(v) : linear::activate_f(act, v);
 }
 
-// Step 2: the depthwise conv of one chunk on the tensor cores, H (padded rows, kHLd) to G
-// through store(token, channel c (even), the half2 of channels c and c + 1). A row of 16 output
-// tokens times 8 channels is the bias plus, for each of the 9 taps, H's 16 halo rows under the
-// tap (one ldmatrix at the tap's shift) times diag(the tap's 8 weights): one mma m16n8k8 a tap,
-// fp32 sums. The diagonal B wastes 7 of 8 products, but the tensor pipe has room and the CUDA
-// cores had none: the fp32 form (a sliding 3 x 3 window of half2) issued 9 FMAs, 3 conversions
-// and 1.5 shared loads a value, beside the activation's dozen (c63).
-// Warp w takes channels [16 (w % 4), +16) of kRows output rows from (w / 4) kRows.
+// Step 2: the depthwise conv of one chunk on the tensor cores (dwconv_mma.cuh), H (padded rows,
+// kHLd) to G through store(token, channel c (even), the half2 of channels c and c + 1). Warp w
+// takes channels [16 (w % 4), +16) of kRows output rows from (w / 4) kRows.
 template <int C, class Store>
 __device__ __forceinline__ void dwconv_chunk(const MixFfnParams& p, const __half* vecs, const __half* h, Store store) {
   constexpr int kGroups = kChunk / 16, kRows = kTileH * kGroups / kWarps<C>;
   static_assert(kTileW == 16 && kRows * kWarps<C> == kTileH * kGroups);
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
   const int c0 = warp % kGroups * 16, oy0 = warp / kGroups * kRows;
-  // B of tap i for channels c0 + 8 n + [0, 8): the lane holds rows 2t and 2t + 1 of column g,
-  // nonzero where the row is g.
-  uint32_t b[9][2];
-  float2 bias[2];
-#pragma unroll
-  for (int n = 0; n < 2; ++n) {
-    const __half* w = vecs + (c0 + 8 * n + g) * 9;  // the chunk's taps are [64][9]
-#pragma unroll
-    for (int i = 0; i < 9; ++i) {
-      const uint32_t u = __half_as_ushort(w[i]);
-      b[i][n] = g == 2 * t ? u : g == 2 * t + 1 ? u << 16 : 0u;
-    }
-    bias[n] = __half22float2(*reinterpret_cast<const __half2*>(vecs + kBd + c0 + 8 * n + 2 * t));
-  }
+  dw::DiagTaps w;
+  w.load(vecs, vecs + kBd, c0);
   const auto act = EpilogueActivation(p.activation);
-  // Lane l gives ldmatrix the row of token l % 16, channels c0 + 8 (l / 16): its four matrices
-  // are then the A fragments (a0, a1) of channels c0.. and of c0 + 8...
-  const __half* row = h + (lane % 16) * kHLd + c0 + 8 * (lane / 16);
+  const __half* lane_row = h + (lane % 16) * kHLd + c0 + 8 * (lane / 16);
 #pragma unroll
   for (int r = 0; r < kRows; ++r) {
     const int oy = oy0 + r;
     float acc[2][4];
-#pragma unroll
-    for (int n = 0; n < 2; ++n) acc[n][0] = acc[n][2] = bias[n].x, acc[n][1] = acc[n][3] = bias[n].y;
-#pragma unroll
-    for (int i = 0; i < 3; ++i)
-#pragma unroll
-      for (int j = 0; j < 3; ++j) {
-        uint32_t a[4];
-        attention::ldmatrix_x4(a, row + ((oy + i) * kHaloW + j) * kHLd);
-        attention::mma1688(acc[0], a[0], a[1], b[i * 3 + j][0]);
-        attention::mma1688(acc[1], a[2], a[3], b[i * 3 + j][1]);
-      }
+    dw::conv_row(w, acc, [&](int i, int j) { return lane_row + ((oy + i) * kHaloW + j) * kHLd; });
 #pragma unroll
     for (int n = 0; n < 2; ++n)
 #pragma unroll
