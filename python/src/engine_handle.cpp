@@ -31,6 +31,7 @@ std::shared_ptr<EngineHandle> EngineHandle::build(const BuildRequest& r) {
   ImportOptions import;
   import.input_shapes = r.shapes;
   e.graph = import_onnx_file(r.onnx_path, import);
+  disable_passes_for_target(e.build, e.target);
   optimize_for_engine(e.graph, e.build);
   auto handle = std::shared_ptr<EngineHandle>(new EngineHandle(std::move(e)));
 #ifdef KILN_WITH_CUDA

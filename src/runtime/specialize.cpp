@@ -64,6 +64,19 @@ Graph with_input_dims(const Graph& g, const std::map<std::string, Dims>& input_d
 
 }  // namespace
 
+const std::set<std::string>& hopper_only_pass_names() {
+  static const std::set<std::string> names = {"fuse_attention_block"};
+  return names;
+}
+
+std::vector<std::string> disable_passes_for_target(EngineBuild& build, const EngineTarget& target) {
+  std::vector<std::string> added;
+  if (target.device != "cuda" || target.arch == "sm_90") return added;
+  for (const std::string& name : hopper_only_pass_names())
+    if (build.disabled_passes.insert(name).second) added.push_back(name);
+  return added;
+}
+
 bool converts_per_shape(const Graph& g, const EngineBuild& build) {
   return build.precision == "fp16" && !inputs_static(g);
 }

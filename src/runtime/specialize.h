@@ -5,7 +5,9 @@
 // the build's disabled passes.
 #pragma once
 #include <map>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "ir/graph.h"
 #include "passes/convert_precision.h"
@@ -26,6 +28,14 @@ PassReport optimize_for_engine(Graph& g, EngineBuild& build, PrecisionReport* pr
 // fp16 storage (convert_to_fp16), then fuse_elementwise unless disabled, counted in `passes`
 // (build.rewrites = its rewrites): optimize_for_engine's last step for fp16 engines.
 PrecisionReport to_fp16_storage(Graph& g, EngineBuild& build, PassReport& passes);
+
+// The rewrite passes whose node has only a Hopper kernel (warpgroup MMAs, TMA):
+// fuse_attention_block. A build for another GPU leaves them out rather than make a node its
+// engine could not run.
+const std::set<std::string>& hopper_only_pass_names();
+// Adds to build.disabled_passes the passes `target` cannot run (hopper_only_pass_names on a CUDA
+// GPU other than sm_90) that are not already there; returns those it added, for the build report.
+std::vector<std::string> disable_passes_for_target(EngineBuild& build, const EngineTarget& target);
 
 // True for an fp16 build of a graph with symbolic inputs: optimize_for_engine leaves it as
 // imported and specialize optimizes and converts each shape.

@@ -3,6 +3,7 @@
 // refused naming the profile; a symbolic engine graph specializes for concrete dims.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -103,6 +104,28 @@ TEST(EngineBuild, SpecializeFillsSymbolicDims) {
   EXPECT_NE(expect_invalid([&] { specialize(g, {{"x", {16, 4}}}, b, "m.kiln"); }).find("profile"), std::string::npos);
   EXPECT_NE(expect_invalid([&] { specialize(g, {{"z", {1}}}, b, "m.kiln"); }).find("no input named 'z'"),
             std::string::npos);
+}
+
+// Passes whose node has only a Hopper kernel are left out of builds for other GPUs, named once,
+// beside what the user disabled; Hopper and cpu builds keep them.
+TEST(EngineBuild, HopperOnlyPassesOffForOtherGpus) {
+  ASSERT_TRUE(hopper_only_pass_names().count("fuse_attention_block"));
+  for (const std::string& name : hopper_only_pass_names()) {
+    const auto& all = rewrite_pass_names();
+    EXPECT_NE(std::find(all.begin(), all.end(), name), all.end()) << name;
+  }
+  EngineBuild ampere;
+  ampere.disabled_passes = {"fuse_gelu"};
+  const std::vector<std::string> off = disable_passes_for_target(ampere, {"cuda", "sm_80"});
+  EXPECT_EQ(off, std::vector<std::string>(hopper_only_pass_names().begin(), hopper_only_pass_names().end()));
+  EXPECT_TRUE(ampere.disabled_passes.count("fuse_attention_block"));
+  EXPECT_TRUE(ampere.disabled_passes.count("fuse_gelu"));
+  EXPECT_TRUE(disable_passes_for_target(ampere, {"cuda", "sm_80"}).empty());  // already off: not named again
+  for (const EngineTarget& keeps : {EngineTarget{"cuda", "sm_90"}, EngineTarget{"cpu", ""}}) {
+    EngineBuild b;
+    EXPECT_TRUE(disable_passes_for_target(b, keeps).empty()) << keeps.to_string();
+    EXPECT_TRUE(b.disabled_passes.empty()) << keeps.to_string();
+  }
 }
 
 TEST(TuningCacheFile, RoundTripMissingAndDamaged) {

@@ -107,6 +107,7 @@ int build(const BuildOptions& o) {
   check_profiles_against(eb.profiles, g);
   bar.set(1);
   eb.disabled_passes = std::set<std::string>(o.disabled_passes.begin(), o.disabled_passes.end());
+  const std::vector<std::string> target_off = disable_passes_for_target(eb, target);
   PrecisionReport precision;
   const bool int8_fp16 = eb.precision == "int8" && o.fp16;
   // Its fp16 conversion runs once, after quantizing; per-shape conversion (specialize.h) is the
@@ -156,7 +157,8 @@ int build(const BuildOptions& o) {
                       {"tuning", {{"entries", eb.tuning.size()}, {"new", eb.tuning.size() - tuned_before},
                                   {"generated_kernels", generated_kernels(eb.tuning)}}},
                       {"plans", plans}, {"inputs", nlohmann::json::array()},
-                      {"rewrites", passes.rewrites.size()}, {"disabled_passes", eb.disabled_passes}};
+                      {"rewrites", passes.rewrites.size()}, {"disabled_passes", eb.disabled_passes},
+                      {"passes_off_for_target", target_off}};
   if (eb.precision == "fp16" || int8_fp16)  // of the opt shape where each shape is converted on its own
     r["fp16"] = {{"values_converted", precision.values_converted}, {"constants_converted", precision.constants_converted},
                  {"casts_inserted", precision.casts_inserted}, {"values_kept_fp32", precision.values_kept_fp32},
@@ -189,6 +191,8 @@ int build(const BuildOptions& o) {
                 calibration["quantized_activations"].get<int>(), calibration["quantized_weights"].get<int>(),
                 calibration["int8_gemms"].get<int>(), calibration["int8_convs"].get<int>());
   if (!guard.is_null()) print_accuracy_guard(guard);
+  for (const auto& name : target_off)
+    std::printf("  %s off: its kernel needs a Hopper GPU (sm_90), this one is %s\n", name.c_str(), target.arch.c_str());
   if (target.device == "cuda")
     std::printf("  %zu kernel choices timed (%zu new), %zu of them generated kernels (NVRTC cubins)\n",
                 eb.tuning.size(), eb.tuning.size() - tuned_before, generated_kernels(eb.tuning));

@@ -39,8 +39,9 @@ enum AttentionBlockInput : int { kAbX = 0, kAbScale, kAbShift, kAbWq, kAbBq, kAb
 
 // Whether the CUDA kernel (attention_block_wgmma.cu) takes these widths: one or two heads of 64
 // channels (SegFormer-B1…B5's first two stages) on a Hopper GPU's warpgroup MMAs.
-// fuse_attention_block checks the widths only (it may run where no GPU is), so a build for
-// another GPU refuses the node (naming the pass to disable) rather than run it another way.
+// fuse_attention_block checks the widths only (it may run where no GPU is); a build for another
+// GPU leaves the pass out (disable_passes_for_target, runtime/specialize.h), and a node made by
+// hand is refused there (naming the pass to disable) rather than run another way.
 bool attention_block_fits(int64_t channels, int64_t heads);
 
 // Checks the inputs' types and shapes (as far as known) and the attributes; returns Y's type.
