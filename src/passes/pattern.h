@@ -76,12 +76,11 @@ std::string fused_activation(const Node* node);
 // The value has exactly these static dims and this dtype.
 bool has_static_type(const Graph& g, const std::string& value, const Dims& dims, DType dtype);
 // A kiln.FusedMatMul with one output, no activation and `inputs` inputs (3: a bias; 4: and a
-// residual): a plain GEMM the float16 fusions (fuse_mix_ffn, fuse_dwconv_matmul,
-// fuse_attention_block) take in.
+// residual): a plain GEMM the float16 fusions (fuse_mix_ffn, fuse_attention_block) take in.
 bool is_plain_fused_matmul(const Node* node, size_t inputs);
 // A kiln.DepthwiseConvNHWC with bias, a 3x3 window, stride 1, dilation 1 and pads 1 on every side:
-// SegFormer's MixFFN conv, which the MixFFN and DwConvMatMul kernels compute (fuse_mix_ffn,
-// fuse_dwconv_matmul). Its activation is any.
+// SegFormer's MixFFN conv, which the MixFFN kernels compute (fuse_mix_ffn). Its activation is
+// any.
 bool is_same_3x3_dwconv(const Node* node);
 // Same dtype and the same shape with every dim known or named: a and b have equal sizes at run
 // time, so adding them needs no broadcasting (a residual, not a bias).

@@ -1,9 +1,9 @@
 // The 3x3 depthwise conv on the tensor cores, for the MixFFN kernels (mix_ffn_tile.cuh). A row of
-// 16 output tokens times 8 channels is the bias plus, for each of the 9 taps, the 16 input tokens under the tap (one ldmatrix at the tap's
-// shift) times diag(the tap's 8 weights): one mma m16n8k8 a tap, fp32 sums. The diagonal B wastes
-// 7 of 8 products, but the tensor pipe has room where the CUDA cores had none: the fp32 form (a
-// sliding 3x3 window of half2) issued 9 FMAs, 3 conversions and 1.5 shared loads a value (c63),
-// beside the activation's dozen.
+// 16 output tokens times 8 channels is the bias plus, for each of the 9 taps, the 16 input tokens
+// under the tap (one ldmatrix at the tap's shift) times diag(the tap's 8 weights): one mma
+// m16n8k8 a tap, fp32 sums. The diagonal B wastes 7 of 8 products, but the tensor pipe has room
+// where the CUDA cores had none: the fp32 form (a sliding 3x3 window of half2) issued 9 FMAs, 3
+// conversions and 1.5 shared loads a value (c63), beside the activation's dozen.
 #pragma once
 #include <cuda_fp16.h>
 
