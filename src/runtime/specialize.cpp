@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "passes/pipeline.h"
+#include "runtime/cuda/gpu_arch.h"
 
 namespace kiln {
 
@@ -71,7 +72,7 @@ const std::set<std::string>& hopper_only_pass_names() {
 
 std::vector<std::string> disable_passes_for_target(EngineBuild& build, const EngineTarget& target) {
   std::vector<std::string> added;
-  if (target.device != "cuda" || target.arch == "sm_90") return added;
+  if (target.device != "cuda" || is_hopper_arch(target.arch)) return added;
   for (const std::string& name : hopper_only_pass_names())
     if (build.disabled_passes.insert(name).second) added.push_back(name);
   return added;

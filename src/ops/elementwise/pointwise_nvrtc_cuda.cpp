@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kiln/status.h"
+#include "runtime/cuda/gpu_arch.h"
 
 namespace kiln::ew {
 namespace {
@@ -16,7 +17,7 @@ void check(nvrtcResult r, const char* call, const std::string& what) {
 
 }  // namespace
 
-std::string nvrtc_arch(const std::string& gpu_arch) { return gpu_arch == "sm_90" ? "sm_90a" : gpu_arch; }
+std::string nvrtc_arch(const std::string& gpu_arch) { return is_hopper_arch(gpu_arch) ? "sm_90a" : gpu_arch; }
 
 std::string nvrtc_version_tag() {
   static const std::string tag = [] {  // asked once per process: every Pointwise node's cache key names it

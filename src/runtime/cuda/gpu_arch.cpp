@@ -28,7 +28,7 @@ int cuda_sm_count() {
 }
 
 bool cuda_hopper() {
-  static const bool hopper = cuda_gpu_arch() == "sm_90";
+  static const bool hopper = is_hopper_arch(cuda_gpu_arch());
   return hopper;
 }
 

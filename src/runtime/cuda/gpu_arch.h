@@ -5,6 +5,10 @@
 
 namespace kiln {
 
+// Whether an architecture as engines record it is Hopper's (compute capability 9.0), where the
+// sm_90a kernels (wgmma, TMA) and NVRTC's sm_90a target apply. Host code, no GPU needed.
+inline bool is_hopper_arch(const std::string& arch) { return arch == "sm_90"; }
+
 // Device 0's compute capability as "sm_<major><minor>"; kUnsupported when no GPU is visible.
 std::string cuda_gpu_arch();
 // The current device's multiprocessor count (read once per process).
