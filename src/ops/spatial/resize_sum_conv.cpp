@@ -175,7 +175,7 @@ std::optional<RscLayout> resize_sum_conv_layout(const ResizeSumPlan& plan, int64
   l.ident_off = 0;
   // the identity's two buffers hold its tokens, or, projected, its 64-channel source tokens
   l.a_off = l.ident >= 0 ? 2 * tile : 0;
-  l.w_off = l.a_off + tile;
+  l.w_off = l.a_off + rsc_a_bytes(l.nt);
   l.stage_off = l.w_off + 2 * 32 * l.nt * kRscPixelBytes;
   l.wp_off = l.stage_off;  // projected: Wp's two [64][64] chunk buffers come before the stage buffers
   if (l.projected >= 0) l.stage_off += 2 * 64 * kRscPixelBytes;

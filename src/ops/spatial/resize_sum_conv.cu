@@ -27,8 +27,13 @@
 //   columns past a tile's span are read too, and a window may run into the next row's (or the
 //   padding): finite values, which A's zero weights ignore;
 //   warp (m, h) of 4 x 2: S[16 m .., 32 h ..] = Σ A · B + identity, Relu, rounded to fp16 as the
-//   unfused graph stores it, into A [64][64]; barrier;
-//   warp (wm, wn) of 2 x 4: acc[32 wm .., 8 nt wn ..] += A · W_chunkᵀ.
+//   unfused graph stores it;
+//   up to 64 outputs (nt <= 2): the same warp multiplies S, still in its registers, by W_chunk's
+//   32 columns h: acc[16 m .., all outputs] += S · W_chunk[:, 32 h ..]ᵀ, partial over the two
+//   channel halves, added at the tile's end (finish_tile). Keeping S out of shared memory took
+//   the barrier between sum and conv with it: 25% of the stall samples waited there (c122);
+//   more outputs: S to A [64][64]; barrier; warp (wm, wn) of 2 x 4: acc[32 wm .., 8 nt wn ..] +=
+//   A · W_chunkᵀ (4 nt n8 tiles of sums a warp would not fit in its registers).
 // After the last chunk, acc + bias goes from the fragments to NCHW. Every shared tile has rows of
 // 128 B with 16-byte chunk j at j ^ (row % 8), so ldmatrix's 8 rows and the fragments' half2
 // accesses fall in distinct banks.
@@ -37,6 +42,8 @@
 // cp.async version spent most of its 690 M instructions (batch 8, c87_ncu.txt) on the ~1.7 k
 // 16-byte copies' addresses a chunk.
 #include <cuda_fp16.h>
+
+#include <type_traits>
 
 #include "kiln/status.h"
 #include "ops/attention/mma_f16.cuh"
@@ -166,10 +173,12 @@ __device__ __forceinline__ void sum_weights(const ResizeSumConvParams& p, const 
   }
 }
 
-// S = the chunk's sum for this warp's 16 pixels x 32 channels, Relu, to A as fp16. Projected,
+// S = the chunk's sum for this warp's 16 pixels x 32 channels, Relu, as fp16 pairs: sf[nt][h] is
+// pixel 16 m + g + 8 h, channels 32 h32 + 8 nt + 2 t, + 1 (the mma accumulator layout). Projected,
 // S starts as the identity's x0 · wp[:, chunk] + bp, rounded to fp16 as FusedMatMul stores it.
 __device__ __forceinline__ void sum_chunk(const ResizeSumConvParams& p, const SumWeights& sw, const char* stage,
-                                          const __half* ident, const __half* x0, const __half* wp, int ch, __half* a) {
+                                          const __half* ident, const __half* x0, const __half* wp, int ch,
+                                          uint32_t (&sf)[4][2]) {
   const int lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32), m = warp % 4, h32 = warp / 4;
   float s[4][4] = {};
   if (p.projected) {
@@ -225,8 +234,38 @@ __device__ __forceinline__ void sum_chunk(const ResizeSumConvParams& p, const Su
         v0 += e.x, v1 += e.y;
       }
       if (p.relu) v0 = fmaxf(v0, 0.f), v1 = fmaxf(v1, 0.f);
-      *reinterpret_cast<uint32_t*>(a + at) = pack_half2(v0, v1);
+      sf[nt][h] = pack_half2(v0, v1);
     }
+}
+
+// The sum to A [64][64] in shared memory, for conv_chunk.
+__device__ __forceinline__ void store_sum(const uint32_t (&sf)[4][2], __half* a) {
+  const int lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32), m = warp % 4, h32 = warp / 4;
+  const int g = lane / 4, t4 = lane % 4;
+#pragma unroll
+  for (int nt = 0; nt < 4; ++nt)
+#pragma unroll
+    for (int h = 0; h < 2; ++h)
+      *reinterpret_cast<uint32_t*>(a + swz(16 * m + g + 8 * h, h32 * 4 + nt) + 2 * t4) = sf[nt][h];
+}
+
+// kNt <= kRscRegisterNt: the conv straight from the sum's registers, no A round trip and no
+// barrier between the two. The accumulators of n8 tiles 2s and 2s + 1 are, pair by pair, the A
+// fragment of k16 slab s (rows g and g + 8, columns 2t and 2t + 8), so this warp multiplies its
+// 16 pixels x 32 channels by W's matching 32 columns, for every output channel:
+// acc[nt] (pixels 16 m .., outputs 8 nt ..) += S · W[8 nt .., 32 h32 ..]ᵀ, a partial sum over the
+// chunk's channel half h32, which finish_tile adds to the other half's.
+template <int kNt>
+__device__ __forceinline__ void conv_registers(const uint32_t (&sf)[4][2], const __half* w, float (&acc)[4 * kNt][4]) {
+  const int lane = int(threadIdx.x % 32), h32 = int(threadIdx.x / 32) / 4;
+  const uint32_t a[2][4] = {{sf[0][0], sf[0][1], sf[1][0], sf[1][1]}, {sf[2][0], sf[2][1], sf[3][0], sf[3][1]}};
+#pragma unroll
+  for (int nt = 0; nt < 4 * kNt; ++nt) {
+    uint32_t b[4];  // matrix j: k 8j .. 8j + 7 of the warp's 32 channels; b[0..1] slab 0, b[2..3] slab 1
+    ldmatrix_x4(b, w + swz(nt * 8 + (lane & 7), h32 * 4 + (lane >> 3)));
+    mma16816(acc[nt], a[0], b[0], b[1]);
+    mma16816(acc[nt], a[1], b[2], b[3]);
+  }
 }
 
 // acc[mt][nt] += A[32 wm + 16 mt ..][0..64) · W[8 kNt wn + 8 nt ..][0..64)ᵀ.
@@ -284,6 +323,57 @@ __device__ __forceinline__ void store_tile(const ResizeSumConvParams& p, const T
     }
 }
 
+// The register path's tile end: warps (m, 0) and (m, 1) hold partial sums over the two channel
+// halves of the same 16 pixels. Each hands the other the half of the outputs the other stores
+// (through A's region, lane-contiguous, conflict-free), then adds, biases and stores its half.
+template <int kNt, int kGive>
+__device__ __forceinline__ void hand_out(const float (&acc)[4 * kNt][4], float* red) {
+  const int lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32), m = warp % 4, h32 = warp / 4;
+  float* out = red + (m * 2 + h32) * 2 * kNt * 128;
+#pragma unroll
+  for (int nt = 0; nt < 2 * kNt; ++nt)
+#pragma unroll
+    for (int i = 0; i < 4; ++i) out[(nt * 4 + i) * 32 + lane] = acc[kGive + nt][i];
+}
+template <int kNt, int kKeep>
+__device__ __forceinline__ void store_half(const ResizeSumConvParams& p, const Tile& tl, const float (&acc)[4 * kNt][4],
+                                           const float* red) {
+  const int lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32), m = warp % 4, h32 = warp / 4;
+  const int g = lane / 4, t4 = lane % 4;
+  const float* in = red + (m * 2 + (h32 ^ 1)) * 2 * kNt * 128;  // the partner's handout
+#pragma unroll
+  for (int nt = 0; nt < 2 * kNt; ++nt)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int k = (kKeep + nt) * 8 + 2 * t4 + h;
+      if (k >= p.classes) continue;
+      const float bias = p.bias_f32 ? static_cast<const float*>(p.bias)[k] : __half2float(static_cast<const __half*>(p.bias)[k]);
+      const int64_t row = ((int64_t(tl.b) * p.classes + k) * p.height + tl.oy) * p.width;
+#pragma unroll
+      for (int hi = 0; hi < 2; ++hi) {
+        const int ox = tl.x0 + 16 * m + g + 8 * hi, i = 2 * hi + h;
+        if (ox >= p.width) continue;
+        const float v = acc[kKeep + nt][i] + in[(nt * 4 + i) * 32 + lane] + bias;
+        if (p.y_f32) static_cast<float*>(p.y)[row + ox] = v;
+        else static_cast<__half*>(p.y)[row + ox] = __float2half_rn(v);
+      }
+    }
+}
+// The register path's tile end: warps (m, 0) and (m, 1) hold partial sums over the two channel
+// halves of the same 16 pixels. Each hands the other the half of the outputs the other stores
+// (through A's region, lane-contiguous, conflict-free), then adds, biases and stores its half.
+// Compile-time halves keep acc in registers.
+template <int kNt>
+__device__ __forceinline__ void finish_tile(const ResizeSumConvParams& p, const Tile& tl, const float (&acc)[4 * kNt][4],
+                                            float* red) {
+  const bool first = threadIdx.x / 32 < 4;  // h32 0 stores the first half of the outputs
+  if (first) hand_out<kNt, 2 * kNt>(acc, red);
+  else hand_out<kNt, 0>(acc, red);
+  __syncthreads();
+  if (first) store_half<kNt, 0>(p, tl, acc, red);
+  else store_half<kNt, 2 * kNt>(p, tl, acc, red);
+}
+
 // Two blocks an SM: up to 128 registers. Three (80 registers, which 1-2 n8 tiles a warp fit
 // without spills) issued 693 M instructions at B2 batch 8 instead of 546 M and ran no faster
 // (1.088 against 1.061 ms: c83 against c82).
@@ -336,7 +426,8 @@ __global__ void __launch_bounds__(kThreads, 2) resize_sum_conv_kernel(const __gr
     if (threadIdx.x == 0 && tn < tiles) plans[(k + 1) & 1] = plan_tile<kNt>(p, tile_at(p, int(tn), x_tiles));
     SumWeights sw;
     sum_weights(p, tl, sw);
-    float acc[2][kNt][4] = {};
+    constexpr bool kRegisters = kNt <= kRscRegisterNt;
+    std::conditional_t<kRegisters, float[4 * kNt][4], float[2][kNt][4]> acc = {};  // conv_registers' or conv_chunk's
     for (int ch = 0; ch < chunks; ++ch, ++n) {
       cuda::tma::wait_parity(bar0 + 8 * (n & 1), uint32_t(n >> 1) & 1);
       cuda::tma::fence_proxy_async();
@@ -349,12 +440,19 @@ __global__ void __launch_bounds__(kThreads, 2) resize_sum_conv_kernel(const __gr
         issue_chunk<kNt>(p, maps, plans[(k + int(last)) & 1], last ? 0 : ch + 1, st, id, wb,
                          last && p.projected ? smem_at(x0 + ((k + 1) & 1) * kTile) : 0, wpb, bar);
       }
+      uint32_t sf[4][2];
       sum_chunk(p, sw, stage + (n & 1) * p.stage_bytes, ident + (n & 1) * kTile, x0 + (k & 1) * kTile,
-                wp + (n & 1) * kWpBuf, ch, a);
-      __syncthreads();
-      conv_chunk<kNt>(a, wbuf + (n & 1) * kWBuf, acc);
+                wp + (n & 1) * kWpBuf, ch, sf);
+      if constexpr (kRegisters) {
+        conv_registers<kNt>(sf, wbuf + (n & 1) * kWBuf, acc);
+      } else {
+        store_sum(sf, a);
+        __syncthreads();
+        conv_chunk<kNt>(a, wbuf + (n & 1) * kWBuf, acc);
+      }
     }
-    store_tile<kNt>(p, tl, acc);
+    if constexpr (kRegisters) finish_tile<kNt>(p, tl, acc, reinterpret_cast<float*>(a));
+    else store_tile<kNt>(p, tl, acc);
   }
 }
 

@@ -20,6 +20,11 @@ inline constexpr int64_t kRscAlignSlack = 1024;       // the kernel aligns its b
 
 // n8 tiles a warp of the conv: 4 warp columns of 8 * nt output channels.
 inline constexpr int rsc_nt(int64_t classes) { return int((classes + 31) / 32); }
+// Up to this nt the conv takes the sum straight from the registers it was made in (each warp
+// then holds 4 nt n8 tiles of sums); A's region holds the two channel halves' partial sums at
+// a tile's end instead: 8 KB per nt.
+inline constexpr int kRscRegisterNt = 2;
+inline constexpr int64_t rsc_a_bytes(int nt) { return (nt <= kRscRegisterNt ? nt : 1) * int64_t(8192); }
 
 // Dynamic shared memory, in bytes from its first 1024-byte boundary: the identity's two
 // [kRscTileX] pixel buffers, the summed tile A [kRscTileX], W's two [32 nt] chunk buffers, then
