@@ -29,6 +29,7 @@
 #include "passes/fuse_matmul_epilogue.h"
 #include "passes/fuse_mix_ffn.h"
 #include "passes/fuse_ms_deform_attn.h"
+#include "passes/fuse_patch_embed_layer_norm.h"
 #include "passes/fuse_patch_embed_tokens.h"
 #include "passes/fuse_resize_sum.h"
 #include "passes/fuse_resize_sum_conv.h"
@@ -88,6 +89,7 @@ constexpr RewritePass kRewrites[] = {
     {"fuse_mix_ffn", fuse_mix_ffn},  // float16 only: fp16 engines run it after convert_to_fp16
     {"fuse_attention_block", fuse_attention_block},  // float16 only, like fuse_mix_ffn; reads packed K and V
     {"fuse_resize_sum_conv", fuse_resize_sum_conv},  // float16 only, like fuse_mix_ffn; reads fuse_resize_sum's node
+    {"fuse_patch_embed_layer_norm", fuse_patch_embed_layer_norm},  // fp16 engines: after convert_to_fp16's islands
     {"fuse_elementwise", fuse_elementwise},  // after every fusion: takes only the elementwise ops they left
 };
 
@@ -95,7 +97,7 @@ constexpr RewritePass kRewrites[] = {
 
 const std::vector<std::string>& after_fp16_pass_names() {
   static const std::vector<std::string> names = {"fuse_mix_ffn", "fuse_attention_block", "fuse_resize_sum_conv",
-                                                 "fuse_elementwise"};
+                                                 "fuse_patch_embed_layer_norm", "fuse_elementwise"};
   return names;
 }
 

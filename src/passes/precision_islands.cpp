@@ -16,6 +16,11 @@ bool is_layer_norm(const Node* n) {
   return is_op(n, "LayerNormalization") || is_kiln_op(n, norm::kLayerNormPatchRowsOp);
 }
 
+// kiln.PatchEmbedTokens with its LayerNorm epilogue (fuse_patch_embed_layer_norm, where a graph
+// is converted after the whole pipeline) and a bias: a stream start in one node, its float32
+// bias, Scale and LB making Y float32.
+bool is_normed_embed(const Node* n) { return is_kiln_op(n, "PatchEmbedTokens") && n->has_input(2) && n->has_input(3); }
+
 bool is_int8_gemm(const Node* n) { return is_kiln_op(n, "Int8MatMul") || is_kiln_op(n, "Int8Conv"); }
 // The first float32 slot of a GEMM's mixed form — the bias, then the residual — which decides its
 // output type: Conv's, FusedMatMul's and PatchEmbedTokens' 2 (and 3), kiln.Int8MatMul's and
@@ -82,6 +87,7 @@ class Finder {
     const size_t i = index(p), b = bias_slot(p);
     r_.fp32_slots.insert({i, b});  // the bias decides the output type
     if (p->has_input(b + 1)) r_.fp32_slots.insert({i, b + 1});
+    if (is_normed_embed(p) && p->has_input(4)) r_.fp32_slots.insert({i, 4});  // LB, as Scale (b + 1)
     if (r_.mixed_reason[i].empty()) r_.mixed_reason[i] = why;
     for (const Node* c : chain) r_.node_reason[index(c)] = why;
     return true;
@@ -98,8 +104,8 @@ class Finder {
       for (auto it = s.begin(); it != s.end();) {
         const Node* p = idx_.producer(*it);
         const bool ok = p && p->outputs[0] == *it && all_f32(*p) &&
-                        ((is_residual_gemm(p) && s.count(p->inputs[bias_slot(p) + 1])) ||
-                         is_layer_norm(p));
+                        ((is_residual_gemm(p) && s.count(p->inputs[bias_slot(p) + 1])) || is_layer_norm(p) ||
+                         is_normed_embed(p));
         if (ok) {
           ++it;
         } else {
@@ -114,6 +120,11 @@ class Finder {
         r_.fp32_slots.insert({i, bias_slot(&n)});
         r_.fp32_slots.insert({i, bias_slot(&n) + 1});
         r_.mixed_reason[i] = kStream;
+      }
+      if (is_normed_embed(&n) && s.count(n.outputs[0])) {
+        for (size_t slot = 2; slot < n.inputs.size(); ++slot)
+          if (n.has_input(slot)) r_.fp32_slots.insert({i, slot});
+        r_.mixed_reason[i] = kStreamStart;
       }
       if (!is_layer_norm(&n)) continue;
       const bool reads = s.count(n.inputs[0]) > 0, writes = s.count(n.outputs[0]) > 0;

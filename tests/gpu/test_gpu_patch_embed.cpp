@@ -4,7 +4,8 @@
 // 7x7 stride 4 pad 3 and 3x3 stride 2 pad 1, dilation 2, asymmetric pads, H and W off the 4x32
 // tile, 1-3 images, no bias, float32 or float16 x and y (fp32 x + fp16 W + fp32 bias: what fp16
 // engines run). Direct kernel: fp32 W, and Co 130 (past the tensor-core kernel). Cases run three
-// times on one executor: first run, planned arena, CUDA Graph replay.
+// times on one executor: first run, planned arena, CUDA Graph replay. The LayerNorm epilogue
+// (fuse_patch_embed_layer_norm) on both kernels, and on segformer_b0.
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -29,6 +30,7 @@ struct EmbedCase {
   int64_t k = 7, s = 4;
   std::vector<int64_t> pads = {3, 3, 3, 3}, dilations = {1, 1};
   bool bias = true;
+  bool norm = false;  // the LayerNorm epilogue: Scale and LB of Y's type, epsilon 1e-6
 };
 
 // x, w, bias, y types: W's is the compute type.
@@ -49,6 +51,14 @@ GpuCase make_case(const EmbedCase& e, const Types& t, uint64_t seed) {
     g.inputs.push_back(random_tensor(t.bias, {e.co}, seed + 2));
     g.constant_inputs.push_back(2);
   }
+  if (e.norm) {
+    const DType y = e.bias ? t.bias : t.w;
+    if (!e.bias) g.inputs.push_back(Tensor());
+    g.inputs.push_back(random_tensor(y, {e.co}, seed + 3));
+    g.inputs.push_back(random_tensor(y, {e.co}, seed + 4));
+    g.constant_inputs.insert(g.constant_inputs.end(), {3, 4});
+    g.attrs.set("epsilon", 1e-6f);
+  }
   g.domain = kKilnDomain;
   g.attrs.set("kernel_shape", std::vector<int64_t>{e.k, e.k});
   g.attrs.set("strides", std::vector<int64_t>{e.s, e.s});
@@ -57,6 +67,10 @@ GpuCase make_case(const EmbedCase& e, const Types& t, uint64_t seed) {
   g.seed = seed;
   g.gpu_runs = 3;
   if (t.w == DType::kF16) f16_tolerance(g);  // fp16 y rounds once; fp32 y only differs in sum order
+  // With the norm, fp16 y rounds twice: the conv's value v, whose fp32 sum (double on the CPU)
+  // may round to the neighbouring fp16 number, moving y by one ulp of v times rsqrt(var)·|Scale|
+  // (~2e-3 at |v| ~ 10), then y itself.
+  if (e.norm && (e.bias ? t.bias : t.w) == DType::kF16) f16_tolerance(g, 4e-3, 2e-3);
   return g;
 }
 
@@ -66,6 +80,7 @@ std::string describe(const EmbedCase& e, const Types& t) {
                 static_cast<long long>(e.c), static_cast<long long>(e.h), static_cast<long long>(e.w),
                 static_cast<long long>(e.co), static_cast<long long>(e.k), static_cast<long long>(e.s),
                 e.bias ? "" : " no bias");
+  if (e.norm) std::snprintf(s + std::strlen(s), sizeof s - std::strlen(s), " + LayerNorm");
   return s;
 }
 
@@ -97,10 +112,30 @@ TEST(GpuPatchEmbedTokens, Direct) {
   run_cases({{1, 3, 20, 22, 130}, {2, 4, 13, 11, 200, 3, 2, {1, 1, 1, 1}}}, {kF16, kF32InF32Out, kF32}, 7300);  // Co > 128
 }
 
+// The LayerNorm epilogue (fuse_patch_embed_layer_norm) on both kernels: in the tensor-core
+// kernel's registers (Co 64 and 24, whose padded columns stay out of the statistics; no conv
+// bias), and after the direct kernel by LayerNormalization's (fp32 W; Co 130).
+std::vector<EmbedCase> normed(std::vector<EmbedCase> cases) {
+  for (EmbedCase& e : cases) e.norm = true;
+  return cases;
+}
+const std::vector<EmbedCase> kNormShapes = normed({
+    {},
+    {2, 3, 70, 101, 64},
+    {3, 1, 33, 31, 24, 3, 2, {1, 1, 1, 1}},
+    {1, 3, 21, 19, 96, 7, 4, {3, 3, 3, 3}, {1, 1}, false},
+});
+TEST(GpuPatchEmbedTokens, LayerNormEpilogue) {
+  run_cases(kNormShapes, {kF16, kF32InF16Out, kF32InF32Out, kF16InF32Out}, 7400);
+  run_cases(kNormShapes, {kF32}, 7500);
+  run_cases(normed({{1, 3, 20, 22, 130}}), {kF16, kF32InF32Out}, 7600);
+}
+
 // The reference SegFormers' picture embedding, against the CPU reference and the graph without
 // the pass on the GPU; fp32 and fp16 engines.
 TEST(GpuPatchEmbedTokens, SegformerTiny) { expect_fusion_on_gpu("segformer_tiny", "fuse_patch_embed_tokens", 1, {"logits"}); }
 TEST(GpuPatchEmbedTokens, SegformerB0) { expect_fusion_on_gpu("segformer_b0", "fuse_patch_embed_tokens", 1, {"logits"}); }
+TEST(GpuPatchEmbedTokens, SegformerB0Norm) { expect_fusion_on_gpu("segformer_b0", "fuse_patch_embed_layer_norm", 1, {"logits"}); }
 
 // segformer_tiny as `kiln build --fp16` makes it: the fused node reads the float32 picture (no
 // Cast) and the logits stay within fp16 precision of the PyTorch goldens.

@@ -182,7 +182,7 @@ TEST(PrecisionIslands, APatchEmbeddingGemmStartsTheStreamInFloat32) {
 TEST(PrecisionIslands, APatchEmbedTokensStartsTheStreamInFloat32) {
   test::ModelBuilder b = block_model({});
   Graph g = import_onnx_bytes(b.bytes(), ".", "m.onnx"), ref = optimized(b, true);
-  run_passes(g);
+  run_passes(g, {"fuse_patch_embed_layer_norm"});
   convert_to_fp16(g);
   const Node& embed = only(g, "PatchEmbedTokens");
   EXPECT_EQ(embed.inputs[0], "x");
@@ -190,6 +190,23 @@ TEST(PrecisionIslands, APatchEmbedTokensStartsTheStreamInFloat32) {
   EXPECT_EQ(dtype(g, embed.inputs[2]), DType::kF32);
   EXPECT_EQ(embed.outputs[0], "t");
   EXPECT_EQ(dtype(g, "t"), DType::kF32);
+  EXPECT_EQ(dtype(g, "s0"), DType::kF32);
+  EXPECT_TRUE(all(g, "Cast").empty());
+  expect_close_to_fp32(g, ref, {1, 3, 8, 8});
+}
+
+// With its LayerNorm taken in (fuse_patch_embed_layer_norm in the float32 pipeline, then the
+// conversion): the normed embedding is the stream start itself, bias, Scale and LB float32.
+TEST(PrecisionIslands, ANormedPatchEmbedTokensStartsTheStreamInFloat32) {
+  test::ModelBuilder b = block_model({});
+  Graph g = import_onnx_bytes(b.bytes(), ".", "m.onnx"), ref = optimized(b, true);
+  ASSERT_EQ(run_passes(g).fused.at("fuse_patch_embed_layer_norm"), 1);
+  convert_to_fp16(g);
+  const Node& embed = only(g, "PatchEmbedTokens");
+  EXPECT_EQ(embed.inputs[0], "x");
+  EXPECT_EQ(dtype(g, embed.inputs[1]), DType::kF16);
+  for (size_t i = 2; i < embed.inputs.size(); ++i) EXPECT_EQ(dtype(g, embed.inputs[i]), DType::kF32) << i;
+  EXPECT_EQ(embed.outputs[0], "s0");
   EXPECT_EQ(dtype(g, "s0"), DType::kF32);
   EXPECT_TRUE(all(g, "Cast").empty());
   expect_close_to_fp32(g, ref, {1, 3, 8, 8});

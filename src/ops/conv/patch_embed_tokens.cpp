@@ -2,10 +2,13 @@
 #include "ops/conv/patch_embed_tokens.h"
 
 #include <algorithm>
+#include <optional>
+#include <utility>
 #include <string>
 
 #include "ops/conv/conv_ops.h"
 #include "ops/conv/float_buffer.h"
+#include "ops/norm/norm_ops.h"
 #include "ops/op_util.h"
 
 namespace kiln::conv {
@@ -25,8 +28,12 @@ DType output_dtype(const OpContextBase& ctx, DType x, DType w, const DType* b) {
 std::vector<ValueType> infer(const InferContext& ctx) {
   DType b = DType::kF32;
   if (ctx.has_input(2)) b = ctx.dtype(2);
-  return {patch_embed_tokens_type(ctx, ctx.dtype(0), ctx.dtype(1), ctx.has_input(2) ? &b : nullptr, ctx.shape(0),
-                                  ctx.shape(1), ctx.has_input(2) ? ctx.shape(2) : nullptr, nullptr)};
+  const ValueType y = patch_embed_tokens_type(ctx, ctx.dtype(0), ctx.dtype(1), ctx.has_input(2) ? &b : nullptr,
+                                              ctx.shape(0), ctx.shape(1), ctx.has_input(2) ? ctx.shape(2) : nullptr,
+                                              nullptr);
+  if (ctx.has_input(3)) patch_embed_norm_check(ctx, y.dtype, ctx.shape(1), ctx.type(3), ctx.has_input(4) ? &ctx.type(4) : nullptr);
+  else if (ctx.has_input(4)) ctx.invalid("LB (input 4) needs Scale (input 3)");
+  return {y};
 }
 
 std::vector<Tensor> cpu(const KernelContext& ctx) {
@@ -68,7 +75,17 @@ std::vector<Tensor> cpu(const KernelContext& ctx) {
     }
   });
   narrow_into(y, Y);
-  return {Y};
+  if (!ctx.has_input(3)) {
+    if (ctx.has_input(4)) ctx.invalid("LB (input 4) needs Scale (input 3)");
+    return {Y};
+  }
+  const ValueType st{ctx.input(3).dtype(), shape_of(ctx.input(3).dims())};
+  std::optional<ValueType> lt;
+  if (ctx.has_input(4)) lt = ValueType{ctx.input(4).dtype(), shape_of(ctx.input(4).dims())};
+  patch_embed_norm_check(ctx, yt.dtype, &ws, st, lt ? &*lt : nullptr);
+  const std::vector<double> scale = widen<double>(ctx.input(3));
+  const std::vector<double> lb = ctx.has_input(4) ? widen<double>(ctx.input(4)) : std::vector<double>();
+  return {norm::layer_norm_last_axis(ctx, Y, scale, lb, ctx.attrs().get_float("epsilon", 1e-5f), Y.dtype())};
 }
 
 }  // namespace
@@ -97,8 +114,22 @@ ValueType patch_embed_tokens_type(const OpContextBase& ctx, DType x, DType w, co
   return {y, Shape{(*xs)[0], rows, ws ? (*ws)[1] : Dim()}};
 }
 
+void patch_embed_norm_check(const OpContextBase& ctx, DType y, const Shape* ws, const ValueType& scale,
+                            const ValueType* lb) {
+  for (const auto& [what, t] : {std::pair{"Scale", &scale}, std::pair{"LB", lb}}) {
+    if (!t) continue;
+    if (t->dtype != y)
+      ctx.invalid(std::string(what) + " is " + dtype_name(t->dtype) + ", Y is " + dtype_name(y) + " (they must match)");
+    if (!t->shape) continue;
+    const Shape& s = *t->shape;
+    if (s.size() != 1 || (ws && (*ws)[1].known() && s[0].known() && s[0].value != (*ws)[1].value))
+      ctx.invalid(std::string(what) + " " + shape_to_string(s) + " must be [out_channels]" +
+                  (ws ? " of W " + shape_to_string(*ws) : std::string()));
+  }
+}
+
 void register_patch_embed_tokens(OpRegistry& r) {
-  r.add({.domain = kKilnDomain, .name = kPatchEmbedTokensOp, .min_inputs = 2, .max_inputs = 3, .infer = infer,
+  r.add({.domain = kKilnDomain, .name = kPatchEmbedTokensOp, .min_inputs = 2, .max_inputs = 5, .infer = infer,
          .cpu = cpu});
 }
 

@@ -9,11 +9,19 @@
 //   Y  [B, OH·OW, Co]     Y[b, oy·OW + ox, o] = B[o] + Σ_{i,j,c} W[(i·kw + j)·C + c, o] ·
 //                         X[b, c, oy·s_h − pad_top + i·d_h, ox·s_w − pad_left + j·d_w] (0 outside)
 //
-// Attributes: kernel_shape (required), strides, dilations, pads, auto_pad with Conv's meaning.
+//   Scale [Co], LB [Co]   optional (inputs 3 and 4): a LayerNormalization over Co after the conv,
+//                         Y[b, p, :] = (v - mean) / sqrt(var + epsilon) · Scale + LB, v the row
+//                         above as Y's type stores it (the unfused graph's intermediate) and the
+//                         statistics over its Co values (fuse_patch_embed_layer_norm: SegFormer's
+//                         stage-0 embedding norm, whose tokens never reach memory unnormalized)
+//
+// Attributes: kernel_shape (required), strides, dilations, pads, auto_pad with Conv's meaning;
+// epsilon (LayerNormalization's, default 1e-5) with Scale.
 // Types: W's type is the compute type; X is W's type or float32 (the fp16 engine reads the
 // float32 picture directly: X is rounded to W's type first, as the Cast it replaces did); B is
-// W's type or float32 with float16 W; Y is B's type (W's without B). The CPU reference sums in
-// double and rounds once.
+// W's type or float32 with float16 W; Y is B's type (W's without B); Scale and LB are Y's type.
+// The CPU reference sums in double and rounds once (then normalizes in double, as
+// LayerNormalization's reference does, and rounds again).
 #pragma once
 #include <vector>
 
@@ -27,5 +35,8 @@ inline constexpr const char* kPatchEmbedTokensOp = "PatchEmbedTokens";
 // the H then W geometry when X's image size is known.
 ValueType patch_embed_tokens_type(const OpContextBase& ctx, DType x, DType w, const DType* b, const Shape* xs,
                                   const Shape* ws, const Shape* bs, std::vector<Axis>* axes);
+// With the LayerNorm inputs: checks Scale (and LB, when given) are [Co] of Y's type.
+void patch_embed_norm_check(const OpContextBase& ctx, DType y, const Shape* ws, const ValueType& scale,
+                            const ValueType* lb);
 
 }  // namespace kiln::conv

@@ -21,14 +21,20 @@ struct PatchEmbedParams {
   int in_h = 0, in_w = 0, out_h = 0, out_w = 0;
   int k_h = 1, k_w = 1, s_h = 1, s_w = 1, d_h = 1, d_w = 1;
   int p_h = 0, p_w = 0;  // pads at the start of each axis (the end pads only set out_h/out_w)
+  // The LayerNorm epilogue (patch_embed_tokens.h): Scale and LB [out_channels] of Y's type, or
+  // nullptr (LB may be nullptr alone).
+  const void* scale = nullptr;
+  const void* ln_bias = nullptr;
+  float eps = 1e-5f;
 };
 
 // The tensor-core kernel (fp16 w, out_channels <= 128, the staged patch and weights within
-// shared memory): whether it takes p, and the launch.
+// shared memory; the LayerNorm epilogue in its registers): whether it takes p, and the launch.
 bool patch_embed_mma_fits(const PatchEmbedParams& p);
 void launch_patch_embed_mma(const PatchEmbedParams& p, CudaStream stream);
 
-// The direct kernel: any shape and type combination above, fp32 sums on CUDA cores.
+// The direct kernel: any shape and type combination above, fp32 sums on CUDA cores; no
+// LayerNorm (the host runs LayerNormalization's kernel after it).
 void launch_patch_embed_direct(const PatchEmbedParams& p, CudaStream stream);
 
 }  // namespace kiln::conv

@@ -21,6 +21,7 @@
 #include <cuda_fp16.h>
 
 #include <cstdint>
+#include <type_traits>
 
 #include "kiln/status.h"
 #include "ops/attention/mma_f16.cuh"
@@ -57,7 +58,7 @@ int64_t layout_of(const PatchEmbedParams& p, Layout* out) {
   const int64_t stage = off;
   off += int64_t(kRows) * 16 * (l.co_pad + 8) * p.y_size;
   const int64_t bias = off;
-  off += int64_t(l.co_pad) * 4;
+  off += int64_t(l.co_pad) * 4 * 3;  // bias, then the LayerNorm's Scale and LB, as floats
   const int64_t koff = off;
   off += int64_t(l.k_pad) * 4;
   const int64_t patch = off;
@@ -87,7 +88,52 @@ __device__ __forceinline__ void store_pair(__half* s, float a, float b) {
 }
 
 // NT n8 tiles cover the padded output channels (NT·8 = co_pad); TX X's element, TY Y's.
-template <int NT, class TX, class TY>
+// The LayerNorm epilogue on one m16 tile's sums (bias included): each row g / g + 8 is spread
+// over the quad's 4 lanes, NT n8 tiles x 2 columns each. The values are first rounded to Y's
+// type, as the unfused graph stored them; then two-pass statistics over the Co real columns
+// (padded ones are 0 and skipped), reduced across the quad, and y = (v - mean) · rsqrt(var +
+// eps) · Scale + LB as LayerNormalization's kernel writes it.
+template <int NT, class TY>
+__device__ __forceinline__ void layer_norm_tile(float (&acc)[NT][4], const float* scale, const float* lb, int Co,
+                                                float eps) {
+  const int t = threadIdx.x & 3;
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {  // row g, then g + 8
+    float sum = 0.0f;
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+      for (int j = 0; j < 2; ++j) {
+        float& v = acc[nt][2 * h + j];
+        if constexpr (std::is_same_v<TY, __half>) v = __half2float(__float2half_rn(v));
+        if (nt * 8 + 2 * t + j < Co) sum += v;
+      }
+    sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+    sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+    const float mean = sum / float(Co);
+    float sq = 0.0f;
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+      for (int j = 0; j < 2; ++j) {
+        const float d = acc[nt][2 * h + j] - mean;
+        if (nt * 8 + 2 * t + j < Co) sq += d * d;
+      }
+    sq += __shfl_xor_sync(0xffffffffu, sq, 1);
+    sq += __shfl_xor_sync(0xffffffffu, sq, 2);
+    const float inv = rsqrtf(sq / float(Co) + eps);
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+      for (int j = 0; j < 2; ++j) {
+        const int n = nt * 8 + 2 * t + j;
+        float& v = acc[nt][2 * h + j];
+        v = (v - mean) * inv * scale[n] + lb[n];
+      }
+  }
+}
+
+template <int NT, class TX, class TY, bool kNorm>
 __global__ void __launch_bounds__(kThreads) patch_embed_mma(PatchEmbedParams p, Layout l) {
   constexpr int kN = NT * 8, kLd = kN + 8;  // the stage's row: 8 more breaks bank conflicts
   extern __shared__ __align__(16) unsigned char smem[];
@@ -111,6 +157,12 @@ __global__ void __launch_bounds__(kThreads) patch_embed_mma(PatchEmbedParams p, 
     if (n < Co && p.bias)
       b = p.bias_size == 4 ? static_cast<const float*>(p.bias)[n] : __half2float(static_cast<const __half*>(p.bias)[n]);
     bias_s[n] = b;
+    if constexpr (kNorm) {
+      const TY* sc = static_cast<const TY*>(p.scale);
+      const TY* lb = static_cast<const TY*>(p.ln_bias);
+      bias_s[kN + n] = n < Co ? float(sc[n]) : 0.0f;
+      bias_s[2 * kN + n] = n < Co && lb ? float(lb[n]) : 0.0f;
+    }
   }
   for (int k = threadIdx.x; k < l.k_pad; k += kThreads) {
     int o = -1;
@@ -181,6 +233,10 @@ __global__ void __launch_bounds__(kThreads) patch_embed_mma(PatchEmbedParams p, 
       }
     }
 
+    if constexpr (kNorm) {
+#pragma unroll
+      for (int m = 0; m < 2; ++m) layer_norm_tile<NT, TY>(acc[m], bias_s + kN, bias_s + 2 * kN, Co, p.eps);
+    }
     // Each m16 tile: fragments → the warp's stage → 16 contiguous tokens of Y.
 #pragma unroll
     for (int m = 0; m < 2; ++m) {
@@ -213,7 +269,7 @@ __global__ void __launch_bounds__(kThreads) patch_embed_mma(PatchEmbedParams p, 
 }
 
 template <int NT, class TX, class TY> void launch(const PatchEmbedParams& p, const Layout& l, CudaStream stream) {
-  auto kernel = patch_embed_mma<NT, TX, TY>;
+  auto kernel = p.scale ? patch_embed_mma<NT, TX, TY, true> : patch_embed_mma<NT, TX, TY, false>;
   if (l.total > 48 * 1024)
     CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, l.total));
   const int64_t tiles = int64_t(p.batch) * ((p.out_h + kRows - 1) / kRows) * ((p.out_w + kCols - 1) / kCols);

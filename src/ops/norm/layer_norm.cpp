@@ -89,6 +89,23 @@ std::vector<ValueType> layer_norm_infer(const InferContext& ctx) {
   return out;
 }
 
+Tensor layer_norm_last_axis(const OpContextBase& ctx, const Tensor& x, const std::vector<double>& scale,
+                            const std::vector<double>& bias, double eps, DType y_dtype) {
+  const int64_t inner = x.rank() ? x.dims().back() : 1, rows = inner ? x.numel() / inner : 0;
+  KILN_ASSERT(int64_t(scale.size()) == inner && (bias.empty() || int64_t(bias.size()) == inner));
+  const std::vector<double> zeros(bias.empty() ? size_t(inner) : 0, 0.0);
+  Tensor y(y_dtype, x.dims());
+  visit_float(ctx, x.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    visit_float(ctx, y_dtype, [&](auto out_tag) {
+      using U = typename decltype(out_tag)::type;
+      layer_norm_rows(x.data<T>(), y.data<U>(), rows, inner, scale.data(), 0, bias.empty() ? zeros.data() : bias.data(),
+                      0, eps, nullptr, nullptr);
+    });
+  });
+  return y;
+}
+
 std::vector<Tensor> layer_norm_cpu(const KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   const Dims& dims = x.dims();
