@@ -3,7 +3,8 @@
 // fuse_patch_embed_tokens on the GPU. Tensor-core kernel (fp16 W): C 1/3/4, Co 24/32/64/96/128,
 // 7x7 stride 4 pad 3 and 3x3 stride 2 pad 1, dilation 2, asymmetric pads, H and W off the 4x32
 // tile, 1-3 images, no bias, float32 or float16 x and y (fp32 x + fp16 W + fp32 bias: what fp16
-// engines run). Direct kernel: fp32 W, and Co 130 (past the tensor-core kernel). Cases run three
+// engines run); widths of whole 16-byte rows, which Hopper stages by TMA, and others, which the
+// warps stage. Direct kernel: fp32 W, and Co 130 (past the tensor-core kernel). Cases run three
 // times on one executor: first run, planned arena, CUDA Graph replay. The LayerNorm epilogue
 // (fuse_patch_embed_layer_norm) on both kernels, and on segformer_b0.
 #include <algorithm>
@@ -103,6 +104,10 @@ const std::vector<EmbedCase> kShapes = {
     {1, 3, 21, 19, 96, 7, 4, {3, 3, 3, 3}, {1, 1}, false},  // Co 96, no bias
     {1, 2, 19, 40, 48, 3, 1, {2, 1, 0, 2}, {2, 2}},     // dilation 2, asymmetric pads, stride 1
     {1, 3, 1, 1, 32, 7, 4},                              // one pixel
+    // Rows of whole 16-byte units (W a multiple of 8): Hopper stages these by TMA boxes.
+    {2, 3, 68, 96, 64},                                  // SegFormer's geometry, ragged bottom tiles
+    {1, 4, 45, 128, 64, 3, 2, {1, 1, 1, 1}},             // 3x3 stride 2
+    {3, 1, 33, 32, 24, 3, 2, {1, 1, 1, 1}},              // one channel, Co 24
 };
 
 TEST(GpuPatchEmbedTokens, TensorCores) { run_cases(kShapes, {kF16, kF32InF16Out, kF32InF32Out, kF16InF32Out}, 7100); }
@@ -124,6 +129,7 @@ const std::vector<EmbedCase> kNormShapes = normed({
     {2, 3, 70, 101, 64},
     {3, 1, 33, 31, 24, 3, 2, {1, 1, 1, 1}},
     {1, 3, 21, 19, 96, 7, 4, {3, 3, 3, 3}, {1, 1}, false},
+    {2, 3, 68, 96, 64},  // TMA staging on Hopper
 });
 TEST(GpuPatchEmbedTokens, LayerNormEpilogue) {
   run_cases(kNormShapes, {kF16, kF32InF16Out, kF32InF32Out, kF16InF32Out}, 7400);

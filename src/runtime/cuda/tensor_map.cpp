@@ -55,4 +55,31 @@ CUtensorMap tiled_rows_map(const RowStack& s, int box_rows) {
   return map;
 }
 
+bool image_box_fits(const void* base, int elem, const int64_t (&nchw)[4], const uint32_t (&box)[3]) {
+  if ((elem != 2 && elem != 4) || (reinterpret_cast<uintptr_t>(base) & 15) != 0 || encoder() == nullptr) return false;
+  for (int64_t d : nchw)
+    if (d <= 0 || d > (int64_t(1) << 31)) return false;
+  for (uint32_t b : box)
+    if (b == 0 || b > 256) return false;
+  const int64_t row = nchw[3] * elem, image = row * nchw[2] * nchw[1];
+  return row % 16 == 0 && box[0] * elem % 16 == 0 && box[2] <= nchw[1] && image < (int64_t(1) << 40);
+}
+
+CUtensorMap image_box_map(const void* base, int elem, const int64_t (&nchw)[4], const uint32_t (&box)[3]) {
+  const cuuint64_t dims[4] = {cuuint64_t(nchw[3]), cuuint64_t(nchw[2]), cuuint64_t(nchw[1]), cuuint64_t(nchw[0])};
+  const cuuint64_t row = cuuint64_t(nchw[3]) * elem;
+  const cuuint64_t strides[3] = {row, row * dims[1], row * dims[1] * dims[2]};
+  const cuuint32_t boxes[4] = {box[0], box[1], box[2], 1};
+  const cuuint32_t unit[4] = {1, 1, 1, 1};
+  CUtensorMap map{};
+  const CUresult r = encoder()(&map, elem == 4 ? CU_TENSOR_MAP_DATA_TYPE_FLOAT32 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 4,
+                               const_cast<void*>(base), dims, strides, boxes, unit, CU_TENSOR_MAP_INTERLEAVE_NONE,
+                               CU_TENSOR_MAP_SWIZZLE_NONE, CU_TENSOR_MAP_L2_PROMOTION_L2_128B,
+                               CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (r != CUDA_SUCCESS)
+    fail(ErrorCode::kInternal, "internal error: cuTensorMapEncodeTiled refused an image stack (error " +
+                                   std::to_string(int(r)) + ")");
+  return map;
+}
+
 }  // namespace kiln::cuda

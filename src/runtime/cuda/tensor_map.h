@@ -1,5 +1,5 @@
 // TMA tensor maps (Hopper's bulk tensor copies) for kernels that load 128-byte-swizzled tiles of
-// fp16 rows: a stack of row-major matrices addressed like attention_launch.h's RowStrides — item
+// fp16 rows, and unswizzled boxes of NCHW images (image_box_map): a stack of row-major matrices addressed like attention_launch.h's RowStrides — item
 // b = (outer o, head h), row r at base + o·outer + h·head + r·row elements. The driver's encoder
 // is fetched from the runtime (no link to libcuda). Host code.
 #pragma once
@@ -30,5 +30,13 @@ inline bool rows_head_inner(const RowStack& s) { return s.head < s.row; }
 // swizzled (the wgmma layout), with the dims in rows_head_inner's order; out-of-range rows and
 // columns read as zeros. Fails with kInternal when the driver refuses (tiled_rows_fit said yes).
 CUtensorMap tiled_rows_map(const RowStack& s, int box_rows);
+
+// An NCHW stack of images [n, c, h, w] of 2- or 4-byte floats, in boxes of box[0] columns x
+// box[1] rows x box[2] channels x 1 image, unswizzled (row-major in shared memory); every
+// coordinate outside the images, negative ones too, reads as zero: a conv's padded input patch
+// in one copy. image_box_fits: a 16-byte aligned base and row, dims and box in the encoder's
+// ranges (box[0] · elem a multiple of 16 bytes).
+bool image_box_fits(const void* base, int elem, const int64_t (&nchw)[4], const uint32_t (&box)[3]);
+CUtensorMap image_box_map(const void* base, int elem, const int64_t (&nchw)[4], const uint32_t (&box)[3]);
 
 }  // namespace kiln::cuda
