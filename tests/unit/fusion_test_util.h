@@ -32,6 +32,19 @@ inline Graph fused_graph(const ModelBuilder& b, PassReport* report = nullptr, co
   return g;
 }
 
+// A model's bytes through the pipeline twice: without `pass` (plain) and whole (fused, with its
+// report): what a pass's tests compare.
+struct WithAndWithout {
+  Graph plain, fused;
+  PassReport report;
+};
+inline WithAndWithout with_and_without(const std::string& bytes, const std::string& pass) {
+  WithAndWithout r{import_onnx_bytes(bytes, ".", "m.onnx"), import_onnx_bytes(bytes, ".", "m.onnx"), {}};
+  run_passes(r.plain, {pass});
+  r.report = run_passes(r.fused);
+  return r;
+}
+
 // Nodes of `op` ("Gelu", "kiln.FusedMatMul").
 inline int count_op(const Graph& g, const std::string& op) {
   auto h = g.op_histogram();

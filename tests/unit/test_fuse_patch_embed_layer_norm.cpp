@@ -81,23 +81,10 @@ std::string build(const Embed& e) {
   return b.bytes();
 }
 
-TensorMap random_feeds(const Graph& g) {
-  TensorMap feeds;
-  uint64_t seed = 3;
-  for (const std::string& in : g.inputs)
-    feeds[in] = test::random_tensor(DType::kF32, shape_dims(*g.value(in).type.shape), seed++);
-  return feeds;
-}
-
 // Both nodes' references compute in double and round where the unfused graph stored: the same
 // bits, fused or not.
 void expect_same_bits(const Graph& got_g, const Graph& want_g) {
-  const TensorMap feeds = random_feeds(want_g);
-  const TensorMap want = CpuExecutor(want_g).run(feeds), got = CpuExecutor(got_g).run(feeds);
-  for (const std::string& out : want_g.outputs) {
-    SCOPED_TRACE(out);
-    test::expect_close(got.at(out), test::to_doubles(want.at(out)), 0.0, 0.0);
-  }
+  test::expect_same_outputs(want_g, got_g, test::random_feeds(want_g, 3), 0.0, 0.0);
 }
 
 struct Outcome {
@@ -106,13 +93,9 @@ struct Outcome {
 };
 
 Outcome run(const Embed& e) {
-  const std::string bytes = build(e);
-  Graph plain = import_onnx_bytes(bytes, ".", "m.onnx");
-  run_passes(plain, {kPass});
-  Graph g = import_onnx_bytes(bytes, ".", "m.onnx");
-  const PassReport r = run_passes(g);
-  expect_same_bits(g, plain);
-  return {r.fused.at(kPass), g.op_histogram()};
+  const test::WithAndWithout r = test::with_and_without(build(e), kPass);
+  expect_same_bits(r.fused, r.plain);
+  return {r.report.fused.at(kPass), r.fused.op_histogram()};
 }
 
 TEST(FusePatchEmbedLayerNorm, TakesTheNormIntoTheEmbedding) {
