@@ -1,6 +1,7 @@
 #include "ops/norm/group_norm_fused.h"
 #include "ops/norm/layer_norm_patch_rows.h"
 #include "ops/norm/norm_ops.h"
+#include "ops/norm/sequence_reduction.h"
 #include "ops/registry.h"
 #ifdef KILN_WITH_CUDA
 #include "ops/norm/norm_cuda.h"
@@ -22,6 +23,7 @@ void register_norm_ops(OpRegistry& r) {
          .infer = group_norm_infer, .cpu = group_norm_cpu});
   register_group_norm(r);
   register_layer_norm_patch_rows(r);
+  register_sequence_reduction(r);
   r.add({.domain = "", .name = "MeanVarianceNormalization", .infer = mvn_infer, .cpu = mvn_cpu});
   r.add({.domain = "", .name = "LRN", .infer = lrn_infer, .cpu = lrn_cpu});
 #ifdef KILN_WITH_CUDA
