@@ -32,9 +32,9 @@ PassReport run_passes(Graph& g, const std::set<std::string>& skip = {}, bool rec
 const std::vector<std::string>& rewrite_pass_names();
 
 // The last rewrite passes, which fp16 engines run after convert_to_fp16 instead of in the
-// pipeline (fuse_mix_ffn, fuse_attention_block and fuse_resize_sum_conv match the float16 form;
-// fuse_patch_embed_layer_norm reads the float32 stream start the conversion leaves;
-// fuse_elementwise.h says why it waits), in order.
+// pipeline (fuse_mix_ffn, fuse_attention_block, fuse_sequence_reduction and fuse_resize_sum_conv
+// match the float16 form; fuse_patch_embed_layer_norm reads the float32 stream start the
+// conversion leaves; fuse_elementwise.h says why it waits), in order.
 const std::vector<std::string>& after_fp16_pass_names();
 
 // One rewrite pass by name, outside the pipeline's run (fp16 engines fuse elementwise chains

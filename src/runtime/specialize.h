@@ -30,7 +30,7 @@ PassReport optimize_for_engine(Graph& g, EngineBuild& build, PrecisionReport* pr
 PrecisionReport to_fp16_storage(Graph& g, EngineBuild& build, PassReport& passes);
 
 // The rewrite passes whose node has only a Hopper kernel (warpgroup MMAs, TMA):
-// fuse_attention_block. A build for another GPU leaves them out rather than make a node its
+// fuse_attention_block, fuse_sequence_reduction. A build for another GPU leaves them out rather than make a node its
 // engine could not run.
 const std::set<std::string>& hopper_only_pass_names();
 // Adds to build.disabled_passes the passes `target` cannot run (hopper_only_pass_names on a CUDA
