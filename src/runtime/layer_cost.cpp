@@ -117,6 +117,11 @@ double flops_of(const Graph& g, const Node& n) {
     const double heads = double(kv.at(2)) / 2, d = double(kv.at(3));
     return t * (5 * c + (2 * c + 1) * c + nk * heads * (4 * d + 5) + (2 * c + 2) * c);
   }
+  if (n.domain == kKilnDomain && op == "SequenceReduction") {  // X's LN, P·Wr + Br, R's LN, L2·Wkv + Bkv
+    const Dims w = in_dims(3), wkv = in_dims(7);  // Wr [p·p·C, C], Wkv [C, N2]
+    const double c = double(wkv.at(0)), rows = out_elems() / double(wkv.at(1));
+    return 5 * numel(in_dims(0)) + rows * ((2 * double(w.at(0)) + 1) * c + 5 * c + (2 * c + 1) * double(wkv.at(1)));
+  }
   if (n.domain == kKilnDomain && op == "ResizeSumConv") {  // the 1x1 Conv and its bias; ResizeSum counts none
     const auto [maps, p] = spatial::resize_sum_conv_inputs(OpContextBase{n}, n.inputs.size());
     const Dims w = in_dims(maps);  // [K, C, 1, 1]

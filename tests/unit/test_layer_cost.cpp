@@ -125,6 +125,16 @@ TEST(LayerCost, AttentionBlockCountsItsFourStages) {
               (40 + 40) * 4.0 + (4 + 4 + 16 + 4 + 48 + 16) * 2.0 + 4 * 4.0);
 }
 
+TEST(LayerCost, SequenceReductionCountsItsFourStages) {
+  G m;  // 4 x 4 tokens of C 4 fp32 in 2 x 2 patches: LN 5 per token value; per patch row the
+        // reduction (2·16 + 1)·C, LN 5·C, K/V (2C + 1)·N2 with N2 8
+  m.v("x", F32, {1, 16, 4}).v("s1", F16, {4}).v("b1", F16, {4}).v("w", F16, {16, 4}).v("br", F16, {4});
+  m.v("s2", F16, {4}).v("b2", F16, {4}).v("wkv", F16, {4, 8}).v("bkv", F16, {8}).v("kv", F16, {1, 4, 8});
+  m.node("SequenceReduction", {"x", "s1", "b1", "w", "br", "s2", "b2", "wkv", "bkv"}, {"kv"}).domain = "kiln";
+  expect_cost(m.cost(), 5.0 * 64 + 4.0 * (33 * 4 + 5 * 4 + 9 * 8),
+              64 * 4.0 + (4 + 4 + 64 + 4 + 4 + 4 + 32 + 8 + 32) * 2.0);
+}
+
 TEST(LayerCost, ResizeSumConvCountsItsConv) {
   G m;  // two fp16 maps of C 64 summed at 4 x 5, then 19 classes with an fp32 bias and output
   m.v("t", F16, {1, 20, 64}).v("x", F16, {1, 64, 2, 3}).v("w", F16, {19, 64, 1, 1}).v("b", F32, {19});

@@ -12,6 +12,7 @@ namespace kiln::norm {
 
 void layer_norm_cuda(CudaKernelContext& ctx);
 void layer_norm_patch_rows_cuda(CudaKernelContext& ctx);  // kiln.LayerNormPatchRows
+void sequence_reduction_cuda(CudaKernelContext& ctx);     // kiln.SequenceReduction (sequence_reduction_cuda.cpp)
 
 // GroupNorm over x viewed as [planes = N·groups, len]: statistics per plane, scale/bias per
 // channel (channels / groups per plane, len / that elements each). InstanceNormalization is the

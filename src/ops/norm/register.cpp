@@ -31,6 +31,7 @@ void register_norm_ops(OpRegistry& r) {
   r.set_cuda("InstanceNormalization", instance_norm_cuda);
   r.set_cuda(kGroupNormOp, group_norm_cuda, kKilnDomain);
   r.set_cuda(kLayerNormPatchRowsOp, layer_norm_patch_rows_cuda, kKilnDomain);
+  r.set_cuda(kSequenceReductionOp, sequence_reduction_cuda, kKilnDomain);
 #endif
 }
 

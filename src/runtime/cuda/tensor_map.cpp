@@ -82,4 +82,36 @@ CUtensorMap image_box_map(const void* base, int elem, const int64_t (&nchw)[4], 
   return map;
 }
 
+bool patch_token_fits(const PatchTokens& t) {
+  if ((reinterpret_cast<uintptr_t>(t.base) & 15) != 0 || encoder() == nullptr) return false;
+  // p ≥ 2 and W > p keep the dims' strides ascending, as the encoder wants them.
+  if (t.batch <= 0 || t.height <= 0 || t.width <= t.patch || t.patch < 2 || t.channels <= 0 || t.channels % 32 != 0 ||
+      t.height % t.patch != 0 || t.width % t.patch != 0)
+    return false;
+  const int64_t lines = t.channels / 32 * t.patch, rows = t.batch * (t.height / t.patch);
+  const bool dims = lines <= (int64_t(1) << 31) && rows <= (int64_t(1) << 31) && t.width <= (int64_t(1) << 31);
+  const bool box = t.channels / 32 <= 256 && t.box_w > 0 && t.box_w <= 256 && t.box_h > 0 && t.box_h <= 256;
+  return dims && box && t.batch * t.height * t.width * t.channels * 4 < (int64_t(1) << 40);
+}
+
+CUtensorMap patch_token_map(const PatchTokens& t) {
+  const int64_t p = t.patch, line = 128, tap = t.channels * 4;
+  const cuuint64_t dims[5] = {32, cuuint64_t(t.channels / 32 * p), cuuint64_t(t.width / p), cuuint64_t(p),
+                              cuuint64_t(t.batch * (t.height / p))};
+  const cuuint64_t strides[4] = {cuuint64_t(line), cuuint64_t(p * tap), cuuint64_t(t.width * tap),
+                                 cuuint64_t(p * t.width * tap)};
+  const cuuint32_t box[5] = {32, cuuint32_t(t.channels / 32), t.box_w, 1, t.box_h};
+  const cuuint32_t unit[5] = {1, 1, 1, 1, 1};
+  CUtensorMap map{};
+  const CUresult r = encoder()(&map, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 5, const_cast<void*>(t.base), dims, strides, box,
+                               unit, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+                               CU_TENSOR_MAP_L2_PROMOTION_L2_128B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (r != CUDA_SUCCESS)
+    fail(ErrorCode::kInternal, "internal error: cuTensorMapEncodeTiled refused patch tokens (error " +
+                                   std::to_string(int(r)) + ", " + std::to_string(t.height) + "x" +
+                                   std::to_string(t.width) + "x" + std::to_string(t.channels) + ", patch " +
+                                   std::to_string(p) + ")");
+  return map;
+}
+
 }  // namespace kiln::cuda

@@ -77,4 +77,18 @@ __device__ __forceinline__ void load_4d(uint32_t dst, const CUtensorMap* map, ui
 #endif
 }
 
+// The same with five coordinates (tensor_map.h's patch_token_map).
+__device__ __forceinline__ void load_5d(uint32_t dst, const CUtensorMap* map, uint32_t bar, int c0, int c1, int c2,
+                                        int c3, int c4) {
+#if KILN_TMA
+  asm volatile(
+      "cp.async.bulk.tensor.5d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%3, %4, %5, %6, "
+      "%7}], [%2];\n" ::"r"(dst),
+      "l"(reinterpret_cast<uint64_t>(map)), "r"(bar), "r"(c0), "r"(c1), "r"(c2), "r"(c3), "r"(c4)
+      : "memory");
+#else
+  __trap();
+#endif
+}
+
 }  // namespace kiln::cuda::tma

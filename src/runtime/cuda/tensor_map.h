@@ -39,4 +39,18 @@ CUtensorMap tiled_rows_map(const RowStack& s, int box_rows);
 bool image_box_fits(const void* base, int elem, const int64_t (&nchw)[4], const uint32_t (&box)[3]);
 CUtensorMap image_box_map(const void* base, int elem, const int64_t (&nchw)[4], const uint32_t (&box)[3]);
 
+// Float32 tokens [B, H·W, C] of H × W pictures, C a multiple of 32, seen as p × p patches: a box
+// holds one tap (i, j) of bw × bh patches (a block of the patch grid), each tap's C floats as C/32
+// 128-byte lines, 128-byte swizzled. Dims (32 floats, (C/32)·p [j, channel line], W/p, p [i],
+// B·H/p); a box (32, C/32, bw, 1, bh) at (0, j·C/32, wx0, i, b·H/p + wy0) — patches past the grid
+// read as zeros or as the next picture's (the caller drops them). patch_token_fits: a 16-byte
+// aligned base, 2 ≤ p < W, p dividing H and W, the encoder's ranges.
+struct PatchTokens {
+  const void* base = nullptr;
+  int64_t batch = 0, height = 0, width = 0, channels = 0, patch = 0;
+  uint32_t box_w = 0, box_h = 0;  // patches a box
+};
+bool patch_token_fits(const PatchTokens& t);
+CUtensorMap patch_token_map(const PatchTokens& t);
+
 }  // namespace kiln::cuda
