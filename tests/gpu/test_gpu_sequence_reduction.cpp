@@ -1,8 +1,8 @@
 // kiln.SequenceReduction's Hopper kernel against the CPU reference (the replaced nodes' references
 // in turn — LayerNormPatchRows, the reduction GEMM, LayerNorm, the K/V GEMM — with their float16
 // roundings): C 64 and 128, patches of 2, 4 and 8, patch grids on and off the kernel's 64-patch
-// blocks (ragged in both directions, wider than a block), 1-34 pictures, taps split over clusters
-// of 2-8 blocks and not; widths and types the
+// blocks (ragged in both directions, wider than a block), 1-50 pictures, taps split over clusters
+// of 2-4 blocks and not; widths and types the
 // kernel lacks refused. Cases run three times on one executor: first run, planned arena, CUDA
 // Graph replay.
 #include <algorithm>
@@ -12,6 +12,7 @@
 
 #include "gpu_compare.h"
 #include "ops/norm/sequence_reduction.h"
+#include "ops/norm/sequence_reduction_launch.h"
 #include "runtime/cuda/cuda_executor.h"
 #include "runtime/cuda/cuda_session.h"
 #include "runtime/cuda/gpu_arch.h"
@@ -75,10 +76,11 @@ TEST(GpuSequenceReduction, OneTwentyEightChannels) {
   run_cases({{3, 16, 16, 4, 128}, {1, 10, 14, 2, 128}, {2, 64, 32, 8, 128}}, 9950);
 }
 
-// Grids that fill a 132-SM GPU without splitting the taps over a cluster (the cases above split
-// them over 2 to 8 blocks).
-TEST(GpuSequenceReduction, UnsplitGrids) {
-  run_cases({{34, 32, 32, 2, 64}, {17, 64, 64, 4, 128}}, 9970);
+// On a 132-SM GPU (the split keeps the grid within two blocks an SM): grids without a split of the
+// taps, and 80 blocks of C = 64 splitting their 4 taps over clusters of 3 (2, 1, 1). The cases
+// above split them over 2 to 4 blocks.
+TEST(GpuSequenceReduction, UnsplitAndUnevenSplits) {
+  run_cases({{50, 32, 32, 2, 64}, {20, 32, 32, 2, 64}, {34, 32, 32, 2, 128}}, 9970);
 }
 
 TEST(GpuSequenceReduction, OtherWidthsAndTypesRefused) {
@@ -90,9 +92,9 @@ TEST(GpuSequenceReduction, OtherWidthsAndTypesRefused) {
   expect_gpu_unsupported(make_case(half, 9991), "has no CUDA kernel");
 }
 
-// SegFormer-B2's first two stages at 1024², batch 8, for the lead's benchmark runs
+// SegFormer-B2's first two stages at 1024², batches 8 and 1, for the lead's benchmark runs
 // (--gtest_also_run_disabled_tests --gtest_filter=*SequenceReductionBench*): the median of 40
-// node-by-node runs.
+// node-by-node runs, with the kernel's own split of the taps and with 1, 2, 3, 4 and 8.
 TEST(GpuSequenceReduction, DISABLED_SequenceReductionBench) {
   if (!cuda_hopper()) GTEST_SKIP() << "kiln.SequenceReduction's kernel needs a Hopper GPU";
   for (const ReductionCase& m : {ReductionCase{8, 256, 256, 8, 64}, ReductionCase{8, 128, 128, 4, 128},
@@ -102,13 +104,18 @@ TEST(GpuSequenceReduction, DISABLED_SequenceReductionBench) {
     CudaExecutor gpu(g);
     DeviceTensorMap in;
     in["in0"] = to_device(gc.inputs[0], gpu.session().stream());
-    gpu.profile(in);
-    std::vector<float> ms;
-    for (int rep = 0; rep < 40; ++rep) ms.push_back(gpu.profile(in).at(0).ms);
-    std::sort(ms.begin(), ms.end());
-    std::printf("SequenceReduction b%lld %lldx%lld C %lld patch %lld  median %8.4f ms (min %.4f, max %.4f)\n",
-                static_cast<long long>(m.b), static_cast<long long>(m.h), static_cast<long long>(m.w),
-                static_cast<long long>(m.c), static_cast<long long>(m.p), ms[ms.size() / 2], ms.front(), ms.back());
+    for (int splits : {0, 1, 2, 3, 4, 8}) {
+      norm::set_sequence_reduction_splits(splits);
+      gpu.profile(in);
+      std::vector<float> ms;
+      for (int rep = 0; rep < 40; ++rep) ms.push_back(gpu.profile(in).at(0).ms);
+      std::sort(ms.begin(), ms.end());
+      std::printf("SequenceReduction b%lld %lldx%lld C %lld patch %lld splits %s  median %8.4f ms (min %.4f, max %.4f)\n",
+                  static_cast<long long>(m.b), static_cast<long long>(m.h), static_cast<long long>(m.w),
+                  static_cast<long long>(m.c), static_cast<long long>(m.p),
+                  splits ? std::to_string(splits).c_str() : "own", ms[ms.size() / 2], ms.front(), ms.back());
+    }
+    norm::set_sequence_reduction_splits(0);
   }
 }
 

@@ -22,5 +22,8 @@ struct SequenceReductionParams {
 // Hopper GPU.
 bool sequence_reduction_runs(const SequenceReductionParams& p);
 void launch_sequence_reduction(const SequenceReductionParams& p, CudaStream stream);
+// For the op bench, which times each split: launches from now on (in this process) split the taps
+// over this many blocks (clamped to 1..min(8, taps)); 0 restores the kernel's own choice.
+void set_sequence_reduction_splits(int splits);
 
 }  // namespace kiln::norm

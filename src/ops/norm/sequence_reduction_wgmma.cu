@@ -22,6 +22,7 @@
 // whose 2C columns get Bkv and go to KV a 64-column panel at a time.
 #include <cuda_fp16.h>
 
+#include <algorithm>
 #include <cstdint>
 
 #include "kiln/status.h"
@@ -43,18 +44,26 @@ using attention::pack_half2;
 constexpr int kThreads = 128;  // one warpgroup
 constexpr int kRows = 64;      // patches a block
 
+// The tap loop is latency-bound (one warpgroup a block: c156's ncu had b8's C = 128 blocks at
+// 0.25 eligible warps a scheduler), so shared memory leaves room for more than one block an SM —
+// kBlocks: three at C = 64, two at C = 128 — and the epilogue's Wkv and vectors take the freed X
+// and W stages instead of space of their own.
 template <int C> struct Layout {
-  static constexpr int kXStages = C == 64 ? 4 : 3, kWStages = 2;
+  static constexpr int kBlocks = C == 64 ? 3 : 2;
+  static constexpr int kXStages = C == 64 ? 3 : 2, kWStages = C == 64 ? 2 : 1;
   static constexpr uint32_t x_bytes = kRows * C * 4;  // one tap of the block's patches, fp32
   static constexpr uint32_t panel = C * 128;          // C rows of 64 fp16 columns
   static constexpr uint32_t w_bytes = (C / 64) * panel;
   static constexpr uint32_t kv_bytes = (2 * C / 64) * panel;
-  static constexpr uint32_t x = 0, w = x + kXStages * x_bytes, kv = w + kWStages * w_bytes;
-  static constexpr uint32_t vec = kv + kv_bytes;  // S1 and B1 as floats
+  static constexpr uint32_t x = 0, w = x + kXStages * x_bytes;
+  static constexpr uint32_t vec = w + kWStages * w_bytes;  // S1 and B1 as floats
   static constexpr uint32_t bars = vec + 2 * C * 4;
   static constexpr uint32_t bytes = bars + 8 * (kXStages + kWStages + 1) + 1024;  // + slack to align the base
+  static constexpr uint32_t kv = x, ep = w;  // after the taps: Wkv over the X stages, Br, S2, B2, Bkv over W's
+  static_assert(kv_bytes <= kXStages * x_bytes && 5 * C * 4 <= w_bytes);
 };
-static_assert(Layout<128>::bytes <= 232448, "C = 128 fits an SM's shared memory");
+static_assert(3 * (Layout<64>::bytes + 1024) <= 233472 && 2 * (Layout<128>::bytes + 1024) <= 233472,
+              "kBlocks blocks an SM (228 KB, 1 KB of each the driver's)");
 
 // Where the block's patches lie: a bw × bh block of the hp × wp patch grid.
 // Where the block's patches lie — a bw × bh block of the hp × wp patch grid — and into how many
@@ -185,11 +194,6 @@ __global__ void __launch_bounds__(kThreads) sequence_reduction_wgmma(const __gri
   if (tid == 0) {
     for (int n = 0; n < kX && n < steps; ++n) load_x(n);
     for (int n = 0; n < kW && n < steps; ++n) load_w(n);
-    if (rank == 0) {  // the epilogue's
-      tma::arrive_expect_tx(kvbar, L::kv_bytes);
-#pragma unroll
-      for (int q = 0; q < 2 * C / 64; ++q) tma::load_4d(base + L::kv + q * L::panel, &kvmap, kvbar, q * 64, 0, 0, 0);
-    }
   }
 
   float acc[C / 64][32];
@@ -220,6 +224,11 @@ __global__ void __launch_bounds__(kThreads) sequence_reduction_wgmma(const __gri
     for (int np = 0; np < C / 64; ++np) wg::pin(acc[np]);
     __syncthreads();  // every warp's products have read the W stage
     if (tid == 0 && n + kW < steps) load_w(n + kW);
+  }
+  if (rank == 0 && tid == 0) {  // Wkv over the X stages, every thread's reads of them fenced and done
+    tma::arrive_expect_tx(kvbar, L::kv_bytes);
+#pragma unroll
+    for (int q = 0; q < 2 * C / 64; ++q) tma::load_4d(base + L::kv + q * L::panel, &kvmap, kvbar, q * 64, 0, 0, 0);
   }
 
   // Split taps: the other blocks of the cluster leave their sums in their X stage 0 (free now,
@@ -252,10 +261,9 @@ __global__ void __launch_bounds__(kThreads) sequence_reduction_wgmma(const __gri
     if (rank != 0) return;
   }
 
-  // The epilogue's vectors as floats in the free X stage 1 — Br, S2, B2 [C], Bkv [2C] — loaded
-  // together: read from global memory where used, their ~250 dependent loads a thread cost more
-  // than the whole tap loop at batch 1.
-  float* ep = reinterpret_cast<float*>(smem_raw + (base - raw) + L::x + L::x_bytes);
+  // The epilogue's vectors as floats over the W stages — Br, S2, B2 [C], Bkv [2C] — loaded
+  // together: read from global memory where used, each thread's ~250 loads waited one by one.
+  float* ep = reinterpret_cast<float*>(smem_raw + (base - raw) + L::ep);
   for (int i = tid; i < 5 * C; i += kThreads)
     ep[i] = half_at(i < C ? p.bias : i < 2 * C ? p.s2 : i < 3 * C ? p.b2 : p.bkv, i < 3 * C ? i % C : i - 3 * C);
   __syncthreads();
@@ -327,8 +335,12 @@ __global__ void __launch_bounds__(kThreads) sequence_reduction_wgmma(const __gri
   }
 }
 
-// The patch blocks, and the taps split over a cluster of up to 8 blocks while their grid still
-// fits the GPU at once (C = 64: two blocks an SM) — B2's stage 0 at batch 1 is 16 patch blocks.
+int forced_splits = 0;  // set_sequence_reduction_splits
+
+// The patch blocks, and the taps split over a cluster of up to 4 blocks while the grid stays within
+// two blocks an SM — B2's stage 0 at batch 1 is 16 patch blocks. The op bench at every split
+// (c158, B2's stages 0 and 1): batch 8 best at 2 (C 64: 62 µs against 72 unsplit and 80 at 3;
+// C 128: 43 against 46), batch 1 at 4 (C 64: 25 µs against 67 unsplit; C 128: 26, 33 at 8).
 Geometry geometry(const SequenceReductionParams& p) {
   Geometry g{};
   g.wp = int(p.width / p.patch), g.hp = int(p.height / p.patch);
@@ -337,9 +349,8 @@ Geometry geometry(const SequenceReductionParams& p) {
   g.bh = kRows / g.bw;
   g.tiles_x = (g.wp + g.bw - 1) / g.bw;
   const int64_t blocks = int64_t(g.tiles_x) * ((g.hp + g.bh - 1) / g.bh) * p.batch;
-  const int64_t slots = int64_t(cuda_sm_count()) * (p.channels == 64 ? 2 : 1);
-  g.splits = 1;
-  while (g.splits < 8 && blocks * g.splits * 2 <= slots && g.splits * 2 <= p.patch * p.patch) g.splits *= 2;
+  const int64_t want = forced_splits > 0 ? forced_splits : std::min<int64_t>(4, 2 * cuda_sm_count() / blocks);
+  g.splits = int(std::clamp<int64_t>(want, 1, std::min<int64_t>(8, p.patch * p.patch)));
   return g;
 }
 
@@ -394,6 +405,8 @@ bool sequence_reduction_runs(const SequenceReductionParams& p) {
          cuda::tiled_rows_fit(matrix(p.w, p.patch * p.patch * p.channels, p.channels)) &&
          cuda::tiled_rows_fit(matrix(p.wkv, p.channels, 2 * p.channels));
 }
+
+void set_sequence_reduction_splits(int splits) { forced_splits = splits; }
 
 void launch_sequence_reduction(const SequenceReductionParams& p, CudaStream stream) {
   KILN_ASSERT(sequence_reduction_runs(p));
