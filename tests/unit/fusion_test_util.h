@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <set>
 #include <string>
 
@@ -72,6 +73,19 @@ inline void expect_same_outputs(const Graph& want_g, const Graph& got_g, const T
     SCOPED_TRACE(name);
     expect_dims(got.at(name), w.dims());
     expect_close(got.at(name), to_doubles(w), atol, rtol);
+  }
+}
+
+// Both graphs on the same random inputs (random_feeds of plain's): every output the same bytes.
+inline void expect_same_bits(const Graph& plain, const Graph& fused, uint64_t seed, double lo = -2, double hi = 2) {
+  const TensorMap feeds = random_feeds(plain, seed, lo, hi);
+  const TensorMap want = CpuExecutor(plain).run(feeds), got = CpuExecutor(fused).run(feeds);
+  for (const std::string& out : plain.outputs) {
+    SCOPED_TRACE(out);
+    const Tensor &w = want.at(out), &g = got.at(out);
+    ASSERT_EQ(g.dtype(), w.dtype());
+    ASSERT_EQ(g.dims(), w.dims());
+    EXPECT_EQ(std::memcmp(g.raw(), w.raw(), w.nbytes()), 0);
   }
 }
 
