@@ -11,15 +11,17 @@
 // over the p·p taps (i, j) of a patch, C channels each. Per tap:
 //   - TMA brings the 64 patches' tokens at that tap (fp32, 64 × C) into one of kXStages stages
 //     (tensor_map.h's patch_token_map: 128-byte lines, 128B-swizzled, so the fragment reads below
-//     spread over the banks), and Wr's C rows of the tap into one of 2 stages (C/64 panels of
-//     [C][64], the MN-major B of wgmma);
+//     spread over the banks), and Wr's C rows of the tap into one of kWStages stages (C/64 panels
+//     of [C][64], the MN-major B of wgmma);
 //   - each thread normalizes its two rows of the A fragment — rows 16w + g and + 8, channels
 //     16kk + 2t (+1, +8, +9) for every k16 step kk — whose C channels the lane quad holds between
 //     them (two shuffles a reduction), into fp16 fragments in registers (the LayerNorm's rounding);
 //   - wgmma (A in registers) accumulates into the fp32 [64][C] sum.
-// Then R = sum + Br (rounded to fp16, as the GEMM stores it), its LayerNorm on the quads again, and
-// the rounded L2 is the register A of the K/V product with Wkv (loaded once into shared memory),
-// whose 2C columns get Bkv and go to KV a 64-column panel at a time.
+// Where the grid is small the taps split over a cluster of blocks, whose sums meet in the first
+// one (geometry() says how many). Then R = sum + Br (rounded to fp16, as the GEMM stores it), its
+// LayerNorm on the quads again, and the rounded L2 is the register A of the K/V product with Wkv
+// (loaded over the freed X stages), whose 2C columns get Bkv and go to KV a 64-column panel at a
+// time.
 #include <cuda_fp16.h>
 
 #include <algorithm>
@@ -62,7 +64,8 @@ template <int C> struct Layout {
   static constexpr uint32_t kv = x, ep = w;  // after the taps: Wkv over the X stages, Br, S2, B2, Bkv over W's
   static_assert(kv_bytes <= kXStages * x_bytes && 5 * C * 4 <= w_bytes);
 };
-static_assert(3 * (Layout<64>::bytes + 1024) <= 233472 && 2 * (Layout<128>::bytes + 1024) <= 233472,
+static_assert(Layout<64>::kBlocks * (Layout<64>::bytes + 1024) <= 233472 &&
+                  Layout<128>::kBlocks * (Layout<128>::bytes + 1024) <= 233472,
               "kBlocks blocks an SM (228 KB, 1 KB of each the driver's)");
 
 // Where the block's patches lie: a bw × bh block of the hp × wp patch grid.
