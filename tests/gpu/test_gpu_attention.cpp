@@ -4,11 +4,15 @@
 // 32-rows-per-warp kernel (attention_f16_wide.cuh) and the warpgroup-MMA one (attention_wgmma.cu)
 // on launches large enough to take them. Masks:
 // test_gpu_attention_mask.cpp.
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "gpu_compare.h"
 #include "ops/attention/attention_launch.h"
 #include "ops/attention/attention_split.h"
+#include "runtime/cuda/cuda_executor.h"
+#include "runtime/cuda/cuda_session.h"
 #include "runtime/cuda/gpu_arch.h"
 
 namespace kiln::gpu_test {
@@ -237,6 +241,59 @@ TEST(GpuAttention, WgmmaKernelPeakedScoresAndSeqFirst) {
     SCOPED_TRACE("flags " + std::to_string(flags));
     expect_gpu_matches_cpu(seq_first_case(DType::kF16, outer, heads, 200, 130, 64, 64, flags, 8600 + flags));
   }
+}
+
+// The lazy rescale (attention_wgmma_loop.cuh): keys whose scores climb about 3 log2 units a
+// 64-key tile, so a row's maximum passes the stale one by less than the slack for a tile or two,
+// then by more, then again by less — and the first tiles' keys still count. At the kernels' slack
+// (8) and at 0 (a rescale at every increase).
+TEST(GpuAttention, WgmmaLazyRescale) {
+  const int64_t nq = 256, nk = 1000, d = 64, b = batch_filling_gpu(nq);
+  expect_kernel({{}, nq, nk, d, d}, b, Kernel::kWgmma);
+  GpuCase c = attention_case(DType::kF16, {{b}, nq, nk, d, d}, 8700, 0.5, 1.0);
+  std::vector<double> k(size_t(b * nk * d));
+  const Tensor keys = random_tensor(DType::kF16, {b, nk, d}, 8701, 0.0, 1.0);
+  for (int64_t i = 0; i < b * nk * d; ++i) {
+    const int64_t key = i / d % nk;
+    k[size_t(i)] = keys.at_double(i) * (0.1 + 1.4 * double(key) / double(nk));  // ~34.6 log2 units a unit
+  }
+  c.inputs[1] = Tensor::from_doubles(DType::kF16, {b, nk, d}, k);
+  c.attrs.set("scale", 1.f);
+  const float kept = attention::attention_rescale_slack();
+  for (float slack : {kept, 0.f}) {
+    SCOPED_TRACE("slack " + std::to_string(slack));
+    attention::set_attention_rescale_slack(slack);
+    expect_gpu_matches_cpu(c);
+    if (::testing::Test::HasFatalFailure()) break;
+  }
+  attention::set_attention_rescale_slack(kept);
+}
+
+// SegFormer-B2's stages 2 and 3 at 1024², batch 8 (5 and 8 heads of 64, 1024 keys), for the
+// lead's benchmark runs (--gtest_also_run_disabled_tests --gtest_filter=*AttentionWgmmaBench*):
+// the median of 40 node-by-node runs at the kernel's lazy-rescale slack and at 0.
+TEST(GpuAttention, DISABLED_AttentionWgmmaBench) {
+  const float kept = attention::attention_rescale_slack();
+  for (const A& a : {A{{8, 5}, 4096, 1024, 64, 64}, A{{8, 8}, 1024, 1024, 64, 64}}) {
+    expect_kernel(a, numel_of(a.batch), Kernel::kWgmma);
+    for (float slack : {kept, 0.f}) {
+      attention::set_attention_rescale_slack(slack);
+      const GpuCase gc = attention_case(DType::kF16, a, 1);
+      Graph g = one_node_graph(gc);
+      CudaExecutor gpu(g);
+      DeviceTensorMap in;
+      for (size_t i = 0; i < 3; ++i) in["in" + std::to_string(i)] = to_device(gc.inputs[i], gpu.session().stream());
+      gpu.profile(in);
+      std::vector<float> ms;
+      for (int rep = 0; rep < 40; ++rep) ms.push_back(gpu.profile(in).at(0).ms);
+      std::sort(ms.begin(), ms.end());
+      std::printf("Attention batch %lld Nq %lld Nk %lld d %lld slack %g  median %8.4f ms (min %.4f, max %.4f)\n",
+                  static_cast<long long>(numel_of(a.batch)), static_cast<long long>(a.nq),
+                  static_cast<long long>(a.nk), static_cast<long long>(a.d), double(slack), ms[ms.size() / 2],
+                  ms.front(), ms.back());
+    }
+  }
+  attention::set_attention_rescale_slack(kept);
 }
 
 }  // namespace

@@ -284,7 +284,7 @@ __device__ __forceinline__ void project_out(const AttentionBlockParams& p, const
 // H heads of 64 channels; the key stream walks head 0's tiles, then head 1's.
 template <int H, bool kF32>
 __global__ void __launch_bounds__(kThreads, 2)
-    attention_block_wgmma(const __grid_constant__ KvMaps maps, AttentionBlockParams p) {
+    attention_block_wgmma(const __grid_constant__ KvMaps maps, AttentionBlockParams p, float slack) {
   constexpr int kC = H * kD;
   extern __shared__ unsigned char smem_raw[];
   const uint32_t raw = static_cast<uint32_t>(__cvta_generic_to_shared(smem_raw));
@@ -331,7 +331,7 @@ __global__ void __launch_bounds__(kThreads, 2)
 #pragma unroll  // at two heads a rolled loop cost spills (ptxas: 52 bytes against 16)
     for (int h = 0; h < H; ++h) {
       float acc[32], m[2], l[2];
-      flash_rows(kv, qs + h * kPanelBytes + rows, h, p.attn.nk, scale_log2, lane, acc, m, l);
+      flash_rows(kv, qs + h * kPanelBytes + rows, h, p.attn.nk, scale_log2, slack, lane, acc, m, l);
       store_o(acc, l, qs + h * kPanelBytes + rows, warp, lane);
     }
     kv.filled += kv.stream();
@@ -355,7 +355,7 @@ template <int H> void launch(const AttentionBlockParams& p, cudaStream_t stream)
   CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
   const int64_t items = p.attn.batch / H;
   const dim3 grid(unsigned((int64_t(p.attn.nq) + kBM - 1) / kBM), unsigned(items < 65535 ? items : 65535));
-  kernel<<<grid, kThreads, smem, stream>>>(kv_maps(p.attn), p);
+  kernel<<<grid, kThreads, smem, stream>>>(kv_maps(p.attn), p, attention_rescale_slack());
   CUDA_CHECK_LAUNCH();
 }
 

@@ -75,6 +75,11 @@ bool attention_f16_wgmma_fits(const AttentionParams& p);
 // over the wide kernel.
 bool attention_f16_uses_wgmma(const AttentionParams& p);
 void launch_attention_f16_wgmma(const AttentionParams& p, cudaStream_t stream);
+// The wgmma kernels' lazy rescale (attention_wgmma_loop.cuh): how far, in log2 units, a row's
+// maximum may pass the one its exponentials use before acc and l are rescaled; 8 unless a test
+// sets it (0: a rescale at every increase, as before the lazy rescale).
+void set_attention_rescale_slack(float slack);
+float attention_rescale_slack();
 // Its masked instantiations (attention_masked_f16.cu); launch_attention_f16 forwards to it.
 void launch_attention_f16_masked(const AttentionParams& p, cudaStream_t stream);
 // CUDA cores, fp32 math, fp32 storage (f16 false: fp32 engines) or fp16 storage (heads wider

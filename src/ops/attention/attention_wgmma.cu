@@ -65,7 +65,7 @@ __device__ __forceinline__ void store_partial(const AttentionParams& p, const fl
 
 // Dispatched only on compute capability 9.0, which runs the sm_90a code: elsewhere (the
 // compute_90 PTX) the wgmma and TMA helpers trap.
-__global__ void __launch_bounds__(kThreads, 2) attention_f16_wgmma(const __grid_constant__ KvMaps maps, AttentionParams p) {
+__global__ void __launch_bounds__(kThreads, 2) attention_f16_wgmma(const __grid_constant__ KvMaps maps, AttentionParams p, float slack) {
   extern __shared__ unsigned char smem_raw[];
   const uint32_t raw = static_cast<uint32_t>(__cvta_generic_to_shared(smem_raw));
   const uint32_t qs = (raw + wgmma::kAtomBytes - 1) & ~(wgmma::kAtomBytes - 1);
@@ -97,7 +97,7 @@ __global__ void __launch_bounds__(kThreads, 2) attention_f16_wgmma(const __grid_
     __syncthreads();
 
     float acc[32], m[2], l[2];
-    flash_rows(kv, qs + wg * 64 * 128, 0, p.nk, scale_log2, lane, acc, m, l);
+    flash_rows(kv, qs + wg * 64 * 128, 0, p.nk, scale_log2, slack, lane, acc, m, l);
     kv.filled += kv.stream();
 
 #pragma unroll
@@ -128,7 +128,12 @@ __global__ void __launch_bounds__(kThreads, 2) attention_f16_wgmma(const __grid_
   }
 }
 
+float rescale_slack = 8.f;  // set_attention_rescale_slack
+
 }  // namespace
+
+void set_attention_rescale_slack(float slack) { rescale_slack = slack; }
+float attention_rescale_slack() { return rescale_slack; }
 
 bool attention_f16_wgmma_fits(const AttentionParams& p) {
   const int w = p.d > p.dv ? p.d : p.dv;
@@ -145,7 +150,7 @@ void launch_attention_f16_wgmma(const AttentionParams& p, cudaStream_t stream) {
   CUDA_CHECK(cudaFuncSetAttribute(attention_f16_wgmma, cudaFuncAttributeMaxDynamicSharedMemorySize, int(kSmemBytes)));
   const dim3 grid(unsigned((int64_t(p.nq) + kBM - 1) / kBM), unsigned(p.batch < 65535 ? p.batch : 65535),
                   unsigned(p.splits));
-  attention_f16_wgmma<<<grid, kThreads, kSmemBytes, stream>>>(kv_maps(p), p);
+  attention_f16_wgmma<<<grid, kThreads, kSmemBytes, stream>>>(kv_maps(p), p, attention_rescale_slack());
   CUDA_CHECK_LAUNCH();
 }
 

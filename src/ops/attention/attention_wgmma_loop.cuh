@@ -42,12 +42,20 @@ __device__ __forceinline__ void load_swizzled(uint32_t tile, const __half* g, in
 
 using wgmma::pin;
 
+// Lazy rescale (FA4's): a row's running maximum moves only when a tile's maximum passes it by
+// more than `slack` (log2 units; attention_rescale_slack(), 8). Until then the exponentials use
+// the stale maximum: p <= 2^8, exact in fp16 as p <= 1 is and far below its 65504, and acc and
+// l, kept against the same m, owe no rescale. c166's ncu put 10% of stage 2's instructions on
+// the accumulator rescale (FMUL).
 // One tile of the online softmax in log2 units, as attention_f16_wide.cuh: the scores s of key
 // tile j become probabilities in place (keys past Nk at 0), the row state (m, this lane's part
 // of l) moves on, and alpha[h] is the factor the accumulator rows g + 8h still owe. The row
 // maximum of the raw scores gives the scaled one (scale > 0); one FFMA and one ex2 per element.
-__device__ __forceinline__ void softmax_tile(float (&s)[32], float (&m)[2], float (&l)[2], float (&alpha)[2], int j,
-                                             int nk, int t, float scale_log2) {
+// Returns whether any row of the warp moved its maximum (warp-uniform): if not, every alpha is 1
+// and the caller skips the rescale.
+__device__ __forceinline__ bool softmax_tile(float (&s)[32], float (&m)[2], float (&l)[2], float (&alpha)[2], int j,
+                                             int nk, int t, float scale_log2, float slack) {
+  bool moved[2];
   if ((j + 1) * kBN > nk) {
 #pragma unroll
     for (int i = 0; i < 32; ++i)
@@ -67,9 +75,11 @@ __device__ __forceinline__ void softmax_tile(float (&s)[32], float (&m)[2], floa
     float mx = t[0];
     mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));  // the 4 lanes of a quad share a row
     mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-    const float m_new = fmaxf(m[h], mx * scale_log2);
+    const float mx_scaled = mx * scale_log2;
+    moved[h] = mx_scaled > m[h] + slack;  // the first tile moves -inf to its maximum
+    const float m_new = moved[h] ? mx_scaled : m[h];
     const float base = m_new == -INFINITY ? 0.f : m_new;  // no NaN from -inf - -inf
-    alpha[h] = cuda::exp2_approx(m[h] - base);
+    alpha[h] = moved[h] ? cuda::exp2_approx(m[h] - base) : 1.f;
     m[h] = m_new;
 #pragma unroll
     for (int n = 0; n < 8; ++n) {
@@ -85,6 +95,7 @@ __device__ __forceinline__ void softmax_tile(float (&s)[32], float (&m)[2], floa
       for (int n = 0; n < w; ++n) t[n] += t[n + w];
     l[h] = fmaf(l[h], alpha[h], t[0]);
   }
+  return __any_sync(0xffffffffu, moved[0] || moved[1]);
 }
 
 // P's 8-key column pairs 2kk, 2kk + 1 form the A fragment of P V's step kk (16 keys).
@@ -207,7 +218,7 @@ struct KvPipeline {
 // then wait for P V, rescale the accumulator and pack P_j. The caller adds the item's stream to
 // kv.filled when every head is done.
 __device__ __forceinline__ void flash_rows(const KvPipeline& kv, uint32_t qtile, int h, int nk, float scale_log2,
-                                           int lane, float (&acc)[32], float (&m)[2], float (&l)[2]) {
+                                           float slack, int lane, float (&acc)[32], float (&m)[2], float (&l)[2]) {
   const int t = lane & 3, J0 = h * kv.tiles;
   float s[32], alpha[2];
   uint32_t pa[kBN / 16][4];
@@ -222,7 +233,7 @@ __device__ __forceinline__ void flash_rows(const KvPipeline& kv, uint32_t qtile,
   pin(s);
   wgmma::wait<0>();
   pin(s);
-  softmax_tile(s, m, l, alpha, kv.j0, nk, t, scale_log2);
+  softmax_tile(s, m, l, alpha, kv.j0, nk, t, scale_log2, slack);
   pack_p(s, pa);
   for (int j = 1; j < kv.tiles; ++j) {
     kv.wait(J0 + j);
@@ -233,12 +244,14 @@ __device__ __forceinline__ void flash_rows(const KvPipeline& kv, uint32_t qtile,
     pin(acc);
     wgmma::wait<1>();  // S_j
     pin(s);
-    softmax_tile(s, m, l, alpha, kv.j0 + j, nk, t, scale_log2);
+    const bool rescale = softmax_tile(s, m, l, alpha, kv.j0 + j, nk, t, scale_log2, slack);
     wgmma::wait<0>();  // P_{j-1} V_{j-1}
     pin(acc);
     kv.release(J0 + j - 1, lane);
+    if (rescale) {
 #pragma unroll
-    for (int i = 0; i < 32; ++i) acc[i] *= alpha[(i >> 1) & 1];
+      for (int i = 0; i < 32; ++i) acc[i] *= alpha[(i >> 1) & 1];
+    }
     pack_p(s, pa);
   }
   wgmma::fence();
