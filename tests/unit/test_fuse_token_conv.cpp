@@ -1,14 +1,16 @@
 // fuse_token_conv (not in the pipeline: tests call it after it): fires on the Im2ColTokens +
 // FusedMatMul (or MatMul, without a bias) that the pipeline makes of an exported conv on tokens,
 // in float32 graphs and in what fp16 engines make of them (float16 tokens, a float16 or float32
-// bias); the fused graph computes the unfused one's bits (TokenConv's reference runs the pair's
+// bias), and on segformer_tiny's stages 1–3; the fused graph computes the unfused one's bits (TokenConv's reference runs the pair's
 // references); and it leaves alone the NCHW image form, rows read elsewhere or a graph output,
 // GEMMs with an activation or a residual, non-constant W and W whose rows are not the window's.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <variant>
 
 #include "fusion_test_util.h"
+#include "model_pass_run.h"
 #include "ops/conv/token_conv.h"
 #include "passes/fuse_token_conv.h"
 #include "passes/pattern.h"
@@ -211,6 +213,20 @@ TEST(FuseTokenConv, SameBitsInFp16EngineGraphs) {
     expect_fused(plain, seed += 10);
     if (HasFatalFailure()) return;
   }
+}
+
+// An exported SegFormer: the gathers of stages 1–3 (stage 0's is kiln.PatchEmbedTokens') fuse, and
+// the logits keep their bits.
+TEST(FuseTokenConv, FiresOnSegFormerTinysLaterStages) {
+  test::ModelPassRun r = test::run_model_passes("segformer_tiny", {});
+  EXPECT_EQ(test::count_op(r.fused, "kiln.Im2ColTokens"), 3);
+  EXPECT_EQ(fuse_token_conv(r.fused), 3);
+  EXPECT_EQ(test::count_op(r.fused, kFused), 3);
+  EXPECT_EQ(test::count_op(r.fused, "kiln.Im2ColTokens"), 0);
+  const Tensor want = CpuExecutor(r.plain).run(r.feeds).at("logits");
+  const Tensor got = CpuExecutor(r.fused).run(r.feeds).at("logits");
+  ASSERT_EQ(got.dims(), want.dims());
+  EXPECT_EQ(std::memcmp(got.raw(), want.raw(), want.nbytes()), 0);
 }
 
 // The pipeline's graph with `edit` applied: how many pairs the pass fuses.
