@@ -18,6 +18,7 @@ void register_conv_ops(OpRegistry& r) {
   conv::register_depthwise_nhwc(r);
   conv::register_fused_conv(r);
   conv::register_im2col_tokens(r);
+  conv::register_token_conv(r);  // no CUDA kernel yet: fuse_token_conv is not in the pipeline
   conv::register_patch_embed_tokens(r);
   conv::register_mix_ffn(r);
 #ifdef KILN_WITH_CUDA

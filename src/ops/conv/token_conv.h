@@ -1,0 +1,36 @@
+// TokenConv (domain "kiln"): a dense 2-D Conv read from and written to the token layout, its
+// window rows never stored — what kiln.Im2ColTokens (token form) and the GEMM after it compute,
+// as one node (passes/fuse_token_conv: SegFormer's patch embeddings of stages 1–3, 3×3 stride 2
+// pad 1, whose rows hold every token kh·kw = 9 times over):
+//
+//   X  [B, H·W, C]        tokens, row-major (h, w), channels last (attributes height, width)
+//   W  [kh·kw·C, Co]      W[(i·kw + j)·C + c, o] = the Conv's weight[o, c, i, j] (Im2ColTokens'
+//                         row order)
+//   B  [Co]               optional bias
+//   Y  [B, OH·OW, Co]     Y = Im2ColTokens(X) · W + B:
+//                         Y[b, oy·OW + ox, o] = B[o] + Σ_{i,j,c} W[(i·kw + j)·C + c, o] ·
+//                           X[b, (oy·s_h − pad_top + i·d_h)·W + ox·s_w − pad_left + j·d_w, c]
+//                         (0 outside the image)
+//
+// Types as kiln.FusedMatMul takes (rows, W, B): X and W of one float type; B X's type or, with
+// float16 X, float32 (an fp16 engine's float32 island); Y is B's type (X's without B). The CPU
+// reference runs Im2ColTokens' reference then FusedMatMul's (MatMul's without B), so the node
+// computes the unfused pair's bits. Attributes: Im2ColTokens' — height and width (required),
+// kernel_shape (required), strides, dilations, pads, auto_pad with Conv's meaning. The NCHW image
+// form of Im2ColTokens is not taken (that is kiln.PatchEmbedTokens').
+// Its CUDA kernel does not exist yet, so fuse_token_conv is not in the pipeline.
+#pragma once
+#include <vector>
+
+#include "ops/conv/window.h"
+
+namespace kiln::conv {
+
+inline constexpr const char* kTokenConvOp = "TokenConv";
+
+// Checks the dtypes, the shapes (as far as known: ws and bs may be null, X's rank must be known)
+// and the attributes; returns Y's type. `axes` receives the H then W geometry.
+ValueType token_conv_type(const OpContextBase& ctx, DType x, DType w, const DType* b, const Shape* xs,
+                          const Shape* ws, const Shape* bs, std::vector<Axis>* axes);
+
+}  // namespace kiln::conv
