@@ -95,50 +95,65 @@ template <int C> __device__ __forceinline__ void fetch_w2(const MixFfnParams& p,
     cp_async16(w2 + (col / 64) * kTileBytes + wg::swizzled(row, col % 64), g + row * C + col, 16);
   }
 }
-// fc1 of one chunk for warpgroup `group`: columns [group N, group N + N) of the three m64 row
-// tiles. Issued asynchronously; store() runs after the wait.
+// fc1 of one chunk for warpgroup `group`. Issued asynchronously; store() runs after the wait.
+// C = 64 (two warpgroups): columns [group N, group N + N), N = 32, of the three m64 row tiles of
+// the 192 halo rows. C = 128 (four): warpgroup w takes row tile min(w, 2), all 64 columns, and
+// warpgroup 3's copy of tile 2 is not stored: the same instructions on every warpgroup, as
+// ptxas serializes the wgmmas of a kernel where a warpgroup branches around them (C7520). Split
+// by columns (N = 16), each product re-read its 2 KB A tile for 512 bytes of B, and issuing the
+// 24 products and their descriptors was 22% of stage 1's instructions (c166's ncu); by rows a
+// warpgroup issues 8, for a third more tensor work in fc1.
 template <int C> struct Fc1 {
-  static constexpr int kN = 64 / Layout<C>::kGroups;
-  float acc[3][kN / 2];
+  using L = Layout<C>;
+  static constexpr bool kByRows = L::kGroups == 4;
+  static constexpr int kTiles = kByRows ? 1 : 3, kN = kByRows ? 64 : 64 / L::kGroups;
+  float acc[kTiles][kN / 2];
+
+  static __device__ __forceinline__ bool stores(int group) { return !kByRows || group < 3; }
+  static __device__ __forceinline__ int row_tile(int i, int group) { return kByRows ? min(group, 2) : i; }
+  static __device__ __forceinline__ int col0(int group) { return kByRows ? 0 : group * kN; }
 
   __device__ __forceinline__ void issue(uint32_t base, uint32_t w1, int group) {
-    using L = Layout<C>;
-    // Made afresh at each call (the volatile copy): hoisted out of the chunk loop, the 3 x C / 16
-    // descriptors held 2 registers each and pushed C = 128 into spills.
+    // Made afresh at each call (the volatile copy): hoisted out of the chunk loop, the
+    // descriptors held registers and pushed C = 128 into spills. (One descriptor a row tile
+    // plus each step's offset, with store()'s loops reordered, took C = 64 at B2 b8 from
+    // 0.394-0.398 to 0.416-0.423 ms: c169 against c168.)
     asm volatile("mov.u32 %0, %0;" : "+r"(base));
-    const uint64_t db = wg::descriptor(base + w1 + group * kN * 2);
+    const uint64_t db = wg::descriptor(base + w1 + col0(group) * 2);
 #pragma unroll
-    for (int mt = 0; mt < 3; ++mt)
+    for (int i = 0; i < kTiles; ++i)
 #pragma unroll
       for (int kk = 0; kk < C / 16; ++kk) {
-        const uint64_t da = wg::descriptor(base + L::a + (kk / 4) * L::a_tile + mt * kTileBytes + (kk % 4) * 32);
-        wg::mma_ss_bt<kN>(acc[mt], da, db + 128 * kk, kk);  // 16 rows of B = 2048 bytes a step
+        const uint64_t da =
+            wg::descriptor(base + L::a + (kk / 4) * L::a_tile + row_tile(i, group) * kTileBytes + (kk % 4) * 32);
+        wg::mma_ss_bt<kN>(acc[i], da, db + 128 * kk, kk);  // 16 rows of B = 2048 bytes a step
       }
     wg::commit();
   }
 
   __device__ __forceinline__ void pin() {
 #pragma unroll
-    for (int mt = 0; mt < 3; ++mt) wg::pin(acc[mt]);
+    for (int i = 0; i < kTiles; ++i) wg::pin(acc[i]);
   }
 
   // H = acc + B1, zero on halo rows outside the image.
   __device__ __forceinline__ void store(__half* h, const int* tok, const __half* b1, int group) const {
+    if (!stores(group)) return;
     const int warp = (threadIdx.x >> 5) & 3, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     float2 bias[kN / 8];
 #pragma unroll
     for (int n = 0; n < kN / 8; ++n)
-      bias[n] = __half22float2(*reinterpret_cast<const __half2*>(b1 + group * kN + n * 8 + 2 * t));
+      bias[n] = __half22float2(*reinterpret_cast<const __half2*>(b1 + col0(group) + n * 8 + 2 * t));
 #pragma unroll
-    for (int mt = 0; mt < 3; ++mt)
+    for (int i = 0; i < kTiles; ++i)
 #pragma unroll
       for (int hh = 0; hh < 2; ++hh) {
-        const int row = mt * 64 + warp * 16 + g + 8 * hh;
+        const int row = row_tile(i, group) * 64 + warp * 16 + g + 8 * hh;
         const bool inside = tok[row] >= 0;
-        __half* out = h + row * kHLd + group * kN + 2 * t;
+        __half* out = h + row * kHLd + col0(group) + 2 * t;
 #pragma unroll
         for (int n = 0; n < kN / 8; ++n) {
-          const float* c = acc[mt] + 4 * n + 2 * hh;
+          const float* c = acc[i] + 4 * n + 2 * hh;
           *reinterpret_cast<uint32_t*>(out + n * 8) =
               inside ? attention::pack_half2(c[0] + bias[n].x, c[1] + bias[n].y) : 0u;
         }
