@@ -59,6 +59,10 @@ std::optional<Match> match(const Graph& g, const GraphIndex& idx, const Node& ge
   if (*y != Dims{(*rows)[0], (*rows)[1], (*w)[1]}) return std::nullopt;
   if (gemm.has_input(2) && static_dims(g, gemm.inputs[2]) != Dims{(*w)[1]}) return std::nullopt;
   if (!types_fit(g, *gather, gemm)) return std::nullopt;
+  const Dims strides = gather->attrs.get_ints("strides", {1, 1});
+  if (strides.size() != 2 ||
+      !conv::token_conv_fits(g.value(gather->inputs[0]).type.dtype, (*x)[2], (*w)[1], strides[0], strides[1]))
+    return std::nullopt;
   return Match{gather, &gemm};
 }
 

@@ -12,12 +12,12 @@
 //
 // Checked: the gather in the token form (x static [B, H·W, C], not the NCHW image that
 // fuse_patch_embed_tokens takes); the rows read only by the GEMM, as its A, and no graph
-// output; W constant with kh·kw·C rows; the bias constant [Co]; float32 or float16 rows and W of
-// x's type, the bias the rows' type or float32 with float16 rows (an fp16 engine's float32
-// island) and y the bias's type (the rows' without one).
-//
-// Not in the pipeline (rewrite_pass_names, after_fp16_pass_names): TokenConv has no CUDA kernel
-// yet, so an engine built with it would fail. Tests call the function directly.
+// output; W constant with kh·kw·C rows; the bias constant [Co]; float16 rows and W of x's type,
+// the bias the rows' type or float32 (an fp16 engine's float32 island) and y the bias's type (the
+// rows' without one); what the CUDA kernel takes (token_conv_fits: C and Co multiples of 64,
+// strides up to 8). fp16 engines run it after convert_to_fp16 (after_fp16_pass_names), on Hopper
+// only (hopper_only_pass_names): float32 graphs and SegFormer-B0's widths (32, 160) keep the
+// gather and GEMM.
 #pragma once
 #include "ir/graph.h"
 

@@ -35,6 +35,7 @@
 #include "passes/fuse_resize_sum_conv.h"
 #include "passes/fuse_row_column_read.h"
 #include "passes/fuse_sequence_reduction.h"
+#include "passes/fuse_token_conv.h"
 #include "passes/fuse_token_dwconv.h"
 #include "passes/fuse_token_im2col_conv.h"
 #include "passes/fuse_token_patch_conv.h"
@@ -92,6 +93,7 @@ constexpr RewritePass kRewrites[] = {
     // float16 only, like fuse_mix_ffn; after fuse_attention_block, which leaves the LayerNormPatchRows' rows alone
     {"fuse_sequence_reduction", fuse_sequence_reduction},
     {"fuse_resize_sum_conv", fuse_resize_sum_conv},  // float16 only, like fuse_mix_ffn; reads fuse_resize_sum's node
+    {"fuse_token_conv", fuse_token_conv},  // float16 only, like fuse_mix_ffn; reads FusedMatMuls
     {"fuse_patch_embed_layer_norm", fuse_patch_embed_layer_norm},  // fp16 engines: after convert_to_fp16's islands
     {"fuse_elementwise", fuse_elementwise},  // after every fusion: takes only the elementwise ops they left
 };
@@ -100,8 +102,8 @@ constexpr RewritePass kRewrites[] = {
 
 const std::vector<std::string>& after_fp16_pass_names() {
   static const std::vector<std::string> names = {"fuse_mix_ffn", "fuse_attention_block", "fuse_sequence_reduction",
-                                                 "fuse_resize_sum_conv", "fuse_patch_embed_layer_norm",
-                                                 "fuse_elementwise"};
+                                                 "fuse_resize_sum_conv", "fuse_token_conv",
+                                                 "fuse_patch_embed_layer_norm", "fuse_elementwise"};
   return names;
 }
 

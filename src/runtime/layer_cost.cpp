@@ -99,7 +99,7 @@ double flops_of(const Graph& g, const Node& n) {
     const double epilogue = n.has_input(2) + (n.attrs.get_string("activation", "none") != "none") + n.has_input(3);
     return 2 * out_elems() * product_from(w, 1) + epilogue * out_elems();
   }
-  if (n.domain == kKilnDomain && op == "PatchEmbedTokens") {  // W [kh·kw·C, Co]: the GEMM + bias
+  if (n.domain == kKilnDomain && (op == "PatchEmbedTokens" || op == "TokenConv")) {  // W [kh·kw·C, Co]: GEMM + bias
     const Dims w = in_dims(1);
     return w.empty() ? 0 : 2 * out_elems() * double(w[0]) + (n.has_input(2) ? out_elems() : 0);
   }

@@ -105,6 +105,13 @@ TEST(LayerCost, PatchEmbedTokensCountsTheGemmAndBias) {
   expect_cost(m.cost(), 2.0 * 64 * 27 + 64, 192 * 4.0 + 108 * 2.0 + 4 * 4.0 + 64 * 4.0);
 }
 
+TEST(LayerCost, TokenConvCountsTheGemmAndBias) {
+  G m;  // tokens [2, 8·8, 64] fp16, 3×3 stride 2 → 2 × 16 tokens × 128 channels; W [576, 128] fp16
+  m.v("x", F16, {2, 64, 64}).v("w", F16, {576, 128}).v("b", F32, {128}).v("y", F32, {2, 16, 128});
+  m.node("TokenConv", {"x", "w", "b"}, {"y"}).domain = "kiln";
+  expect_cost(m.cost(), 2.0 * 4096 * 576 + 4096, 8192 * 2.0 + 73728 * 2.0 + 128 * 4.0 + 4096 * 4.0);
+}
+
 TEST(LayerCost, MixFfnCountsItsFourStages) {
   G m;  // 2 x 3 tokens of 4 channels fp32, Hd 8: LN 5·C, fc1 (2C + 1)·Hd, conv (18 + 2)·Hd, fc2 (2Hd + 2)·C
   m.v("x", F32, {1, 6, 4}).v("s", F16, {4}).v("bn", F16, {4}).v("w1", F16, {4, 8}).v("b1", F16, {8});

@@ -12,7 +12,7 @@ void register_global_pools(OpRegistry& r);    // GlobalAveragePool, GlobalMaxPoo
 void register_depthwise_nhwc(OpRegistry& r);  // DepthwiseConvNHWC (kiln domain)
 void register_fused_conv(OpRegistry& r);      // FusedConv (kiln domain)
 void register_im2col_tokens(OpRegistry& r);   // Im2ColTokens (kiln domain)
-void register_token_conv(OpRegistry& r);      // TokenConv (kiln domain; CPU only)
+void register_token_conv(OpRegistry& r);      // TokenConv (kiln domain)
 void register_patch_embed_tokens(OpRegistry& r);  // PatchEmbedTokens (kiln domain)
 void register_mix_ffn(OpRegistry& r);             // MixFFN (kiln domain)
 

@@ -4,6 +4,7 @@
 #include "ops/conv/im2col_tokens.h"
 #include "ops/conv/mix_ffn.h"
 #include "ops/conv/patch_embed_tokens.h"
+#include "ops/conv/token_conv.h"
 #ifdef KILN_WITH_CUDA
 #include "ops/conv/conv_cuda.h"
 #endif
@@ -18,7 +19,7 @@ void register_conv_ops(OpRegistry& r) {
   conv::register_depthwise_nhwc(r);
   conv::register_fused_conv(r);
   conv::register_im2col_tokens(r);
-  conv::register_token_conv(r);  // no CUDA kernel yet: fuse_token_conv is not in the pipeline
+  conv::register_token_conv(r);
   conv::register_patch_embed_tokens(r);
   conv::register_mix_ffn(r);
 #ifdef KILN_WITH_CUDA
@@ -30,6 +31,7 @@ void register_conv_ops(OpRegistry& r) {
   r.set_cuda(conv::kIm2ColTokensOp, conv::im2col_tokens_cuda, kKilnDomain);
   r.set_cuda(conv::kPatchEmbedTokensOp, conv::patch_embed_tokens_cuda, kKilnDomain);
   r.set_cuda(conv::kMixFfnOp, conv::mix_ffn_cuda, kKilnDomain);
+  r.set_cuda(conv::kTokenConvOp, conv::token_conv_cuda, kKilnDomain);
 #endif
 }
 

@@ -80,6 +80,11 @@ ValueType token_conv_type(const OpContextBase& ctx, DType x, DType w, const DTyp
   return {y, Shape{rows[0], rows[1], co}};
 }
 
+bool token_conv_fits(DType x, int64_t channels, int64_t out_channels, int64_t stride_h, int64_t stride_w) {
+  return x == DType::kF16 && channels > 0 && channels % 64 == 0 && out_channels > 0 && out_channels % 64 == 0 &&
+         stride_h >= 1 && stride_h <= 8 && stride_w >= 1 && stride_w <= 8;
+}
+
 void register_token_conv(OpRegistry& r) {
   r.add({.domain = kKilnDomain, .name = kTokenConvOp, .min_inputs = 2, .max_inputs = 3, .infer = infer, .cpu = cpu});
 }

@@ -18,7 +18,8 @@
 // computes the unfused pair's bits. Attributes: Im2ColTokens' — height and width (required),
 // kernel_shape (required), strides, dilations, pads, auto_pad with Conv's meaning. The NCHW image
 // form of Im2ColTokens is not taken (that is kiln.PatchEmbedTokens').
-// Its CUDA kernel does not exist yet, so fuse_token_conv is not in the pipeline.
+// The CUDA kernel (token_conv_wgmma.cu, Hopper) takes float16 X and W with C and Co multiples of
+// 64 and strides up to 8 (token_conv_fits), which fuse_token_conv checks.
 #pragma once
 #include <vector>
 
@@ -30,6 +31,9 @@ inline constexpr const char* kTokenConvOp = "TokenConv";
 
 // Checks the dtypes, the shapes (as far as known: ws and bs may be null, X's rank must be known)
 // and the attributes; returns Y's type. `axes` receives the H then W geometry.
+// Whether the CUDA kernel takes X of this type, C input and Co output channels and these strides.
+bool token_conv_fits(DType x, int64_t channels, int64_t out_channels, int64_t stride_h, int64_t stride_w);
+
 ValueType token_conv_type(const OpContextBase& ctx, DType x, DType w, const DType* b, const Shape* xs,
                           const Shape* ws, const Shape* bs, std::vector<Axis>* axes);
 

@@ -114,4 +114,33 @@ CUtensorMap patch_token_map(const PatchTokens& t) {
   return map;
 }
 
+bool token_window_fits(const TokenWindows& t) {
+  constexpr int64_t kMaxStride = int64_t(1) << 40, kMaxDim = int64_t(1) << 31;
+  const bool strides = t.stride_w >= 1 && t.stride_w <= 8 && t.stride_h >= 1 && t.stride_h <= 8;
+  const bool box = t.box_w >= 1 && t.box_h >= 1 && t.box_w * t.stride_w <= 256 && t.box_h * t.stride_h <= 256;
+  const bool dims = t.channels > 0 && t.channels % 64 == 0 && t.width > 0 && t.height > 0 && t.batch > 0 &&
+                    t.channels < kMaxDim && t.width < kMaxDim && t.height < kMaxDim && t.batch < kMaxDim &&
+                    t.batch * t.height * t.width * t.channels * 2 < kMaxStride;
+  return strides && box && dims && (reinterpret_cast<uintptr_t>(t.base) & 15) == 0 && encoder() != nullptr;
+}
+
+CUtensorMap token_window_map(const TokenWindows& t) {
+  const cuuint64_t dims[4] = {cuuint64_t(t.channels), cuuint64_t(t.width), cuuint64_t(t.height),
+                              cuuint64_t(t.batch)};
+  const cuuint64_t strides[3] = {cuuint64_t(2 * t.channels), cuuint64_t(2 * t.channels * t.width),
+                                 cuuint64_t(2 * t.channels * t.width * t.height)};
+  const cuuint32_t box[4] = {64, t.box_w * t.stride_w, t.box_h * t.stride_h, 1};
+  const cuuint32_t step[4] = {1, t.stride_w, t.stride_h, 1};
+  CUtensorMap map{};
+  const CUresult r = encoder()(&map, CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 4, const_cast<void*>(t.base), dims, strides, box,
+                               step, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+                               CU_TENSOR_MAP_L2_PROMOTION_L2_128B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (r != CUDA_SUCCESS)
+    fail(ErrorCode::kInternal, "internal error: cuTensorMapEncodeTiled refused token windows (error " +
+                                   std::to_string(int(r)) + ", " + std::to_string(t.height) + "x" +
+                                   std::to_string(t.width) + "x" + std::to_string(t.channels) + ", strides " +
+                                   std::to_string(t.stride_h) + "x" + std::to_string(t.stride_w) + ")");
+  return map;
+}
+
 }  // namespace kiln::cuda

@@ -52,5 +52,18 @@ struct PatchTokens {
 };
 bool patch_token_fits(const PatchTokens& t);
 CUtensorMap patch_token_map(const PatchTokens& t);
+// Float16 tokens [B, H·W, C] of H × W pictures, C a multiple of 64, read as a strided conv's
+// windows: a box holds 64 channels (one 128-byte line, 128-byte swizzled: the wgmma A layout) of
+// box_h × box_w pixels taken every stride_h rows and stride_w columns from a corner that may lie
+// outside the picture; pixels outside read as zeros. Dims (C, W, H, B); a box (64, box_w·stride_w,
+// box_h·stride_h, 1) with those element strides, at (c0, x, y, b). token_window_fits: a 16-byte
+// aligned base, strides 1..8, the encoder's ranges.
+struct TokenWindows {
+  const void* base = nullptr;
+  int64_t batch = 0, height = 0, width = 0, channels = 0;
+  uint32_t box_w = 0, box_h = 0, stride_w = 1, stride_h = 1;
+};
+bool token_window_fits(const TokenWindows& t);
+CUtensorMap token_window_map(const TokenWindows& t);
 
 }  // namespace kiln::cuda
