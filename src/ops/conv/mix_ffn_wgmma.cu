@@ -95,23 +95,23 @@ template <int C> __device__ __forceinline__ void fetch_w2(const MixFfnParams& p,
     cp_async16(w2 + (col / 64) * kTileBytes + wg::swizzled(row, col % 64), g + row * C + col, 16);
   }
 }
-// fc1 of one chunk for warpgroup `group`. Issued asynchronously; store() runs after the wait.
-// C = 64 (two warpgroups): columns [group N, group N + N), N = 32, of the three m64 row tiles of
-// the 192 halo rows. C = 128 (four): warpgroup w takes row tile min(w, 2), all 64 columns, and
-// warpgroup 3's copy of tile 2 is not stored: the same instructions on every warpgroup, as
-// ptxas serializes the wgmmas of a kernel where a warpgroup branches around them (C7520). Split
-// by columns (N = 16), each product re-read its 2 KB A tile for 512 bytes of B, and issuing the
-// 24 products and their descriptors was 22% of stage 1's instructions (c166's ncu); by rows a
-// warpgroup issues 8, for a third more tensor work in fc1.
+// fc1 of one chunk for warpgroup `group`, as products of all 64 columns where it can: each
+// re-reads its 2 KB A tile, so narrow ones cost shared-memory bandwidth and instructions (at
+// C = 128 by columns, N = 16: 24 products a warpgroup, with their descriptors 22% of stage 1's
+// instructions in c166's ncu). Issued asynchronously; store() runs after the wait.
+//   C = 128 (four warpgroups): warpgroup w takes row tile min(w, 2) of the 192 halo rows, all 64
+//     columns; warpgroup 3's copy of tile 2 is not stored. The same instructions on every
+//     warpgroup: ptxas serializes the wgmmas of a kernel where a warpgroup branches around them
+//     (C7520). 8 products a warpgroup, for a third more tensor work.
+//   C = 64 (two): warpgroup w takes row tile w, all 64 columns, and columns [32w, 32w + 32) of
+//     row tile 2: 8 products a warpgroup instead of 12 of N = 32, the same 48 accumulators.
+// store() sits between fc1's wait and the barrier the conv waits at: its biases are loaded before
+// its loops (loaded per column pair, C = 128 went from 0.278 to 0.293 ms at B2 b8, c174).
 template <int C> struct Fc1 {
   using L = Layout<C>;
   static constexpr bool kByRows = L::kGroups == 4;
-  static constexpr int kTiles = kByRows ? 1 : 3, kN = kByRows ? 64 : 64 / L::kGroups;
-  float acc[kTiles][kN / 2];
-
-  static __device__ __forceinline__ bool stores(int group) { return !kByRows || group < 3; }
-  static __device__ __forceinline__ int row_tile(int i, int group) { return kByRows ? min(group, 2) : i; }
-  static __device__ __forceinline__ int col0(int group) { return kByRows ? 0 : group * kN; }
+  float full[32];  // row tile min(group, 2), columns 0-63
+  float half[16];  // C = 64: row tile 2, columns [32 group, 32 group + 32)
 
   __device__ __forceinline__ void issue(uint32_t base, uint32_t w1, int group) {
     // Made afresh at each call (the volatile copy): hoisted out of the chunk loop, the
@@ -119,45 +119,52 @@ template <int C> struct Fc1 {
     // plus each step's offset, with store()'s loops reordered, took C = 64 at B2 b8 from
     // 0.394-0.398 to 0.416-0.423 ms: c169 against c168.)
     asm volatile("mov.u32 %0, %0;" : "+r"(base));
-    const uint64_t db = wg::descriptor(base + w1 + col0(group) * 2);
+    const uint64_t db = wg::descriptor(base + w1);
+    const auto da = [&](int tile, int kk) {
+      return wg::descriptor(base + L::a + (kk / 4) * L::a_tile + tile * kTileBytes + (kk % 4) * 32);
+    };
 #pragma unroll
-    for (int i = 0; i < kTiles; ++i)
+    for (int kk = 0; kk < C / 16; ++kk)  // 16 rows of B = 2048 bytes a step
+      wg::mma_ss_bt<64>(full, da(min(group, 2), kk), db + 128 * kk, kk);
+    if constexpr (!kByRows) {
 #pragma unroll
-      for (int kk = 0; kk < C / 16; ++kk) {
-        const uint64_t da =
-            wg::descriptor(base + L::a + (kk / 4) * L::a_tile + row_tile(i, group) * kTileBytes + (kk % 4) * 32);
-        wg::mma_ss_bt<kN>(acc[i], da, db + 128 * kk, kk);  // 16 rows of B = 2048 bytes a step
-      }
+      for (int kk = 0; kk < C / 16; ++kk) wg::mma_ss_bt<32>(half, da(2, kk), db + group * 4 + 128 * kk, kk);
+    }
     wg::commit();
   }
 
   __device__ __forceinline__ void pin() {
-#pragma unroll
-    for (int i = 0; i < kTiles; ++i) wg::pin(acc[i]);
+    wg::pin(full);
+    if constexpr (!kByRows) wg::pin(half);
   }
 
   // H = acc + B1, zero on halo rows outside the image.
   __device__ __forceinline__ void store(__half* h, const int* tok, const __half* b1, int group) const {
-    if (!stores(group)) return;
+    if (kByRows && group == 3) return;
+    store_tile<64>(h, tok, b1, full, min(group, 2), 0);
+    if constexpr (!kByRows) store_tile<32>(h, tok, b1, half, 2, 32 * group);
+  }
+
+  template <int N>
+  static __device__ __forceinline__ void store_tile(__half* h, const int* tok, const __half* b1,
+                                                    const float (&acc)[N / 2], int tile, int col0) {
     const int warp = (threadIdx.x >> 5) & 3, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-    float2 bias[kN / 8];
+    float2 bias[N / 8];
 #pragma unroll
-    for (int n = 0; n < kN / 8; ++n)
-      bias[n] = __half22float2(*reinterpret_cast<const __half2*>(b1 + col0(group) + n * 8 + 2 * t));
+    for (int n = 0; n < N / 8; ++n)
+      bias[n] = __half22float2(*reinterpret_cast<const __half2*>(b1 + col0 + n * 8 + 2 * t));
 #pragma unroll
-    for (int i = 0; i < kTiles; ++i)
+    for (int hh = 0; hh < 2; ++hh) {
+      const int row = tile * 64 + warp * 16 + g + 8 * hh;
+      const bool inside = tok[row] >= 0;
+      __half* out = h + row * kHLd + col0 + 2 * t;
 #pragma unroll
-      for (int hh = 0; hh < 2; ++hh) {
-        const int row = row_tile(i, group) * 64 + warp * 16 + g + 8 * hh;
-        const bool inside = tok[row] >= 0;
-        __half* out = h + row * kHLd + col0(group) + 2 * t;
-#pragma unroll
-        for (int n = 0; n < kN / 8; ++n) {
-          const float* c = acc[i] + 4 * n + 2 * hh;
-          *reinterpret_cast<uint32_t*>(out + n * 8) =
-              inside ? attention::pack_half2(c[0] + bias[n].x, c[1] + bias[n].y) : 0u;
-        }
+      for (int n = 0; n < N / 8; ++n) {
+        const float* c = acc + 4 * n + 2 * hh;
+        *reinterpret_cast<uint32_t*>(out + n * 8) =
+            inside ? attention::pack_half2(c[0] + bias[n].x, c[1] + bias[n].y) : 0u;
       }
+    }
   }
 };
 
