@@ -3,6 +3,7 @@
 #include <set>
 
 #include "ops/conv/patch_embed_tokens.h"
+#include "ops/conv/token_conv.h"
 #include "ops/op.h"
 #include "passes/pattern.h"
 
@@ -19,7 +20,9 @@ std::optional<Match> match(const Graph& g, const GraphIndex& idx, const Node& ln
   for (size_t o = 1; o < ln.outputs.size(); ++o)
     if (!ln.outputs[o].empty()) return std::nullopt;
   const Node* embed = idx.producer(ln.inputs[0]);
-  if (!is_kiln_op(embed, conv::kPatchEmbedTokensOp) || embed->inputs.size() > 3 || embed->outputs.size() != 1)
+  const bool token_conv = is_kiln_op(embed, conv::kTokenConvOp);
+  if ((!is_kiln_op(embed, conv::kPatchEmbedTokensOp) && !token_conv) || embed->inputs.size() > 3 ||
+      embed->outputs.size() != 1)
     return std::nullopt;
   if (!idx.used_only_by(ln.inputs[0], ln)) return std::nullopt;
   const auto t = static_dims(g, ln.inputs[0]);
@@ -27,6 +30,7 @@ std::optional<Match> match(const Graph& g, const GraphIndex& idx, const Node& ln
   const int64_t axis = ln.attrs.get_int("axis", -1);
   if ((axis != -1 && axis != 2) || ln.attrs.get_int("stash_type", 1) != 1) return std::nullopt;
   const int64_t co = (*t)[2];
+  if (token_conv && !conv::token_conv_norm_fits(co)) return std::nullopt;
   const DType dt = g.value(ln.inputs[0]).type.dtype;
   if (dt != DType::kF32 && dt != DType::kF16) return std::nullopt;
   for (size_t i = 1; i < ln.inputs.size(); ++i) {
@@ -49,7 +53,7 @@ int fuse_patch_embed_layer_norm(Graph& g) {
     in.resize(3);  // "" where the embedding has no bias
     in.push_back(m.ln->inputs[1]);
     if (m.ln->has_input(2)) in.push_back(m.ln->inputs[2]);
-    Node n = kiln_node(m.embed->name, conv::kPatchEmbedTokensOp, std::move(in), m.ln->outputs[0]);
+    Node n = kiln_node(m.embed->name, m.embed->op_type.c_str(), std::move(in), m.ln->outputs[0]);
     n.attrs = m.embed->attrs;
     n.attrs.set("epsilon", m.ln->attrs.get_float("epsilon", 1e-5f));
     added.push_back(std::move(n));

@@ -1,10 +1,13 @@
-// fuse_patch_embed_layer_norm: the LayerNorm right after a picture's patch embedding taken into
-// kiln.PatchEmbedTokens' epilogue, so the embedding's tokens reach memory once, normalized
-// (SegFormer's stage-0 embedding norm: at B2 1024² batch 8 a 134 MB fp32 read and write gone):
+// fuse_patch_embed_layer_norm: the LayerNorm right after a patch embedding taken into the
+// embedding's epilogue — kiln.PatchEmbedTokens' (a picture's) or kiln.TokenConv's (a stage's, at Co
+// 64 or 128: token_conv_norm_fits) — so the embedding's tokens reach memory once, normalized
+// (SegFormer's embedding norms: at B2 1024² batch 8 a 134 MB fp32 read and write gone at stage 0,
+// 67 MB at stage 1):
 //
-//   x ─▶ kiln.PatchEmbedTokens(W, [bias]) ─▶ t [B, P, Co] ─▶ LayerNormalization(Scale, [B]) ─▶ y
+//   x ─▶ kiln.PatchEmbedTokens | kiln.TokenConv (W, [bias]) ─▶ t [B, P, Co]
+//     ─▶ LayerNormalization(Scale, [B]) ─▶ y
 //   becomes
-//   x ─▶ kiln.PatchEmbedTokens(W, [bias], Scale, [B], epsilon) ─▶ y
+//   x ─▶ the same op (W, [bias], Scale, [B], epsilon) ─▶ y
 //
 // t is read only by the LayerNorm (not a graph output); the LayerNorm normalizes the last axis
 // (axis −1 or 2 of a static rank-3 t), stash_type 1, writes Y alone (no Mean or InvStdDev), and

@@ -2,8 +2,8 @@
 // Im2ColTokens and FusedMatMul references it replaces): SegFormer's 3×3 stride 2 pad 1 (Co 128;
 // Co 320, whose last 64 channels take a launch of their own), 7×7 stride 4, 1×1, dilation 2, an
 // asymmetric 5×3 window with strides (1, 3), one pixel, ragged tiles, a long K loop (C 320);
-// float32, float16 or no bias (float32 or float16 Y), 1-3 pictures; each on every variant of the
-// kernel (token_conv_launch.h). Cases run three times on one executor: first run, planned arena,
+// float32, float16 or no bias (float32 or float16 Y), 1-3 pictures, the LayerNorm epilogue at Co 64
+// and 128; each on every variant of the kernel (token_conv_launch.h). Cases run three times on one executor: first run, planned arena,
 // CUDA Graph replay. Types and widths it lacks are refused.
 #include <algorithm>
 #include <cstdio>
@@ -27,6 +27,7 @@ struct ConvCase {
   int64_t kh = 3, kw = 3;
   std::vector<int64_t> strides = {2, 2}, dilations = {1, 1}, pads = {1, 1, 1, 1};
   Bias bias = Bias::kF32;
+  bool norm = false;  // the LayerNorm epilogue: Scale and LB of Y's type, epsilon 1e-5
 };
 
 GpuCase make_case(const ConvCase& k, uint64_t seed, DType x = DType::kF16) {
@@ -37,6 +38,15 @@ GpuCase make_case(const ConvCase& k, uint64_t seed, DType x = DType::kF16) {
   if (k.bias != Bias::kNone) {
     g.inputs.push_back(random_tensor(k.bias == Bias::kF32 ? DType::kF32 : x, {k.co}, seed + 2, -0.5, 0.5));
     g.constant_inputs.push_back(2);
+  }
+  if (k.norm) {
+    const DType y = k.bias == Bias::kF32 ? DType::kF32 : x;
+    if (k.bias == Bias::kNone) g.inputs.push_back(Tensor());
+    g.inputs.push_back(random_tensor(y, {k.co}, seed + 3, 0.5, 1.5));
+    g.inputs.push_back(random_tensor(y, {k.co}, seed + 4, -0.2, 0.2));
+    g.constant_inputs.push_back(3);
+    g.constant_inputs.push_back(4);
+    g.attrs.set("epsilon", 1e-5f);
   }
   g.domain = kKilnDomain;
   g.attrs.set("height", k.h);
@@ -54,11 +64,12 @@ GpuCase make_case(const ConvCase& k, uint64_t seed, DType x = DType::kF16) {
 
 std::string describe(const ConvCase& k) {
   char what[160];
-  std::snprintf(what, sizeof what, "b%lld %lldx%lld c%lld co%lld k%lldx%lld s%lld,%lld d%lld bias %d",
+  std::snprintf(what, sizeof what, "b%lld %lldx%lld c%lld co%lld k%lldx%lld s%lld,%lld d%lld bias %d%s",
                 static_cast<long long>(k.b), static_cast<long long>(k.h), static_cast<long long>(k.w),
                 static_cast<long long>(k.c), static_cast<long long>(k.co), static_cast<long long>(k.kh),
                 static_cast<long long>(k.kw), static_cast<long long>(k.strides[0]),
-                static_cast<long long>(k.strides[1]), static_cast<long long>(k.dilations[0]), int(k.bias));
+                static_cast<long long>(k.strides[1]), static_cast<long long>(k.dilations[0]), int(k.bias),
+                k.norm ? " norm" : "");
   return what;
 }
 
@@ -100,6 +111,17 @@ TEST(GpuTokenConv, OtherWindows) {
             7800);
 }
 
+// The LayerNorm epilogue (SegFormer-B2's stage-1 embedding: Co 128, a float32 bias and Y): a block
+// holds each pixel's channels — two tiles at 128 whatever variant is asked for, one at 64.
+TEST(GpuTokenConv, LayerNormEpilogue) {
+  const std::vector<int64_t> kP1 = {1, 1, 1, 1}, kS2 = {2, 2};
+  run_cases({{2, 9, 11, 64, 128, 3, 3, kS2, kD1, kP1, Bias::kF32, true},
+             {1, 33, 47, 128, 128, 3, 3, kS2, kD1, kP1, Bias::kF16, true},
+             {3, 8, 8, 64, 64, 3, 3, kS2, kD1, kP1, Bias::kNone, true},
+             {1, 17, 23, 64, 64, 7, 7, {4, 4}, kD1, {3, 3, 3, 3}, Bias::kF32, true}},
+            7950);
+}
+
 TEST(GpuTokenConv, RefusesWhatItLacks) {
   if (!cuda_hopper()) GTEST_SKIP() << "kiln.TokenConv's kernel needs a Hopper GPU";
   expect_gpu_unsupported(make_case({}, 7900, DType::kF32), "float16");
@@ -109,6 +131,9 @@ TEST(GpuTokenConv, RefusesWhatItLacks) {
   ConvCase odd_out;
   odd_out.co = 96;
   expect_gpu_unsupported(make_case(odd_out, 7920), "multiples of 64");
+  ConvCase wide_norm;
+  wide_norm.co = 192, wide_norm.norm = true;
+  expect_gpu_unsupported(make_case(wide_norm, 7930), "64 or 128 output channels");
 }
 
 // SegFormer-B2's patch embeddings of stages 1-3 at 1024² (float32 bias and Y, as its fp16 engine

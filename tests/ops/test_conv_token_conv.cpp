@@ -2,7 +2,8 @@
 // double: SegFormer's 3×3 stride 2 pad 1 embeddings, odd pictures, C = 3 and 40, kernel 7 stride 4
 // pad 3, dilation 2, asymmetric pads, auto_pad, no bias; float32, float16, float16 with a float32
 // bias (an fp16 engine's island) and float64; the same bits as the Im2ColTokens → FusedMatMul
-// pair it replaces; type, shape and attribute errors as model errors.
+// pair it replaces; the LayerNorm epilogue the LayerNormalization reference's bits; type, shape
+// and attribute errors as model errors.
 #include <cstring>
 
 #include "harness.h"
@@ -162,6 +163,40 @@ TEST(TokenConvOp, SameBitsAsTheGatherAndTheGemm) {
     ASSERT_EQ(got.dims(), want.dims());
     EXPECT_EQ(std::memcmp(got.raw(), want.raw(), want.nbytes()), 0);
   }
+}
+
+// The LayerNorm epilogue (inputs 3 and 4, epsilon) is the LayerNormalization reference on the
+// node's Y: float32, float16 with a float32 bias (the fp16 engine's stage embeddings), without LB.
+TEST(TokenConvOp, LayerNormEpilogueIsTheLayerNorms) {
+  for (const Case& e : {Case{}, Case{.C = 40, .Co = 64, .dt = DType::kF16, .bias_dt = DType::kF32},
+                        Case{.bias = false}}) {
+    SCOPED_TRACE(describe(e));
+    const Tensor x = random_tensor(e.dt, {e.B, e.H * e.W, e.C}, 31);
+    const Tensor w = random_tensor(e.dt, {9 * e.C, e.Co}, 32);
+    const Tensor b = e.bias ? random_tensor(e.dt == DType::kF16 ? e.bias_dt : e.dt, {e.Co}, 33) : Tensor();
+    const Tensor y = run_op(call_of({x, w, b}, e.H, e.W, e.win)).at(0);
+    const Tensor scale = random_tensor(y.dtype(), {e.Co}, 34, 0.5, 1.5), lb = random_tensor(y.dtype(), {e.Co}, 35);
+    for (bool with_lb : {true, false}) {
+      OpCall ln{.op = "LayerNormalization", .inputs = {y, scale}};
+      if (with_lb) ln.inputs.push_back(lb);
+      ln.attrs.set("axis", int64_t(-1));
+      ln.attrs.set("epsilon", 1e-3f);
+      const Tensor want = run_op(ln).at(0);
+      OpCall fused = call_of({x, w, b, scale, with_lb ? lb : Tensor()}, e.H, e.W, e.win);
+      fused.attrs.set("epsilon", 1e-3f);
+      const Tensor got = run_op(fused).at(0);
+      ASSERT_EQ(got.dtype(), want.dtype());
+      ASSERT_EQ(got.dims(), want.dims());
+      EXPECT_EQ(std::memcmp(got.raw(), want.raw(), want.nbytes()), 0) << "with LB " << with_lb;
+    }
+  }
+  // Scale of another type than Y, of another length, LB without Scale: model errors.
+  const Tensor x = random_tensor(DType::kF32, {1, 12, 4}, 1), w = random_tensor(DType::kF32, {36, 5}, 2);
+  const Tensor b = random_tensor(DType::kF32, {5}, 3);
+  EXPECT_EQ(error_code_of(call_of({x, w, b, random_tensor(DType::kF16, {5}, 4)}, 3, 4, {})), ErrorCode::kInvalidModel);
+  EXPECT_EQ(error_code_of(call_of({x, w, b, random_tensor(DType::kF32, {6}, 4)}, 3, 4, {})), ErrorCode::kInvalidModel);
+  EXPECT_EQ(error_code_of(call_of({x, w, b, Tensor(), random_tensor(DType::kF32, {5}, 4)}, 3, 4, {})),
+            ErrorCode::kInvalidModel);
 }
 
 TEST(TokenConvOp, ModelErrors) {

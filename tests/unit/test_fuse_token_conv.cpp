@@ -232,6 +232,29 @@ TEST(FuseTokenConv, LeavesSegFormerTinysWidths) {
   EXPECT_EQ(fuse_token_conv(r.fused), 0);
 }
 
+// fuse_patch_embed_layer_norm then takes the LayerNorm after the TokenConv into its epilogue at
+// Co 64 and 128 (one kernel block holds a token's channels), with the unfused pair's bits, and
+// leaves it at other widths.
+TEST(FuseTokenConv, TheEmbeddingNormJoinsAtCo64And128) {
+  uint64_t seed = 400;
+  for (int64_t co : {128, 64, 192}) {
+    SCOPED_TRACE("Co " + std::to_string(co));
+    const Embed e{.Co = co, .tail = "layer_norm"};
+    const Graph plain = test::fp16_engine_graph(build(e), "fuse_patch_embed_layer_norm", false);
+    int fired = -1;
+    const Graph g = test::fp16_engine_graph(build(e), "fuse_patch_embed_layer_norm", true, &fired);
+    EXPECT_EQ(test::count_op(plain, kFused), 1);
+    EXPECT_EQ(test::count_op(g, kFused), 1);
+    const bool fits = co != 192;
+    EXPECT_EQ(fired, fits ? 1 : 0);
+    EXPECT_EQ(test::count_op(g, "LayerNormalization"), fits ? 0 : 1);
+    const Node* n = find_op(g, conv::kTokenConvOp);
+    ASSERT_NE(n, nullptr);
+    EXPECT_EQ(n->inputs.size(), fits ? 5u : 3u);
+    test::expect_same_bits(plain, g, seed += 10);
+  }
+}
+
 // The pipeline's graph with `edit` applied: how many pairs the pass fuses.
 template <class Edit> int fired_after(const Embed& e, Edit&& edit) {
   Graph g = fp16_graph(e);

@@ -2,10 +2,14 @@
 // GEMM it replaces, run through their own references.
 #include "ops/conv/token_conv.h"
 
+#include <optional>
 #include <string>
 
 #include "ops/conv/conv_ops.h"
+#include "ops/conv/float_buffer.h"
 #include "ops/conv/im2col_tokens.h"
+#include "ops/conv/patch_embed_tokens.h"
+#include "ops/norm/norm_ops.h"
 #include "ops/op_util.h"
 #include "ops/registry.h"
 
@@ -37,8 +41,11 @@ Shape rows_shape(const OpContextBase& ctx, const Shape* xs, std::vector<Axis>* a
 std::vector<ValueType> infer(const InferContext& ctx) {
   if (!ctx.has_input(1)) ctx.invalid("W is required");
   const DType b = ctx.has_input(2) ? ctx.dtype(2) : DType::kF32;
-  return {token_conv_type(ctx, ctx.dtype(0), ctx.dtype(1), ctx.has_input(2) ? &b : nullptr, ctx.shape(0),
-                          ctx.shape(1), ctx.has_input(2) ? ctx.shape(2) : nullptr, nullptr)};
+  const ValueType y = token_conv_type(ctx, ctx.dtype(0), ctx.dtype(1), ctx.has_input(2) ? &b : nullptr, ctx.shape(0),
+                                      ctx.shape(1), ctx.has_input(2) ? ctx.shape(2) : nullptr, nullptr);
+  if (ctx.has_input(3)) patch_embed_norm_check(ctx, y.dtype, ctx.shape(1), ctx.type(3), ctx.has_input(4) ? &ctx.type(4) : nullptr);
+  else if (ctx.has_input(4)) ctx.invalid("LB (input 4) needs Scale (input 3)");
+  return {y};
 }
 
 std::vector<Tensor> cpu(const KernelContext& ctx) {
@@ -53,8 +60,19 @@ std::vector<Tensor> cpu(const KernelContext& ctx) {
   Node gather = reference_step(ctx.node, kIm2ColTokensOp, true);
   gather.attrs = ctx.attrs();
   const Tensor rows = run_cpu_reference(gather, {&x});
-  if (b) return {run_cpu_reference(reference_step(ctx.node, "FusedMatMul", true), {&rows, &w, b})};
-  return {run_cpu_reference(reference_step(ctx.node, "MatMul", false), {&rows, &w})};
+  const Tensor y = b ? run_cpu_reference(reference_step(ctx.node, "FusedMatMul", true), {&rows, &w, b})
+                     : run_cpu_reference(reference_step(ctx.node, "MatMul", false), {&rows, &w});
+  if (!ctx.has_input(3)) {
+    if (ctx.has_input(4)) ctx.invalid("LB (input 4) needs Scale (input 3)");
+    return {y};
+  }
+  const ValueType st{ctx.input(3).dtype(), shape_of(ctx.input(3).dims())};
+  std::optional<ValueType> lt;
+  if (ctx.has_input(4)) lt = ValueType{ctx.input(4).dtype(), shape_of(ctx.input(4).dims())};
+  patch_embed_norm_check(ctx, y.dtype(), &ws, st, lt ? &*lt : nullptr);
+  const std::vector<double> scale = widen<double>(ctx.input(3));
+  const std::vector<double> lb = ctx.has_input(4) ? widen<double>(ctx.input(4)) : std::vector<double>();
+  return {norm::layer_norm_last_axis(ctx, y, scale, lb, ctx.attrs().get_float("epsilon", 1e-5f), y.dtype())};
 }
 
 }  // namespace
@@ -86,7 +104,7 @@ bool token_conv_fits(DType x, int64_t channels, int64_t out_channels, int64_t st
 }
 
 void register_token_conv(OpRegistry& r) {
-  r.add({.domain = kKilnDomain, .name = kTokenConvOp, .min_inputs = 2, .max_inputs = 3, .infer = infer, .cpu = cpu});
+  r.add({.domain = kKilnDomain, .name = kTokenConvOp, .min_inputs = 2, .max_inputs = 5, .infer = infer, .cpu = cpu});
 }
 
 }  // namespace kiln::conv

@@ -12,6 +12,12 @@
 //                           X[b, (oy·s_h − pad_top + i·d_h)·W + ox·s_w − pad_left + j·d_w, c]
 //                         (0 outside the image)
 //
+//   Scale, LB [Co]        optional LayerNorm epilogue (inputs 3 and 4, Y's type; attribute
+//                         epsilon): each token's Co values of Y, as Y's type stores them,
+//                         normalized over Co (statistics in double) — what fuse_patch_embed_layer_norm
+//                         takes in from the LayerNorm after a patch embedding, as for
+//                         kiln.PatchEmbedTokens
+//
 // Types as kiln.FusedMatMul takes (rows, W, B): X and W of one float type; B X's type or, with
 // float16 X, float32 (an fp16 engine's float32 island); Y is B's type (X's without B). The CPU
 // reference runs Im2ColTokens' reference then FusedMatMul's (MatMul's without B), so the node
@@ -33,6 +39,9 @@ inline constexpr const char* kTokenConvOp = "TokenConv";
 // and the attributes; returns Y's type. `axes` receives the H then W geometry.
 // Whether the CUDA kernel takes X of this type, C input and Co output channels and these strides.
 bool token_conv_fits(DType x, int64_t channels, int64_t out_channels, int64_t stride_h, int64_t stride_w);
+// Whether the CUDA kernel takes the LayerNorm epilogue at Co output channels: 64 or 128, one
+// block's tiles.
+inline bool token_conv_norm_fits(int64_t out_channels) { return out_channels == 64 || out_channels == 128; }
 
 ValueType token_conv_type(const OpContextBase& ctx, DType x, DType w, const DType* b, const Shape* xs,
                           const Shape* ws, const Shape* bs, std::vector<Axis>* axes);

@@ -34,6 +34,14 @@ void token_conv_cuda(CudaKernelContext& ctx) {
   p.x = x.data(), p.w = w.data(), p.y = y.data();
   p.bias = has_bias ? ctx.input(2).data() : nullptr;
   p.bias_f32 = bt == DType::kF32, p.y_f32 = y.dtype == DType::kF32;
+  if (ctx.has_input(3)) {
+    p.scale = ctx.input(3).data();
+    p.lb = ctx.has_input(4) ? ctx.input(4).data() : nullptr;
+    p.epsilon = ctx.attrs().get_float("epsilon", 1e-5f);
+  }
+  if (p.scale && !token_conv_norm_fits(p.out_channels))
+    ctx.unsupported("kiln.TokenConv's LayerNorm epilogue takes 64 or 128 output channels, not " +
+                    std::to_string(p.out_channels) + "; rebuild the engine with --disable-pass fuse_patch_embed_layer_norm");
   if (!token_conv_runs(p))
     ctx.unsupported("kiln.TokenConv runs on Hopper GPUs (compute capability 9.0): " + std::to_string(p.channels) +
                     " input and " + std::to_string(p.out_channels) +

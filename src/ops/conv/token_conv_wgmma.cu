@@ -12,7 +12,9 @@
 // the box's corner may lie in the padding, which reads as zeros — and kNT boxes bring W's 64 rows
 // of that tap and chunk × 64 output channels (MN-major, as the graph stores W). kStages stages;
 // the block's last warp done with a stage refills it (the flash kernels' scheme), so the
-// warpgroups never wait on each other. The epilogue adds the bias and stores float32 or float16.
+// warpgroups never wait on each other. The epilogue adds the bias, optionally normalizes each
+// pixel's Co channels (the LayerNorm after SegFormer's stage-1 embedding: the block then holds all
+// of them), and stores float32 or float16.
 //
 // The variant (launch_token_conv): two warpgroups and two output tiles where the grid fills the
 // GPU, else one tile, else one warpgroup — B2's stage 3 at batch 1 is 8 × 4 blocks of the first,
@@ -118,8 +120,54 @@ __global__ void __launch_bounds__(128 * kGroups, 2)
 #pragma unroll
   for (int nt = 0; nt < kNT; ++nt) wg::pin(acc[nt]);
 
-  // Element (16 warp + g + 8h, 8n + 2t + e) of the warpgroup's 64 pixels × 64 channels a tile.
+  // Element (16 warp + g + 8h, 8n + 2t + e) of the warpgroup's 64 pixels × 64 channels a tile;
+  // a pixel's channels of the block sit on one lane quad.
   const int g = lane >> 2, t = lane & 3;
+  const auto pair = [&](const void* v, bool f32, int col) {
+    return f32 ? *reinterpret_cast<const float2*>(static_cast<const float*>(v) + col)
+               : __half22float2(*reinterpret_cast<const __half2*>(static_cast<const __half*>(v) + col));
+  };
+  if (p.bias) {
+#pragma unroll
+    for (int nt = 0; nt < kNT; ++nt)
+#pragma unroll
+      for (int n = 0; n < 8; ++n) {
+        const float2 bv = pair(p.bias, p.bias_f32, n0 + 64 * nt + 8 * n + 2 * t);
+        acc[nt][4 * n] += bv.x, acc[nt][4 * n + 2] += bv.x;
+        acc[nt][4 * n + 1] += bv.y, acc[nt][4 * n + 3] += bv.y;
+      }
+  }
+  // The LayerNorm epilogue: the block holds all Co = 64·kNT channels of its pixels (the host's
+  // choice); two passes over the registers, quad shuffles. Every lane takes part, rows past the
+  // picture too, as the shuffles need the whole warp.
+  float mean[2] = {0.f, 0.f}, rstd[2] = {0.f, 0.f};
+  if (p.scale) {
+    constexpr float kInv = 1.f / float(64 * kNT);
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      float s = 0.f;
+#pragma unroll
+      for (int nt = 0; nt < kNT; ++nt)
+#pragma unroll
+        for (int n = 0; n < 8; ++n) s += acc[nt][4 * n + 2 * h] + acc[nt][4 * n + 2 * h + 1];
+      s += __shfl_xor_sync(0xffffffffu, s, 1);
+      s += __shfl_xor_sync(0xffffffffu, s, 2);
+      mean[h] = s * kInv;
+      float q = 0.f;
+#pragma unroll
+      for (int nt = 0; nt < kNT; ++nt)
+#pragma unroll
+        for (int n = 0; n < 8; ++n)
+#pragma unroll
+          for (int e = 0; e < 2; ++e) {
+            const float d = acc[nt][4 * n + 2 * h + e] - mean[h];
+            q = fmaf(d, d, q);
+          }
+      q += __shfl_xor_sync(0xffffffffu, q, 1);
+      q += __shfl_xor_sync(0xffffffffu, q, 2);
+      rstd[h] = rsqrtf(q * kInv + p.epsilon);
+    }
+  }
 #pragma unroll
   for (int h = 0; h < 2; ++h) {
     const int px = group * 64 + warp * 16 + g + 8 * h;
@@ -132,11 +180,11 @@ __global__ void __launch_bounds__(128 * kGroups, 2)
       for (int n = 0; n < 8; ++n) {
         const int col = n0 + 64 * nt + 8 * n + 2 * t;
         float v0 = acc[nt][4 * n + 2 * h], v1 = acc[nt][4 * n + 2 * h + 1];
-        if (p.bias) {
-          const float2 bv = p.bias_f32 ? *reinterpret_cast<const float2*>(static_cast<const float*>(p.bias) + col)
-                                       : __half22float2(*reinterpret_cast<const __half2*>(
-                                             static_cast<const __half*>(p.bias) + col));
-          v0 += bv.x, v1 += bv.y;
+        if (p.scale) {
+          const float2 sc = pair(p.scale, p.y_f32, col);
+          const float2 sh = p.lb ? pair(p.lb, p.y_f32, col) : make_float2(0.f, 0.f);
+          v0 = fmaf((v0 - mean[h]) * rstd[h], sc.x, sh.x);
+          v1 = fmaf((v1 - mean[h]) * rstd[h], sc.y, sh.y);
         }
         if (p.y_f32) *reinterpret_cast<float2*>(static_cast<float*>(p.y) + row + col) = make_float2(v0, v1);
         else *reinterpret_cast<__half2*>(static_cast<__half*>(p.y) + row + col) = __floats2half2_rn(v0, v1);
@@ -187,10 +235,11 @@ TokenConvVariant forced = TokenConvVariant::kAuto;  // set_token_conv_variant
 }  // namespace
 
 bool token_conv_runs(const TokenConvParams& p) {
+  if (p.scale && p.out_channels != 64 && p.out_channels != 128) return false;
   if (p.channels % 64 != 0 || p.out_channels % 64 != 0 || p.channels <= 0 || p.out_channels <= 0 || p.batch <= 0 ||
       p.batch > 65535 || p.out_h <= 0 || p.out_w <= 0 || p.out_channels / 64 > 65535 || !cuda_hopper())
     return false;
-  for (const void* ptr : {p.x, p.w, p.bias, static_cast<const void*>(p.y)})
+  for (const void* ptr : {p.x, p.w, p.bias, p.scale, p.lb, static_cast<const void*>(p.y)})
     if ((reinterpret_cast<uintptr_t>(ptr) & 15) != 0) return false;
   const int64_t k_rows = int64_t(p.kh) * p.kw * p.channels;
   return tiles_w(p) * tiles_h(p, 4) < (int64_t(1) << 31) && k_rows < (int64_t(1) << 31) &&
@@ -206,6 +255,7 @@ void set_token_conv_variant(TokenConvVariant v) { forced = v; }
 void launch_token_conv(const TokenConvParams& p, CudaStream stream) {
   KILN_ASSERT(token_conv_runs(p));
   const int64_t sms = cuda_sm_count(), co = p.out_channels, paired = co - co % 128;
+  if (p.scale && co == 128) return launch<2, 2>(p, stream, 0, co);  // a block holds a token's channels
   TokenConvVariant v = forced;
   if (v == TokenConvVariant::kTwoTiles && paired == 0) v = TokenConvVariant::kOneTile;
   if (v == TokenConvVariant::kAuto)
