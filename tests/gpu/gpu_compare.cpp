@@ -1,12 +1,15 @@
 #include "gpu_compare.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <sstream>
 
 #include "ops/registry.h"
 #include "runtime/cpu_executor.h"
 #include "runtime/cuda/cuda_executor.h"
+#include "runtime/cuda/cuda_session.h"
 
 namespace kiln::gpu_test {
 namespace {
@@ -92,6 +95,27 @@ void expect_outputs_match(const GpuCase& c, const Graph& g, const TensorMap& wan
 }
 
 }  // namespace
+
+std::vector<float> profile_one_node(const GpuCase& c, int runs) {
+  Graph g = one_node_graph(c);
+  CudaExecutor gpu(g);
+  DeviceTensorMap in;
+  for (size_t i = 0; i < c.inputs.size(); ++i)
+    if (c.inputs[i].defined() && !g.is_constant("in" + std::to_string(i)))
+      in["in" + std::to_string(i)] = to_device(c.inputs[i], gpu.session().stream());
+  gpu.profile(in);
+  std::vector<float> ms;
+  for (int rep = 0; rep < runs; ++rep) ms.push_back(gpu.profile(in).at(0).ms);
+  std::sort(ms.begin(), ms.end());
+  return ms;
+}
+
+std::string timing_summary(const std::vector<float>& ms) {
+  char line[96];
+  std::snprintf(line, sizeof line, "median %8.4f ms (min %.4f, max %.4f)", double(ms[ms.size() / 2]), double(ms.front()),
+                double(ms.back()));
+  return line;
+}
 
 void expect_gpu_matches_cpu(const GpuCase& c) {
   SCOPED_TRACE(describe(c));

@@ -36,6 +36,12 @@ void expect_gpu_matches_cpu(const GpuCase& c);
 // The CUDA backend alone refuses the case as unsupported, with `word` in the message.
 void expect_gpu_unsupported(GpuCase c, const std::string& word);
 
+// For the DISABLED_ op benches: `runs` node-by-node times (ms, ascending) of the case's one-node
+// graph after a warm-up, its non-constant inputs fed (test hooks the caller set apply), and
+// "median M ms (min A, max B)" of them.
+std::vector<float> profile_one_node(const GpuCase& c, int runs = 40);
+std::string timing_summary(const std::vector<float>& ms);
+
 using test::random_tensor;  // the op harness's fixed-seed generator
 Tensor int64_tensor(const std::vector<int64_t>& v);
 Tensor float_tensor(const std::vector<float>& v);

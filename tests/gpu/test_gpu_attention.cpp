@@ -4,15 +4,12 @@
 // 32-rows-per-warp kernel (attention_f16_wide.cuh) and the warpgroup-MMA one (attention_wgmma.cu)
 // on launches large enough to take them. Masks:
 // test_gpu_attention_mask.cpp.
-#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
 #include "gpu_compare.h"
 #include "ops/attention/attention_launch.h"
 #include "ops/attention/attention_split.h"
-#include "runtime/cuda/cuda_executor.h"
-#include "runtime/cuda/cuda_session.h"
 #include "runtime/cuda/gpu_arch.h"
 
 namespace kiln::gpu_test {
@@ -278,19 +275,10 @@ TEST(GpuAttention, DISABLED_AttentionWgmmaBench) {
     expect_kernel(a, numel_of(a.batch), Kernel::kWgmma);
     for (float slack : {kept, 0.f}) {
       attention::set_attention_rescale_slack(slack);
-      const GpuCase gc = attention_case(DType::kF16, a, 1);
-      Graph g = one_node_graph(gc);
-      CudaExecutor gpu(g);
-      DeviceTensorMap in;
-      for (size_t i = 0; i < 3; ++i) in["in" + std::to_string(i)] = to_device(gc.inputs[i], gpu.session().stream());
-      gpu.profile(in);
-      std::vector<float> ms;
-      for (int rep = 0; rep < 40; ++rep) ms.push_back(gpu.profile(in).at(0).ms);
-      std::sort(ms.begin(), ms.end());
-      std::printf("Attention batch %lld Nq %lld Nk %lld d %lld slack %g  median %8.4f ms (min %.4f, max %.4f)\n",
+      const std::string t = timing_summary(profile_one_node(attention_case(DType::kF16, a, 1)));
+      std::printf("Attention batch %lld Nq %lld Nk %lld d %lld slack %g  %s\n",
                   static_cast<long long>(numel_of(a.batch)), static_cast<long long>(a.nq),
-                  static_cast<long long>(a.nk), static_cast<long long>(a.d), double(slack), ms[ms.size() / 2],
-                  ms.front(), ms.back());
+                  static_cast<long long>(a.nk), static_cast<long long>(a.d), double(slack), t.c_str());
     }
   }
   attention::set_attention_rescale_slack(kept);

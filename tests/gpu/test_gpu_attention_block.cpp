@@ -5,15 +5,12 @@
 // the 64-key tile (fewer tiles than stages, too), 1-3 items, float32 or float16 streams, a given
 // scale.
 // Cases run three times on one executor: first run, planned arena, CUDA Graph replay.
-#include <algorithm>
 #include <cstdio>
 #include <string>
 
 #include "gpu_compare.h"
 #include "ops/attention/attention_block.h"
 #include "ops/attention/attention_launch.h"
-#include "runtime/cuda/cuda_executor.h"
-#include "runtime/cuda/cuda_session.h"
 #include "ops/op.h"
 #include "runtime/cuda/gpu_arch.h"
 
@@ -106,19 +103,10 @@ TEST(GpuAttentionBlock, DISABLED_AttentionBlockBench) {
   for (const BlockCase& m : {BlockCase{8, 65536, 1024}, two_heads({8, 16384, 1024})}) {
     for (float slack : {kept, 0.f}) {
       attention::set_attention_rescale_slack(slack);
-      const GpuCase gc = make_case(m, 1);
-      Graph g = one_node_graph(gc);
-      CudaExecutor gpu(g);
-      DeviceTensorMap in;
-      for (size_t i : {size_t(0), size_t(5)})  // X and KV; the rest are constants
-        in["in" + std::to_string(i)] = to_device(gc.inputs[i], gpu.session().stream());
-      gpu.profile(in);
-      std::vector<float> ms;
-      for (int rep = 0; rep < 40; ++rep) ms.push_back(gpu.profile(in).at(0).ms);
-      std::sort(ms.begin(), ms.end());
-      std::printf("AttentionBlock b%lld N %lld Nk %lld C %lld slack %g  median %8.4f ms (min %.4f, max %.4f)\n",
-                  static_cast<long long>(m.b), static_cast<long long>(m.n), static_cast<long long>(m.nk),
-                  static_cast<long long>(m.c), double(slack), ms[ms.size() / 2], ms.front(), ms.back());
+      const std::string t = timing_summary(profile_one_node(make_case(m, 1)));  // X and KV fed
+      std::printf("AttentionBlock b%lld N %lld Nk %lld C %lld slack %g  %s\n", static_cast<long long>(m.b),
+                  static_cast<long long>(m.n), static_cast<long long>(m.nk), static_cast<long long>(m.c),
+                  double(slack), t.c_str());
     }
   }
   attention::set_attention_rescale_slack(kept);

@@ -4,7 +4,6 @@
 // float32 or float16 streams, every activation. Cases run three times on one executor: first
 // run, planned arena, CUDA Graph replay. Then the reference SegFormers as `kiln build --fp16`
 // makes them, with and without fuse_mix_ffn.
-#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
@@ -20,8 +19,6 @@
 #include "passes/convert_precision.h"
 #include "passes/pipeline.h"
 #include "runtime/cpu_executor.h"
-#include "runtime/cuda/cuda_executor.h"
-#include "runtime/cuda/cuda_session.h"
 #include "runtime/cuda/gpu_arch.h"
 
 namespace kiln::gpu_test {
@@ -158,18 +155,9 @@ TEST(GpuMixFfn, SegformerB0Fp16) { expect_fp16_model("segformer_b0", 4, false); 
 // runs.
 TEST(GpuMixFfn, DISABLED_MixFfnBench) {
   for (const MixCase& m : {MixCase{8, 256, 256, 64, 256}, MixCase{8, 128, 128, 128, 512}}) {
-    const GpuCase gc = make_case(m, 1);
-    Graph g = one_node_graph(gc);
-    CudaExecutor gpu(g);
-    DeviceTensorMap in;
-    in["in0"] = to_device(gc.inputs[0], gpu.session().stream());  // X; the rest are constants
-    gpu.profile(in);
-    std::vector<float> ms;
-    for (int rep = 0; rep < 40; ++rep) ms.push_back(gpu.profile(in).at(0).ms);
-    std::sort(ms.begin(), ms.end());
-    std::printf("MixFFN b%lld %lldx%lld C %lld Hd %lld  median %8.4f ms (min %.4f, max %.4f)\n",
-                static_cast<long long>(m.b), static_cast<long long>(m.h), static_cast<long long>(m.w),
-                static_cast<long long>(m.c), static_cast<long long>(m.hd), ms[ms.size() / 2], ms.front(), ms.back());
+    const std::string t = timing_summary(profile_one_node(make_case(m, 1)));  // X fed; the rest are constants
+    std::printf("MixFFN b%lld %lldx%lld C %lld Hd %lld  %s\n", static_cast<long long>(m.b), static_cast<long long>(m.h),
+                static_cast<long long>(m.w), static_cast<long long>(m.c), static_cast<long long>(m.hd), t.c_str());
   }
 }
 

@@ -5,7 +5,6 @@
 // of 2-4 blocks and not; widths and types the
 // kernel lacks refused. Cases run three times on one executor: first run, planned arena, CUDA
 // Graph replay.
-#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -13,8 +12,6 @@
 #include "gpu_compare.h"
 #include "ops/norm/sequence_reduction.h"
 #include "ops/norm/sequence_reduction_launch.h"
-#include "runtime/cuda/cuda_executor.h"
-#include "runtime/cuda/cuda_session.h"
 #include "runtime/cuda/gpu_arch.h"
 
 namespace kiln::gpu_test {
@@ -100,20 +97,12 @@ TEST(GpuSequenceReduction, DISABLED_SequenceReductionBench) {
   for (const ReductionCase& m : {ReductionCase{8, 256, 256, 8, 64}, ReductionCase{8, 128, 128, 4, 128},
                                  ReductionCase{1, 256, 256, 8, 64}, ReductionCase{1, 128, 128, 4, 128}}) {
     const GpuCase gc = make_case(m, 1);
-    Graph g = one_node_graph(gc);
-    CudaExecutor gpu(g);
-    DeviceTensorMap in;
-    in["in0"] = to_device(gc.inputs[0], gpu.session().stream());
     for (int splits : {0, 1, 2, 3, 4, 8}) {
       norm::set_sequence_reduction_splits(splits);
-      gpu.profile(in);
-      std::vector<float> ms;
-      for (int rep = 0; rep < 40; ++rep) ms.push_back(gpu.profile(in).at(0).ms);
-      std::sort(ms.begin(), ms.end());
-      std::printf("SequenceReduction b%lld %lldx%lld C %lld patch %lld splits %s  median %8.4f ms (min %.4f, max %.4f)\n",
-                  static_cast<long long>(m.b), static_cast<long long>(m.h), static_cast<long long>(m.w),
-                  static_cast<long long>(m.c), static_cast<long long>(m.p),
-                  splits ? std::to_string(splits).c_str() : "own", ms[ms.size() / 2], ms.front(), ms.back());
+      const std::string t = timing_summary(profile_one_node(gc));
+      std::printf("SequenceReduction b%lld %lldx%lld C %lld patch %lld splits %s  %s\n", static_cast<long long>(m.b),
+                  static_cast<long long>(m.h), static_cast<long long>(m.w), static_cast<long long>(m.c),
+                  static_cast<long long>(m.p), splits ? std::to_string(splits).c_str() : "own", t.c_str());
     }
     norm::set_sequence_reduction_splits(0);
   }

@@ -5,7 +5,6 @@
 // float32, float16 or no bias (float32 or float16 Y), 1-3 pictures, the LayerNorm epilogue at Co 64
 // and 128; each on every variant of the kernel (token_conv_launch.h). Cases run three times on one executor: first run, planned arena,
 // CUDA Graph replay. Types and widths it lacks are refused.
-#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -13,8 +12,6 @@
 #include "ops/conv/token_conv.h"
 #include "ops/conv/token_conv_launch.h"
 #include "ops/op.h"
-#include "runtime/cuda/cuda_executor.h"
-#include "runtime/cuda/cuda_session.h"
 #include "runtime/cuda/gpu_arch.h"
 
 namespace kiln::gpu_test {
@@ -149,17 +146,8 @@ TEST(GpuTokenConv, DISABLED_TokenConvBench) {
                               ConvCase{b, 64, 64, 320, 512}}) {
       for (V v : {V::kAuto, V::kTwoTiles, V::kOneTile, V::kOneWarpgroup}) {
         conv::set_token_conv_variant(v);
-        const GpuCase gc = make_case(k, 1);
-        Graph g = one_node_graph(gc);
-        CudaExecutor gpu(g);
-        DeviceTensorMap in;
-        in["in0"] = to_device(gc.inputs[0], gpu.session().stream());
-        gpu.profile(in);
-        std::vector<float> ms;
-        for (int rep = 0; rep < 40; ++rep) ms.push_back(gpu.profile(in).at(0).ms);
-        std::sort(ms.begin(), ms.end());
-        std::printf("TokenConv %s variant %d  median %8.4f ms (min %.4f, max %.4f)\n", describe(k).c_str(), int(v),
-                    ms[ms.size() / 2], ms.front(), ms.back());
+        const std::string t = timing_summary(profile_one_node(make_case(k, 1)));
+        std::printf("TokenConv %s variant %d  %s\n", describe(k).c_str(), int(v), t.c_str());
       }
     }
   }

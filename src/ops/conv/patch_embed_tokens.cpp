@@ -75,17 +75,7 @@ std::vector<Tensor> cpu(const KernelContext& ctx) {
     }
   });
   narrow_into(y, Y);
-  if (!ctx.has_input(3)) {
-    if (ctx.has_input(4)) ctx.invalid("LB (input 4) needs Scale (input 3)");
-    return {Y};
-  }
-  const ValueType st{ctx.input(3).dtype(), shape_of(ctx.input(3).dims())};
-  std::optional<ValueType> lt;
-  if (ctx.has_input(4)) lt = ValueType{ctx.input(4).dtype(), shape_of(ctx.input(4).dims())};
-  patch_embed_norm_check(ctx, yt.dtype, &ws, st, lt ? &*lt : nullptr);
-  const std::vector<double> scale = widen<double>(ctx.input(3));
-  const std::vector<double> lb = ctx.has_input(4) ? widen<double>(ctx.input(4)) : std::vector<double>();
-  return {norm::layer_norm_last_axis(ctx, Y, scale, lb, ctx.attrs().get_float("epsilon", 1e-5f), Y.dtype())};
+  return {patch_embed_norm_epilogue(ctx, Y, ws)};
 }
 
 }  // namespace
@@ -126,6 +116,20 @@ void patch_embed_norm_check(const OpContextBase& ctx, DType y, const Shape* ws, 
       ctx.invalid(std::string(what) + " " + shape_to_string(s) + " must be [out_channels]" +
                   (ws ? " of W " + shape_to_string(*ws) : std::string()));
   }
+}
+
+Tensor patch_embed_norm_epilogue(const KernelContext& ctx, const Tensor& y, const Shape& ws) {
+  if (!ctx.has_input(3)) {
+    if (ctx.has_input(4)) ctx.invalid("LB (input 4) needs Scale (input 3)");
+    return y;
+  }
+  const ValueType st{ctx.input(3).dtype(), shape_of(ctx.input(3).dims())};
+  std::optional<ValueType> lt;
+  if (ctx.has_input(4)) lt = ValueType{ctx.input(4).dtype(), shape_of(ctx.input(4).dims())};
+  patch_embed_norm_check(ctx, y.dtype(), &ws, st, lt ? &*lt : nullptr);
+  const std::vector<double> scale = widen<double>(ctx.input(3));
+  const std::vector<double> lb = ctx.has_input(4) ? widen<double>(ctx.input(4)) : std::vector<double>();
+  return norm::layer_norm_last_axis(ctx, y, scale, lb, ctx.attrs().get_float("epsilon", 1e-5f), y.dtype());
 }
 
 void register_patch_embed_tokens(OpRegistry& r) {

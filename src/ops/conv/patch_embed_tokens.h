@@ -38,5 +38,9 @@ ValueType patch_embed_tokens_type(const OpContextBase& ctx, DType x, DType w, co
 // With the LayerNorm inputs: checks Scale (and LB, when given) are [Co] of Y's type.
 void patch_embed_norm_check(const OpContextBase& ctx, DType y, const Shape* ws, const ValueType& scale,
                             const ValueType* lb);
+// The CPU reference's LayerNorm epilogue (kiln.PatchEmbedTokens', kiln.TokenConv's): Y itself
+// without input 3, else Y normalized over its last axis by Scale (input 3), LB (input 4, when
+// given) and epsilon, after patch_embed_norm_check. ws: W's shape.
+Tensor patch_embed_norm_epilogue(const KernelContext& ctx, const Tensor& y, const Shape& ws);
 
 }  // namespace kiln::conv

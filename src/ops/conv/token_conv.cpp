@@ -2,14 +2,11 @@
 // GEMM it replaces, run through their own references.
 #include "ops/conv/token_conv.h"
 
-#include <optional>
 #include <string>
 
 #include "ops/conv/conv_ops.h"
-#include "ops/conv/float_buffer.h"
 #include "ops/conv/im2col_tokens.h"
 #include "ops/conv/patch_embed_tokens.h"
-#include "ops/norm/norm_ops.h"
 #include "ops/op_util.h"
 #include "ops/registry.h"
 
@@ -62,17 +59,7 @@ std::vector<Tensor> cpu(const KernelContext& ctx) {
   const Tensor rows = run_cpu_reference(gather, {&x});
   const Tensor y = b ? run_cpu_reference(reference_step(ctx.node, "FusedMatMul", true), {&rows, &w, b})
                      : run_cpu_reference(reference_step(ctx.node, "MatMul", false), {&rows, &w});
-  if (!ctx.has_input(3)) {
-    if (ctx.has_input(4)) ctx.invalid("LB (input 4) needs Scale (input 3)");
-    return {y};
-  }
-  const ValueType st{ctx.input(3).dtype(), shape_of(ctx.input(3).dims())};
-  std::optional<ValueType> lt;
-  if (ctx.has_input(4)) lt = ValueType{ctx.input(4).dtype(), shape_of(ctx.input(4).dims())};
-  patch_embed_norm_check(ctx, y.dtype(), &ws, st, lt ? &*lt : nullptr);
-  const std::vector<double> scale = widen<double>(ctx.input(3));
-  const std::vector<double> lb = ctx.has_input(4) ? widen<double>(ctx.input(4)) : std::vector<double>();
-  return {norm::layer_norm_last_axis(ctx, y, scale, lb, ctx.attrs().get_float("epsilon", 1e-5f), y.dtype())};
+  return {patch_embed_norm_epilogue(ctx, y, ws)};
 }
 
 }  // namespace
