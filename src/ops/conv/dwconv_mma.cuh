@@ -39,21 +39,32 @@ struct DiagTaps {
   }
 };
 
-// acc[n] (mma's C fragment: rows g and g + 8, columns 2t, 2t + 1 of the n-th 8 channels) = bias +
-// the conv of one output row. row(i, j): the lane's ldmatrix row address for tap row i, column j —
-// input token (l % 16) + j of the tap's row, channels c0 + 8 (l / 16) for lane l, so that the four
-// matrices are the A fragments (a0, a1) of the two n8 halves.
-template <class Row> __device__ __forceinline__ void conv_row(const DiagTaps& w, float (&acc)[2][4], Row row) {
+// acc[r][n] (mma's C fragment: rows g and g + 8, columns 2t, 2t + 1 of the n-th 8 channels) = bias
+// + the conv of output row r of R consecutive ones. row(i, j): the lane's ldmatrix row address
+// for input row i (of the R + 2 the rows' taps cover), column j — input token (l % 16) + j of
+// that row, channels c0 + 8 (l / 16) for lane l, so that the four matrices are the A fragments
+// (a0, a1) of the two n8 halves. Each input row's three column shifts are loaded once for the
+// (up to three) output rows whose taps reach it: 3 (R + 2) ldmatrix instead of 9 R (row by row,
+// the conv's HMMAs held 12.7% of stage 0's stall samples waiting on their loads, c181).
+template <int R, class Row>
+__device__ __forceinline__ void conv_rows(const DiagTaps& w, float (&acc)[R][2][4], Row row) {
 #pragma unroll
-  for (int n = 0; n < 2; ++n) acc[n][0] = acc[n][2] = w.bias[n].x, acc[n][1] = acc[n][3] = w.bias[n].y;
+  for (int r = 0; r < R; ++r)
 #pragma unroll
-  for (int i = 0; i < 3; ++i)
+    for (int n = 0; n < 2; ++n) acc[r][n][0] = acc[r][n][2] = w.bias[n].x, acc[r][n][1] = acc[r][n][3] = w.bias[n].y;
+#pragma unroll
+  for (int i = 0; i < R + 2; ++i)
 #pragma unroll
     for (int j = 0; j < 3; ++j) {
       uint32_t a[4];
       attention::ldmatrix_x4(a, row(i, j));
-      attention::mma1688(acc[0], a[0], a[1], w.b[i * 3 + j][0]);
-      attention::mma1688(acc[1], a[2], a[3], w.b[i * 3 + j][1]);
+#pragma unroll
+      for (int r = 0; r < R; ++r) {
+        const int tap = i - r;  // the tap row of input row i for output row r
+        if (tap < 0 || tap > 2) continue;
+        attention::mma1688(acc[r][0], a[0], a[1], w.b[tap * 3 + j][0]);
+        attention::mma1688(acc[r][1], a[2], a[3], w.b[tap * 3 + j][1]);
+      }
     }
 }
 
