@@ -40,8 +40,7 @@ template <int H> constexpr bool kResidentWeights = H == 1;
 template <int H> constexpr size_t smem_bytes() {
   return H * kPanelBytes + (kResidentWeights<H> ? 2 * kWeightTile : 0) + kKvBytes + wgmma::kAtomBytes;
 }
-static_assert(2 * (smem_bytes<1>() + 1024) <= 228 * 1024 && 2 * (smem_bytes<2>() + 1024) <= 228 * 1024,
-              "two blocks per SM");
+static_assert(sm90_smem_fits(smem_bytes<1>(), 2) && sm90_smem_fits(smem_bytes<2>(), 2), "two blocks per SM");
 
 // N consecutive channels of X's or a parameter's storage type, as floats (N = 2 or a multiple
 // of 4; 16-byte loads where N allows).

@@ -190,10 +190,8 @@ struct KvPipeline {
   // This warp is done with stream tile J (its P V has completed); the block's last such warp
   // refills the stage.
   __device__ __forceinline__ void release(int J, int lane) const {
-    if (lane != 0) return;
-    __threadfence_block();
-    constexpr unsigned kWarps = kThreads / 32;
-    if (atomicAdd(released + stage(J), 1u) % kWarps == kWarps - 1 && J + kStages < stream()) load(J + kStages);
+    if (lane == 0 && cuda::tma::last_release(released + stage(J), kThreads / 32) && J + kStages < stream())
+      load(J + kStages);
   }
   __device__ __forceinline__ void issue_s(float (&s)[32], uint32_t qtile, int J) const {  // 4 steps of 16 along d
     const uint64_t dq = wgmma::descriptor(qtile);

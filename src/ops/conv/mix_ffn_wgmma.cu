@@ -45,6 +45,7 @@
 #include "ops/attention/wgmma.cuh"
 #include "ops/conv/mix_ffn_launch.h"
 #include "ops/conv/mix_ffn_tile.cuh"
+#include "runtime/cuda/gpu_arch.h"
 #include "runtime/cuda/tensor_map.cuh"
 
 namespace kiln::conv {
@@ -76,7 +77,7 @@ template <int C> struct Layout {
   static constexpr uint32_t bytes = tok + kHaloRows * 4 + wg::kAtomBytes;  // + slack to align the base
   static_assert(w1 % wg::kAtomBytes == 0 && w2 % wg::kAtomBytes == 0 && g % wg::kAtomBytes == 0);
 };
-static_assert(Layout<64>::bytes <= 115712, "two blocks of C = 64 share an SM");
+static_assert(sm90_smem_fits(Layout<64>::bytes, 2), "two blocks of C = 64 share an SM");
 static_assert(Layout<64>::bytes == 114176 && Layout<128>::bytes == 208768, "the sizes the header gives");
 
 // Chunk k's columns of W1 [C][Hd] into the MN-major tile at w1, its rows of W2 [Hd][C] into the

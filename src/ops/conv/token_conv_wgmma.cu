@@ -49,7 +49,7 @@ template <int kNT, int kGroups> struct Layout {
   static constexpr uint32_t bars = kStages * stage;      // an mbarrier a stage
   static constexpr uint32_t counts = bars + 8 * kStages;  // a release count a stage
   static constexpr uint32_t bytes = counts + 4 * kStages + wg::kAtomBytes;
-  static_assert(kStages >= 3 && bytes <= 232448 / 2 - 1024, "two blocks an SM");
+  static_assert(kStages >= 3 && sm90_smem_fits(bytes, 2), "two blocks an SM");
 };
 
 template <int kNT, int kGroups>
@@ -109,12 +109,9 @@ __global__ void __launch_bounds__(128 * kGroups, 2)
     wg::wait<1>();  // step s - 1's products are done with their stage
 #pragma unroll
     for (int nt = 0; nt < kNT; ++nt) wg::pin(acc[nt]);
-    if (s > 0 && lane == 0) {
-      __threadfence_block();
-      const int done = s - 1;
-      if (atomicAdd(counts + done % L::kStages, 1u) % kWarps == kWarps - 1 && done + L::kStages < steps)
-        load(done + L::kStages);
-    }
+    const int done = s - 1;
+    if (s > 0 && lane == 0 && tma::last_release(counts + done % L::kStages, kWarps) && done + L::kStages < steps)
+      load(done + L::kStages);
   }
   wg::wait<0>();
 #pragma unroll

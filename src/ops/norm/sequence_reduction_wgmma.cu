@@ -64,9 +64,9 @@ template <int C> struct Layout {
   static constexpr uint32_t kv = x, ep = w;  // after the taps: Wkv over the X stages, Br, S2, B2, Bkv over W's
   static_assert(kv_bytes <= kXStages * x_bytes && 5 * C * 4 <= w_bytes);
 };
-static_assert(Layout<64>::kBlocks * (Layout<64>::bytes + 1024) <= 233472 &&
-                  Layout<128>::kBlocks * (Layout<128>::bytes + 1024) <= 233472,
-              "kBlocks blocks an SM (228 KB, 1 KB of each the driver's)");
+static_assert(sm90_smem_fits(Layout<64>::bytes, Layout<64>::kBlocks) &&
+                  sm90_smem_fits(Layout<128>::bytes, Layout<128>::kBlocks),
+              "kBlocks blocks an SM");
 
 // Where the block's patches lie: a bw × bh block of the hp × wp patch grid.
 // Where the block's patches lie — a bw × bh block of the hp × wp patch grid — and into how many

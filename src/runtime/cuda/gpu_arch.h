@@ -9,6 +9,12 @@ namespace kiln {
 // sm_90a kernels (wgmma, TMA) and NVRTC's sm_90a target apply. Host code, no GPU needed.
 inline bool is_hopper_arch(const std::string& arch) { return arch == "sm_90"; }
 
+// Whether `blocks` blocks of `bytes` dynamic shared memory each fit one sm_90 multiprocessor:
+// 228 KB, of which the driver keeps 1 KB a block. The Hopper kernels' static_asserts.
+constexpr bool sm90_smem_fits(unsigned long long bytes, int blocks) {
+  return blocks * (bytes + 1024) <= 228ull * 1024;
+}
+
 // Device 0's compute capability as "sm_<major><minor>"; kUnsupported when no GPU is visible.
 std::string cuda_gpu_arch();
 // The current device's multiprocessor count (read once per process).

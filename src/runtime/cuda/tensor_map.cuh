@@ -62,6 +62,14 @@ __device__ __forceinline__ void wait_parity(uint32_t bar, uint32_t parity) {
 #endif
 }
 
+// A warp's lane 0, done with a TMA stage, counts itself in the stage's release count (in shared
+// memory, never reset); true for the last of the block's `warps` warps, which may refill the
+// stage. The fence orders the warp's reads of the stage before the refill's copy.
+__device__ __forceinline__ bool last_release(unsigned* count, unsigned warps) {
+  __threadfence_block();
+  return atomicAdd(count, 1u) % warps == warps - 1;
+}
+
 // The box of `map` at coordinates (c0, c1, c2, c3) into shared memory at dst (1024-byte aligned
 // for the 128-byte swizzle), completing `bytes` of bar's expected transactions.
 __device__ __forceinline__ void load_4d(uint32_t dst, const CUtensorMap* map, uint32_t bar, int c0, int c1, int c2,
