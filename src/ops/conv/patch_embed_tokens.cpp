@@ -31,8 +31,7 @@ std::vector<ValueType> infer(const InferContext& ctx) {
   const ValueType y = patch_embed_tokens_type(ctx, ctx.dtype(0), ctx.dtype(1), ctx.has_input(2) ? &b : nullptr,
                                               ctx.shape(0), ctx.shape(1), ctx.has_input(2) ? ctx.shape(2) : nullptr,
                                               nullptr);
-  if (ctx.has_input(3)) patch_embed_norm_check(ctx, y.dtype, ctx.shape(1), ctx.type(3), ctx.has_input(4) ? &ctx.type(4) : nullptr);
-  else if (ctx.has_input(4)) ctx.invalid("LB (input 4) needs Scale (input 3)");
+  patch_embed_norm_infer(ctx, y.dtype);
   return {y};
 }
 
@@ -116,6 +115,11 @@ void patch_embed_norm_check(const OpContextBase& ctx, DType y, const Shape* ws, 
       ctx.invalid(std::string(what) + " " + shape_to_string(s) + " must be [out_channels]" +
                   (ws ? " of W " + shape_to_string(*ws) : std::string()));
   }
+}
+
+void patch_embed_norm_infer(const InferContext& ctx, DType y) {
+  if (ctx.has_input(3)) patch_embed_norm_check(ctx, y, ctx.shape(1), ctx.type(3), ctx.has_input(4) ? &ctx.type(4) : nullptr);
+  else if (ctx.has_input(4)) ctx.invalid("LB (input 4) needs Scale (input 3)");
 }
 
 Tensor patch_embed_norm_epilogue(const KernelContext& ctx, const Tensor& y, const Shape& ws) {

@@ -38,6 +38,9 @@ ValueType patch_embed_tokens_type(const OpContextBase& ctx, DType x, DType w, co
 // With the LayerNorm inputs: checks Scale (and LB, when given) are [Co] of Y's type.
 void patch_embed_norm_check(const OpContextBase& ctx, DType y, const Shape* ws, const ValueType& scale,
                             const ValueType* lb);
+// Shape inference's check of the LayerNorm inputs (3: Scale, 4: LB) of an embedding whose Y has
+// type y: patch_embed_norm_check when Scale is given; LB without Scale is an invalid model.
+void patch_embed_norm_infer(const InferContext& ctx, DType y);
 // The CPU reference's LayerNorm epilogue (kiln.PatchEmbedTokens', kiln.TokenConv's): Y itself
 // without input 3, else Y normalized over its last axis by Scale (input 3), LB (input 4, when
 // given) and epsilon, after patch_embed_norm_check. ws: W's shape.

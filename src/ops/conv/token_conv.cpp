@@ -40,8 +40,7 @@ std::vector<ValueType> infer(const InferContext& ctx) {
   const DType b = ctx.has_input(2) ? ctx.dtype(2) : DType::kF32;
   const ValueType y = token_conv_type(ctx, ctx.dtype(0), ctx.dtype(1), ctx.has_input(2) ? &b : nullptr, ctx.shape(0),
                                       ctx.shape(1), ctx.has_input(2) ? ctx.shape(2) : nullptr, nullptr);
-  if (ctx.has_input(3)) patch_embed_norm_check(ctx, y.dtype, ctx.shape(1), ctx.type(3), ctx.has_input(4) ? &ctx.type(4) : nullptr);
-  else if (ctx.has_input(4)) ctx.invalid("LB (input 4) needs Scale (input 3)");
+  patch_embed_norm_infer(ctx, y.dtype);
   return {y};
 }
 

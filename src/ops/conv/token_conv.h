@@ -35,14 +35,14 @@ namespace kiln::conv {
 
 inline constexpr const char* kTokenConvOp = "TokenConv";
 
-// Checks the dtypes, the shapes (as far as known: ws and bs may be null, X's rank must be known)
-// and the attributes; returns Y's type. `axes` receives the H then W geometry.
 // Whether the CUDA kernel takes X of this type, C input and Co output channels and these strides.
 bool token_conv_fits(DType x, int64_t channels, int64_t out_channels, int64_t stride_h, int64_t stride_w);
 // Whether the CUDA kernel takes the LayerNorm epilogue at Co output channels: 64 or 128, one
 // block's tiles.
 inline bool token_conv_norm_fits(int64_t out_channels) { return out_channels == 64 || out_channels == 128; }
 
+// Checks the dtypes, the shapes (as far as known: ws and bs may be null, X's rank must be known)
+// and the attributes; returns Y's type. `axes` receives the H then W geometry.
 ValueType token_conv_type(const OpContextBase& ctx, DType x, DType w, const DType* b, const Shape* xs,
                           const Shape* ws, const Shape* bs, std::vector<Axis>* axes);
 
