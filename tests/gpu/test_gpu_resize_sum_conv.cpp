@@ -10,17 +10,23 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <optional>
+#include <string>
 
 #include "../model/model_compare.h"
 #include "gpu_compare.h"
 #include "onnx/importer.h"
 #include "ops/op.h"
+#include "ops/spatial/resize_sum_conv.h"
+#include "ops/spatial/resize_sum_conv_launch.h"
 #include "passes/convert_precision.h"
 #include "passes/pipeline.h"
 #include "runtime/cpu_executor.h"
 #include "runtime/cuda/cuda_executor.h"
 #include "runtime/cuda/cuda_session.h"
+#include "runtime/cuda/gpu_arch.h"
 
 namespace kiln::gpu_test {
 namespace {
@@ -82,11 +88,25 @@ GpuCase make_case(const ConvCase& k, uint64_t seed, DType x_type = DType::kF16) 
   return g;
 }
 
+// Sends launches to the mma.sync kernel while it lives (resize_sum_conv_launch.h).
+struct MmaSyncOnly {
+  MmaSyncOnly() { spatial::set_resize_sum_conv_wgmma_allowed(false); }
+  ~MmaSyncOnly() { spatial::set_resize_sum_conv_wgmma_allowed(true); }
+};
+
+// Every case on the kernel the op picks (the wgmma one on Hopper, where its layout fits: up to
+// 32 classes, spans up to 48 columns), then on the mma.sync one.
 void run_cases(const std::vector<ConvCase>& cases, uint64_t seed) {
-  for (const ConvCase& k : cases) {
-    expect_gpu_matches_cpu(make_case(k, seed));
-    seed += 200;
-    if (::testing::Test::HasFatalFailure()) return;
+  for (bool mma_sync : {false, true}) {
+    std::optional<MmaSyncOnly> only;
+    if (mma_sync) only.emplace();
+    uint64_t s = seed;
+    for (const ConvCase& k : cases) {
+      SCOPED_TRACE(std::to_string(k.classes) + " classes, C " + std::to_string(k.c) + (mma_sync ? ", mma.sync" : ""));
+      expect_gpu_matches_cpu(make_case(k, s));
+      s += 200;
+      if (::testing::Test::HasFatalFailure()) return;
+    }
   }
 }
 
@@ -139,6 +159,39 @@ TEST(GpuResizeSumConv, ProjectedIdentity) {
       {1, 64, 9, 64, {{9, 64}}, 150, DType::kF32, true, 0},
   };
   run_cases(cases, 9300);
+}
+
+// Whether the op sends the case to the wgmma kernel (on Hopper): the layouts the CUDA op makes.
+bool takes_wgmma(const ConvCase& k) {
+  const GpuCase g = make_case(k, 1);
+  Node node;
+  node.name = "head";
+  node.op_type = spatial::kResizeSumConvOp;
+  node.domain = kKilnDomain;
+  node.attrs = g.attrs;
+  std::vector<Dims> dims;
+  for (const Tensor& t : g.inputs) dims.push_back(t.dims());
+  const spatial::ResizeSumPlan plan = spatial::plan_resize_sum_conv(OpContextBase{node}, dims);
+  const auto l = spatial::resize_sum_conv_layout(plan, k.classes, k.proj, k.proj >= 0 ? 64 : 0);
+  return l && spatial::rsc_wgmma_layout(*l, k.classes) && spatial::resize_sum_conv_wgmma_allowed();
+}
+
+// The wgmma kernel's cases (it takes each on Hopper, checked): SegFormer-B0's head and B2's,
+// projected or not, 1 to 32 classes, rows and columns of other ratios and modes, ragged x
+// tiles, several tiles a block (the stages, weight and token buffers turn over); B2's at 32
+// classes has every column of the accumulator in use. (DecodeHeadShapes' first case and
+// ProjectedIdentity's first run on it too.)
+TEST(GpuResizeSumConv, WgmmaShapes) {
+  ASSERT_EQ(spatial::resize_sum_conv_wgmma_allowed(), cuda_hopper());
+  const std::vector<ConvCase> cases = {
+      {2, 256, 16, 16, {{2, 2}, {4, 4}, {8, 8}, {16, 16}}, 19},                                // B0's head at 64²/4
+      {1, 768, 6, 136, {{1, 17}, {2, 34}, {3, 68}, {6, 136}}, 32, DType::kF32, true, 3},       // B2's, projected
+      {2, 192, 9, 200, {{2, 25}, {3, 50}, {5, 100}, {9, 200}}, 1, DType::kF16, false},        // rows 4.5x, 3x, 1.8x
+      {1, 768, 20, 70, {{3, 9, true, "align_corners"}, {5, 18, true, "align_corners"}, {10, 35}, {20, 70}}, 24,
+       DType::kF16, true, 3},
+  };
+  for (const ConvCase& k : cases) EXPECT_EQ(takes_wgmma(k), cuda_hopper()) << k.c << " channels, " << k.classes << " classes";
+  run_cases(cases, 9700);
 }
 
 TEST(GpuResizeSumConv, RefusesWhatTheKernelLacks) {
@@ -196,8 +249,16 @@ TEST(GpuResizeSumConv, DISABLED_ResizeSumConvBench) {
     int64_t classes;
     int proj;  // 3: stage 0 as its 64-channel tokens and the projection to 768
   };
+  for (bool mma_sync : {false, true})
   for (const Config& cf : {Config{19, -1}, Config{19, 3}, Config{150, -1}})
     for (int64_t batch : {1, 8}) {
+      if (mma_sync && cf.classes > spatial::kRscWgmmaMaxClasses) continue;  // ran on it already
+      // KILN_RSC_BENCH=b8p (batch, p for projected): that case alone, for a profiler.
+      const char* only_case = std::getenv("KILN_RSC_BENCH");
+      const std::string name = "b" + std::to_string(batch) + (cf.proj >= 0 ? "p" : "") + (cf.classes > 32 ? "k" : "");
+      if (only_case && name != only_case) continue;
+      std::optional<MmaSyncOnly> only;
+      if (mma_sync) only.emplace();
       const int64_t c = 768, k = cf.classes;
       const ConvCase cc{batch, c, 256, 256, {{32, 32}, {64, 64}, {128, 128}, {256, 256}}, k, DType::kF32, true, cf.proj};
       GpuCase gc = make_case(cc, 1);
@@ -218,10 +279,11 @@ TEST(GpuResizeSumConv, DISABLED_ResizeSumConvBench) {
       std::sort(ms.begin(), ms.end());
       const float med = ms[ms.size() / 2];
       const double rate = bytes / (med * 1e-3);
-      std::printf("ResizeSumConv B2 head b%lld C=%lld K=%lld%s 256x256 fp16->fp32  median %8.4f ms (min %.4f, max %.4f)  "
+      const bool wgmma = !mma_sync && k <= spatial::kRscWgmmaMaxClasses && spatial::resize_sum_conv_wgmma_allowed();
+      std::printf("ResizeSumConv B2 head b%lld C=%lld K=%lld%s %s 256x256 fp16->fp32  median %8.4f ms (min %.4f, max %.4f)  "
                   "%6.1f MB  %7.0f GB/s  %3.0f%% of 3.0 TB/s\n",
                   static_cast<long long>(batch), static_cast<long long>(c), static_cast<long long>(k),
-                  cf.proj >= 0 ? " projected" : "", med, ms.front(), ms.back(), bytes / 1e6, rate / 1e9,
+                  cf.proj >= 0 ? " projected" : "", wgmma ? "wgmma" : "mma.sync", med, ms.front(), ms.back(), bytes / 1e6, rate / 1e9,
                   100 * rate / kCopyRate);
       const Tensor got = gpu.run(host).at("out0");
       const Tensor want = CpuExecutor(g).run(host).at("out0");

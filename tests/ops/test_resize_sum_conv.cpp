@@ -277,5 +277,47 @@ TEST(ResizeSumConvOp, KernelLayout) {
   EXPECT_TRUE(spatial::resize_sum_conv_layout(plan_of(64, 4, 256, {{2, 128, true}, {4, 256, true}, {4, 256, true}, {4, 256, true}}), 160));
 }
 
+// The wgmma kernel's layout: B2's head as the model has it (projected, 19 classes) with its
+// compiled k16 steps (1, 2 and 3: spans of 10, 18 and 34 columns), its carve-up (every buffer on
+// a 1024-byte boundary: two 36 KB stages, 12 steps' weights, the source tokens) and 105 KB a
+// block (two an SM); then what it leaves to the mma.sync kernel.
+TEST(ResizeSumConvOp, WgmmaKernelLayout) {
+  const auto b2 = plan_of(768, 256, 256, {{32, 32, true}, {64, 64, true}, {128, 128, true}, {256, 256, true}});
+  const auto lp = spatial::resize_sum_conv_layout(b2, 19, 3, 64);
+  ASSERT_TRUE(lp);
+  const auto w = spatial::rsc_wgmma_layout(*lp, 19);
+  ASSERT_TRUE(w);
+  EXPECT_EQ((std::vector<int>{w->steps[0], w->steps[1], w->steps[2]}), (std::vector<int>{1, 2, 3}));
+  EXPECT_EQ((std::vector<int>{w->off[0], w->off[1], w->off[2]}), (std::vector<int>{0, 2 * 16 * 128, 2 * 48 * 128}));
+  EXPECT_EQ(w->wp_off, 2 * 96 * 128);
+  EXPECT_EQ(w->w_off, w->wp_off + 64 * 128);
+  EXPECT_EQ(w->stage_bytes, w->w_off + 32 * 128);
+  EXPECT_EQ(w->stage_bytes, 36 * 1024);
+  EXPECT_EQ(w->wt_off, 2 * w->stage_bytes);
+  EXPECT_EQ(w->wt_bytes, 3 * 64 * 128);  // 12 steps, 4 a [64][64] tile
+  EXPECT_EQ(w->x0_off, w->wt_off + w->wt_bytes);
+  EXPECT_EQ(w->smem_bytes, w->x0_off + 64 * 128 + spatial::kRscAlignSlack);
+  EXPECT_EQ(w->smem_bytes, 105 * 1024);
+  for (int64_t off : {int64_t(w->off[1]), int64_t(w->off[2]), w->wp_off, w->w_off, w->stage_bytes, w->wt_bytes})
+    EXPECT_EQ(off % 1024, 0);
+
+  // Not projected: the identity's chunk where Wp's would be, no source-token buffer; 32 classes.
+  const auto l = spatial::resize_sum_conv_layout(b2, 19);
+  const auto wi = spatial::rsc_wgmma_layout(*l, 32);
+  ASSERT_TRUE(wi);
+  EXPECT_EQ(wi->ident_off, 2 * 96 * 128);
+  EXPECT_EQ(wi->w_off, wi->ident_off + 64 * 128);
+  EXPECT_EQ(wi->smem_bytes, wi->x0_off + spatial::kRscAlignSlack);
+
+  EXPECT_FALSE(spatial::rsc_wgmma_layout(*l, 33));  // past one m64n32 accumulator
+  // Inputs in another order: the 2x input's 34 columns where 1 step (16) is compiled.
+  const auto swapped = plan_of(768, 256, 256, {{128, 128, true}, {64, 64, true}, {32, 32, true}, {256, 256, true}});
+  EXPECT_FALSE(spatial::rsc_wgmma_layout(*spatial::resize_sum_conv_layout(swapped, 19), 19));
+  // Two banded inputs; the identity alone.
+  const auto two = plan_of(256, 8, 64, {{2, 16, true}, {4, 32, true}, {8, 64, true}});
+  EXPECT_FALSE(spatial::rsc_wgmma_layout(*spatial::resize_sum_conv_layout(two, 19), 19));
+  EXPECT_FALSE(spatial::rsc_wgmma_layout(*spatial::resize_sum_conv_layout(plan_of(256, 4, 8, {{4, 8, true}}), 19), 19));
+}
+
 }  // namespace
 }  // namespace kiln::test

@@ -143,6 +143,22 @@ template <> __device__ __forceinline__ void mma_ss_bt<16>(float (&d)[8], uint64_
 #endif
 }
 
+// d (+)= A·B, m64n32k16: A in registers, B K-major in shared memory (ResizeSumConv's classifier,
+// W [classes][channels] as the graph stores it).
+__device__ __forceinline__ void mma_rs_n32(float (&d)[16], const uint32_t (&a)[4], uint64_t b, int accumulate) {
+#if KILN_WGMMA
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %21, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n32k16.f32.f16.f16 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15}, {%16, %17, %18, %19}, %20, p, 1, 1, 0;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]),
+        "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(accumulate));
+#else
+  __trap();
+#endif
+}
+
 #undef KILN_WGMMA_D32
 #undef KILN_WGMMA_D32_OPERANDS
 

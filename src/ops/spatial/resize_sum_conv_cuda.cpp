@@ -1,6 +1,7 @@
 // Host side of ResizeSumConv on the GPU: the CPU reference's checks, the kernel's layout of the
 // plan (resize_sum_conv_layout: the sums and convs it takes, the ones fuse_resize_sum_conv
-// makes), the taps on the device, then the fused kernel (resize_sum_conv.cu).
+// makes), the taps on the device, then the fused kernel: the wgmma one (resize_sum_conv_wgmma.cu)
+// where its layout fits on Hopper, else the mma.sync one (resize_sum_conv.cu).
 #include <cstdint>
 #include <string>
 
@@ -25,7 +26,7 @@ cuda::RowStack rows_of(const void* base, int64_t width, int64_t rows, int64_t he
 
 // The kernel gives every copy (channel, row, stack, 0) coordinates: each stack here has its
 // rows inner (rows_head_inner false).
-RscMaps staging_maps(CudaKernelContext& ctx, const ResizeSumConvParams& p, const RscLayout& l) {
+RscMaps staging_maps(CudaKernelContext& ctx, const ResizeSumConvParams& p) {
   const auto map = [&](const cuda::RowStack& s, int box_rows) {
     if (!cuda::tiled_rows_fit(s)) ctx.unsupported("a ResizeSumConv operand is not 16-byte aligned or too large for TMA");
     KILN_ASSERT(!cuda::rows_head_inner(s));
@@ -34,7 +35,7 @@ RscMaps staging_maps(CudaKernelContext& ctx, const ResizeSumConvParams& p, const
   RscMaps m{};
   for (int i = 0; i < p.banded; ++i) {  // rows of in_w columns, batch · in_h of them
     const RscSource& s = p.in[i];
-    m.in[i] = map(rows_of(s.x, p.channels, s.in_w, int64_t(p.batch) * s.in_h, int64_t(s.in_w) * p.channels), l.cols[i]);
+    m.in[i] = map(rows_of(s.x, p.channels, s.in_w, int64_t(p.batch) * s.in_h, int64_t(s.in_w) * p.channels), s.cols);
   }
   const int64_t pixels = int64_t(p.batch) * p.height * p.width;
   if (p.ident) m.ident = map(rows_of(p.ident, p.channels, pixels), kRscTileX);
@@ -102,9 +103,18 @@ void resize_sum_conv_cuda(CudaKernelContext& ctx) {
   p.w = w.data(), p.bias = b.data(), p.y = y.data();
   p.classes = int(classes), p.nt = l->nt;
   p.bias_f32 = b.dtype == DType::kF32, p.y_f32 = y.dtype == DType::kF32;
+  const std::optional<RscWgmmaLayout> wl = resize_sum_conv_wgmma_allowed() ? rsc_wgmma_layout(*l, classes) : std::nullopt;
+  if (wl) {
+    for (int i = 0; i < l->banded; ++i) p.in[i].cols = 16 * wl->steps[i], p.in[i].off = wl->off[i];
+    p.ident_off = int(wl->ident_off), p.w_off = int(wl->w_off), p.wp_off = int(wl->wp_off), p.x0_off = int(wl->x0_off);
+    p.stage_bytes = int(wl->stage_bytes), p.smem_bytes = int(wl->smem_bytes);
+    p.wt_off = int(wl->wt_off), p.wt_bytes = int(wl->wt_bytes);
+    launch_resize_sum_conv_wgmma(p, staging_maps(ctx, p), ctx.stream());
+    return;
+  }
   p.ident_off = int(l->ident_off), p.a_off = int(l->a_off), p.w_off = int(l->w_off);
   p.stage_off = int(l->stage_off), p.stage_bytes = int(l->stage_bytes), p.smem_bytes = int(l->smem_bytes);
-  launch_resize_sum_conv(p, staging_maps(ctx, p, *l), ctx.stream());
+  launch_resize_sum_conv(p, staging_maps(ctx, p), ctx.stream());
 }
 
 }  // namespace kiln::spatial

@@ -40,6 +40,7 @@ struct ResizeSumConvParams {
   int classes = 0, nt = 1, bias_f32 = 0, y_f32 = 0;
   int ident_off = 0, a_off = 0, w_off = 0, stage_off = 0, stage_bytes = 0, smem_bytes = 0;
   int x0_off = 0, wp_off = 0;
+  int wt_off = 0, wt_bytes = 0;  // the wgmma kernel's interpolation weights (RscWgmmaLayout)
 };
 
 // TMA maps (runtime/cuda/tensor_map.h) of what the kernel stages, 128-byte swizzled boxes of 64
@@ -57,5 +58,15 @@ inline int64_t resize_sum_conv_tiles(int64_t batch, int64_t height, int64_t widt
 }
 
 void launch_resize_sum_conv(const ResizeSumConvParams& p, const RscMaps& maps, CudaStream stream);
+
+// The wgmma kernel (resize_sum_conv_wgmma.cu) on an RscWgmmaLayout: in[i].cols = 16 steps[i],
+// in[i].off, wp_off, ident_off and w_off inside a stage (stage_off 0); wt_off, wt_bytes and
+// x0_off from the base.
+void launch_resize_sum_conv_wgmma(const ResizeSumConvParams& p, const RscMaps& maps, CudaStream stream);
+// On a Hopper GPU, unless a test turned the wgmma kernel off.
+bool resize_sum_conv_wgmma_allowed();
+// For the GPU tests, which run every case on both kernels: false sends every launch (in this
+// process, from now on) to the mma.sync kernel.
+void set_resize_sum_conv_wgmma_allowed(bool allowed);
 
 }  // namespace kiln::spatial
