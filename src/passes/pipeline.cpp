@@ -28,6 +28,7 @@
 #include "passes/fuse_masked_softmax.h"
 #include "passes/fuse_matmul_epilogue.h"
 #include "passes/fuse_mix_ffn.h"
+#include "passes/fuse_mix_ffn_norm.h"
 #include "passes/fuse_ms_deform_attn.h"
 #include "passes/fuse_patch_embed_layer_norm.h"
 #include "passes/fuse_patch_embed_tokens.h"
@@ -89,6 +90,7 @@ constexpr RewritePass kRewrites[] = {
     {"fuse_data_movement", fuse_data_movement},  // after every pass that reads Transposes, Slices, Pads
     {"fuse_conv_epilogue", fuse_conv_epilogue},  // last: the passes above read plain Convs
     {"fuse_mix_ffn", fuse_mix_ffn},  // float16 only: fp16 engines run it after convert_to_fp16
+    {"fuse_mix_ffn_norm", fuse_mix_ffn_norm},  // float16 only, like fuse_mix_ffn; reads its nodes
     {"fuse_attention_block", fuse_attention_block},  // float16 only, like fuse_mix_ffn; reads packed K and V
     // float16 only, like fuse_mix_ffn; after fuse_attention_block, which leaves the LayerNormPatchRows' rows alone
     {"fuse_sequence_reduction", fuse_sequence_reduction},
@@ -101,7 +103,7 @@ constexpr RewritePass kRewrites[] = {
 }  // namespace
 
 const std::vector<std::string>& after_fp16_pass_names() {
-  static const std::vector<std::string> names = {"fuse_mix_ffn", "fuse_attention_block", "fuse_sequence_reduction",
+  static const std::vector<std::string> names = {"fuse_mix_ffn", "fuse_mix_ffn_norm", "fuse_attention_block", "fuse_sequence_reduction",
                                                  "fuse_resize_sum_conv", "fuse_token_conv",
                                                  "fuse_patch_embed_layer_norm", "fuse_elementwise"};
   return names;

@@ -28,6 +28,7 @@ struct MixCase {
   int64_t b = 1, h = 8, w = 16, c = 64, hd = 256;
   DType x = DType::kF32;
   const char* act = "gelu";
+  bool norm = false;  // the output LayerNorm (S2, Bn2: fuse_mix_ffn_norm's)
 };
 
 GpuCase make_case(const MixCase& m, uint64_t seed) {
@@ -43,6 +44,12 @@ GpuCase make_case(const MixCase& m, uint64_t seed) {
   g.attrs.set("width", m.w);
   g.attrs.set("epsilon", 1e-6f);
   g.attrs.set("activation", std::string(m.act));
+  if (m.norm) {
+    g.inputs.push_back(rnd(h, {m.c}, 0.5, 1.5));
+    g.inputs.push_back(rnd(h, {m.c}, -0.2, 0.2));
+    g.constant_inputs.push_back(9), g.constant_inputs.push_back(10);
+    g.attrs.set("norm_epsilon", 1e-5f);
+  }
   g.seed = seed;
   g.gpu_runs = 3;
   // The same fp16 roundings on both sides; a sum order that differs may move a hidden value by
@@ -115,6 +122,24 @@ TEST(GpuMixFfn, StreamTypesAndActivations) {
              {1, 7, 9, 64, 128, DType::kF32, "none"},
              {1, 9, 18, 128, 128, DType::kF16, "gelu"}},
             9300);
+}
+
+// The output LayerNorm on the wgmma kernel: C 64 and 128 (the two warpgroups of a token's columns
+// meet in shared memory), float32 and float16 streams (the sum rounded to fp16 first), ragged
+// images, several tiles; the mma.sync kernel refuses it.
+TEST(GpuMixFfn, OutputNormOnTheWgmmaKernel) {
+  if (!cuda_hopper()) GTEST_SKIP() << "the output LayerNorm runs on Hopper's wgmma kernel only";
+  uint64_t seed = 9400;
+  for (const MixCase& m : {MixCase{2, 13, 21, 64, 256, DType::kF32, "gelu", true},
+                           MixCase{1, 23, 50, 128, 256, DType::kF32, "gelu", true},
+                           MixCase{1, 11, 19, 64, 128, DType::kF16, "gelu", true},
+                           MixCase{2, 9, 18, 128, 128, DType::kF16, "relu", true}}) {
+    SCOPED_TRACE("C " + std::to_string(m.c) + (m.x == DType::kF16 ? " f16" : " f32"));
+    expect_gpu_matches_cpu(make_case(m, seed));
+    seed += 16;
+  }
+  MmaSyncOnly only;
+  expect_gpu_unsupported(make_case({1, 8, 16, 64, 64, DType::kF32, "gelu", true}, 1), "Hopper");
 }
 
 // A reference SegFormer as an fp16 engine builds it, with and without fuse_mix_ffn: both within

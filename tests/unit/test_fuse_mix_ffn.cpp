@@ -3,6 +3,9 @@
 // the four nodes did (the CPU reference runs their references), and leaves alone float32 graphs,
 // other windows, a residual that is not the LayerNorm's input, an fc1 with an activation, a hidden
 // value read elsewhere, LayerNorms over more than the last axis, and widths the kernel lacks.
+// fuse_mix_ffn_norm, after it: the stage-end LayerNorm taken into the MixFFN, the same bits, and
+// not where the sum is read elsewhere, the LayerNorm spans more axes or writes its statistics,
+// or the width is one its kernel lacks.
 #include <gtest/gtest.h>
 
 #include "../ops/harness.h"
@@ -32,6 +35,9 @@ struct Block {
   float eps = 1e-6f;
   bool gelu = true;
   std::string variant;  // "other residual", "fc1 relu", "hidden output", "ln axis 1", "graph input"
+  // The stage-end LayerNorm on y (output z): "" none, "end", or "end" with "y output" (y read
+  // too), "end axis 1" (over tokens and channels), "end mean" (its Mean output read).
+  std::string end;
 };
 
 std::string build(const Block& e) {
@@ -100,7 +106,19 @@ std::string build(const Block& e) {
     residual = "r";
   }
   b.node("Add", {"f", residual}, {"y"});
-  b.output("y", DType::kF32);
+  if (e.end.empty() || e.end == "y output") b.output("y", DType::kF32);
+  if (!e.end.empty()) {
+    const bool axis1 = e.end == "end axis 1";
+    const Dims dims = axis1 ? Dims{N, e.C} : Dims{e.C};
+    b.initializer("s2", test::random_tensor(DType::kF32, dims, 13, 0.5, 1.5));
+    b.initializer("bn2", test::random_tensor(DType::kF32, dims, 14, -0.2, 0.2));
+    std::vector<std::string> outs = {"z"};
+    if (e.end == "end mean") outs.push_back("mean");
+    onnx::NodeProto& end = b.node("LayerNormalization", {"y", "s2", "bn2"}, outs);
+    test::set_int_attr(end, "axis", axis1 ? 1 : -1);
+    b.output("z", DType::kF32);
+    if (e.end == "end mean") b.output("mean", DType::kF32);
+  }
   if (e.variant == "hidden output") b.output("h", DType::kF32);
   return b.bytes();
 }
@@ -113,16 +131,21 @@ TensorMap random_feeds(const Graph& g) {
   return feeds;
 }
 
+constexpr const char* kNormPass = "fuse_mix_ffn_norm";
+
 // The graph as an fp16 engine makes it: the pipeline less the after-conversion passes, the
-// conversion, then those passes (fuse_mix_ffn only where `fuse`).
-Graph fp16_graph(const std::string& bytes, bool fuse, int* fired = nullptr) {
+// conversion, then those passes (fuse_mix_ffn where `fuse`, fuse_mix_ffn_norm where `norm`);
+// `fired` counts `counted`'s nodes.
+Graph fp16_graph(const std::string& bytes, bool fuse, bool norm = false, int* fired = nullptr,
+                 const char* counted = kPass) {
   Graph g = import_onnx_bytes(bytes, ".", "m.onnx");
   const auto& late = after_fp16_pass_names();
   PassReport r = run_passes(g, std::set<std::string>(late.begin(), late.end()));
   convert_to_fp16(g);
   if (fuse) run_pass(g, kPass, r, false);
+  if (norm) run_pass(g, kNormPass, r, false);
   run_pass(g, "fuse_elementwise", r, false);
-  if (fired) *fired = r.fused[kPass];
+  if (fired) *fired = r.fused[counted];
   return g;
 }
 
@@ -131,11 +154,12 @@ struct Outcome {
   std::map<std::string, int> ops;
 };
 
-// The fp16 graph with and without the pass on the same random inputs: the same bits.
-Outcome run(const Block& e) {
+// The fp16 graph with and without the pass (fuse_mix_ffn_norm after fuse_mix_ffn, against
+// fuse_mix_ffn alone, where `norm`) on the same random inputs: the same bits.
+Outcome run(const Block& e, bool norm = false) {
   const std::string bytes = build(e);
   Outcome o;
-  Graph fused = fp16_graph(bytes, true, &o.fired), plain = fp16_graph(bytes, false);
+  Graph fused = fp16_graph(bytes, true, norm, &o.fired, norm ? kNormPass : kPass), plain = fp16_graph(bytes, norm);
   o.ops = fused.op_histogram();
   const TensorMap feeds = random_feeds(plain);
   const TensorMap want = CpuExecutor(plain).run(feeds), got = CpuExecutor(fused).run(feeds);
@@ -175,13 +199,30 @@ TEST(FuseMixFfn, LeavesOtherSemanticsAlone) {
   EXPECT_EQ(run({.C = 32, .Hd = 96}).fired, 0);               // a hidden width off the 64 chunk
 }
 
+TEST(FuseMixFfnNorm, TakesTheStageEndLayerNormAndKeepsItsBits) {
+  const Outcome o = run({.C = 64, .Hd = 128, .end = "end"}, true);
+  EXPECT_EQ(o.fired, 1);
+  EXPECT_EQ(o.ops.at("kiln.MixFFN"), 1);
+  EXPECT_EQ(o.ops.at("LayerNormalization"), 1);  // x1's only
+  EXPECT_EQ(run({.B = 1, .H = 3, .W = 4, .C = 128, .Hd = 64, .end = "end"}, true).fired, 1);
+}
+
+TEST(FuseMixFfnNorm, LeavesOtherSemanticsAlone) {
+  EXPECT_EQ(run({.C = 64, .end = "y output"}, true).fired, 0);  // the sum is a graph output too
+  EXPECT_EQ(run({.C = 64, .end = "end axis 1"}, true).fired, 0);  // over tokens and channels
+  EXPECT_EQ(run({.C = 64, .end = "end mean"}, true).fired, 0);    // its Mean is read
+  EXPECT_EQ(run({.C = 32, .end = "end"}, true).fired, 0);         // a width its kernel lacks
+}
+
 TEST(FuseMixFfn, FloatGraphsAreLeftToTheUnfusedNodes) {
-  Graph g = import_onnx_bytes(build({}), ".", "m.onnx");
-  EXPECT_EQ(run_passes(g).fused.at(kPass), 0);
+  Graph g = import_onnx_bytes(build({.end = "end"}), ".", "m.onnx");
+  const PassReport r = run_passes(g);
+  EXPECT_EQ(r.fused.at(kPass), 0);
+  EXPECT_EQ(r.fused.at(kNormPass), 0);
 }
 
 // The reference SegFormer-B0 as `kiln build --fp16` makes it: the first two stages' blocks (32 and
-// 64 channels) fuse, the wider ones do not.
+// 64 channels) fuse, the wider ones do not; the 64-channel stage's LayerNorm joins its last block.
 TEST(FuseMixFfn, FiresOnSegformerB0Fp16) {
   const auto dir = std::filesystem::path(KILN_TEST_DIR) / "models" / "segformer_b0";
   ImportOptions import;
@@ -193,9 +234,19 @@ TEST(FuseMixFfn, FiresOnSegformerB0Fp16) {
   run_pass(g, kPass, r, false);
   EXPECT_EQ(r.fused.at(kPass), 4);
   for (const Node& n : g.nodes)
-    if (n.op_type == "MixFFN")
+    if (n.op_type == "MixFFN") {
       EXPECT_TRUE(n.name.find("stages.0/") != std::string::npos || n.name.find("stages.1/") != std::string::npos)
           << n.name;
+    }
+  // fuse_mix_ffn_norm: stage 1's last block (64 channels) takes the stage's LayerNorm; stage 0's
+  // (32) keeps it.
+  run_pass(g, kNormPass, r, false);
+  EXPECT_EQ(r.fused.at(kNormPass), 1);
+  for (const Node& n : g.nodes) {
+    if (n.op_type == "MixFFN" && n.inputs.size() == 11) {
+      EXPECT_NE(n.name.find("stages.1/blocks.1/"), std::string::npos) << n.name;
+    }
+  }
 }
 
 }  // namespace

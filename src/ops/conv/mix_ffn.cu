@@ -236,8 +236,9 @@ bool mix_ffn_uses_wgmma(const MixFfnParams& p) {
 
 void set_mix_ffn_wgmma_allowed(bool allowed) { wgmma_allowed.store(allowed); }
 
-void launch_mix_ffn(const MixFfnParams& p, CudaStream stream) {
-  if (mix_ffn_uses_wgmma(p)) return launch_mix_ffn_wgmma(p, stream);
+void launch_mix_ffn(const MixFfnParams& p, const MixFfnNorm& norm, CudaStream stream) {
+  if (mix_ffn_uses_wgmma(p)) return launch_mix_ffn_wgmma(p, norm, stream);
+  KILN_ASSERT(!norm.scale);  // the host refuses the output LayerNorm here
   KILN_ASSERT(p.hidden % kChunk == 0 && p.batch <= 65535 && (p.height + kTileH - 1) / kTileH <= 65535);
   if (p.x_f32) launch_typed<float>(p, stream);
   else launch_typed<__half>(p, stream);

@@ -1,6 +1,6 @@
 // Host side of MixFFN on the GPU: the checks of the CPU reference (mix_ffn_type), then the
-// tensor-core kernel (mix_ffn.cu) for the widths mix_ffn_fits names — the only ones
-// fuse_mix_ffn makes.
+// tensor-core kernels (mix_ffn.cu, mix_ffn_wgmma.cu) for the widths mix_ffn_fits names — the only
+// ones fuse_mix_ffn makes; the output LayerNorm (fuse_mix_ffn_norm's) on the wgmma kernel only.
 #include <cstdint>
 #include <string>
 
@@ -14,7 +14,7 @@ namespace kiln::conv {
 
 void mix_ffn_cuda(CudaKernelContext& ctx) {
   std::vector<ValueType> types;
-  for (size_t i = 0; i < kMixInputs; ++i) types.push_back({ctx.input(i).dtype, shape_of(ctx.input(i).dims)});
+  for (size_t i = 0; i < ctx.num_inputs(); ++i) types.push_back({ctx.input(i).dtype, shape_of(ctx.input(i).dims)});
   const ValueType yt = mix_ffn_type(ctx, types);
   const DeviceTensor& x = ctx.input(kMixX);
   const int64_t channels = x.dims[2], hidden = ctx.input(kMixW1).dims[1];
@@ -39,7 +39,15 @@ void mix_ffn_cuda(CudaKernelContext& ctx) {
   p.height = int(ctx.attrs().get_int("height")), p.width = int(ctx.attrs().get_int("width"));
   p.epsilon = ctx.attrs().get_float("epsilon", 1e-5f);
   p.activation = int(linear::epilogue_activation(ctx));
-  launch_mix_ffn(p, ctx.stream());
+  MixFfnNorm norm;
+  if (mix_ffn_normed(ctx.num_inputs())) {
+    norm.scale = ctx.input(kMixNormScale).data(), norm.shift = ctx.input(kMixNormShift).data();
+    norm.epsilon = ctx.attrs().get_float("norm_epsilon", 1e-5f);
+    if (!mix_ffn_uses_wgmma(p))
+      ctx.unsupported("a MixFFN that ends in its LayerNorm (fuse_mix_ffn_norm) runs on Hopper GPUs (compute capability "
+                      "9.0) with 64 or 128 channels; build with --disable-pass fuse_mix_ffn_norm for this GPU");
+  }
+  launch_mix_ffn(p, norm, ctx.stream());
 }
 
 }  // namespace kiln::conv

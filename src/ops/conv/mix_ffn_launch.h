@@ -6,8 +6,8 @@
 namespace kiln::conv {
 
 // Every pointer is 16-byte aligned (the host checks); x, b2 and y are float32 when x_f32, else
-// float16; the rest float16. The host checks channels and hidden with mix_ffn_fits and that every
-// extent fits in 32 bits.
+// float16 (y float16 with the output LayerNorm); the rest float16. The host checks channels and
+// hidden with mix_ffn_fits and that every extent fits in 32 bits.
 struct MixFfnParams {
   const void* x = nullptr;  // [batch, height*width, channels]
   const void* scale = nullptr;
@@ -25,10 +25,20 @@ struct MixFfnParams {
   int activation = 0;  // linear::EpilogueActivation
 };
 
+// The output LayerNorm's Scale and B [channels] (both or neither: y is then float16), a kernel
+// parameter of its own: grown by them, MixFfnParams (112 bytes) made nvcc address the plain
+// kernel's parameters through a pointer — 56 bytes of spills at C = 128 instead of 8, and every
+// MixFFN 12-14% slower (c202-c205).
+struct MixFfnNorm {
+  const void* scale = nullptr;
+  const void* shift = nullptr;
+  float epsilon = 1e-5f;
+};
+
 // Runs the warpgroup-MMA kernel (mix_ffn_wgmma.cu) where mix_ffn_uses_wgmma says so, else the
 // mma.sync one (mix_ffn.cu).
-void launch_mix_ffn(const MixFfnParams& p, CudaStream stream);
-void launch_mix_ffn_wgmma(const MixFfnParams& p, CudaStream stream);
+void launch_mix_ffn(const MixFfnParams& p, const MixFfnNorm& norm, CudaStream stream);
+void launch_mix_ffn_wgmma(const MixFfnParams& p, const MixFfnNorm& norm, CudaStream stream);
 // C = 64 or 128 on a Hopper GPU, unless a test turned the wgmma kernel off.
 bool mix_ffn_uses_wgmma(const MixFfnParams& p);
 // For the GPU tests, which run every case on both kernels: false sends every launch (in this

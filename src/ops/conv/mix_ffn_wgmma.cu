@@ -23,7 +23,8 @@
 // fc1: warpgroup w takes columns [w N, w N + N), N = 64 / warpgroups, of the three m64 row tiles
 // of the 192 halo rows. fc2: warpgroup w takes row tile w % 2 and column tile w / 2.
 // During the last chunk X's rows for the residual are staged into the freed A and W1
-// (StagedX), so the epilogue reads shared memory.
+// (StagedX), so the epilogue reads shared memory. With the output LayerNorm (NormedY) the
+// epilogue normalizes each token's sum before it stores fp16.
 //
 // Shared memory (bytes, 128B-swizzled tiles of 64 fp16 columns as wgmma.cuh describes):
 //   A   C / 64 tiles [192][64]: the LayerNorm'd halo, K-major
@@ -211,10 +212,80 @@ template <int C, class T> struct StagedX {
     const int64_t at = ((int64_t(t.b) * p.height + oy) * p.width + ox) * C + c;
     Io<T>::store2(static_cast<T*>(p.y) + at, a0 + bias.x + r.x, a1 + bias.y + r.y);
   }
+  // a + B2 + X at output token m of the tile (inside the image), channels c, c + 1.
+  static __device__ __forceinline__ float2 sum(const unsigned char* x, const unsigned char* b2, int m, int c,
+                                               float a0, float a1) {
+    const int byte = c * int(sizeof(T));
+    const float2 r = Io<T>::load2(reinterpret_cast<const T*>(x + m * kRow + (((byte >> 4) ^ (m & 7)) << 4) + (byte & 15)));
+    const float2 bias = Io<T>::load2(reinterpret_cast<const T*>(b2) + c);
+    return make_float2(a0 + bias.x + r.x, a1 + bias.y + r.y);
+  }
 };
 
-template <int C, class T>
-__global__ void __launch_bounds__(kWarps<C> * 32, C <= 64 ? 2 : 1) mix_ffn_wgmma(MixFfnParams p) {
+// The output LayerNorm (fuse_mix_ffn_norm): Y = LayerNorm(a + B2 + X)·S2 + Bn2 in fp16, the sum
+// rounded to T first as the unfused graph stores it. A thread holds 16 of a token's channels
+// (8 n + 2 t + e of its warpgroup's column tile), the quad of lanes t the tile's 64: mean and
+// variance by two quad shuffles each, and at C = 128, where warpgroups w and w + 2 hold a token's
+// two column tiles, through `red` in shared memory (2 x 2 x 128 floats) as well.
+template <int C, class T> struct NormedY {
+  static __device__ __forceinline__ float tile_total(float v, float* red, int m, int half) {
+    v += __shfl_xor_sync(0xffffffffu, v, 1);
+    v += __shfl_xor_sync(0xffffffffu, v, 2);
+    if constexpr (C == 128) {
+      if ((threadIdx.x & 3) == 0) red[half * 128 + m] = v;
+      __syncthreads();
+      v = red[m] + red[128 + m];
+    }
+    return v;
+  }
+
+  static __device__ __forceinline__ void store(const MixFfnParams& p, const MixFfnNorm& norm, const Tile& t,
+                                               const unsigned char* x, const unsigned char* b2, const float (&acc)[32],
+                                               float* red) {
+    const int group = threadIdx.x >> 7, warp = (threadIdx.x >> 5) & 3, lane = threadIdx.x & 31;
+    const int gq = lane >> 2, tq = lane & 3, col = (group >> 1) * 64;
+    __half2 gamma[8], beta[8];  // this thread's channels' S2 and Bn2, the same for both its tokens
+#pragma unroll
+    for (int n = 0; n < 8; ++n) {
+      gamma[n] = *reinterpret_cast<const __half2*>(static_cast<const __half*>(norm.scale) + col + n * 8 + 2 * tq);
+      beta[n] = *reinterpret_cast<const __half2*>(static_cast<const __half*>(norm.shift) + col + n * 8 + 2 * tq);
+    }
+#pragma unroll
+    for (int hh = 0; hh < 2; ++hh) {
+      const int m = (group & 1) * 64 + warp * 16 + gq + 8 * hh, oy = t.y0 + m / kTileW, ox = t.x0 + m % kTileW;
+      const bool in = oy < p.height && ox < p.width;
+      __half* y = static_cast<__half*>(p.y) + ((int64_t(t.b) * p.height + oy) * p.width + ox) * C;
+      float v[16];
+      float total = 0.f;
+#pragma unroll
+      for (int n = 0; n < 8; ++n) {
+        float2 y = make_float2(0.f, 0.f);  // outside the image: X was not staged
+        if (in) y = StagedX<C, T>::sum(x, b2, m, col + n * 8 + 2 * tq, acc[4 * n + 2 * hh], acc[4 * n + 2 * hh + 1]);
+        if constexpr (std::is_same_v<T, __half>) y = __half22float2(__floats2half2_rn(y.x, y.y));
+        v[2 * n] = y.x, v[2 * n + 1] = y.y;
+        total += y.x + y.y;
+      }
+      const float mean = tile_total(total, red, m, group >> 1) * (1.f / C);
+      float q = 0.f;
+#pragma unroll
+      for (int i = 0; i < 16; ++i) q += (v[i] - mean) * (v[i] - mean);
+      const float inv = rsqrtf(tile_total(q, red + 256, m, group >> 1) * (1.f / C) + norm.epsilon);
+      if (!in) continue;
+#pragma unroll
+      for (int n = 0; n < 8; ++n) {
+        const int c = col + n * 8 + 2 * tq;
+        const float2 g = __half22float2(gamma[n]), b = __half22float2(beta[n]);
+        *reinterpret_cast<__half2*>(y + c) =
+            __floats2half2_rn((v[2 * n] - mean) * inv * g.x + b.x, (v[2 * n + 1] - mean) * inv * g.y + b.y);
+      }
+    }
+  }
+};
+
+// kNorm: the output LayerNorm (norm), compiled apart so that the plain kernel's code is untouched
+// by it.
+template <int C, class T, bool kNorm>
+__global__ void __launch_bounds__(kWarps<C> * 32, C <= 64 ? 2 : 1) mix_ffn_wgmma(MixFfnParams p, MixFfnNorm norm) {
   using L = Layout<C>;
   extern __shared__ __align__(16) unsigned char smem_raw[];
   const uint32_t raw = static_cast<uint32_t>(__cvta_generic_to_shared(smem_raw));
@@ -329,6 +400,10 @@ __global__ void __launch_bounds__(kWarps<C> * 32, C <= 64 ? 2 : 1) mix_ffn_wgmma
   // Y = acc + B2 + X: element (16 warp + g + 8 hh, 8 n + 2 t + e) of the warpgroup's 64 x 64 tile.
   const int warp = (threadIdx.x >> 5) & 3, lane = threadIdx.x & 31, gq = lane >> 2, tq = lane & 3;
   const unsigned char* b2 = reinterpret_cast<const unsigned char*>(vecs(L::kOverlap ? chunks + 1 : chunks));
+  if constexpr (kNorm) {  // H is free: the last conv is done
+    NormedY<C, T>::store(p, norm, t, sm + L::a, b2, acc, reinterpret_cast<float*>(h(0)));
+    return;
+  }
 #pragma unroll
   for (int hh = 0; hh < 2; ++hh)
 #pragma unroll
@@ -337,27 +412,27 @@ __global__ void __launch_bounds__(kWarps<C> * 32, C <= 64 ? 2 : 1) mix_ffn_wgmma
                          (group >> 1) * 64 + n * 8 + 2 * tq, acc[4 * n + 2 * hh], acc[4 * n + 2 * hh + 1]);
 }
 
-template <int C, class T> void launch(const MixFfnParams& p, CudaStream stream) {
-  auto kernel = mix_ffn_wgmma<C, T>;
+template <int C, class T> void launch(const MixFfnParams& p, const MixFfnNorm& norm, CudaStream stream) {
+  auto kernel = norm.scale ? mix_ffn_wgmma<C, T, true> : mix_ffn_wgmma<C, T, false>;
   CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(Layout<C>::bytes)));
   const dim3 grid(unsigned((p.width + kTileW - 1) / kTileW), unsigned((p.height + kTileH - 1) / kTileH),
                   unsigned(p.batch));
-  kernel<<<grid, Layout<C>::kThreads, Layout<C>::bytes, stream>>>(p);
+  kernel<<<grid, Layout<C>::kThreads, Layout<C>::bytes, stream>>>(p, norm);
   CUDA_CHECK(cudaGetLastError());
 }
 
-template <class T> void launch_typed(const MixFfnParams& p, CudaStream stream) {
-  if (p.channels == 64) return launch<64, T>(p, stream);
+template <class T> void launch_typed(const MixFfnParams& p, const MixFfnNorm& norm, CudaStream stream) {
+  if (p.channels == 64) return launch<64, T>(p, norm, stream);
   KILN_ASSERT(p.channels == 128);
-  launch<128, T>(p, stream);
+  launch<128, T>(p, norm, stream);
 }
 
 }  // namespace
 
-void launch_mix_ffn_wgmma(const MixFfnParams& p, CudaStream stream) {
+void launch_mix_ffn_wgmma(const MixFfnParams& p, const MixFfnNorm& norm, CudaStream stream) {
   KILN_ASSERT(p.hidden % kChunk == 0 && p.batch <= 65535 && (p.height + kTileH - 1) / kTileH <= 65535);
-  if (p.x_f32) launch_typed<float>(p, stream);
-  else launch_typed<__half>(p, stream);
+  if (p.x_f32) launch_typed<float>(p, norm, stream);
+  else launch_typed<__half>(p, norm, stream);
 }
 
 }  // namespace kiln::conv
