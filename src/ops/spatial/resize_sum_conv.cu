@@ -72,7 +72,7 @@ struct SumWeights {
   int kb[kRscMaxBanded];
 };
 __device__ __forceinline__ void sum_weights(const ResizeSumConvParams& p, const Tile& tl, SumWeights& sw) {
-  const int lane = int(threadIdx.x % 32), m = int(threadIdx.x / 32) % 4, g = lane / 4, t4 = lane % 4;
+  const int lane = int(threadIdx.x % 32), m = int(threadIdx.x / 32) % 4, t4 = lane % 4;
   const int m0 = tl.x0 + 16 * m;
 #pragma unroll
   for (int i = 0; i < kRscMaxBanded; ++i) {
@@ -80,20 +80,8 @@ __device__ __forceinline__ void sum_weights(const ResizeSumConvParams& p, const 
     const RscSource& s = p.in[i];
     const int lo = s.col_index[2 * tl.x0], base = m0 < p.width ? s.col_index[2 * m0] : lo;
     sw.kb[i] = base - lo;
-    int2 ix[2];
-    float2 wx[2];
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      const int ox = m0 + g + 8 * h;
-      ix[h] = make_int2(0, 0), wx[h] = make_float2(0.f, 0.f);  // past the width: no taps
-      if (ox < p.width)
-        ix[h] = reinterpret_cast<const int2*>(s.col_index)[ox], wx[h] = reinterpret_cast<const float2*>(s.col_weight)[ox];
-    }
-    // Weight of pixel row h (g or g + 8) at column base + k.
-    auto at = [&](int h, int k) {
-      const int c = base + k;
-      return (c == ix[h].x ? wx[h].x : 0.f) + (c == ix[h].y ? wx[h].y : 0.f);
-    };
+    const ColumnTaps taps(s, m0, p.width);
+    auto at = [&](int h, int k) { return taps.at(h, base + k); };  // pixel row h (g or g + 8), column base + k
     const float2 wy = reinterpret_cast<const float2*>(s.row_weight)[tl.oy];
 #pragma unroll
     for (int r = 0; r < 2; ++r) {

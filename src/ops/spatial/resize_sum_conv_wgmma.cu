@@ -63,19 +63,8 @@ template <class S> __device__ __forceinline__ void write_weights(const ResizeSum
   for (int i = 0; i < S::banded; ++i) {
     const RscSource& s = p.in[i];
     const int lo = s.col_index[2 * tl.x0];
-    int2 ix[2];
-    float2 wx[2];
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      const int ox = tl.x0 + 16 * w + g + 8 * h;
-      ix[h] = make_int2(-1, -1), wx[h] = make_float2(0.f, 0.f);  // past the width: no taps
-      if (ox < p.width)
-        ix[h] = reinterpret_cast<const int2*>(s.col_index)[ox], wx[h] = reinterpret_cast<const float2*>(s.col_weight)[ox];
-    }
-    auto at = [&](int h, int k) {  // pixel row h's weight at window column k
-      const int c = lo + k;
-      return (c == ix[h].x ? wx[h].x : 0.f) + (c == ix[h].y ? wx[h].y : 0.f);
-    };
+    const ColumnTaps taps(s, tl.x0 + 16 * w, p.width);
+    auto at = [&](int h, int k) { return taps.at(h, lo + k); };  // pixel row h's weight at window column k
     const float2 wy = reinterpret_cast<const float2*>(s.row_weight)[tl.oy];
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
