@@ -80,6 +80,19 @@ ErrorCode error_code_of(const OpCall& call) {
   return ErrorCode::kInternal;
 }
 
+void expect_refused(const OpCall& call, ErrorCode code, const std::string& says, const std::string& starts) {
+  try {
+    run_op(call);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_EQ(e.code(), code) << m;
+    EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+    EXPECT_EQ(m.rfind(starts, 0), 0u) << m;
+    EXPECT_NE(m.find(says), std::string::npos) << m;
+  }
+}
+
 Tensor random_tensor(DType dtype, Dims dims, uint64_t seed, double lo, double hi) {
   Tensor t(dtype, std::move(dims));
   std::mt19937_64 rng(seed);

@@ -31,6 +31,10 @@ std::vector<Tensor> run_op(const OpCall& call);
 // every check for a user-facing code then reports as a failure).
 ErrorCode error_code_of(const OpCall& call);
 
+// run_op(call) throws an Error of `code` whose message is one line, starts with `starts` and
+// contains `says` (the project's rule for refusals: one line naming the problem).
+void expect_refused(const OpCall& call, ErrorCode code, const std::string& says, const std::string& starts = "");
+
 // Only shape inference, with every input typed by its tensor (and constant where listed).
 std::vector<ValueType> infer_op(const OpCall& call);
 
