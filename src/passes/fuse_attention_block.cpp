@@ -22,11 +22,7 @@ bool is_reshape(const Node* n) { return is_op(n, "Reshape") && n->outputs.size()
 // statistics: a LayerNormalization without Mean/InvStdDev outputs, or a LayerNormPatchRows.
 bool layer_norm(const Node* n) {
   if (is_kiln_op(n, norm::kLayerNormPatchRowsOp)) return n->inputs.size() == 3 && n->has_input(2);
-  if (!is_op(n, "LayerNormalization") || n->inputs.size() != 3 || !n->has_input(2)) return false;
-  for (size_t o = 1; o < n->outputs.size(); ++o)
-    if (!n->outputs[o].empty()) return false;
-  const int64_t axis = n->attrs.get_int("axis", -1);
-  return (axis == -1 || axis == 2) && n->attrs.get_int("stash_type", 1) == 1;
+  return is_token_layer_norm(n, true);
 }
 
 // The node writing n's input `slot` when n alone reads it and it is no graph output, else nullptr.

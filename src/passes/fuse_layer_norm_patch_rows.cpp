@@ -38,13 +38,9 @@ std::optional<Match> match_chain(const Graph& g, const GraphIndex& idx, const No
 }
 
 std::optional<Match> match(const Graph& g, const GraphIndex& idx, const Node& ln) {
-  if (!is_op(&ln, "LayerNormalization") || ln.inputs.size() < 2 || ln.outputs.empty()) return std::nullopt;
-  for (size_t o = 1; o < ln.outputs.size(); ++o)
-    if (!ln.outputs[o].empty()) return std::nullopt;
+  if (!is_token_layer_norm(&ln, false)) return std::nullopt;
   const auto x = static_dims(g, ln.inputs[0]);
   if (!x || x->size() != 3) return std::nullopt;
-  const int64_t axis = ln.attrs.get_int("axis", -1);
-  if ((axis != -1 && axis != 2) || ln.attrs.get_int("stash_type", 1) != 1) return std::nullopt;
   const int64_t C = (*x)[2];
   if (static_dims(g, ln.inputs[1]) != Dims{C} || (ln.has_input(2) && static_dims(g, ln.inputs[2]) != Dims{C}))
     return std::nullopt;

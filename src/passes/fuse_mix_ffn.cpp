@@ -20,17 +20,11 @@ std::optional<Match> match(const Graph& g, const GraphIndex& idx, const Node& fc
   const Node* fc1 = idx.producer(dw->inputs[0]);
   if (!is_plain_fused_matmul(fc1, 3) || !idx.used_only_by(dw->inputs[0], *dw)) return std::nullopt;
   const Node* ln = idx.producer(fc1->inputs[0]);
-  if (!is_op(ln, "LayerNormalization") || ln->inputs.size() != 3 || !ln->has_input(2) ||
-      !idx.used_only_by(fc1->inputs[0], *fc1))
-    return std::nullopt;
-  for (size_t o = 1; o < ln->outputs.size(); ++o)
-    if (!ln->outputs[o].empty()) return std::nullopt;
+  if (!is_token_layer_norm(ln, true) || !idx.used_only_by(fc1->inputs[0], *fc1)) return std::nullopt;
   const std::string& x = ln->inputs[0];
   if (fc2.inputs[3] != x) return std::nullopt;
   const auto xd = static_dims(g, x);
   if (!xd || xd->size() != 3) return std::nullopt;
-  const int64_t axis = ln->attrs.get_int("axis", -1);
-  if ((axis != -1 && axis != 2) || ln->attrs.get_int("stash_type", 1) != 1) return std::nullopt;
   const auto w1 = static_dims(g, fc1->inputs[1]);
   if (!w1 || w1->size() != 2) return std::nullopt;
   const int64_t B = (*xd)[0], N = (*xd)[1], C = (*xd)[2], Hd = (*w1)[1];

@@ -14,15 +14,11 @@ struct Match {
 };
 
 std::optional<Match> match(const Graph& g, const GraphIndex& idx, const Node& ln) {
-  if (!is_op(&ln, "LayerNormalization") || ln.inputs.size() != 3 || !ln.has_input(2)) return std::nullopt;
-  for (size_t o = 1; o < ln.outputs.size(); ++o)
-    if (!ln.outputs[o].empty()) return std::nullopt;
+  if (!is_token_layer_norm(&ln, true)) return std::nullopt;
   const Node* mix = idx.producer(ln.inputs[0]);
   if (!is_kiln_op(mix, conv::kMixFfnOp) || mix->inputs.size() != conv::kMixInputs ||
       !idx.used_only_by(ln.inputs[0], ln))
     return std::nullopt;
-  const int64_t axis = ln.attrs.get_int("axis", -1);
-  if ((axis != -1 && axis != 2) || ln.attrs.get_int("stash_type", 1) != 1) return std::nullopt;
   const auto yd = static_dims(g, ln.inputs[0]);
   if (!yd || yd->size() != 3 || !conv::mix_ffn_norm_fits((*yd)[2])) return std::nullopt;
   const int64_t C = (*yd)[2];

@@ -16,9 +16,7 @@ struct Match {
 };
 
 std::optional<Match> match(const Graph& g, const GraphIndex& idx, const Node& ln) {
-  if (!is_op(&ln, "LayerNormalization") || ln.inputs.size() < 2 || ln.outputs.empty()) return std::nullopt;
-  for (size_t o = 1; o < ln.outputs.size(); ++o)
-    if (!ln.outputs[o].empty()) return std::nullopt;
+  if (!is_token_layer_norm(&ln, false)) return std::nullopt;
   const Node* embed = idx.producer(ln.inputs[0]);
   const bool token_conv = is_kiln_op(embed, conv::kTokenConvOp);
   if ((!is_kiln_op(embed, conv::kPatchEmbedTokensOp) && !token_conv) || embed->inputs.size() > 3 ||
@@ -27,8 +25,6 @@ std::optional<Match> match(const Graph& g, const GraphIndex& idx, const Node& ln
   if (!idx.used_only_by(ln.inputs[0], ln)) return std::nullopt;
   const auto t = static_dims(g, ln.inputs[0]);
   if (!t || t->size() != 3) return std::nullopt;
-  const int64_t axis = ln.attrs.get_int("axis", -1);
-  if ((axis != -1 && axis != 2) || ln.attrs.get_int("stash_type", 1) != 1) return std::nullopt;
   const int64_t co = (*t)[2];
   if (token_conv && !conv::token_conv_norm_fits(co)) return std::nullopt;
   const DType dt = g.value(ln.inputs[0]).type.dtype;

@@ -21,16 +21,6 @@ const Node* sole_feeder(const GraphIndex& idx, const Node& n) {
   return idx.producer(n.inputs[0]);
 }
 
-// A LayerNorm with Scale and B over the last axis of a rank-3 input (checked by the caller), in
-// float statistics and without Mean/InvStdDev outputs.
-bool channel_layer_norm(const Node* n) {
-  if (!is_op(n, "LayerNormalization") || n->inputs.size() != 3 || !n->has_input(2)) return false;
-  for (size_t o = 1; o < n->outputs.size(); ++o)
-    if (!n->outputs[o].empty()) return false;
-  const int64_t axis = n->attrs.get_int("axis", -1);
-  return (axis == -1 || axis == 2) && n->attrs.get_int("stash_type", 1) == 1;
-}
-
 // A LayerNormPatchRows with Scale and B whose Y nothing reads: only its rows go on.
 bool rows_only_patch_rows(const GraphIndex& idx, const Node* n) {
   if (!is_kiln_op(n, norm::kLayerNormPatchRowsOp) || n->inputs.size() != 3 || !n->has_input(2) ||
@@ -49,7 +39,7 @@ std::optional<Match> match(const Graph& g, const GraphIndex& idx, const Node& kv
   if (!constant_gemm(g, &kv)) return std::nullopt;
   Match m{.kv = &kv};
   m.ln = sole_feeder(idx, kv);
-  if (!channel_layer_norm(m.ln)) return std::nullopt;
+  if (!is_token_layer_norm(m.ln, true)) return std::nullopt;
   m.reduce = sole_feeder(idx, *m.ln);
   if (!constant_gemm(g, m.reduce)) return std::nullopt;
   m.rows = sole_feeder(idx, *m.reduce);

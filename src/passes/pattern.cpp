@@ -204,6 +204,15 @@ bool is_same_3x3_dwconv(const Node* n) {
          a.get_ints("pads", {0, 0, 0, 0}) == Dims{1, 1, 1, 1};
 }
 
+bool is_token_layer_norm(const Node* n, bool with_bias) {
+  if (!is_op(n, "LayerNormalization") || n->outputs.empty()) return false;
+  if (with_bias ? n->inputs.size() != 3 || !n->has_input(2) : n->inputs.size() < 2) return false;
+  for (size_t o = 1; o < n->outputs.size(); ++o)
+    if (!n->outputs[o].empty()) return false;
+  const int64_t axis = n->attrs.get_int("axis", -1);
+  return (axis == -1 || axis == 2) && n->attrs.get_int("stash_type", 1) == 1;
+}
+
 void finish_rewrite(Graph& g) {
   g.sort_topologically();  // remove_dead_nodes walks the order backwards
   g.remove_dead_nodes();

@@ -82,6 +82,10 @@ bool is_plain_fused_matmul(const Node* node, size_t inputs);
 // SegFormer's MixFFN conv, which the MixFFN kernels compute (fuse_mix_ffn). Its activation is
 // any.
 bool is_same_3x3_dwconv(const Node* node);
+// A LayerNormalization over the tokens' channels — axis -1, or 2 (callers check that X has rank
+// 3) — with float statistics (stash_type 1) and no Mean/InvStdDev outputs, as the token kernels
+// compute it; `with_bias`: B given (three inputs), else B optional.
+bool is_token_layer_norm(const Node* node, bool with_bias);
 // Same dtype and the same shape with every dim known or named: a and b have equal sizes at run
 // time, so adding them needs no broadcasting (a residual, not a bias).
 bool same_determined_type(const Graph& g, const std::string& a, const std::string& b);

@@ -20,14 +20,20 @@ std::vector<ValueType> infer(const InferContext& ctx) {
   return {mix_ffn_type(ctx, in)};
 }
 
+// A LayerNorm over the last axis, as one of the reference's steps.
+Node layer_norm_step(const Node& self, float epsilon) {
+  Node ln = reference_step(self, "LayerNormalization", false);
+  ln.attrs.set("axis", int64_t(-1));
+  ln.attrs.set("epsilon", epsilon);
+  return ln;
+}
+
 std::vector<Tensor> cpu(const KernelContext& ctx) {
   std::vector<ValueType> types;
   for (size_t i = 0; i < ctx.num_inputs(); ++i) types.push_back({ctx.input(i).dtype(), shape_of(ctx.input(i).dims())});
   mix_ffn_type(ctx, types);
   const Node& self = ctx.node;
-  Node ln = reference_step(self, "LayerNormalization", false);
-  ln.attrs.set("axis", int64_t(-1));
-  ln.attrs.set("epsilon", ctx.attrs().get_float("epsilon", 1e-5f));
+  const Node ln = layer_norm_step(self, ctx.attrs().get_float("epsilon", 1e-5f));
   Node fc1 = reference_step(self, "FusedMatMul", true);
   Node dw = reference_step(self, kDepthwiseNhwcOp, true);
   for (const char* a : {"height", "width"}) dw.attrs.set(a, ctx.attrs().get_int(a));
@@ -41,9 +47,7 @@ std::vector<Tensor> cpu(const KernelContext& ctx) {
   const Tensor d = run_cpu_reference(dw, {&h, &ctx.input(kMixWd), &ctx.input(kMixBd)});
   Tensor y = run_cpu_reference(fc2, {&d, &ctx.input(kMixW2), &ctx.input(kMixB2), x});
   if (!mix_ffn_normed(ctx.num_inputs())) return {std::move(y)};
-  Node norm = reference_step(self, "LayerNormalization", false);
-  norm.attrs.set("axis", int64_t(-1));
-  norm.attrs.set("epsilon", ctx.attrs().get_float("norm_epsilon", 1e-5f));
+  const Node norm = layer_norm_step(self, ctx.attrs().get_float("norm_epsilon", 1e-5f));
   return {run_cpu_reference(norm, {&y, &ctx.input(kMixNormScale), &ctx.input(kMixNormShift)})};
 }
 
