@@ -10,6 +10,7 @@
 
 #include "gpu_compare.h"
 #include "ops/attention/attention_block.h"
+#include "ops/attention/attention_block_launch.h"
 #include "ops/attention/attention_launch.h"
 #include "ops/op.h"
 #include "runtime/cuda/gpu_arch.h"
@@ -114,6 +115,22 @@ TEST(GpuAttentionBlock, DISABLED_AttentionBlockBench) {
     }
   }
   attention::set_attention_rescale_slack(kept);
+}
+
+// The L2 prefetch of the next block's X rows on and off, alternately, at B2's first two stages,
+// batch 8 and 1 (--gtest_filter=*AttentionBlockPrefetchBench*).
+TEST(GpuAttentionBlock, DISABLED_AttentionBlockPrefetchBench) {
+  if (!cuda_hopper()) GTEST_SKIP() << "kiln.AttentionBlock's kernel needs a Hopper GPU";
+  for (const BlockCase& m : {BlockCase{8, 65536, 1024}, two_heads({8, 16384, 1024}), BlockCase{1, 65536, 1024},
+                             two_heads({1, 16384, 1024})})
+    for (int round = 0; round < 2; ++round)
+      for (bool on : {true, false}) {
+        attention::set_attention_block_prefetch(on);
+        const std::string t = timing_summary(profile_one_node(make_case(m, 1)));
+        std::printf("AttentionBlock b%lld N %lld C %lld prefetch %s  %s\n", static_cast<long long>(m.b),
+                    static_cast<long long>(m.n), static_cast<long long>(m.c), on ? "on " : "off", t.c_str());
+      }
+  attention::set_attention_block_prefetch(true);
 }
 
 }  // namespace

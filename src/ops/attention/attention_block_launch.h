@@ -27,5 +27,8 @@ struct AttentionBlockParams {
 // them.
 bool attention_block_runs(const AttentionBlockParams& p);
 void launch_attention_block(const AttentionBlockParams& p, cudaStream_t stream);
+// The kernel's L2 prefetch of the next block's X rows (on unless a test turns it off, to time
+// both in one process).
+void set_attention_block_prefetch(bool on);
 
 }  // namespace kiln::attention

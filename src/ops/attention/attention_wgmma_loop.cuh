@@ -214,9 +214,15 @@ struct KvPipeline {
 // lane's part of the row sums). FA3's intra-warpgroup pipelining per tile j: issue S_j = Q K_jᵀ,
 // then P_{j-1} V_{j-1}; wait for S_j only and run its softmax while P V runs on the tensor cores;
 // then wait for P V, rescale the accumulator and pack P_j. The caller adds the item's stream to
-// kv.filled when every head is done.
+// kv.filled when every head is done. hook(j) runs at the top of tile j's step (j >= 1): the
+// caller's work to slip in beside the loop (AttentionBlock's L2 prefetch).
+struct NoTileHook {
+  __device__ __forceinline__ void operator()(int) const {}
+};
+template <class Hook = NoTileHook>
 __device__ __forceinline__ void flash_rows(const KvPipeline& kv, uint32_t qtile, int h, int nk, float scale_log2,
-                                           float slack, int lane, float (&acc)[32], float (&m)[2], float (&l)[2]) {
+                                           float slack, int lane, float (&acc)[32], float (&m)[2], float (&l)[2],
+                                           Hook hook = {}) {
   const int t = lane & 3, J0 = h * kv.tiles;
   float s[32], alpha[2];
   uint32_t pa[kBN / 16][4];
@@ -234,6 +240,7 @@ __device__ __forceinline__ void flash_rows(const KvPipeline& kv, uint32_t qtile,
   softmax_tile(s, m, l, alpha, kv.j0, nk, t, scale_log2, slack);
   pack_p(s, pa);
   for (int j = 1; j < kv.tiles; ++j) {
+    hook(j);
     kv.wait(J0 + j);
     wgmma::fence();
     kv.issue_s(s, qtile, J0 + j);

@@ -39,6 +39,14 @@ __device__ __forceinline__ void fence_proxy_async() {
 #endif
 }
 
+// A hint: `bytes` (a multiple of 16, 16-byte aligned) of global memory from `at` fetched into L2,
+// tracked by nothing and waited for by no one.
+__device__ __forceinline__ void prefetch_l2(const void* at, uint32_t bytes) {
+#if KILN_TMA
+  asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(at), "r"(bytes) : "memory");
+#endif
+}
+
 // One arrival that also expects `bytes` of copies to complete the phase.
 __device__ __forceinline__ void arrive_expect_tx(uint32_t bar, uint32_t bytes) {
 #if KILN_TMA
