@@ -177,13 +177,18 @@ TEST(GpuMixFfn, SegformerB0Fp16) { expect_fp16_model("segformer_b0", 4, false); 
 
 // SegFormer-B2's stages 0 and 1 at 1024², batch 8 (fp32 stream), for the lead's benchmark runs
 // (--gtest_also_run_disabled_tests --gtest_filter=*MixFfnBench*): the median of 40 node-by-node
-// runs.
+// runs, the wgmma kernel's L2 prefetch on and off alternately.
 TEST(GpuMixFfn, DISABLED_MixFfnBench) {
-  for (const MixCase& m : {MixCase{8, 256, 256, 64, 256}, MixCase{8, 128, 128, 128, 512}}) {
-    const std::string t = timing_summary(profile_one_node(make_case(m, 1)));  // X fed; the rest are constants
-    std::printf("MixFFN b%lld %lldx%lld C %lld Hd %lld  %s\n", static_cast<long long>(m.b), static_cast<long long>(m.h),
-                static_cast<long long>(m.w), static_cast<long long>(m.c), static_cast<long long>(m.hd), t.c_str());
-  }
+  for (const MixCase& m : {MixCase{8, 256, 256, 64, 256}, MixCase{8, 128, 128, 128, 512}})
+    for (int round = 0; round < 2; ++round)
+      for (bool prefetch : {true, false}) {  // the L2 prefetch of the next block's halo on and off
+        conv::set_mix_ffn_prefetch(prefetch);
+        const std::string t = timing_summary(profile_one_node(make_case(m, 1)));  // X fed; the rest are constants
+        std::printf("MixFFN b%lld %lldx%lld C %lld Hd %lld prefetch %s  %s\n", static_cast<long long>(m.b),
+                    static_cast<long long>(m.h), static_cast<long long>(m.w), static_cast<long long>(m.c),
+                    static_cast<long long>(m.hd), prefetch ? "on " : "off", t.c_str());
+      }
+  conv::set_mix_ffn_prefetch(true);
 }
 
 }  // namespace

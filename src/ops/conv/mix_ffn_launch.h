@@ -44,5 +44,9 @@ bool mix_ffn_uses_wgmma(const MixFfnParams& p);
 // For the GPU tests, which run every case on both kernels: false sends every launch (in this
 // process, from now on) to the mma.sync kernel.
 void set_mix_ffn_wgmma_allowed(bool allowed);
+// The wgmma kernel's L2 prefetch of the next block's halo rows (on unless a test turns it off, to
+// time both in one process).
+void set_mix_ffn_prefetch(bool on);
+bool mix_ffn_prefetch_on();
 
 }  // namespace kiln::conv

@@ -47,6 +47,7 @@
 #include "ops/conv/mix_ffn_launch.h"
 #include "ops/conv/mix_ffn_tile.cuh"
 #include "runtime/cuda/gpu_arch.h"
+#include "runtime/cuda/resident_grid.cuh"
 #include "runtime/cuda/tensor_map.cuh"
 
 namespace kiln::conv {
@@ -282,10 +283,27 @@ template <int C, class T> struct NormedY {
   }
 };
 
+// The X rows of the halo of the block `ahead` later in launch order (the resident count: the block
+// likely to take the next freed slot) into L2, a halo row a thread, so that its LayerNorm reads
+// L2, not DRAM (as attention_block_wgmma.cu does for its blocks).
+template <int C, class T> __device__ __forceinline__ void prefetch_next_halo(const MixFfnParams& p, int ahead) {
+  const int r = int(threadIdx.x);
+  if (ahead <= 0 || r >= kTileH + 2) return;
+  const int64_t per_image = int64_t(gridDim.x) * gridDim.y;
+  const int64_t id = (int64_t(blockIdx.z) * gridDim.y + blockIdx.y) * gridDim.x + blockIdx.x + ahead, b = id / per_image;
+  const int rem = int(id - b * per_image), ty = rem / int(gridDim.x), tx = rem - ty * int(gridDim.x);
+  const int y = ty * kTileH - 1 + r;
+  if (b >= gridDim.z || y < 0 || y >= p.height) return;
+  const int x0 = max(tx * kTileW - 1, 0), x1 = min(tx * kTileW + kTileW + 1, p.width);
+  constexpr int kTokenBytes = C * int(sizeof(T));
+  cuda::tma::prefetch_l2(static_cast<const char*>(p.x) + ((b * p.height + y) * p.width + x0) * kTokenBytes,
+                         uint32_t((x1 - x0) * kTokenBytes));
+}
+
 // kNorm: the output LayerNorm (norm), compiled apart so that the plain kernel's code is untouched
 // by it.
 template <int C, class T, bool kNorm>
-__global__ void __launch_bounds__(kWarps<C> * 32, C <= 64 ? 2 : 1) mix_ffn_wgmma(MixFfnParams p, MixFfnNorm norm) {
+__global__ void __launch_bounds__(kWarps<C> * 32, C <= 64 ? 2 : 1) mix_ffn_wgmma(MixFfnParams p, MixFfnNorm norm, int ahead) {
   using L = Layout<C>;
   extern __shared__ __align__(16) unsigned char smem_raw[];
   const uint32_t raw = static_cast<uint32_t>(__cvta_generic_to_shared(smem_raw));
@@ -297,7 +315,7 @@ __global__ void __launch_bounds__(kWarps<C> * 32, C <= 64 ? 2 : 1) mix_ffn_wgmma
   int* tok = reinterpret_cast<int*>(sm + L::tok);
   const int group = threadIdx.x >> 7;
   const Tile t = block_tile();
-  const int chunks = p.hidden / kChunk;
+  const int chunks = p.hidden / kChunk, prefetch_chunk = chunks * 3 / 4;
   const auto conv = [&](int k) {
     unsigned char* g = sm + L::g + (k & 1) * L::g_buf;
     dwconv_chunk<C>(p, vecs(k), h(k), [&](int tk, int c, uint32_t v) {
@@ -336,6 +354,7 @@ __global__ void __launch_bounds__(kWarps<C> * 32, C <= 64 ? 2 : 1) mix_ffn_wgmma
     // H(k) is in; every warpgroup is done with fc1(k) (W1 is free) and fc2(k - 2) (W2 and G of
     // parity k are free).
     __syncthreads();
+    if (k == prefetch_chunk) prefetch_next_halo<C, T>(p, ahead);
     if constexpr (more.value) {
       fetch_w1<C>(p, k + 1, sm + w1(k + 1));
       fetch_vecs(p, k + 1, vecs(k + 1));
@@ -362,6 +381,7 @@ __global__ void __launch_bounds__(kWarps<C> * 32, C <= 64 ? 2 : 1) mix_ffn_wgmma
   // k; after the barrier that completes G(k), fc2(k) is issued. Buffers: W1 and H by chunk
   // parity, the vectors by chunk % 3 (those of k + 2 arrive while k's taps are in use).
   const auto step_overlapped = [&](int k, auto more) {
+    if (k == prefetch_chunk) prefetch_next_halo<C, T>(p, ahead);
     if constexpr (more.value) {
       wg::fence();
       fc1.issue(base, w1(k + 1), group);
@@ -417,7 +437,8 @@ template <int C, class T> void launch(const MixFfnParams& p, const MixFfnNorm& n
   CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(Layout<C>::bytes)));
   const dim3 grid(unsigned((p.width + kTileW - 1) / kTileW), unsigned((p.height + kTileH - 1) / kTileH),
                   unsigned(p.batch));
-  kernel<<<grid, Layout<C>::kThreads, Layout<C>::bytes, stream>>>(p, norm);
+  const int ahead = mix_ffn_prefetch_on() ? int(cuda::resident_blocks(kernel, Layout<C>::kThreads, Layout<C>::bytes)) : 0;
+  kernel<<<grid, Layout<C>::kThreads, Layout<C>::bytes, stream>>>(p, norm, ahead);
   CUDA_CHECK(cudaGetLastError());
 }
 
