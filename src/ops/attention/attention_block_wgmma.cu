@@ -339,12 +339,13 @@ __global__ void __launch_bounds__(kThreads, 2)
       // take the next freed slot, whose LayerNorm then reads L2, not DRAM. c220: the LayerNorm's
       // first use of X was the largest stall outside the key loop; c221: stage 0 -2%, stage 1 -1%.
       const auto prefetch_next = [&](int j) {
-        if (h != H - 1 || j != prefetch_tile || (threadIdx.x & 127) != 0) return;
-        const int64_t unit = int64_t(blockIdx.y) * gridDim.x + blockIdx.x + ahead, nb = unit / gridDim.x;
-        const int row = int(unit - nb * gridDim.x) * kBM + wg * 64, n = min(64, p.attn.nq - row);
+        uint3 next;  // x: its row tile, y: its item
+        if (h != H - 1 || j != prefetch_tile || (threadIdx.x & 127) != 0 || !cuda::block_ahead(ahead, next)) return;
+        const int row = int(next.x) * kBM + wg * 64, n = min(64, p.attn.nq - row);
         constexpr int kRowBytes = kC * (kF32 ? 4 : 2);
-        if (ahead > 0 && nb < items && n > 0)
-          cuda::tma::prefetch_l2(static_cast<const char*>(p.x) + (nb * p.attn.nq + row) * kRowBytes, uint32_t(n * kRowBytes));
+        if (n > 0)
+          cuda::tma::prefetch_l2(static_cast<const char*>(p.x) + (int64_t(next.y) * p.attn.nq + row) * kRowBytes,
+                                 uint32_t(n * kRowBytes));
       };
       flash_rows(kv, qs + h * kPanelBytes + rows, h, p.attn.nk, scale_log2, slack, lane, acc, m, l, prefetch_next);
       store_o(acc, l, qs + h * kPanelBytes + rows, warp, lane);

@@ -228,7 +228,6 @@ template <class T> void launch_typed(const MixFfnParams& p, CudaStream stream) {
 
 namespace {
 std::atomic<bool> wgmma_allowed{true};
-std::atomic<bool> prefetch_on{true};
 }  // namespace
 
 bool mix_ffn_uses_wgmma(const MixFfnParams& p) {
@@ -236,8 +235,6 @@ bool mix_ffn_uses_wgmma(const MixFfnParams& p) {
 }
 
 void set_mix_ffn_wgmma_allowed(bool allowed) { wgmma_allowed.store(allowed); }
-void set_mix_ffn_prefetch(bool on) { prefetch_on.store(on); }
-bool mix_ffn_prefetch_on() { return prefetch_on.load(); }
 
 void launch_mix_ffn(const MixFfnParams& p, const MixFfnNorm& norm, CudaStream stream) {
   if (mix_ffn_uses_wgmma(p)) return launch_mix_ffn_wgmma(p, norm, stream);

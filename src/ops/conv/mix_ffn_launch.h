@@ -47,6 +47,5 @@ void set_mix_ffn_wgmma_allowed(bool allowed);
 // The wgmma kernel's L2 prefetch of the next block's halo rows (on unless a test turns it off, to
 // time both in one process).
 void set_mix_ffn_prefetch(bool on);
-bool mix_ffn_prefetch_on();
 
 }  // namespace kiln::conv

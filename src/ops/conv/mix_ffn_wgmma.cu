@@ -38,6 +38,7 @@
 // C = 64: 114,176 bytes with the alignment slack, so two blocks share an SM; C = 128: 208,768.
 #include <cuda_fp16.h>
 
+#include <atomic>
 #include <cstdint>
 #include <type_traits>
 
@@ -288,15 +289,13 @@ template <int C, class T> struct NormedY {
 // L2, not DRAM (as attention_block_wgmma.cu does for its blocks).
 template <int C, class T> __device__ __forceinline__ void prefetch_next_halo(const MixFfnParams& p, int ahead) {
   const int r = int(threadIdx.x);
-  if (ahead <= 0 || r >= kTileH + 2) return;
-  const int64_t per_image = int64_t(gridDim.x) * gridDim.y;
-  const int64_t id = (int64_t(blockIdx.z) * gridDim.y + blockIdx.y) * gridDim.x + blockIdx.x + ahead, b = id / per_image;
-  const int rem = int(id - b * per_image), ty = rem / int(gridDim.x), tx = rem - ty * int(gridDim.x);
-  const int y = ty * kTileH - 1 + r;
-  if (b >= gridDim.z || y < 0 || y >= p.height) return;
-  const int x0 = max(tx * kTileW - 1, 0), x1 = min(tx * kTileW + kTileW + 1, p.width);
+  uint3 next;  // block_tile()'s grid: x and y the tile, z the image
+  if (r >= kTileH + 2 || !cuda::block_ahead(ahead, next)) return;
+  const int y = int(next.y) * kTileH - 1 + r;
+  if (y < 0 || y >= p.height) return;
+  const int x0 = max(int(next.x) * kTileW - 1, 0), x1 = min(int(next.x) * kTileW + kTileW + 1, p.width);
   constexpr int kTokenBytes = C * int(sizeof(T));
-  cuda::tma::prefetch_l2(static_cast<const char*>(p.x) + ((b * p.height + y) * p.width + x0) * kTokenBytes,
+  cuda::tma::prefetch_l2(static_cast<const char*>(p.x) + ((int64_t(next.z) * p.height + y) * p.width + x0) * kTokenBytes,
                          uint32_t((x1 - x0) * kTokenBytes));
 }
 
@@ -422,22 +421,24 @@ __global__ void __launch_bounds__(kWarps<C> * 32, C <= 64 ? 2 : 1) mix_ffn_wgmma
   const unsigned char* b2 = reinterpret_cast<const unsigned char*>(vecs(L::kOverlap ? chunks + 1 : chunks));
   if constexpr (kNorm) {  // H is free: the last conv is done
     NormedY<C, T>::store(p, norm, t, sm + L::a, b2, acc, reinterpret_cast<float*>(h(0)));
-    return;
+  } else {
+#pragma unroll
+    for (int hh = 0; hh < 2; ++hh)
+#pragma unroll
+      for (int n = 0; n < 8; ++n)
+        StagedX<C, T>::add(p, t, sm + L::a, b2, (group & 1) * 64 + warp * 16 + gq + 8 * hh,
+                           (group >> 1) * 64 + n * 8 + 2 * tq, acc[4 * n + 2 * hh], acc[4 * n + 2 * hh + 1]);
   }
-#pragma unroll
-  for (int hh = 0; hh < 2; ++hh)
-#pragma unroll
-    for (int n = 0; n < 8; ++n)
-      StagedX<C, T>::add(p, t, sm + L::a, b2, (group & 1) * 64 + warp * 16 + gq + 8 * hh,
-                         (group >> 1) * 64 + n * 8 + 2 * tq, acc[4 * n + 2 * hh], acc[4 * n + 2 * hh + 1]);
 }
+
+std::atomic<bool> prefetch_on{true};  // set_mix_ffn_prefetch
 
 template <int C, class T> void launch(const MixFfnParams& p, const MixFfnNorm& norm, CudaStream stream) {
   auto kernel = norm.scale ? mix_ffn_wgmma<C, T, true> : mix_ffn_wgmma<C, T, false>;
   CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(Layout<C>::bytes)));
   const dim3 grid(unsigned((p.width + kTileW - 1) / kTileW), unsigned((p.height + kTileH - 1) / kTileH),
                   unsigned(p.batch));
-  const int ahead = mix_ffn_prefetch_on() ? int(cuda::resident_blocks(kernel, Layout<C>::kThreads, Layout<C>::bytes)) : 0;
+  const int ahead = prefetch_on.load() ? int(cuda::resident_blocks(kernel, Layout<C>::kThreads, Layout<C>::bytes)) : 0;
   kernel<<<grid, Layout<C>::kThreads, Layout<C>::bytes, stream>>>(p, norm, ahead);
   CUDA_CHECK(cudaGetLastError());
 }
@@ -449,6 +450,8 @@ template <class T> void launch_typed(const MixFfnParams& p, const MixFfnNorm& no
 }
 
 }  // namespace
+
+void set_mix_ffn_prefetch(bool on) { prefetch_on.store(on); }
 
 void launch_mix_ffn_wgmma(const MixFfnParams& p, const MixFfnNorm& norm, CudaStream stream) {
   KILN_ASSERT(p.hidden % kChunk == 0 && p.batch <= 65535 && (p.height + kTileH - 1) / kTileH <= 65535);
