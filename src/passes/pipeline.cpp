@@ -13,6 +13,7 @@
 #include "passes/fuse_conv_epilogue.h"
 #include "passes/fuse_data_movement.h"
 #include "passes/fuse_dwconv_activation.h"
+#include "passes/fuse_dwconv_matmul.h"
 #include "passes/fuse_elementwise.h"
 #include "passes/fuse_attention.h"
 #include "passes/fuse_attention_block.h"
@@ -91,6 +92,7 @@ constexpr RewritePass kRewrites[] = {
     {"fuse_conv_epilogue", fuse_conv_epilogue},  // last: the passes above read plain Convs
     {"fuse_mix_ffn", fuse_mix_ffn},  // float16 only: fp16 engines run it after convert_to_fp16
     {"fuse_mix_ffn_norm", fuse_mix_ffn_norm},  // float16 only, like fuse_mix_ffn; reads its nodes
+    {"fuse_dwconv_matmul", fuse_dwconv_matmul},  // float16 only, like fuse_mix_ffn; after it: the MLPs it leaves
     {"fuse_attention_block", fuse_attention_block},  // float16 only, like fuse_mix_ffn; reads packed K and V
     // float16 only, like fuse_mix_ffn; after fuse_attention_block, which leaves the LayerNormPatchRows' rows alone
     {"fuse_sequence_reduction", fuse_sequence_reduction},
@@ -103,7 +105,7 @@ constexpr RewritePass kRewrites[] = {
 }  // namespace
 
 const std::vector<std::string>& after_fp16_pass_names() {
-  static const std::vector<std::string> names = {"fuse_mix_ffn", "fuse_mix_ffn_norm", "fuse_attention_block", "fuse_sequence_reduction",
+  static const std::vector<std::string> names = {"fuse_mix_ffn", "fuse_mix_ffn_norm", "fuse_dwconv_matmul", "fuse_attention_block", "fuse_sequence_reduction",
                                                  "fuse_resize_sum_conv", "fuse_token_conv",
                                                  "fuse_patch_embed_layer_norm", "fuse_elementwise"};
   return names;

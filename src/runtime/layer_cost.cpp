@@ -111,6 +111,12 @@ double flops_of(const Graph& g, const Node& n) {
     const double act = n.attrs.get_string("activation", "none") != "none";
     return t * (5 * c + (2 * c + 1) * hd + (18 + 1 + act) * hd + (2 * hd + 2) * c);
   }
+  if (n.domain == kKilnDomain && op == "DwConvMatMul") {  // 3x3 dwconv + bias + act, then fc2, bias, residual
+    const Dims w = in_dims(3);                                // W2 [Hd, C]
+    const double k = double(w.at(0)), co = double(w.at(1)), t = out_elems() / co;
+    const double act = n.attrs.get_string("activation", "none") != "none";
+    return t * ((18 + 1 + act) * k + 2 * k * co + 2 * co);
+  }
   if (n.domain == kKilnDomain && op == "AttentionBlock") {  // X [B, N, C], KV [B, Nk, 2H, D]: LN, Q, attention, out
     const Dims kv = in_dims(5);
     const double c = double(in_dims(0).at(2)), t = out_elems() / c, nk = double(kv.at(1));

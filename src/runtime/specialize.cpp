@@ -67,7 +67,7 @@ Graph with_input_dims(const Graph& g, const std::map<std::string, Dims>& input_d
 
 const std::set<std::string>& hopper_only_pass_names() {
   static const std::set<std::string> names = {"fuse_attention_block", "fuse_sequence_reduction", "fuse_token_conv",
-                                              "fuse_mix_ffn_norm"};
+                                              "fuse_mix_ffn_norm", "fuse_dwconv_matmul"};
   return names;
 }
 

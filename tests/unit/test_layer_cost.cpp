@@ -123,6 +123,16 @@ TEST(LayerCost, MixFfnCountsItsFourStages) {
               (24 + 24) * 4.0 + (4 + 4 + 32 + 8 + 72 + 8 + 32) * 2.0 + 4 * 4.0);
 }
 
+TEST(LayerCost, DwConvMatMulCountsTheConvAndTheGemm) {
+  G m;  // 6 tokens of Hd 8 fp16 → C 4 fp32: conv (18 + 1 + 1)·Hd, fc2 2·Hd·C, bias and residual 2·C
+  m.v("h", F16, {1, 6, 8}).v("wd", F16, {8, 1, 3, 3}).v("bd", F16, {8}).v("w", F16, {8, 4}).v("b", F32, {4});
+  m.v("x", F32, {1, 6, 4}).v("y", F32, {1, 6, 4});
+  Node& n = m.node("DwConvMatMul", {"h", "wd", "bd", "w", "b", "x"}, {"y"});
+  n.domain = "kiln";
+  n.attrs.set("activation", std::string("gelu"));
+  expect_cost(m.cost(), 6.0 * (20 * 8 + 64 + 8), (48 + 72 + 8 + 32) * 2.0 + (4 + 24 + 24) * 4.0);
+}
+
 TEST(LayerCost, AttentionBlockCountsItsFourStages) {
   G m;  // 2 x 5 tokens of C 4 fp32, 3 keys of one head: LN 5·C, Q (2C + 1)·C, attention Nk·(4D + 5), out (2C + 2)·C
   m.v("x", F32, {2, 5, 4}).v("s", F16, {4}).v("bn", F16, {4}).v("wq", F16, {4, 4}).v("bq", F16, {4});

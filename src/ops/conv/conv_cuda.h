@@ -24,6 +24,8 @@ void im2col_tokens_cuda(CudaKernelContext& ctx);
 void patch_embed_tokens_cuda(CudaKernelContext& ctx);
 // MixFFN (kiln domain; mix_ffn.h): the tensor-core kernel of mix_ffn.cu.
 void mix_ffn_cuda(CudaKernelContext& ctx);
+// DwConvMatMul (kiln domain; dwconv_matmul.h): the wgmma kernel of dwconv_matmul_wgmma.cu.
+void dwconv_matmul_cuda(CudaKernelContext& ctx);
 // TokenConv (kiln domain; token_conv.h): the Hopper implicit GEMM of token_conv_wgmma.cu, the
 // only kernel: float16 X and W, C and Co multiples of 64.
 void token_conv_cuda(CudaKernelContext& ctx);

@@ -15,6 +15,7 @@ void register_im2col_tokens(OpRegistry& r);   // Im2ColTokens (kiln domain)
 void register_token_conv(OpRegistry& r);      // TokenConv (kiln domain)
 void register_patch_embed_tokens(OpRegistry& r);  // PatchEmbedTokens (kiln domain)
 void register_mix_ffn(OpRegistry& r);             // MixFFN (kiln domain)
+void register_dwconv_matmul(OpRegistry& r);       // DwConvMatMul (kiln domain)
 
 // Conv's shape rule (conv.cpp), shared with the quantized convolutions: checks X/W/B shapes as
 // far as known and returns Y's; `axes` receives the geometry when every needed dim is known.

@@ -144,17 +144,18 @@ __device__ __forceinline__ float activate(EpilogueActivation act, float v) {
 }
 
 // Step 2: the depthwise conv of one chunk on the tensor cores (dwconv_mma.cuh), H (padded rows,
-// kHLd) to G through store(token, channel c (even), the half2 of channels c and c + 1). Warp w
-// takes channels [16 (w % 4), +16) of kRows output rows from (w / 4) kRows.
-template <int C, class Store>
-__device__ __forceinline__ void dwconv_chunk(const MixFfnParams& p, const __half* vecs, const __half* h, Store store) {
-  constexpr int kGroups = kChunk / 16, kRows = kTileH * kGroups / kWarps<C>;
-  static_assert(kTileW == 16 && kRows * kWarps<C> == kTileH * kGroups);
+// kHLd) to G through store(token, channel c (even), the half2 of channels c and c + 1), for a
+// block of kBlockWarps warps (also dwconv_matmul_wgmma.cu's). Warp w takes channels
+// [16 (w % 4), +16) of kRows output rows from (w / 4) kRows.
+template <int kBlockWarps, class Store>
+__device__ __forceinline__ void dwconv_chunk_warps(EpilogueActivation act, const __half* vecs, const __half* h,
+                                                   Store store) {
+  constexpr int kGroups = kChunk / 16, kRows = kTileH * kGroups / kBlockWarps;
+  static_assert(kTileW == 16 && kRows * kBlockWarps == kTileH * kGroups);
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
   const int c0 = warp % kGroups * 16, oy0 = warp / kGroups * kRows;
   dw::DiagTaps w;
   w.load(vecs, vecs + kBd, c0);
-  const auto act = EpilogueActivation(p.activation);
   const __half* lane_row = h + (lane % 16) * kHLd + c0 + 8 * (lane / 16);
   // The warp's rows together, sharing their input rows' loads: in pairs 0.388 -> 0.374 ms at
   // B2 stage 0 b8 (c175 -> c182), all four 0.368 (c183); stage 1 (two rows) 0.278 -> 0.263.
@@ -170,6 +171,11 @@ __device__ __forceinline__ void dwconv_chunk(const MixFfnParams& p, const __half
         store(oy * kTileW + g + 8 * hh, c0 + 8 * n + 2 * t,
               pack_half2(activate(act, acc[r][n][2 * hh]), activate(act, acc[r][n][2 * hh + 1])));
   }
+}
+
+template <int C, class Store>
+__device__ __forceinline__ void dwconv_chunk(const MixFfnParams& p, const __half* vecs, const __half* h, Store store) {
+  dwconv_chunk_warps<kWarps<C>>(EpilogueActivation(p.activation), vecs, h, store);
 }
 
 // Step 3: Y = fc2 sums + B2 + X for output token m of the tile (skipped outside the image),

@@ -1,5 +1,6 @@
 #include "ops/conv/conv_ops.h"
 #include "ops/conv/depthwise_nhwc.h"
+#include "ops/conv/dwconv_matmul.h"
 #include "ops/conv/fused_conv.h"
 #include "ops/conv/im2col_tokens.h"
 #include "ops/conv/mix_ffn.h"
@@ -22,6 +23,7 @@ void register_conv_ops(OpRegistry& r) {
   conv::register_token_conv(r);
   conv::register_patch_embed_tokens(r);
   conv::register_mix_ffn(r);
+  conv::register_dwconv_matmul(r);
 #ifdef KILN_WITH_CUDA
   r.set_cuda("Conv", conv::conv_cuda);
   r.set_cuda("MaxPool", conv::max_pool_cuda);
@@ -31,6 +33,7 @@ void register_conv_ops(OpRegistry& r) {
   r.set_cuda(conv::kIm2ColTokensOp, conv::im2col_tokens_cuda, kKilnDomain);
   r.set_cuda(conv::kPatchEmbedTokensOp, conv::patch_embed_tokens_cuda, kKilnDomain);
   r.set_cuda(conv::kMixFfnOp, conv::mix_ffn_cuda, kKilnDomain);
+  r.set_cuda(conv::kDwConvMatMulOp, conv::dwconv_matmul_cuda, kKilnDomain);
   r.set_cuda(conv::kTokenConvOp, conv::token_conv_cuda, kKilnDomain);
 #endif
 }
