@@ -12,7 +12,10 @@
 // instructions, a third integer (divisions and 64-bit token math per copy), and the epilogue's
 // adds waited on X one load at a time (a fifth of the stall samples, c232); one block of 16
 // warps an SM (128 registers, 80 of them fc2's sums) issued 45% of its slots. (Session 23's
-// register-A version, 8 warps of 160 sums, lost at 145 us: docs/BENCHMARKS.md.)
+// register-A version, 8 warps of 160 sums, lost at 145 us: docs/BENCHMARKS.md.) Not kept: X's
+// rows sent to L2 1, 2, 4 or 8 chunks before the last (133.2 us without, 135.7-138.9 with, in one
+// process, c237; 135.4 without in c238, c233's 135.4 with 2); the epilogue's loads all issued before its stores (139.7, c236: spills, and the
+// epilogue is a burst of X and Y traffic every resident block makes at once, not a latency).
 //
 // Per chunk k (16 warps, 4 warpgroups, one block an SM), one barrier a chunk:
 //   fetch W2(k), H(k + 1) (the 10 x 18 halo rows, zeros outside the image), taps(k + 1) (cp.async)
@@ -163,17 +166,6 @@ template <class T> struct Out {
   }
 };
 
-// The tile's X rows into L2 (a row of 16 tokens a thread), during the last chunks, so that the
-// epilogue's residual reads do not wait on DRAM.
-template <class T> __device__ __forceinline__ void prefetch_x(const DwConvMatMulParams& p, const Tile& t) {
-  const int r = int(threadIdx.x), y = t.y0 + r;
-  if (r >= kTileH || y >= p.height) return;
-  const int x1 = min(t.x0 + kTileW, p.width);
-  constexpr int kTokenBytes = kC * int(sizeof(T));
-  cuda::tma::prefetch_l2(static_cast<const char*>(p.x) + ((int64_t(t.b) * p.height + y) * p.width + t.x0) * kTokenBytes,
-                         uint32_t((x1 - t.x0) * kTokenBytes));
-}
-
 template <class T> __global__ void __launch_bounds__(kThreads, 1) dwconv_matmul_wgmma(DwConvMatMulParams p) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
   const uint32_t raw = static_cast<uint32_t>(__cvta_generic_to_shared(smem_raw));
@@ -201,7 +193,6 @@ template <class T> __global__ void __launch_bounds__(kThreads, 1) dwconv_matmul_
     Copies::w2(p, k, sm + Layout::w2 + (k & 1) * Layout::w2_buf);
     if (k + 1 < chunks) Copies::h(p, tok, k + 1, h(k + 1), vecs(k + 1));
     cp_async_commit();
-    if (k == chunks - 2 || chunks == 1) prefetch_x<T>(p, t);
     unsigned char* g = sm + Layout::g + (k & 1) * Layout::g_buf;
     dwconv_chunk_warps<kGroups * 4>(act, vecs(k), h(k), [&](int tk, int c, uint32_t v) {
       *reinterpret_cast<uint32_t*>(g + wg::swizzled(tk, c)) = v;
