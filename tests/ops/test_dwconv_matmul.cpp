@@ -58,7 +58,8 @@ TEST(DwConvMatMulOp, RefusesBadInputsInOneLine) {
     expect_refused(call, ErrorCode::kInvalidModel, says, "DwConvMatMul 'test_DwConvMatMul': ");
   };
   invalid("no residual", "takes 6 inputs (H, Wd, Bd, W2, B2, X), got 5", [](OpCall& c) { c.inputs.pop_back(); });
-  invalid("H float32", "H is float32, not float16", [](OpCall& c) { c.inputs[0] = random_tensor(DType::kF32, {2, kH * kW, kHd}, 9); });
+  invalid("H float32", "H is float32, not float16",
+          [](OpCall& c) { c.inputs[0] = random_tensor(DType::kF32, {2, kH * kW, kHd}, 9); });
   invalid("B2 float16 on a float32 stream", "B2 is float16, not float32 (X's type)",
           [](OpCall& c) { c.inputs[4] = random_tensor(DType::kF16, {kC}, 9); });
   invalid("a 5x5 conv", "Wd must be 64x1x3x3, got 64x1x5x5",

@@ -12,7 +12,6 @@
 #include "mix_ffn_block.h"
 #include "onnx/importer.h"
 #include "ops/conv/dwconv_matmul.h"
-#include "passes/convert_precision.h"
 #include "passes/fuse_dwconv_matmul.h"
 #include "passes/pipeline.h"
 #include "runtime/specialize.h"
@@ -28,31 +27,18 @@ using test::Block;
 // 128 tiles of 8 x 16 tokens: the smallest grid the pass takes, 320 channels.
 constexpr Block kStage2 = {.B = 2, .H = 8, .W = 1024, .C = 320, .Hd = 64};
 
-// The graph as an fp16 engine makes it: the pipeline less the after-conversion passes, the
-// conversion, then those passes, the one under test where `fuse`.
-Graph fp16_graph(const std::string& bytes, bool fuse, int* fired = nullptr) {
-  Graph g = import_onnx_bytes(bytes, ".", "m.onnx");
-  const auto& late = after_fp16_pass_names();
-  PassReport r = run_passes(g, std::set<std::string>(late.begin(), late.end()));
-  convert_to_fp16(g);
-  for (const std::string& name : late)
-    if (fuse || name != kPass) run_pass(g, name, r, false);
-  if (fired) *fired = r.fused[kPass];
-  return g;
-}
-
 // How often the pass fired; the fused and unfused graphs give the same bits.
 int fired(const Block& e) {
   const std::string bytes = test::build_mix_ffn_block(e);
   int n = 0;
-  const Graph fused = fp16_graph(bytes, true, &n), plain = fp16_graph(bytes, false);
+  const Graph fused = test::fp16_engine_graph(bytes, kPass, true, &n), plain = test::fp16_engine_graph(bytes, kPass, false);
   test::expect_same_bits(plain, fused, 40);
   return n;
 }
 
 TEST(FuseDwConvMatMul, FusesTheConvAndFc2AndKeepsTheirBits) {
   const std::string bytes = test::build_mix_ffn_block(kStage2);
-  const Graph plain = fp16_graph(bytes, false);
+  const Graph plain = test::fp16_engine_graph(bytes, kPass, false);
   ASSERT_EQ(test::count_op(plain, "kiln.DepthwiseConvNHWC"), 1);
   const Node* dw = nullptr;
   for (const Node& n : plain.nodes)

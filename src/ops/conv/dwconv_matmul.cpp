@@ -72,8 +72,8 @@ ValueType dwconv_matmul_type(const OpContextBase& ctx, const std::vector<ValueTy
                   (in[size_t(i)].shape ? shape_to_string(*in[size_t(i)].shape) : std::string("rank unknown")));
   if (in[kDmH].shape) {
     const Shape& hs = *in[kDmH].shape;
-    const bool same = hs.size() == 3 && (!hs[2].known() || hs[2].value == Hd) && (!hs[0].known() || !xs[0].known() || hs[0].value == xs[0].value) &&
-                      (!hs[1].known() || !xs[1].known() || hs[1].value == xs[1].value);
+    const auto agrees = [](const Dim& a, const Dim& b) { return !a.known() || !b.known() || a.value == b.value; };
+    const bool same = hs.size() == 3 && agrees(hs[0], xs[0]) && agrees(hs[1], xs[1]) && agrees(hs[2], Dim(Hd));
     if (!same)
       ctx.invalid("H must be [batch, tokens, hidden] = " + shape_to_string(Shape{xs[0], xs[1], Dim(Hd)}) + ", got " +
                   shape_to_string(hs));

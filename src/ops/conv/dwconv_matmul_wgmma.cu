@@ -5,17 +5,16 @@
 // (128 x 320) staying in registers across the chunks.
 //
 // Why: unfused, stage 2 wrote D (4C fp16 a token) and read it back — at B2 b8, per block,
-// DepthwiseConvNHWC 72 us and the fc2 GEMM with its residual 75.6 us (c228), against a floor of
-// about 56 us for both together (168.6 MB at 3 TB/s; fc2's 26.9 GFLOP, ~35 us). Fused: 135 us
-// (op bench c233, 134 in the engine, c234); the B2 b8 engine 9.13 ms against 9.23 without the
-// pass (c234). The first version took 169 us (c231): per 64-channel chunk a warp issued 836
-// instructions, a third integer (divisions and 64-bit token math per copy), and the epilogue's
-// adds waited on X one load at a time (a fifth of the stall samples, c232); one block of 16
-// warps an SM (128 registers, 80 of them fc2's sums) issued 45% of its slots. (Session 23's
-// register-A version, 8 warps of 160 sums, lost at 145 us: docs/BENCHMARKS.md.) Not kept: X's
-// rows sent to L2 1, 2, 4 or 8 chunks before the last (133.2 us without, 135.7-138.9 with, in one
-// process, c237; 135.4 without in c238, c233's 135.4 with 2); the epilogue's loads all issued before its stores (139.7, c236: spills, and the
-// epilogue is a burst of X and Y traffic every resident block makes at once, not a latency).
+// fc2 with its residual 74.6 us and DepthwiseConvNHWC 71.9 (c239), against a floor of about
+// 56 us for both together (168.6 MB at 3 TB/s; fc2's 27 GFLOP, ~37 us). Fused: 133-135 us (op
+// bench c237, c238; 134 in the engine); the B2 b8 engine 9.139-9.148 ms against 9.168-9.193
+// without the pass (c239). The first version took 169 us (c231): a warp issued 836
+// instructions a chunk, a third integer (divisions and 64-bit token math per copy: now each
+// thread's copies are fixed per tile, Copies). Not kept: X's rows sent to L2 1-8 chunks before
+// the last (135.7-138.9 us against 133.2 without, c237); the epilogue's loads all issued before
+// its stores (139.7, c236: spills; the epilogue is a burst of X and Y traffic every resident
+// block makes at once, not a latency). Session 23's register-A version (8 warps of 160 sums)
+// lost at 145 us: docs/BENCHMARKS.md.
 //
 // Per chunk k (16 warps, 4 warpgroups, one block an SM), one barrier a chunk:
 //   fetch W2(k), H(k + 1) (the 10 x 18 halo rows, zeros outside the image), taps(k + 1) (cp.async)
