@@ -3,6 +3,7 @@
 #include <set>
 
 #include "ops/conv/dwconv_matmul.h"
+#include "ops/conv/dwconv_matmul_tile.h"
 #include "passes/pattern.h"
 
 namespace kiln {
@@ -25,7 +26,7 @@ std::optional<Match> match(const Graph& g, const GraphIndex& idx, const Node& fc
   const int64_t B = (*h)[0], N = (*h)[1], Hd = (*h)[2], C = (*w2)[1];
   const int64_t height = dw->attrs.get_int("height"), width = dw->attrs.get_int("width");
   if (height * width != N || (*w2)[0] != Hd || !conv::dwconv_matmul_fits(C, Hd)) return std::nullopt;
-  if (B * ((height + 7) / 8) * ((width + 15) / 16) < kDwConvMatMulMinTiles) return std::nullopt;
+  if (conv::dwconv_matmul_tiles(B, height, width) < kDwConvMatMulMinTiles) return std::nullopt;
   const DType f16 = DType::kF16, xt = g.value(fc2.inputs[2]).type.dtype;
   if (xt != DType::kF32 && xt != DType::kF16) return std::nullopt;
   const bool typed = has_static_type(g, dw->inputs[0], {B, N, Hd}, f16) &&

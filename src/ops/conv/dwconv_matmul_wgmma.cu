@@ -38,6 +38,7 @@
 #include "ops/attention/mma_f16.cuh"
 #include "ops/attention/wgmma.cuh"
 #include "ops/conv/dwconv_matmul_launch.h"
+#include "ops/conv/dwconv_matmul_tile.h"
 #include "ops/conv/mix_ffn_tile.cuh"
 #include "runtime/cuda/gpu_arch.h"
 #include "runtime/cuda/tensor_map.cuh"
@@ -65,14 +66,7 @@ struct Layout {
   static_assert(w2_buf % wg::kAtomBytes == 0 && g % wg::kAtomBytes == 0 && h % 16 == 0 && vec_buf % 16 == 0);
 };
 static_assert(sm90_smem_fits(Layout::bytes, 1));
-
-// Halo row r's token index into H (-1 outside the image or past the halo).
-__device__ __forceinline__ int halo_token(const DwConvMatMulParams& p, const Tile& t, int r) {
-  if (r >= kHalo) return -1;
-  const int y = t.y0 - 1 + r / kHaloW, x = t.x0 - 1 + r % kHaloW;
-  if (y < 0 || y >= p.height || x < 0 || x >= p.width) return -1;
-  return (t.b * p.height + y) * p.width + x;
-}
+static_assert(kTileH == kDwConvMatMulTileH && kTileW == kDwConvMatMulTileW, "the tile fuse_dwconv_matmul counts");
 
 // A thread's share of the per-chunk copies, the same every chunk: W2's row tid / 8, 16-byte
 // piece tid % 8 of each of its 5 column tiles; the halo rows tid / 8 + 64 j (j < 3), piece
@@ -178,7 +172,7 @@ template <class T> __global__ void __launch_bounds__(kThreads, 1) dwconv_matmul_
   const int chunks = p.hidden / kChunk;
   const auto act = EpilogueActivation(p.activation);
 
-  for (int r = threadIdx.x; r < kHaloRows; r += kThreads) tok[r] = halo_token(p, t, r);
+  halo_tokens<kThreads>(p, t, tok);
   __syncthreads();
   Copies::h(p, tok, 0, h(0), vecs(0));
   cp_async_commit();

@@ -171,7 +171,7 @@ __global__ void __launch_bounds__(kWarps<C> * 32, C <= 64 ? 2 : 1) mix_ffn(MixFf
   fetch_weights<C>(p, 0, w1_buf(0), w2_buf(0), vec_buf(0));
   cp_async_commit();
   int* tok = reinterpret_cast<int*>(smem + L::tok);
-  halo_tokens<C>(p, t, tok);
+  halo_tokens<kWarps<C> * 32>(p, t, tok);
   __syncthreads();
   __half* a = smem + L::a;
   layer_norm_halo<C, T, 3>(p, tok, [&](int row, int c0, uint2 v) { *reinterpret_cast<uint2*>(a + row * L::a_ld + c0) = v; });

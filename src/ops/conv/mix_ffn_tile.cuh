@@ -71,8 +71,9 @@ __device__ __forceinline__ Tile block_tile() {
   return {int(blockIdx.z), int(blockIdx.y) * kTileH, int(blockIdx.x) * kTileW};
 }
 
-// Halo row r (of kHaloRows) as a token index into X, or -1 outside the image (or past kHalo).
-__device__ __forceinline__ int64_t halo_token(const MixFfnParams& p, const Tile& t, int r) {
+// Halo row r (of kHaloRows) as a token index, or -1 outside the image (or past kHalo). P: any
+// launch parameters with the image's height and width (MixFfnParams, DwConvMatMulParams).
+template <class P> __device__ __forceinline__ int64_t halo_token(const P& p, const Tile& t, int r) {
   if (r >= kHalo) return -1;
   const int y = t.y0 - 1 + r / kHaloW, x = t.x0 - 1 + r % kHaloW;
   if (y < 0 || y >= p.height || x < 0 || x >= p.width) return -1;
@@ -89,10 +90,10 @@ __device__ __forceinline__ void fetch_vecs(const MixFfnParams& p, int k, __half*
     attention::cp_async16(vecs + i * 8, static_cast<const __half*>(p.b1) + k * kChunk + i * 8 - kB1, 16);
 }
 
-// Each halo row's token index into X (-1 outside the image), made once per tile for the
-// LayerNorm and fc1's epilogue.
-template <int C> __device__ __forceinline__ void halo_tokens(const MixFfnParams& p, const Tile& t, int* tok) {
-  for (int r = threadIdx.x; r < kHaloRows; r += kWarps<C> * 32) tok[r] = int(halo_token(p, t, r));
+// Each halo row's token index (-1 outside the image), made once per tile by a block of
+// kBlockThreads: MixFFN's LayerNorm and fc1 epilogue, DwConvMatMul's copies of H.
+template <int kBlockThreads, class P> __device__ __forceinline__ void halo_tokens(const P& p, const Tile& t, int* tok) {
+  for (int r = threadIdx.x; r < kHaloRows; r += kBlockThreads) tok[r] = int(halo_token(p, t, r));
 }
 
 // Step 1: LayerNorm of the halo tokens, fp16, handed to store(row, c0, four halves as uint2). A

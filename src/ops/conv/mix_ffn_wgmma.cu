@@ -328,7 +328,7 @@ __global__ void __launch_bounds__(kWarps<C> * 32, C <= 64 ? 2 : 1) mix_ffn_wgmma
     fetch_vecs(p, k, vecs(k));
   }
   cp_async_commit();
-  halo_tokens<C>(p, t, tok);
+  halo_tokens<kWarps<C> * 32>(p, t, tok);
   __syncthreads();
   layer_norm_halo<C, T, 1>(p, tok, [&](int row, int c0, uint2 v) {
     *reinterpret_cast<uint2*>(sm + L::a + (c0 / 64) * L::a_tile + wg::swizzled(row, c0 % 64)) = v;
