@@ -173,7 +173,7 @@ bool takes_wgmma(const ConvCase& k) {
   for (const Tensor& t : g.inputs) dims.push_back(t.dims());
   const spatial::ResizeSumPlan plan = spatial::plan_resize_sum_conv(OpContextBase{node}, dims);
   const auto l = spatial::resize_sum_conv_layout(plan, k.classes, k.proj, k.proj >= 0 ? 64 : 0);
-  return l && spatial::rsc_wgmma_layout(*l, k.classes) && spatial::resize_sum_conv_wgmma_allowed();
+  return l && spatial::resize_sum_conv_wgmma_layout(plan, *l, k.classes) && spatial::resize_sum_conv_wgmma_allowed();
 }
 
 // The wgmma kernel's cases (it takes each on Hopper, checked): SegFormer-B0's head and B2's,
@@ -187,6 +187,7 @@ TEST(GpuResizeSumConv, WgmmaShapes) {
       {2, 256, 16, 16, {{2, 2}, {4, 4}, {8, 8}, {16, 16}}, 19},                                // B0's head at 64²/4
       {1, 768, 6, 136, {{1, 17}, {2, 34}, {3, 68}, {6, 136}}, 32, DType::kF32, true, 3},       // B2's, projected
       {2, 192, 9, 200, {{2, 25}, {3, 50}, {5, 100}, {9, 200}}, 1, DType::kF16, false},        // rows 4.5x, 3x, 1.8x
+      {2, 128, 36, 44, {{9, 11}, {14, 18}, {18, 22}, {36, 44}}, 19, DType::kF32, true},      // the wider pattern, ragged tiles
       {1, 768, 20, 70, {{3, 9, true, "align_corners"}, {5, 18, true, "align_corners"}, {10, 35}, {20, 70}}, 24,
        DType::kF16, true, 3},
   };

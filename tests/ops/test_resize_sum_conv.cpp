@@ -268,46 +268,65 @@ TEST(ResizeSumConvOp, KernelLayout) {
   EXPECT_TRUE(spatial::resize_sum_conv_layout(plan_of(64, 4, 256, {{2, 128, true}, {4, 256, true}, {4, 256, true}, {4, 256, true}}), 160));
 }
 
-// The wgmma kernel's layout: B2's head as the model has it (projected, 19 classes) with its
-// compiled k16 steps (1, 2 and 3: spans of 10, 18 and 34 columns), its carve-up (every buffer on
-// a 1024-byte boundary: two 36 KB stages, 12 steps' weights, the source tokens) and 105 KB a
-// block (two an SM); then what it leaves to the mma.sync kernel.
+// The wgmma kernel's layout: B2's head as the model has it (projected, 19 classes): windows of
+// 3 x 3, 4 x 4 and 6 x 6 source pixels an 8 x 8 tile (the 8x, 4x and 2x inputs), so pattern 0's
+// k16 steps (1, 1 and 3); its carve-up (every buffer on a 1024-byte boundary: two 22 KB
+// stages, 5 steps' weights in two [64][64] tiles, the source tokens) and 69 KB a block (three
+// an SM); then the slots in step order, the wider pattern, and what it leaves to the mma.sync
+// kernel.
 TEST(ResizeSumConvOp, WgmmaKernelLayout) {
   const auto b2 = plan_of(768, 256, 256, {{32, 32, true}, {64, 64, true}, {128, 128, true}, {256, 256, true}});
   const auto lp = spatial::resize_sum_conv_layout(b2, 19, 3, 64);
   ASSERT_TRUE(lp);
-  const auto w = spatial::rsc_wgmma_layout(*lp, 19);
+  const auto w = spatial::resize_sum_conv_wgmma_layout(b2, *lp, 19);
   ASSERT_TRUE(w);
-  EXPECT_EQ((std::vector<int>{w->steps[0], w->steps[1], w->steps[2]}), (std::vector<int>{1, 2, 3}));
-  EXPECT_EQ((std::vector<int>{w->off[0], w->off[1], w->off[2]}), (std::vector<int>{0, 2 * 16 * 128, 2 * 48 * 128}));
-  EXPECT_EQ(w->wp_off, 2 * 96 * 128);
+  EXPECT_EQ(w->pattern, 0);
+  EXPECT_EQ((std::vector<int>{w->input[0], w->input[1], w->input[2]}), (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ((std::vector<int>{w->rows[0], w->rows[1], w->rows[2]}), (std::vector<int>{3, 4, 6}));
+  EXPECT_EQ((std::vector<int>{w->cols[0], w->cols[1], w->cols[2]}), (std::vector<int>{3, 4, 6}));
+  EXPECT_EQ((std::vector<int>{w->off[0], w->off[1], w->off[2]}), (std::vector<int>{0, 16 * 128, 32 * 128}));
+  EXPECT_EQ(w->wp_off, 80 * 128);
   EXPECT_EQ(w->w_off, w->wp_off + 64 * 128);
   EXPECT_EQ(w->stage_bytes, w->w_off + 32 * 128);
-  EXPECT_EQ(w->stage_bytes, 36 * 1024);
+  EXPECT_EQ(w->stage_bytes, 22 * 1024);
   EXPECT_EQ(w->wt_off, 2 * w->stage_bytes);
-  EXPECT_EQ(w->wt_bytes, 3 * 64 * 128);  // 12 steps, 4 a [64][64] tile
+  EXPECT_EQ(w->wt_bytes, 2 * 64 * 128);  // 5 steps, 4 a [64][64] tile
   EXPECT_EQ(w->x0_off, w->wt_off + w->wt_bytes);
   EXPECT_EQ(w->smem_bytes, w->x0_off + 64 * 128 + spatial::kRscAlignSlack);
-  EXPECT_EQ(w->smem_bytes, 105 * 1024);
+  EXPECT_EQ(w->smem_bytes, 69 * 1024);
   for (int64_t off : {int64_t(w->off[1]), int64_t(w->off[2]), w->wp_off, w->w_off, w->stage_bytes, w->wt_bytes})
     EXPECT_EQ(off % 1024, 0);
 
   // Not projected: the identity's chunk where Wp's would be, no source-token buffer; 32 classes.
   const auto l = spatial::resize_sum_conv_layout(b2, 19);
-  const auto wi = spatial::rsc_wgmma_layout(*l, 32);
+  const auto wi = spatial::resize_sum_conv_wgmma_layout(b2, *l, 32);
   ASSERT_TRUE(wi);
-  EXPECT_EQ(wi->ident_off, 2 * 96 * 128);
+  EXPECT_EQ(wi->ident_off, 80 * 128);
   EXPECT_EQ(wi->w_off, wi->ident_off + 64 * 128);
   EXPECT_EQ(wi->smem_bytes, wi->x0_off + spatial::kRscAlignSlack);
+  EXPECT_FALSE(spatial::resize_sum_conv_wgmma_layout(b2, *l, 33));  // past one m64n32 accumulator
 
-  EXPECT_FALSE(spatial::rsc_wgmma_layout(*l, 33));  // past one m64n32 accumulator
-  // Inputs in another order: the 2x input's 34 columns where 1 step (16) is compiled.
+  // Inputs in another order: the slots still take them fewest steps first.
   const auto swapped = plan_of(768, 256, 256, {{128, 128, true}, {64, 64, true}, {32, 32, true}, {256, 256, true}});
-  EXPECT_FALSE(spatial::rsc_wgmma_layout(*spatial::resize_sum_conv_layout(swapped, 19), 19));
+  const auto ws = spatial::resize_sum_conv_wgmma_layout(swapped, *spatial::resize_sum_conv_layout(swapped, 19), 19);
+  ASSERT_TRUE(ws);
+  EXPECT_EQ(ws->pattern, 0);
+  EXPECT_EQ((std::vector<int>{ws->input[0], ws->input[1], ws->input[2]}), (std::vector<int>{1, 2, 0}));
+  EXPECT_EQ((std::vector<int>{ws->rows[0], ws->rows[1], ws->rows[2]}), (std::vector<int>{4, 3, 6}));
+  // Windows of 4 x 4, 5 x 5 and 6 x 6 pixels (4x, 2.5x and 2x): 1, 2 and 3 steps take the wider
+  // pattern (2, 2, 4 steps); 6 x 6, 6 x 6 and 8 x 8 (3, 3 and 4 steps) fit neither.
+  const auto wide = plan_of(64, 40, 40, {{10, 10, true}, {16, 16, true}, {20, 20, true}, {40, 40, true}});
+  const auto ww = spatial::resize_sum_conv_wgmma_layout(wide, *spatial::resize_sum_conv_layout(wide, 1), 1);
+  ASSERT_TRUE(ww);
+  EXPECT_EQ(ww->pattern, 1);
+  EXPECT_EQ((std::vector<int>{ww->rows[0], ww->rows[1], ww->rows[2]}), (std::vector<int>{4, 5, 6}));
+  const auto big = plan_of(64, 40, 40, {{20, 20, true}, {24, 24, true}, {30, 30, true}, {40, 40, true}});
+  EXPECT_FALSE(spatial::resize_sum_conv_wgmma_layout(big, *spatial::resize_sum_conv_layout(big, 19), 19));
   // Two banded inputs; the identity alone.
   const auto two = plan_of(256, 8, 64, {{2, 16, true}, {4, 32, true}, {8, 64, true}});
-  EXPECT_FALSE(spatial::rsc_wgmma_layout(*spatial::resize_sum_conv_layout(two, 19), 19));
-  EXPECT_FALSE(spatial::rsc_wgmma_layout(*spatial::resize_sum_conv_layout(plan_of(256, 4, 8, {{4, 8, true}}), 19), 19));
+  EXPECT_FALSE(spatial::resize_sum_conv_wgmma_layout(two, *spatial::resize_sum_conv_layout(two, 19), 19));
+  const auto one = plan_of(256, 4, 8, {{4, 8, true}});
+  EXPECT_FALSE(spatial::resize_sum_conv_wgmma_layout(one, *spatial::resize_sum_conv_layout(one, 19), 19));
 }
 
 }  // namespace

@@ -111,6 +111,23 @@ int64_t banded_span(const AxisTaps& t) {
   return span;
 }
 
+// The most taps (from the first output's first) that the nonzero taps of any `tile` consecutive
+// outputs, tiles from 0, span; 0 where one lies before that first tap.
+int tile_window(const AxisTaps& t, int64_t tile) {
+  int64_t window = 0;
+  for (int64_t o0 = 0; o0 < t.out; o0 += tile) {
+    const int64_t lo = t.index[size_t(o0 * t.taps)];
+    for (int64_t o = o0; o < std::min(t.out, o0 + tile); ++o)
+      for (int k = 0; k < t.taps; ++k) {
+        const size_t at = size_t(o * t.taps + k);
+        if (t.weight[at] == 0.0) continue;
+        if (t.index[at] < lo) return 0;
+        window = std::max(window, t.index[at] - lo + 1);
+      }
+  }
+  return int(std::min<int64_t>(window, 1 << 20));
+}
+
 }  // namespace
 
 ResizeSumConvInputs resize_sum_conv_inputs(const OpContextBase& ctx, size_t inputs) {
@@ -185,6 +202,16 @@ std::optional<RscLayout> resize_sum_conv_layout(const ResizeSumPlan& plan, int64
     return no("its tiles need " + std::to_string(l.smem_bytes) + " bytes of shared memory (" +
               std::to_string(kRscSmemLimit) + " at most)");
   return l;
+}
+
+std::optional<RscWgmmaLayout> resize_sum_conv_wgmma_layout(const ResizeSumPlan& plan, const RscLayout& l,
+                                                           int64_t classes) {
+  int rows[kRscMaxBanded] = {}, cols[kRscMaxBanded] = {};
+  for (int i = 0; i < l.banded && i < kRscMaxBanded; ++i) {
+    const ResizeSumInput& in = plan.inputs[size_t(l.input[i])];
+    rows[i] = tile_window(in.rows, kRscWinTile), cols[i] = tile_window(in.cols, kRscWinTile);
+  }
+  return rsc_wgmma_layout(l, rows, cols, classes);
 }
 
 ValueType resize_sum_conv_type(const OpContextBase& ctx, const std::vector<ValueType>& in) {

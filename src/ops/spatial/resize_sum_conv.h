@@ -44,6 +44,12 @@ inline constexpr const char* kResizeSumConvOp = "ResizeSumConv";
 std::optional<RscLayout> resize_sum_conv_layout(const ResizeSumPlan& plan, int64_t classes, int projected = -1,
                                                 int64_t projected_channels = 0, std::string* why = nullptr);
 
+// The wgmma kernel's layout (rsc_wgmma_layout) of `l`, made for `plan`: each banded input's window
+// is the most source rows (columns) the nonzero taps of any kRscWinTile consecutive output rows
+// (columns) reach from the first one's first tap; nothing where a tap runs below that.
+std::optional<RscWgmmaLayout> resize_sum_conv_wgmma_layout(const ResizeSumPlan& plan, const RscLayout& l,
+                                                           int64_t classes);
+
 // Checks the inputs' types and shapes (as far as known) and the attributes; returns Y's type.
 ValueType resize_sum_conv_type(const OpContextBase& ctx, const std::vector<ValueType>& in);
 

@@ -26,24 +26,45 @@ cuda::RowStack rows_of(const void* base, int64_t width, int64_t rows, int64_t he
 
 // The kernel gives every copy (channel, row, stack, 0) coordinates: each stack here has its
 // rows inner (rows_head_inner false).
-RscMaps staging_maps(CudaKernelContext& ctx, const ResizeSumConvParams& p) {
+// With `pixels` false only W's and Wp's maps (the wgmma kernel maps the rest as windows).
+RscMaps staging_maps(CudaKernelContext& ctx, const ResizeSumConvParams& p, bool pixels = true) {
   const auto map = [&](const cuda::RowStack& s, int box_rows) {
     if (!cuda::tiled_rows_fit(s)) ctx.unsupported("a ResizeSumConv operand is not 16-byte aligned or too large for TMA");
     KILN_ASSERT(!cuda::rows_head_inner(s));
     return cuda::tiled_rows_map(s, box_rows);
   };
   RscMaps m{};
-  for (int i = 0; i < p.banded; ++i) {  // rows of in_w columns, batch · in_h of them
-    const RscSource& s = p.in[i];
-    m.in[i] = map(rows_of(s.x, p.channels, s.in_w, int64_t(p.batch) * s.in_h, int64_t(s.in_w) * p.channels), s.cols);
+  const int64_t count = int64_t(p.batch) * p.height * p.width;
+  if (pixels) {
+    for (int i = 0; i < p.banded; ++i) {  // rows of in_w columns, batch · in_h of them
+      const RscSource& s = p.in[i];
+      m.in[i] = map(rows_of(s.x, p.channels, s.in_w, int64_t(p.batch) * s.in_h, int64_t(s.in_w) * p.channels), s.cols);
+    }
+    if (p.ident) m.ident = map(rows_of(p.ident, p.channels, count), kRscTileX);
+    if (p.projected) m.x0 = map(rows_of(p.x0, kRscChunk, count), kRscTileX);
   }
-  const int64_t pixels = int64_t(p.batch) * p.height * p.width;
-  if (p.ident) m.ident = map(rows_of(p.ident, p.channels, pixels), kRscTileX);
-  if (p.projected) {
-    m.x0 = map(rows_of(p.x0, kRscChunk, pixels), kRscTileX);
-    m.wp = map(rows_of(p.wp, p.channels, kRscChunk), kRscChunk);
-  }
+  if (p.projected) m.wp = map(rows_of(p.wp, p.channels, kRscChunk), kRscChunk);
   m.w = map(rows_of(p.w, p.channels, p.classes), 32 * p.nt);
+  return m;
+}
+
+// The wgmma kernel's maps: token windows (channel, column, row, image) of each slot's window, of
+// the identity's and x0's 8 x 8 pixels; W's and Wp's rows as staging_maps makes them.
+RscMaps window_maps(CudaKernelContext& ctx, const ResizeSumConvParams& p) {
+  const auto map = [&](const void* base, int64_t h, int64_t w, int64_t c, int rows, int cols) {
+    cuda::TokenWindows t;
+    t.base = base, t.batch = p.batch, t.height = h, t.width = w, t.channels = c;
+    t.box_w = uint32_t(cols), t.box_h = uint32_t(rows);
+    if (!cuda::token_window_fits(t)) ctx.unsupported("a ResizeSumConv operand is not 16-byte aligned or too large for TMA");
+    return cuda::token_window_map(t);
+  };
+  RscMaps m = staging_maps(ctx, p, /*pixels=*/false);
+  for (int i = 0; i < p.banded; ++i) {
+    const RscSource& s = p.in[i];
+    m.in[i] = map(s.x, s.in_h, s.in_w, p.channels, s.rows, s.cols);
+  }
+  if (p.ident) m.ident = map(p.ident, p.height, p.width, p.channels, kRscWinTile, kRscWinTile);
+  if (p.projected) m.x0 = map(p.x0, p.height, p.width, kRscChunk, kRscWinTile, kRscWinTile);
   return m;
 }
 
@@ -103,13 +124,18 @@ void resize_sum_conv_cuda(CudaKernelContext& ctx) {
   p.w = w.data(), p.bias = b.data(), p.y = y.data();
   p.classes = int(classes), p.nt = l->nt;
   p.bias_f32 = b.dtype == DType::kF32, p.y_f32 = y.dtype == DType::kF32;
-  const std::optional<RscWgmmaLayout> wl = resize_sum_conv_wgmma_allowed() ? rsc_wgmma_layout(*l, classes) : std::nullopt;
+  const std::optional<RscWgmmaLayout> wl =
+      resize_sum_conv_wgmma_allowed() ? resize_sum_conv_wgmma_layout(plan, *l, classes) : std::nullopt;
   if (wl) {
-    for (int i = 0; i < l->banded; ++i) p.in[i].cols = 16 * wl->steps[i], p.in[i].off = wl->off[i];
+    const ResizeSumConvParams q = p;  // in the slots' order
+    for (int i = 0; i < l->banded; ++i) {
+      p.in[i] = q.in[wl->input[i]];
+      p.in[i].rows = wl->rows[i], p.in[i].cols = wl->cols[i], p.in[i].off = wl->off[i];
+    }
     p.ident_off = int(wl->ident_off), p.w_off = int(wl->w_off), p.wp_off = int(wl->wp_off), p.x0_off = int(wl->x0_off);
     p.stage_bytes = int(wl->stage_bytes), p.smem_bytes = int(wl->smem_bytes);
     p.wt_off = int(wl->wt_off), p.wt_bytes = int(wl->wt_bytes);
-    launch_resize_sum_conv_wgmma(p, staging_maps(ctx, p), ctx.stream());
+    launch_resize_sum_conv_wgmma(p, window_maps(ctx, p), wl->pattern, ctx.stream());
     return;
   }
   p.ident_off = int(l->ident_off), p.a_off = int(l->a_off), p.w_off = int(l->w_off);

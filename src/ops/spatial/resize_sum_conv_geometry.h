@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <optional>
+#include <utility>
 
 namespace kiln::spatial {
 
@@ -45,43 +46,64 @@ struct RscLayout {
   int64_t x0_off = 0, wp_off = 0;
 };
 
-// The wgmma kernel (resize_sum_conv_wgmma.cu), where it applies: one warpgroup a block, two
-// blocks an SM, the sum and the classifier as m64 products over whole 64-pixel tiles, so each
-// banded input's source row is a k16 step per 16 columns of the tile's window, and the
-// classifier one m64n32 accumulator. The products' count is compiled in (so that no product is
-// conditional and the accumulators never move while one runs): the kernel is built for
-// SegFormer's heads — three banded inputs in the exported order (8x, 4x, 2x: windows of 1, 2 and
-// 3 steps, for spans of 10, 18 and 34 columns) — with or without the projected identity.
-// Shared memory, every buffer on a 1024-byte boundary: kRscWgmmaStages stages, each a chunk's
-// copies (each banded input's two rows of 16 steps columns, Wp's chunk when projected or else
-// the identity's, W's 32 rows); the tile's interpolation weights (the sum's A operand: [64
-// pixels][16 columns] a step, four steps to a [64][64] swizzled tile); the projected identity's
-// source tokens.
+// The wgmma kernel (resize_sum_conv_wgmma.cu), where it applies: one warpgroup a block, an 8 x 8
+// pixel output tile, the sum and the classifier as m64 products. Each banded input's window —
+// the rows x cols source pixels any tile's taps reach, from the tile's first row's and first
+// column's first taps — is one TMA box whose pixels are the products' k: ceil(rows cols / 16)
+// k16 steps, against a window row's columns for a 64-pixel output row (SegFormer's 8x, 4x and
+// 2x inputs: 1 + 1 + 3 steps instead of 2 + 4 + 6). The steps are compiled in, a pattern per
+// slot (so that no product is conditional and the accumulators never move while one runs); the
+// inputs take the slots fewest steps first. Shared memory, every buffer on a 1024-byte boundary:
+// kRscWgmmaStages stages, each a chunk's copies (the windows, each padded to its slot's steps;
+// Wp's chunk when projected or else the identity's; W's 32 rows); the tile's interpolation
+// weights (the sum's A operand: [64 pixels][16 window pixels] a step, four steps to a [64][64]
+// swizzled tile); the projected identity's source tokens.
+inline constexpr int kRscWinTile = 8;
 inline constexpr int kRscWgmmaStages = 2;
 inline constexpr int kRscWgmmaMaxClasses = 32;
-inline constexpr int kRscWgmmaSteps[kRscMaxBanded] = {1, 2, 3};
+inline constexpr int kRscWgmmaPatterns = 2;
+// Pattern 0 fits SegFormer's heads (windows of 3 x 3, 4 x 4 and 6 x 6 pixels); pattern 1 up to
+// 32, 32 and 64 window pixels.
+inline constexpr int kRscWgmmaSteps[kRscWgmmaPatterns][kRscMaxBanded] = {{1, 1, 3}, {2, 2, 4}};
 struct RscWgmmaLayout {
-  int steps[kRscMaxBanded] = {};  // k16 steps a source row (kRscWgmmaSteps)
-  int off[kRscMaxBanded] = {};    // in a stage: input i's two rows of 16 steps columns
+  int pattern = 0;
+  int input[kRscMaxBanded] = {};  // the RscLayout banded input in each slot
+  int rows[kRscMaxBanded] = {}, cols[kRscMaxBanded] = {};  // its window
+  int off[kRscMaxBanded] = {};    // in a stage: the slot's 16 steps pixels
   int64_t wp_off = 0, ident_off = 0, w_off = 0, stage_bytes = 0;  // in a stage; its size
   int64_t wt_off = 0, wt_bytes = 0, x0_off = 0, smem_bytes = 0;   // the weights' buffer, x0's
 };
 
-// The wgmma kernel's layout of what the mma.sync kernel's layout `l` takes, or nothing: more than
-// 32 classes, other inputs or spans, past the shared memory.
-inline std::optional<RscWgmmaLayout> rsc_wgmma_layout(const RscLayout& l, int64_t classes) {
+// The wgmma kernel's layout of what the mma.sync kernel's layout `l` takes, given each banded
+// input's window (rows[i] x cols[i], 0 where the taps do not make one), or nothing: more than 32
+// classes, other than three banded inputs, windows past every pattern.
+inline std::optional<RscWgmmaLayout> rsc_wgmma_layout(const RscLayout& l, const int (&rows)[kRscMaxBanded],
+                                                      const int (&cols)[kRscMaxBanded], int64_t classes) {
   if (classes > kRscWgmmaMaxClasses || l.banded != kRscMaxBanded) return std::nullopt;
   RscWgmmaLayout w;
-  for (int i = 0; i < kRscMaxBanded; ++i)
-    if ((l.cols[i] + 15) / 16 > kRscWgmmaSteps[i]) return std::nullopt;
-  int64_t at = 0, steps = 0;
-  for (int i = 0; i < l.banded; ++i) {
-    w.steps[i] = kRscWgmmaSteps[i];
-    w.off[i] = int(at);
-    at += 2 * 16 * w.steps[i] * kRscPixelBytes;
-    steps += 2 * w.steps[i];
+  int need[kRscMaxBanded];
+  for (int i = 0; i < kRscMaxBanded; ++i) {
+    if (rows[i] <= 0 || cols[i] <= 0) return std::nullopt;
+    need[i] = (rows[i] * cols[i] + 15) / 16;
+    w.input[i] = i;
   }
-  const int64_t tile = kRscTileX * kRscPixelBytes;  // 8 KB
+  for (int i = 1; i < kRscMaxBanded; ++i)  // fewest steps first, stable
+    for (int j = i; j > 0 && need[w.input[j]] < need[w.input[j - 1]]; --j) std::swap(w.input[j], w.input[j - 1]);
+  w.pattern = -1;
+  for (int p = kRscWgmmaPatterns - 1; p >= 0; --p) {
+    bool fits = true;
+    for (int s = 0; s < kRscMaxBanded; ++s) fits = fits && need[w.input[s]] <= kRscWgmmaSteps[p][s];
+    if (fits) w.pattern = p;
+  }
+  if (w.pattern < 0) return std::nullopt;
+  int64_t at = 0, steps = 0;
+  for (int s = 0; s < kRscMaxBanded; ++s) {
+    w.rows[s] = rows[w.input[s]], w.cols[s] = cols[w.input[s]];
+    w.off[s] = int(at);
+    at += 16 * kRscWgmmaSteps[w.pattern][s] * kRscPixelBytes;
+    steps += kRscWgmmaSteps[w.pattern][s];
+  }
+  const int64_t tile = 64 * kRscPixelBytes;  // 8 KB
   if (l.projected >= 0) w.wp_off = at, at += tile;
   else if (l.ident >= 0) w.ident_off = at, at += tile;
   w.w_off = at;

@@ -18,7 +18,8 @@ struct RscSource {
   const int32_t* col_index = nullptr;  // [width][2] source columns, clamped
   const float* col_weight = nullptr;   // [width][2]
   int in_h = 0, in_w = 0;
-  int cols = 0, off = 0;  // RscLayout's
+  int cols = 0, off = 0;  // RscLayout's, or RscWgmmaLayout's (window columns; the slot's offset)
+  int rows = 0;           // RscWgmmaLayout's window rows
 };
 
 // The host checks every input holds fewer than 2^31 elements (32-bit element offsets) and that
@@ -43,26 +44,28 @@ struct ResizeSumConvParams {
   int wt_off = 0, wt_bytes = 0;  // the wgmma kernel's interpolation weights (RscWgmmaLayout)
 };
 
-// TMA maps (runtime/cuda/tensor_map.h) of what the kernel stages, 128-byte swizzled boxes of 64
+// TMA maps (runtime/cuda/tensor_map.h) of what the kernels stage, 128-byte swizzled boxes of 64
 // channels: per banded input a source row's `cols` columns (coordinates: channel, column,
 // b · in_h + row), the identity's or x0's 64 pixels (channel, token), W's 32 nt rows and Wp's
-// 64 (channel, row).
+// 64 (channel, row). The wgmma kernel's inputs, identity and x0 are token windows instead
+// (channel, column, row, image): a window's rows x cols, the identity's and x0's 8 x 8 pixels.
 struct RscMaps {
   CUtensorMap in[kRscMaxBanded];
   CUtensorMap ident, x0, w, wp;
 };
 
-// One tile per (output row, kRscTileX pixels); each walks every channel chunk.
+// The mma.sync kernel's tiles, one per (output row, kRscTileX pixels), each walking every channel
+// chunk (the wgmma kernel's 8 x 8 tiles number fewer).
 inline int64_t resize_sum_conv_tiles(int64_t batch, int64_t height, int64_t width) {
   return (width + kRscTileX - 1) / kRscTileX * batch * height;
 }
 
 void launch_resize_sum_conv(const ResizeSumConvParams& p, const RscMaps& maps, CudaStream stream);
 
-// The wgmma kernel (resize_sum_conv_wgmma.cu) on an RscWgmmaLayout: in[i].cols = 16 steps[i],
-// in[i].off, wp_off, ident_off and w_off inside a stage (stage_off 0); wt_off, wt_bytes and
-// x0_off from the base.
-void launch_resize_sum_conv_wgmma(const ResizeSumConvParams& p, const RscMaps& maps, CudaStream stream);
+// The wgmma kernel (resize_sum_conv_wgmma.cu) on an RscWgmmaLayout of pattern `pattern`: in[s]
+// the input in slot s with its window's rows, cols and offset; wp_off, ident_off and w_off
+// inside a stage (stage_off 0); wt_off, wt_bytes and x0_off from the base.
+void launch_resize_sum_conv_wgmma(const ResizeSumConvParams& p, const RscMaps& maps, int pattern, CudaStream stream);
 // On a Hopper GPU, unless a test turned the wgmma kernel off.
 bool resize_sum_conv_wgmma_allowed();
 // For the GPU tests, which run every case on both kernels: false sends every launch (in this

@@ -1,29 +1,26 @@
 // ResizeSumConv on Hopper's warpgroup MMAs, for up to 32 classes (SegFormer's Cityscapes head):
-// the same sum and classifier as resize_sum_conv.cu, as m64 products of one warpgroup a block,
-// two blocks an SM (resize_sum_conv_geometry.h: RscWgmmaLayout).
+// the same sum and classifier as resize_sum_conv.cu, as m64 products of one warpgroup a block
+// over 8 x 8-pixel output tiles (resize_sum_conv_geometry.h: RscWgmmaLayout).
 //
-// Per 64-pixel tile (one output row), per 64-channel chunk n:
+// Per tile, per 64-channel chunk n:
 //   S [64 px][64 ch] = x0 · Wp[:, chunk]                 4 k16 steps
-//                    + Σ_i Σ_r A_ir · rows_ir            per banded input and source row r, one
-//                                                        k16 step per 16 window columns
+//                    + Σ_i A_i · window_i                per banded input, its window's pixels
+//                                                        (one TMA box) as k: 1, 1 and 3 steps
 //   S = Relu(S + Bp, or + the identity's chunk), rounded to fp16 as the unfused ResizeSum stores it
 //   acc [64 px][32 classes] += S · W[:, chunk]ᵀ           4 k16 steps, m64n32, A from S's registers
-// S's products read both operands from shared memory: x0 (the tile's source tokens) and A_ir, each
-// pixel's two column weights times the row weight over the tile's window (from its first pixel's
-// first tap), fp16 (exact for 2x/4x/8x), written there once a tile. The projection is not rounded
-// to fp16 before the banded terms join it, as the unfused graph does (one fp16 step, 2^-11, at
-// most). Per chunk: issue S(n); wait for the classifier of n - 1, which frees its stage for chunk
-// n + 1's copies (thread 0, resize_sum_conv_tile.cuh's issue_chunk); wait for S(n), finish it and
-// issue its classifier, which runs while the next chunk's copies land and the SM's other block
-// runs its products.
+// S's products read both operands from shared memory: x0 (the tile's source tokens) and A_i,
+// each pixel's row weight times its column weight at every window pixel, fp16 (exact for
+// 2x/4x/8x), written there once a tile. The projection is not rounded to fp16 before the
+// banded terms join it, as the unfused graph does (one fp16 step, 2^-11, at most). Per chunk:
+// issue S(n); wait for the classifier of n - 1, which frees its stage for chunk n + 1's copies
+// (thread 0); wait for S(n), finish it and issue its classifier, which runs while the next
+// chunk's copies land and the SM's other blocks run their products.
 //
-// What was measured (op bench, B2's projected head, H100, c194-c199): against the mma.sync
-// kernel's 0.714 ms at b8 (latency-bound: tensor pipe ~35% busy), a first version with the
-// interpolation weights and x0 in registers ran 0.712 (ptxas fenced every product for its
-// register operands); with both S accumulators in flight across chunks, ptxas serialized every
-// product (C7514) or, chunks unrolled, the code outgrew the instruction cache (1.42-1.60 ms);
-// this one ran 0.615 ms (c198), its tensor pipe 40% busy, the classifier's products waiting on
-// the warpgroup's slowest warp (29% of the stall samples).
+// What was measured (op bench, B2's projected head, H100): the mma.sync kernel 0.714 ms at b8;
+// this kernel over 64-pixel output rows, a source row's window columns a k step (16 steps a
+// chunk, two blocks an SM), 0.615 ms (c198): latency-bound, 0.42 eligible warps a scheduler, the
+// tensor pipe 40% busy, and 36 KB of copies an item. The 8 x 8 tiles take 9 steps a chunk, 20
+// KB of copies, and 69 KB of shared memory: three blocks an SM.
 #include <cuda_fp16.h>
 
 #include <atomic>
@@ -44,47 +41,72 @@ using attention::pack_half2;
 using namespace rsc;
 namespace wg = attention::wgmma;
 
-constexpr int kThreads = 128, kStages = kRscWgmmaStages;
-constexpr uint32_t kTileBytes = kRscTileX * kRscPixelBytes;
+constexpr int kThreads = 128, kStages = kRscWgmmaStages, kT = kRscWinTile;
+constexpr uint32_t kTileBytes = 64 * kRscPixelBytes;  // one [64][64] fp16 tile
+static_assert(kT * kT == 64, "a tile is the m64 products' rows");
 
-// The banded inputs' k16 steps a source row, compiled in (kRscWgmmaPattern's).
+// The banded slots' k16 steps, compiled in (a kRscWgmmaSteps pattern).
 template <int kS0, int kS1, int kS2> struct Steps {
   __host__ __device__ static constexpr int of(int i) { return i == 0 ? kS0 : i == 1 ? kS1 : kS2; }
-  static constexpr int banded = (kS0 > 0) + (kS1 > 0) + (kS2 > 0);
 };
 
-// The tile's interpolation weights into `buf` (shared memory): step q (input i, row r, window
-// columns 16 kk ..) is columns 16 (q % 4) .. of [64 px][64] swizzled tile q / 4. This thread
-// writes its rows of the m64 A fragments: pixels 16 w + g (+ 8), columns 2 t (+ 8), pairs.
-template <class S> __device__ __forceinline__ void write_weights(const ResizeSumConvParams& p, const Tile& tl, char* buf) {
+// An 8 x 8 output tile: image, first row and column. Tiles run along the rows of tiles.
+struct WinTile {
+  int b, oy, ox;
+};
+__device__ __forceinline__ WinTile win_tile(const ResizeSumConvParams& p, int t) {
+  const int x_tiles = (p.width + kT - 1) / kT, y_tiles = (p.height + kT - 1) / kT;
+  const int tx = t % x_tiles, r = t / x_tiles;
+  return {r / y_tiles, r % y_tiles * kT, tx * kT};
+}
+
+// An output row's (or column's) two taps; none past the output's extent.
+struct Taps2 {
+  int2 i = make_int2(-1, -1);
+  float2 w = make_float2(0.f, 0.f);
+  __device__ __forceinline__ Taps2(const int32_t* index, const float* weight, int o, int extent) {
+    if (o < extent) i = reinterpret_cast<const int2*>(index)[o], w = reinterpret_cast<const float2*>(weight)[o];
+  }
+  // The weight of source row (column) s: both taps where they coincide, at the border.
+  __device__ __forceinline__ float at(int s) const { return (s == i.x ? w.x : 0.f) + (s == i.y ? w.y : 0.f); }
+};
+
+// The tile's interpolation weights into `buf` (shared memory): step q (slot i's window pixels
+// 16 kk ..) is columns 16 (q % 4) .. of [64 px][64] swizzled tile q / 4; window pixel k is row
+// k / cols, column k % cols from the window's origin (the tile's first row's and column's first
+// taps), weight 0 past rows · cols. This thread writes its rows of the m64 A fragments: pixels
+// 16 w + g (+ 8), i.e. tile row 2 w (+ 1), column g; columns 2 t (+ 8), pairs.
+template <class S> __device__ __forceinline__ void write_weights(const ResizeSumConvParams& p, const WinTile& tl, char* buf) {
   const int lane = int(threadIdx.x % 32), w = int(threadIdx.x / 32), g = lane / 4, t4 = lane % 4;
   int q = 0;
 #pragma unroll
-  for (int i = 0; i < S::banded; ++i) {
+  for (int i = 0; i < kRscMaxBanded; ++i) {
     const RscSource& s = p.in[i];
-    const int lo = s.col_index[2 * tl.x0];
-    const ColumnTaps taps(s, tl.x0 + 16 * w, p.width);
-    auto at = [&](int h, int k) { return taps.at(h, lo + k); };  // pixel row h's weight at window column k
-    const float2 wy = reinterpret_cast<const float2*>(s.row_weight)[tl.oy];
+    const int ry = s.row_index[2 * tl.oy], cx = s.col_index[2 * tl.ox], n = s.rows * s.cols;
+    const Taps2 col(s.col_index, s.col_weight, tl.ox + g, p.width);
+    const Taps2 row[2] = {Taps2(s.row_index, s.row_weight, tl.oy + 2 * w, p.height),
+                          Taps2(s.row_index, s.row_weight, tl.oy + 2 * w + 1, p.height)};
 #pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      const float v = r ? wy.y : wy.x;
+    for (int kk = 0; kk < S::of(i); ++kk, ++q) {
+      char* tile = buf + (q / 4) * kTileBytes;
 #pragma unroll
-      for (int kk = 0; kk < S::of(i); ++kk, ++q) {
-        char* tile = buf + (q / 4) * kTileBytes;
+      for (int f = 0; f < 4; ++f) {
+        const int h = f & 1, k = 16 * kk + 2 * t4 + (f >> 1) * 8;
+        float v[2];
 #pragma unroll
-        for (int f = 0; f < 4; ++f) {
-          const int h = f & 1, k = 16 * kk + 2 * t4 + (f >> 1) * 8;
-          *reinterpret_cast<uint32_t*>(tile + wg::swizzled(16 * w + g + 8 * h, 16 * (q % 4) + 2 * t4 + (f >> 1) * 8)) =
-              pack_half2(v * at(h, k), v * at(h, k + 1));
+        for (int e = 0; e < 2; ++e) {
+          const int r = (k + e) / s.cols, c = k + e - r * s.cols;
+          v[e] = k + e < n ? row[h].at(ry + r) * col.at(cx + c) : 0.f;
         }
+        *reinterpret_cast<uint32_t*>(tile + wg::swizzled(16 * w + g + 8 * h, 16 * (q % 4) + 2 * t4 + (f >> 1) * 8)) =
+            pack_half2(v[0], v[1]);
       }
     }
   }
 }
 
-// S of one item into s (m64n64 accumulator layout): the projection, then every banded input's
-// rows, all from shared memory (stage `st`, the tile's weights `wt` and source tokens `x0`).
+// S of one item into s (m64n64 accumulator layout): the projection, then every banded slot's
+// window, all from shared memory (stage `st`, the tile's weights `wt` and source tokens `x0`).
 // Issued and committed; every product unconditional.
 template <bool kProjected, class S>
 __device__ __forceinline__ void issue_sum(const ResizeSumConvParams& p, uint32_t st, uint32_t wt, uint32_t x0,
@@ -97,16 +119,14 @@ __device__ __forceinline__ void issue_sum(const ResizeSumConvParams& p, uint32_t
   }
   int q = 0;
 #pragma unroll
-  for (int i = 0; i < S::banded; ++i)
+  for (int i = 0; i < kRscMaxBanded; ++i) {
+    const uint64_t b = wg::descriptor(st + uint32_t(p.in[i].off));
 #pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      const uint64_t b = wg::descriptor(st + uint32_t(p.in[i].off + r * 16 * S::of(i) * kRscPixelBytes));
-#pragma unroll
-      for (int kk = 0; kk < S::of(i); ++kk, ++q) {
-        const uint64_t a = wg::descriptor(wt + uint32_t(q / 4) * kTileBytes) + 2 * (q % 4);
-        wg::mma_ss_bt<64>(s, a, b + 128 * kk, kProjected || q > 0);
-      }
+    for (int kk = 0; kk < S::of(i); ++kk, ++q) {
+      const uint64_t a = wg::descriptor(wt + uint32_t(q / 4) * kTileBytes) + 2 * (q % 4);
+      wg::mma_ss_bt<64>(s, a, b + 128 * kk, kProjected || q > 0);
     }
+  }
   wg::commit();
 }
 
@@ -136,10 +156,12 @@ __device__ __forceinline__ void finish_sum(const ResizeSumConvParams& p, const f
     for (int f = 0; f < 4; ++f) sa[kk][f] = pack_half2(v[8 * kk + 2 * f], v[8 * kk + 2 * f + 1]);
 }
 
-// acc + bias to Y [B, classes, H, W]: element 4 j + 2 h + e is pixel 16 w + g + 8 h, class
-// 8 j + 2 t + e.
-__device__ __forceinline__ void store_tile(const ResizeSumConvParams& p, const Tile& tl, const float (&acc)[16]) {
+// acc + bias to Y [B, classes, H, W]: element 4 j + 2 h + e is pixel 16 w + g + 8 h (tile row
+// 2 w + h, column g), class 8 j + 2 t + e.
+__device__ __forceinline__ void store_tile(const ResizeSumConvParams& p, const WinTile& tl, const float (&acc)[16]) {
   const int lane = int(threadIdx.x % 32), w = int(threadIdx.x / 32), g = lane / 4, t4 = lane % 4;
+  const int ox = tl.ox + g;
+  if (ox >= p.width) return;
 #pragma unroll
   for (int j = 0; j < 4; ++j)
 #pragma unroll
@@ -147,39 +169,67 @@ __device__ __forceinline__ void store_tile(const ResizeSumConvParams& p, const T
       const int k = 8 * j + 2 * t4 + e;
       if (k >= p.classes) continue;
       const float bias = p.bias_f32 ? static_cast<const float*>(p.bias)[k] : __half2float(static_cast<const __half*>(p.bias)[k]);
-      const int64_t row = ((int64_t(tl.b) * p.classes + k) * p.height + tl.oy) * p.width;
 #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        const int ox = tl.x0 + 16 * w + g + 8 * h;
-        if (ox >= p.width) continue;
+        const int oy = tl.oy + 2 * w + h;
+        if (oy >= p.height) continue;
+        const int64_t at = ((int64_t(tl.b) * p.classes + k) * p.height + oy) * p.width + ox;
         const float v = acc[4 * j + 2 * h + e] + bias;
-        if (p.y_f32) static_cast<float*>(p.y)[row + ox] = v;
-        else static_cast<__half*>(p.y)[row + ox] = __float2half_rn(v);
+        if (p.y_f32) static_cast<float*>(p.y)[at] = v;
+        else static_cast<__half*>(p.y)[at] = __float2half_rn(v);
       }
     }
+}
+
+// One thread: starts the TMA copies of a tile's chunk ch into one stage, all completing `bar`
+// (its expected bytes count exactly the boxes issued — whole boxes, the parts outside the
+// pictures too — or the waits never end); x0 (the projected identity's source tokens, the
+// tile's) only when given (nonzero). at[i]: slot i's window origin (column, row).
+__device__ __forceinline__ void issue_window_chunk(const ResizeSumConvParams& p, const RscMaps& maps, const WinTile& tl,
+                                                   const int2 (&at)[kRscMaxBanded], int ch, uint32_t stage, uint32_t x0,
+                                                   uint32_t bar) {
+  namespace tma = cuda::tma;
+  const int c = ch * kCk;
+  uint32_t bytes = 32 * kRscPixelBytes + (p.ident || p.projected ? 64 * kRscPixelBytes : 0) +
+                   (p.projected && x0 ? 64 * kRscPixelBytes : 0);
+#pragma unroll
+  for (int i = 0; i < kRscMaxBanded; ++i) bytes += uint32_t(p.in[i].rows * p.in[i].cols) * kRscPixelBytes;
+  tma::arrive_expect_tx(bar, bytes);
+#pragma unroll
+  for (int i = 0; i < kRscMaxBanded; ++i) tma::load_4d(stage + p.in[i].off, &maps.in[i], bar, c, at[i].x, at[i].y, tl.b);
+  if (p.ident) tma::load_4d(stage + p.ident_off, &maps.ident, bar, c, tl.ox, tl.oy, tl.b);
+  tma::load_4d(stage + p.w_off, &maps.w, bar, c, 0, 0, 0);
+  if (p.projected) {
+    tma::load_4d(stage + p.wp_off, &maps.wp, bar, c, 0, 0, 0);
+    if (x0) tma::load_4d(x0, &maps.x0, bar, 0, tl.ox, tl.oy, tl.b);
+  }
 }
 
 // One block's state. Items: n is chunk n % chunks of the block's (n / chunks)-th tile.
 template <bool kProjected, class S> struct Block {
   const RscMaps& maps;
   const ResizeSumConvParams& p;
-  int x_tiles, chunks, items;
+  int chunks, items;
   uint32_t base, bar0;
   char* sm;
-  TilePlan plan;  // thread 0's, of the tile it is staging
+  WinTile next;                  // thread 0's: the tile it is staging
+  int2 origin[kRscMaxBanded];    // and its windows' origins
 
   __device__ __forceinline__ int tile(int n) const { return int(blockIdx.x) + n / chunks * int(gridDim.x); }
   __device__ __forceinline__ uint32_t stage(int n) const { return uint32_t((n % kStages) * p.stage_bytes); }
 
-  // Thread 0: item n's copies (a tile's first brings its source tokens too), from the plan of
-  // its tile, made at the tile's first item (items are issued in order).
+  // Thread 0: item n's copies (a tile's first brings its source tokens too), the tile's window
+  // origins read once, at its first item (items are issued in order): read per chunk, dependent
+  // global loads would sit on warp 0's path to the sum.
   __device__ __forceinline__ void issue(int n) {
     const int ch = n % chunks;
-    if (ch == 0) plan = plan_tile<1>(p, tile_at(p, tile(n), x_tiles));
-    const uint32_t st = base + stage(n);
-    issue_chunk<1>(p, maps, plan, ch, st, st + uint32_t(p.ident_off), st + uint32_t(p.w_off),
-                   kProjected && ch == 0 ? base + uint32_t(p.x0_off) : 0, st + uint32_t(p.wp_off),
-                   bar0 + 8 * (n % kStages));
+    if (ch == 0) {
+      next = win_tile(p, tile(n));
+#pragma unroll
+      for (int i = 0; i < kRscMaxBanded; ++i) origin[i] = make_int2(p.in[i].col_index[2 * next.ox], p.in[i].row_index[2 * next.oy]);
+    }
+    issue_window_chunk(p, maps, next, origin, ch, base + stage(n), kProjected && ch == 0 ? base + uint32_t(p.x0_off) : 0,
+                bar0 + 8 * (n % kStages));
   }
 
   // The tile of items n0 ..: per chunk, S(n) is issued; the wait for the classifier of n - 1
@@ -188,7 +238,8 @@ template <bool kProjected, class S> struct Block {
   // while the next chunk's copies land. Then the classifier into Y, acc copied by volatile asm
   // so that no read of it moves above the wait.
   __device__ __forceinline__ void run_tile(int n0) {
-    write_weights<S>(p, tile_at(p, tile(n0), x_tiles), sm + p.wt_off);  // the last tile's products are done
+    const WinTile tl = win_tile(p, tile(n0));
+    write_weights<S>(p, tl, sm + p.wt_off);  // the last tile's products are done
     cuda::tma::fence_proxy_async();
     __syncthreads();
     float acc[16];  // a tile's first product ignores its old value
@@ -217,14 +268,13 @@ template <bool kProjected, class S> struct Block {
     float out[16];
 #pragma unroll
     for (int i = 0; i < 16; ++i) asm volatile("mov.b32 %0, %1;\n" : "=f"(out[i]) : "f"(acc[i]));
-    store_tile(p, tile_at(p, tile(n0), x_tiles), out);
+    store_tile(p, tl, out);
   }
 };
 
 template <bool kProjected, int kS0, int kS1, int kS2>
-__global__ void __launch_bounds__(kThreads, 2) resize_sum_conv_wgmma_kernel(const __grid_constant__ RscMaps maps,
-                                                                            ResizeSumConvParams p, int x_tiles,
-                                                                            int tiles) {
+__global__ void __launch_bounds__(kThreads, 3) resize_sum_conv_wgmma_kernel(const __grid_constant__ RscMaps maps,
+                                                                            ResizeSumConvParams p, int tiles) {
   using S = Steps<kS0, kS1, kS2>;
   extern __shared__ uint4 smem[];
   __shared__ __align__(8) uint64_t bars[kStages];  // item n completes bars[n % kStages]
@@ -233,11 +283,12 @@ __global__ void __launch_bounds__(kThreads, 2) resize_sum_conv_wgmma_kernel(cons
   const int items = int(blockIdx.x) < tiles ? (tiles - int(blockIdx.x) + int(gridDim.x) - 1) / int(gridDim.x) * chunks : 0;
   if (items == 0) return;
   const uint32_t raw = static_cast<uint32_t>(__cvta_generic_to_shared(smem));
-  Block<kProjected, S> b{maps, p, x_tiles, chunks, items};
+  Block<kProjected, S> b{maps, p, chunks, items};
   b.base = (raw + 1023) & ~1023u;  // TMA's and wgmma's 128-byte swizzle
   b.sm = reinterpret_cast<char*>(smem) + (b.base - raw);
   b.bar0 = static_cast<uint32_t>(__cvta_generic_to_shared(bars));
-  // Rows of weight 0 are never copied: their buffers only have to hold finite values.
+  // A slot's steps past its window's pixels are never copied: they only have to hold finite
+  // values (their weights are 0).
   for (int i = int(threadIdx.x); i < kStages * p.stage_bytes / 16; i += kThreads) reinterpret_cast<uint4*>(b.sm)[i] = make_uint4(0, 0, 0, 0);
   if (threadIdx.x == 0) {
     for (int s = 0; s < kStages; ++s) cuda::tma::mbarrier_init(b.bar0 + 8 * s, 1);
@@ -249,6 +300,11 @@ __global__ void __launch_bounds__(kThreads, 2) resize_sum_conv_wgmma_kernel(cons
   for (int n0 = 0; n0 < items; n0 += chunks) b.run_tile(n0);
 }
 
+// kRscWgmmaSteps[P] as types, for the launcher.
+template <int P> struct Pattern {
+  static constexpr int kA = kRscWgmmaSteps[P][0], kB = kRscWgmmaSteps[P][1], kC = kRscWgmmaSteps[P][2];
+};
+
 std::atomic<bool> wgmma_allowed{true};
 
 }  // namespace
@@ -256,21 +312,25 @@ std::atomic<bool> wgmma_allowed{true};
 bool resize_sum_conv_wgmma_allowed() { return wgmma_allowed.load() && cuda_hopper(); }
 void set_resize_sum_conv_wgmma_allowed(bool allowed) { wgmma_allowed.store(allowed); }
 
-void launch_resize_sum_conv_wgmma(const ResizeSumConvParams& p, const RscMaps& maps, CudaStream stream) {
-  const int x_tiles = (p.width + kTx - 1) / kTx;
-  const int64_t tiles = resize_sum_conv_tiles(p.batch, p.height, p.width);
+void launch_resize_sum_conv_wgmma(const ResizeSumConvParams& p, const RscMaps& maps, int pattern, CudaStream stream) {
+  const int64_t tiles = int64_t(p.batch) * ((p.height + kT - 1) / kT) * ((p.width + kT - 1) / kT);
   if (tiles == 0) return;
   const auto run = [&](auto kernel) {
     if (p.smem_bytes > 48 * 1024)
       CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, p.smem_bytes));
     const int64_t resident = cuda::resident_blocks(kernel, kThreads, size_t(p.smem_bytes));
     const unsigned grid = unsigned(tiles < resident ? tiles : resident);
-    kernel<<<grid, kThreads, size_t(p.smem_bytes), stream>>>(maps, p, x_tiles, int(tiles));
+    kernel<<<grid, kThreads, size_t(p.smem_bytes), stream>>>(maps, p, int(tiles));
     CUDA_CHECK_LAUNCH();
   };
-  constexpr int kA = kRscWgmmaSteps[0], kB = kRscWgmmaSteps[1], kC = kRscWgmmaSteps[2];
-  if (p.projected) run(resize_sum_conv_wgmma_kernel<true, kA, kB, kC>);
-  else run(resize_sum_conv_wgmma_kernel<false, kA, kB, kC>);
+  const auto with = [&](auto steps) {
+    constexpr int kA = decltype(steps)::kA, kB = decltype(steps)::kB, kC = decltype(steps)::kC;
+    if (p.projected) run(resize_sum_conv_wgmma_kernel<true, kA, kB, kC>);
+    else run(resize_sum_conv_wgmma_kernel<false, kA, kB, kC>);
+  };
+  KILN_ASSERT(pattern >= 0 && pattern < kRscWgmmaPatterns);
+  if (pattern == 0) with(Pattern<0>{});
+  else with(Pattern<1>{});
 }
 
 }  // namespace kiln::spatial
