@@ -1,0 +1,2 @@
+# Session 27 call 3 (tests binary of a5771d6): every GPU test (the six that run the CLI lacked build/kiln here; c247 ran them).
+source .devcarry/unpack.sh; R=$OUT/c245; mkdir -p $R; T=build/tests/kiln_gpu_tests; export KILN_TEST_DIR=$PWD/tests; timeout 480 $T > /tmp/gpu_tests.txt 2>&1; echo "tests exit $?"; grep -E "^\[  (PASSED|FAILED)|tests ran|FAILED  \]" /tmp/gpu_tests.txt | head -12; gzip -c /tmp/gpu_tests.txt > $R/gpu_tests.txt.gz
