@@ -322,6 +322,11 @@ TEST(ResizeSumConvOp, WgmmaKernelLayout) {
   EXPECT_EQ((std::vector<int>{ww->rows[0], ww->rows[1], ww->rows[2]}), (std::vector<int>{4, 5, 6}));
   const auto big = plan_of(64, 40, 40, {{20, 20, true}, {24, 24, true}, {30, 30, true}, {40, 40, true}});
   EXPECT_FALSE(spatial::resize_sum_conv_wgmma_layout(big, *spatial::resize_sum_conv_layout(big, 19), 19));
+  // A window past 64 columns (rsc_wgmma_layout's own check, before rows · cols).
+  int rows[3] = {3, 4, 6}, cols[3] = {3, 4, 65};
+  EXPECT_FALSE(spatial::rsc_wgmma_layout(*lp, rows, cols, 19));
+  cols[2] = 6;
+  EXPECT_TRUE(spatial::rsc_wgmma_layout(*lp, rows, cols, 19));
   // Two banded inputs; the identity alone.
   const auto two = plan_of(256, 8, 64, {{2, 16, true}, {4, 32, true}, {8, 64, true}});
   EXPECT_FALSE(spatial::resize_sum_conv_wgmma_layout(two, *spatial::resize_sum_conv_layout(two, 19), 19));

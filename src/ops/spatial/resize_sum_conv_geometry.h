@@ -83,7 +83,8 @@ inline std::optional<RscWgmmaLayout> rsc_wgmma_layout(const RscLayout& l, const 
   RscWgmmaLayout w;
   int need[kRscMaxBanded];
   for (int i = 0; i < kRscMaxBanded; ++i) {
-    if (rows[i] <= 0 || cols[i] <= 0) return std::nullopt;
+    // (past 64 rows or columns no pattern fits, and rows · cols stays within int)
+    if (rows[i] <= 0 || cols[i] <= 0 || rows[i] > 64 || cols[i] > 64) return std::nullopt;
     need[i] = (rows[i] * cols[i] + 15) / 16;
     w.input[i] = i;
   }

@@ -1,7 +1,7 @@
-// The tiles of ResizeSumConv's fp16 kernels (resize_sum_conv.cu on mma.sync, resize_sum_conv_wgmma.cu
-// on wgmma) and how one thread stages a tile's 64-channel chunk by TMA: both kernels walk
-// 64-pixel pieces of an output row and stage the same boxes, each into its own layout of shared
-// memory (the offsets in ResizeSumConvParams).
+// The tiles of ResizeSumConv's mma.sync kernel (resize_sum_conv.cu) and how one thread stages a
+// tile's 64-channel chunk by TMA: 64-pixel pieces of an output row, each banded input's source
+// rows as boxes (the offsets in ResizeSumConvParams). The wgmma kernel (resize_sum_conv_wgmma.cu)
+// tiles 8 x 8 and stages windows of its own; it shares swz and kCk.
 #pragma once
 #include <cuda_fp16.h>
 
