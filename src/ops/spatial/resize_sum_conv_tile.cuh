@@ -55,25 +55,27 @@ __device__ __forceinline__ TilePlan plan_tile(const ResizeSumConvParams& p, cons
   return pl;
 }
 
+// One output row's (or column's) two taps, read from a banded input's tables; none past the
+// output's extent (weight 0).
+struct TapPair {
+  int2 i = make_int2(-1, -1);
+  float2 w = make_float2(0.f, 0.f);
+  __device__ __forceinline__ TapPair(const int32_t* index, const float* weight, int o, int extent) {
+    if (o < extent) i = reinterpret_cast<const int2*>(index)[o], w = reinterpret_cast<const float2*>(weight)[o];
+  }
+  // The weight of source row (column) s: both taps where they coincide, at the border.
+  __device__ __forceinline__ float at(int s) const { return (s == i.x ? w.x : 0.f) + (s == i.y ? w.y : 0.f); }
+};
+
 // A banded input's column taps for this lane's two pixels of an m16 group whose first output
-// column is m0: pixel m0 + g + 8 h (g = lane / 4), no taps past the width (weight 0).
+// column is m0: pixel m0 + g + 8 h (g = lane / 4).
 struct ColumnTaps {
-  int2 ix[2];
-  float2 wx[2];
-  __device__ __forceinline__ ColumnTaps(const RscSource& s, int m0, int width) {
-    const int g = int(threadIdx.x % 32) / 4;
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      const int ox = m0 + g + 8 * h;
-      ix[h] = make_int2(0, 0), wx[h] = make_float2(0.f, 0.f);
-      if (ox < width)
-        ix[h] = reinterpret_cast<const int2*>(s.col_index)[ox], wx[h] = reinterpret_cast<const float2*>(s.col_weight)[ox];
-    }
-  }
-  // Pixel h's weight at source column c (both taps where they coincide, at the border).
-  __device__ __forceinline__ float at(int h, int c) const {
-    return (c == ix[h].x ? wx[h].x : 0.f) + (c == ix[h].y ? wx[h].y : 0.f);
-  }
+  TapPair px[2];
+  __device__ __forceinline__ ColumnTaps(const RscSource& s, int m0, int width)
+      : px{TapPair(s.col_index, s.col_weight, m0 + int(threadIdx.x % 32) / 4, width),
+           TapPair(s.col_index, s.col_weight, m0 + int(threadIdx.x % 32) / 4 + 8, width)} {}
+  // Pixel h's weight at source column c.
+  __device__ __forceinline__ float at(int h, int c) const { return px[h].at(c); }
 };
 
 // One thread: starts the TMA copies of a tile's chunk ch into one buffer of each kind, all

@@ -60,17 +60,6 @@ __device__ __forceinline__ WinTile win_tile(const ResizeSumConvParams& p, int t)
   return {r / y_tiles, r % y_tiles * kT, tx * kT};
 }
 
-// An output row's (or column's) two taps; none past the output's extent.
-struct Taps2 {
-  int2 i = make_int2(-1, -1);
-  float2 w = make_float2(0.f, 0.f);
-  __device__ __forceinline__ Taps2(const int32_t* index, const float* weight, int o, int extent) {
-    if (o < extent) i = reinterpret_cast<const int2*>(index)[o], w = reinterpret_cast<const float2*>(weight)[o];
-  }
-  // The weight of source row (column) s: both taps where they coincide, at the border.
-  __device__ __forceinline__ float at(int s) const { return (s == i.x ? w.x : 0.f) + (s == i.y ? w.y : 0.f); }
-};
-
 // The tile's interpolation weights into `buf` (shared memory): step q (slot i's window pixels
 // 16 kk ..) is columns 16 (q % 4) .. of [64 px][64] swizzled tile q / 4; window pixel k is row
 // k / cols, column k % cols from the window's origin (the tile's first row's and column's first
@@ -83,9 +72,9 @@ template <class S> __device__ __forceinline__ void write_weights(const ResizeSum
   for (int i = 0; i < kRscMaxBanded; ++i) {
     const RscSource& s = p.in[i];
     const int ry = s.row_index[2 * tl.oy], cx = s.col_index[2 * tl.ox], n = s.rows * s.cols;
-    const Taps2 col(s.col_index, s.col_weight, tl.ox + g, p.width);
-    const Taps2 row[2] = {Taps2(s.row_index, s.row_weight, tl.oy + 2 * w, p.height),
-                          Taps2(s.row_index, s.row_weight, tl.oy + 2 * w + 1, p.height)};
+    const TapPair col(s.col_index, s.col_weight, tl.ox + g, p.width);
+    const TapPair row[2] = {TapPair(s.row_index, s.row_weight, tl.oy + 2 * w, p.height),
+                            TapPair(s.row_index, s.row_weight, tl.oy + 2 * w + 1, p.height)};
 #pragma unroll
     for (int kk = 0; kk < S::of(i); ++kk, ++q) {
       char* tile = buf + (q / 4) * kTileBytes;
@@ -181,20 +170,24 @@ __device__ __forceinline__ void store_tile(const ResizeSumConvParams& p, const W
     }
 }
 
-// One thread: starts the TMA copies of a tile's chunk ch into one stage, all completing `bar`
-// (its expected bytes count exactly the boxes issued — whole boxes, the parts outside the
-// pictures too — or the waits never end); x0 (the projected identity's source tokens, the
-// tile's) only when given (nonzero). at[i]: slot i's window origin (column, row).
-__device__ __forceinline__ void issue_window_chunk(const ResizeSumConvParams& p, const RscMaps& maps, const WinTile& tl,
-                                                   const int2 (&at)[kRscMaxBanded], int ch, uint32_t stage, uint32_t x0,
-                                                   uint32_t bar) {
-  namespace tma = cuda::tma;
-  const int c = ch * kCk;
-  uint32_t bytes = 32 * kRscPixelBytes + (p.ident || p.projected ? 64 * kRscPixelBytes : 0) +
-                   (p.projected && x0 ? 64 * kRscPixelBytes : 0);
+// The bytes of one chunk's boxes without x0's: whole boxes, the parts outside the pictures too.
+__device__ __forceinline__ uint32_t chunk_bytes(const ResizeSumConvParams& p) {
+  uint32_t bytes = 32 * kRscPixelBytes + (p.ident || p.projected ? 64 * kRscPixelBytes : 0);
 #pragma unroll
   for (int i = 0; i < kRscMaxBanded; ++i) bytes += uint32_t(p.in[i].rows * p.in[i].cols) * kRscPixelBytes;
-  tma::arrive_expect_tx(bar, bytes);
+  return bytes;
+}
+
+// One thread: starts the TMA copies of a tile's chunk ch into one stage, all completing `bar`
+// (its expected bytes, `bytes` = chunk_bytes plus x0's, count exactly the boxes issued, or the
+// waits never end); x0 (the projected identity's source tokens, the tile's) only when given
+// (nonzero). at[i]: slot i's window origin (column, row).
+__device__ __forceinline__ void issue_window_chunk(const ResizeSumConvParams& p, const RscMaps& maps, const WinTile& tl,
+                                                   const int2 (&at)[kRscMaxBanded], int ch, uint32_t stage, uint32_t x0,
+                                                   uint32_t bytes, uint32_t bar) {
+  namespace tma = cuda::tma;
+  const int c = ch * kCk;
+  tma::arrive_expect_tx(bar, bytes + (p.projected && x0 ? 64 * kRscPixelBytes : 0));
 #pragma unroll
   for (int i = 0; i < kRscMaxBanded; ++i) tma::load_4d(stage + p.in[i].off, &maps.in[i], bar, c, at[i].x, at[i].y, tl.b);
   if (p.ident) tma::load_4d(stage + p.ident_off, &maps.ident, bar, c, tl.ox, tl.oy, tl.b);
@@ -212,8 +205,9 @@ template <bool kProjected, class S> struct Block {
   int chunks, items;
   uint32_t base, bar0;
   char* sm;
-  WinTile next;                  // thread 0's: the tile it is staging
-  int2 origin[kRscMaxBanded];    // and its windows' origins
+  uint32_t bytes;              // chunk_bytes, once a block
+  WinTile next;                // thread 0's: the tile it is staging
+  int2 origin[kRscMaxBanded];  // and its windows' origins
 
   __device__ __forceinline__ int tile(int n) const { return int(blockIdx.x) + n / chunks * int(gridDim.x); }
   __device__ __forceinline__ uint32_t stage(int n) const { return uint32_t((n % kStages) * p.stage_bytes); }
@@ -228,8 +222,8 @@ template <bool kProjected, class S> struct Block {
 #pragma unroll
       for (int i = 0; i < kRscMaxBanded; ++i) origin[i] = make_int2(p.in[i].col_index[2 * next.ox], p.in[i].row_index[2 * next.oy]);
     }
-    issue_window_chunk(p, maps, next, origin, ch, base + stage(n), kProjected && ch == 0 ? base + uint32_t(p.x0_off) : 0,
-                bar0 + 8 * (n % kStages));
+    const uint32_t x0 = kProjected && ch == 0 ? base + uint32_t(p.x0_off) : 0;
+    issue_window_chunk(p, maps, next, origin, ch, base + stage(n), x0, bytes, bar0 + 8 * (n % kStages));
   }
 
   // The tile of items n0 ..: per chunk, S(n) is issued; the wait for the classifier of n - 1
@@ -287,6 +281,7 @@ __global__ void __launch_bounds__(kThreads, 3) resize_sum_conv_wgmma_kernel(cons
   b.base = (raw + 1023) & ~1023u;  // TMA's and wgmma's 128-byte swizzle
   b.sm = reinterpret_cast<char*>(smem) + (b.base - raw);
   b.bar0 = static_cast<uint32_t>(__cvta_generic_to_shared(bars));
+  b.bytes = chunk_bytes(p);
   // A slot's steps past its window's pixels are never copied: they only have to hold finite
   // values (their weights are 0).
   for (int i = int(threadIdx.x); i < kStages * p.stage_bytes / 16; i += kThreads) reinterpret_cast<uint4*>(b.sm)[i] = make_uint4(0, 0, 0, 0);
