@@ -11,7 +11,7 @@
 // the CUDA cores, about 25 instructions a value.
 //
 // Per chunk k of 64 hidden channels, C = 64 (2 warpgroups, two blocks an SM):
-//   barrier            H(k) in; fetch W1(k + 1), B1/taps(k + 1), W2(k) (cp.async, one group)
+//   barrier            H(k) in; fetch W1(k + 1), W2(k) (TMA, thread 0), B1/taps(k + 1) (cp.async)
 //   conv(k)            H(k) -> G[k & 1]; fc2(k - 1) is still running
 //   wait fc2(k - 1), the copies; barrier
 //   issue fc1(k + 1) → acc1 and fc2(k) → acc (fc2 accumulates across chunks)
@@ -34,8 +34,13 @@
 //   G   2 x [128][64]: the conv's output, K-major (fc2's A); two, as fc2(k) reads one while the
 //       conv of chunk k + 1 writes the other
 //   H   [192][72] fp16 (two at C = 128), padded rows (the conv reads whole rows; fc1's fragment
-//       stores hit distinct banks), then the chunk vectors (2 or 3 buffers), the halo rows' tokens.
-// C = 64: 114,176 bytes with the alignment slack, so two blocks share an SM; C = 128: 208,768.
+//       stores hit distinct banks), then the chunk vectors (2 or 3 buffers), the halo rows' tokens,
+//       the weight copies' mbarrier.
+// C = 64: 114,184 bytes with the alignment slack, so two blocks share an SM; C = 128: 208,776.
+//
+// The weights come by TMA (one thread issues a chunk's W1 and W2 boxes against an mbarrier): by
+// cp.async every thread computed swizzled addresses and 64-bit offsets for its copies, about 160
+// of a warp's 1138 instructions a chunk at stage 0 (c129).
 #include <cuda_fp16.h>
 
 #include <atomic>
@@ -50,6 +55,7 @@
 #include "runtime/cuda/gpu_arch.h"
 #include "runtime/cuda/resident_grid.cuh"
 #include "runtime/cuda/tensor_map.cuh"
+#include "runtime/cuda/tensor_map.h"
 
 namespace kiln::conv {
 namespace {
@@ -77,28 +83,48 @@ template <int C> struct Layout {
   static constexpr uint32_t h = g + 2 * g_buf, h_buf = kHaloRows * kHLd * 2;
   static constexpr uint32_t vecs = h + kBufs * h_buf;
   static constexpr uint32_t tok = vecs + kVecBufs * kVecs * 2;
-  static constexpr uint32_t bytes = tok + kHaloRows * 4 + wg::kAtomBytes;  // + slack to align the base
+  static constexpr uint32_t bar = tok + kHaloRows * 4;          // the weight copies' mbarrier
+  static constexpr uint32_t bytes = bar + 8 + wg::kAtomBytes;  // + slack to align the base
   static_assert(w1 % wg::kAtomBytes == 0 && w2 % wg::kAtomBytes == 0 && g % wg::kAtomBytes == 0);
 };
 static_assert(sm90_smem_fits(Layout<64>::bytes, 2), "two blocks of C = 64 share an SM");
-static_assert(Layout<64>::bytes == 114176 && Layout<128>::bytes == 208768, "the sizes the header gives");
+static_assert(Layout<64>::bytes == 114184 && Layout<128>::bytes == 208776, "the sizes the header gives");
 
-// Chunk k's columns of W1 [C][Hd] into the MN-major tile at w1, its rows of W2 [Hd][C] into the
-// C / 64 tiles at w2, 16 bytes a copy.
-template <int C> __device__ __forceinline__ void fetch_w1(const MixFfnParams& p, int k, unsigned char* w1) {
-  const __half* g = static_cast<const __half*>(p.w1) + k * kChunk;
-  for (int i = threadIdx.x; i < C * 8; i += Layout<C>::kThreads) {
-    const int row = i >> 3, col = (i & 7) * 8;
-    cp_async16(w1 + wg::swizzled(row, col), g + int64_t(row) * p.hidden + col, 16);
+// TMA maps of W1 [C][Hd] and W2 [Hd][C] in boxes of 64 columns (tensor_map.h's row stacks):
+// W1's boxes are C rows, W2's 64.
+struct WeightMaps {
+  CUtensorMap w1, w2;
+};
+
+// Thread 0's copies of a chunk's weights against the block's mbarrier: one group in flight at a
+// time, waited for by every thread (wait: the phases alternate).
+template <int C> struct WeightCopies {
+  static constexpr uint32_t kBytes = C * 128;  // W1's chunk ([C][64]) and W2's ([64][C]) alike
+  const WeightMaps& maps;
+  uint32_t bar, phase = 0;
+
+  // Chunk k's columns of W1 into the MN-major tile at w1 (k < 0: none), its rows of W2 into the
+  // C / 64 tiles at w2 (w2k < 0: none).
+  __device__ __forceinline__ void issue(int k, uint32_t w1, int w2k, uint32_t w2) const {
+    if (threadIdx.x != 0) return;
+    cuda::tma::arrive_expect_tx(bar, (k >= 0 ? kBytes : 0) + (w2k >= 0 ? kBytes : 0));
+    if (k >= 0) cuda::tma::load_4d(w1, &maps.w1, bar, k * kChunk, 0, 0, 0);
+    if (w2k >= 0)
+#pragma unroll
+      for (int t = 0; t < C / 64; ++t) cuda::tma::load_4d(w2 + t * kTileBytes, &maps.w2, bar, t * 64, w2k * kChunk, 0, 0);
   }
-}
-template <int C> __device__ __forceinline__ void fetch_w2(const MixFfnParams& p, int k, unsigned char* w2) {
-  const __half* g = static_cast<const __half*>(p.w2) + int64_t(k) * kChunk * C;
-  for (int i = threadIdx.x; i < kChunk * C / 8; i += Layout<C>::kThreads) {
-    const int row = i / (C / 8), col = i % (C / 8) * 8;
-    cp_async16(w2 + (col / 64) * kTileBytes + wg::swizzled(row, col % 64), g + row * C + col, 16);
+  // The prologue's group: W1(0), and W1(1) too where `both` (C = 128 fetches two chunks ahead).
+  __device__ __forceinline__ void issue_first(uint32_t w1_0, uint32_t w1_1, bool both) const {
+    if (threadIdx.x != 0) return;
+    cuda::tma::arrive_expect_tx(bar, (both ? 2 : 1) * kBytes);
+    cuda::tma::load_4d(w1_0, &maps.w1, bar, 0, 0, 0, 0);
+    if (both) cuda::tma::load_4d(w1_1, &maps.w1, bar, kChunk, 0, 0, 0);
   }
-}
+  __device__ __forceinline__ void wait() {
+    cuda::tma::wait_parity(bar, phase);
+    phase ^= 1;
+  }
+};
 // fc1 of one chunk for warpgroup `group`, as products of all 64 columns where it can: each
 // re-reads its 2 KB A tile, so narrow ones cost shared-memory bandwidth and instructions (at
 // C = 128 by columns, N = 16: 24 products a warpgroup, with their descriptors 22% of stage 1's
@@ -302,7 +328,8 @@ template <int C, class T> __device__ __forceinline__ void prefetch_next_halo(con
 // kNorm: the output LayerNorm (norm), compiled apart so that the plain kernel's code is untouched
 // by it.
 template <int C, class T, bool kNorm>
-__global__ void __launch_bounds__(kWarps<C> * 32, C <= 64 ? 2 : 1) mix_ffn_wgmma(MixFfnParams p, MixFfnNorm norm, int ahead) {
+__global__ void __launch_bounds__(kWarps<C> * 32, C <= 64 ? 2 : 1)
+    mix_ffn_wgmma(const __grid_constant__ WeightMaps maps, MixFfnParams p, MixFfnNorm norm, int ahead) {
   using L = Layout<C>;
   extern __shared__ __align__(16) unsigned char smem_raw[];
   const uint32_t raw = static_cast<uint32_t>(__cvta_generic_to_shared(smem_raw));
@@ -322,11 +349,15 @@ __global__ void __launch_bounds__(kWarps<C> * 32, C <= 64 ? 2 : 1) mix_ffn_wgmma
     });
   };
   const auto stage_x = [&](int k) { StagedX<C, T>::fetch(p, t, sm + L::a, reinterpret_cast<unsigned char*>(vecs(k + 1))); };
+  WeightCopies<C> weights{maps, base + L::bar};
+  const uint32_t w2_at = base + L::w2;  // W2(k) at w2_at + (k & 1) * L::w2_buf
 
-  for (int k = 0; k < (L::kOverlap ? 2 : 1) && k < chunks; ++k) {
-    fetch_w1<C>(p, k, sm + w1(k));
-    fetch_vecs(p, k, vecs(k));
+  if (threadIdx.x == 0) {
+    cuda::tma::mbarrier_init(weights.bar, 1);
+    cuda::tma::fence_barrier_init();
   }
+  weights.issue_first(base + w1(0), base + w1(1), L::kOverlap && chunks > 1);
+  for (int k = 0; k < (L::kOverlap ? 2 : 1) && k < chunks; ++k) fetch_vecs(p, k, vecs(k));
   cp_async_commit();
   halo_tokens<kWarps<C> * 32>(p, t, tok);
   __syncthreads();
@@ -334,7 +365,8 @@ __global__ void __launch_bounds__(kWarps<C> * 32, C <= 64 ? 2 : 1) mix_ffn_wgmma
     *reinterpret_cast<uint2*>(sm + L::a + (c0 / 64) * L::a_tile + wg::swizzled(row, c0 % 64)) = v;
   });
   cp_async_wait<0>();
-  cuda::tma::fence_proxy_async();  // A and W1(0), written by the generic proxy, read by wgmma
+  weights.wait();
+  cuda::tma::fence_proxy_async();  // A, written by the generic proxy, read by wgmma
   __syncthreads();
   Fc1<C> fc1;
   wg::fence();
@@ -354,18 +386,16 @@ __global__ void __launch_bounds__(kWarps<C> * 32, C <= 64 ? 2 : 1) mix_ffn_wgmma
     // parity k are free).
     __syncthreads();
     if (k == prefetch_chunk) prefetch_next_halo<C, T>(p, ahead);
-    if constexpr (more.value) {
-      fetch_w1<C>(p, k + 1, sm + w1(k + 1));
-      fetch_vecs(p, k + 1, vecs(k + 1));
-    }
-    fetch_w2<C>(p, k, sm + L::w2 + (k & 1) * L::w2_buf);
+    weights.issue(more.value ? k + 1 : -1, base + w1(k + 1), k, w2_at + (k & 1) * L::w2_buf);
+    if constexpr (more.value) fetch_vecs(p, k + 1, vecs(k + 1));
     if constexpr (!more.value) stage_x(k);
     cp_async_commit();
     conv(k);
     wg::wait<0>();  // fc2(k - 1)
     wg::pin(acc);
     cp_async_wait<0>();
-    cuda::tma::fence_proxy_async();  // G(k) and the copies, read next by wgmma
+    weights.wait();
+    cuda::tma::fence_proxy_async();  // G(k) and the staged X, read next by wgmma and the epilogue
     __syncthreads();                 // G(k) complete; H free
     wg::fence();
     if constexpr (more.value) fc1.issue(base, w1(k + 1), group);
@@ -385,11 +415,8 @@ __global__ void __launch_bounds__(kWarps<C> * 32, C <= 64 ? 2 : 1) mix_ffn_wgmma
       wg::fence();
       fc1.issue(base, w1(k + 1), group);
     }
-    fetch_w2<C>(p, k, sm + L::w2 + (k & 1) * L::w2_buf);
-    if (k + 2 < chunks) {
-      fetch_w1<C>(p, k + 2, sm + w1(k + 2));
-      fetch_vecs(p, k + 2, vecs(k + 2));
-    }
+    weights.issue(k + 2 < chunks ? k + 2 : -1, base + w1(k + 2), k, w2_at + (k & 1) * L::w2_buf);
+    if (k + 2 < chunks) fetch_vecs(p, k + 2, vecs(k + 2));
     if constexpr (!more.value) stage_x(k + 1);
     cp_async_commit();
     conv(k);
@@ -400,7 +427,8 @@ __global__ void __launch_bounds__(kWarps<C> * 32, C <= 64 ? 2 : 1) mix_ffn_wgmma
       fc1.store(h(k + 1), tok, vecs(k + 1) + kB1, group);
     }
     cp_async_wait<0>();
-    cuda::tma::fence_proxy_async();  // G(k) and the copies, read next by wgmma
+    weights.wait();
+    cuda::tma::fence_proxy_async();  // G(k) and the staged X, read next by wgmma and the epilogue
     __syncthreads();                 // G(k), H(k + 1) complete
     wg::fence();
     issue_fc2<C>(acc, base, k, group);
@@ -433,13 +461,27 @@ __global__ void __launch_bounds__(kWarps<C> * 32, C <= 64 ? 2 : 1) mix_ffn_wgmma
 
 std::atomic<bool> prefetch_on{true};  // set_mix_ffn_prefetch
 
+// W1 [C][Hd] and W2 [Hd][C] as row stacks of one matrix each (the head and outer strides past the
+// matrix, so that the map keeps rows outer: tensor_map.h).
+cuda::RowStack weight_rows(const void* w, int64_t rows, int64_t width) {
+  cuda::RowStack s;
+  s.base = w;
+  s.width = width, s.rows = rows;
+  s.row = width, s.head = s.outer = rows * width;
+  return s;
+}
+
 template <int C, class T> void launch(const MixFfnParams& p, const MixFfnNorm& norm, CudaStream stream) {
   auto kernel = norm.scale ? mix_ffn_wgmma<C, T, true> : mix_ffn_wgmma<C, T, false>;
+  const cuda::RowStack r1 = weight_rows(p.w1, C, p.hidden), r2 = weight_rows(p.w2, p.hidden, C);
+  // Graph constants: 256-byte aligned device buffers with rows of 128-byte multiples.
+  KILN_ASSERT(cuda::tiled_rows_fit(r1) && cuda::tiled_rows_fit(r2));
+  const WeightMaps maps{cuda::tiled_rows_map(r1, C), cuda::tiled_rows_map(r2, kChunk)};
   CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(Layout<C>::bytes)));
   const dim3 grid(unsigned((p.width + kTileW - 1) / kTileW), unsigned((p.height + kTileH - 1) / kTileH),
                   unsigned(p.batch));
   const int ahead = prefetch_on.load() ? int(cuda::resident_blocks(kernel, Layout<C>::kThreads, Layout<C>::bytes)) : 0;
-  kernel<<<grid, Layout<C>::kThreads, Layout<C>::bytes, stream>>>(p, norm, ahead);
+  kernel<<<grid, Layout<C>::kThreads, Layout<C>::bytes, stream>>>(maps, p, norm, ahead);
   CUDA_CHECK(cudaGetLastError());
 }
 
