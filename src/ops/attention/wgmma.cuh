@@ -44,6 +44,14 @@ __device__ __forceinline__ uint64_t descriptor(uint32_t smem) {
   return uint64_t((smem & 0x3FFFF) >> 4) | (kLeading << 16) | (kStride << 32) | (kSwizzle128 << 62);
 }
 
+// This thread's warpgroup (threadIdx.x / 128) through a shuffle from lane 0: ptxas then knows the
+// value is warp-uniform and can keep the descriptors made from it in uniform registers instead of
+// moving each into them (R2UR) before every wgmma. A measured choice per kernel (op benches at B2
+// b8, c258-c261): MixFFN stage 0 0.3554-0.3580 -> 0.3441-0.3466 ms, stage 1 unchanged; in the
+// attention kernels 1-3% slower, in DwConvMatMul and TokenConv no change, so they keep
+// threadIdx.x >> 7.
+__device__ __forceinline__ int warpgroup_index() { return __shfl_sync(0xffffffffu, int(threadIdx.x >> 7), 0); }
+
 // Orders this thread's earlier register writes (accumulators, A fragments) before the next
 // wgmma reads or overwrites them.
 __device__ __forceinline__ void fence() {

@@ -339,7 +339,7 @@ __global__ void __launch_bounds__(kWarps<C> * 32, C <= 64 ? 2 : 1)
   const auto w1 = [&](int k) { return L::w1 + (k % L::kBufs) * L::w1_buf; };
   const auto vecs = [&](int k) { return reinterpret_cast<__half*>(sm + L::vecs) + (k % L::kVecBufs) * kVecs; };
   int* tok = reinterpret_cast<int*>(sm + L::tok);
-  const int group = threadIdx.x >> 7;
+  const int group = wg::warpgroup_index();
   const Tile t = block_tile();
   const int chunks = p.hidden / kChunk, prefetch_chunk = chunks * 3 / 4;
   const auto conv = [&](int k) {
