@@ -395,7 +395,7 @@ __global__ void __launch_bounds__(kWarps<C> * 32, C <= 64 ? 2 : 1)
     wg::pin(acc);
     cp_async_wait<0>();
     weights.wait();
-    cuda::tma::fence_proxy_async();  // G(k) and the staged X, read next by wgmma and the epilogue
+    cuda::tma::fence_proxy_async();  // G(k), written by the generic proxy, read next by wgmma
     __syncthreads();                 // G(k) complete; H free
     wg::fence();
     if constexpr (more.value) fc1.issue(base, w1(k + 1), group);
@@ -428,7 +428,7 @@ __global__ void __launch_bounds__(kWarps<C> * 32, C <= 64 ? 2 : 1)
     }
     cp_async_wait<0>();
     weights.wait();
-    cuda::tma::fence_proxy_async();  // G(k) and the staged X, read next by wgmma and the epilogue
+    cuda::tma::fence_proxy_async();  // G(k), written by the generic proxy, read next by wgmma
     __syncthreads();                 // G(k), H(k + 1) complete
     wg::fence();
     issue_fc2<C>(acc, base, k, group);
