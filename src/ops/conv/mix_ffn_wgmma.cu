@@ -461,19 +461,9 @@ __global__ void __launch_bounds__(kWarps<C> * 32, C <= 64 ? 2 : 1)
 
 std::atomic<bool> prefetch_on{true};  // set_mix_ffn_prefetch
 
-// W1 [C][Hd] and W2 [Hd][C] as row stacks of one matrix each (the head and outer strides past the
-// matrix, so that the map keeps rows outer: tensor_map.h).
-cuda::RowStack weight_rows(const void* w, int64_t rows, int64_t width) {
-  cuda::RowStack s;
-  s.base = w;
-  s.width = width, s.rows = rows;
-  s.row = width, s.head = s.outer = rows * width;
-  return s;
-}
-
 template <int C, class T> void launch(const MixFfnParams& p, const MixFfnNorm& norm, CudaStream stream) {
   auto kernel = norm.scale ? mix_ffn_wgmma<C, T, true> : mix_ffn_wgmma<C, T, false>;
-  const cuda::RowStack r1 = weight_rows(p.w1, C, p.hidden), r2 = weight_rows(p.w2, p.hidden, C);
+  const cuda::RowStack r1 = cuda::matrix_rows(p.w1, C, p.hidden), r2 = cuda::matrix_rows(p.w2, p.hidden, C);
   // Graph constants: 256-byte aligned device buffers with rows of 128-byte multiples.
   KILN_ASSERT(cuda::tiled_rows_fit(r1) && cuda::tiled_rows_fit(r2));
   const WeightMaps maps{cuda::tiled_rows_map(r1, C), cuda::tiled_rows_map(r2, kChunk)};

@@ -197,13 +197,9 @@ cuda::TokenWindows windows(const TokenConvParams& p, int tile_h) {
   return t;
 }
 
-// W [kh·kw·C, Co] as tensor_map.h's row stack of one item (head and outer strides past the matrix,
-// so the map keeps rows outside heads).
+// W [kh·kw·C, Co] as tensor_map.h's row stack.
 cuda::RowStack weights(const TokenConvParams& p) {
-  cuda::RowStack s;
-  s.base = p.w, s.width = p.out_channels, s.rows = int64_t(p.kh) * p.kw * p.channels;
-  s.row = p.out_channels, s.head = s.outer = s.rows * s.width;
-  return s;
+  return cuda::matrix_rows(p.w, int64_t(p.kh) * p.kw * p.channels, p.out_channels);
 }
 
 int64_t tiles_w(const TokenConvParams& p) { return (p.out_w + kTileW - 1) / kTileW; }

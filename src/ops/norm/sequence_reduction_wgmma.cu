@@ -365,20 +365,11 @@ cuda::PatchTokens tokens(const SequenceReductionParams& p, const Geometry& g) {
   return t;
 }
 
-// A [rows, width] fp16 matrix as tensor_map.h's row stack of one item (head and outer strides past
-// the matrix, so the map keeps rows outside heads).
-cuda::RowStack matrix(const void* base, int64_t rows, int64_t width) {
-  cuda::RowStack s;
-  s.base = base, s.width = width, s.rows = rows;
-  s.row = width, s.head = s.outer = rows * width;
-  return s;
-}
-
 template <int C> void launch(const SequenceReductionParams& p, CudaStream stream) {
   const Geometry g = geometry(p);
   const CUtensorMap xmap = cuda::patch_token_map(tokens(p, g));
-  const CUtensorMap wmap = cuda::tiled_rows_map(matrix(p.w, p.patch * p.patch * C, C), C);
-  const CUtensorMap kvmap = cuda::tiled_rows_map(matrix(p.wkv, C, 2 * C), C);
+  const CUtensorMap wmap = cuda::tiled_rows_map(cuda::matrix_rows(p.w, p.patch * p.patch * C, C), C);
+  const CUtensorMap kvmap = cuda::tiled_rows_map(cuda::matrix_rows(p.wkv, C, 2 * C), C);
   auto kernel = sequence_reduction_wgmma<C>;
   CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(Layout<C>::bytes)));
   const int tiles_y = (g.hp + g.bh - 1) / g.bh;
@@ -405,8 +396,8 @@ bool sequence_reduction_runs(const SequenceReductionParams& p) {
   const Geometry g = geometry(p);
   const int64_t blocks = int64_t(g.tiles_x) * ((g.hp + g.bh - 1) / g.bh);
   return blocks * g.splits < (int64_t(1) << 31) && cuda::patch_token_fits(tokens(p, g)) &&
-         cuda::tiled_rows_fit(matrix(p.w, p.patch * p.patch * p.channels, p.channels)) &&
-         cuda::tiled_rows_fit(matrix(p.wkv, p.channels, 2 * p.channels));
+         cuda::tiled_rows_fit(cuda::matrix_rows(p.w, p.patch * p.patch * p.channels, p.channels)) &&
+         cuda::tiled_rows_fit(cuda::matrix_rows(p.wkv, p.channels, 2 * p.channels));
 }
 
 void set_sequence_reduction_splits(int splits) { forced_splits = splits; }

@@ -26,30 +26,34 @@ cuda::RowStack rows_of(const void* base, int64_t width, int64_t rows, int64_t he
 
 // The kernel gives every copy (channel, row, stack, 0) coordinates: each stack here has its
 // rows inner (rows_head_inner false).
-// With `pixels` false only W's and Wp's maps (the wgmma kernel maps the rest as windows).
-RscMaps staging_maps(CudaKernelContext& ctx, const ResizeSumConvParams& p, bool pixels = true) {
-  const auto map = [&](const cuda::RowStack& s, int box_rows) {
-    if (!cuda::tiled_rows_fit(s)) ctx.unsupported("a ResizeSumConv operand is not 16-byte aligned or too large for TMA");
-    KILN_ASSERT(!cuda::rows_head_inner(s));
-    return cuda::tiled_rows_map(s, box_rows);
-  };
+CUtensorMap row_map(CudaKernelContext& ctx, const cuda::RowStack& s, int box_rows) {
+  if (!cuda::tiled_rows_fit(s)) ctx.unsupported("a ResizeSumConv operand is not 16-byte aligned or too large for TMA");
+  KILN_ASSERT(!cuda::rows_head_inner(s));
+  return cuda::tiled_rows_map(s, box_rows);
+}
+
+// W's rows and, when projected, Wp's: both kernels stage them alike.
+void weight_maps(CudaKernelContext& ctx, const ResizeSumConvParams& p, RscMaps& m) {
+  if (p.projected) m.wp = row_map(ctx, rows_of(p.wp, p.channels, kRscChunk), kRscChunk);
+  m.w = row_map(ctx, rows_of(p.w, p.channels, p.classes), 32 * p.nt);
+}
+
+// The mma.sync kernel's maps: each banded input's source rows, the identity's and x0's pixels.
+RscMaps staging_maps(CudaKernelContext& ctx, const ResizeSumConvParams& p) {
   RscMaps m{};
-  const int64_t count = int64_t(p.batch) * p.height * p.width;
-  if (pixels) {
-    for (int i = 0; i < p.banded; ++i) {  // rows of in_w columns, batch · in_h of them
-      const RscSource& s = p.in[i];
-      m.in[i] = map(rows_of(s.x, p.channels, s.in_w, int64_t(p.batch) * s.in_h, int64_t(s.in_w) * p.channels), s.cols);
-    }
-    if (p.ident) m.ident = map(rows_of(p.ident, p.channels, count), kRscTileX);
-    if (p.projected) m.x0 = map(rows_of(p.x0, kRscChunk, count), kRscTileX);
+  for (int i = 0; i < p.banded; ++i) {  // rows of in_w columns, batch · in_h of them
+    const RscSource& s = p.in[i];
+    m.in[i] = row_map(ctx, rows_of(s.x, p.channels, s.in_w, int64_t(p.batch) * s.in_h, int64_t(s.in_w) * p.channels), s.cols);
   }
-  if (p.projected) m.wp = map(rows_of(p.wp, p.channels, kRscChunk), kRscChunk);
-  m.w = map(rows_of(p.w, p.channels, p.classes), 32 * p.nt);
+  const int64_t count = int64_t(p.batch) * p.height * p.width;
+  if (p.ident) m.ident = row_map(ctx, rows_of(p.ident, p.channels, count), kRscTileX);
+  if (p.projected) m.x0 = row_map(ctx, rows_of(p.x0, kRscChunk, count), kRscTileX);
+  weight_maps(ctx, p, m);
   return m;
 }
 
 // The wgmma kernel's maps: token windows (channel, column, row, image) of each slot's window, of
-// the identity's and x0's 8 x 8 pixels; W's and Wp's rows as staging_maps makes them.
+// the identity's and x0's 8 x 8 pixels; W's and Wp's rows as the mma.sync kernel's.
 RscMaps window_maps(CudaKernelContext& ctx, const ResizeSumConvParams& p) {
   const auto map = [&](const void* base, int64_t h, int64_t w, int64_t c, int rows, int cols) {
     cuda::TokenWindows t;
@@ -58,13 +62,14 @@ RscMaps window_maps(CudaKernelContext& ctx, const ResizeSumConvParams& p) {
     if (!cuda::token_window_fits(t)) ctx.unsupported("a ResizeSumConv operand is not 16-byte aligned or too large for TMA");
     return cuda::token_window_map(t);
   };
-  RscMaps m = staging_maps(ctx, p, /*pixels=*/false);
+  RscMaps m{};
   for (int i = 0; i < p.banded; ++i) {
     const RscSource& s = p.in[i];
     m.in[i] = map(s.x, s.in_h, s.in_w, p.channels, s.rows, s.cols);
   }
   if (p.ident) m.ident = map(p.ident, p.height, p.width, p.channels, kRscWinTile, kRscWinTile);
   if (p.projected) m.x0 = map(p.x0, p.height, p.width, kRscChunk, kRscWinTile, kRscWinTile);
+  weight_maps(ctx, p, m);
   return m;
 }
 

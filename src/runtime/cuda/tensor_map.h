@@ -16,6 +16,15 @@ struct RowStack {
   int64_t row = 0, head = 0, outer = 0;  // strides in elements
 };
 
+// One row-major [rows, width] fp16 matrix as a row stack of one item (head and outer strides past
+// the matrix, so that the map keeps rows outside heads): a kernel's weights.
+inline RowStack matrix_rows(const void* base, int64_t rows, int64_t width) {
+  RowStack s;
+  s.base = base, s.width = width, s.rows = rows;
+  s.row = width, s.head = s.outer = rows * width;
+  return s;
+}
+
 // Whether tiled_rows_map can describe s: a 16-byte aligned base and strides, dims and strides in
 // the encoder's ranges.
 bool tiled_rows_fit(const RowStack& s);
