@@ -66,7 +66,10 @@ std::optional<cublasLtMatmulAlgo_t> choose_algo(CudaSession& session, const Gemm
               CUBLAS_STATUS_SUCCESS && check.workspaceSize <= kWorkspace)
         return algo;
     }
-  constexpr int kCandidates = 8;
+  // 32, not 8: the heuristic's later candidates include better tiles for SegFormer-B2 stage 2's
+  // narrow GEMMs (c269 against c270, B2 b8: q_proj 26.5 -> 24.5 us, FusedMatMul 1.429 -> 1.412 ms
+  // over the engine, kiln bench 8.791 -> 8.78 ms), the build's timing still 2 s.
+  constexpr int kCandidates = 32;
   std::array<cublasLtMatmulHeuristicResult_t, kCandidates> results{};
   int found = 0;
   const cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(session.cublas(), desc, first, second, out, out, pref,
