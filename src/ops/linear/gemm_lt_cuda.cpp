@@ -67,8 +67,8 @@ std::optional<cublasLtMatmulAlgo_t> choose_algo(CudaSession& session, const Gemm
         return algo;
     }
   // 32, not 8: the heuristic's later candidates include better tiles for SegFormer-B2 stage 2's
-  // narrow GEMMs (c269 against c270, B2 b8: q_proj 26.5 -> 24.5 us, FusedMatMul 1.429 -> 1.412 ms
-  // over the engine, kiln bench 8.791 -> 8.78 ms), the build's timing still 2 s.
+  // narrow GEMMs (c269 against c270, B2 b8: q_proj 26.0-26.6 -> 24.2-25.7 us, FusedMatMul 1.429
+  // -> 1.412 ms over the engine, kiln bench 8.791 -> 8.778-8.787 ms); the build still takes 2 s.
   constexpr int kCandidates = 32;
   std::array<cublasLtMatmulHeuristicResult_t, kCandidates> results{};
   int found = 0;
