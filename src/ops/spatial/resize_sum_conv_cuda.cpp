@@ -15,12 +15,10 @@
 namespace kiln::spatial {
 namespace {
 
-// Rows of `width` fp16 channels `rows` deep (and `heads` such stacks, `head` elements apart).
-cuda::RowStack rows_of(const void* base, int64_t width, int64_t rows, int64_t heads = 1, int64_t head = 0) {
-  cuda::RowStack s;
-  s.base = base;
-  s.width = width, s.rows = rows, s.heads = heads;
-  s.row = width, s.head = head ? head : width * rows, s.outer = s.head * heads;
+// `count` [rows, width] fp16 matrices back to back, as one row stack of `count` heads.
+cuda::RowStack stacked_rows(const void* base, int64_t count, int64_t rows, int64_t width) {
+  cuda::RowStack s = cuda::matrix_rows(base, rows, width);
+  s.heads = count, s.outer = s.head * count;
   return s;
 }
 
@@ -34,8 +32,8 @@ CUtensorMap row_map(CudaKernelContext& ctx, const cuda::RowStack& s, int box_row
 
 // W's rows and, when projected, Wp's: both kernels stage them alike.
 void weight_maps(CudaKernelContext& ctx, const ResizeSumConvParams& p, RscMaps& m) {
-  if (p.projected) m.wp = row_map(ctx, rows_of(p.wp, p.channels, kRscChunk), kRscChunk);
-  m.w = row_map(ctx, rows_of(p.w, p.channels, p.classes), 32 * p.nt);
+  if (p.projected) m.wp = row_map(ctx, cuda::matrix_rows(p.wp, kRscChunk, p.channels), kRscChunk);
+  m.w = row_map(ctx, cuda::matrix_rows(p.w, p.classes, p.channels), 32 * p.nt);
 }
 
 // The mma.sync kernel's maps: each banded input's source rows, the identity's and x0's pixels.
@@ -43,11 +41,11 @@ RscMaps staging_maps(CudaKernelContext& ctx, const ResizeSumConvParams& p) {
   RscMaps m{};
   for (int i = 0; i < p.banded; ++i) {  // rows of in_w columns, batch · in_h of them
     const RscSource& s = p.in[i];
-    m.in[i] = row_map(ctx, rows_of(s.x, p.channels, s.in_w, int64_t(p.batch) * s.in_h, int64_t(s.in_w) * p.channels), s.cols);
+    m.in[i] = row_map(ctx, stacked_rows(s.x, int64_t(p.batch) * s.in_h, s.in_w, p.channels), s.cols);
   }
   const int64_t count = int64_t(p.batch) * p.height * p.width;
-  if (p.ident) m.ident = row_map(ctx, rows_of(p.ident, p.channels, count), kRscTileX);
-  if (p.projected) m.x0 = row_map(ctx, rows_of(p.x0, kRscChunk, count), kRscTileX);
+  if (p.ident) m.ident = row_map(ctx, cuda::matrix_rows(p.ident, count, p.channels), kRscTileX);
+  if (p.projected) m.x0 = row_map(ctx, cuda::matrix_rows(p.x0, count, kRscChunk), kRscTileX);
   weight_maps(ctx, p, m);
   return m;
 }

@@ -17,7 +17,7 @@ struct RowStack {
 };
 
 // One row-major [rows, width] fp16 matrix as a row stack of one item (head and outer strides past
-// the matrix, so that the map keeps rows outside heads): a kernel's weights.
+// the matrix, so that the map keeps rows outside heads): a kernel's weights, or tokens read as rows.
 inline RowStack matrix_rows(const void* base, int64_t rows, int64_t width) {
   RowStack s;
   s.base = base, s.width = width, s.rows = rows;
