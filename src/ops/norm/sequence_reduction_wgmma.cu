@@ -59,7 +59,8 @@ template <int C> struct Layout {
   static constexpr uint32_t kv_bytes = (2 * C / 64) * panel;
   static constexpr uint32_t x = 0, w = x + kXStages * x_bytes;
   static constexpr uint32_t vec = w + kWStages * w_bytes;  // S1 and B1 as floats
-  static constexpr uint32_t bars = vec + 2 * C * 4;
+  static constexpr uint32_t vec16 = vec + 2 * C * 4;       // Br, S2, B2 [C], Bkv [2C] as loaded, fp16
+  static constexpr uint32_t bars = vec16 + 5 * C * 2;
   static constexpr uint32_t bytes = bars + 8 * (kXStages + kWStages + 1) + 1024;  // + slack to align the base
   static constexpr uint32_t kv = x, ep = w;  // after the taps: Wkv over the X stages, Br, S2, B2, Bkv over W's
   static_assert(kv_bytes <= kXStages * x_bytes && 5 * C * 4 <= w_bytes);
@@ -188,16 +189,23 @@ __global__ void __launch_bounds__(kThreads) sequence_reduction_wgmma(const __gri
       tma::load_4d(base + L::w + st * L::w_bytes + np * L::panel, &wmap, wbar + 8 * st, np * 64, s * C, 0, 0);
   };
 
-  for (int c = tid; c < C; c += kThreads) vec[c] = half_at(p.s1, c), vec[C + c] = half_at(p.b1, c);
+  // The first taps' copies go out before the vectors' loads, which then wait together: S1 and B1
+  // for the taps, and the epilogue's Br, S2, B2, Bkv copied as they are (cp.async) for after them.
   if (tid == 0) {
     for (int i = 0; i < kX + kW + 1; ++i) tma::mbarrier_init(xbar + 8 * i, 1);
     tma::fence_barrier_init();
-  }
-  __syncthreads();
-  if (tid == 0) {
     for (int n = 0; n < kX && n < steps; ++n) load_x(n);
     for (int n = 0; n < kW && n < steps; ++n) load_w(n);
   }
+  __half* vec16 = reinterpret_cast<__half*>(smem_raw + (base - raw) + L::vec16);
+  for (int i = tid; i < 5 * C / 8; i += kThreads) {
+    const int v = i / (C / 8), at = 8 * (i - v * (C / 8));  // Bkv is vectors 3 and 4
+    const void* src = v == 0 ? p.bias : v == 1 ? p.s2 : v == 2 ? p.b2 : p.bkv;
+    attention::cp_async16(vec16 + 8 * i, static_cast<const __half*>(src) + (v < 3 ? at : at + (v - 3) * C), 16);
+  }
+  attention::cp_async_commit();
+  for (int c = tid; c < C; c += kThreads) vec[c] = half_at(p.s1, c), vec[C + c] = half_at(p.b1, c);
+  __syncthreads();
 
   float acc[C / 64][32];
 #pragma unroll
@@ -228,6 +236,7 @@ __global__ void __launch_bounds__(kThreads) sequence_reduction_wgmma(const __gri
     __syncthreads();  // every warp's products have read the W stage
     if (tid == 0 && n + kW < steps) load_w(n + kW);
   }
+  attention::cp_async_wait<0>();  // the vectors' copies: done long since, and before any block leaves
   if (rank == 0 && tid == 0) {  // Wkv over the X stages, every thread's reads of them fenced and done
     tma::arrive_expect_tx(kvbar, L::kv_bytes);
 #pragma unroll
@@ -264,11 +273,12 @@ __global__ void __launch_bounds__(kThreads) sequence_reduction_wgmma(const __gri
     if (rank != 0) return;
   }
 
-  // The epilogue's vectors as floats over the W stages — Br, S2, B2 [C], Bkv [2C] — loaded
-  // together: read from global memory where used, each thread's ~250 loads waited one by one.
+  // The epilogue's vectors as floats over the W stages — Br, S2, B2 [C], Bkv [2C] — from their
+  // copies: read from global memory where used, each thread's ~250 loads had waited one by one,
+  // and loaded here after the taps, their latency still held up every block's epilogue.
+  __syncthreads();  // every thread's copies, waited for below the taps
   float* ep = reinterpret_cast<float*>(smem_raw + (base - raw) + L::ep);
-  for (int i = tid; i < 5 * C; i += kThreads)
-    ep[i] = half_at(i < C ? p.bias : i < 2 * C ? p.s2 : i < 3 * C ? p.b2 : p.bkv, i < 3 * C ? i % C : i - 3 * C);
+  for (int i = tid; i < 5 * C; i += kThreads) ep[i] = __half2float(vec16[i]);
   __syncthreads();
   const float *br = ep, *s2 = ep + C, *b2 = ep + 2 * C, *bkv = ep + 3 * C;
 
