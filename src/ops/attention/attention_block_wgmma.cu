@@ -246,17 +246,20 @@ __device__ __forceinline__ void project_out(const AttentionBlockParams& p, const
 #pragma unroll 1
   for (int nh = 0; nh < H; ++nh) {
     float y[32];  // first X + Bo, then Y
+    float bo[8][2];  // the same for both of this thread's rows
+#pragma unroll
+    for (int n = 0; n < 8; ++n) load_floats<kF32, 2>(p.bo, nh * kD + 8 * n + 2 * t, bo[n]);
 #pragma unroll
     for (int hh = 0; hh < 2; ++hh) {
       const int row = row0 + g + 8 * hh;
+      const bool in = row < p.attn.nq;
+      const int64_t at = int64_t(in ? row : 0) * kC + nh * kD + 2 * t;
 #pragma unroll
       for (int n = 0; n < 8; ++n) {
-        const int c = nh * kD + 8 * n + 2 * t;
-        float b[2], x[2] = {0.f, 0.f};
-        load_floats<kF32, 2>(p.bo, c, b);
-        if (row < p.attn.nq) load_floats<kF32, 2>(xb, int64_t(row) * kC + c, x);
-        y[4 * n + 2 * hh] = x[0] + b[0];
-        y[4 * n + 2 * hh + 1] = x[1] + b[1];
+        float x[2] = {0.f, 0.f};
+        if (in) load_floats<kF32, 2>(xb, at + 8 * n, x);
+        y[4 * n + 2 * hh] = x[0] + bo[n][0];
+        y[4 * n + 2 * hh + 1] = x[1] + bo[n][1];
       }
     }
     wgmma::fence();

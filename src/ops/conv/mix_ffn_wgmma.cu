@@ -229,26 +229,38 @@ template <int C, class T> struct StagedX {
       cp_async16(b2 + threadIdx.x * 16, static_cast<const unsigned char*>(p.b2) + threadIdx.x * 16, 16);
   }
 
-  // Y = a + B2 + X at output token m of the tile (skipped outside the image), channels c, c + 1.
-  static __device__ __forceinline__ void add(const MixFfnParams& p, const Tile& t, const unsigned char* x,
-                                             const unsigned char* b2, int m, int c, float a0, float a1) {
+};
+
+// The epilogue's view of output token m of the tile: whether it lies in the image, its staged X
+// row and the element offset of its Y row, worked out once a token rather than once a channel
+// pair (c257: the epilogue's 542 instructions a warp and tile were 61% integer).
+template <int C, class T> struct EpilogueRow {
+  static constexpr int kRow = StagedX<C, T>::kRow;
+  const unsigned char* x;  // the staged row
+  int key;                 // its swizzle: 16-byte piece j sits at j ^ key
+  int64_t at;              // Y's element offset of channel 0
+  bool in;
+
+  __device__ __forceinline__ EpilogueRow(const MixFfnParams& p, const Tile& t, const unsigned char* staged, int m)
+      : x(staged + m * kRow), key(m & 7) {
     const int oy = t.y0 + m / kTileW, ox = t.x0 + m % kTileW;
-    if (oy >= p.height || ox >= p.width) return;
-    const int byte = c * int(sizeof(T));
-    const float2 r = Io<T>::load2(reinterpret_cast<const T*>(x + m * kRow + (((byte >> 4) ^ (m & 7)) << 4) + (byte & 15)));
-    const float2 bias = Io<T>::load2(reinterpret_cast<const T*>(b2) + c);
-    const int64_t at = ((int64_t(t.b) * p.height + oy) * p.width + ox) * C + c;
-    Io<T>::store2(static_cast<T*>(p.y) + at, a0 + bias.x + r.x, a1 + bias.y + r.y);
+    in = oy < p.height && ox < p.width;
+    at = ((int64_t(t.b) * p.height + oy) * p.width + ox) * C;
   }
-  // a + B2 + X at output token m of the tile (inside the image), channels c, c + 1.
-  static __device__ __forceinline__ float2 sum(const unsigned char* x, const unsigned char* b2, int m, int c,
-                                               float a0, float a1) {
+  // X at channels c, c + 1.
+  __device__ __forceinline__ float2 x_at(int c) const {
     const int byte = c * int(sizeof(T));
-    const float2 r = Io<T>::load2(reinterpret_cast<const T*>(x + m * kRow + (((byte >> 4) ^ (m & 7)) << 4) + (byte & 15)));
-    const float2 bias = Io<T>::load2(reinterpret_cast<const T*>(b2) + c);
-    return make_float2(a0 + bias.x + r.x, a1 + bias.y + r.y);
+    return Io<T>::load2(reinterpret_cast<const T*>(x + (((byte >> 4) ^ key) << 4) + (byte & 15)));
   }
 };
+
+// B2 at the 8 channel pairs col + 8 n + 2 tq (n < 8) a thread's accumulators hold: the same for
+// both of its tokens.
+template <class T> __device__ __forceinline__ void load_bias_pairs(const unsigned char* b2, int col, int tq,
+                                                                   float2 (&bias)[8]) {
+#pragma unroll
+  for (int n = 0; n < 8; ++n) bias[n] = Io<T>::load2(reinterpret_cast<const T*>(b2) + col + n * 8 + 2 * tq);
+}
 
 // The output LayerNorm (fuse_mix_ffn_norm): Y = LayerNorm(a + B2 + X)·S2 + Bn2 in fp16, the sum
 // rounded to T first as the unfused graph stores it. A thread holds 16 of a token's channels
@@ -273,6 +285,8 @@ template <int C, class T> struct NormedY {
     const int group = threadIdx.x >> 7, warp = (threadIdx.x >> 5) & 3, lane = threadIdx.x & 31;
     const int gq = lane >> 2, tq = lane & 3, col = (group >> 1) * 64;
     __half2 gamma[8], beta[8];  // this thread's channels' S2 and Bn2, the same for both its tokens
+    float2 bias[8];
+    load_bias_pairs<T>(b2, col, tq, bias);
 #pragma unroll
     for (int n = 0; n < 8; ++n) {
       gamma[n] = *reinterpret_cast<const __half2*>(static_cast<const __half*>(norm.scale) + col + n * 8 + 2 * tq);
@@ -280,15 +294,19 @@ template <int C, class T> struct NormedY {
     }
 #pragma unroll
     for (int hh = 0; hh < 2; ++hh) {
-      const int m = (group & 1) * 64 + warp * 16 + gq + 8 * hh, oy = t.y0 + m / kTileW, ox = t.x0 + m % kTileW;
-      const bool in = oy < p.height && ox < p.width;
-      __half* y = static_cast<__half*>(p.y) + ((int64_t(t.b) * p.height + oy) * p.width + ox) * C;
+      const int m = (group & 1) * 64 + warp * 16 + gq + 8 * hh;
+      const EpilogueRow<C, T> row(p, t, x, m);
+      const bool in = row.in;
+      __half* y = static_cast<__half*>(p.y) + row.at;
       float v[16];
       float total = 0.f;
 #pragma unroll
       for (int n = 0; n < 8; ++n) {
         float2 y = make_float2(0.f, 0.f);  // outside the image: X was not staged
-        if (in) y = StagedX<C, T>::sum(x, b2, m, col + n * 8 + 2 * tq, acc[4 * n + 2 * hh], acc[4 * n + 2 * hh + 1]);
+        if (in) {
+          const float2 r = row.x_at(col + n * 8 + 2 * tq);
+          y = make_float2(acc[4 * n + 2 * hh] + bias[n].x + r.x, acc[4 * n + 2 * hh + 1] + bias[n].y + r.y);
+        }
         if constexpr (std::is_same_v<T, __half>) y = __half22float2(__floats2half2_rn(y.x, y.y));
         v[2 * n] = y.x, v[2 * n + 1] = y.y;
         total += y.x + y.y;
@@ -450,12 +468,21 @@ __global__ void __launch_bounds__(kWarps<C> * 32, C <= 64 ? 2 : 1)
   if constexpr (kNorm) {  // H is free: the last conv is done
     NormedY<C, T>::store(p, norm, t, sm + L::a, b2, acc, reinterpret_cast<float*>(h(0)));
   } else {
+    const int col = (group >> 1) * 64;
+    float2 bias[8];
+    load_bias_pairs<T>(b2, col, tq, bias);
 #pragma unroll
-    for (int hh = 0; hh < 2; ++hh)
+    for (int hh = 0; hh < 2; ++hh) {
+      const EpilogueRow<C, T> row(p, t, sm + L::a, (group & 1) * 64 + warp * 16 + gq + 8 * hh);
+      if (!row.in) continue;
+      T* y = static_cast<T*>(p.y) + row.at;
 #pragma unroll
-      for (int n = 0; n < 8; ++n)
-        StagedX<C, T>::add(p, t, sm + L::a, b2, (group & 1) * 64 + warp * 16 + gq + 8 * hh,
-                           (group >> 1) * 64 + n * 8 + 2 * tq, acc[4 * n + 2 * hh], acc[4 * n + 2 * hh + 1]);
+      for (int n = 0; n < 8; ++n) {
+        const int c = col + n * 8 + 2 * tq;
+        const float2 r = row.x_at(c);
+        Io<T>::store2(y + c, acc[4 * n + 2 * hh] + bias[n].x + r.x, acc[4 * n + 2 * hh + 1] + bias[n].y + r.y);
+      }
+    }
   }
 }
 
