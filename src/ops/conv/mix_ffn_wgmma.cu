@@ -228,12 +228,12 @@ template <int C, class T> struct StagedX {
     if (threadIdx.x < kPieces)
       cp_async16(b2 + threadIdx.x * 16, static_cast<const unsigned char*>(p.b2) + threadIdx.x * 16, 16);
   }
-
 };
 
 // The epilogue's view of output token m of the tile: whether it lies in the image, its staged X
 // row and the element offset of its Y row, worked out once a token rather than once a channel
-// pair (c257: the epilogue's 542 instructions a warp and tile were 61% integer).
+// pair, for both epilogues. (c257 had the epilogue's 542 instructions a warp and tile 61% integer;
+// doing that work once a token did not change the kernel's time, c297: it is not the bound.)
 template <int C, class T> struct EpilogueRow {
   static constexpr int kRow = StagedX<C, T>::kRow;
   const unsigned char* x;  // the staged row
