@@ -1,0 +1,21 @@
+# Session 32 call 3: MixFFN at C = 64 with four warpgroups, one block an SM, fc1 overlapped as at C = 128 (set_mix_ffn_c64_groups, default 4). kiln_new/tests = 0016b65 + that change; kiln_old = 807ed9b (same code as 0016b65).
+R=/tmp/c302; rm -rf $R; mkdir -p $R build/tests
+xz -dc .devcarry/kiln_new.xz > build/kiln_new; xz -dc .devcarry/kiln_old.xz > build/kiln_old; xz -dc .devcarry/kiln_gpu_tests.xz > build/tests/kiln_gpu_tests; chmod +x build/kiln_* build/tests/kiln_gpu_tests
+nvidia-smi --query-gpu=name,clocks.max.sm --format=csv,noheader
+export KILN_TEST_DIR=$PWD/tests
+timeout 300 build/tests/kiln_gpu_tests --gtest_filter='*GpuMixFfn*:*GpuFp16ModelGolden*' > $R/tests.txt 2>&1; echo "tests exit $?"; grep -E "^\[  (PASSED|FAILED) |FAILED |Failure|fp16: rel" $R/tests.txt | head -20
+timeout 240 compute-sanitizer --tool memcheck build/tests/kiln_gpu_tests --gtest_filter='GpuMixFfn.*' > $R/memcheck.txt 2>&1; echo "memcheck exit $?"; tail -1 $R/memcheck.txt
+timeout 240 compute-sanitizer --tool racecheck build/tests/kiln_gpu_tests --gtest_filter='GpuMixFfn.WgmmaKernelOnHopper:GpuMixFfn.OutputNormOnTheWgmmaKernel' > $R/racecheck.txt 2>&1; echo "racecheck exit $?"; tail -1 $R/racecheck.txt
+timeout 120 build/tests/kiln_gpu_tests --gtest_also_run_disabled_tests --gtest_filter='*MixFfnBench*' > $R/opbench.txt 2>&1; grep -E "MixFFN b" $R/opbench.txt | head -30
+mkdir -p /tmp/io
+for b in 8 1; do n=segformer_b2_${b}x3x1024x1024
+  [ -f /tmp/onnx_$b/model.onnx ] || timeout 200 python3 tools/export/export_segformer.py --variant b2 --batch $b --hw 1024x1024 --out /tmp/onnx_$b > $R/export_b$b.log 2>&1 || tail -3 $R/export_b$b.log
+  [ -f /tmp/io/$n.ref.npz ] || timeout 200 python3 bench/torch_segformer.py --variant b2 --batch $b --hw 1024x1024 --iterations 10 --warmup 3 --no-compile --out-dir /tmp/io --json-out $R/torch_b$b.json > $R/torch_b$b.log 2>&1 || tail -3 $R/torch_b$b.log
+  for v in old new; do build/kiln_$v build /tmp/onnx_$b/model.onnx -o /tmp/${v}_$b.kiln --device cuda --fp16 > $R/build_${v}_b$b.log 2>&1 || tail -3 $R/build_${v}_b$b.log; done
+  for i in 1 2 3; do for v in old new; do
+    build/kiln_$v bench /tmp/${v}_$b.kiln --input pixel_values=/tmp/io/$n.input.npy --ref /tmp/io/$n.ref.npz --iterations 100 --warmup 20 --json > $R/bench_${v}_b${b}_$i.json 2>$R/bench_${v}_b${b}_$i.err
+    python3 -c "import json;d=json.load(open('$R/bench_${v}_b${b}_$i.json'));r=d['rows'][0];a=r['accuracy'];print('b$b $v $i median %.4f p90 %.4f labels %.6f rel_l2 %.3g'%(r['gpu_ms']['median'],r['gpu_ms']['p90'],a['label_agreement'],a['rel_l2']))" 2>&1 | cut -c1-300
+  done; done
+done
+for v in old new; do build/kiln_$v profile /tmp/${v}_8.kiln --iterations 10 --top 40 > $R/profile_${v}_b8.txt 2>&1; head -1 $R/profile_${v}_b8.txt; grep -A4 "^by op" $R/profile_${v}_b8.txt; done
+(cd $R && tar -czf $OUT/c302.tgz . )
