@@ -218,12 +218,16 @@ template <int C, class T> struct StagedX {
   static constexpr int kRow = C * int(sizeof(T)), kPieces = kRow / 16;
   static_assert(kPieces >= 8 && 128 * kRow <= int(Layout<C>::w2));
 
+  // Where byte `byte` of a row with swizzle key m % 8 sits in that row: the copies and the
+  // epilogue's reads both go through here.
+  static __device__ __forceinline__ int swizzled(int key, int byte) { return (((byte >> 4) ^ key) << 4) + (byte & 15); }
+
   static __device__ __forceinline__ void fetch(const MixFfnParams& p, const Tile& t, unsigned char* x, unsigned char* b2) {
     for (int i = threadIdx.x; i < kTokens * kPieces; i += Layout<C>::kThreads) {
       const int m = i / kPieces, j = i % kPieces, oy = t.y0 + m / kTileW, ox = t.x0 + m % kTileW;
       if (oy >= p.height || ox >= p.width) continue;
       const int64_t at = ((int64_t(t.b) * p.height + oy) * p.width + ox) * kRow + j * 16;
-      cp_async16(x + m * kRow + ((j ^ (m & 7)) << 4), static_cast<const unsigned char*>(p.x) + at, 16);
+      cp_async16(x + m * kRow + swizzled(m & 7, j * 16), static_cast<const unsigned char*>(p.x) + at, 16);
     }
     if (threadIdx.x < kPieces)
       cp_async16(b2 + threadIdx.x * 16, static_cast<const unsigned char*>(p.b2) + threadIdx.x * 16, 16);
@@ -249,8 +253,7 @@ template <int C, class T> struct EpilogueRow {
   }
   // X at channels c, c + 1.
   __device__ __forceinline__ float2 x_at(int c) const {
-    const int byte = c * int(sizeof(T));
-    return Io<T>::load2(reinterpret_cast<const T*>(x + (((byte >> 4) ^ key) << 4) + (byte & 15)));
+    return Io<T>::load2(reinterpret_cast<const T*>(x + StagedX<C, T>::swizzled(key, c * int(sizeof(T)))));
   }
 };
 
